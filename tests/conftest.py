@@ -1,0 +1,1 @@
+"""Shared pytest configuration: kubesim fixtures come from the ``kubesim.testing`` plugin."""

@@ -1,0 +1,1 @@
+"""The ``waybill`` command line: wires hub, agent and kubesim together."""

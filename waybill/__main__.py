@@ -1,0 +1,5 @@
+import sys
+
+from waybill.cli import main
+
+sys.exit(main())
