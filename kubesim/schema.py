@@ -163,13 +163,25 @@ def _validate(value: JSON, schema: Schema, path: str, errors: list[FieldError]) 
     if schema.get("x-kubernetes-int-or-string"):
         if json_type(value) not in ("integer", "string"):
             actual = json_type(value)
-            errors.append(FieldError(path, "FieldValueTypeInvalid",
-                                     f'{shown} in body must be of type integer,string: "{actual}"', actual))
+            errors.append(
+                FieldError(
+                    path,
+                    "FieldValueTypeInvalid",
+                    f'{shown} in body must be of type integer,string: "{actual}"',
+                    actual,
+                )
+            )
             return
     elif "type" in schema and not _type_matches(str(schema["type"]), value):
         actual = json_type(value)
-        errors.append(FieldError(path, "FieldValueTypeInvalid",
-                                 f'{shown} in body must be of type {schema["type"]}: "{actual}"', actual))
+        errors.append(
+            FieldError(
+                path,
+                "FieldValueTypeInvalid",
+                f'{shown} in body must be of type {schema["type"]}: "{actual}"',
+                actual,
+            )
+        )
         return
 
     _validate_enum(value, schema, path, errors)
@@ -203,9 +215,14 @@ def _validate_string(value: str, schema: Schema, path: str, errors: list[FieldEr
         unit = "byte" if limit == 1 else "bytes"
         errors.append(FieldError(path, "FieldValueTooLong", f"may not be more than {limit} {unit}", value))
     if "minLength" in schema and len(value) < int(schema["minLength"]):
-        errors.append(FieldError(path, "FieldValueInvalid",
-                                 f"{shown} in body should be at least {int(schema['minLength'])} chars long",
-                                 value))
+        errors.append(
+            FieldError(
+                path,
+                "FieldValueInvalid",
+                f"{shown} in body should be at least {int(schema['minLength'])} chars long",
+                value,
+            )
+        )
     pattern = schema.get("pattern")
     if pattern is not None and re.search(str(pattern), value) is None:
         message = f"{shown} in body should match '{pattern}'"
@@ -217,42 +234,84 @@ def _validate_number(value: float | int, schema: Schema, path: str, errors: list
     if "minimum" in schema:
         low = schema["minimum"]
         if schema.get("exclusiveMinimum") and value <= low:
-            errors.append(FieldError(path, "FieldValueInvalid",
-                                     f"{shown} in body should be greater than {format_number(low)}", value))
+            errors.append(
+                FieldError(
+                    path,
+                    "FieldValueInvalid",
+                    f"{shown} in body should be greater than {format_number(low)}",
+                    value,
+                )
+            )
         elif value < low:
-            errors.append(FieldError(
-                path, "FieldValueInvalid",
-                f"{shown} in body should be greater than or equal to {format_number(low)}", value))
+            errors.append(
+                FieldError(
+                    path,
+                    "FieldValueInvalid",
+                    f"{shown} in body should be greater than or equal to {format_number(low)}",
+                    value,
+                )
+            )
     if "maximum" in schema:
         high = schema["maximum"]
         if schema.get("exclusiveMaximum") and value >= high:
-            errors.append(FieldError(path, "FieldValueInvalid",
-                                     f"{shown} in body should be less than {format_number(high)}", value))
+            errors.append(
+                FieldError(
+                    path,
+                    "FieldValueInvalid",
+                    f"{shown} in body should be less than {format_number(high)}",
+                    value,
+                )
+            )
         elif value > high:
-            errors.append(FieldError(
-                path, "FieldValueInvalid",
-                f"{shown} in body should be less than or equal to {format_number(high)}", value))
+            errors.append(
+                FieldError(
+                    path,
+                    "FieldValueInvalid",
+                    f"{shown} in body should be less than or equal to {format_number(high)}",
+                    value,
+                )
+            )
     multiple = schema.get("multipleOf")
     if multiple and not math.isclose(value / multiple, round(value / multiple)):
-        errors.append(FieldError(path, "FieldValueInvalid",
-                                 f"{shown} in body should be a multiple of {format_number(multiple)}", value))
+        errors.append(
+            FieldError(
+                path,
+                "FieldValueInvalid",
+                f"{shown} in body should be a multiple of {format_number(multiple)}",
+                value,
+            )
+        )
     fmt = schema.get("format")
     if fmt in _FORMAT_RANGES and json_type(value) == "integer":
         low_r, high_r = _FORMAT_RANGES[str(fmt)]
         if not low_r <= value <= high_r:
-            errors.append(FieldError(path, "FieldValueInvalid",
-                                     f"{shown} in body must be of type {fmt}: {format_value(value)}", value))
+            errors.append(
+                FieldError(
+                    path,
+                    "FieldValueInvalid",
+                    f"{shown} in body must be of type {fmt}: {format_value(value)}",
+                    value,
+                )
+            )
 
 
 def _validate_array(value: list[JSON], schema: Schema, path: str, errors: list[FieldError]) -> None:
     shown = path or "<root>"
     if "maxItems" in schema and len(value) > int(schema["maxItems"]):
-        errors.append(FieldError(path, "FieldValueTooMany",
-                                 f"must have at most {int(schema['maxItems'])} items", len(value)))
+        errors.append(
+            FieldError(
+                path, "FieldValueTooMany", f"must have at most {int(schema['maxItems'])} items", len(value)
+            )
+        )
     if "minItems" in schema and len(value) < int(schema["minItems"]):
-        errors.append(FieldError(path, "FieldValueInvalid",
-                                 f"{shown} in body should have at least {int(schema['minItems'])} items",
-                                 len(value)))
+        errors.append(
+            FieldError(
+                path,
+                "FieldValueInvalid",
+                f"{shown} in body should have at least {int(schema['minItems'])} items",
+                len(value),
+            )
+        )
     if schema.get("uniqueItems") or schema.get("x-kubernetes-list-type") == "set":
         seen: list[str] = []
         for index, item in enumerate(value):
@@ -286,8 +345,14 @@ def _validate_object(value: dict[str, JSON], schema: Schema, path: str, errors: 
         if name not in value:
             errors.append(FieldError(_child(path, name), "FieldValueRequired", "", ""))
     if "maxProperties" in schema and len(value) > int(schema["maxProperties"]):
-        errors.append(FieldError(path, "FieldValueTooMany",
-                                 f"must have at most {int(schema['maxProperties'])} items", len(value)))
+        errors.append(
+            FieldError(
+                path,
+                "FieldValueTooMany",
+                f"must have at most {int(schema['maxProperties'])} items",
+                len(value),
+            )
+        )
     if "minProperties" in schema and len(value) < int(schema["minProperties"]):
         shown = path or "<root>"
         message = f"{shown} in body should have at least {int(schema['minProperties'])} properties"
@@ -347,16 +412,45 @@ def _prune(value: JSON, schema: Schema | None, *, embedded: bool) -> JSON:
 # ----------------------------------------------------------------------------- structural checks
 
 _VALIDATION_ONLY = {
-    "description", "nullable", "enum", "pattern", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems",
-    "minProperties", "maxProperties", "multipleOf", "format", "default", "example", "title",
+    "description",
+    "nullable",
+    "enum",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "multipleOf",
+    "format",
+    "default",
+    "example",
+    "title",
     "x-kubernetes-validations",
 }
 _ALLOWED_KEYS = _VALIDATION_ONLY | {
-    "type", "properties", "additionalProperties", "items", "required", "allOf", "anyOf", "oneOf",
-    "not", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
-    "x-kubernetes-embedded-resource", "x-kubernetes-list-type", "x-kubernetes-list-map-keys",
-    "x-kubernetes-map-type", "externalDocs",
+    "type",
+    "properties",
+    "additionalProperties",
+    "items",
+    "required",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+    "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-embedded-resource",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
+    "x-kubernetes-map-type",
+    "externalDocs",
 }
 _TYPES = {"object", "array", "string", "integer", "number", "boolean"}
 
@@ -365,8 +459,10 @@ def structural_violations(schema: Schema, *, path: str = "openAPIV3Schema") -> l
     """Why ``schema`` is not a structural schema (empty list: it is)."""
     problems: list[str] = []
     if schema.get("type") != "object":
-        problems.append(f'{path}.type: Unsupported value: {format_value(schema.get("type", ""))}: '
-                        f'supported values: "object"')
+        problems.append(
+            f"{path}.type: Unsupported value: {format_value(schema.get('type', ''))}: "
+            f'supported values: "object"'
+        )
     _structural(schema, path, problems, root=True)
     return problems
 
@@ -388,14 +484,19 @@ def _structural(node: Schema, path: str, problems: list[str], *, root: bool = Fa
     if not typ and not untyped_ok:
         problems.append(f"{path}.type: Required value: must not be empty for specified fields")
     if node.get("x-kubernetes-int-or-string") and typ:
-        problems.append(f"{path}.type: Invalid value: {format_value(typ)}: "
-                        "must be empty if x-kubernetes-int-or-string is true")
+        problems.append(
+            f"{path}.type: Invalid value: {format_value(typ)}: "
+            "must be empty if x-kubernetes-int-or-string is true"
+        )
     if node.get("x-kubernetes-embedded-resource") and typ != "object":
-        problems.append(f"{path}.type: Required value: "
-                        "must be object if x-kubernetes-embedded-resource is true")
+        problems.append(
+            f"{path}.type: Required value: must be object if x-kubernetes-embedded-resource is true"
+        )
     if "properties" in node and "additionalProperties" in node:
-        problems.append(f"{path}.additionalProperties: Forbidden: additionalProperties and properties "
-                        "are mutual exclusive")
+        problems.append(
+            f"{path}.additionalProperties: Forbidden: additionalProperties and properties "
+            "are mutual exclusive"
+        )
     if typ == "array" and not isinstance(node.get("items"), dict):
         problems.append(f"{path}.items: Required value: must be specified")
     for name, sub in (node.get("properties") or {}).items():
@@ -403,8 +504,10 @@ def _structural(node: Schema, path: str, problems: list[str], *, root: bool = Fa
         if root and name == "metadata" and isinstance(sub, dict):
             extra = set(sub.get("properties") or {}) - {"name", "generateName"}
             if extra:
-                problems.append(f"{path}.properties[metadata]: Forbidden: must not specify anything other "
-                                "than name and generateName, but metadata is implicitly specified")
+                problems.append(
+                    f"{path}.properties[metadata]: Forbidden: must not specify anything other "
+                    "than name and generateName, but metadata is implicitly specified"
+                )
     if isinstance(node.get("additionalProperties"), dict):
         _structural(node["additionalProperties"], f"{path}.additionalProperties", problems)
     if isinstance(node.get("items"), dict):
@@ -413,5 +516,7 @@ def _structural(node: Schema, path: str, problems: list[str], *, root: bool = Fa
         for index, sub in enumerate(node.get(combinator) or []):
             for key in ("type", "additionalProperties", "items", "x-kubernetes-preserve-unknown-fields"):
                 if isinstance(sub, dict) and key in sub:
-                    problems.append(f"{path}.{combinator}[{index}].{key}: Forbidden: must not be specified "
-                                    "in value validation")
+                    problems.append(
+                        f"{path}.{combinator}[{index}].{key}: Forbidden: must not be specified "
+                        "in value validation"
+                    )

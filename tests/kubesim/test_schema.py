@@ -9,6 +9,7 @@ import pytest
 from kubesim import schema
 from kubesim.schema import FieldError
 
+BIG = 2**40
 SPEC_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -19,8 +20,13 @@ SPEC_SCHEMA: dict[str, Any] = {
                 "x": {"type": "string"},
                 "y": {"type": "integer"},
                 "replicas": {"type": "integer", "minimum": 0, "maximum": 10, "format": "int32"},
-                "ratio": {"type": "number", "exclusiveMinimum": True, "minimum": 0,
-                          "exclusiveMaximum": True, "maximum": 1},
+                "ratio": {
+                    "type": "number",
+                    "exclusiveMinimum": True,
+                    "minimum": 0,
+                    "exclusiveMaximum": True,
+                    "maximum": 1,
+                },
                 "type": {"type": "string", "enum": ["A", "B"]},
                 "name": {"type": "string", "pattern": "^[a-z]+$", "minLength": 2, "maxLength": 5},
                 "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2},
@@ -29,8 +35,10 @@ SPEC_SCHEMA: dict[str, Any] = {
                 "labels": {"type": "object", "additionalProperties": {"type": "string"}},
                 "listeners": {
                     "type": "array",
-                    "items": {"type": "object",
-                              "properties": {"port": {"type": "integer", "maximum": 65535}}},
+                    "items": {
+                        "type": "object",
+                        "properties": {"port": {"type": "integer", "maximum": 65535}},
+                    },
                 },
                 "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
                 "template": {
@@ -52,48 +60,82 @@ def messages(spec: dict[str, Any]) -> list[str]:
     ("spec", "expected"),
     [
         ({}, []),
-        ({"replicas": -1},
-         ["spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0"]),
-        ({"replicas": 11},
-         ["spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"]),
-        ({"replicas": 2**40},
-         [f"spec.replicas: Invalid value: {2**40}: spec.replicas in body should be less than or equal to 10",
-          f"spec.replicas: Invalid value: {2**40}: spec.replicas in body must be of type int32: {2**40}"]),
+        (
+            {"replicas": -1},
+            ["spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0"],
+        ),
+        (
+            {"replicas": 11},
+            ["spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"],
+        ),
+        (
+            {"replicas": BIG},
+            [
+                f"spec.replicas: Invalid value: {BIG}: "
+                "spec.replicas in body should be less than or equal to 10",
+                f"spec.replicas: Invalid value: {BIG}: spec.replicas in body must be of type int32: {BIG}",
+            ],
+        ),
         ({"ratio": 0}, ["spec.ratio: Invalid value: 0: spec.ratio in body should be greater than 0"]),
         ({"ratio": 1.0}, ["spec.ratio: Invalid value: 1: spec.ratio in body should be less than 1"]),
         ({"ratio": 0.5}, []),
         ({"type": "X"}, ['spec.type: Unsupported value: "X": supported values: "A", "B"']),
-        ({"y": "string"},
-         ['spec.y: Invalid value: "string": spec.y in body must be of type integer: "string"']),
+        (
+            {"y": "string"},
+            ['spec.y: Invalid value: "string": spec.y in body must be of type integer: "string"'],
+        ),
         ({"y": 1.5}, ['spec.y: Invalid value: "number": spec.y in body must be of type integer: "number"']),
-        ({"y": True},
-         ['spec.y: Invalid value: "boolean": spec.y in body must be of type integer: "boolean"']),
+        (
+            {"y": True},
+            ['spec.y: Invalid value: "boolean": spec.y in body must be of type integer: "boolean"'],
+        ),
         ({"y": 3.0}, []),
         ({"name": "ABC"}, ["spec.name: Invalid value: \"ABC\": spec.name in body should match '^[a-z]+$'"]),
         ({"name": "a"}, ['spec.name: Invalid value: "a": spec.name in body should be at least 2 chars long']),
         ({"name": "abcdef"}, ["spec.name: Too long: may not be more than 5 bytes"]),
         ({"tags": []}, ["spec.tags: Invalid value: 0: spec.tags in body should have at least 1 items"]),
         ({"tags": ["a", "b", "c"]}, ["spec.tags: Too many: 3: must have at most 2 items"]),
-        ({"tags": ["a", 1]},
-         ['spec.tags[1]: Invalid value: "integer": spec.tags[1] in body must be of type string: "integer"']),
+        (
+            {"tags": ["a", 1]},
+            [
+                'spec.tags[1]: Invalid value: "integer": '
+                'spec.tags[1] in body must be of type string: "integer"'
+            ],
+        ),
         ({"port": 80}, []),
         ({"port": "http"}, []),
-        ({"port": True},
-         ['spec.port: Invalid value: "boolean": '
-          'spec.port in body must be of type integer,string: "boolean"']),
+        (
+            {"port": True},
+            [
+                'spec.port: Invalid value: "boolean": '
+                'spec.port in body must be of type integer,string: "boolean"'
+            ],
+        ),
         ({"note": None}, []),
         ({"x": None}, ['spec.x: Invalid value: "null": spec.x in body must be of type string: "null"']),
-        ({"labels": {"a": 1}},
-         ['spec.labels[a]: Invalid value: "integer": '
-          'spec.labels[a] in body must be of type string: "integer"']),
-        ({"listeners": [{"port": 88888}]},
-         ["spec.listeners[0].port: Invalid value: 88888: spec.listeners[0].port in body should be less than "
-          "or equal to 65535"]),
+        (
+            {"labels": {"a": 1}},
+            [
+                'spec.labels[a]: Invalid value: "integer": '
+                'spec.labels[a] in body must be of type string: "integer"'
+            ],
+        ),
+        (
+            {"listeners": [{"port": 88888}]},
+            [
+                "spec.listeners[0].port: Invalid value: 88888: "
+                "spec.listeners[0].port in body should be less than or equal to 65535"
+            ],
+        ),
         ({"free": {"anything": {"goes": [1]}}}, []),
         ({"template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}}, []),
-        ({"template": {"metadata": {}}},
-         ["spec.template.apiVersion: Required value: must not be empty",
-          "spec.template.kind: Required value: must not be empty"]),
+        (
+            {"template": {"metadata": {}}},
+            [
+                "spec.template.apiVersion: Required value: must not be empty",
+                "spec.template.kind: Required value: must not be empty",
+            ],
+        ),
     ],
 )
 def test_validate_messages(spec: dict[str, Any], expected: list[str]) -> None:
@@ -116,14 +158,30 @@ def test_type_invalid_reports_invalid_reason() -> None:
 @pytest.mark.parametrize(
     ("kind", "group", "errors", "expected"),
     [
-        ("Widget", "example.com", [FieldError("spec.x", "FieldValueRequired", "", "")],
-         'Widget.example.com "w" is invalid: spec.x: Required value'),
-        ("Service", "", [FieldError("spec.a", "FieldValueRequired", "", ""),
-                         FieldError("spec.b", "FieldValueInvalid", "bad", 3)],
-         'Service "w" is invalid: [spec.a: Required value, spec.b: Invalid value: 3: bad]'),
-        ("Widget", "example.com", [FieldError("spec.x", "FieldValueRequired", "", ""),
-                                   FieldError("spec.x", "FieldValueRequired", "", "")],
-         'Widget.example.com "w" is invalid: spec.x: Required value'),
+        (
+            "Widget",
+            "example.com",
+            [FieldError("spec.x", "FieldValueRequired", "", "")],
+            'Widget.example.com "w" is invalid: spec.x: Required value',
+        ),
+        (
+            "Service",
+            "",
+            [
+                FieldError("spec.a", "FieldValueRequired", "", ""),
+                FieldError("spec.b", "FieldValueInvalid", "bad", 3),
+            ],
+            'Service "w" is invalid: [spec.a: Required value, spec.b: Invalid value: 3: bad]',
+        ),
+        (
+            "Widget",
+            "example.com",
+            [
+                FieldError("spec.x", "FieldValueRequired", "", ""),
+                FieldError("spec.x", "FieldValueRequired", "", ""),
+            ],
+            'Widget.example.com "w" is invalid: spec.x: Required value',
+        ),
     ],
 )
 def test_invalid_message(kind: str, group: str, errors: list[FieldError], expected: str) -> None:
@@ -141,8 +199,13 @@ def test_prune_drops_unknown_and_keeps_preserved() -> None:
             "listeners": [{"port": 1, "junk": True}],
             "labels": {"k": "v"},
             "free": {"kept": {"deep": 1}},
-            "template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-                         "spec": {"a": "b", "c": "d"}, "extra": 1},
+            "template": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p"},
+                "spec": {"a": "b", "c": "d"},
+                "extra": 1,
+            },
         },
         "status": {"whatever": 1},
     }
@@ -170,23 +233,40 @@ def test_prune_root_preserve_unknown() -> None:
 @pytest.mark.parametrize(
     ("bad_schema", "fragment"),
     [
-        ({"type": "object", "properties": {"spec": {"properties": {}}}},
-         "openAPIV3Schema.properties[spec].type: Required value"),
+        (
+            {"type": "object", "properties": {"spec": {"properties": {}}}},
+            "openAPIV3Schema.properties[spec].type: Required value",
+        ),
         ({"type": "object", "properties": {"spec": {"$ref": "#/x"}}}, "$ref: Forbidden"),
-        ({"type": "object", "properties": {"l": {"type": "array"}}},
-         "openAPIV3Schema.properties[l].items: Required value"),
+        (
+            {"type": "object", "properties": {"l": {"type": "array"}}},
+            "openAPIV3Schema.properties[l].items: Required value",
+        ),
         ({"type": "string"}, 'openAPIV3Schema.type: Unsupported value: "string"'),
-        ({"type": "object", "properties": {"p": {"type": "string", "x-kubernetes-int-or-string": True}}},
-         "must be empty if x-kubernetes-int-or-string is true"),
-        ({"type": "object", "properties": {"m": {"type": "object", "properties": {},
-                                                 "additionalProperties": {"type": "string"}}}},
-         "mutual exclusive"),
-        ({"type": "object", "properties": {"metadata": {"type": "object",
-                                                        "properties": {"labels": {"type": "object"}}}}},
-         "must not specify anything other than name and generateName"),
-        ({"type": "object", "properties": {"a": {"type": "string",
-                                                 "anyOf": [{"type": "string"}]}}},
-         "anyOf[0].type: Forbidden"),
+        (
+            {"type": "object", "properties": {"p": {"type": "string", "x-kubernetes-int-or-string": True}}},
+            "must be empty if x-kubernetes-int-or-string is true",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {
+                    "m": {"type": "object", "properties": {}, "additionalProperties": {"type": "string"}}
+                },
+            },
+            "mutual exclusive",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"metadata": {"type": "object", "properties": {"labels": {"type": "object"}}}},
+            },
+            "must not specify anything other than name and generateName",
+        ),
+        (
+            {"type": "object", "properties": {"a": {"type": "string", "anyOf": [{"type": "string"}]}}},
+            "anyOf[0].type: Forbidden",
+        ),
     ],
 )
 def test_structural_violations(bad_schema: dict[str, Any], fragment: str) -> None:
