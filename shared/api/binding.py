@@ -1,0 +1,154 @@
+"""Binding API (``work.waybill.dev/v1alpha1``): ResourceBinding and ClusterResourceBinding, the schedules.
+
+One binding per claimed template, written by the hub: ``spec`` says which template, which policy,
+and which clusters get how many replicas; ``status`` says why (the scheduling decision, with the
+reason each rejected cluster was left out) and how it is going per cluster (aggregated from the
+Works). Built for people: ``kubectl get rb`` shows the kind, the clusters and the conditions.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from shared.api import names
+from shared.api.meta import (
+    AGE_COLUMN,
+    ApiModel,
+    Condition,
+    CrdInfo,
+    KubeObject,
+    PrinterColumn,
+    RawObject,
+    condition_column,
+)
+
+Health = Literal["Healthy", "Unhealthy", "Unknown"]
+SchedulingResult = Literal["Scheduled", "PartiallyScheduled", "Unschedulable"]
+
+
+class ObjectReference(ApiModel):
+    """The template a binding schedules (resourceVersion/generation as last scheduled)."""
+
+    api_version: str = Field(min_length=1)
+    kind: str = Field(min_length=1)
+    namespace: str | None = None
+    name: str = Field(min_length=1)
+    uid: str | None = None
+    resource_version: str | None = None
+    generation: int | None = None
+
+
+class PolicyReference(ApiModel):
+    """The policy that claimed the template."""
+
+    kind: Literal["PropagationPolicy", "ClusterPropagationPolicy"]
+    namespace: str | None = None
+    name: str = Field(min_length=1)
+
+
+class TargetCluster(ApiModel):
+    """A chosen cluster and its replicas (None for templates without replicas)."""
+
+    name: str = Field(min_length=1)
+    replicas: int | None = Field(default=None, ge=0)
+
+
+class ResourceBindingSpec(ApiModel):
+    """The schedule: template, policy, total replicas, and the chosen clusters."""
+
+    resource: ObjectReference
+    policy: PolicyReference | None = None
+    replicas: int | None = Field(default=None, ge=0)
+    clusters: list[TargetCluster] = Field(default_factory=list)
+
+
+class ClusterDecision(ApiModel):
+    """Why a cluster was chosen (``reason`` e.g. ``Weighted``) or left out (e.g. ``TaintNotTolerated``)."""
+
+    cluster: str = Field(min_length=1)
+    reason: str
+    message: str = ""
+    replicas: int | None = Field(default=None, ge=0)
+
+
+class SchedulingDecision(ApiModel):
+    """The scheduler's last decision, written for humans."""
+
+    result: SchedulingResult
+    summary: str = ""
+    affinity_name: str | None = None
+    targets: list[ClusterDecision] = Field(default_factory=list)
+    rejected: list[ClusterDecision] = Field(default_factory=list)
+    decided_time: str | None = None
+    observed_generation: int | None = None
+
+
+class AggregatedStatusItem(ApiModel):
+    """How the template is doing on one cluster, gathered from that cluster's Work status."""
+
+    cluster_name: str = Field(min_length=1)
+    work_name: str | None = None
+    applied: bool = False
+    available: bool | None = None
+    health: Health = "Unknown"
+    status: RawObject | None = None
+    drifted: bool | None = None
+    errors: list[str] = Field(default_factory=list)
+
+
+class ResourceBindingStatus(ApiModel):
+    """Scheduling decision, per-cluster state, and conditions (Scheduled, Applied, Available)."""
+
+    observed_generation: int | None = None
+    scheduling_decision: SchedulingDecision | None = None
+    aggregated_status: list[AggregatedStatusItem] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+_BINDING_COLUMNS = (
+    PrinterColumn(name="Kind", json_path=".spec.resource.kind"),
+    PrinterColumn(name="Replicas", json_path=".spec.replicas", type="integer"),
+    PrinterColumn(name="Clusters", json_path=".status.schedulingDecision.summary"),
+    condition_column("Scheduled", names.CONDITION_SCHEDULED),
+    condition_column("Applied", names.CONDITION_APPLIED),
+    condition_column("Available", names.CONDITION_AVAILABLE),
+    PrinterColumn(name="Policy", json_path=".spec.policy.name", priority=1),
+    AGE_COLUMN,
+)
+
+
+class ResourceBinding(KubeObject):
+    """The schedule of one namespaced template (in the template's namespace)."""
+
+    crd: ClassVar[CrdInfo] = CrdInfo(
+        group=names.WORK_GROUP,
+        version=names.VERSION,
+        kind=names.KIND_RESOURCE_BINDING,
+        plural="resourcebindings",
+        singular="resourcebinding",
+        scope="Namespaced",
+        short_names=("rb",),
+        printer_columns=_BINDING_COLUMNS,
+        description="Where one namespaced template goes, why, and how it is doing there.",
+    )
+
+    spec: ResourceBindingSpec
+    status: ResourceBindingStatus | None = None
+
+
+class ClusterResourceBinding(ResourceBinding):
+    """The schedule of one cluster-scoped template."""
+
+    crd: ClassVar[CrdInfo] = CrdInfo(
+        group=names.WORK_GROUP,
+        version=names.VERSION,
+        kind=names.KIND_CLUSTER_RESOURCE_BINDING,
+        plural="clusterresourcebindings",
+        singular="clusterresourcebinding",
+        scope="Cluster",
+        short_names=("crb",),
+        printer_columns=_BINDING_COLUMNS,
+        description="Where one cluster-scoped template goes, why, and how it is doing there.",
+    )

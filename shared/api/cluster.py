@@ -1,0 +1,106 @@
+"""Cluster API (``cluster.waybill.dev/v1alpha1``): MemberCluster, one per member in its hub namespace.
+
+``waybill join`` writes the spec; the agent writes health and capacity into the status and the hub
+adds ``Ready=Unknown`` and the unreachable taint when heartbeats stop. MemberCluster labels are
+the cluster labels that placement selects on.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from shared.api import names
+from shared.api.meta import (
+    AGE_COLUMN,
+    ApiModel,
+    Condition,
+    CrdInfo,
+    KubeObject,
+    PrinterColumn,
+    ResourceList,
+    condition_column,
+)
+
+SyncMode = Literal["Pull", "Push"]
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class Taint(ApiModel):
+    """Keeps policies that do not tolerate it away from the cluster (NoExecute also evicts, when enabled)."""
+
+    key: str = Field(min_length=1)
+    value: str | None = None
+    effect: TaintEffect
+    time_added: str | None = None
+
+
+class MemberClusterSpec(ApiModel):
+    """How the member is reached and where it is."""
+
+    sync_mode: SyncMode = "Pull"
+    provider: str | None = None
+    region: str | None = None
+    zone: str | None = None
+    taints: list[Taint] = Field(default_factory=list)
+
+
+class ClusterResources(ApiModel):
+    """Capacity summed over the member's nodes: allocatable, and what is still available."""
+
+    allocatable: ResourceList = Field(default_factory=dict)
+    available: ResourceList = Field(default_factory=dict)
+
+
+class ApiResource(ApiModel):
+    """One resource a member serves."""
+
+    name: str
+    kind: str
+
+
+class ApiEnablement(ApiModel):
+    """The resources a member serves in one group/version."""
+
+    group_version: str
+    resources: list[ApiResource] = Field(default_factory=list)
+
+
+class MemberClusterStatus(ApiModel):
+    """Health and capacity, reported by the agent (and ``Ready=Unknown`` by the hub when it goes quiet)."""
+
+    kubernetes_version: str | None = None
+    agent_version: str | None = None
+    node_count: int | None = Field(default=None, ge=0)
+    resources: ClusterResources | None = None
+    api_enablements: list[ApiEnablement] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list)
+    last_heartbeat_time: str | None = None
+
+
+class MemberCluster(KubeObject):
+    """A member cluster, registered by its hub namespace (label ``waybill.dev/member=<name>``)."""
+
+    crd: ClassVar[CrdInfo] = CrdInfo(
+        group=names.CLUSTER_GROUP,
+        version=names.VERSION,
+        kind=names.KIND_MEMBER_CLUSTER,
+        plural="memberclusters",
+        singular="membercluster",
+        scope="Namespaced",
+        short_names=("mc",),
+        printer_columns=(
+            PrinterColumn(name="Mode", json_path=".spec.syncMode"),
+            condition_column("Ready", names.CONDITION_READY),
+            PrinterColumn(name="Version", json_path=".status.kubernetesVersion"),
+            PrinterColumn(name="Nodes", json_path=".status.nodeCount", type="integer"),
+            PrinterColumn(name="Region", json_path=".spec.region", priority=1),
+            PrinterColumn(name="Provider", json_path=".spec.provider", priority=1),
+            AGE_COLUMN,
+        ),
+        description="A member cluster of the fleet; lives in the member's namespace on the hub.",
+    )
+
+    spec: MemberClusterSpec = Field(default_factory=MemberClusterSpec)
+    status: MemberClusterStatus | None = None

@@ -1,0 +1,78 @@
+"""Names shared by hub, agent and CLI: API groups and versions, kinds, labels, annotations, finalizers.
+
+Nothing here has behaviour; import the constants instead of spelling the strings twice.
+"""
+
+from __future__ import annotations
+
+# --- API groups and versions -------------------------------------------------------------------
+VERSION = "v1alpha1"
+POLICY_GROUP = "policy.waybill.dev"
+WORK_GROUP = "work.waybill.dev"
+CLUSTER_GROUP = "cluster.waybill.dev"
+POLICY_API_VERSION = f"{POLICY_GROUP}/{VERSION}"
+WORK_API_VERSION = f"{WORK_GROUP}/{VERSION}"
+CLUSTER_API_VERSION = f"{CLUSTER_GROUP}/{VERSION}"
+
+# --- kinds ---------------------------------------------------------------------------------------
+KIND_PROPAGATION_POLICY = "PropagationPolicy"
+KIND_CLUSTER_PROPAGATION_POLICY = "ClusterPropagationPolicy"
+KIND_OVERRIDE_POLICY = "OverridePolicy"
+KIND_CLUSTER_OVERRIDE_POLICY = "ClusterOverridePolicy"
+KIND_RESOURCE_BINDING = "ResourceBinding"
+KIND_CLUSTER_RESOURCE_BINDING = "ClusterResourceBinding"
+KIND_WORK = "Work"
+KIND_APPLIED_WORK = "AppliedWork"
+KIND_MEMBER_CLUSTER = "MemberCluster"
+
+# --- labels ----------------------------------------------------------------------------------------
+# On a hub namespace: this namespace registers the member cluster named by the value.
+LABEL_MEMBER = "waybill.dev/member"
+# On Works, bindings and applied resources: who manages it (value "waybill").
+LABEL_MANAGED_BY = "waybill.dev/managed-by"
+MANAGED_BY_VALUE = "waybill"
+# On bindings and Works: the policy that claimed the template ("<namespace>/<name>" or "<name>").
+LABEL_POLICY = "waybill.dev/policy"
+LABEL_POLICY_NAME = "waybill.dev/policy-name"
+LABEL_POLICY_NAMESPACE = "waybill.dev/policy-namespace"
+# On a Work: the member cluster it is for, and the binding(s) it carries.
+LABEL_CLUSTER = "waybill.dev/cluster"
+LABEL_BINDING = "waybill.dev/binding"
+# On a template (set by the hub): the binding that holds its schedule.
+LABEL_BINDING_NAME = "waybill.dev/binding-name"
+# On resources the agent applied on a member: the Work that carries them.
+LABEL_WORK_NAME = "waybill.dev/work-name"
+LABEL_WORK_NAMESPACE = "waybill.dev/work-namespace"
+
+# --- annotations ---------------------------------------------------------------------------------
+# On a namespace the agent created on a member for a namespaced template (removed only if this is set).
+ANNOTATION_CREATED_NAMESPACE = "waybill.dev/created-namespace"
+# On a Work: how many parts a policy's Works were split into for one cluster, and this one's index.
+ANNOTATION_WORK_PART = "waybill.dev/work-part"
+# On a template: the policy that claimed it (for `kubectl get -o yaml` readers).
+ANNOTATION_CLAIMED_BY = "waybill.dev/claimed-by"
+
+# --- finalizers ----------------------------------------------------------------------------------
+FINALIZER_HUB = "waybill.dev/hub"
+FINALIZER_AGENT = "waybill.dev/agent"
+FINALIZER_MEMBER_CLUSTER = "cluster.waybill.dev/cleanup"
+
+# --- taints set by the hub on MemberCluster.spec.taints -----------------------------------------
+TAINT_UNREACHABLE = "cluster.waybill.dev/unreachable"
+TAINT_NOT_READY = "cluster.waybill.dev/not-ready"
+
+# --- field managers, defaults ----------------------------------------------------------------------
+FIELD_MANAGER_AGENT = "waybill-agent"
+FIELD_MANAGER_HUB = "waybill-hub"
+MEMBER_NAMESPACE_PREFIX = "member-"
+HEARTBEAT_LEASE_NAME = "waybill-agent"
+
+# --- condition types -------------------------------------------------------------------------------
+CONDITION_READY = "Ready"
+CONDITION_JOINED = "Joined"
+CONDITION_APPLIED = "Applied"
+CONDITION_AVAILABLE = "Available"
+CONDITION_DEGRADED = "Degraded"
+CONDITION_SCHEDULED = "Scheduled"
+CONDITION_VALID = "Valid"
+CONDITION_DRIFTED = "Drifted"

@@ -1,0 +1,224 @@
+"""Work API (``work.waybill.dev/v1alpha1``): Work (hub, member namespace) and AppliedWork (member).
+
+Work follows the SIG-Multicluster Work API shape: the hub writes ``spec.workload.manifests``
+(whole objects, rendered for one cluster) and how to apply them; the agent writes per-manifest
+conditions, status feedback and drift into the status. AppliedWork is the agent's write-ahead
+record, on the member, of exactly which resources it created for a Work (with UIDs).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from shared.api import names
+from shared.api.meta import (
+    AGE_COLUMN,
+    ApiModel,
+    Condition,
+    CrdInfo,
+    EmbeddedObject,
+    KubeObject,
+    PrinterColumn,
+    condition_column,
+)
+
+ApplyStrategyType = Literal["ServerSideApply", "ClientSideApply", "ReportDiff"]
+WhenToTakeOver = Literal["Always", "IfNoDiff", "Never"]
+DeletePropagationPolicy = Literal["Foreground", "Orphan"]
+FeedbackType = Literal["WellKnownStatus", "JSONPaths"]
+FieldValueType = Literal["Integer", "String", "Boolean", "JsonRaw"]
+
+
+class WorkloadTemplate(ApiModel):
+    """The manifests to apply, each a whole Kubernetes object."""
+
+    manifests: list[EmbeddedObject] = Field(default_factory=list)
+
+
+class ApplyStrategy(ApiModel):
+    """How the agent writes the manifests, and whether it takes over objects it did not create."""
+
+    type: ApplyStrategyType = "ServerSideApply"
+    when_to_take_over: WhenToTakeOver = "IfNoDiff"
+    force: bool | None = None
+
+
+class DeleteOption(ApiModel):
+    """What happens to applied resources when the Work (or one of its manifests) goes away."""
+
+    propagation_policy: DeletePropagationPolicy = "Foreground"
+
+
+class ResourceIdentifier(ApiModel):
+    """Names one manifest of the Work (group plus resource or kind, namespace, name)."""
+
+    group: str = ""
+    resource: str | None = None
+    kind: str | None = None
+    namespace: str | None = None
+    name: str = Field(min_length=1)
+
+
+class JsonPath(ApiModel):
+    """A status field to report back: ``path`` is a JSONPath relative to ``.status``."""
+
+    name: str = Field(min_length=1)
+    path: str = Field(min_length=1)
+
+
+class FeedbackRule(ApiModel):
+    """Which status fields to report: the kind's well-known ones, or explicit JSONPaths."""
+
+    type: FeedbackType
+    json_paths: list[JsonPath] = Field(default_factory=list)
+
+
+class ManifestConfigOption(ApiModel):
+    """Per-manifest options (status feedback rules)."""
+
+    resource_identifier: ResourceIdentifier
+    feedback_rules: list[FeedbackRule] = Field(default_factory=list)
+
+
+class WorkSpec(ApiModel):
+    """What the agent should apply on its member, and how."""
+
+    workload: WorkloadTemplate = Field(default_factory=WorkloadTemplate)
+    apply_strategy: ApplyStrategy | None = None
+    delete_option: DeleteOption | None = None
+    manifest_configs: list[ManifestConfigOption] = Field(default_factory=list)
+
+
+class ManifestIdentifier(ApiModel):
+    """Which manifest a condition is about: its index in ``spec.workload.manifests`` and its identity."""
+
+    ordinal: int = Field(ge=0)
+    group: str = ""
+    version: str = ""
+    kind: str = ""
+    resource: str = ""
+    namespace: str | None = None
+    name: str = ""
+
+
+class FieldValue(ApiModel):
+    """One reported value: exactly the member matching ``type`` is set (jsonRaw is JSON text)."""
+
+    type: FieldValueType
+    integer: int | None = None
+    string: str | None = None
+    boolean: bool | None = None
+    json_raw: str | None = Field(default=None, max_length=1024)
+
+
+class FeedbackValue(ApiModel):
+    """A named status value reported back to the hub."""
+
+    name: str
+    field_value: FieldValue
+
+
+class StatusFeedback(ApiModel):
+    """The status values a manifest's feedback rules asked for."""
+
+    values: list[FeedbackValue] = Field(default_factory=list)
+
+
+class PatchDetail(ApiModel):
+    """One field where the member's object differs from the hub's manifest (values as JSON text)."""
+
+    path: str
+    member_value: str | None = None
+    hub_value: str | None = None
+
+
+class ManifestCondition(ApiModel):
+    """The state of one manifest on the member."""
+
+    identifier: ManifestIdentifier
+    conditions: list[Condition] = Field(default_factory=list)
+    status_feedback: StatusFeedback | None = None
+    drifts: list[PatchDetail] = Field(default_factory=list)
+    diffs: list[PatchDetail] = Field(default_factory=list)
+    observed_drift_time: str | None = None
+
+
+class WorkStatus(ApiModel):
+    """Applied/Available/Degraded for the whole Work, and per manifest."""
+
+    conditions: list[Condition] = Field(default_factory=list)
+    manifest_conditions: list[ManifestCondition] = Field(default_factory=list)
+
+
+class Work(KubeObject):
+    """The manifests one member cluster should run, written by the hub into that member's namespace."""
+
+    crd: ClassVar[CrdInfo] = CrdInfo(
+        group=names.WORK_GROUP,
+        version=names.VERSION,
+        kind=names.KIND_WORK,
+        plural="works",
+        singular="work",
+        scope="Namespaced",
+        short_names=("work",),
+        printer_columns=(
+            condition_column("Applied", names.CONDITION_APPLIED),
+            condition_column("Available", names.CONDITION_AVAILABLE),
+            condition_column("Degraded", names.CONDITION_DEGRADED, priority=1),
+            AGE_COLUMN,
+        ),
+        description="Manifests for one member cluster (SIG-Multicluster Work API shape).",
+    )
+
+    spec: WorkSpec = Field(default_factory=WorkSpec)
+    status: WorkStatus | None = None
+
+
+class AppliedWorkSpec(ApiModel):
+    """The hub Work this record belongs to."""
+
+    work_name: str = Field(min_length=1)
+    work_namespace: str = Field(min_length=1)
+
+
+class AppliedResource(ApiModel):
+    """A resource the agent created or took over for the Work (UID-checked before any delete)."""
+
+    group: str = ""
+    version: str = ""
+    kind: str = ""
+    resource: str = ""
+    namespace: str | None = None
+    name: str = Field(min_length=1)
+    uid: str | None = None
+
+
+class AppliedWorkStatus(ApiModel):
+    """What the agent applied."""
+
+    applied_resources: list[AppliedResource] = Field(default_factory=list)
+
+
+class AppliedWork(KubeObject):
+    """On the member: the agent's write-ahead record of the resources it applied for one hub Work."""
+
+    crd: ClassVar[CrdInfo] = CrdInfo(
+        group=names.WORK_GROUP,
+        version=names.VERSION,
+        kind=names.KIND_APPLIED_WORK,
+        plural="appliedworks",
+        singular="appliedwork",
+        scope="Cluster",
+        short_names=("aw",),
+        printer_columns=(
+            PrinterColumn(name="Work-Namespace", json_path=".spec.workNamespace"),
+            PrinterColumn(name="Work", json_path=".spec.workName"),
+            AGE_COLUMN,
+        ),
+        description="On a member: the resources the agent applied for one hub Work.",
+    )
+
+    spec: AppliedWorkSpec
+    status: AppliedWorkStatus | None = None
