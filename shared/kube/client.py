@@ -1,0 +1,619 @@
+"""KubeClient: Waybill's Kubernetes client over unstructured dicts.
+
+The only module in Waybill that imports kubernetes-asyncio. It borrows that library's kubeconfig
+and in-cluster loading and its ``ApiClient`` (auth, TLS, connection pool), and sends raw REST
+requests through it (``_preload_content=False``), so objects go in and out as plain dicts. Every
+request has a timeout and runs in a bounded retry loop driven by the pure
+:func:`shared.kube.retry.decide_retry`; failures surface as :mod:`shared.kube.errors`.
+Request building is pure (:mod:`shared.kube.requests`), discovery cached per client
+(:mod:`shared.kube.discovery`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import aiohttp
+from kubernetes_asyncio import client as k8s_client
+from kubernetes_asyncio import config as k8s_config
+
+from shared.kube.discovery import DiscoveryCache, group_versions, parse_resource_list
+from shared.kube.errors import AlreadyExists, ApiError, ConnectionFailed, Gone, Timeout, status_error
+from shared.kube.requests import (
+    PATCH_CONTENT_TYPES,
+    KubeRequest,
+    PatchType,
+    delete_options,
+    list_query,
+    resource_path,
+    write_query,
+)
+from shared.kube.retry import DEFAULT_POLICY, RetryPolicy, decide_retry, with_jitter
+from shared.kube.types import (
+    ApiGroupResources,
+    Obj,
+    ObjectList,
+    ResourceInfo,
+    ServerVersion,
+    WatchEvent,
+    split_api_version,
+)
+from shared.ops.logging import get_logger
+from shared.ops.metrics import counter, histogram
+
+__all__ = ["KubeClient"]
+
+_log = get_logger("shared.kube.client")
+
+_REQUESTS = counter("kube_requests_total", "Kubernetes API requests by client, verb and code",
+                    labels=("client", "method", "code"))
+_RETRIES = counter("kube_request_retries_total", "Kubernetes API request retries by client and reason",
+                   labels=("client", "reason"))
+_LATENCY = histogram("kube_request_duration_seconds", "Kubernetes API request latency (one attempt)",
+                     labels=("client", "method"))
+
+_EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
+DEFAULT_PAGE_SIZE = 500
+DEFAULT_WATCH_SECONDS = 300
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _transport_error(exc: BaseException) -> ApiError:
+    """Map an aiohttp/asyncio exception to Waybill's error (``sent`` as far as we can know)."""
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return ApiError(str(exc), reason="TLSError")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectionFailed(str(exc), sent=False)
+    if isinstance(exc, TimeoutError):
+        return Timeout(str(exc) or "request timed out")
+    return ConnectionFailed(str(exc) or type(exc).__name__, sent=True)
+
+
+def _decode(data: bytes) -> Any:
+    if not data:
+        return {}
+    try:
+        return json.loads(data)
+    except ValueError:
+        return {"message": data[:500].decode("utf-8", "replace")}
+
+
+def _same_content(sent: Obj, live: Obj) -> bool:
+    """Whether ``live`` holds what a create of ``sent`` would have stored (outside metadata)."""
+    for key, value in sent.items():
+        if key in {"metadata", "status", "apiVersion", "kind"}:
+            continue
+        if live.get(key) != value:
+            return False
+    sent_labels = (sent.get("metadata") or {}).get("labels") or {}
+    live_labels = (live.get("metadata") or {}).get("labels") or {}
+    return all(live_labels.get(k) == v for k, v in sent_labels.items())
+
+
+def _meta(obj: Obj) -> tuple[str, str, str, str | None]:
+    """(apiVersion, kind, name, namespace) of an object; raises ValueError when incomplete."""
+    api_version = obj.get("apiVersion")
+    kind = obj.get("kind")
+    meta = obj.get("metadata") or {}
+    if not api_version or not kind:
+        raise ValueError("object needs apiVersion and kind")
+    return str(api_version), str(kind), str(meta.get("name") or ""), meta.get("namespace")
+
+
+class KubeClient:
+    """An async client for one API server; build it with ``from_kubeconfig``/``from_incluster``.
+
+    ``name`` labels its metrics and logs (``hub``, ``member``); ``request_timeout`` bounds each
+    attempt; ``retry_policy`` bounds the retries. Close it with ``await client.close()``.
+    """
+
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        name: str = "kube",
+        retry_policy: RetryPolicy = DEFAULT_POLICY,
+        request_timeout: float = 30.0,
+    ) -> None:
+        self._api = api_client
+        self.name = name
+        self.retry_policy = retry_policy
+        self.request_timeout = request_timeout
+        self._discovery = DiscoveryCache(self._fetch_discovery)
+
+    # ---- construction -------------------------------------------------------------------
+
+    @classmethod
+    async def from_kubeconfig(
+        cls,
+        path: str | Path | None = None,
+        *,
+        context: str | None = None,
+        name: str = "kube",
+        retry_policy: RetryPolicy = DEFAULT_POLICY,
+        request_timeout: float = 30.0,
+    ) -> KubeClient:
+        """A client for the kubeconfig at ``path`` (default ``~/.kube/config``), its ``context``."""
+        configuration = k8s_client.Configuration()
+        await k8s_config.load_kube_config(
+            config_file=str(path) if path is not None else None,
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+        return cls(k8s_client.ApiClient(configuration=configuration), name=name,
+                   retry_policy=retry_policy, request_timeout=request_timeout)
+
+    @classmethod
+    async def from_kubeconfig_dict(
+        cls,
+        kubeconfig: Mapping[str, Any],
+        *,
+        context: str | None = None,
+        name: str = "kube",
+        retry_policy: RetryPolicy = DEFAULT_POLICY,
+        request_timeout: float = 30.0,
+    ) -> KubeClient:
+        """A client for a kubeconfig already parsed into a dict (e.g. read from a Secret)."""
+        configuration = k8s_client.Configuration()
+        await k8s_config.load_kube_config_from_dict(
+            config_dict=dict(kubeconfig), context=context, client_configuration=configuration
+        )
+        return cls(k8s_client.ApiClient(configuration=configuration), name=name,
+                   retry_policy=retry_policy, request_timeout=request_timeout)
+
+    @classmethod
+    async def from_incluster(
+        cls,
+        *,
+        name: str = "kube",
+        retry_policy: RetryPolicy = DEFAULT_POLICY,
+        request_timeout: float = 30.0,
+    ) -> KubeClient:
+        """A client from the pod's service account (in-cluster config)."""
+        configuration = k8s_client.Configuration()
+        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        return cls(k8s_client.ApiClient(configuration=configuration), name=name,
+                   retry_policy=retry_policy, request_timeout=request_timeout)
+
+    @property
+    def host(self) -> str:
+        """The server URL this client talks to."""
+        return str(self._api.configuration.host)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._api.close()
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- transport ----------------------------------------------------------------------
+
+    async def _open(self, req: KubeRequest, *, client_timeout: aiohttp.ClientTimeout) -> Any:
+        """Send ``req``; the raw aiohttp response (any status). Transport errors mapped."""
+        headers = {"Content-Type": req.content_type, "Accept": "application/json"}
+        try:
+            return await self._api.call_api(
+                req.path,
+                req.method,
+                query_params=list(req.query),
+                header_params=headers,
+                body=req.body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=client_timeout,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _transport_error(exc) from exc
+
+    async def _send_once(self, req: KubeRequest) -> Any:
+        """One attempt: the decoded 2xx body, or the mapped error."""
+        started = time.monotonic()
+        code = "error"
+        try:
+            async with asyncio.timeout(self.request_timeout + 1.0):
+                resp = await self._open(
+                    req, client_timeout=aiohttp.ClientTimeout(total=self.request_timeout)
+                )
+                try:
+                    data = await resp.read()
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    raise _transport_error(exc) from exc
+                finally:
+                    resp.release()
+            code = str(resp.status)
+            body = _decode(data)
+            if 200 <= resp.status < 300:
+                return body
+            raise status_error(resp.status, body if isinstance(body, dict) else None,
+                               retry_after=_retry_after(resp.headers))
+        except TimeoutError as exc:
+            raise Timeout("request timed out") from exc
+        finally:
+            _REQUESTS.labels(self.name, req.method, code).inc()
+            _LATENCY.labels(self.name, req.method).observe(time.monotonic() - started)
+
+    async def _request(
+        self,
+        req: KubeRequest,
+        *,
+        ambiguous_ok: bool = False,
+        failures: list[ApiError] | None = None,
+    ) -> Any:
+        """``req`` with bounded retries; ``failures`` collects the errors that were retried."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._send_once(req)
+            except ApiError as err:
+                decision = decide_retry(
+                    err, attempt, idempotent=req.idempotent, ambiguous_ok=ambiguous_ok,
+                    policy=self.retry_policy,
+                )
+                if not decision.retry:
+                    raise
+                if failures is not None:
+                    failures.append(err)
+                delay = with_jitter(decision.delay, fraction=self.retry_policy.jitter, sample=random.random())
+                _RETRIES.labels(self.name, decision.reason).inc()
+                _log.debug("kube.request.retry", client=self.name, method=req.method, path=req.path,
+                           attempt=attempt, status=err.status, reason=err.reason, delay=round(delay, 3))
+                await asyncio.sleep(delay)
+
+    async def _fetch_discovery(self, path: str) -> dict[str, Any] | None:
+        try:
+            body = await self._request(KubeRequest(method="GET", path=path))
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+        return cast(dict[str, Any], body)
+
+    # ---- discovery ----------------------------------------------------------------------
+
+    async def resource_info(self, api_version: str, kind: str) -> ResourceInfo:
+        """Discovery entry for a kind (cached; refreshed once when missing); ``NotFound`` if unserved."""
+        return await self._discovery.resource_info(api_version, kind)
+
+    def invalidate_discovery(self, api_version: str | None = None) -> None:
+        """Drop cached discovery (one group/version, or all)."""
+        self._discovery.invalidate(api_version)
+
+    async def server_version(self) -> ServerVersion:
+        """The server's ``/version``."""
+        body = await self._request(KubeRequest(method="GET", path="/version"))
+        return ServerVersion(
+            major=str(body.get("major", "")),
+            minor=str(body.get("minor", "")),
+            git_version=str(body.get("gitVersion", "")),
+            platform=str(body.get("platform", "")),
+        )
+
+    async def api_resources(self) -> list[ApiGroupResources]:
+        """Every served group/version with its resources (subresources folded in)."""
+        core = await self._request(KubeRequest(method="GET", path="/api"))
+        groups = await self._request(KubeRequest(method="GET", path="/apis"))
+        out: list[ApiGroupResources] = []
+        for gv in group_versions(core, groups):
+            body = await self._fetch_discovery(
+                f"/apis/{gv}" if split_api_version(gv)[0] else f"/api/{gv}"
+            )
+            resources = parse_resource_list(gv, body) if body else {}
+            out.append(ApiGroupResources(group_version=gv, resources=tuple(resources.values())))
+        return out
+
+    # ---- reads --------------------------------------------------------------------------
+
+    async def get(self, api_version: str, kind: str, *, name: str, namespace: str | None = None) -> Obj:
+        """The object; ``NotFound`` if missing."""
+        info = await self.resource_info(api_version, kind)
+        path = resource_path(info, namespace=namespace, name=name)
+        return cast(Obj, await self._request(KubeRequest(method="GET", path=path)))
+
+    async def list(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> ObjectList:
+        """All matching objects (every page) and the list's resourceVersion.
+
+        ``namespace=None`` lists a namespaced kind across all namespaces. Items get their
+        ``apiVersion``/``kind`` filled in.
+        """
+        info = await self.resource_info(api_version, kind)
+        path = resource_path(info, namespace=namespace)
+        items: list[Obj] = []
+        token: str | None = None
+        restarted = False
+        while True:
+            query = list_query(label_selector=label_selector, field_selector=field_selector,
+                               limit=page_size, continue_token=token)
+            try:
+                body = await self._request(KubeRequest(method="GET", path=path, query=query))
+            except Gone:
+                if token is None or restarted:
+                    raise
+                items, token, restarted = [], None, True
+                continue
+            for item in body.get("items") or []:
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+                items.append(item)
+            meta = body.get("metadata") or {}
+            token = meta.get("continue") or None
+            if not token:
+                return ObjectList(items=items, resource_version=str(meta.get("resourceVersion") or ""))
+
+    # ---- writes -------------------------------------------------------------------------
+
+    async def create(self, obj: Obj, *, field_manager: str | None = None, dry_run: bool = False) -> Obj:
+        """Create ``obj``; ``AlreadyExists`` if its name is taken.
+
+        A create whose earlier attempt failed ambiguously (the server may have stored it) is
+        retried; if the retry then meets ``AlreadyExists`` and the live object holds what was
+        sent, that object is returned as the create's result.
+        """
+        api_version, kind, name, namespace = _meta(obj)
+        info = await self.resource_info(api_version, kind)
+        path = resource_path(info, namespace=namespace)
+        req = KubeRequest(method="POST", path=path, body=obj, idempotent=False,
+                          query=write_query(field_manager=field_manager, dry_run=dry_run))
+        failures: list[ApiError] = []
+        try:
+            return cast(Obj, await self._request(req, ambiguous_ok=bool(name), failures=failures))
+        except AlreadyExists:
+            if not failures or not name:
+                raise
+            live = await self.get(api_version, kind, name=name, namespace=namespace)
+            if not _same_content(obj, live):
+                raise
+            _log.info("kube.create.recovered", client=self.name, kind=kind, name=name, namespace=namespace)
+            return live
+
+    async def replace(self, obj: Obj, *, field_manager: str | None = None, dry_run: bool = False) -> Obj:
+        """PUT ``obj`` (with its resourceVersion for optimistic concurrency: ``Conflict`` if stale)."""
+        return await self._put(obj, subresource=None, field_manager=field_manager, dry_run=dry_run)
+
+    async def replace_status(self, obj: Obj, *, field_manager: str | None = None) -> Obj:
+        """PUT ``obj`` to its ``/status`` subresource (only status changes)."""
+        return await self._put(obj, subresource="status", field_manager=field_manager, dry_run=False)
+
+    async def _put(
+        self, obj: Obj, *, subresource: str | None, field_manager: str | None, dry_run: bool
+    ) -> Obj:
+        api_version, kind, name, namespace = _meta(obj)
+        info = await self.resource_info(api_version, kind)
+        path = resource_path(info, namespace=namespace, name=name, subresource=subresource)
+        req = KubeRequest(method="PUT", path=path, body=obj,
+                          query=write_query(field_manager=field_manager, dry_run=dry_run))
+        return cast(Obj, await self._request(req))
+
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        patch_type: PatchType = "merge",
+        field_manager: str | None = None,
+        dry_run: bool = False,
+    ) -> Obj:
+        """PATCH an object: ``patch_type`` ``merge`` (dict), ``json`` (list of ops) or ``strategic``."""
+        return await self._patch(api_version, kind, name=name, patch=patch, namespace=namespace,
+                                 patch_type=patch_type, field_manager=field_manager, dry_run=dry_run,
+                                 subresource=None)
+
+    async def patch_status(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        patch_type: PatchType = "merge",
+        field_manager: str | None = None,
+    ) -> Obj:
+        """PATCH an object's ``/status`` subresource."""
+        return await self._patch(api_version, kind, name=name, patch=patch, namespace=namespace,
+                                 patch_type=patch_type, field_manager=field_manager, dry_run=False,
+                                 subresource="status")
+
+    async def apply(self, obj: Obj, *, field_manager: str, force: bool = False, dry_run: bool = False) -> Obj:
+        """Server-side apply ``obj`` as ``field_manager``; ``Conflict`` (other owners) unless ``force``."""
+        api_version, kind, name, namespace = _meta(obj)
+        return await self._patch(api_version, kind, name=name, patch=obj, namespace=namespace,
+                                 patch_type="apply", field_manager=field_manager, force=force,
+                                 dry_run=dry_run, subresource=None)
+
+    async def apply_status(self, obj: Obj, *, field_manager: str, force: bool = False) -> Obj:
+        """Server-side apply ``obj``'s status to the ``/status`` subresource."""
+        api_version, kind, name, namespace = _meta(obj)
+        return await self._patch(api_version, kind, name=name, patch=obj, namespace=namespace,
+                                 patch_type="apply", field_manager=field_manager, force=force,
+                                 dry_run=False, subresource="status")
+
+    async def _patch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        name: str,
+        patch: Any,
+        namespace: str | None,
+        patch_type: PatchType,
+        field_manager: str | None,
+        dry_run: bool,
+        subresource: str | None,
+        force: bool = False,
+    ) -> Obj:
+        if patch_type not in PATCH_CONTENT_TYPES:
+            raise ValueError(f"patch_type must be one of {sorted(PATCH_CONTENT_TYPES)}, not {patch_type!r}")
+        if patch_type == "apply" and not field_manager:
+            raise ValueError("server-side apply needs a field_manager")
+        info = await self.resource_info(api_version, kind)
+        path = resource_path(info, namespace=namespace, name=name, subresource=subresource)
+        req = KubeRequest(
+            method="PATCH", path=path, body=patch, content_type=PATCH_CONTENT_TYPES[patch_type],
+            query=write_query(field_manager=field_manager, force=force, dry_run=dry_run),
+        )
+        return cast(Obj, await self._request(req))
+
+    async def create_subresource(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        name: str,
+        subresource: str,
+        body: Obj,
+        namespace: str | None = None,
+    ) -> Obj:
+        """POST to an object's subresource, e.g. a ServiceAccount's ``token`` (TokenRequest)."""
+        info = await self.resource_info(api_version, kind)
+        path = resource_path(info, namespace=namespace, name=name, subresource=subresource)
+        req = KubeRequest(method="POST", path=path, body=body, idempotent=False)
+        return cast(Obj, await self._request(req))
+
+    async def delete(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        name: str,
+        namespace: str | None = None,
+        propagation_policy: str | None = None,
+        preconditions: dict[str, str] | None = None,
+        grace_period_seconds: int | None = None,
+        dry_run: bool = False,
+    ) -> Obj:
+        """DELETE an object; returns the server's answer (the object, or a Status); ``NotFound`` if gone.
+
+        ``preconditions`` is ``{"uid": ..., "resourceVersion": ...}`` (``Conflict`` on mismatch).
+        """
+        info = await self.resource_info(api_version, kind)
+        path = resource_path(info, namespace=namespace, name=name)
+        body = delete_options(propagation_policy=propagation_policy, preconditions=preconditions,
+                              grace_period_seconds=grace_period_seconds, dry_run=dry_run)
+        return cast(Obj, await self._request(KubeRequest(method="DELETE", path=path, body=body)))
+
+    # ---- watch --------------------------------------------------------------------------
+
+    async def watch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str | None = None,
+        allow_bookmarks: bool = True,
+        timeout_seconds: int = DEFAULT_WATCH_SECONDS,
+    ) -> AsyncIterator[WatchEvent]:
+        """Watch events from ``resource_version`` until the server ends the stream.
+
+        Opening the stream is retried like any GET; a broken stream raises ``ConnectionFailed``
+        or ``Timeout`` (resume from the last event's resourceVersion), an ERROR event raises its
+        error — ``Gone`` for 410 (relist, never resume). Use ``contextlib.aclosing`` when
+        leaving the loop early.
+        """
+        info = await self.resource_info(api_version, kind)
+        path = resource_path(info, namespace=namespace)
+        query = list_query(label_selector=label_selector, field_selector=field_selector,
+                           resource_version=resource_version, watch=True, allow_bookmarks=allow_bookmarks,
+                           timeout_seconds=timeout_seconds)
+        req = KubeRequest(method="GET", path=path, query=query)
+        resp = await self._open_stream(req, idle_timeout=timeout_seconds + self.request_timeout)
+        try:
+            while True:
+                try:
+                    line = await resp.content.readline()
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    raise _transport_error(exc) from exc
+                if not line:
+                    return
+                if not line.strip():
+                    continue
+                event = self._parse_event(line, api_version=api_version, kind=kind)
+                if event is not None:
+                    yield event
+        finally:
+            resp.close()
+
+    async def _open_stream(self, req: KubeRequest, *, idle_timeout: float) -> Any:
+        """Open a streaming GET (retried); the response, whose status is 200."""
+        timeout = aiohttp.ClientTimeout(total=None, connect=self.request_timeout,
+                                        sock_connect=self.request_timeout, sock_read=idle_timeout)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with asyncio.timeout(self.request_timeout + 1.0):
+                    resp = await self._open(req, client_timeout=timeout)
+                    if resp.status == 200:
+                        _REQUESTS.labels(self.name, "WATCH", "200").inc()
+                        return resp
+                    try:
+                        body = _decode(await resp.read())
+                    finally:
+                        resp.release()
+                _REQUESTS.labels(self.name, "WATCH", str(resp.status)).inc()
+                raise status_error(resp.status, body if isinstance(body, dict) else None,
+                                   retry_after=_retry_after(resp.headers))
+            except TimeoutError as exc:
+                err: ApiError = Timeout("watch open timed out")
+                err.__cause__ = exc
+            except ApiError as exc:
+                err = exc
+            decision = decide_retry(err, attempt, policy=self.retry_policy)
+            if not decision.retry:
+                raise err
+            _RETRIES.labels(self.name, decision.reason).inc()
+            await asyncio.sleep(with_jitter(decision.delay, fraction=self.retry_policy.jitter,
+                                            sample=random.random()))
+
+    @staticmethod
+    def _parse_event(line: bytes, *, api_version: str, kind: str) -> WatchEvent | None:
+        try:
+            raw = json.loads(line)
+        except ValueError as exc:
+            raise ConnectionFailed(f"undecodable watch event: {line[:200]!r}") from exc
+        etype = raw.get("type")
+        obj = raw.get("object") or {}
+        if etype not in _EVENT_TYPES or not isinstance(obj, dict):
+            return None
+        if etype == "ERROR":
+            code = obj.get("code")
+            raise status_error(int(code) if isinstance(code, int) else 500, obj)
+        if etype != "BOOKMARK":
+            obj.setdefault("apiVersion", api_version)
+            obj.setdefault("kind", kind)
+        return WatchEvent(type=etype, object=obj)

@@ -1,0 +1,1 @@
+"""Operations helpers shared by hub and agent: logging, metrics, the health server, lifecycle."""

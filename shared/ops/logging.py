@@ -1,0 +1,49 @@
+"""structlog configuration: JSON lines (or console) on stderr, one level for the process.
+
+``configure(level="info", json=True)`` once at process start; ``get_logger(name)`` anywhere.
+Event names are constants (``reconcile.done``) and context goes in key/values, never in
+f-strings; ``structlog.contextvars`` values (a reconcile id) are merged into every line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, cast
+
+import structlog
+from structlog.typing import FilteringBoundLogger
+
+__all__ = ["configure", "get_logger"]
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def configure(*, level: str = "info", json: bool = True) -> None:
+    """Configure structlog for the process: ``level`` name, JSON or human-readable output."""
+    numeric = _LEVELS.get(level.lower())
+    if numeric is None:
+        raise ValueError(f"unknown log level {level!r}; use one of {sorted(_LEVELS)}")
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str, **context: Any) -> FilteringBoundLogger:
+    """A logger with ``logger=name`` (and ``context``) bound."""
+    return cast(FilteringBoundLogger, structlog.get_logger().bind(logger=name, **context))
