@@ -1,0 +1,171 @@
+"""Table tests for building a Work's status, stability, and trimming."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.availability import Availability
+from agent.drift import FieldDiff
+from agent.manifests import ManifestIdentifier
+from agent.status import ManifestResult, build_work_status, status_changed, trim
+from shared.api.work import WorkStatus
+
+OK = Availability("True", "Available", "ok")
+NOT_YET = Availability("False", "NotAvailableYet", "1/3")
+JOB_FAILED = Availability("False", "Failed", "job failed")
+
+
+def ident(ordinal: int, kind: str = "ConfigMap") -> ManifestIdentifier:
+    return ManifestIdentifier(
+        ordinal=ordinal, version="v1", kind=kind, resource="configmaps", namespace="a", name=f"m{ordinal}"
+    )
+
+
+def conds(status: dict[str, object]) -> dict[str, tuple[str, str]]:
+    return {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("results", "expected"),
+    [
+        (
+            [ManifestResult(ident(0), True, "Applied", availability=OK)],
+            {
+                "Applied": ("True", "AllManifestsApplied"),
+                "Available": ("True", "AllManifestsAvailable"),
+                "Degraded": ("False", "AsExpected"),
+            },
+        ),
+        (
+            [ManifestResult(ident(0), True, "Applied", availability=NOT_YET)],
+            {
+                "Applied": ("True", "AllManifestsApplied"),
+                "Available": ("False", "ManifestsNotAvailableYet"),
+                "Degraded": ("False", "AsExpected"),
+            },
+        ),
+        (
+            [
+                ManifestResult(ident(0), True, "Applied", availability=OK),
+                ManifestResult(ident(1), False, "DecodingErred", "bad"),
+            ],
+            {
+                "Applied": ("False", "ManifestApplyFailed"),
+                "Available": ("False", "NotAllManifestsApplied"),
+                "Degraded": ("True", "ManifestsFailed"),
+            },
+        ),
+        (
+            [ManifestResult(ident(0), False, "NotTakenOver", "exists")],
+            {
+                "Applied": ("False", "ManifestApplyFailed"),
+                "Available": ("False", "NotAllManifestsApplied"),
+                "Degraded": ("True", "ManifestsFailed"),
+            },
+        ),
+        (
+            [ManifestResult(ident(0, "Job"), True, "Applied", availability=JOB_FAILED)],
+            {
+                "Applied": ("True", "AllManifestsApplied"),
+                "Available": ("False", "ManifestsNotAvailableYet"),
+                "Degraded": ("True", "ManifestsFailed"),
+            },
+        ),
+        (
+            [
+                ManifestResult(
+                    ident(0), False, "DiffReported", report_diff=True, diffs=[FieldDiff("/data/k", "a", "b")]
+                )
+            ],
+            {"DiffReported": ("True", "DiffReported")},
+        ),
+        (
+            [],
+            {
+                "Applied": ("True", "AllManifestsApplied"),
+                "Available": ("True", "AllManifestsAvailable"),
+                "Degraded": ("False", "AsExpected"),
+            },
+        ),
+    ],
+)
+def test_work_conditions(results: list[ManifestResult], expected: dict[str, tuple[str, str]]) -> None:
+    status = build_work_status(results, generation=3, existing=None, now="2024-01-01T00:00:00Z")
+    assert conds(status) == expected
+    assert all(c["observedGeneration"] == 3 for c in status["conditions"])
+    WorkStatus.model_validate(status)  # the shape the CRD accepts
+
+
+def test_manifest_conditions_carry_reasons_feedback_and_drift() -> None:
+    results = [
+        ManifestResult(ident(1), False, "NotTakenOver", "exists", diffs=[FieldDiff("/data/k", "x", "y")]),
+        ManifestResult(
+            ident(0),
+            True,
+            "Applied",
+            availability=OK,
+            feedback=[{"name": "ReadyReplicas", "fieldValue": {"type": "Integer", "integer": 1}}],
+            drifts=[FieldDiff("/spec/replicas", 5, 3)],
+        ),
+    ]
+    status = build_work_status(results, generation=1, existing=None, now="T1")
+    first, second = status["manifestConditions"]
+    assert first["identifier"]["ordinal"] == 0 and second["identifier"]["ordinal"] == 1
+    assert first["statusFeedback"]["values"][0]["name"] == "ReadyReplicas"
+    assert first["drifts"] == [{"path": "/spec/replicas", "memberValue": "5", "hubValue": "3"}]
+    assert {c["type"]: c["reason"] for c in first["conditions"]}["Drifted"] == "DriftCorrected"
+    assert {c["type"]: c["reason"] for c in second["conditions"]}["Applied"] == "NotTakenOver"
+    assert second["diffs"][0]["path"] == "/data/k"
+    WorkStatus.model_validate(status)
+
+
+def test_unchanged_world_gives_identical_status_and_transitions_are_kept() -> None:
+    results = [ManifestResult(ident(0), True, "Applied", availability=NOT_YET)]
+    first = build_work_status(results, generation=1, existing=None, now="T1")
+    again = build_work_status(results, generation=1, existing=first, now="T2")
+    assert not status_changed(first, again)
+    results[0].availability = OK
+    later = build_work_status(results, generation=1, existing=again, now="T3")
+    assert status_changed(again, later)
+    by_type = {c["type"]: c["lastTransitionTime"] for c in later["conditions"]}
+    assert by_type == {"Applied": "T1", "Available": "T3", "Degraded": "T1"}
+
+
+def test_drift_then_no_drift_leaves_a_record() -> None:
+    drifted = [
+        ManifestResult(ident(0), True, "Applied", availability=OK, drifts=[FieldDiff("/data/k", "a", "b")])
+    ]
+    first = build_work_status(drifted, generation=1, existing=None, now="T1")
+    clean = build_work_status(
+        [ManifestResult(ident(0), True, "Applied", availability=OK)], generation=1, existing=first, now="T2"
+    )
+    entry = clean["manifestConditions"][0]
+    assert "drifts" not in entry
+    assert {c["type"]: (c["status"], c["lastTransitionTime"]) for c in entry["conditions"]}["Drifted"] == (
+        "False",
+        "T2",
+    )
+
+
+def test_trim_keeps_status_under_limit_and_says_so() -> None:
+    results = [
+        ManifestResult(
+            ident(i),
+            True,
+            "Applied",
+            "x" * 400,
+            availability=OK,
+            feedback=[{"name": "Raw", "fieldValue": {"type": "JsonRaw", "jsonRaw": "y" * 1000}}],
+        )
+        for i in range(200)
+    ]
+    results.append(ManifestResult(ident(999), False, "ManifestApplyFailed", "boom"))
+    status = build_work_status(results, generation=1, existing=None, now="T", limit_bytes=40_000)
+    assert len(json.dumps(status)) <= 45_000
+    assert conds(status)["StatusTrimmed"] == ("True", "StatusTooLarge")
+    failing = [m for m in status["manifestConditions"] if m["identifier"]["ordinal"] == 999]
+    assert failing, "failed manifests survive trimming"
+    small = {"conditions": [], "manifestConditions": []}
+    assert trim(small, limit_bytes=1000) is small
