@@ -63,13 +63,13 @@ class ClusterView:
             labels=dict(meta.get("labels") or {}),
             provider=spec.get("provider"), region=spec.get("region"), zone=spec.get("zone"),
             taints=taints, ready=ready,
-            api_resources=_api_resources(status.get("apiResources")),
+            api_resources=_api_resources(status.get("apiEnablements") or None),
             available=_available(status),
         )
 
 
 def _api_resources(raw: Any) -> frozenset[str] | None:
-    """Accept ``[{groupVersion, kinds|resources:[{kind}]}]`` or ``["apps/v1/Deployment"]``."""
+    """``status.apiEnablements`` (``[{groupVersion, resources: [{name, kind}]}]``); None: not reported."""
     if raw is None:
         return None
     served: set[str] = set()
@@ -89,7 +89,7 @@ def _api_resources(raw: Any) -> frozenset[str] | None:
 
 
 def _available(status: Mapping[str, Any]) -> Mapping[str, str] | None:
-    summary = status.get("resourceSummary") or status.get("resources") or {}
+    summary = status.get("resources") or {}
     available = summary.get("available") if isinstance(summary, Mapping) else None
     if available is None:
         available = status.get("available")

@@ -223,27 +223,29 @@ def _static_weight(weight_list: Sequence[Mapping[str, Any]], cluster: ClusterVie
 
 def _limits(policy_spec: Mapping[str, Any], clusters: Sequence[ClusterView]
             ) -> tuple[dict[str, int], dict[str, int]]:
-    """Per-cluster minReplicas/maxReplicas from ``replicaScheduling.clusterReplicaLimits``."""
+    """Per-cluster minReplicas/maxReplicas: the first ``clusterReplicaLimits`` entry selecting it."""
     scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
     minimums: dict[str, int] = {}
     maximums: dict[str, int] = {}
-    for rule in scheduling.get("clusterReplicaLimits") or []:
-        for cluster in clusters:
+    for cluster in clusters:
+        for rule in scheduling.get("clusterReplicaLimits") or []:
             if affinity_rejection(rule.get("targetCluster"), cluster) is not None:
                 continue
             if rule.get("minReplicas") is not None:
-                minimums[cluster.name] = max(minimums.get(cluster.name, 0), int(rule["minReplicas"]))
+                minimums[cluster.name] = int(rule["minReplicas"])
             if rule.get("maxReplicas") is not None:
-                maximums[cluster.name] = min(maximums.get(cluster.name, 1 << 62), int(rule["maxReplicas"]))
+                maximums[cluster.name] = int(rule["maxReplicas"])
+            break
     return minimums, maximums
 
 
 def divide(policy_spec: Mapping[str, Any], total: int, candidates: Sequence[_Candidate]
            ) -> replica_math.Division:
     """Replicas per chosen cluster for a Divided policy (or Duplicated: everyone gets total)."""
-    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
+    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling")
     names = [c.cluster.name for c in candidates]
-    if scheduling.get("replicaSchedulingType", "Duplicated") != "Divided":
+    # No replicaScheduling: every cluster runs all replicas; with it, the type defaults to Divided.
+    if scheduling is None or scheduling.get("replicaSchedulingType", "Divided") != "Divided":
         return replica_math.Division(replicas=dict.fromkeys(names, total))
     views = [c.cluster for c in candidates]
     previous = {c.cluster.name: c.previous for c in candidates}

@@ -1,0 +1,177 @@
+"""From a scheduled template to Works (pure).
+
+``render_manifest`` produces what one member gets: server-populated fields stripped, the
+divided replicas set, then overrides applied. ``pack_works`` groups a policy's manifests for one
+member into Work objects in that member's namespace: one Work per (policy, member), split into
+parts before ~800 KiB, named deterministically and labelled to trace back to the policy.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hub.clusters import ClusterView
+from hub.matching import PolicyRef
+from hub.overrides import apply_overrides
+from hub.replica_paths import DEFAULT_REPLICA_PATHS, replica_path, set_path
+from shared.api import names
+
+WORK_SIZE_LIMIT = 800 * 1024
+SERVER_METADATA = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation",
+                   "ownerReferences", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
+                   "finalizers")
+HUB_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", names.ANNOTATION_CLAIMED_BY)
+HUB_LABELS = (names.LABEL_BINDING_NAME,)
+WELL_KNOWN_STATUS_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Service", "ReplicaSet")
+
+
+def strip_server_fields(template: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy without what the hub's API server filled in (and the hub's own bookkeeping)."""
+    obj = copy.deepcopy(dict(template))
+    obj.pop("status", None)
+    metadata = obj.setdefault("metadata", {})
+    for field in SERVER_METADATA:
+        metadata.pop(field, None)
+    for field, drop in (("annotations", HUB_ANNOTATIONS), ("labels", HUB_LABELS)):
+        values = metadata.get(field)
+        if isinstance(values, dict):
+            for key in drop:
+                values.pop(key, None)
+            if not values:
+                metadata.pop(field)
+    kind, spec = obj.get("kind"), obj.get("spec")
+    if kind == "Service" and isinstance(spec, dict) and spec.get("clusterIP") not in (None, "None"):
+        spec.pop("clusterIP", None)
+        spec.pop("clusterIPs", None)
+    if kind == "Job" and isinstance(spec, dict) and not spec.get("manualSelector"):
+        # The hub's API server generated the selector; each member generates its own.
+        spec.pop("selector", None)
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
+        if isinstance(labels, dict):
+            for key in ("controller-uid", "batch.kubernetes.io/controller-uid", "job-name",
+                        "batch.kubernetes.io/job-name"):
+                labels.pop(key, None)
+    return obj
+
+
+def render_manifest(template: Mapping[str, Any], *, cluster: ClusterView, replicas: int | None,
+                    overrides: Sequence[Mapping[str, Any]],
+                    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS) -> dict[str, Any]:
+    """What ``cluster`` gets for ``template``; raises ``OverrideError`` on a bad override."""
+    manifest = strip_server_fields(template)
+    path = replica_path(template, replica_paths)
+    if path is not None and replicas is not None:
+        set_path(manifest, path, replicas)
+    return apply_overrides(manifest, cluster=cluster, policies=overrides)
+
+
+# ---------------------------------------------------------------- naming and packing
+
+_DNS = re.compile(r"[^a-z0-9-]+")
+
+
+def _digest(text: str, length: int = 8) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def label_value(text: str) -> str:
+    """``text`` if it is a valid label value, otherwise a readable prefix plus a hash."""
+    if len(text) <= 63 and re.fullmatch(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?", text):
+        return text
+    cleaned = re.sub(r"[^-A-Za-z0-9_.]", "-", text)[:50].strip("-_.")
+    return f"{cleaned}-{_digest(text)}" if cleaned else _digest(text)
+
+
+def work_base_name(policy: PolicyRef) -> str:
+    """Deterministic Work name for a policy: readable, DNS-1123, unique per policy identity."""
+    readable = _DNS.sub("-", f"{policy.namespace}-{policy.name}".lower()).strip("-")[:40].strip("-")
+    prefix = "cpp" if policy.kind == "ClusterPropagationPolicy" else "pp"
+    return f"{prefix}-{readable}-{_digest(str(policy))}"
+
+
+def policy_labels(policy: PolicyRef) -> dict[str, str]:
+    return {
+        names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE,
+        names.LABEL_POLICY_NAME: label_value(policy.name),
+        names.LABEL_POLICY_NAMESPACE: label_value(policy.namespace),
+    }
+
+
+def manifest_key(manifest: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    meta = manifest.get("metadata") or {}
+    return (str(manifest.get("apiVersion", "")), str(manifest.get("kind", "")),
+            str(meta.get("namespace") or ""), str(meta.get("name", "")))
+
+
+def _size(manifest: Mapping[str, Any]) -> int:
+    return len(json.dumps(manifest, separators=(",", ":"), sort_keys=True))
+
+
+@dataclass(frozen=True)
+class WorkOptions:
+    """Apply settings a policy passes on to its Works."""
+
+    when_to_take_over: str | None = None  # Always | IfNoDiff | Never; None: the agent's default
+
+    @classmethod
+    def for_policy(cls, policy_spec: Mapping[str, Any]) -> WorkOptions:
+        resolution = policy_spec.get("conflictResolution")
+        take_over = {"Overwrite": "Always", "Abort": "Never"}.get(str(resolution)) if resolution else None
+        return cls(when_to_take_over=take_over)
+
+
+def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    configs = []
+    for manifest in manifests:
+        if manifest.get("kind") not in WELL_KNOWN_STATUS_KINDS:
+            continue
+        api_version, kind, namespace, name = manifest_key(manifest)
+        identifier: dict[str, Any] = {"group": api_version.rsplit("/", 1)[0] if "/" in api_version else "",
+                                      "kind": kind, "name": name}
+        if namespace:
+            identifier["namespace"] = namespace
+        configs.append({"resourceIdentifier": identifier, "feedbackRules": [{"type": "WellKnownStatus"}]})
+    return configs
+
+
+def pack_works(*, policy: PolicyRef, cluster: str, member_namespace: str,
+               manifests: Sequence[Mapping[str, Any]], options: WorkOptions = WorkOptions(),
+               limit: int = WORK_SIZE_LIMIT) -> list[dict[str, Any]]:
+    """The Works carrying ``manifests`` for one (policy, member); [] when there is nothing to carry."""
+    ordered = sorted(manifests, key=manifest_key)
+    parts: list[list[Mapping[str, Any]]] = []
+    size = 0
+    for manifest in ordered:
+        item = _size(manifest)
+        if not parts or (size + item > limit and parts[-1]):
+            parts.append([])
+            size = 0
+        parts[-1].append(manifest)
+        size += item
+    base = work_base_name(policy)
+    works = []
+    for index, part in enumerate(parts):
+        spec: dict[str, Any] = {"workload": {"manifests": [dict(m) for m in part]}}
+        if options.when_to_take_over:
+            spec["applyStrategy"] = {"type": "ServerSideApply", "whenToTakeOver": options.when_to_take_over}
+        configs = _feedback_configs(part)
+        if configs:
+            spec["manifestConfigs"] = configs
+        works.append({
+            "apiVersion": names.WORK_API_VERSION,
+            "kind": names.KIND_WORK,
+            "metadata": {
+                "name": base if index == 0 else f"{base}-p{index}",
+                "namespace": member_namespace,
+                "labels": {**policy_labels(policy), names.LABEL_CLUSTER: label_value(cluster)},
+                "annotations": {names.ANNOTATION_WORK_PART: f"{index + 1}/{len(parts)}"},
+            },
+            "spec": spec,
+        })
+    return works
