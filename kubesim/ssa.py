@@ -1,0 +1,571 @@
+"""Server-side apply and ``metadata.managedFields`` (FieldsV1), as pure functions.
+
+Field ownership is tracked as sets of paths. A path is a tuple of FieldsV1 elements
+(``"f:spec"``, ``"k:{\\"name\\":\\"web\\"}"``, ``"v:\\"a\\""``, ``"i:0"``); a set serialises to the
+nested ``fieldsV1`` form with ``"."`` marking a member that also has members below it.
+
+- ``apply(live, applied, manager=..., force=..., now=...)`` merges an apply configuration into the
+  live object (``None`` to create), raising ``ApplyConflict`` when it would change a field another
+  manager owns (unless ``force``), and removing fields this manager applied before and no longer
+  applies when nobody else owns them;
+- ``record_update(old, new, manager=..., now=...)`` returns the managedFields for an ordinary
+  create/update/patch: the writer takes the fields it changed, other managers lose them.
+
+Lists are associative (keyed by their merge key, ``k:``), sets (``v:``) or atomic. Built-in types
+use the strategic-merge keys from ``kubesim.patching``; custom resources pass their OpenAPI
+``schema`` and follow ``x-kubernetes-list-type`` / ``x-kubernetes-list-map-keys`` (default atomic).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kubesim import patching
+
+__all__ = [
+    "ApplyConflict",
+    "apply",
+    "fields_of",
+    "fieldset_from_v1",
+    "fieldset_to_v1",
+    "path_string",
+    "record_update",
+]
+
+JSON = Any
+Path = tuple[str, ...]
+FieldSet = set[Path]
+
+_UNMANAGED_METADATA = frozenset(
+    {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "managedFields",
+        "selfLink",
+    }
+)
+_MAP_FIELDS = frozenset(
+    {
+        "labels",
+        "annotations",
+        "matchLabels",
+        "nodeSelector",
+        "data",
+        "binaryData",
+        "stringData",
+        "limits",
+        "requests",
+        "capacity",
+        "allocatable",
+        "hard",
+        "used",
+    }
+)
+_SET_LISTS = frozenset({"finalizers"})
+
+
+class ApplyConflict(Exception):
+    """An apply would change fields owned by other managers; ``conflicts`` is [(manager, path)]."""
+
+    def __init__(self, conflicts: list[tuple[str, str]], message: str, causes: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.conflicts = conflicts
+        self.message = message
+        self.causes = causes
+
+
+# --------------------------------------------------------------------------------- list typing
+
+
+@dataclass(frozen=True)
+class _ListType:
+    kind: str  # "map" | "set" | "atomic"
+    keys: tuple[str, ...] = ()
+
+
+def _child_schema(schema: JSON, field: str) -> JSON:
+    if not isinstance(schema, dict):
+        return None
+    props = schema.get("properties") or {}
+    if field in props:
+        return props[field]
+    additional = schema.get("additionalProperties")
+    return additional if isinstance(additional, dict) else None
+
+
+def _list_type(names: tuple[str, ...], field: str, schema: JSON, typed: bool) -> _ListType:
+    if typed:
+        if isinstance(schema, dict):
+            list_type = schema.get("x-kubernetes-list-type")
+            if list_type == "map":
+                return _ListType("map", tuple(schema.get("x-kubernetes-list-map-keys") or ()))
+            if list_type == "set":
+                return _ListType("set")
+        return _ListType("atomic")
+    if field in _SET_LISTS:
+        return _ListType("set")
+    key = patching.merge_key_for(names, field)
+    return _ListType("map", (key,)) if key else _ListType("atomic")
+
+
+def _is_map(field: str, value: dict[str, JSON], schema: JSON, typed: bool) -> bool:
+    if typed:
+        return isinstance(schema, dict) and isinstance(schema.get("additionalProperties"), dict)
+    if field == "selector":
+        return not ({"matchLabels", "matchExpressions"} & set(value))
+    return field in _MAP_FIELDS
+
+
+# ---------------------------------------------------------------------------- path elements
+
+
+def _canon(raw: JSON) -> str:
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _key_element(item: dict[str, JSON], keys: tuple[str, ...]) -> str:
+    return "k:" + _canon({k: item[k] for k in keys if k in item})
+
+
+def path_string(path: Path) -> str:
+    """Render a path the way the apiserver does in conflicts: ``.spec.containers[name="web"].image``."""
+    out = ""
+    for element in path:
+        kind, rest = element[:1], element[2:]
+        if kind == "f":
+            out += "." + rest
+        elif kind == "k":
+            parts = [f"{k}={json.dumps(v)}" for k, v in json.loads(rest).items()]
+            out += "[" + ",".join(parts) + "]"
+        elif kind == "v":
+            out += "[=" + rest + "]"
+        else:
+            out += "[" + rest + "]"
+    return out
+
+
+# ------------------------------------------------------------------------------- field sets
+
+
+def fields_of(obj: JSON, *, schema: JSON = None) -> FieldSet:
+    """All managed paths of an object (apiVersion, kind and server-owned metadata excluded)."""
+    result: FieldSet = set()
+    if not isinstance(obj, dict):
+        return result
+    typed = schema is not None
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind") or value is None:
+            continue
+        if key == "metadata" and isinstance(value, dict):
+            for meta_key, meta_value in value.items():
+                if meta_key in _UNMANAGED_METADATA or meta_value is None:
+                    continue
+                _walk(
+                    meta_value, ("f:metadata", "f:" + meta_key), ("metadata", meta_key), None, False, result
+                )
+            continue
+        _walk(value, ("f:" + key,), (key,), _child_schema(schema, key), typed, result)
+    return result
+
+
+def _walk(value: JSON, path: Path, names: tuple[str, ...], schema: JSON, typed: bool, out: FieldSet) -> None:
+    field = names[-1]
+    if isinstance(value, dict):
+        if not value or _is_map(field, value, schema, typed):
+            out.add(path)
+        for key, child in value.items():
+            if child is not None:
+                _walk(child, (*path, "f:" + key), (*names, key), _child_schema(schema, key), typed, out)
+        return
+    if isinstance(value, list):
+        list_type = _list_type(names[:-1], field, schema, typed)
+        if list_type.kind == "atomic" or not value:
+            out.add(path)
+            return
+        item_schema = schema.get("items") if isinstance(schema, dict) else None
+        for item in value:
+            if list_type.kind == "set" or not isinstance(item, dict):
+                out.add((*path, "v:" + _canon(item)))
+                continue
+            item_path = (*path, _key_element(item, list_type.keys))
+            out.add(item_path)
+            for key, child in item.items():
+                if child is not None:
+                    _walk(
+                        child,
+                        (*item_path, "f:" + key),
+                        (*names, key),
+                        _child_schema(item_schema, key),
+                        typed,
+                        out,
+                    )
+        return
+    out.add(path)
+
+
+def fieldset_to_v1(fields: Iterable[Path]) -> dict[str, JSON]:
+    """Serialise a set of paths to the nested ``fieldsV1`` form."""
+    tree: dict[str, JSON] = {}
+    members: set[Path] = set(fields)
+    for path in sorted(members):
+        node = tree
+        for element in path:
+            node = node.setdefault(element, {})
+    _mark(tree, (), members)
+    return tree
+
+
+def _mark(node: dict[str, JSON], path: Path, members: set[Path]) -> None:
+    for element, child in list(node.items()):
+        child_path = (*path, element)
+        if child:
+            _mark(child, child_path, members)
+            if child_path in members:
+                child["."] = {}
+
+
+def fieldset_from_v1(tree: JSON, prefix: Path = ()) -> FieldSet:
+    """Parse a ``fieldsV1`` tree back into a set of paths."""
+    result: FieldSet = set()
+    if not isinstance(tree, dict):
+        return result
+    for element, child in tree.items():
+        if element == ".":
+            result.add(prefix)
+            continue
+        path = (*prefix, _canon_element(element))
+        if isinstance(child, dict) and child:
+            result |= fieldset_from_v1(child, path)
+        else:
+            result.add(path)
+    return result
+
+
+def _canon_element(element: str) -> str:
+    if element[:2] in ("k:", "v:"):
+        try:
+            return element[:2] + _canon(json.loads(element[2:]))
+        except ValueError:
+            return element
+    return element
+
+
+# ------------------------------------------------------------------------ values along paths
+
+_MISSING = object()
+
+
+def _step(node: JSON, element: str) -> JSON:
+    kind, rest = element[:1], element[2:]
+    if kind == "f":
+        return node.get(rest, _MISSING) if isinstance(node, dict) else _MISSING
+    if not isinstance(node, list):
+        return _MISSING
+    if kind == "k":
+        keys = json.loads(rest)
+        for item in node:
+            if isinstance(item, dict) and all(item.get(k) == v for k, v in keys.items()):
+                return item
+        return _MISSING
+    if kind == "v":
+        wanted = json.loads(rest)
+        return wanted if wanted in node else _MISSING
+    index = int(rest) if rest.isdigit() else -1
+    return node[index] if 0 <= index < len(node) else _MISSING
+
+
+def _value_at(obj: JSON, path: Path) -> JSON:
+    node = obj
+    for element in path:
+        node = _step(node, element)
+        if node is _MISSING:
+            return _MISSING
+    return node
+
+
+def _remove_path(obj: JSON, path: Path) -> None:
+    parent = _value_at(obj, path[:-1])
+    element = path[-1]
+    kind, rest = element[:1], element[2:]
+    if kind == "f" and isinstance(parent, dict):
+        parent.pop(rest, None)
+    elif kind in ("k", "v") and isinstance(parent, list):
+        target = _step(parent, element)
+        if target is not _MISSING:
+            parent.remove(target)
+
+
+def _is_leafish(value: JSON) -> bool:
+    return value is not _MISSING and not isinstance(value, dict)
+
+
+# ------------------------------------------------------------------------------------- merge
+
+
+def _merge(live: JSON, applied: JSON, names: tuple[str, ...], schema: JSON, typed: bool) -> JSON:
+    if isinstance(applied, dict) and isinstance(live, dict):
+        result = dict(live)
+        for key, value in applied.items():
+            if value is None:
+                continue
+            if key in live:
+                child_typed = typed and not (not names and key == "metadata")
+                result[key] = _merge(live[key], value, (*names, key), _child_schema(schema, key), child_typed)
+            else:
+                result[key] = copy.deepcopy(value)
+        return result
+    if isinstance(applied, list) and isinstance(live, list) and names:
+        list_type = _list_type(names[:-1], names[-1], schema, typed)
+        if list_type.kind == "set":
+            return list(live) + [copy.deepcopy(i) for i in applied if i not in live]
+        if list_type.kind == "map":
+            item_schema = schema.get("items") if isinstance(schema, dict) else None
+            result_list = list(live)
+            for item in applied:
+                element = _key_element(item, list_type.keys) if isinstance(item, dict) else None
+                current = _step(result_list, element) if element else _MISSING
+                if current is _MISSING:
+                    result_list.append(copy.deepcopy(item))
+                else:
+                    position = result_list.index(current)
+                    result_list[position] = _merge(current, item, names, item_schema, typed)
+            return result_list
+    return copy.deepcopy(applied)
+
+
+# ------------------------------------------------------------------------------ managed fields
+
+
+def _entries(obj: JSON) -> list[dict[str, JSON]]:
+    if not isinstance(obj, dict):
+        return []
+    entries = (obj.get("metadata") or {}).get("managedFields") or []
+    return [dict(e) for e in entries if isinstance(e, dict) and e.get("manager") is not None]
+
+
+def _entry(
+    *, manager: str, operation: str, api_version: str, now: str, fields: FieldSet, subresource: str | None
+) -> dict[str, JSON]:
+    entry: dict[str, JSON] = {
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": api_version,
+        "time": now,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fieldset_to_v1(fields),
+    }
+    if subresource:
+        entry["subresource"] = subresource
+    return entry
+
+
+def _manager_label(entry: dict[str, JSON]) -> str:
+    label = json.dumps(entry.get("manager", ""))
+    if entry.get("subresource"):
+        label += f" with subresource {json.dumps(entry['subresource'])}"
+    if entry.get("operation") == "Update":
+        label += f" using {entry.get('apiVersion', '')}"
+    return label
+
+
+def conflict_message(conflicts: list[tuple[str, str]]) -> str:
+    """``Apply failed with N conflict(s): ...`` exactly as kube-apiserver words it."""
+    if len(conflicts) == 1:
+        label, path = conflicts[0]
+        return f"Apply failed with 1 conflict: conflict with {label}: {path}"
+    by_manager: dict[str, list[str]] = {}
+    for label, path in conflicts:
+        by_manager.setdefault(label, []).append(path)
+    lines: list[str] = []
+    for label in sorted(by_manager):
+        lines.append(f"conflicts with {label}:")
+        lines.extend(f"- {path}" for path in by_manager[label])
+    return f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+
+
+def apply(
+    live: dict[str, JSON] | None,
+    applied: dict[str, JSON],
+    *,
+    manager: str,
+    force: bool,
+    now: str,
+    schema: JSON = None,
+    subresource: str | None = None,
+) -> dict[str, JSON]:
+    """Server-side apply ``applied`` by ``manager`` onto ``live``; returns the merged object.
+
+    The result carries updated ``metadata.managedFields``. Raises ``ApplyConflict`` when a field
+    owned by another manager would change value and ``force`` is false.
+    """
+    typed = schema is not None
+    api_version = str(applied.get("apiVersion") or (live or {}).get("apiVersion") or "")
+    applied_set = fields_of(applied, schema=schema)
+    live_obj: dict[str, JSON] = copy.deepcopy(live) if live is not None else {}
+    entries = _entries(live_obj)
+    mine = [
+        e
+        for e in entries
+        if e.get("manager") == manager
+        and e.get("operation") == "Apply"
+        and e.get("subresource") == subresource
+    ]
+    others = [e for e in entries if not any(e is m for m in mine)]
+    previous: FieldSet = set()
+    for entry in mine:
+        previous |= fieldset_from_v1(entry.get("fieldsV1"))
+
+    conflicts: list[tuple[str, str]] = []
+    conflict_paths: dict[int, FieldSet] = {}
+    for index, entry in enumerate(others):
+        owned = fieldset_from_v1(entry.get("fieldsV1")) & applied_set
+        for path in sorted(owned):
+            new_value = _value_at(applied, path)
+            old_value = _value_at(live_obj, path)
+            if (
+                _is_leafish(new_value)
+                and old_value is not _MISSING
+                and _canon(old_value) != _canon(new_value)
+            ):
+                conflicts.append((_manager_label(entry), path_string(path)))
+                conflict_paths.setdefault(index, set()).add(path)
+    if conflicts and not force:
+        causes = [
+            {"type": "FieldManagerConflict", "message": f"conflict with {label}", "field": path}
+            for label, path in conflicts
+        ]
+        raise ApplyConflict(
+            [(str(e), p) for e, p in _raw_conflicts(others, conflict_paths)],
+            conflict_message(conflicts),
+            causes,
+        )
+
+    other_sets: list[FieldSet] = []
+    for index, entry in enumerate(others):
+        owned = fieldset_from_v1(entry.get("fieldsV1")) - conflict_paths.get(index, set())
+        other_sets.append(owned)
+    owned_by_others: FieldSet = set().union(*other_sets) if other_sets else set()
+
+    live_obj.setdefault("metadata", {}).pop("managedFields", None)
+    merged = _merge(live_obj, applied, (), schema, typed) if live is not None else copy.deepcopy(applied)
+    for path in sorted(previous - applied_set, key=len):
+        if not any(p[: len(path)] == path for p in owned_by_others):
+            _remove_path(merged, path)
+
+    new_entries: list[dict[str, JSON]] = []
+    placed = False
+    for entry in entries:
+        if any(entry is m for m in mine):
+            if not placed:
+                new_entries.append(
+                    _entry(
+                        manager=manager,
+                        operation="Apply",
+                        api_version=api_version,
+                        now=now,
+                        fields=applied_set,
+                        subresource=subresource,
+                    )
+                )
+                placed = True
+            continue
+        index = next(i for i, o in enumerate(others) if o is entry)
+        if index in conflict_paths:
+            if not other_sets[index]:
+                continue
+            entry = {**entry, "fieldsV1": fieldset_to_v1(other_sets[index])}
+        new_entries.append(entry)
+    if not placed and applied_set:
+        new_entries.append(
+            _entry(
+                manager=manager,
+                operation="Apply",
+                api_version=api_version,
+                now=now,
+                fields=applied_set,
+                subresource=subresource,
+            )
+        )
+    merged.setdefault("metadata", {})["managedFields"] = new_entries
+    return merged
+
+
+def _raw_conflicts(
+    others: list[dict[str, JSON]], conflict_paths: dict[int, FieldSet]
+) -> Iterator[tuple[str, str]]:
+    for index, paths in sorted(conflict_paths.items()):
+        for path in sorted(paths):
+            yield str(others[index].get("manager", "")), path_string(path)
+
+
+def record_update(
+    old: dict[str, JSON] | None,
+    new: dict[str, JSON],
+    *,
+    manager: str,
+    now: str,
+    schema: JSON = None,
+    subresource: str | None = None,
+    operation: str = "Update",
+) -> list[dict[str, JSON]]:
+    """managedFields after an ordinary write of ``new`` (``old`` is None on create).
+
+    The writer owns every field it changed or added; other managers lose those fields and any
+    field that was removed. Unchanged writes leave managedFields as they were.
+    """
+    api_version = str(new.get("apiVersion") or "")
+    entries = _entries(old)
+    new_set = fields_of(new, schema=schema)
+    old_set = fields_of(old, schema=schema) if old is not None else set()
+    changed: FieldSet = set()
+    for path in new_set:
+        if path not in old_set:
+            changed.add(path)
+            continue
+        new_value = _value_at(new, path)
+        if _is_leafish(new_value) and _canon(new_value) != _canon(_value_at(old, path)):
+            changed.add(path)
+    removed = old_set - new_set
+    if not changed and not removed:
+        return entries
+
+    result: list[dict[str, JSON]] = []
+    mine_fields: FieldSet | None = None
+    for entry in entries:
+        fields = fieldset_from_v1(entry.get("fieldsV1"))
+        if (
+            entry.get("manager") == manager
+            and entry.get("operation") == operation
+            and entry.get("subresource") == subresource
+        ):
+            mine_fields = (fields | changed) - removed
+            continue
+        remaining = fields - changed - removed
+        if remaining == fields:
+            result.append(entry)
+        elif remaining:
+            result.append({**entry, "fieldsV1": fieldset_to_v1(remaining)})
+    if mine_fields is None:
+        mine_fields = set(changed)
+    if mine_fields:
+        result.append(
+            _entry(
+                manager=manager,
+                operation=operation,
+                api_version=api_version,
+                now=now,
+                fields=mine_fields,
+                subresource=subresource,
+            )
+        )
+    return result
