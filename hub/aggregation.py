@@ -1,0 +1,193 @@
+"""Status aggregation: Work status → binding → policy → template (pure).
+
+* ``cluster_item`` reads one member's Work status for one template (its manifest's conditions,
+  status feedback and drift) into a binding ``aggregatedStatus`` entry.
+* ``binding_conditions`` derives the binding's Applied / Available conditions from those entries.
+* ``template_status`` folds the members' status feedback into the template's own ``status`` for
+  well-known kinds (Deployment, StatefulSet, DaemonSet, Job: counts summed; Service: the
+  member cluster IPs listed), and sets ``observedGeneration`` to the template's generation only
+  when every chosen member has applied that generation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hub.matching import TemplateRef
+from hub.replica_paths import group_of
+from shared.api import names
+
+# Work annotation: which template generation each of its manifests was rendered from.
+ANNOTATION_GENERATIONS = "work.waybill.dev/template-generations"
+
+SUMMED_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+
+
+def _condition(conditions: Sequence[Mapping[str, Any]] | None, kind: str) -> Mapping[str, Any] | None:
+    for condition in conditions or []:
+        if condition.get("type") == kind:
+            return condition
+    return None
+
+
+def _matches(identifier: Mapping[str, Any], ref: TemplateRef) -> bool:
+    return (
+        identifier.get("kind") == ref.kind
+        and identifier.get("name") == ref.name
+        and (identifier.get("namespace") or "") == ref.namespace
+        and (identifier.get("group") or "") == group_of(ref.api_version)
+    )
+
+
+def feedback_values(manifest_condition: Mapping[str, Any]) -> dict[str, Any]:
+    """``statusFeedback.values`` as ``{name: value}``."""
+    out: dict[str, Any] = {}
+    for value in (manifest_condition.get("statusFeedback") or {}).get("values") or []:
+        field = value.get("fieldValue") or {}
+        kind = field.get("type")
+        if kind == "Integer":
+            out[str(value.get("name"))] = field.get("integer")
+        elif kind == "String":
+            out[str(value.get("name"))] = field.get("string")
+        elif kind == "Boolean":
+            out[str(value.get("name"))] = field.get("boolean")
+        elif kind == "JsonRaw":
+            try:
+                out[str(value.get("name"))] = json.loads(field.get("jsonRaw") or "null")
+            except ValueError:
+                out[str(value.get("name"))] = field.get("jsonRaw")
+    return out
+
+
+def rendered_generations(work: Mapping[str, Any]) -> dict[str, int]:
+    raw = ((work.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_GENERATIONS)
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {str(k): int(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
+
+
+def cluster_item(
+    *, cluster: str, ref: TemplateRef, work: Mapping[str, Any] | None, generation: int | None
+) -> dict[str, Any]:
+    """One ``aggregatedStatus`` entry; ``upToDate`` says the member applied ``generation``."""
+    item: dict[str, Any] = {"clusterName": cluster, "applied": False, "health": "Unknown"}
+    if work is None:
+        item["errors"] = ["no Work for this cluster yet"]
+        return {**item, "upToDate": False}
+    item["workName"] = (work.get("metadata") or {}).get("name")
+    status = work.get("status") or {}
+    manifest = next(
+        (m for m in status.get("manifestConditions") or [] if _matches(m.get("identifier") or {}, ref)), None
+    )
+    work_applied = _condition(status.get("conditions"), names.CONDITION_APPLIED)
+    work_generation = (work.get("metadata") or {}).get("generation")
+    work_current = bool(work_applied and (work_applied.get("observedGeneration") in (None, work_generation)))
+    rendered = rendered_generations(work).get(str(ref))
+    up_to_date = work_current and (generation is None or rendered == generation)
+    if manifest is None:
+        item["errors"] = ["not applied yet"]
+        return {**item, "upToDate": False}
+    applied = _condition(manifest.get("conditions"), names.CONDITION_APPLIED)
+    available = _condition(manifest.get("conditions"), names.CONDITION_AVAILABLE)
+    item["applied"] = bool(applied and applied.get("status") == "True")
+    if available is not None:
+        item["available"] = available.get("status") == "True"
+    item["health"] = (
+        "Healthy"
+        if item["applied"] and item.get("available", True)
+        else "Unhealthy"
+        if applied is not None and (not item["applied"] or available)
+        else "Unknown"
+    )
+    feedback = feedback_values(manifest)
+    if feedback:
+        item["status"] = feedback
+    if manifest.get("drifts"):
+        item["drifted"] = True
+    errors = [
+        f"{c.get('type')}: {c.get('reason')}: {c.get('message', '')}".rstrip(": ")
+        for c in manifest.get("conditions") or []
+        if c.get("type") == names.CONDITION_APPLIED and c.get("status") == "False"
+    ]
+    if errors:
+        item["errors"] = errors
+    return {**item, "upToDate": up_to_date and item["applied"]}
+
+
+def binding_conditions(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """(type, status, reason, message) for Applied and Available over the chosen clusters."""
+    if not items:
+        return [
+            (names.CONDITION_APPLIED, "False", "NoClusters", "no cluster chosen"),
+            (names.CONDITION_AVAILABLE, "False", "NoClusters", "no cluster chosen"),
+        ]
+    not_applied = [str(i["clusterName"]) for i in items if not i.get("applied")]
+    not_available = [
+        str(i["clusterName"]) for i in items if i.get("available") is False or not i.get("applied")
+    ]
+    out = []
+    if not_applied:
+        out.append(
+            (
+                names.CONDITION_APPLIED,
+                "False",
+                "NotAppliedEverywhere",
+                f"not applied on {', '.join(sorted(not_applied))}",
+            )
+        )
+    else:
+        out.append(
+            (names.CONDITION_APPLIED, "True", "AppliedEverywhere", f"applied on {len(items)} clusters")
+        )
+    if not_available:
+        out.append(
+            (
+                names.CONDITION_AVAILABLE,
+                "False",
+                "NotAvailableEverywhere",
+                f"not available on {', '.join(sorted(not_available))}",
+            )
+        )
+    else:
+        out.append(
+            (names.CONDITION_AVAILABLE, "True", "AvailableEverywhere", f"available on {len(items)} clusters")
+        )
+    return out
+
+
+def _lower_camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def template_status(
+    *, template: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """The template's aggregated ``status`` for well-known kinds, or None for other kinds."""
+    kind = template.get("kind")
+    generation = (template.get("metadata") or {}).get("generation")
+    if kind in SUMMED_KINDS:
+        totals: dict[str, int] = {}
+        for item in items:
+            for name, value in (item.get("status") or {}).items():
+                if name == "ObservedGeneration" or not isinstance(value, int) or isinstance(value, bool):
+                    continue
+                key = _lower_camel(name)
+                totals[key] = totals.get(key, 0) + value
+        status: dict[str, Any] = dict(sorted(totals.items()))
+        if kind == "Job":
+            complete = [i for i in items if (i.get("status") or {}).get("JobComplete") == "True"]
+            if items and len(complete) == len(items):
+                status["conditions"] = [{"type": "Complete", "status": "True"}]
+        if items and generation is not None and all(i.get("upToDate") for i in items):
+            status["observedGeneration"] = generation
+        return status
+    if kind == "Service":
+        ingress: list[Any] = []
+        for item in items:
+            ingress.extend((item.get("status") or {}).get("LoadBalancerIngress") or [])
+        return {"loadBalancer": {"ingress": ingress}} if ingress else {"loadBalancer": {}}
+    return None
