@@ -15,7 +15,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -537,7 +537,7 @@ class KubeClient:
         resource_version: str | None = None,
         allow_bookmarks: bool = True,
         timeout_seconds: int = DEFAULT_WATCH_SECONDS,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """Watch events from ``resource_version`` until the server ends the stream.
 
         Opening the stream is retried like any GET; a broken stream raises ``ConnectionFailed``

@@ -1,0 +1,236 @@
+"""An informer: a list+watch loop keeping a local cache of one kind, telling handlers which keys changed.
+
+Scope: one (apiVersion, kind), optionally one namespace and a label/field selector. The loop
+lists (filling the cache, ``has_synced`` becomes True), then watches from the list's
+resourceVersion, resuming from the last seen resourceVersion when a stream ends or breaks. A 410
+``Gone`` (or an ERROR event saying so) always means relist — never resuming from a stale
+resourceVersion. Errors back off exponentially with jitter.
+
+Handlers get keys only (``namespace/name`` or ``name``): reconcilers are level-triggered and
+read the object from ``get(key)``. A handler may be registered with ``map_keys`` to translate an
+object (old and new versions, and the last known version of a deleted one) into other keys,
+e.g. its owner's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from shared.kube.client import KubeClient
+from shared.kube.errors import ApiError, Gone
+from shared.kube.retry import RetryPolicy, backoff_delay, with_jitter
+from shared.kube.types import Obj, WatchEvent, object_key
+from shared.ops.logging import get_logger
+from shared.ops.metrics import counter
+
+__all__ = ["Handler", "Informer", "KeyMapper"]
+
+_log = get_logger("shared.kube.informer")
+
+_RELISTS = counter("informer_lists_total", "Informer (re)lists by informer", labels=("informer",))
+_EVENTS = counter("informer_events_total", "Watch events seen by informer and type",
+                  labels=("informer", "type"))
+
+Handler = Callable[[str], None]
+KeyMapper = Callable[[Obj], Iterable[str]]
+
+ERROR_BACKOFF = RetryPolicy(attempts=1_000_000, base_delay=0.2, max_delay=30.0, jitter=0.5)
+
+
+class Informer:
+    """List+watch cache of one kind. Start with ``start()`` (a task) or ``await run()``."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        watch_timeout: int = 300,
+        backoff: RetryPolicy = ERROR_BACKOFF,
+        name: str | None = None,
+    ) -> None:
+        self._client = client
+        self.api_version = api_version
+        self.kind = kind
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self._watch_timeout = watch_timeout
+        self._backoff = backoff
+        self.name = name or f"{client.name}:{kind}"
+        self._cache: dict[str, Obj] = {}
+        self._handlers: list[tuple[Handler, KeyMapper | None]] = []
+        self._synced = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.resource_version = ""
+        self.lists = 0
+
+    # ---- reading the cache ------------------------------------------------------------------
+
+    @property
+    def has_synced(self) -> bool:
+        """Whether the first list has filled the cache."""
+        return self._synced.is_set()
+
+    async def wait_synced(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - the contract's name
+        """Wait for the first list; False if ``timeout`` seconds passed first."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._synced.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def get(self, key: str) -> Obj | None:
+        """The cached object for ``namespace/name`` (or ``name``), or None. Do not mutate it."""
+        return self._cache.get(key)
+
+    def list(self) -> list[Obj]:
+        """All cached objects (a new list; the objects are shared: do not mutate them)."""
+        return list(self._cache.values())
+
+    def keys(self) -> builtins.list[str]:
+        """All cached keys."""
+        return list(self._cache)
+
+    def add_handler(self, handler: Handler, *, map_keys: KeyMapper | None = None) -> None:
+        """Call ``handler(key)`` for every changed object (or for each key ``map_keys`` gives).
+
+        Registered after sync, the handler is called once for every cached object (or mapped key).
+        """
+        self._handlers.append((handler, map_keys))
+        if self.has_synced:
+            for key, obj in list(self._cache.items()):
+                self._notify_one(handler, map_keys, key, [obj])
+
+    # ---- notifying --------------------------------------------------------------------------
+
+    def _notify_one(
+        self, handler: Handler, map_keys: KeyMapper | None, key: str, objs: Sequence[Obj]
+    ) -> None:
+        keys: set[str] = set()
+        if map_keys is None:
+            keys.add(key)
+        else:
+            for obj in objs:
+                keys.update(map_keys(obj))
+        for mapped in sorted(keys):
+            try:
+                handler(mapped)
+            except Exception as err:  # a broken handler must not kill the informer
+                _log.error("informer.handler_failed", informer=self.name, key=mapped, error=str(err))
+
+    def _notify(self, key: str, objs: Sequence[Obj]) -> None:
+        for handler, map_keys in self._handlers:
+            self._notify_one(handler, map_keys, key, objs)
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        """Run the loop in a task (idempotent); ``await stop()`` ends it."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name=f"informer-{self.name}")
+        return self._task
+
+    async def stop(self) -> None:
+        """Cancel the loop task started by ``start`` and wait for it."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def run(self) -> None:
+        """List, then watch, forever (until cancelled); relist on 410, back off on errors."""
+        failures = 0
+        need_list = True
+        while True:
+            try:
+                if need_list:
+                    await self._relist()
+                    need_list = False
+                    failures = 0
+                if await self._watch_once():
+                    failures = 0
+                    continue
+                failures += 1  # the stream ended without delivering anything
+            except Gone:
+                _log.info("informer.expired", informer=self.name, resource_version=self.resource_version)
+                if not need_list:
+                    need_list = True
+                    continue
+                failures += 1  # the list itself expired: back off before listing again
+            except ApiError as err:
+                failures += 1
+                _log.warning("informer.error", informer=self.name, status=err.status, reason=err.reason,
+                             error=err.message, failures=failures)
+            delay = with_jitter(backoff_delay(failures, policy=self._backoff), fraction=self._backoff.jitter,
+                                sample=random.random())
+            await asyncio.sleep(delay)
+
+    async def _relist(self) -> None:
+        result = await self._client.list(
+            self.api_version, self.kind, namespace=self.namespace,
+            label_selector=self.label_selector, field_selector=self.field_selector,
+        )
+        self.lists += 1
+        _RELISTS.labels(self.name).inc()
+        fresh = {object_key(obj): obj for obj in result.items}
+        old = self._cache
+        self._cache = fresh
+        self.resource_version = result.resource_version
+        first = not self.has_synced
+        self._synced.set()
+        _log.debug("informer.listed", informer=self.name, items=len(fresh),
+                   resource_version=result.resource_version)
+        for key, obj in old.items():
+            if key not in fresh:
+                self._notify(key, [obj])
+        for key, obj in fresh.items():
+            before = old.get(key)
+            if first or before is None or _rv(before) != _rv(obj):
+                self._notify(key, [obj] if before is None else [before, obj])
+
+    async def _watch_once(self) -> bool:
+        """Watch from the current resourceVersion until the stream ends; whether it was useful."""
+        started = time.monotonic()
+        seen = False
+        events = self._client.watch(
+            self.api_version, self.kind, namespace=self.namespace,
+            label_selector=self.label_selector, field_selector=self.field_selector,
+            resource_version=self.resource_version or None, allow_bookmarks=True,
+            timeout_seconds=self._watch_timeout,
+        )
+        async with contextlib.aclosing(events):
+            async for event in events:
+                seen = True
+                self._apply(event)
+        return seen or time.monotonic() - started >= 1.0
+
+    def _apply(self, event: WatchEvent) -> None:
+        _EVENTS.labels(self.name, event.type).inc()
+        if event.resource_version:
+            self.resource_version = event.resource_version
+        if event.type == "BOOKMARK":
+            return
+        key = object_key(event.object)
+        before = self._cache.get(key)
+        if event.type == "DELETED":
+            self._cache.pop(key, None)
+            self._notify(key, [before or event.object])
+            return
+        self._cache[key] = event.object
+        self._notify(key, [event.object] if before is None else [before, event.object])
+
+
+def _rv(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
