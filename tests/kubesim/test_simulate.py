@@ -1,0 +1,307 @@
+"""kubesim.simulate: controller status tables, and the simulation running against a Store."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from kubesim import simulate
+from kubesim.store import Store
+
+NOW = "2026-01-01T00:00:00Z"
+LATER = "2026-01-01T00:01:00Z"
+
+
+def deploy(
+    replicas: int = 3,
+    image: str = "nginx",
+    generation: int = 1,
+    status: dict[str, Any] | None = None,
+    strategy: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "replicas": replicas,
+        "template": {"spec": {"containers": [{"name": "c", "image": image}]}},
+    }
+    if strategy is not None:
+        spec["strategy"] = strategy
+    return {
+        "metadata": {"name": "web", "namespace": "default", "generation": generation},
+        "spec": spec,
+        "status": status or {},
+    }
+
+
+def conditions(status: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {c["type"]: (c["status"], c["reason"]) for c in status.get("conditions", [])}
+
+
+@pytest.mark.parametrize(
+    ("obj", "ready", "changed", "counts", "conds"),
+    [
+        (
+            deploy(),
+            False,
+            False,
+            {"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "unavailableReplicas": 3},
+            {
+                "Available": ("False", "MinimumReplicasUnavailable"),
+                "Progressing": ("True", "ReplicaSetUpdated"),
+            },
+        ),
+        (
+            deploy(),
+            True,
+            False,
+            {
+                "observedGeneration": 1,
+                "replicas": 3,
+                "updatedReplicas": 3,
+                "readyReplicas": 3,
+                "availableReplicas": 3,
+            },
+            {
+                "Available": ("True", "MinimumReplicasAvailable"),
+                "Progressing": ("True", "NewReplicaSetAvailable"),
+            },
+        ),
+        (
+            deploy(replicas=0),
+            False,
+            False,
+            {"observedGeneration": 1},
+            {"Available": ("True", "MinimumReplicasAvailable"), "Progressing": ("True", "ReplicaSetUpdated")},
+        ),
+        # a template change mid-rollout: one surged new pod, old pods still available
+        (
+            deploy(replicas=4, generation=2, status={"availableReplicas": 4, "readyReplicas": 4}),
+            False,
+            True,
+            {
+                "observedGeneration": 2,
+                "replicas": 5,
+                "updatedReplicas": 1,
+                "readyReplicas": 4,
+                "availableReplicas": 4,
+                "unavailableReplicas": 1,
+            },
+            {"Available": ("True", "MinimumReplicasAvailable"), "Progressing": ("True", "ReplicaSetUpdated")},
+        ),
+        # Recreate: no unavailability budget
+        (
+            deploy(replicas=4, status={"availableReplicas": 3}, strategy={"type": "Recreate"}),
+            False,
+            False,
+            {
+                "observedGeneration": 1,
+                "replicas": 4,
+                "updatedReplicas": 4,
+                "readyReplicas": 3,
+                "availableReplicas": 3,
+                "unavailableReplicas": 1,
+            },
+            {
+                "Available": ("False", "MinimumReplicasUnavailable"),
+                "Progressing": ("True", "ReplicaSetUpdated"),
+            },
+        ),
+    ],
+)
+def test_deployment_status(
+    obj: dict[str, Any], ready: bool, changed: bool, counts: dict[str, int], conds: dict[str, tuple[str, str]]
+) -> None:
+    status = simulate.deployment_status(obj, ready=ready, template_changed=changed, now=NOW)
+    assert {k: v for k, v in status.items() if k != "conditions"} == counts
+    assert conditions(status) == conds
+    progressing = status["conditions"][1]
+    assert progressing["message"].startswith('ReplicaSet "web-')
+
+
+def test_condition_timestamps_are_kept_when_unchanged() -> None:
+    first = simulate.deployment_status(deploy(), ready=True, template_changed=False, now=NOW)
+    again = simulate.deployment_status(deploy(status=first), ready=True, template_changed=False, now=LATER)
+    assert again == first
+    flipped = simulate.deployment_status(
+        deploy(replicas=5, status=first), ready=False, template_changed=False, now=LATER
+    )
+    available = flipped["conditions"][0]
+    assert available["status"] == "False" and available["lastTransitionTime"] == LATER
+
+
+def test_statefulset_and_daemonset_status() -> None:
+    sts = deploy(replicas=2)
+    progressing = simulate.statefulset_status(sts, ready=False, template_changed=False, now=NOW)
+    assert progressing["replicas"] == 2 and progressing["availableReplicas"] == 0
+    assert "readyReplicas" not in progressing
+    done = simulate.statefulset_status(sts, ready=True, template_changed=False, now=NOW)
+    assert done["readyReplicas"] == done["currentReplicas"] == done["updatedReplicas"] == 2
+    assert done["currentRevision"] == done["updateRevision"]
+    rolled = simulate.statefulset_status(
+        deploy(replicas=2, image="v2", status=done), ready=False, template_changed=True, now=NOW
+    )
+    assert rolled["currentRevision"] != rolled["updateRevision"] and rolled["readyReplicas"] == 2
+    ds = simulate.daemonset_status(deploy(), ready=False, template_changed=False, nodes=3)
+    assert ds == {
+        "currentNumberScheduled": 3,
+        "desiredNumberScheduled": 3,
+        "numberMisscheduled": 0,
+        "numberReady": 0,
+        "numberUnavailable": 3,
+        "observedGeneration": 1,
+        "updatedNumberScheduled": 3,
+    }
+    ds_done = simulate.daemonset_status(deploy(), ready=True, template_changed=False, nodes=3)
+    assert ds_done["numberAvailable"] == ds_done["numberReady"] == 3 and "numberUnavailable" not in ds_done
+
+
+@pytest.mark.parametrize(
+    ("spec", "ready", "expected_keys", "succeeded", "conds"),
+    [
+        ({}, False, {"startTime", "active", "ready", "terminating", "uncountedTerminatedPods"}, None, {}),
+        (
+            {"completions": 3, "parallelism": 2},
+            True,
+            {
+                "startTime",
+                "succeeded",
+                "completionTime",
+                "conditions",
+                "ready",
+                "terminating",
+                "uncountedTerminatedPods",
+            },
+            3,
+            {
+                "SuccessCriteriaMet": ("True", "CompletionsReached"),
+                "Complete": ("True", "CompletionsReached"),
+            },
+        ),
+        ({"suspend": True}, True, {"conditions"}, None, {"Suspended": ("True", "JobSuspended")}),
+    ],
+)
+def test_job_status(
+    spec: dict[str, Any],
+    ready: bool,
+    expected_keys: set[str],
+    succeeded: int | None,
+    conds: dict[str, tuple[str, str]],
+) -> None:
+    job = {"metadata": {"name": "j", "generation": 1}, "spec": spec}
+    status = simulate.job_status(job, ready=ready, now=NOW)
+    assert set(status) == expected_keys
+    assert status.get("succeeded") == succeeded
+    assert conditions(status) == conds
+
+
+def test_admit_service_allocates_and_keeps_cluster_ip() -> None:
+    allocator = simulate._Allocator()
+    svc = {"spec": {"type": "NodePort", "ports": [{"port": 80}]}}
+    created = simulate.admit_service(svc, None, allocator)
+    ip = created["spec"]["clusterIP"]
+    assert ipaddress.ip_address(ip) in ipaddress.ip_network("10.96.0.0/12")
+    assert created["spec"]["clusterIPs"] == [ip]
+    assert created["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80, "nodePort": 30000}]
+    updated = simulate.admit_service(
+        {"spec": {"type": "NodePort", "ports": [{"port": 80}]}}, created, allocator
+    )
+    assert updated["spec"]["clusterIP"] == ip and updated["spec"]["ports"][0]["nodePort"] == 30000
+    other = simulate.admit_service({"spec": {"ports": [{"port": 80}]}}, None, allocator)
+    assert other["spec"]["clusterIP"] != ip
+    headless = simulate.admit_service({"spec": {"clusterIP": "None"}}, None, allocator)
+    assert headless["spec"]["clusterIPs"] == ["None"]
+
+
+# ------------------------------------------------------------------------------ against a Store
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[Store]:
+    cluster = Store()
+    ns = cluster.resource("v1", "Namespace")
+    assert ns is not None
+    cluster.create(ns, {"metadata": {"name": "default"}})
+    yield cluster
+
+
+async def wait_for(predicate: Callable[[], bool], limit: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_simulation_end_to_end(store: Store) -> None:
+    sim = simulate.start_simulation(store, delay=0.1, nodes=2, node_prefix="eu1-node")
+    try:
+        nodes_t = store.resource("v1", "Node")
+        dep_t = store.resource("apps/v1", "Deployment")
+        job_t = store.resource("batch/v1", "Job")
+        svc_t = store.resource("v1", "Service")
+        ds_t = store.resource("apps/v1", "DaemonSet")
+        assert nodes_t and dep_t and job_t and svc_t and ds_t
+        nodes, _ = store.list(nodes_t)
+        assert [n["metadata"]["name"] for n in nodes] == ["eu1-node-1", "eu1-node-2"]
+        assert nodes[0]["status"]["allocatable"]["pods"] == "110"
+
+        svc = store.create(
+            svc_t,
+            {
+                "metadata": {"name": "web", "namespace": "default"},
+                "spec": {"ports": [{"port": 80}], "selector": {"app": "web"}},
+            },
+        )
+        assert svc["spec"]["clusterIP"].startswith("10.")
+
+        store.create(dep_t, deploy() | {"status": {}})
+        store.create(
+            job_t,
+            {
+                "metadata": {"name": "j", "namespace": "default"},
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}},
+            },
+        )
+        store.create(
+            ds_t,
+            {
+                "metadata": {"name": "agent", "namespace": "default"},
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}},
+            },
+        )
+
+        def dep_status() -> dict[str, Any]:
+            status: dict[str, Any] = store.get(dep_t, "web", namespace="default").get("status") or {}
+            return status
+
+        await wait_for(lambda: dep_status().get("observedGeneration") == 1)
+        await wait_for(lambda: dep_status().get("availableReplicas") == 3)
+        assert conditions(dep_status())["Available"] == ("True", "MinimumReplicasAvailable")
+        await wait_for(
+            lambda: "succeeded" in (store.get(job_t, "j", namespace="default").get("status") or {})
+        )
+        await wait_for(
+            lambda: (
+                (store.get(ds_t, "agent", namespace="default").get("status") or {}).get("numberAvailable")
+                == 2
+            )
+        )
+
+        # a new template rolls out again: first not complete, then complete
+        current = store.get(dep_t, "web", namespace="default")
+        current["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:2"
+        store.update(dep_t, current)
+        await wait_for(lambda: dep_status().get("observedGeneration") == 2)
+        assert dep_status().get("updatedReplicas") == 1
+        await wait_for(lambda: dep_status().get("updatedReplicas") == 3 and dep_status().get("replicas") == 3)
+        assert dep_status()["availableReplicas"] == 3
+        managers = {
+            e["manager"] for e in store.get(dep_t, "web", namespace="default")["metadata"]["managedFields"]
+        }
+        assert simulate.CONTROLLER in managers
+    finally:
+        await sim.stop()
+    assert sim._timers == {}
