@@ -55,14 +55,21 @@ class ClusterView:
             if condition.get("type") == "Ready":
                 ready = str(condition.get("status", "Unknown"))
         taints = tuple(
-            Taint(key=str(t.get("key", "")), value=str(t.get("value") or ""),
-                  effect=str(t.get("effect") or "NoSchedule"))
-            for t in spec.get("taints") or [])
+            Taint(
+                key=str(t.get("key", "")),
+                value=str(t.get("value") or ""),
+                effect=str(t.get("effect") or "NoSchedule"),
+            )
+            for t in spec.get("taints") or []
+        )
         return cls(
             name=str(meta.get("name", "")),
             labels=dict(meta.get("labels") or {}),
-            provider=spec.get("provider"), region=spec.get("region"), zone=spec.get("zone"),
-            taints=taints, ready=ready,
+            provider=spec.get("provider"),
+            region=spec.get("region"),
+            zone=spec.get("zone"),
+            taints=taints,
+            ready=ready,
             api_resources=_api_resources(status.get("apiEnablements") or None),
             available=_available(status),
         )

@@ -65,8 +65,11 @@ class PolicyRef:
     @classmethod
     def of(cls, obj: Mapping[str, Any]) -> PolicyRef:
         meta = obj.get("metadata") or {}
-        return cls(kind=str(obj.get("kind", "")), namespace=str(meta.get("namespace") or ""),
-                   name=str(meta.get("name", "")))
+        return cls(
+            kind=str(obj.get("kind", "")),
+            namespace=str(meta.get("namespace") or ""),
+            name=str(meta.get("name", "")),
+        )
 
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
@@ -129,14 +132,18 @@ def choose_policy(template: Mapping[str, Any], policies: Iterable[Mapping[str, A
         if rank is None:
             continue
         ref = PolicyRef.of(policy)
-        if best is None or rank > best[0] or (rank == best[0] and (ref.namespace, ref.name) <
-                                               (best[1].namespace, best[1].name)):
+        if (
+            best is None
+            or rank > best[0]
+            or (rank == best[0] and (ref.namespace, ref.name) < (best[1].namespace, best[1].name))
+        ):
             best = (rank, ref)
     return best[1] if best else None
 
 
-def claims(templates: Iterable[Mapping[str, Any]],
-           policies: Iterable[Mapping[str, Any]]) -> dict[TemplateRef, PolicyRef]:
+def claims(
+    templates: Iterable[Mapping[str, Any]], policies: Iterable[Mapping[str, Any]]
+) -> dict[TemplateRef, PolicyRef]:
     """Claim every template that some policy matches (templates nobody claims are absent)."""
     policy_list = list(policies)
     result: dict[TemplateRef, PolicyRef] = {}

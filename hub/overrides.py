@@ -72,10 +72,15 @@ def applies_to(policy: Mapping[str, Any], template: Mapping[str, Any]) -> bool:
 
 def ordered(policies: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Override policies in application order: cluster-scoped first, then by name."""
+
     def key(policy: Mapping[str, Any]) -> tuple[int, str, str]:
         meta = policy.get("metadata") or {}
-        return (0 if policy.get("kind") == CLUSTER_OVERRIDE else 1, str(meta.get("namespace") or ""),
-                str(meta.get("name") or ""))
+        return (
+            0 if policy.get("kind") == CLUSTER_OVERRIDE else 1,
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+        )
+
     return sorted(policies, key=key)
 
 
@@ -89,6 +94,7 @@ def _rules(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def substitute(value: Any, cluster: ClusterView) -> Any:
     """Replace the cluster variables in every string inside ``value``."""
     if isinstance(value, str):
+
         def one(match: re.Match[str]) -> str:
             if match.group(1) == "MEMBER_CLUSTER_NAME":
                 return cluster.name
@@ -96,6 +102,7 @@ def substitute(value: Any, cluster: ClusterView) -> Any:
             if key not in cluster.labels:
                 raise KeyError(f"cluster {cluster.name} has no label {key!r} for ${{{match.group(1)}}}")
             return cluster.labels[key]
+
         return _VARIABLE.sub(one, value)
     if isinstance(value, list):
         return [substitute(v, cluster) for v in value]
@@ -105,6 +112,7 @@ def substitute(value: Any, cluster: ClusterView) -> Any:
 
 
 # ---------------------------------------------------------------- images
+
 
 def split_image(image: str) -> tuple[str, str, str]:
     """``[registry/]repository[:tag|@digest]`` → (registry, repository, tag-with-separator)."""
@@ -190,6 +198,7 @@ def _apply_image(manifest: dict[str, Any], overrider: Mapping[str, Any]) -> str:
 
 # ---------------------------------------------------------------- command, args, labels
 
+
 def _containers(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     base = POD_SPEC_PATHS.get(str(manifest.get("kind", "")))
     pod_spec = jsonpatch.JsonPointer(base).resolve(manifest, None) if base else None
@@ -214,6 +223,7 @@ def _command_args(field: str) -> Callable[[dict[str, Any], Mapping[str, Any]], s
                 return f"operator {operator!r} is not add or remove"
             container[field] = current
         return ""
+
     return apply
 
 
@@ -234,6 +244,7 @@ def _metadata_map(field: str) -> Callable[[dict[str, Any], Mapping[str, Any]], s
                 return f"operator {operator!r} is not add, remove or replace"
         metadata[field] = current
         return ""
+
     return apply
 
 
@@ -260,8 +271,9 @@ _OVERRIDERS: tuple[tuple[str, Callable[[dict[str, Any], Mapping[str, Any]], str]
 )
 
 
-def apply_overrides(manifest: Mapping[str, Any], *, cluster: ClusterView,
-                    policies: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def apply_overrides(
+    manifest: Mapping[str, Any], *, cluster: ClusterView, policies: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
     """``manifest`` with every applicable override for ``cluster`` applied (a new dict)."""
     result = copy.deepcopy(dict(manifest))
     for policy in ordered([p for p in policies if applies_to(p, manifest)]):
@@ -272,8 +284,9 @@ def apply_overrides(manifest: Mapping[str, Any], *, cluster: ClusterView,
                     continue
             except PlacementError as exc:
                 field = f"overrideRules[{rule_index}].targetCluster"
-                raise OverrideError(policy=name, obj=_describe(manifest), cluster=cluster.name,
-                                    field=field, message=str(exc)) from exc
+                raise OverrideError(
+                    policy=name, obj=_describe(manifest), cluster=cluster.name, field=field, message=str(exc)
+                ) from exc
             overriders = rule.get("overriders") or {}
             for field, apply in _OVERRIDERS:
                 for index, overrider in enumerate(overriders.get(field) or []):
@@ -281,10 +294,20 @@ def apply_overrides(manifest: Mapping[str, Any], *, cluster: ClusterView,
                     try:
                         concrete = substitute(overrider, cluster)
                     except KeyError as exc:
-                        raise OverrideError(policy=name, obj=_describe(manifest), cluster=cluster.name,
-                                            field=where, message=str(exc.args[0])) from exc
+                        raise OverrideError(
+                            policy=name,
+                            obj=_describe(manifest),
+                            cluster=cluster.name,
+                            field=where,
+                            message=str(exc.args[0]),
+                        ) from exc
                     problem = apply(result, concrete)
                     if problem:
-                        raise OverrideError(policy=name, obj=_describe(manifest), cluster=cluster.name,
-                                            field=where, message=problem)
+                        raise OverrideError(
+                            policy=name,
+                            obj=_describe(manifest),
+                            cluster=cluster.name,
+                            field=where,
+                            message=problem,
+                        )
     return result

@@ -23,9 +23,18 @@ from hub.replica_paths import DEFAULT_REPLICA_PATHS, replica_path, set_path
 from shared.api import names
 
 WORK_SIZE_LIMIT = 800 * 1024
-SERVER_METADATA = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation",
-                   "ownerReferences", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
-                   "finalizers")
+SERVER_METADATA = (
+    "uid",
+    "resourceVersion",
+    "managedFields",
+    "creationTimestamp",
+    "generation",
+    "ownerReferences",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "finalizers",
+)
 HUB_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", names.ANNOTATION_CLAIMED_BY)
 HUB_LABELS = (names.LABEL_BINDING_NAME,)
 WELL_KNOWN_STATUS_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Service", "ReplicaSet")
@@ -54,15 +63,24 @@ def strip_server_fields(template: Mapping[str, Any]) -> dict[str, Any]:
         spec.pop("selector", None)
         labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
         if isinstance(labels, dict):
-            for key in ("controller-uid", "batch.kubernetes.io/controller-uid", "job-name",
-                        "batch.kubernetes.io/job-name"):
+            for key in (
+                "controller-uid",
+                "batch.kubernetes.io/controller-uid",
+                "job-name",
+                "batch.kubernetes.io/job-name",
+            ):
                 labels.pop(key, None)
     return obj
 
 
-def render_manifest(template: Mapping[str, Any], *, cluster: ClusterView, replicas: int | None,
-                    overrides: Sequence[Mapping[str, Any]],
-                    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS) -> dict[str, Any]:
+def render_manifest(
+    template: Mapping[str, Any],
+    *,
+    cluster: ClusterView,
+    replicas: int | None,
+    overrides: Sequence[Mapping[str, Any]],
+    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+) -> dict[str, Any]:
     """What ``cluster`` gets for ``template``; raises ``OverrideError`` on a bad override."""
     manifest = strip_server_fields(template)
     path = replica_path(template, replica_paths)
@@ -105,8 +123,12 @@ def policy_labels(policy: PolicyRef) -> dict[str, str]:
 
 def manifest_key(manifest: Mapping[str, Any]) -> tuple[str, str, str, str]:
     meta = manifest.get("metadata") or {}
-    return (str(manifest.get("apiVersion", "")), str(manifest.get("kind", "")),
-            str(meta.get("namespace") or ""), str(meta.get("name", "")))
+    return (
+        str(manifest.get("apiVersion", "")),
+        str(manifest.get("kind", "")),
+        str(meta.get("namespace") or ""),
+        str(meta.get("name", "")),
+    )
 
 
 def _size(manifest: Mapping[str, Any]) -> int:
@@ -132,17 +154,26 @@ def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, 
         if manifest.get("kind") not in WELL_KNOWN_STATUS_KINDS:
             continue
         api_version, kind, namespace, name = manifest_key(manifest)
-        identifier: dict[str, Any] = {"group": api_version.rsplit("/", 1)[0] if "/" in api_version else "",
-                                      "kind": kind, "name": name}
+        identifier: dict[str, Any] = {
+            "group": api_version.rsplit("/", 1)[0] if "/" in api_version else "",
+            "kind": kind,
+            "name": name,
+        }
         if namespace:
             identifier["namespace"] = namespace
         configs.append({"resourceIdentifier": identifier, "feedbackRules": [{"type": "WellKnownStatus"}]})
     return configs
 
 
-def pack_works(*, policy: PolicyRef, cluster: str, member_namespace: str,
-               manifests: Sequence[Mapping[str, Any]], options: WorkOptions = WorkOptions(),
-               limit: int = WORK_SIZE_LIMIT) -> list[dict[str, Any]]:
+def pack_works(
+    *,
+    policy: PolicyRef,
+    cluster: str,
+    member_namespace: str,
+    manifests: Sequence[Mapping[str, Any]],
+    options: WorkOptions = WorkOptions(),
+    limit: int = WORK_SIZE_LIMIT,
+) -> list[dict[str, Any]]:
     """The Works carrying ``manifests`` for one (policy, member); [] when there is nothing to carry."""
     ordered = sorted(manifests, key=manifest_key)
     parts: list[list[Mapping[str, Any]]] = []
@@ -163,15 +194,17 @@ def pack_works(*, policy: PolicyRef, cluster: str, member_namespace: str,
         configs = _feedback_configs(part)
         if configs:
             spec["manifestConfigs"] = configs
-        works.append({
-            "apiVersion": names.WORK_API_VERSION,
-            "kind": names.KIND_WORK,
-            "metadata": {
-                "name": base if index == 0 else f"{base}-p{index}",
-                "namespace": member_namespace,
-                "labels": {**policy_labels(policy), names.LABEL_CLUSTER: label_value(cluster)},
-                "annotations": {names.ANNOTATION_WORK_PART: f"{index + 1}/{len(parts)}"},
-            },
-            "spec": spec,
-        })
+        works.append(
+            {
+                "apiVersion": names.WORK_API_VERSION,
+                "kind": names.KIND_WORK,
+                "metadata": {
+                    "name": base if index == 0 else f"{base}-p{index}",
+                    "namespace": member_namespace,
+                    "labels": {**policy_labels(policy), names.LABEL_CLUSTER: label_value(cluster)},
+                    "annotations": {names.ANNOTATION_WORK_PART: f"{index + 1}/{len(parts)}"},
+                },
+                "spec": spec,
+            }
+        )
     return works

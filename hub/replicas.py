@@ -30,8 +30,7 @@ class Division:
     notes: list[str] = field(default_factory=list)
 
 
-def _largest_remainder(total: int, weights: Mapping[str, int],
-                       previous: Mapping[str, int]) -> dict[str, int]:
+def _largest_remainder(total: int, weights: Mapping[str, int], previous: Mapping[str, int]) -> dict[str, int]:
     names = sorted(weights)
     weight_sum = sum(weights[n] for n in names)
     if total <= 0 or not names:
@@ -48,10 +47,14 @@ def _largest_remainder(total: int, weights: Mapping[str, int],
     return shares
 
 
-def divide_by_weights(total: int, weights: Mapping[str, int], *,
-                      minimums: Mapping[str, int] | None = None,
-                      maximums: Mapping[str, int] | None = None,
-                      previous: Mapping[str, int] | None = None) -> Division:
+def divide_by_weights(
+    total: int,
+    weights: Mapping[str, int],
+    *,
+    minimums: Mapping[str, int] | None = None,
+    maximums: Mapping[str, int] | None = None,
+    previous: Mapping[str, int] | None = None,
+) -> Division:
     """Divide ``total`` replicas in proportion to ``weights`` within per-cluster min/max bounds.
 
     Minimums are granted first (if they exceed the total, in order of weight then name); the
@@ -89,9 +92,13 @@ def divide_by_weights(total: int, weights: Mapping[str, int], *,
     return Division(replicas=assigned, unplaced=max(remaining, 0), notes=notes)
 
 
-def aggregate(total: int, capacity: Mapping[str, int | None], *,
-              previous: Mapping[str, int] | None = None,
-              maximums: Mapping[str, int] | None = None) -> Division:
+def aggregate(
+    total: int,
+    capacity: Mapping[str, int | None],
+    *,
+    previous: Mapping[str, int] | None = None,
+    maximums: Mapping[str, int] | None = None,
+) -> Division:
     """Place ``total`` replicas on as few clusters as possible.
 
     Clusters are filled in order: those that already run replicas, then most available
@@ -121,9 +128,11 @@ def aggregate(total: int, capacity: Mapping[str, int | None], *,
         weights = {n: max(room(n), 1) for n in order if maximums.get(n) is None or assigned[n] < maximums[n]}
         if weights:
             extra = divide_by_weights(
-                remaining, weights,
+                remaining,
+                weights,
                 maximums={n: maximums[n] - assigned[n] for n in weights if n in maximums},
-                previous=previous)
+                previous=previous,
+            )
             for name, count in extra.replicas.items():
                 assigned[name] += count
             remaining = extra.unplaced
@@ -131,8 +140,9 @@ def aggregate(total: int, capacity: Mapping[str, int | None], *,
     return Division(replicas=assigned, unplaced=remaining, notes=notes)
 
 
-def capacity_replicas(available: Mapping[str, str | int | float] | None,
-                      requests: Mapping[str, str | int | float] | None) -> int | None:
+def capacity_replicas(
+    available: Mapping[str, str | int | float] | None, requests: Mapping[str, str | int | float] | None
+) -> int | None:
     """How many pods with ``requests`` fit into ``available`` (None: unknown capacity).
 
     A pod without requests fits any number of times (None); a resource the member does not

@@ -80,6 +80,7 @@ class PlacementError(ValueError):
 
 # ---------------------------------------------------------------- filters, one cluster at a time
 
+
 def affinity_rejection(affinity: Mapping[str, Any] | None, cluster: ClusterView) -> Rejection | None:
     """Why ``cluster`` fails a ClusterAffinity, or None if it passes."""
     if not affinity:
@@ -93,8 +94,9 @@ def affinity_rejection(affinity: Mapping[str, Any] | None, cluster: ClusterView)
         if not selectors.labels_match(affinity.get("labelSelector"), cluster.labels):
             return Rejection(cluster.name, "LabelSelectorMismatch", "labels do not match labelSelector")
         if not selectors.fields_match(affinity.get("fieldSelector"), cluster.fields):
-            return Rejection(cluster.name, "FieldSelectorMismatch",
-                             "provider/region/zone do not match fieldSelector")
+            return Rejection(
+                cluster.name, "FieldSelectorMismatch", "provider/region/zone do not match fieldSelector"
+            )
     except selectors.SelectorError as exc:
         raise PlacementError(f"placement selector: {exc}") from exc
     return None
@@ -111,8 +113,9 @@ def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
     return key == taint.key and str(toleration.get("value") or "") == taint.value
 
 
-def taint_rejection(tolerations: Sequence[Mapping[str, Any]], cluster: ClusterView, *,
-                    already_placed: bool) -> Rejection | None:
+def taint_rejection(
+    tolerations: Sequence[Mapping[str, Any]], cluster: ClusterView, *, already_placed: bool
+) -> Rejection | None:
     for taint in cluster.taints:
         if taint.effect not in ("NoSchedule", "NoExecute"):
             continue
@@ -121,8 +124,9 @@ def taint_rejection(tolerations: Sequence[Mapping[str, Any]], cluster: ClusterVi
         if taint.effect == "NoSchedule" and already_placed:
             continue  # NoSchedule keeps what is already there
         value = f"={taint.value}" if taint.value else ""
-        return Rejection(cluster.name, "TaintNotTolerated",
-                         f"taint {taint.key}{value}:{taint.effect} is not tolerated")
+        return Rejection(
+            cluster.name, "TaintNotTolerated", f"taint {taint.key}{value}:{taint.effect} is not tolerated"
+        )
     return None
 
 
@@ -134,6 +138,7 @@ def api_rejection(template: Mapping[str, Any], cluster: ClusterView) -> Rejectio
 
 
 # ---------------------------------------------------------------- ranking and spreading
+
 
 @dataclass(frozen=True)
 class _Candidate:
@@ -165,8 +170,9 @@ def _group_value(constraint: Mapping[str, Any], cluster: ClusterView) -> str | N
     return cluster.fields.get(str(by_field))
 
 
-def apply_spread(constraints: Sequence[Mapping[str, Any]], candidates: list[_Candidate]
-                 ) -> tuple[list[_Candidate], list[Rejection], str | None]:
+def apply_spread(
+    constraints: Sequence[Mapping[str, Any]], candidates: list[_Candidate]
+) -> tuple[list[_Candidate], list[Rejection], str | None]:
     """Keep the clusters of the best groups for each constraint; an error when minGroups fails."""
     rejections: list[Rejection] = []
     kept = list(candidates)
@@ -186,8 +192,9 @@ def apply_spread(constraints: Sequence[Mapping[str, Any]], candidates: list[_Can
         for candidate in kept:
             value = _group_value(constraint, candidate.cluster)
             if value is None:
-                rejections.append(Rejection(candidate.cluster.name, "SpreadFieldMissing",
-                                            f"has no {what} to spread by"))
+                rejections.append(
+                    Rejection(candidate.cluster.name, "SpreadFieldMissing", f"has no {what} to spread by")
+                )
                 continue
             groups.setdefault(value, []).append(candidate)
         if len(groups) < min_groups:
@@ -203,15 +210,21 @@ def apply_spread(constraints: Sequence[Mapping[str, Any]], candidates: list[_Can
         chosen = sorted(groups.items(), key=group_rank)
         if max_groups:
             for _, members in chosen[max_groups:]:
-                rejections.extend(Rejection(m.cluster.name, "SpreadConstraint",
-                                            f"its {what} group was not among the {max_groups} chosen")
-                                  for m in members)
+                rejections.extend(
+                    Rejection(
+                        m.cluster.name,
+                        "SpreadConstraint",
+                        f"its {what} group was not among the {max_groups} chosen",
+                    )
+                    for m in members
+                )
             chosen = chosen[:max_groups]
         kept = sorted((m for _, members in chosen for m in members), key=_rank)
     return kept, rejections, None
 
 
 # ---------------------------------------------------------------- replicas
+
 
 def _static_weight(weight_list: Sequence[Mapping[str, Any]], cluster: ClusterView) -> int:
     weight = 0
@@ -221,8 +234,9 @@ def _static_weight(weight_list: Sequence[Mapping[str, Any]], cluster: ClusterVie
     return weight
 
 
-def _limits(policy_spec: Mapping[str, Any], clusters: Sequence[ClusterView]
-            ) -> tuple[dict[str, int], dict[str, int]]:
+def _limits(
+    policy_spec: Mapping[str, Any], clusters: Sequence[ClusterView]
+) -> tuple[dict[str, int], dict[str, int]]:
     """Per-cluster minReplicas/maxReplicas: the first ``clusterReplicaLimits`` entry selecting it."""
     scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
     minimums: dict[str, int] = {}
@@ -239,8 +253,9 @@ def _limits(policy_spec: Mapping[str, Any], clusters: Sequence[ClusterView]
     return minimums, maximums
 
 
-def divide(policy_spec: Mapping[str, Any], total: int, candidates: Sequence[_Candidate]
-           ) -> replica_math.Division:
+def divide(
+    policy_spec: Mapping[str, Any], total: int, candidates: Sequence[_Candidate]
+) -> replica_math.Division:
     """Replicas per chosen cluster for a Divided policy (or Duplicated: everyone gets total)."""
     scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling")
     names = [c.cluster.name for c in candidates]
@@ -252,8 +267,9 @@ def divide(policy_spec: Mapping[str, Any], total: int, candidates: Sequence[_Can
     minimums, maximums = _limits(policy_spec, views)
     preference = scheduling.get("replicaDivisionPreference") or "Weighted"
     if preference == "Aggregated":
-        return replica_math.aggregate(total, {c.cluster.name: c.capacity for c in candidates},
-                                      previous=previous, maximums=maximums)
+        return replica_math.aggregate(
+            total, {c.cluster.name: c.capacity for c in candidates}, previous=previous, maximums=maximums
+        )
     if preference != "Weighted":
         raise PlacementError(f"replicaDivisionPreference {preference!r} is not Aggregated or Weighted")
     weight_preference = scheduling.get("weightPreference") or {}
@@ -270,11 +286,13 @@ def divide(policy_spec: Mapping[str, Any], total: int, candidates: Sequence[_Can
             weights = dict.fromkeys(names, 1)
     else:
         weights = dict.fromkeys(names, 1)
-    return replica_math.divide_by_weights(total, weights, minimums=minimums, maximums=maximums,
-                                          previous=previous)
+    return replica_math.divide_by_weights(
+        total, weights, minimums=minimums, maximums=maximums, previous=previous
+    )
 
 
 # ---------------------------------------------------------------- the whole decision
+
 
 def _affinity_groups(placement: Mapping[str, Any]) -> list[tuple[str | None, Mapping[str, Any] | None]]:
     groups = placement.get("clusterAffinities")
@@ -283,9 +301,14 @@ def _affinity_groups(placement: Mapping[str, Any]) -> list[tuple[str | None, Map
     return [(None, placement.get("clusterAffinity"))]
 
 
-def schedule(*, policy_spec: Mapping[str, Any], template: Mapping[str, Any],
-             clusters: Sequence[ClusterView], previous: Mapping[str, int | None] | None = None,
-             replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS) -> Decision:
+def schedule(
+    *,
+    policy_spec: Mapping[str, Any],
+    template: Mapping[str, Any],
+    clusters: Sequence[ClusterView],
+    previous: Mapping[str, int | None] | None = None,
+    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+) -> Decision:
     """Decide where ``template`` goes under a policy spec. Raises ``PlacementError`` on bad input.
 
     ``previous`` maps clusters that hold the template now to their replicas (None for kinds
@@ -303,9 +326,11 @@ def schedule(*, policy_spec: Mapping[str, Any], template: Mapping[str, Any],
         rejections: list[Rejection] = []
         candidates: list[_Candidate] = []
         for cluster in ordered_clusters:
-            rejection = (affinity_rejection(affinity, cluster)
-                         or taint_rejection(tolerations, cluster, already_placed=cluster.name in before)
-                         or api_rejection(template, cluster))
+            rejection = (
+                affinity_rejection(affinity, cluster)
+                or taint_rejection(tolerations, cluster, already_placed=cluster.name in before)
+                or api_rejection(template, cluster)
+            )
             if rejection:
                 rejections.append(rejection)
                 continue
@@ -313,15 +338,17 @@ def schedule(*, policy_spec: Mapping[str, Any], template: Mapping[str, Any],
             candidates.append(_Candidate(cluster, before.get(cluster.name, 0), capacity))
         candidates.sort(key=_rank)
         kept, spread_rejections, spread_error = apply_spread(
-            placement.get("spreadConstraints") or [], candidates)
+            placement.get("spreadConstraints") or [], candidates
+        )
         rejections.extend(spread_rejections)
         if spread_error is None and kept:
             decision.affinity_name = affinity_name
             decision.rejections = rejections
             _finish(decision, policy_spec=policy_spec, placement=placement, kept=kept, total=total)
             if skipped:
-                decision.message = (f"affinity groups {', '.join(skipped)} had no eligible cluster; "
-                                    + decision.message).rstrip("; ")
+                decision.message = (
+                    f"affinity groups {', '.join(skipped)} had no eligible cluster; " + decision.message
+                ).rstrip("; ")
             return decision
         skipped.append(affinity_name or "clusterAffinity")
         decision.rejections = rejections
@@ -330,13 +357,20 @@ def schedule(*, policy_spec: Mapping[str, Any], template: Mapping[str, Any],
     return decision
 
 
-def _finish(decision: Decision, *, policy_spec: Mapping[str, Any], placement: Mapping[str, Any],
-            kept: list[_Candidate], total: int | None) -> None:
+def _finish(
+    decision: Decision,
+    *,
+    policy_spec: Mapping[str, Any],
+    placement: Mapping[str, Any],
+    kept: list[_Candidate],
+    total: int | None,
+) -> None:
     max_clusters = int(placement.get("maxClusters") or 0)
     if max_clusters and len(kept) > max_clusters:
-        decision.rejections.extend(Rejection(c.cluster.name, "MaxClusters",
-                                             f"maxClusters {max_clusters} reached")
-                                   for c in kept[max_clusters:])
+        decision.rejections.extend(
+            Rejection(c.cluster.name, "MaxClusters", f"maxClusters {max_clusters} reached")
+            for c in kept[max_clusters:]
+        )
         kept = kept[:max_clusters]
     if total is None:
         decision.targets = sorted((Target(c.cluster.name) for c in kept), key=lambda t: t.cluster)
@@ -348,8 +382,13 @@ def _finish(decision: Decision, *, policy_spec: Mapping[str, Any], placement: Ma
     for candidate in kept:
         count = division.replicas.get(candidate.cluster.name, 0)
         if count == 0 and total > 0:
-            decision.rejections.append(Rejection(candidate.cluster.name, "NoReplicasAssigned",
-                                                 "eligible, but the division gave it 0 replicas"))
+            decision.rejections.append(
+                Rejection(
+                    candidate.cluster.name,
+                    "NoReplicasAssigned",
+                    "eligible, but the division gave it 0 replicas",
+                )
+            )
             continue
         targets.append(Target(candidate.cluster.name, count))
     decision.targets = sorted(targets, key=lambda t: t.cluster)

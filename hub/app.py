@@ -1,0 +1,252 @@
+"""The hub: informers, five controllers, and the wiring between them (I/O shell).
+
+Controllers (each a keyed, level-triggered ``shared.runtime.Controller``):
+
+* ``hub-members``   member namespace → MemberCluster, Ready condition, unreachable taint
+* ``hub-scheduler`` template → policy match → schedule → ResourceBinding
+* ``hub-works``     (policy, member) → Works in the member namespace
+* ``hub-status``    binding → aggregated status on the binding and the template
+* ``hub-policies``  policy → claimed template count, Valid condition
+
+Informer handlers only enqueue keys. Template kinds are watched dynamically: whenever the
+policies change, every (apiVersion, kind) their resource selectors name gets an informer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hub import keys, matching
+from hub.clusters import ClusterView
+from hub.controller_members import MembersController
+from hub.controller_policies import PolicyStatusController
+from hub.controller_scheduling import SchedulingController
+from hub.controller_status import StatusController
+from hub.controller_works import WorksController
+from hub.matching import PolicyRef, TemplateRef
+from hub.replica_paths import DEFAULT_REPLICA_PATHS
+from hub.state import HubState
+from shared.api import names
+from shared.kube.client import KubeClient
+from shared.kube.informer import Informer
+from shared.ops.logging import get_logger
+from shared.runtime.controller import Controller
+
+_log = get_logger("hub.app")
+
+# Never propagated: the hub's own bookkeeping and Kubernetes' per-namespace objects.
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "waybill-system"})
+SYSTEM_OBJECTS = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")})
+WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
+
+
+def _facts(view: ClusterView | None) -> tuple[Any, ...] | None:
+    if view is None:
+        return None
+    return (
+        sorted(view.labels.items()),
+        view.provider,
+        view.region,
+        view.zone,
+        view.taints,
+        view.api_resources,
+    )
+
+
+def _capacity_sensitive(policy: Mapping[str, Any]) -> bool:
+    scheduling = ((policy.get("spec") or {}).get("placement") or {}).get("replicaScheduling") or {}
+    preference = scheduling.get("replicaDivisionPreference")
+    dynamic = (scheduling.get("weightPreference") or {}).get("dynamicWeight")
+    return preference == "Aggregated" or bool(dynamic)
+
+
+class Hub:
+    """Everything the ``waybill hub`` process runs (except leader election and the ops server)."""
+
+    def __init__(
+        self,
+        hub_api: KubeClient,
+        *,
+        replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+        grace_seconds: float = 40.0,
+        workers: int = 4,
+    ) -> None:
+        self.state = HubState(hub_api)
+        self.members_ctl = MembersController(state=self.state, grace_seconds=grace_seconds)
+        self.members = Controller("hub-members", self.members_ctl.reconcile, workers=2)
+        self.works_ctl = WorksController(
+            state=self.state, enqueue_status=self._enqueue_status, replica_paths=replica_paths
+        )
+        self.works = Controller("hub-works", self.works_ctl.reconcile, workers=workers)
+        self.scheduler_ctl = SchedulingController(
+            state=self.state,
+            enqueue_works=self.works.enqueue,
+            enqueue_status=self._enqueue_status,
+            replica_paths=replica_paths,
+        )
+        self.scheduler = Controller("hub-scheduler", self._schedule, workers=workers)
+        self.policies_ctl = PolicyStatusController(state=self.state)
+        self.policy_status = Controller("hub-policies", self.policies_ctl.reconcile, workers=1)
+        self.status_ctl = StatusController(
+            state=self.state,
+            render_errors=self.works_ctl.render_errors,
+            enqueue_policy=self.policy_status.enqueue,
+            clock=time.monotonic,
+        )
+        self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
+        self._facts: dict[str, tuple[Any, ...] | None] = {}
+        self._capacity: dict[str, Any] = {}
+        self._wire()
+
+    @property
+    def controllers(self) -> list[Controller]:
+        return [self.members, self.scheduler, self.works, self.status, self.policy_status]
+
+    def _enqueue_status(self, key: str) -> None:
+        self.status.enqueue(key)
+
+    async def _schedule(self, key: str) -> Any:
+        ref = keys.parse_template_key(key)
+        if self._ignored(ref):
+            return None
+        return await self.scheduler_ctl.reconcile(key)
+
+    def _ignored(self, ref: TemplateRef) -> bool:
+        if ref.namespace in SYSTEM_NAMESPACES or ref.namespace in self.state.member_namespaces().values():
+            return True
+        if (ref.kind, ref.name) in SYSTEM_OBJECTS:
+            return True
+        return ref.api_version.split("/")[0] in WAYBILL_GROUPS
+
+    # ---- wiring ---------------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        state = self.state
+        state.namespaces.add_handler(self._member_changed)
+        state.leases.add_handler(lambda key: self.members.enqueue(key.split("/")[0]))
+        state.members.add_handler(lambda key: self._member_changed(key.split("/")[0]))
+        for informer, kind in (
+            (state.policies, names.KIND_PROPAGATION_POLICY),
+            (state.cluster_policies, names.KIND_CLUSTER_PROPAGATION_POLICY),
+        ):
+            informer.add_handler(self._make_policy_handler(kind))
+        state.overrides.add_handler(lambda _key: self._all_works())
+        state.cluster_overrides.add_handler(lambda _key: self._all_works())
+        for bindings in (state.bindings, state.cluster_bindings):
+            bindings.add_handler(self.works.enqueue, map_keys=self._binding_works_keys)
+            bindings.add_handler(self.status.enqueue, map_keys=lambda b: [keys.binding_key_of(b)])
+            bindings.add_handler(self.policy_status.enqueue, map_keys=self._binding_policy_keys)
+            bindings.add_handler(lambda _key: self._sync_template_kinds())
+        state.works.add_handler(self.status.enqueue, map_keys=self._work_binding_keys)
+
+    def _make_policy_handler(self, kind: str) -> Any:
+        def handler(key: str) -> None:
+            namespace, _, name = key.rpartition("/")
+            self.policy_status.enqueue(keys.policy_key(PolicyRef(kind, namespace, name)))
+            self._sync_template_kinds()
+            self._all_templates()
+
+        return handler
+
+    @staticmethod
+    def _binding_works_keys(binding: Mapping[str, Any]) -> Iterable[str]:
+        policy = keys.binding_policy(binding)
+        if policy is None:
+            return []
+        return [keys.works_key(policy, cluster) for cluster in keys.binding_clusters(binding)]
+
+    @staticmethod
+    def _binding_policy_keys(binding: Mapping[str, Any]) -> Iterable[str]:
+        policy = keys.binding_policy(binding)
+        return [keys.policy_key(policy)] if policy else []
+
+    @staticmethod
+    def _work_binding_keys(work: Mapping[str, Any]) -> Iterable[str]:
+        manifests = ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []
+        return [keys.binding_key(TemplateRef.of(m)) for m in manifests]
+
+    def _all_templates(self) -> None:
+        for ref, _ in self.state.all_templates():
+            self.scheduler.enqueue(keys.template_key(ref))
+
+    def _all_works(self) -> None:
+        for binding in self.state.all_bindings():
+            for key in self._binding_works_keys(binding):
+                self.works.enqueue(key)
+
+    def _member_changed(self, namespace: str) -> None:
+        """A member namespace, MemberCluster or Lease changed: health, and rescheduling if needed."""
+        self.members.enqueue(namespace)
+        current = {cluster: self.state.cluster_view(cluster) for cluster in self.state.member_namespaces()}
+        gone = [c for c in self._facts if c not in current]
+        changed = [c for c, view in current.items() if self._facts.get(c, "unseen") != _facts(view)]
+        capacity = [
+            c for c, view in current.items() if view is not None and self._capacity.get(c) != view.available
+        ]
+        for cluster in gone:
+            self._facts.pop(cluster, None)
+            self._capacity.pop(cluster, None)
+        for cluster in changed:
+            self._facts[cluster] = _facts(current[cluster])
+        for cluster in capacity:
+            view = current[cluster]
+            self._capacity[cluster] = view.available if view else None
+        if gone or changed:
+            _log.info("fleet.changed", changed=sorted(changed), gone=sorted(gone))
+            self._all_templates()
+            for cluster in changed:
+                for binding in self.state.all_bindings():
+                    policy = keys.binding_policy(binding)
+                    if policy is not None and cluster in keys.binding_clusters(binding):
+                        self.works.enqueue(keys.works_key(policy, cluster))
+        elif capacity:
+            sensitive = {PolicyRef.of(p) for p in self.state.propagation_policies() if _capacity_sensitive(p)}
+            for binding in self.state.all_bindings():
+                ref = keys.binding_template(binding)
+                if ref is not None and keys.binding_policy(binding) in sensitive:
+                    self.scheduler.enqueue(keys.template_key(ref))
+
+    def _sync_template_kinds(self) -> None:
+        wanted = matching.selected_kinds(self.state.propagation_policies())
+        for binding in self.state.all_bindings():
+            ref = keys.binding_template(binding)
+            if ref is not None:
+                wanted.add((ref.api_version, ref.kind))
+        for api_version, kind in sorted(wanted - set(self.state.templates)):
+            if api_version.split("/")[0] in WAYBILL_GROUPS:
+                continue
+            informer = Informer(self.state.hub_api, api_version, kind, name=f"hub:template:{kind}")
+            informer.add_handler(self._make_template_handler(api_version, kind))
+            self.state.templates[(api_version, kind)] = informer
+            informer.start()
+            _log.info("templates.watch", api_version=api_version, kind=kind)
+
+    def _make_template_handler(self, api_version: str, kind: str) -> Any:
+        def handler(key: str) -> None:
+            namespace, _, name = key.rpartition("/")
+            self.scheduler.enqueue(keys.template_key(TemplateRef(api_version, kind, namespace, name)))
+
+        return handler
+
+    # ---- running ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start informers, wait for their first lists, then run the controllers until cancelled."""
+        for informer in self.state.fixed_informers:
+            informer.start()
+        try:
+            for informer in self.state.fixed_informers:
+                await informer.wait_synced()
+            self._sync_template_kinds()
+            _log.info("hub.started", members=len(self.state.member_namespaces()))
+            async with asyncio.TaskGroup() as group:
+                for controller in self.controllers:
+                    group.create_task(controller.run(), name=controller.name)
+        finally:
+            for controller in self.controllers:
+                controller.stop()
+            for informer in [*self.state.fixed_informers, *self.state.templates.values()]:
+                await informer.stop()

@@ -1,0 +1,103 @@
+"""Membership controller: member namespace key → MemberCluster, Ready condition, unreachable taint.
+
+A namespace labelled ``waybill.dev/member=<name>`` registers a member: the hub creates the
+MemberCluster ``<name>`` there if it is missing. From the heartbeat Lease (``hub.membership``)
+it sets ``Ready=Unknown`` and the ``cluster.waybill.dev/unreachable`` NoSchedule taint when the
+Lease expires, and undoes both when it is renewed; it looks again just after the Lease would
+expire. Writes happen only when something changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from hub import conditions, membership
+from hub.state import HubState
+from shared.api import names
+from shared.kube import errors
+from shared.ops.logging import get_logger
+from shared.runtime.controller import Result
+
+_log = get_logger("hub.members")
+
+
+class MembersController:
+    """Reconciles member namespace names."""
+
+    def __init__(
+        self,
+        *,
+        state: HubState,
+        grace_seconds: float = 40.0,
+        now: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+    ) -> None:
+        self.state = state
+        self.grace_seconds = grace_seconds
+        self.now = now
+
+    async def reconcile(self, key: str) -> Result | None:
+        namespace = self.state.namespaces.get(key)
+        if namespace is None or (namespace.get("metadata") or {}).get("deletionTimestamp"):
+            return None
+        cluster = membership.member_name_of(namespace)
+        if cluster is None:
+            return None
+        member = self.state.members.get(f"{key}/{cluster}")
+        if member is None:
+            await self._create_member(key, cluster)
+            return Result(requeue_after=0.2)
+        now = self.now()
+        lease = self.state.leases.get(f"{key}/{names.HEARTBEAT_LEASE_NAME}")
+        health = membership.assess(member=member, lease=lease, now=now, grace_seconds=self.grace_seconds)
+        taints = list((member.get("spec") or {}).get("taints") or [])
+        wanted_taints = membership.desired_taints(
+            taints, unreachable=health.unreachable_taint, now=conditions.now_rfc3339()
+        )
+        if wanted_taints != taints:
+            await self.state.hub_api.patch(
+                names.CLUSTER_API_VERSION,
+                names.KIND_MEMBER_CLUSTER,
+                name=cluster,
+                namespace=key,
+                patch={"spec": {"taints": wanted_taints}},
+            )
+            _log.info("member.taint", cluster=cluster, unreachable=health.unreachable_taint)
+        if health.ready_status is not None:
+            status = member.get("status") or {}
+            current = conditions.find(status.get("conditions"), names.CONDITION_READY)
+            if current is None or (current.get("status"), current.get("reason")) != (
+                health.ready_status,
+                health.reason,
+            ):
+                new_conditions = conditions.set_condition(
+                    status.get("conditions"),
+                    type=names.CONDITION_READY,
+                    status=health.ready_status,
+                    reason=health.reason,
+                    message=health.message,
+                )
+                await self.state.hub_api.patch_status(
+                    names.CLUSTER_API_VERSION,
+                    names.KIND_MEMBER_CLUSTER,
+                    name=cluster,
+                    namespace=key,
+                    patch={"status": {"conditions": new_conditions}},
+                )
+                _log.info("member.ready", cluster=cluster, status=health.ready_status, reason=health.reason)
+        wait = membership.seconds_until_expiry(lease, now=now, grace_seconds=self.grace_seconds)
+        return Result(requeue_after=wait) if wait is not None else None
+
+    async def _create_member(self, namespace: str, cluster: str) -> None:
+        body: dict[str, Any] = {
+            "apiVersion": names.CLUSTER_API_VERSION,
+            "kind": names.KIND_MEMBER_CLUSTER,
+            "metadata": {"name": cluster, "namespace": namespace},
+            "spec": {"syncMode": "Pull"},
+        }
+        try:
+            await self.state.hub_api.create(body)
+            _log.info("member.registered", cluster=cluster, namespace=namespace)
+        except errors.AlreadyExists:
+            pass

@@ -1,0 +1,307 @@
+"""Scheduler controller: template key → match a policy → schedule → ResourceBinding (I/O shell).
+
+Level-triggered: each pass reads the template, the policies and the members from the caches and
+converges the template's binding. Spec and status are written only when they change. Outcomes:
+
+* template gone → the binding is deleted (its Works are recomputed, so members drop the object);
+* no policy claims it any more → the binding is **orphaned**: its placement and Works are kept
+  as they are, and ``Scheduled=False`` (reason ``PolicyRemoved``) says so;
+* bad placement (a selector or spread constraint that cannot be evaluated) → ``Scheduled=False``
+  (``InvalidPlacement``) naming the policy and the field; the last placement is kept;
+* minGroups cannot be met → ``Scheduled=False`` (``Unschedulable``), the last placement is kept;
+* otherwise the decision is written: chosen clusters with replicas, and every rejected cluster
+  with its reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hub import conditions, keys, matching, scheduling
+from hub.replica_paths import DEFAULT_REPLICA_PATHS
+from hub.state import HubState
+from shared.api import names
+from shared.kube import errors
+from shared.ops.logging import get_logger
+from shared.runtime.controller import Result
+
+_log = get_logger("hub.scheduling")
+
+REASON_POLICY_REMOVED = "PolicyRemoved"
+REASON_INVALID_PLACEMENT = "InvalidPlacement"
+
+
+def _summary(decision: scheduling.Decision) -> str:
+    parts = [t.cluster if t.replicas is None else f"{t.cluster}({t.replicas})" for t in decision.targets]
+    return ", ".join(parts) if parts else "none"
+
+
+def decision_status(decision: scheduling.Decision, *, generation: int | None) -> dict[str, Any]:
+    """``status.schedulingDecision`` for a decision (without the time, added when it changes)."""
+    result = (
+        "Scheduled"
+        if decision.schedulable and not decision.unplaced_replicas
+        else ("PartiallyScheduled" if decision.targets else "Unschedulable")
+    )
+    out: dict[str, Any] = {
+        "result": result,
+        "summary": _summary(decision) + (f"; {decision.message}" if decision.message else ""),
+        "targets": [
+            {
+                "cluster": t.cluster,
+                "reason": "Scheduled",
+                **({"replicas": t.replicas} if t.replicas is not None else {}),
+            }
+            for t in decision.targets
+        ],
+        "rejected": [r.to_dict() for r in decision.rejections],
+    }
+    if decision.affinity_name:
+        out["affinityName"] = decision.affinity_name
+    if generation is not None:
+        out["observedGeneration"] = generation
+    return out
+
+
+def _same(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, *, ignore: tuple[str, ...] = ()) -> bool:
+    return {k: v for k, v in (a or {}).items() if k not in ignore} == {
+        k: v for k, v in (b or {}).items() if k not in ignore
+    }
+
+
+class SchedulingController:
+    """Reconciles template keys into bindings."""
+
+    def __init__(
+        self,
+        *,
+        state: HubState,
+        enqueue_works: Callable[[str], None],
+        enqueue_status: Callable[[str], None],
+        replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+    ) -> None:
+        self.state = state
+        self.enqueue_works = enqueue_works
+        self.enqueue_status = enqueue_status
+        self.replica_paths = replica_paths
+
+    def _touch_works(self, *bindings: Mapping[str, Any] | None) -> None:
+        for binding in bindings:
+            if not binding:
+                continue
+            policy = keys.binding_policy(binding)
+            if policy is None:
+                continue
+            for cluster in keys.binding_clusters(binding):
+                self.enqueue_works(keys.works_key(policy, cluster))
+
+    async def reconcile(self, key: str) -> Result | None:
+        ref = keys.parse_template_key(key)
+        if not self.state.template_known(ref):
+            return Result(requeue_after=0.5)
+        template = self.state.template(ref)
+        bkey = keys.binding_key(ref)
+        binding = self.state.binding(bkey)
+        if template is None or (template.get("metadata") or {}).get("deletionTimestamp"):
+            if binding is not None:
+                await self._delete_binding(ref, binding)
+            return None
+        chosen = matching.choose_policy(template, self.state.propagation_policies())
+        if chosen is None:
+            if binding is not None:
+                await self._orphan(binding)
+            return None
+        policy = self.state.policy(chosen) or {}
+        generation = (template.get("metadata") or {}).get("generation")
+        previous = keys.binding_clusters(binding) if binding else {}
+        policy_name = str(chosen)
+        try:
+            decision = scheduling.schedule(
+                policy_spec=policy.get("spec") or {},
+                template=template,
+                clusters=self.state.clusters(),
+                previous=previous,
+                replica_paths=self.replica_paths,
+            )
+        except scheduling.PlacementError as exc:
+            await self._write(
+                ref,
+                binding,
+                chosen,
+                clusters=None,
+                total=None,
+                status=None,
+                scheduled=("False", REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"),
+                generation=generation,
+            )
+            return None
+        if not decision.schedulable and decision.message.startswith("spread"):
+            await self._write(
+                ref,
+                binding,
+                chosen,
+                clusters=None,
+                total=decision.total_replicas,
+                status=decision_status(decision, generation=generation),
+                scheduled=("False", "Unschedulable", f"{policy_name}: {decision.message}"),
+                generation=generation,
+            )
+            return None
+        clusters = [t.to_dict() for t in decision.targets]
+        scheduled = (
+            ("True", "Scheduled", f"{policy_name}: {_summary(decision)}")
+            if decision.targets
+            else (
+                "False",
+                "NoClusterEligible",
+                f"{policy_name}: {decision.message or 'no cluster is eligible'}",
+            )
+        )
+        await self._write(
+            ref,
+            binding,
+            chosen,
+            clusters=clusters,
+            total=decision.total_replicas,
+            status=decision_status(decision, generation=generation),
+            scheduled=scheduled,
+            generation=generation,
+        )
+        return None
+
+    # ---- writes -------------------------------------------------------------------------------
+
+    async def _delete_binding(self, ref: matching.TemplateRef, binding: Mapping[str, Any]) -> None:
+        meta = binding.get("metadata") or {}
+        with contextlib.suppress(errors.NotFound):
+            await self.state.hub_api.delete(
+                names.WORK_API_VERSION,
+                keys.binding_kind(ref),
+                name=str(meta["name"]),
+                namespace=meta.get("namespace"),
+            )
+        _log.info("binding.deleted", template=str(ref))
+        self._touch_works(binding)
+
+    async def _orphan(self, binding: Mapping[str, Any]) -> None:
+        status = dict(binding.get("status") or {})
+        current = conditions.find(status.get("conditions"), names.CONDITION_SCHEDULED)
+        if current is not None and current.get("reason") == REASON_POLICY_REMOVED:
+            return
+        policy = keys.binding_policy(binding)
+        status["conditions"] = conditions.set_condition(
+            status.get("conditions"),
+            type=names.CONDITION_SCHEDULED,
+            status="False",
+            reason=REASON_POLICY_REMOVED,
+            message=f"{policy} no longer claims this template; the last placement is kept (orphaned)",
+        )
+        await self._patch_status(binding, status)
+        self._touch_works(binding)
+
+    async def _patch_status(self, binding: Mapping[str, Any], status: dict[str, Any]) -> None:
+        meta = binding.get("metadata") or {}
+        await self.state.hub_api.patch_status(
+            names.WORK_API_VERSION,
+            str(binding.get("kind")),
+            name=str(meta["name"]),
+            namespace=meta.get("namespace"),
+            patch={"status": status},
+        )
+
+    async def _write(
+        self,
+        ref: matching.TemplateRef,
+        binding: Mapping[str, Any] | None,
+        policy: matching.PolicyRef,
+        *,
+        clusters: list[dict[str, Any]] | None,
+        total: int | None,
+        status: dict[str, Any] | None,
+        scheduled: tuple[str, str, str],
+        generation: int | None,
+    ) -> None:
+        old_spec = (binding or {}).get("spec") or {}
+        spec: dict[str, Any] = {
+            "resource": {
+                "apiVersion": ref.api_version,
+                "kind": ref.kind,
+                "name": ref.name,
+                **({"namespace": ref.namespace} if ref.namespace else {}),
+                **({"generation": generation} if generation is not None else {}),
+            },
+            "policy": {
+                "kind": policy.kind,
+                "name": policy.name,
+                **({"namespace": policy.namespace} if policy.namespace else {}),
+            },
+            "clusters": clusters if clusters is not None else list(old_spec.get("clusters") or []),
+        }
+        if total is not None:
+            spec["replicas"] = total
+        labels = {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE, **_policy_labels(policy)}
+        kind = keys.binding_kind(ref)
+        name = keys.binding_name(ref)
+        if binding is None:
+            body: dict[str, Any] = {
+                "apiVersion": names.WORK_API_VERSION,
+                "kind": kind,
+                "metadata": {"name": name, "labels": labels},
+                "spec": spec,
+            }
+            if ref.namespace:
+                body["metadata"]["namespace"] = ref.namespace
+            written = await self.state.hub_api.create(body)
+            _log.info(
+                "binding.created", template=str(ref), policy=str(policy), clusters=len(spec["clusters"])
+            )
+        elif old_spec != spec or any(
+            (binding.get("metadata") or {}).get("labels", {}).get(k) != v for k, v in labels.items()
+        ):
+            body = {
+                **binding,
+                "spec": spec,
+                "metadata": {
+                    **binding["metadata"],
+                    "labels": {**binding["metadata"].get("labels", {}), **labels},
+                },
+            }
+            written = await self.state.hub_api.replace(body)
+            _log.info(
+                "binding.updated", template=str(ref), policy=str(policy), clusters=len(spec["clusters"])
+            )
+        else:
+            written = dict(binding)
+        old_status = dict((binding or {}).get("status") or {})
+        new_status = dict(old_status)
+        if status is not None:
+            old_decision = old_status.get("schedulingDecision")
+            if _same(old_decision, status, ignore=("decidedTime",)):
+                status = {**status, "decidedTime": (old_decision or {}).get("decidedTime")}
+            else:
+                status = {**status, "decidedTime": conditions.now_rfc3339()}
+            new_status["schedulingDecision"] = {k: v for k, v in status.items() if v is not None}
+        new_status["conditions"] = conditions.set_condition(
+            old_status.get("conditions"),
+            type=names.CONDITION_SCHEDULED,
+            status=scheduled[0],
+            reason=scheduled[1],
+            message=scheduled[2],
+            observed_generation=generation,
+        )
+        if new_status != old_status or binding is None:
+            await self._patch_status(written, new_status)
+        if binding is None or old_spec != spec:
+            self._touch_works(binding, written)
+            self.enqueue_status(keys.binding_key(ref))
+
+
+def _policy_labels(policy: matching.PolicyRef) -> dict[str, str]:
+    from hub.rendering import label_value
+
+    return {
+        names.LABEL_POLICY_NAME: label_value(policy.name),
+        names.LABEL_POLICY_NAMESPACE: label_value(policy.namespace),
+    }

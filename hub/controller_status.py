@@ -1,0 +1,144 @@
+"""Status controller: binding key → aggregated status on the binding and the template (I/O shell).
+
+Reads the Works that carry the binding's template on each chosen member, folds their status
+into ``status.aggregatedStatus`` and the Applied / Available / Rendered conditions (patched only
+when changed), then writes the template's own ``status`` for well-known kinds (summed replica
+counts; ``observedGeneration`` only when every member caught up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hub import aggregation, conditions, keys
+from hub.matching import TemplateRef
+from hub.state import HubState
+from shared.api import names
+from shared.kube import errors
+from shared.ops.logging import get_logger
+from shared.ops.metrics import histogram
+from shared.runtime.controller import Result
+
+_log = get_logger("hub.status")
+CONDITION_RENDERED = "Rendered"
+_PROPAGATION = histogram(
+    "hub_propagation_seconds",
+    "Template generation change seen by the hub → applied on every chosen member, as observed by the hub",
+)
+
+
+def _work_carrying(works: list[dict[str, Any]], ref: TemplateRef) -> dict[str, Any] | None:
+    for work in works:
+        for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
+            if TemplateRef.of(manifest) == ref:
+                return work
+    return None
+
+
+def _subset_equal(wanted: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    return all(live.get(k) == v for k, v in wanted.items())
+
+
+class StatusController:
+    """Reconciles binding keys (``namespace|name``) into binding and template status."""
+
+    def __init__(
+        self,
+        *,
+        state: HubState,
+        render_errors: Mapping[tuple[str, str], str],
+        enqueue_policy: Callable[[str], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.state = state
+        self.render_errors = render_errors
+        self.enqueue_policy = enqueue_policy
+        self.clock = clock
+        self._pending: dict[tuple[str, int], float] = {}  # (binding key, generation) → first seen
+
+    async def reconcile(self, key: str) -> Result | None:
+        binding = self.state.binding(key)
+        if binding is None:
+            return None
+        ref = keys.binding_template(binding)
+        policy = keys.binding_policy(binding)
+        if ref is None or policy is None:
+            return None
+        template = self.state.template(ref)
+        generation = (template or {}).get("metadata", {}).get("generation")
+        namespaces = self.state.member_namespaces()
+        items: list[dict[str, Any]] = []
+        errors_seen: list[str] = []
+        for cluster in sorted(keys.binding_clusters(binding)):
+            namespace = namespaces.get(cluster)
+            works = self.state.works_for(policy, namespace) if namespace else []
+            item = aggregation.cluster_item(
+                cluster=cluster, ref=ref, work=_work_carrying(works, ref), generation=generation
+            )
+            render_error = self.render_errors.get((key, cluster))
+            if render_error:
+                item["errors"] = [*item.get("errors", []), render_error]
+                errors_seen.append(render_error)
+            items.append(item)
+        old_status = dict(binding.get("status") or {})
+        new_status = dict(old_status)
+        new_status["aggregatedStatus"] = [{k: v for k, v in i.items() if k != "upToDate"} for i in items]
+        conds = old_status.get("conditions")
+        for kind, status, reason, message in aggregation.binding_conditions(items):
+            conds = conditions.set_condition(conds, type=kind, status=status, reason=reason, message=message)
+        if errors_seen:
+            conds = conditions.set_condition(
+                conds,
+                type=CONDITION_RENDERED,
+                status="False",
+                reason="OverrideFailed",
+                message="; ".join(errors_seen),
+            )
+        elif conditions.find(conds, CONDITION_RENDERED) is not None:
+            conds = conditions.set_condition(conds, type=CONDITION_RENDERED, status="True", reason="Rendered")
+        new_status["conditions"] = conds
+        if new_status != old_status:
+            meta = binding["metadata"]
+            await self.state.hub_api.patch_status(
+                names.WORK_API_VERSION,
+                str(binding.get("kind")),
+                name=str(meta["name"]),
+                namespace=meta.get("namespace"),
+                patch={"status": new_status},
+            )
+            self.enqueue_policy(keys.policy_key(policy))
+        self._observe(key, generation, items)
+        if template is not None:
+            await self._template_status(ref, template, items)
+        return None
+
+    def _observe(self, key: str, generation: Any, items: list[dict[str, Any]]) -> None:
+        if not isinstance(generation, int):
+            return
+        marker = (key, generation)
+        now = self.clock()
+        self._pending.setdefault(marker, now)
+        if items and all(i.get("upToDate") for i in items):
+            _PROPAGATION.observe(now - self._pending.pop(marker))
+            for stale in [m for m in self._pending if m[0] == key and m[1] < generation]:
+                self._pending.pop(stale, None)
+
+    async def _template_status(
+        self, ref: TemplateRef, template: Mapping[str, Any], items: list[dict[str, Any]]
+    ) -> None:
+        wanted = aggregation.template_status(template=template, items=items)
+        if wanted is None or _subset_equal(wanted, template.get("status") or {}):
+            return
+        try:
+            await self.state.hub_api.patch_status(
+                ref.api_version,
+                ref.kind,
+                name=ref.name,
+                namespace=ref.namespace or None,
+                patch={"status": wanted},
+            )
+        except errors.NotFound:
+            return
+        except errors.ApiError as exc:
+            _log.warning("template.status_failed", template=str(ref), error=str(exc))

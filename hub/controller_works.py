@@ -1,0 +1,167 @@
+"""Works controller: (policy, member) key → the Works carrying that policy's templates (I/O shell).
+
+Each pass renders every binding of the policy that places its template on the member, packs
+the manifests (``hub.rendering.pack_works``) and writes only the Works whose content changed,
+deleting parts no longer needed. A manifest that cannot be rendered (a bad override) keeps its
+last good version from the current Work; the error is kept in ``render_errors`` for the status
+controller to report. Orphaned bindings (policy removed) and templates of kinds not yet cached
+also keep their last rendered manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hub import conditions, keys, overrides, rendering
+from hub.aggregation import ANNOTATION_GENERATIONS
+from hub.controller_scheduling import REASON_POLICY_REMOVED
+from hub.matching import TemplateRef
+from hub.replica_paths import DEFAULT_REPLICA_PATHS
+from hub.state import HubState
+from shared.api import names
+from shared.kube import errors
+from shared.ops.logging import get_logger
+from shared.ops.metrics import counter
+from shared.runtime.controller import Result
+
+_log = get_logger("hub.works")
+_WRITES = counter("hub_work_writes_total", "Work writes by the hub, by operation", labels=("op",))
+
+
+def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Manifests currently in a (policy, member)'s Works, by template identity."""
+    out: dict[str, dict[str, Any]] = {}
+    for work in works:
+        for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
+            out[str(TemplateRef.of(manifest))] = manifest
+    return out
+
+
+def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    meta = work.get("metadata") or {}
+    return (work.get("spec"), meta.get("labels"), meta.get("annotations"))
+
+
+class WorksController:
+    """Reconciles works keys (``policyKind|ns|name|cluster``) into Work objects."""
+
+    def __init__(
+        self,
+        *,
+        state: HubState,
+        enqueue_status: Callable[[str], None],
+        replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+    ) -> None:
+        self.state = state
+        self.enqueue_status = enqueue_status
+        self.replica_paths = replica_paths
+        # (binding key, cluster) → the render error of its manifest for that cluster
+        self.render_errors: dict[tuple[str, str], str] = {}
+
+    async def reconcile(self, key: str) -> Result | None:
+        policy_ref, cluster = keys.parse_works_key(key)
+        namespace = self.state.member_namespaces().get(cluster)
+        if namespace is None:
+            return None  # the member left: its namespace (and Works) go with it
+        existing = {str(w["metadata"]["name"]): w for w in self.state.works_for(policy_ref, namespace)}
+        last_good = _last_good(list(existing.values()))
+        view = self.state.cluster_view(cluster)
+        policy = self.state.policy(policy_ref)
+        override_policies = self.state.override_policies()
+        manifests: list[dict[str, Any]] = []
+        generations: dict[str, int] = {}
+        waiting = False
+        for binding in sorted(self.state.bindings_for(policy_ref, cluster), key=keys.binding_key_of):
+            ref = keys.binding_template(binding)
+            if ref is None:
+                continue
+            bkey = keys.binding_key_of(binding)
+            previous = last_good.get(str(ref))
+            template = self.state.template(ref)
+            scheduled = conditions.find(
+                (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
+            )
+            orphaned = policy is None or (scheduled or {}).get("reason") == REASON_POLICY_REMOVED
+            if template is None or orphaned or view is None:
+                if template is None and self.state.template_known(ref) and not orphaned:
+                    continue  # deleted: drop it (the scheduler deletes the binding too)
+                waiting = waiting or (template is None and not self.state.template_known(ref))
+                if previous is not None:
+                    manifests.append(previous)
+                continue
+            replicas = keys.binding_clusters(binding).get(cluster)
+            try:
+                manifest = rendering.render_manifest(
+                    template,
+                    cluster=view,
+                    replicas=replicas,
+                    overrides=override_policies,
+                    replica_paths=self.replica_paths,
+                )
+            except overrides.OverrideError as exc:
+                if self.render_errors.get((bkey, cluster)) != str(exc):
+                    self.render_errors[(bkey, cluster)] = str(exc)
+                    self.enqueue_status(bkey)
+                    _log.warning("render.failed", binding=bkey, cluster=cluster, error=str(exc))
+                if previous is not None:
+                    manifests.append(previous)
+                continue
+            if self.render_errors.pop((bkey, cluster), None) is not None:
+                self.enqueue_status(bkey)
+            manifests.append(manifest)
+            generation = (template.get("metadata") or {}).get("generation")
+            if generation is not None:
+                generations[str(ref)] = int(generation)
+        options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
+        if policy is None and existing:
+            strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
+            options = rendering.WorkOptions(when_to_take_over=strategy.get("whenToTakeOver"))
+        desired = rendering.pack_works(
+            policy=policy_ref,
+            cluster=cluster,
+            member_namespace=namespace,
+            manifests=manifests,
+            options=options,
+        )
+        for work in desired:
+            carried = [str(TemplateRef.of(m)) for m in work["spec"]["workload"]["manifests"]]
+            stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
+            work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))
+            await self._write(work, existing.get(work["metadata"]["name"]))
+        for name in sorted(set(existing) - {w["metadata"]["name"] for w in desired}):
+            with contextlib.suppress(errors.NotFound):
+                await self.state.hub_api.delete(
+                    names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=namespace
+                )
+            _WRITES.labels("delete").inc()
+            _log.info("work.deleted", work=f"{namespace}/{name}")
+        return Result(requeue_after=1.0) if waiting else None
+
+    async def _write(self, desired: dict[str, Any], live: Mapping[str, Any] | None) -> None:
+        meta = desired["metadata"]
+        if live is None:
+            try:
+                await self.state.hub_api.create(desired)
+            except errors.AlreadyExists:
+                raise errors.Conflict(
+                    f"Work {meta['namespace']}/{meta['name']} exists but is not cached yet"
+                ) from None
+            _WRITES.labels("create").inc()
+            _log.info("work.created", work=f"{meta['namespace']}/{meta['name']}")
+            return
+        live_meta = live.get("metadata") or {}
+        merged_annotations = {**(live_meta.get("annotations") or {}), **meta["annotations"]}
+        merged_labels = {**(live_meta.get("labels") or {}), **meta["labels"]}
+        candidate = {
+            **live,
+            "spec": desired["spec"],
+            "metadata": {**live_meta, "labels": merged_labels, "annotations": merged_annotations},
+        }
+        if _comparable(candidate) == _comparable(live):
+            return
+        await self.state.hub_api.replace(candidate)
+        _WRITES.labels("update").inc()
+        _log.info("work.updated", work=f"{meta['namespace']}/{meta['name']}")
