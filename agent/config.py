@@ -1,0 +1,38 @@
+"""The agent's settings: which member it is, where its hub namespace is, and its timings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shared.api import names
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Everything the agent needs to know besides its two API clients.
+
+    ``member_namespace`` None: look it up by label ``waybill.dev/member=<cluster>`` (needs list
+    on namespaces), falling back to ``member-<cluster>`` when the hub identity may not list.
+    """
+
+    cluster: str
+    member_namespace: str | None = None
+    field_manager: str = names.FIELD_MANAGER_AGENT
+    # Managers whose fields the agent leaves alone (besides scale-subresource writers).
+    respected_managers: tuple[str, ...] = ()
+    heartbeat_interval: float = 10.0
+    lease_duration_seconds: int = 40
+    member_status_interval: float = 60.0
+    resync_interval: float = 300.0
+    resync_jitter: float = 0.2
+    not_available_requeue: float = 5.0
+    crd_established_timeout: float = 15.0
+    apply_concurrency: int = 16
+    workers: int = 4
+    status_limit_bytes: int = 256 * 1024
+    orphaned_applied_work_grace: float = 300.0
+    holder_identity: str = field(default="")
+
+    @property
+    def default_member_namespace(self) -> str:
+        return f"{names.MEMBER_NAMESPACE_PREFIX}{self.cluster}"

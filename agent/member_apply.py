@@ -1,0 +1,219 @@
+"""Writes to the member cluster: prepare a manifest, apply it (SSA or CSA), read it, delete it.
+
+The thin I/O half of applying one manifest; the decisions come from ``takeover.plan_apply``.
+A prepared object carries Waybill's labels and an ownerReference to the Work's AppliedWork.
+Server-side apply uses field manager ``waybill-agent`` and never sends the fields respected
+managers own (an HPA's replicas); it forces ownership of the rest, which is how drift (a
+human's ``kubectl edit``) is corrected, unless the Work says ``applyStrategy.force: false``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from agent import applied_work as aw
+from agent import csa, drift
+from agent.takeover import STRATEGY_CSA, Action, Strategy
+from shared.api import names
+from shared.kube.client import KubeClient
+from shared.kube.errors import AlreadyExists, NotFound
+from shared.kube.types import ResourceInfo
+from shared.ops.logging import get_logger
+
+_log = get_logger("agent.member_apply")
+
+_SERVER_FIELDS = (
+    "uid",
+    "resourceVersion",
+    "managedFields",
+    "creationTimestamp",
+    "generation",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+
+
+def prepare(
+    manifest: Mapping[str, Any],
+    *,
+    info: ResourceInfo,
+    applied_work: Mapping[str, Any],
+    work_namespace: str,
+    work_name: str,
+) -> dict[str, Any]:
+    """The object the agent writes for ``manifest``: labels, ownerReference, no server fields."""
+    obj = copy.deepcopy(dict(manifest))
+    obj.pop("status", None)
+    meta = obj.setdefault("metadata", {})
+    for key in _SERVER_FIELDS:
+        meta.pop(key, None)
+    if info.namespaced:
+        meta["namespace"] = meta.get("namespace") or "default"
+    else:
+        meta.pop("namespace", None)
+    labels = meta.setdefault("labels", {})
+    labels[names.LABEL_MANAGED_BY] = names.MANAGED_BY_VALUE
+    labels[names.LABEL_WORK_NAMESPACE] = work_namespace
+    labels[names.LABEL_WORK_NAME] = work_name[:63]
+    owner = aw.owner_reference(applied_work)
+    refs = [r for r in meta.get("ownerReferences") or [] if r.get("uid") != owner["uid"]]
+    meta["ownerReferences"] = [*refs, owner]
+    return obj
+
+
+class MemberApplier:
+    """The agent's writes to its member cluster (``member_api``)."""
+
+    def __init__(self, member_api: KubeClient, *, field_manager: str) -> None:
+        self.member_api = member_api
+        self.field_manager = field_manager
+
+    async def get_live(
+        self, api_version: str, kind: str, *, name: str, namespace: str | None
+    ) -> dict[str, Any] | None:
+        try:
+            return await self.member_api.get(api_version, kind, name=name, namespace=namespace)
+        except NotFound:
+            return None
+
+    async def write(
+        self,
+        prepared: Mapping[str, Any],
+        live: Mapping[str, Any] | None,
+        *,
+        action: Action,
+        strategy: Strategy,
+    ) -> dict[str, Any]:
+        """Apply ``prepared`` as the plan says; the live object afterwards."""
+        if strategy.type == STRATEGY_CSA:
+            return await self._client_side_apply(prepared, live)
+        body = drift.strip_fields(prepared, action.respected)
+        force = True if strategy.force is None else strategy.force
+        return await self.member_api.apply(body, field_manager=self.field_manager, force=force)
+
+    async def _client_side_apply(
+        self, prepared: Mapping[str, Any], live: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        meta = prepared.get("metadata") or {}
+        if live is None:
+            try:
+                return await self.member_api.create(
+                    csa.with_last_applied(prepared), field_manager=self.field_manager
+                )
+            except AlreadyExists:
+                live = await self.get_live(
+                    str(prepared["apiVersion"]),
+                    str(prepared["kind"]),
+                    name=str(meta.get("name")),
+                    namespace=meta.get("namespace"),
+                )
+                if live is None:
+                    raise
+        return await self.member_api.patch(
+            str(prepared["apiVersion"]),
+            str(prepared["kind"]),
+            name=str(meta.get("name")),
+            namespace=meta.get("namespace"),
+            patch=csa.merge_patch(prepared, live),
+            patch_type="merge",
+            field_manager=self.field_manager,
+        )
+
+    async def ensure_namespace(self, namespace: str, *, work_key: str) -> bool:
+        """Create ``namespace`` if it is missing (annotated as created by Waybill); True if created."""
+        if await self.get_live("v1", "Namespace", name=namespace, namespace=None) is not None:
+            return False
+        body = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": namespace,
+                "labels": {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE},
+                "annotations": {names.ANNOTATION_CREATED_NAMESPACE: work_key},
+            },
+        }
+        try:
+            await self.member_api.create(body, field_manager=self.field_manager)
+        except AlreadyExists:
+            return False
+        _log.info("member.namespace.created", namespace=namespace, work=work_key)
+        return True
+
+    async def delete(self, record: Mapping[str, Any], *, applied_work_name: str) -> bool:
+        """Delete the recorded resource if the live one is the one applied (UID-checked)."""
+        api_version = aw.api_version_of(record)
+        kind, name = str(record.get("kind")), str(record.get("name"))
+        namespace = record.get("namespace") or None
+        try:
+            live = await self.get_live(api_version, kind, name=name, namespace=namespace)
+        except NotFound:  # the kind itself is gone (its CRD was removed)
+            return True
+        if live is None:
+            return True
+        if not aw.may_delete(record, live, applied_work_name=applied_work_name):
+            _log.warning("member.delete.skipped_foreign", kind=kind, name=name, namespace=namespace)
+            return False
+        uid = str((live.get("metadata") or {}).get("uid") or "")
+        with contextlib.suppress(NotFound):
+            await self.member_api.delete(
+                api_version,
+                kind,
+                name=name,
+                namespace=namespace,
+                propagation_policy="Background",
+                preconditions={"uid": uid},
+            )
+        return True
+
+    async def orphan(self, record: Mapping[str, Any], *, applied_work: Mapping[str, Any]) -> None:
+        """Leave the resource on the member: drop the ownerReference (so GC keeps it) and Waybill's labels."""
+        api_version = aw.api_version_of(record)
+        kind, name = str(record.get("kind")), str(record.get("name"))
+        namespace = record.get("namespace") or None
+        try:
+            live = await self.get_live(api_version, kind, name=name, namespace=namespace)
+        except NotFound:
+            return
+        if live is None or not aw.may_delete(
+            record, live, applied_work_name=str(applied_work["metadata"]["name"])
+        ):
+            return
+        meta = live.get("metadata") or {}
+        owner_uid = (applied_work.get("metadata") or {}).get("uid")
+        refs = [r for r in meta.get("ownerReferences") or [] if r.get("uid") != owner_uid]
+        patch = {
+            "metadata": {
+                "ownerReferences": refs or None,
+                "labels": {
+                    names.LABEL_WORK_NAME: None,
+                    names.LABEL_WORK_NAMESPACE: None,
+                    names.LABEL_MANAGED_BY: None,
+                },
+                "resourceVersion": meta.get("resourceVersion"),
+            }
+        }
+        await self.member_api.patch(
+            api_version, kind, name=name, namespace=namespace, patch=patch, patch_type="merge"
+        )
+
+    async def wait_established(self, crd_name: str, *, within: float) -> bool:
+        """Wait (polling, bounded) until the CRD reports Established."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        delay = 0.05
+        while True:
+            crd = await self.get_live(
+                "apiextensions.k8s.io/v1", "CustomResourceDefinition", name=crd_name, namespace=None
+            )
+            conds = ((crd or {}).get("status") or {}).get("conditions") or []
+            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conds):
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)

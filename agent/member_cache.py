@@ -1,0 +1,128 @@
+"""Read the member's objects cheaply: informers on the kinds this agent applied, plus GET fallback.
+
+One informer per (apiVersion, kind), cluster-wide, selecting the labels the agent puts on what
+it applies (``waybill.dev/work-namespace=<member namespace>``). Their events map back to the
+Work that applied the object, which is how drift (an edit or a delete on the member) is seen.
+A cache miss is never taken as "absent": the object may exist without Waybill's labels (a
+takeover candidate), so misses fall back to a GET. Objects the agent has just written are
+remembered, so a cache that lags behind the agent's own write is not mistaken for drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from shared.api import names
+from shared.kube.client import KubeClient
+from shared.kube.errors import NotFound
+from shared.kube.informer import Informer
+from shared.kube.types import Obj
+from shared.ops.logging import get_logger
+
+_log = get_logger("agent.member_cache")
+
+
+def _rv(obj: Obj | None) -> int:
+    try:
+        return int(str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "-1"))
+    except ValueError:
+        return -1
+
+
+def work_keys_of(obj: Obj, *, work_namespace: str) -> Iterable[str]:
+    """The Work (``namespace/name`` on the hub) an applied member object belongs to."""
+    prefix = f"{work_namespace}."
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        name = str(ref.get("name") or "")
+        if ref.get("kind") == names.KIND_APPLIED_WORK and name.startswith(prefix):
+            return [f"{work_namespace}/{name[len(prefix) :]}"]
+    work = ((obj.get("metadata") or {}).get("labels") or {}).get(names.LABEL_WORK_NAME)
+    return [f"{work_namespace}/{work}"] if work else []
+
+
+class MemberCache:
+    """Informers on applied kinds; ``on_change(work_key)`` is called when an applied object changes."""
+
+    def __init__(
+        self,
+        member_api: KubeClient,
+        *,
+        work_namespace: str,
+        on_change: Callable[[str], None],
+        sync_timeout: float = 10.0,
+    ) -> None:
+        self.member_api = member_api
+        self.work_namespace = work_namespace
+        self.on_change = on_change
+        self.sync_timeout = sync_timeout
+        self._informers: dict[tuple[str, str], Informer] = {}
+        self._written: dict[tuple[str, str, str], Obj] = {}
+        self._lock = asyncio.Lock()
+
+    async def watch_kind(self, api_version: str, kind: str) -> Informer:
+        """The informer for a kind, started (and synced, within ``sync_timeout``) on first use."""
+        key = (api_version, kind)
+        informer = self._informers.get(key)
+        if informer is not None:
+            return informer
+        async with self._lock:
+            informer = self._informers.get(key)
+            if informer is None:
+                informer = Informer(
+                    self.member_api,
+                    api_version,
+                    kind,
+                    label_selector=f"{names.LABEL_WORK_NAMESPACE}={self.work_namespace}",
+                    name=f"member:{kind}",
+                )
+                informer.add_handler(self._changed, map_keys=self._map)
+                informer.start()
+                self._informers[key] = informer
+                _log.info("member.watch.started", api_version=api_version, kind=kind)
+        await informer.wait_synced(self.sync_timeout)
+        return informer
+
+    def _map(self, obj: Obj) -> Iterable[str]:
+        return work_keys_of(obj, work_namespace=self.work_namespace)
+
+    def _changed(self, key: str) -> None:
+        self.on_change(key)
+
+    @staticmethod
+    def _key(api_version: str, kind: str, name: str, namespace: str | None) -> tuple[str, str, str]:
+        return (api_version.split("/")[0] if "/" in api_version else "", kind, f"{namespace or ''}/{name}")
+
+    def remember(self, obj: Obj) -> None:
+        """Note an object the agent just wrote (newer than the cache until its event arrives)."""
+        meta = obj.get("metadata") or {}
+        key = self._key(
+            str(obj.get("apiVersion")), str(obj.get("kind")), str(meta.get("name")), meta.get("namespace")
+        )
+        self._written[key] = obj
+
+    def forget(self, api_version: str, kind: str, *, name: str, namespace: str | None) -> None:
+        self._written.pop(self._key(api_version, kind, name, namespace), None)
+
+    async def get(self, api_version: str, kind: str, *, name: str, namespace: str | None) -> Obj | None:
+        """The freshest known live object, or None when it does not exist on the member."""
+        informer = await self.watch_kind(api_version, kind)
+        cached: Any = (
+            informer.get(f"{namespace}/{name}" if namespace else name) if informer.has_synced else None
+        )
+        written = self._written.get(self._key(api_version, kind, name, namespace))
+        if cached is not None:
+            if written is not None and _rv(written) > _rv(cached):
+                return written
+            self._written.pop(self._key(api_version, kind, name, namespace), None)
+            return dict(cached)
+        try:
+            return await self.member_api.get(api_version, kind, name=name, namespace=namespace)
+        except NotFound:
+            return None
+
+    async def stop(self) -> None:
+        for informer in list(self._informers.values()):
+            await informer.stop()
+        self._informers.clear()

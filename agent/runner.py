@@ -1,0 +1,190 @@
+"""The agent process: wires hub and member clients to the Work controller and the heartbeat.
+
+``Agent(hub_api=..., member_api=..., config=...)`` with ``await start()`` / ``await stop()`` is
+the in-process entry point (tests, ``waybill demo``); ``run_agent(...)`` is what
+``waybill agent`` runs: build the clients from kubeconfigs (or in-cluster), serve ``/metrics``,
+``/healthz`` and ``/readyz``, and stop gracefully on SIGTERM. Pull and push mode are the same
+code: only where the process runs, and so which kubeconfigs it is given, differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from pathlib import Path
+from typing import Any
+
+from agent import applied_work as aw
+from agent.config import AgentConfig
+from agent.events import EventRecorder
+from agent.member_cache import MemberCache
+from agent.membership import Membership
+from agent.work_controller import WorkController
+from agent.work_sync import WorkSyncer
+from shared.api import names
+from shared.api.crdgen import crd_for
+from shared.api.work import AppliedWork
+from shared.kube.client import KubeClient
+from shared.kube.errors import AlreadyExists, ApiError, Forbidden, NotFound
+from shared.kube.informer import Informer
+from shared.kube.types import Obj
+from shared.ops.logging import get_logger
+from shared.runtime.controller import Controller
+
+_log = get_logger("agent.runner")
+
+
+async def find_member_namespace(hub_api: KubeClient, *, cluster: str, default: str) -> str:
+    """The hub namespace labelled ``waybill.dev/member=<cluster>``; ``default`` if none may be listed."""
+    try:
+        found = await hub_api.list("v1", "Namespace", label_selector=f"{names.LABEL_MEMBER}={cluster}")
+    except (Forbidden, NotFound):
+        return default
+    items = sorted(str(ns["metadata"]["name"]) for ns in found.items)
+    return items[0] if items else default
+
+
+async def ensure_applied_work_crd(member_api: KubeClient, *, within: float = 15.0) -> None:
+    """Install the AppliedWork CRD on the member if it is missing, and wait until it is served."""
+    crd = crd_for(AppliedWork)
+    name = str(crd["metadata"]["name"])
+    try:
+        await member_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name=name)
+    except NotFound:
+        with contextlib.suppress(AlreadyExists):
+            await member_api.create(crd)
+            _log.info("member.crd.installed", name=name)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            member_api.invalidate_discovery(aw.APPLIED_WORK_API_VERSION)
+            await member_api.resource_info(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK)
+            return
+        except NotFound:
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+class Agent:
+    """One member's agent. ``await start()`` returns once it is running; ``await stop()`` ends it."""
+
+    def __init__(self, *, hub_api: KubeClient, member_api: KubeClient, config: AgentConfig) -> None:
+        self.hub_api = hub_api
+        self.member_api = member_api
+        self.config = config
+        self.namespace = config.member_namespace or ""
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.controller: Controller | None = None
+        self.works: Informer | None = None
+        self.applied_works: Informer | None = None
+        self.cache: MemberCache | None = None
+        self.membership: Membership | None = None
+
+    async def start(self) -> None:
+        cfg = self.config
+        if not self.namespace:
+            self.namespace = await find_member_namespace(
+                self.hub_api, cluster=cfg.cluster, default=cfg.default_member_namespace
+            )
+        await ensure_applied_work_crd(self.member_api)
+        self.works = Informer(
+            self.hub_api, names.WORK_API_VERSION, names.KIND_WORK, namespace=self.namespace, name="hub:Work"
+        )
+        controller_ref: list[Controller] = []
+
+        def enqueue(key: str) -> None:
+            if controller_ref:
+                controller_ref[0].enqueue(key)
+
+        self.cache = MemberCache(self.member_api, work_namespace=self.namespace, on_change=enqueue)
+        syncer = WorkSyncer(self.member_api, config=cfg, cache=self.cache)
+        events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
+        work_controller = WorkController(
+            self.hub_api, works=self.works, syncer=syncer, events=events, config=cfg
+        )
+        self.controller = Controller("agent-works", work_controller.reconcile, workers=cfg.workers)
+        controller_ref.append(self.controller)
+        self.works.add_handler(enqueue)
+        self.applied_works = Informer(
+            self.member_api,
+            aw.APPLIED_WORK_API_VERSION,
+            names.KIND_APPLIED_WORK,
+            label_selector=f"{names.LABEL_WORK_NAMESPACE}={self.namespace}",
+            name="member:AppliedWork",
+        )
+        self.applied_works.add_handler(enqueue, map_keys=self._work_key_of_applied)
+        self.membership = Membership(self.hub_api, self.member_api, namespace=self.namespace, config=cfg)
+        self._tasks = [
+            asyncio.create_task(self.controller.run(), name="agent-controller"),
+            asyncio.create_task(self.membership.run(), name="agent-heartbeat"),
+        ]
+        self.works.start()
+        self.applied_works.start()
+        _log.info("agent.started", cluster=cfg.cluster, namespace=self.namespace)
+
+    def _work_key_of_applied(self, obj: Obj) -> list[str]:
+        spec = obj.get("spec") or {}
+        if spec.get("workNamespace") != self.namespace or not spec.get("workName"):
+            return []
+        return [f"{self.namespace}/{spec['workName']}"]
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.works is not None and self.works.has_synced)
+
+    def healthy(self) -> bool:
+        return all(not t.done() for t in self._tasks)
+
+    async def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+        for informer in (self.works, self.applied_works):
+            if informer is not None:
+                await informer.stop()
+        if self.cache is not None:
+            await self.cache.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, ApiError):
+                await task
+        self._tasks = []
+        _log.info("agent.stopped", cluster=self.config.cluster)
+
+
+async def run_agent(
+    *,
+    config: AgentConfig,
+    hub_kubeconfig: Path,
+    member_kubeconfig: Path | None,
+    metrics_port: int | None,
+    stop: asyncio.Event,
+) -> int:
+    """Run an agent until ``stop`` is set: the body of ``waybill agent``."""
+    from shared.ops.server import OpsServer
+
+    hub_api = await KubeClient.from_kubeconfig(hub_kubeconfig, name="hub")
+    member_api = (
+        await KubeClient.from_kubeconfig(member_kubeconfig, name="member")
+        if member_kubeconfig is not None
+        else await KubeClient.from_incluster(name="member")
+    )
+    ops = OpsServer(port=metrics_port) if metrics_port is not None else None
+    agent = Agent(hub_api=hub_api, member_api=member_api, config=config)
+    try:
+        await agent.start()
+        if ops is not None:
+            ops.add_liveness_check("agent", agent.healthy)
+            ops.add_readiness_check("works-synced", lambda: agent.ready)
+            await ops.start()
+        await stop.wait()
+        return 0
+    finally:
+        await agent.stop()
+        if ops is not None:
+            await ops.stop()
+        await hub_api.close()
+        await member_api.close()

@@ -1,0 +1,376 @@
+"""Apply one Work on the member and compute its status: the agent's main reconcile step.
+
+``WorkSyncer.sync(work)`` reads → decides → writes, as a chain of small steps:
+
+1. decode the manifests (a bad one fails alone) and resolve their kinds by discovery;
+2. write ahead: record every resource about to be written in the Work's AppliedWork;
+3. apply wave by wave (namespaces/CRDs, config/RBAC, workloads, webhooks), waiting for a CRD
+   the Work ships to be Established before its custom resources; each manifest is planned by
+   ``takeover.plan_apply`` and written only when something must change;
+4. complete the record with UIDs, remove (UID-checked) what the Work no longer carries, or
+   orphan it when ``deleteOption.propagationPolicy`` is Orphan;
+5. build the status (per manifest: applied, available, feedback, drift; the Work's conditions).
+
+``remove(work)`` undoes a deleted Work the same careful way. Both are idempotent: a pass cut
+short by a crash is finished by the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agent import applied_work as aw
+from agent import availability, feedback, ordering
+from agent.config import AgentConfig
+from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
+from agent.member_apply import MemberApplier, prepare
+from agent.member_cache import MemberCache
+from agent.status import (
+    REASON_APPLIED,
+    REASON_APPLY_FAILED,
+    REASON_DECODING_ERRED,
+    REASON_WAITING_FOR_CRD,
+    ManifestResult,
+    build_work_status,
+)
+from agent.takeover import STRATEGY_REPORT_DIFF, ActionType, Strategy, is_owned, plan_apply
+from shared.api import names
+from shared.api.meta import now_rfc3339
+from shared.kube.client import KubeClient
+from shared.kube.errors import AlreadyExists, ApiError, NotFound
+from shared.kube.types import ResourceInfo
+from shared.ops.logging import get_logger
+from shared.ops.metrics import counter
+
+_log = get_logger("agent.work_sync")
+_APPLIES = counter(
+    "agent_manifest_writes_total", "Manifest writes on the member by reason", labels=("reason",)
+)
+_REMOVALS = counter(
+    "agent_resource_removals_total", "Applied resources removed or orphaned", labels=("mode",)
+)
+
+ORPHAN = "Orphan"
+CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
+
+
+@dataclass
+class SyncOutcome:
+    status: dict[str, Any]
+    requeue_after: float | None
+    failures: list[ManifestResult]
+
+
+def _work_meta(work: Mapping[str, Any]) -> tuple[str, str, int | None]:
+    meta = work.get("metadata") or {}
+    gen = meta.get("generation")
+    return str(meta.get("namespace")), str(meta.get("name")), gen if isinstance(gen, int) else None
+
+
+def _applied_generation(work: Mapping[str, Any]) -> int | None:
+    for cond in (work.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == names.CONDITION_APPLIED:
+            gen = cond.get("observedGeneration")
+            return gen if isinstance(gen, int) else None
+    return None
+
+
+class WorkSyncer:
+    """Applies Works on the member (``member_api``) and records what it applied."""
+
+    def __init__(self, member_api: KubeClient, *, config: AgentConfig, cache: MemberCache) -> None:
+        self.member_api = member_api
+        self.config = config
+        self.cache = cache
+        self.applier = MemberApplier(member_api, field_manager=config.field_manager)
+
+    # ---- AppliedWork ---------------------------------------------------------------------
+
+    async def _applied_work(
+        self, work_namespace: str, work_name: str, *, create: bool
+    ) -> dict[str, Any] | None:
+        name = aw.applied_work_name(work_namespace=work_namespace, work_name=work_name)
+        try:
+            return await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
+        except NotFound:
+            if not create:
+                return None
+        body = aw.applied_work_object(work_namespace=work_namespace, work_name=work_name)
+        try:
+            return await self.member_api.create(body, field_manager=self.config.field_manager)
+        except AlreadyExists:
+            return await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
+
+    async def _write_record(self, applied: dict[str, Any], record: list[dict[str, Any]]) -> dict[str, Any]:
+        body = dict(applied)
+        body["status"] = {"appliedResources": record}
+        return await self.member_api.replace_status(body, field_manager=self.config.field_manager)
+
+    # ---- sync ----------------------------------------------------------------------------
+
+    async def _resolve(self, manifest: DecodedManifest) -> tuple[ManifestIdentifier, ResourceInfo | None]:
+        ident = manifest.identifier
+        try:
+            info = await self.member_api.resource_info(ident.api_version, ident.kind)
+        except NotFound:
+            self.member_api.invalidate_discovery(ident.api_version)
+            return ident, None
+        return with_resource(ident, info.plural, info.namespaced), info
+
+    async def sync(self, work: Mapping[str, Any]) -> SyncOutcome:
+        """Apply ``work`` on the member and return its new status (not written here)."""
+        work_ns, work_name, generation = _work_meta(work)
+        spec = work.get("spec") or {}
+        strategy = Strategy.from_spec(spec.get("applyStrategy"))
+        decoded = decode_manifests((spec.get("workload") or {}).get("manifests") or [])
+        results: dict[int, ManifestResult] = {}
+        for m in decoded:
+            if not m.ok:
+                results[m.identifier.ordinal] = ManifestResult(
+                    m.identifier, False, REASON_DECODING_ERRED, m.error or ""
+                )
+        resolved: dict[int, tuple[ManifestIdentifier, ResourceInfo | None]] = {}
+        for m in decoded:
+            if m.ok:
+                resolved[m.identifier.ordinal] = await self._resolve(m)
+        crd_deps = ordering.crd_dependencies(decoded)
+        writing = strategy.type != STRATEGY_REPORT_DIFF
+        applied = await self._applied_work(work_ns, work_name, create=writing)
+        record = aw.records(applied)
+        desired_keys = {aw.identifier_key(ident) for ident, info in resolved.values()}
+        if writing and applied is not None:
+            idents = [ident for ident, _ in resolved.values()]
+            ahead = aw.with_write_ahead(record, idents)
+            if ahead != record:
+                applied = await self._write_record(applied, ahead)
+                record = ahead
+        full = _applied_generation(work) != generation
+        uids: dict[aw.RecordKey, str] = {}
+        requeue: float | None = None
+        waiting_crds: set[str] = set()
+        semaphore = asyncio.Semaphore(self.config.apply_concurrency)
+        configs = [c for c in spec.get("manifestConfigs") or [] if isinstance(c, Mapping)]
+        work_key = f"{work_ns}/{work_name}"
+
+        async def one(m: DecodedManifest) -> None:
+            nonlocal requeue
+            ident, info = resolved[m.identifier.ordinal]
+            crd = crd_deps.get(ident.ordinal)
+            if info is None and crd is not None:
+                # The kind is served only once the CRD the Work ships is Established.
+                if crd not in waiting_crds and await self.applier.wait_established(
+                    crd, within=self.config.crd_established_timeout
+                ):
+                    ident, info = await self._resolve(m)
+                else:
+                    waiting_crds.add(crd)
+            if info is None:
+                reason = REASON_WAITING_FOR_CRD if crd is not None else REASON_APPLY_FAILED
+                message = f"the member does not serve {ident.api_version} {ident.kind}"
+                results[ident.ordinal] = ManifestResult(ident, False, reason, message)
+                requeue = min(requeue or 5.0, 5.0)
+                return
+            async with semaphore:
+                result, uid = await self._sync_manifest(
+                    m.obj or {},
+                    ident,
+                    info,
+                    applied=applied,
+                    record=record,
+                    strategy=strategy,
+                    full=full,
+                    configs=configs,
+                    work_key=work_key,
+                )
+            results[ident.ordinal] = result
+            if uid:
+                uids[aw.identifier_key(ident)] = uid
+
+        for wave in ordering.waves(decoded):
+            await asyncio.gather(*(one(m) for m in wave))
+        if writing and applied is not None:
+            completed = aw.with_uids(record, uids)
+            if completed != record:
+                applied = await self._write_record(applied, completed)
+                record = completed
+            record = await self._remove_stale(applied, record, desired_keys, orphan=self._orphan(spec))
+        ordered = [results[o] for o in sorted(results)]
+        if any(r.applied and r.availability is not None and not r.availability.available for r in ordered):
+            requeue = min(requeue or self.config.not_available_requeue, self.config.not_available_requeue)
+        if any(not r.applied and not r.report_diff for r in ordered):
+            requeue = min(requeue or 5.0, 5.0)
+        status = build_work_status(
+            ordered,
+            generation=generation,
+            existing=work.get("status"),
+            now=now_rfc3339(),
+            limit_bytes=self.config.status_limit_bytes,
+        )
+        failures = [r for r in ordered if r.failed]
+        return SyncOutcome(status=status, requeue_after=requeue, failures=failures)
+
+    @staticmethod
+    def _orphan(spec: Mapping[str, Any]) -> bool:
+        return ((spec.get("deleteOption") or {}).get("propagationPolicy")) == ORPHAN
+
+    async def _sync_manifest(
+        self,
+        manifest: Mapping[str, Any],
+        ident: ManifestIdentifier,
+        info: ResourceInfo,
+        *,
+        applied: Mapping[str, Any] | None,
+        record: Sequence[Mapping[str, Any]],
+        strategy: Strategy,
+        full: bool,
+        configs: Sequence[Mapping[str, Any]],
+        work_key: str,
+    ) -> tuple[ManifestResult, str | None]:
+        work_ns, _, work_name = work_key.partition("/")
+        aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
+        owner = applied or {"metadata": {"name": aw_name, "uid": ""}}
+        prepared = prepare(
+            manifest, info=info, applied_work=owner, work_namespace=work_ns, work_name=work_name
+        )
+        namespace = ident.namespace or None
+        if info.namespaced:
+            namespace = str(prepared["metadata"]["namespace"])
+        api_version = str(prepared["apiVersion"])
+        try:
+            live = await self.cache.get(api_version, ident.kind, name=ident.name, namespace=namespace)
+            uids = {str(r["uid"]) for r in record if r.get("uid")}
+            owned = live is not None and is_owned(live, applied_uids=uids, applied_work_name=aw_name)
+            action = plan_apply(
+                prepared,
+                live,
+                owned=owned,
+                strategy=strategy,
+                field_manager=self.config.field_manager,
+                respected_managers=self.config.respected_managers,
+            )
+            if action.type == ActionType.REPORT_DIFF:
+                return ManifestResult(
+                    ident, False, action.reason, action.message, diffs=action.diffs, report_diff=True
+                ), None
+            if action.type == ActionType.SKIP:
+                return ManifestResult(ident, False, action.reason, action.message, diffs=action.diffs), None
+            up_to_date = action.type == ActionType.APPLY and owned and not action.drifts and not full
+            if up_to_date and live is not None:
+                obj = live
+            else:
+                if namespace and live is None and ident.kind != "Namespace":
+                    await self.applier.ensure_namespace(namespace, work_key=work_key)
+                obj = await self.applier.write(prepared, live, action=action, strategy=strategy)
+                self.cache.remember(obj)
+                _APPLIES.labels(action.reason).inc()
+                if action.drifts and not full:
+                    _log.info(
+                        "manifest.drift_corrected",
+                        work=work_key,
+                        manifest=ident.describe(),
+                        paths=[d.path for d in action.drifts],
+                    )
+        except ApiError as err:
+            message = f"{err.reason}: {err.message}"
+            return ManifestResult(ident, False, REASON_APPLY_FAILED, message[:1000]), None
+        health = availability.evaluate(obj)
+        rules = feedback.rules_for(
+            configs,
+            group=ident.group,
+            resource=ident.resource,
+            kind=ident.kind,
+            namespace=ident.namespace,
+            name=ident.name,
+        )
+        values, _ = feedback.collect(obj, rules) if rules else ([], [])
+        meta = obj.get("metadata") or {}
+        gen = meta.get("generation")
+        message = action.message if action.type != ActionType.CREATE else "created"
+        result = ManifestResult(
+            ident,
+            True,
+            REASON_APPLIED,
+            message,
+            availability=health,
+            feedback=values,
+            drifts=[] if full else action.drifts,
+            observed_generation=gen if isinstance(gen, int) else None,
+        )
+        return result, str(meta.get("uid") or "") or None
+
+    # ---- removal -------------------------------------------------------------------------
+
+    async def _remove_stale(
+        self,
+        applied: dict[str, Any],
+        record: list[dict[str, Any]],
+        desired: set[aw.RecordKey],
+        *,
+        orphan: bool,
+    ) -> list[dict[str, Any]]:
+        stale = aw.stale(record, desired)
+        if not stale:
+            return record
+        removed = await self._remove_records(applied, stale, orphan=orphan)
+        remaining = aw.without(record, removed)
+        await self._write_record(applied, remaining)
+        return remaining
+
+    async def _remove_records(
+        self, applied: Mapping[str, Any], stale: Sequence[Mapping[str, Any]], *, orphan: bool
+    ) -> list[aw.RecordKey]:
+        """Delete (or orphan) recorded resources in reverse apply order; the keys handled."""
+        aw_name = str((applied.get("metadata") or {}).get("name"))
+        by_key = {aw.record_key(r): r for r in stale}
+        idents = [
+            ManifestIdentifier(ordinal=i, group=k[0], kind=k[1], namespace=k[2], name=k[3])
+            for i, k in enumerate(by_key)
+        ]
+        handled: list[aw.RecordKey] = []
+        for ident in ordering.removal_order(idents):
+            key = aw.identifier_key(ident)
+            rec = by_key[key]
+            try:
+                if orphan:
+                    await self.applier.orphan(rec, applied_work=applied)
+                    _REMOVALS.labels("orphan").inc()
+                else:
+                    await self.applier.delete(rec, applied_work_name=aw_name)
+                    _REMOVALS.labels("delete").inc()
+            except ApiError as err:
+                _log.warning("resource.remove_failed", kind=ident.kind, name=ident.name, error=str(err))
+                continue
+            self.cache.forget(
+                aw.api_version_of(rec), ident.kind, name=ident.name, namespace=ident.namespace or None
+            )
+            handled.append(key)
+        return handled
+
+    async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
+        """Undo a deleted Work: remove (or orphan) everything recorded, then the AppliedWork.
+
+        True when done (the Work's finalizer may go); False when something is left to retry.
+        """
+        applied = await self._applied_work(work_namespace, work_name, create=False)
+        if applied is None:
+            return True
+        record = aw.records(applied)
+        handled = await self._remove_records(applied, record, orphan=orphan)
+        if len(handled) != len(record):
+            await self._write_record(applied, aw.without(record, handled))
+            return False
+        name = str(applied["metadata"]["name"])
+        with contextlib.suppress(NotFound):
+            await self.member_api.delete(
+                aw.APPLIED_WORK_API_VERSION,
+                names.KIND_APPLIED_WORK,
+                name=name,
+                propagation_policy="Orphan" if orphan else "Background",
+                preconditions={"uid": str(applied["metadata"].get("uid") or "")},
+            )
+        _log.info("work.removed", work=f"{work_namespace}/{work_name}", orphan=orphan, resources=len(record))
+        return True
