@@ -1,8 +1,9 @@
 """Member-cluster behaviour a bare API server lacks: workload controllers, Service IPs, Nodes.
 
 ``start_simulation(store, *, delay=0.2, nodes=3) -> Simulation`` (call it inside a running
-event loop; ``await simulation.stop()`` to end it) makes a ``kubesim.store.Store`` behave like a
-cluster with controllers, as KWOK does:
+event loop; ``await simulation.stop()`` to end it) -- or ``Simulator(store, nodes=3, delay=0.2)``
+with ``.start()`` / ``await .stop()``, which ``SimServer(workloads=True)`` uses -- makes a
+``kubesim.store.Store`` behave like a cluster with controllers, as KWOK does:
 
 - Deployments, StatefulSets and DaemonSets get the status their controllers write: at once
   ``observedGeneration`` and progressing counts, then after ``delay`` seconds every replica
@@ -37,6 +38,7 @@ from kubesim.store import Event, Store
 
 __all__ = [
     "Simulation",
+    "Simulator",
     "admit_service",
     "daemonset_status",
     "deployment_status",
@@ -580,3 +582,28 @@ def start_simulation(
         nodes=nodes, node_prefix=node_prefix, node_cpu=node_cpu, node_memory=node_memory, node_pods=node_pods
     )
     return simulation
+
+
+class Simulator:
+    """``SimServer``'s handle: ``Simulator(store, nodes=3, delay=0.2)``, ``.start()``, ``await .stop()``."""
+
+    def __init__(
+        self, store: Store, *, nodes: int = 3, delay: float = 0.2, node_prefix: str = "node"
+    ) -> None:
+        self.store = store
+        self.nodes = nodes
+        self.delay = delay
+        self.node_prefix = node_prefix
+        self.simulation: Simulation | None = None
+
+    def start(self) -> None:
+        """Start (inside a running event loop); a second call is a no-op."""
+        if self.simulation is None:
+            self.simulation = start_simulation(
+                self.store, delay=self.delay, nodes=self.nodes, node_prefix=self.node_prefix
+            )
+
+    async def stop(self) -> None:
+        simulation, self.simulation = self.simulation, None
+        if simulation is not None:
+            await simulation.stop()

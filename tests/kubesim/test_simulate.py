@@ -305,3 +305,21 @@ async def test_simulation_end_to_end(store: Store) -> None:
     finally:
         await sim.stop()
     assert sim._timers == {}
+
+
+async def test_simserver_with_workloads_runs_the_simulator(sim_factory: Any) -> None:
+    server = await sim_factory("eu1", workloads=True, workload_delay=0.05, nodes=2)
+    nodes_t = server.store.resource("v1", "Node")
+    dep_t = server.store.resource("apps/v1", "Deployment")
+    ns_t = server.store.resource("v1", "Namespace")
+    assert nodes_t and dep_t and ns_t
+    assert len(server.store.list(nodes_t)[0]) == 2
+    if server.store.peek(ns_t, "default") is None:
+        server.store.create(ns_t, {"metadata": {"name": "default"}})
+    server.store.create(dep_t, deploy(replicas=2) | {"status": {}})
+    await wait_for(
+        lambda: (
+            (server.store.get(dep_t, "web", namespace="default").get("status") or {}).get("availableReplicas")
+            == 2
+        )
+    )
