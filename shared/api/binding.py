@@ -59,9 +59,13 @@ class ResourceBindingSpec(ApiModel):
     """The schedule: template, policy, total replicas, and the chosen clusters."""
 
     resource: ObjectReference
+    """The template."""
     policy: PolicyReference | None = None
+    """The policy that claimed it."""
     replicas: int | None = Field(default=None, ge=0)
+    """The template's total replicas; unset for kinds without replicas."""
     clusters: list[TargetCluster] = Field(default_factory=list)
+    """The chosen clusters and their replicas."""
 
 
 class ClusterDecision(ApiModel):
@@ -78,9 +82,12 @@ class SchedulingDecision(ApiModel):
 
     result: SchedulingResult
     summary: str = ""
+    """One line for kubectl get: clusters and replicas."""
     affinity_name: str | None = None
+    """The clusterAffinities group that was used."""
     targets: list[ClusterDecision] = Field(default_factory=list)
     rejected: list[ClusterDecision] = Field(default_factory=list)
+    """Candidate clusters left out, with the reason."""
     decided_time: str | None = None
     observed_generation: int | None = None
 
@@ -94,8 +101,10 @@ class AggregatedStatusItem(ApiModel):
     available: bool | None = None
     health: Health = "Unknown"
     status: RawObject | None = None
+    """Status feedback reported by the member (field name to value)."""
     drifted: bool | None = None
     errors: list[str] = Field(default_factory=list)
+    """Why the template is not applied there, if it is not."""
 
 
 class ResourceBindingStatus(ApiModel):

@@ -33,17 +33,24 @@ class Taint(ApiModel):
     key: str = Field(min_length=1)
     value: str | None = None
     effect: TaintEffect
+    """NoSchedule, PreferNoSchedule or NoExecute."""
     time_added: str | None = None
+    """When the taint was added (RFC 3339), set for NoExecute."""
 
 
 class MemberClusterSpec(ApiModel):
     """How the member is reached and where it is."""
 
     sync_mode: SyncMode = "Pull"
+    """Pull (agent in the member, default) or Push (agent on the hub side)."""
     provider: str | None = None
+    """Cloud provider, matched by fieldSelector key provider."""
     region: str | None = None
+    """Region, matched by fieldSelector key region."""
     zone: str | None = None
+    """Zone, matched by fieldSelector key zone."""
     taints: list[Taint] = Field(default_factory=list)
+    """Keep policies that do not tolerate them away."""
 
 
 class ClusterResources(ApiModel):
@@ -71,12 +78,16 @@ class MemberClusterStatus(ApiModel):
     """Health and capacity, reported by the agent (and ``Ready=Unknown`` by the hub when it goes quiet)."""
 
     kubernetes_version: str | None = None
+    """The member's Kubernetes version (gitVersion)."""
     agent_version: str | None = None
     node_count: int | None = Field(default=None, ge=0)
+    """Number of nodes in the member."""
     resources: ClusterResources | None = None
     api_enablements: list[ApiEnablement] = Field(default_factory=list)
+    """The API resources the member serves."""
     conditions: list[Condition] = Field(default_factory=list)
     last_heartbeat_time: str | None = None
+    """When the agent last reported (RFC 3339)."""
 
 
 class MemberCluster(KubeObject):

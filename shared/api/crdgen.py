@@ -118,7 +118,8 @@ def _field_schema(info: FieldInfo) -> Schema:
     schema, nullable = schema_for_type(info.annotation, tuple(info.metadata))
     schema = dict(schema)
     if info.description:
-        schema = {"description": info.description, **schema}
+        rest = {key: value for key, value in schema.items() if key != "description"}
+        schema = {"description": " ".join(info.description.split()), **rest}
     if nullable:
         schema["nullable"] = True
     return schema

@@ -65,6 +65,7 @@ class ApiModel(BaseModel):
         populate_by_name=True,
         extra="ignore",
         validate_assignment=False,
+        use_attribute_docstrings=True,
     )
 
     @model_serializer(mode="wrap")

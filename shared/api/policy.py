@@ -47,10 +47,15 @@ class ResourceSelector(ApiModel):
     """Selects templates by apiVersion and kind, optionally narrowed by namespace, name or labels."""
 
     api_version: str = Field(min_length=1)
+    """API version of the templates, e.g. apps/v1."""
     kind: str = Field(min_length=1)
+    """Kind of the templates, e.g. Deployment."""
     namespace: str | None = None
+    """Namespace of the templates (a namespaced policy: only its own)."""
     name: str | None = None
+    """Name of one template; most specific selector."""
     label_selector: LabelSelector | None = None
+    """Templates whose labels match (ignored when name is set)."""
 
 
 # --- selecting clusters ----------------------------------------------------------------------------
@@ -58,6 +63,7 @@ class FieldSelectorRequirement(ApiModel):
     """A requirement on a MemberCluster's ``spec.provider``, ``spec.region`` or ``spec.zone``."""
 
     key: FieldSelectorKey
+    """The MemberCluster field: provider, region or zone."""
     operator: FieldSelectorOperator
     values: list[str] = Field(default_factory=list)
 
@@ -72,34 +78,47 @@ class ClusterAffinity(ApiModel):
     """Which clusters qualify: every filter that is set must hold (AND)."""
 
     label_selector: LabelSelector | None = None
+    """Clusters whose MemberCluster labels match."""
     field_selector: FieldSelector | None = None
+    """Clusters whose spec.provider/region/zone match."""
     cluster_names: list[str] = Field(default_factory=list)
+    """Only these clusters (empty: any)."""
     exclude: list[str] = Field(default_factory=list)
+    """Never these clusters."""
 
 
 class ClusterAffinityTerm(ClusterAffinity):
     """One named group of ``placement.clusterAffinities``: tried in order, the next only if this one fails."""
 
     affinity_name: str = Field(min_length=1, max_length=32)
+    """Name of this group, reported in the binding's schedulingDecision."""
 
 
 class Toleration(ApiModel):
     """Tolerates a MemberCluster taint (same matching as core/v1 Toleration)."""
 
     key: str | None = None
+    """Taint key to tolerate; empty with operator Exists tolerates every taint."""
     operator: TolerationOperator | None = None
+    """Equal (default: key and value match) or Exists (key matches)."""
     value: str | None = None
     effect: TaintEffect | None = None
+    """Effect to tolerate; empty tolerates every effect."""
     toleration_seconds: int | None = None
+    """For NoExecute: how long the workload may stay after the taint appears."""
 
 
 class SpreadConstraint(ApiModel):
     """Spread over groups of clusters (by a field or a label): between minGroups and maxGroups groups."""
 
     spread_by_field: SpreadByField | None = None
+    """Group clusters by this MemberCluster field (cluster: each cluster is a group)."""
     spread_by_label: str | None = None
+    """Group clusters by the value of this MemberCluster label."""
     max_groups: int | None = Field(default=None, ge=1)
+    """Use at most this many groups."""
     min_groups: int | None = Field(default=None, ge=1)
+    """Use at least this many groups, or fail to schedule."""
 
 
 class StaticClusterWeight(ApiModel):
@@ -107,13 +126,16 @@ class StaticClusterWeight(ApiModel):
 
     target_cluster: ClusterAffinity
     weight: int = Field(ge=1)
+    """Relative share of the replicas (at least 1)."""
 
 
 class ClusterPreferences(ApiModel):
     """How Weighted division weighs clusters: a static list, or dynamically by available replicas."""
 
     static_weight_list: list[StaticClusterWeight] = Field(default_factory=list)
+    """Fixed weights per cluster group; unlisted clusters get none."""
     dynamic_weight: DynamicWeightFactor | None = None
+    """AvailableReplicas: weigh clusters by how many replicas they can still fit."""
 
 
 class ClusterReplicaLimit(ApiModel):
@@ -125,40 +147,59 @@ class ClusterReplicaLimit(ApiModel):
 
     target_cluster: ClusterAffinity
     min_replicas: int | None = Field(default=None, ge=0)
+    """Give the cluster at least this many replicas when the total allows."""
     max_replicas: int | None = Field(default=None, ge=0)
+    """Never give the cluster more than this many replicas."""
 
 
 class ReplicaSchedulingStrategy(ApiModel):
     """How a template's replicas are spread: every cluster gets them all, or they are divided."""
 
     replica_scheduling_type: ReplicaSchedulingType = "Divided"
+    """Duplicated: every cluster gets all replicas; Divided (default): they are split."""
     replica_division_preference: ReplicaDivisionPreference | None = None
+    """For Divided: Aggregated (as few clusters as capacity allows) or Weighted."""
     weight_preference: ClusterPreferences | None = None
     cluster_replica_limits: list[ClusterReplicaLimit] = Field(default_factory=list)
+    """Waybill: per-cluster minReplicas/maxReplicas for Divided schedules."""
 
 
 class Placement(ApiModel):
     """Where a policy's templates go."""
 
     cluster_affinity: ClusterAffinity | None = None
+    """Which clusters qualify (all filters ANDed)."""
     cluster_affinities: list[ClusterAffinityTerm] = Field(default_factory=list)
+    """Ordered fallback groups; cannot be combined with clusterAffinity."""
     cluster_tolerations: list[Toleration] = Field(default_factory=list)
+    """MemberCluster taints this policy tolerates."""
     spread_constraints: list[SpreadConstraint] = Field(default_factory=list)
+    """Spread over regions, zones, providers, labels or clusters."""
     replica_scheduling: ReplicaSchedulingStrategy | None = None
+    """How replicas are spread; unset: every cluster gets all replicas."""
     max_clusters: int | None = Field(default=None, ge=1)
+    """Waybill: choose at most this many clusters."""
 
 
 class PropagationSpec(ApiModel):
     """What to propagate and where."""
 
     resource_selectors: list[ResourceSelector] = Field(min_length=1)
+    """Which templates this policy claims (at least one selector)."""
     priority: int = 0
+    """Higher wins when several policies match a template (default 0)."""
     preemption: Preemption | None = None
+    """Always: may take templates from lower-priority policies (Karmada compatibility)."""
     propagate_deps: bool = False
+    """Also propagate the objects a workload references (ConfigMaps, Secrets...)."""
     conflict_resolution: ConflictResolution | None = None
+    """Abort or Overwrite an object that already exists on a member and is not Waybill's."""
     dependent_overrides: list[str] = Field(default_factory=list)
+    """OverridePolicies that must exist first (Karmada compatibility)."""
     scheduler_name: str | None = None
+    """Accepted for Karmada compatibility; Waybill has one scheduler."""
     placement: Placement = Field(default_factory=Placement)
+    """Where the templates go."""
 
 
 PropagationPolicySpec = PropagationSpec
@@ -170,6 +211,7 @@ class PolicyStatus(ApiModel):
     observed_generation: int | None = None
     conditions: list[Condition] = Field(default_factory=list)
     claimed_templates: int | None = Field(default=None, ge=0)
+    """How many templates this policy currently claims."""
 
 
 _POLICY_COLUMNS = (
@@ -221,23 +263,29 @@ class ImagePredicate(ApiModel):
     """Which image field to override (a JSON pointer to it)."""
 
     path: str = Field(min_length=1, pattern=JSON_POINTER)
+    """JSON pointer to the image field, e.g. /spec/template/spec/containers/0/image."""
 
 
 class ImageOverrider(ApiModel):
     """Overrides one component of ``[registry/]repository[:tag|@digest]`` images."""
 
     predicate: ImagePredicate | None = None
+    """Which image; unset: every container image of the workload."""
     component: ImageComponent
+    """Registry, Repository or Tag (tag or digest)."""
     operator: OverriderOperator
     value: str | None = None
+    """New component value (variables allowed); unset for remove."""
 
 
 class CommandArgsOverrider(ApiModel):
     """Adds or removes entries of a container's ``command`` or ``args``."""
 
     container_name: str = Field(min_length=1)
+    """The container whose command or args change."""
     operator: CommandArgsOperator
     value: list[str] = Field(default_factory=list)
+    """Entries to add (appended) or remove."""
 
 
 class LabelAnnotationOverrider(ApiModel):
@@ -245,14 +293,17 @@ class LabelAnnotationOverrider(ApiModel):
 
     operator: OverriderOperator
     value: dict[str, str] = Field(default_factory=dict)
+    """Keys and values to add, replace or remove (variables allowed)."""
 
 
 class PlaintextOverrider(ApiModel):
     """A JSON-patch-like operation on the rendered manifest: ``path`` is a JSON pointer."""
 
     path: str = Field(pattern=JSON_POINTER)
+    """JSON pointer into the manifest, e.g. /spec/replicas."""
     operator: OverriderOperator
     value: JsonValue = None
+    """Any JSON value (variables allowed in strings); unset for remove."""
 
 
 class Overriders(ApiModel):
@@ -270,6 +321,7 @@ class RuleWithCluster(ApiModel):
     """Overriders for the clusters ``targetCluster`` selects (all clusters if unset)."""
 
     target_cluster: ClusterAffinity | None = None
+    """Clusters this rule applies to; unset: all."""
     overriders: Overriders
 
 
@@ -281,9 +333,13 @@ class OverrideSpec(ApiModel):
     """
 
     resource_selectors: list[ResourceSelector] = Field(default_factory=list)
+    """Which templates to override; empty: all the policy can see."""
     override_rules: list[RuleWithCluster] = Field(default_factory=list)
+    """Rules applied in order."""
     target_cluster: ClusterAffinity | None = None
+    """Older single-rule form: clusters for spec.overriders."""
     overriders: Overriders | None = None
+    """Older single-rule form: applied after overrideRules."""
 
     def effective_rules(self) -> list[RuleWithCluster]:
         """All rules in the order they apply, including the older top-level form."""

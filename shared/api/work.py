@@ -41,14 +41,18 @@ class ApplyStrategy(ApiModel):
     """How the agent writes the manifests, and whether it takes over objects it did not create."""
 
     type: ApplyStrategyType = "ServerSideApply"
+    """ServerSideApply (default), ClientSideApply, or ReportDiff (compare only, never write)."""
     when_to_take_over: WhenToTakeOver = "IfNoDiff"
+    """Taking over objects Waybill did not create: Always, IfNoDiff (default) or Never."""
     force: bool | None = None
+    """Server-side apply: take fields owned by other managers."""
 
 
 class DeleteOption(ApiModel):
     """What happens to applied resources when the Work (or one of its manifests) goes away."""
 
     propagation_policy: DeletePropagationPolicy = "Foreground"
+    """Foreground (default): delete what was applied; Orphan: leave it."""
 
 
 class ResourceIdentifier(ApiModel):
@@ -72,6 +76,7 @@ class FeedbackRule(ApiModel):
     """Which status fields to report: the kind's well-known ones, or explicit JSONPaths."""
 
     type: FeedbackType
+    """WellKnownStatus (the kind's usual fields) or JSONPaths."""
     json_paths: list[JsonPath] = Field(default_factory=list)
 
 
@@ -86,15 +91,20 @@ class WorkSpec(ApiModel):
     """What the agent should apply on its member, and how."""
 
     workload: WorkloadTemplate = Field(default_factory=WorkloadTemplate)
+    """The manifests to apply."""
     apply_strategy: ApplyStrategy | None = None
+    """How to apply; unset: ServerSideApply, take over IfNoDiff."""
     delete_option: DeleteOption | None = None
+    """What to do with applied objects on removal; unset: Foreground."""
     manifest_configs: list[ManifestConfigOption] = Field(default_factory=list)
+    """Per-manifest status feedback rules."""
 
 
 class ManifestIdentifier(ApiModel):
     """Which manifest a condition is about: its index in ``spec.workload.manifests`` and its identity."""
 
     ordinal: int = Field(ge=0)
+    """Index in spec.workload.manifests."""
     group: str = ""
     version: str = ""
     kind: str = ""
@@ -141,7 +151,9 @@ class ManifestCondition(ApiModel):
     conditions: list[Condition] = Field(default_factory=list)
     status_feedback: StatusFeedback | None = None
     drifts: list[PatchDetail] = Field(default_factory=list)
+    """Fields someone changed on the member (corrected unless ReportDiff)."""
     diffs: list[PatchDetail] = Field(default_factory=list)
+    """ReportDiff: fields where the member differs from the manifest."""
     observed_drift_time: str | None = None
 
 
@@ -193,6 +205,7 @@ class AppliedResource(ApiModel):
     namespace: str | None = None
     name: str = Field(min_length=1)
     uid: str | None = None
+    """UID of the object on the member; deletes check it."""
 
 
 class AppliedWorkStatus(ApiModel):

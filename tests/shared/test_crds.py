@@ -87,11 +87,13 @@ def test_optional_fields_are_nullable_and_required_ones_are_listed() -> None:
     spec = schema_of("PropagationPolicy")["properties"]["spec"]
     assert spec["required"] == ["resourceSelectors"]
     assert spec["properties"]["conflictResolution"]["nullable"] is True
-    assert spec["properties"]["placement"]["properties"]["maxClusters"] == {
+    max_clusters = spec["properties"]["placement"]["properties"]["maxClusters"]
+    assert {key: value for key, value in max_clusters.items() if key != "description"} == {
         "type": "integer",
         "minimum": 1,
         "nullable": True,
     }
+    assert max_clusters["description"] == "Waybill: choose at most this many clusters."
     weight = spec["properties"]["placement"]["properties"]["replicaScheduling"]["properties"][
         "weightPreference"
     ]["properties"]["staticWeightList"]["items"]
