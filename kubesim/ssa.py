@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -402,12 +402,17 @@ def apply(
     now: str,
     schema: JSON = None,
     subresource: str | None = None,
+    reset_fields: Collection[str] = (),
 ) -> dict[str, JSON]:
     """Server-side apply ``applied`` by ``manager`` onto ``live``; returns the merged object.
 
     The result carries updated ``metadata.managedFields``. Raises ``ApplyConflict`` when a field
-    owned by another manager would change value and ``force`` is false.
+    owned by another manager would change value and ``force`` is false. ``reset_fields`` are
+    top-level fields the write strategy ignores (``("status",)`` for the main resource of a type
+    with a status subresource): they are neither applied nor owned. Applying to the ``status``
+    subresource considers only ``status``.
     """
+    applied = _without_reset_fields(applied, subresource=subresource, reset_fields=reset_fields)
     typed = schema is not None
     api_version = str(applied.get("apiVersion") or (live or {}).get("apiVersion") or "")
     applied_set = fields_of(applied, schema=schema)
@@ -498,6 +503,20 @@ def apply(
         )
     merged.setdefault("metadata", {})["managedFields"] = new_entries
     return merged
+
+
+def _without_reset_fields(
+    applied: dict[str, JSON], *, subresource: str | None, reset_fields: Collection[str]
+) -> dict[str, JSON]:
+    if subresource == "status":
+        md = applied.get("metadata") or {}
+        kept_meta = {k: md[k] for k in ("name", "namespace") if k in md}
+        result: dict[str, JSON] = {k: applied[k] for k in ("apiVersion", "kind", "status") if k in applied}
+        result["metadata"] = kept_meta
+        return result
+    if reset_fields:
+        return {k: v for k, v in applied.items() if k not in reset_fields}
+    return applied
 
 
 def _raw_conflicts(

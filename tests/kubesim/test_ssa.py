@@ -283,3 +283,25 @@ def test_path_string(path: tuple[str, ...], text: str) -> None:
 def test_fields_v1_round_trip() -> None:
     fields = ssa.fields_of(deploy(labels={"a": "b"}))
     assert ssa.fieldset_from_v1(ssa.fieldset_to_v1(fields)) == fields
+
+
+def test_reset_fields_and_status_subresource() -> None:
+    with_status = deploy() | {"status": {"replicas": 9}}
+    created = ssa.apply(None, with_status, manager="a", force=False, now=T0, reset_fields=("status",))
+    assert "status" not in created
+    assert not any("status" in p for p in managers(created)[("a", "Apply")])
+    live = copy.deepcopy(created)
+    live["status"] = {"readyReplicas": 1}
+    status_apply = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 100},
+        "status": {"readyReplicas": 3},
+    }
+    result = ssa.apply(live, status_apply, manager="ctrl", force=False, now=T1, subresource="status")
+    assert result["status"] == {"readyReplicas": 3}
+    assert result["spec"]["replicas"] == 3
+    entry = next(e for e in result["metadata"]["managedFields"] if e["manager"] == "ctrl")
+    assert entry["subresource"] == "status"
+    assert entry["fieldsV1"] == {"f:status": {"f:readyReplicas": {}}}
