@@ -131,8 +131,12 @@ def schema_for_model(cls: type[BaseModel], *, top_level: bool = False) -> Schema
     required: list[str] = []
     for name, info in cls.model_fields.items():
         key = info.alias or name
+        if top_level and name == "metadata":
+            # Left out on purpose: the API server owns ObjectMeta (a schema may only narrow name and
+            # generateName), and a bare `metadata: {type: object}` makes naive pruners drop it all.
+            continue
         if top_level and name in _TOP_LEVEL:
-            properties[key] = {"type": "object"} if name == "metadata" else {"type": "string"}
+            properties[key] = {"type": "string"}
             continue
         if isinstance(info.annotation, type) and issubclass(info.annotation, ObjectMeta):
             properties[key] = {"type": "object"}
