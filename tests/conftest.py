@@ -1,1 +1,3 @@
 """Shared pytest configuration: kubesim fixtures come from the ``kubesim.testing`` plugin."""
+
+pytest_plugins = ["kubesim.testing"]

@@ -1,0 +1,239 @@
+"""CustomResourceDefinitions: serving, validating and removing custom resources.
+
+``CrdController`` subscribes to the store: a CRD written or changed (re)registers its served
+versions in the registry at once and then gets ``NamesAccepted`` and ``Established``
+conditions; a CRD being deleted has its objects removed, its resource unregistered and its
+cleanup finalizer dropped. ``admit`` validates custom objects against the version's OpenAPI v3
+schema (via ``kubesim.schema``) and prunes unknown fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubesim import errors, meta, schema
+from kubesim.registry import ResourceType
+from kubesim.store import Event, Store
+
+Obj = dict[str, Any]
+CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
+CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
+
+
+def types_from_crd(crd: Obj) -> tuple[ResourceType, ...]:
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    group = spec.get("group", "")
+    out = []
+    for v in spec.get("versions") or []:
+        if not v.get("served", True):
+            continue
+        subs = v.get("subresources") or {}
+        cols = v.get("additionalPrinterColumns")
+        if cols is None:
+            cols = []
+        out.append(
+            ResourceType(
+                group=group,
+                version=v.get("name", ""),
+                plural=names.get("plural", ""),
+                kind=names.get("kind", ""),
+                namespaced=spec.get("scope", "Namespaced") == "Namespaced",
+                singular=names.get("singular") or names.get("kind", "").lower(),
+                short_names=tuple(names.get("shortNames") or ()),
+                categories=tuple(names.get("categories") or ()),
+                subresources=tuple(s for s in ("status", "scale") if s in subs),
+                printer_columns=tuple(cols),
+                schema=(v.get("schema") or {}).get("openAPIV3Schema"),
+                crd=crd["metadata"]["name"],
+                storage_version=bool(v.get("storage", False)),
+            )
+        )
+    return tuple(out)
+
+
+def crd_problems(crd: Obj) -> list[dict[str, str]]:
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    causes = []
+    name = crd["metadata"].get("name", "")
+    if not spec.get("group"):
+        causes.append(errors.field_cause(kind="Required", field="spec.group", detail=""))
+    for field in ("plural", "kind"):
+        if not names.get(field):
+            causes.append(errors.field_cause(kind="Required", field=f"spec.names.{field}", detail=""))
+    if spec.get("group") and names.get("plural") and name != f"{names['plural']}.{spec['group']}":
+        causes.append(
+            errors.field_cause(
+                kind="Invalid",
+                field="metadata.name",
+                value=name,
+                detail='must be spec.names.plural+"."+spec.group',
+            )
+        )
+    if spec.get("scope") not in ("Namespaced", "Cluster"):
+        causes.append(
+            errors.field_cause(
+                kind="NotSupported",
+                field="spec.scope",
+                value=spec.get("scope", ""),
+                detail='supported values: "Cluster", "Namespaced"',
+            )
+        )
+    versions = spec.get("versions") or []
+    if not versions:
+        causes.append(
+            errors.field_cause(
+                kind="Required",
+                field="spec.versions",
+                detail="must have exactly one version marked as storage version",
+            )
+        )
+    elif sum(1 for v in versions if v.get("storage")) != 1:
+        causes.append(
+            errors.field_cause(
+                kind="Invalid",
+                field="spec.versions",
+                value=versions,
+                detail="must have exactly one version marked as storage version",
+            )
+        )
+    for i, v in enumerate(versions):
+        root = (v.get("schema") or {}).get("openAPIV3Schema")
+        if root is None:
+            causes.append(
+                errors.field_cause(
+                    kind="Required",
+                    field=f"spec.versions[{i}].schema.openAPIV3Schema",
+                    detail="schemas are required",
+                )
+            )
+            continue
+        for problem in schema.structural_violations(root):
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "message": problem,
+                    "field": f"spec.versions[{i}].schema.openAPIV3Schema",
+                }
+            )
+    return causes
+
+
+def admit(rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
+    """Store admitter: CRD checks, and schema validation + pruning for custom objects."""
+    if rtype.key == CRD_KEY:
+        causes = crd_problems(obj)
+        if causes:
+            raise errors.invalid(
+                group=rtype.group, kind=rtype.kind, name=obj["metadata"].get("name", ""), causes=causes
+            )
+        if old is None:
+            finals = obj["metadata"].setdefault("finalizers", [])
+            if CLEANUP not in finals:
+                finals.append(CLEANUP)
+        return obj
+    if not rtype.crd or rtype.schema is None:
+        return obj
+    pruned = schema.prune(obj, rtype.schema)
+    problems = schema.validate(pruned, rtype.schema)
+    if problems:
+        raise errors.ApiError(
+            code=422,
+            reason="Invalid",
+            message=schema.invalid_message(
+                kind=rtype.kind, group=rtype.group, name=obj["metadata"].get("name", ""), errors=problems
+            ),
+            details={
+                "name": obj["metadata"].get("name", ""),
+                "group": rtype.group,
+                "kind": rtype.kind,
+                "causes": [{"reason": p.reason, "message": p.body(), "field": p.path} for p in problems],
+            },
+        )
+    return dict(pruned)
+
+
+class CrdController:
+    """Keeps the registry in step with the stored CRDs (see module docstring)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        store.admitters.append(admit)
+        store.subscribe(self._on_event)
+
+    def _crd_type(self) -> ResourceType:
+        t = self.store.registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        assert t is not None
+        return t
+
+    def _on_event(self, event: Event) -> None:
+        if event.rtype.key != CRD_KEY:
+            return
+        name = event.obj["metadata"]["name"]
+        if event.type == "DELETED":
+            self.store.registry.remove_crd(name)
+            return
+        if event.obj["metadata"].get("deletionTimestamp"):
+            self.store.soon(lambda: self._cleanup(name))
+            return
+        self.store.registry.set_crd(name, types_from_crd(event.obj))
+        self.store.soon(lambda: self._accept(name))
+
+    def _accept(self, name: str) -> None:
+        crd = self.store.peek(self._crd_type(), name)
+        if crd is None or crd["metadata"].get("deletionTimestamp"):
+            return
+        new = meta.clone(crd)
+        status = new.setdefault("status", {})
+        conds = {c.get("type"): c for c in status.get("conditions") or []}
+        when = meta.now()
+        for ctype, reason, message in (
+            ("NamesAccepted", "NoConflicts", "no conflicts found"),
+            ("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+        ):
+            if conds.get(ctype, {}).get("status") != "True":
+                conds[ctype] = {
+                    "type": ctype,
+                    "status": "True",
+                    "lastTransitionTime": when,
+                    "reason": reason,
+                    "message": message,
+                }
+        status["conditions"] = list(conds.values())
+        status["acceptedNames"] = (new.get("spec") or {}).get("names") or {}
+        stored = set(status.get("storedVersions") or [])
+        stored |= {v["name"] for v in new["spec"].get("versions") or [] if v.get("storage")}
+        status["storedVersions"] = sorted(stored)
+        try:
+            self.store.update(
+                self._crd_type(), new, subresource="status", manager="kube-apiserver", operation="Update"
+            )
+        except errors.ApiError:
+            self.store.soon(lambda: self._accept(name))
+
+    def _cleanup(self, name: str) -> None:
+        crd = self.store.peek(self._crd_type(), name)
+        if crd is None:
+            return
+        for t in self.store.registry.crd_types(name)[:1]:
+            for obj in self.store.scan(t):
+                md = obj["metadata"]
+                try:
+                    storage = self.store.registry.storage_type(t.group, t.plural) or t
+                    gone = meta.clone(obj)
+                    gone["metadata"]["finalizers"] = []
+                    self.store.delete(storage, md["name"], namespace=md.get("namespace"))
+                    if self.store.peek(storage, md["name"], md.get("namespace")) is not None:
+                        current = meta.clone(self.store.peek(storage, md["name"], md.get("namespace")))
+                        current["metadata"]["finalizers"] = []
+                        self.store.update(storage, current, manager="kube-apiserver")
+                except errors.ApiError:
+                    continue
+        self.store.registry.remove_crd(name)
+        new = meta.clone(crd)
+        new["metadata"]["finalizers"] = [f for f in new["metadata"].get("finalizers") or [] if f != CLEANUP]
+        try:
+            self.store.update(self._crd_type(), new, manager="kube-apiserver")
+        except errors.ApiError:
+            return

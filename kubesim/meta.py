@@ -1,0 +1,177 @@
+"""Object metadata rules applied on every write (pure functions).
+
+Name validation (DNS-1123 subdomain or label, per kind), ``generateName``, system fields
+(uid, creationTimestamp, resourceVersion, generation), what "spec changed" means for
+``generation``, and the status-subresource split. The store calls these; no I/O here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import re
+from typing import Any
+
+from kubesim import errors
+from kubesim.registry import ResourceType
+
+Obj = dict[str, Any]
+
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+    "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+# Kinds whose names must be DNS-1123 labels (<= 63 chars) rather than subdomains.
+_LABEL_NAMED = frozenset({("", "namespaces"), ("", "services")})
+# Kinds whose names are path segments only (RBAC allows ':' etc.).
+_PATH_NAMED = frozenset(
+    ("rbac.authorization.k8s.io", p) for p in ("roles", "rolebindings", "clusterroles", "clusterrolebindings")
+)
+# Groups whose objects carry metadata.generation (plus pods and every custom resource).
+_GENERATION_GROUPS = frozenset(
+    {"apps", "batch", "networking.k8s.io", "policy", "autoscaling", "apiextensions.k8s.io"}
+)
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def name_problems(rtype: ResourceType, name: str) -> list[dict[str, str]]:
+    """``details.causes`` for an invalid ``metadata.name`` (empty when valid)."""
+    if rtype.key in _PATH_NAMED:
+        if name in (".", "..") or "/" in name or "%" in name:
+            return [
+                errors.field_cause(
+                    kind="Invalid", field="metadata.name", value=name, detail="may not contain '/' or '%'"
+                )
+            ]
+        return []
+    if rtype.key in _LABEL_NAMED:
+        if len(name) > 63:
+            return [
+                errors.field_cause(
+                    kind="Invalid",
+                    field="metadata.name",
+                    value=name,
+                    detail="must be no more than 63 characters",
+                )
+            ]
+        if not _LABEL.match(name):
+            return [errors.field_cause(kind="Invalid", field="metadata.name", value=name, detail=_LABEL_MSG)]
+        return []
+    if len(name) > 253:
+        return [
+            errors.field_cause(
+                kind="Invalid",
+                field="metadata.name",
+                value=name,
+                detail="must be no more than 253 characters",
+            )
+        ]
+    if not _SUBDOMAIN.match(name):
+        return [errors.field_cause(kind="Invalid", field="metadata.name", value=name, detail=_SUBDOMAIN_MSG)]
+    return []
+
+
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def label_problems(meta: Obj) -> list[dict[str, str]]:
+    causes = []
+    for key, value in (meta.get("labels") or {}).items():
+        if not _key_ok(key):
+            causes.append(
+                errors.field_cause(
+                    kind="Invalid",
+                    field="metadata.labels",
+                    value=key,
+                    detail="name part must consist of alphanumeric characters, "
+                    "'-', '_' or '.', and must start and end with an "
+                    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+                    "'123-abc', regex used for validation is "
+                    "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+                )
+            )
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            causes.append(
+                errors.field_cause(
+                    kind="Invalid",
+                    field="metadata.labels",
+                    value=value,
+                    detail="a valid label must be an empty string or consist of "
+                    "alphanumeric characters, '-', '_' or '.', and must start "
+                    "and end with an alphanumeric character (e.g. 'MyValue',  "
+                    "or 'my_value',  or '12345', regex used for validation is "
+                    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+                )
+            )
+    for key in meta.get("annotations") or {}:
+        if not _key_ok(key):
+            causes.append(
+                errors.field_cause(
+                    kind="Invalid",
+                    field="metadata.annotations",
+                    value=key,
+                    detail="name part must consist of alphanumeric characters, "
+                    "'-', '_' or '.', and must start and end with an "
+                    "alphanumeric character",
+                )
+            )
+    return causes
+
+
+def _key_ok(key: str) -> bool:
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+        return False
+    return 0 < len(name) <= 63 and bool(_QUALIFIED.match(name))
+
+
+def generate_name(prefix: str) -> str:
+    return prefix + "".join(random.choice(_GENERATE_ALPHABET) for _ in range(5))
+
+
+def tracks_generation(rtype: ResourceType) -> bool:
+    return bool(rtype.crd) or rtype.group in _GENERATION_GROUPS or rtype.key == ("", "pods")
+
+
+def spec_of(obj: Obj, *, status_is_spec: bool) -> Obj:
+    """Everything that counts as "spec" for generation: all but metadata (and status)."""
+    skip = (
+        ("metadata", "apiVersion", "kind") if status_is_spec else ("metadata", "status", "apiVersion", "kind")
+    )
+    return {k: v for k, v in obj.items() if k not in skip}
+
+
+def initial_status(rtype: ResourceType) -> Any:
+    """What create leaves in ``status`` for a resource with a status subresource."""
+    if rtype.key == ("", "namespaces"):
+        return {"phase": "Active"}
+    if rtype.key == ("", "pods"):
+        return {"phase": "Pending", "qosClass": "BestEffort"}
+    if rtype.key == ("", "services"):
+        return {"loadBalancer": {}}
+    if rtype.crd:
+        return None
+    return {}
+
+
+def clone(value: Any) -> Any:
+    """A fast deep copy of a JSON value."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value

@@ -1,0 +1,480 @@
+"""``SimServer``: one simulated cluster's API server (aiohttp, in-process, in memory).
+
+Lifecycle: ``await start()`` binds 127.0.0.1 (a free port, or ``port``), writes the admin
+kubeconfig, serves until ``await stop()``; ``restart()`` rebinds the same port with the state
+kept. Each request goes: fault injection -> authentication (bearer token, 401) -> routing
+(discovery, OpenAPI, resources; unknown paths 404) -> RBAC authorization (403) -> handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from kubesim import (
+    auth,
+    crds,
+    discovery,
+    errors,
+    faults,
+    gc,
+    httpio,
+    kubeconfig,
+    openapi,
+    rbac,
+    reads,
+    writes,
+)
+from kubesim.httpio import Call, Target, respond
+from kubesim.registry import VIRTUAL, Registry, ResourceType
+from kubesim.store import Store
+
+Obj = dict[str, Any]
+_PUBLIC = frozenset({"/healthz", "/livez", "/readyz"})
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+
+
+class _Rules:
+    """``rbac.RulesSource`` over the store's RBAC objects."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        reg = store.registry
+        self.types = {
+            p: reg.lookup("rbac.authorization.k8s.io", "v1", p)
+            for p in ("roles", "rolebindings", "clusterroles", "clusterrolebindings")
+        }
+
+    def _scan(self, plural: str, namespace: str | None = None) -> Iterable[Obj]:
+        t = self.types[plural]
+        assert t is not None
+        return self.store.scan(t, namespace)
+
+    def roles(self, namespace: str) -> Iterable[Obj]:
+        return self._scan("roles", namespace)
+
+    def role_bindings(self, namespace: str) -> Iterable[Obj]:
+        return self._scan("rolebindings", namespace)
+
+    def cluster_roles(self) -> Iterable[Obj]:
+        return self._scan("clusterroles")
+
+    def cluster_role_bindings(self) -> Iterable[Obj]:
+        return self._scan("clusterrolebindings")
+
+
+class SimServer:
+    """A simulated Kubernetes API server (see module docstring and docs/kubesim.md)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        workloads: bool = False,
+        tls: bool = False,
+        rbac: bool = True,
+        workload_delay: float = 0.2,
+        nodes: int = 3,
+        kubeconfig_dir: Path | None = None,
+        port: int = 0,
+        history: int = 2000,
+        bookmark_interval: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.workloads = workloads
+        self.tls = tls
+        self.rbac_enabled = rbac
+        self.workload_delay = workload_delay
+        self.nodes = nodes
+        self.port = port
+        self.bookmark_interval = bookmark_interval
+        self._kubeconfig_dir = kubeconfig_dir
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self.faults = faults.Faults()
+        self.store = Store(Registry(), history=history)
+        self.auth = auth.Authenticator()
+        self._rules = _Rules(self.store)
+        self._ca_pem: str | None = None
+        self._ssl: Any = None
+        if tls:
+            from kubesim import certs
+
+            bundle = certs.serving_bundle()
+            self._ca_pem = bundle.ca_pem.decode()
+            self._ssl = certs.server_ssl_context(bundle)
+        self.crds = crds.CrdController(self.store)
+        self.gc = gc.GarbageCollector(self.store, root_ca=self._ca_pem or "")
+        self.admin_token = self.auth.issue(user="kubernetes-admin", groups=("system:masters",))
+        self._runner: web.AppRunner | None = None
+        self._streams: set[asyncio.Queue[Any]] = set()
+        self._simulator: Any = None
+        self._bootstrapped = False
+        self.kubeconfig_path = Path()
+        self.url = ""
+
+    # ------------------------------------------------------------------ lifecycle
+    def _bootstrap(self) -> None:
+        ns = self.store.registry.lookup("", "v1", "namespaces")
+        crole = self.store.registry.lookup("rbac.authorization.k8s.io", "v1", "clusterroles")
+        cbind = self.store.registry.lookup("rbac.authorization.k8s.io", "v1", "clusterrolebindings")
+        assert ns is not None and crole is not None and cbind is not None
+        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            self.store.create(ns, {"metadata": {"name": name}}, manager="kube-apiserver")
+        for role in rbac.BOOTSTRAP_CLUSTER_ROLES:
+            self.store.create(crole, role, manager="kube-apiserver")
+        for binding in rbac.BOOTSTRAP_CLUSTER_ROLE_BINDINGS:
+            self.store.create(cbind, binding, manager="kube-apiserver")
+        self.gc.root_ca = self._ca_pem or "-----BEGIN CERTIFICATE-----\nkubesim\n-----END CERTIFICATE-----\n"
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            return
+        if not self._bootstrapped:
+            self._bootstrap()
+            self._bootstrapped = True
+        app = web.Application(client_max_size=8 * 1024 * 1024, handler_args={"access_log": None})
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=self._ssl, reuse_address=True)
+        await site.start()
+        self._runner = runner
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        if self._kubeconfig_dir is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix=f"kubesim-{self.name}-")
+            self._kubeconfig_dir = Path(self._tmpdir.name)
+        self.kubeconfig_path = self.write_kubeconfig(
+            self._kubeconfig_dir / f"{self.name}.kubeconfig", token=self.admin_token, user="admin"
+        )
+        if self.workloads and self._simulator is None:
+            self._start_simulator()
+        await asyncio.sleep(0)
+
+    def _start_simulator(self) -> None:
+        try:
+            module: Any = importlib.import_module("kubesim.simulate")
+        except ImportError:
+            return
+        factory = getattr(module, "Simulator", None)
+        if factory is None:
+            return
+        self._simulator = factory(self.store, nodes=self.nodes, delay=self.workload_delay)
+        start = getattr(self._simulator, "start", None)
+        if callable(start):
+            start()
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        for queue in list(self._streams):
+            queue.put_nowait(None)
+        await runner.cleanup()
+
+    async def close(self) -> None:
+        """Stop for good: also stops simulated controllers and removes temporary files."""
+        await self.stop()
+        stop = getattr(self._simulator, "stop", None)
+        if callable(stop):
+            result = stop()
+            if asyncio.iscoroutine(result):
+                await result
+        self._simulator = None
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    # ------------------------------------------------------------------ credentials
+    def issue_token(self, *, user: str, groups: Sequence[str] = ()) -> str:
+        return self.auth.issue(user=user, groups=tuple(groups))
+
+    def write_kubeconfig(self, path: Path, *, token: str, user: str = "user") -> Path:
+        text = kubeconfig.render(
+            cluster=self.name, server=self.url, token=token, user=user, ca_pem=self._ca_pem
+        )
+        return kubeconfig.write(Path(path), text)
+
+    @property
+    def ca_pem(self) -> str | None:
+        return self._ca_pem
+
+    # ------------------------------------------------------------------ requests
+    def _authorize(
+        self,
+        *,
+        user: auth.User,
+        verb: str,
+        api_group: str,
+        resource: str,
+        subresource: str | None,
+        namespace: str | None,
+        name: str | None,
+        path: str | None,
+    ) -> tuple[bool, str]:
+        if not self.rbac_enabled or user.is_master:
+            return True, ""
+        decision = rbac.authorize(
+            user=user.name,
+            groups=user.groups,
+            verb=verb,
+            api_group=api_group,
+            resource=resource,
+            subresource=subresource,
+            namespace=namespace,
+            name=name,
+            path=path,
+            rules_source=self._rules,
+        )
+        return decision.allowed, decision.reason
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._dispatch(request)
+        except errors.ApiError as exc:
+            return httpio.error_response(exc)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path, method = request.path, request.method
+        if self.faults.rules:
+            rule = self.faults.take(("latency",), method, path)
+            if rule is not None:
+                await asyncio.sleep(rule.seconds)
+            rule = self.faults.take(("error", "reset"), method, path)
+            if rule is not None and rule.kind == "reset":
+                if request.transport is not None:
+                    request.transport.abort()
+                raise errors.service_unavailable("connection reset by fault injection")
+            if rule is not None:
+                if rule.code == 429:
+                    raise errors.too_many_requests(rule.retry_after)
+                if rule.code == 503:
+                    exc = errors.service_unavailable()
+                    exc.headers["Retry-After"] = str(rule.retry_after)
+                    raise exc
+                raise errors.ApiError(
+                    code=rule.code,
+                    reason="InternalError" if rule.code == 500 else "Unknown",
+                    message=f"Internal error occurred: injected fault ({rule.code})",
+                    details={"causes": [{"message": "injected fault"}]},
+                )
+        if path in _PUBLIC:
+            return web.Response(text="ok")
+        user = self.auth.authenticate(request.headers.get("Authorization"), sa_uid=self._sa_uid)
+        if user is None:
+            raise errors.unauthorized()
+        parts = [p for p in path.split("/") if p]
+        if not parts or parts[0] not in ("api", "apis"):
+            return await self._non_resource(request, user, parts)
+        if parts[0] == "api":
+            if len(parts) == 1:
+                return self._discovery_root(request, user, core=True)
+            if parts[1] != "v1":
+                raise errors.resource_not_found()
+            group, version, rest = "", "v1", parts[2:]
+        else:
+            if len(parts) == 1:
+                return self._discovery_root(request, user, core=False)
+            group = parts[1]
+            if len(parts) == 2:
+                self._check_path(user, path)
+                doc = discovery.api_group(self.store.registry, group)
+                if doc is None:
+                    raise errors.resource_not_found()
+                return respond(doc)
+            version, rest = parts[2], parts[3:]
+        if not rest:
+            self._check_path(user, path)
+            doc = discovery.resource_list(self.store.registry, group, version)
+            if doc is None:
+                raise errors.resource_not_found()
+            return respond(doc)
+        target = httpio.parse_path(rest, self.store.registry, group=group, version=version)
+        if target is None:
+            raise errors.resource_not_found()
+        return await self._resource(request, user, target)
+
+    def _sa_uid(self, namespace: str, name: str) -> str | None:
+        t = self.store.registry.lookup("", "v1", "serviceaccounts")
+        assert t is not None
+        sa = self.store.peek(t, name, namespace)
+        return None if sa is None else str(sa["metadata"]["uid"])
+
+    def _check_path(self, user: auth.User, path: str) -> None:
+        allowed, reason = self._authorize(
+            user=user,
+            verb="get",
+            api_group="",
+            resource="",
+            subresource=None,
+            namespace=None,
+            name=None,
+            path=path,
+        )
+        if not allowed:
+            raise errors.ApiError(
+                code=403,
+                reason="Forbidden",
+                details={},
+                message=rbac.forbidden_message(user=user.name, verb="get", path=path, reason=reason),
+            )
+
+    def _discovery_root(self, request: web.Request, user: auth.User, *, core: bool) -> web.Response:
+        self._check_path(user, request.path)
+        accept = request.headers.get("Accept", "")
+        for wanted, api_version in (
+            (discovery.AGGREGATED_V2, "apidiscovery.k8s.io/v2"),
+            (discovery.AGGREGATED_V2BETA1, "apidiscovery.k8s.io/v2beta1"),
+        ):
+            marker = "v=" + api_version.split("/")[1] + ";as=APIGroupDiscoveryList"
+            if marker in accept.replace(" ", ""):
+                body = discovery.aggregated(self.store.registry, core=core, api_version=api_version)
+                return respond(body, content_type=wanted)
+        if core:
+            return respond(discovery.api_versions(f"127.0.0.1:{self.port}"))
+        return respond(discovery.api_group_list(self.store.registry))
+
+    async def _non_resource(self, request: web.Request, user: auth.User, parts: list[str]) -> web.Response:
+        path = request.path
+        self._check_path(user, path)
+        if parts == ["version"]:
+            return respond(discovery.VERSION)
+        if parts[:2] == ["openapi", "v3"]:
+            if len(parts) == 2:
+                return respond(openapi.root(self.store.registry))
+            rest = parts[2:]
+            group, version = (
+                ("", rest[1])
+                if rest[0] == "api" and len(rest) == 2
+                else ((rest[1], rest[2]) if rest[0] == "apis" and len(rest) == 3 else ("", ""))
+            )
+            body = openapi.document_bytes(self.store.registry, group, version) if version else None
+            if body is None:
+                raise errors.resource_not_found()
+            return web.Response(body=body, headers={"Content-Type": "application/json"})
+        raise errors.ApiError(
+            code=404,
+            reason="NotFound",
+            message="the server could not find the requested resource",
+            details={},
+        )
+
+    async def _resource(self, request: web.Request, user: auth.User, target: Target) -> web.StreamResponse:
+        method = request.method
+        rtype = target.rtype
+        if method == "GET":
+            if target.name is None:
+                verb = "watch" if request.query.get("watch") in ("1", "true") else "list"
+            else:
+                verb = "get"
+        elif method == "DELETE":
+            verb = "delete" if target.name else "deletecollection"
+        elif method in _VERBS:
+            verb = _VERBS[method]
+        else:
+            raise errors.method_not_allowed()
+        allowed, reason = self._authorize(
+            user=user,
+            verb=verb,
+            api_group=rtype.group,
+            resource=rtype.plural,
+            subresource=target.subresource,
+            namespace=target.namespace,
+            name=target.name,
+            path=None,
+        )
+        if not allowed:
+            raise errors.forbidden(
+                group=rtype.group,
+                plural=rtype.plural,
+                name=target.name,
+                message=rbac.forbidden_message(
+                    user=user.name,
+                    verb=verb,
+                    api_group=rtype.group,
+                    resource=rtype.plural,
+                    subresource=target.subresource,
+                    namespace=target.namespace,
+                    name=target.name,
+                    reason=reason,
+                ),
+            )
+        self._check_verb(rtype, target, verb)
+        call = Call(request, user, target, verb)
+        if rtype.key in VIRTUAL:
+            return await writes.review(call, self._authorize_for_review, self.auth, self.store)
+        if verb == "get":
+            return reads.get(call, self.store)
+        if verb == "list":
+            return reads.list_(call, self.store)
+        if verb == "watch":
+            return await reads.watch(
+                call,
+                self.store,
+                bookmark_interval=self.bookmark_interval,
+                stream_fault=self._stream_fault(request),
+                streams=self._streams,
+            )
+        if verb == "create":
+            if target.subresource == "token":
+                return await writes.token_request(call, self.store, self.auth)
+            return await writes.create(call, self.store)
+        if verb == "update":
+            return await writes.update(call, self.store)
+        if verb == "patch":
+            return await writes.patch(call, self.store)
+        if verb == "delete":
+            return await writes.delete(call, self.store)
+        return await writes.delete_collection(call, self.store)
+
+    def _authorize_for_review(self, **kwargs: Any) -> tuple[bool, str]:
+        return self._authorize(**kwargs)
+
+    @staticmethod
+    def _check_verb(rtype: ResourceType, target: Target, verb: str) -> None:
+        if target.subresource is not None:
+            allowed = {"token": ("create",), "finalize": ("update",)}.get(
+                target.subresource, ("get", "update", "patch")
+            )
+            if verb not in allowed:
+                raise errors.method_not_allowed()
+            return
+        if verb == "create" and target.name is not None:
+            raise errors.method_not_allowed()
+        if verb in ("update", "patch") and target.name is None:
+            raise errors.method_not_allowed()
+        if verb not in rtype.verbs and not (verb == "watch" and "list" in rtype.verbs):
+            raise errors.method_not_allowed()
+
+    def _stream_fault(self, request: web.Request) -> Any:
+        path = request.path
+
+        def check(phase: str) -> str | None:
+            if not self.faults.rules:
+                return None
+            if phase == "start":
+                rule = self.faults.take(("expire_watch", "drop_watch", "stall_watch"), "GET", path)
+            else:
+                rule = self.faults.take(("drop_watch", "stall_watch"), "GET", path)
+            if rule is None:
+                return None
+            return {"expire_watch": "gone", "drop_watch": "drop", "stall_watch": "stall"}[rule.kind]
+
+        return check

@@ -1,0 +1,466 @@
+"""The object store: one server's state, with kube-apiserver's write semantics.
+
+Public API (used by the HTTP layer and by in-process controllers such as ``kubesim.simulate``);
+every method is synchronous, objects are plain dicts and are copied in and out::
+
+    rtype = store.resource("apps/v1", "Deployment")        # -> ResourceType (or None)
+    obj = store.get(rtype, "web", namespace="default")       # 404 ApiError if missing
+    items, rv = store.list(rtype, namespace="default")      # sorted by namespace/name
+    store.create(rtype, obj)                                 # 409 AlreadyExists, 404 ns, 422 ...
+    store.update(rtype, obj)                                 # 409 Conflict on stale RV
+    store.update(rtype, obj, subresource="status")          # changes only .status
+    store.delete(rtype, "web", namespace="default", propagation="Foreground")
+    unsubscribe = store.subscribe(callback)                  # callback(Event) after every change
+
+``Event`` has ``type`` (ADDED/MODIFIED/DELETED), ``rtype`` (storage type), ``obj`` (new
+state; for DELETED the last state), ``old`` (previous state or None) and ``rv``. Callbacks run
+synchronously inside the write: they must not write back directly; use ``store.soon(fn)``
+to run a follow-up write on the event loop (the garbage collector and CRD controller do).
+
+All writes take ``dry_run=True`` (validate, return the would-be object, change nothing) and a
+``manager`` (field manager recorded in managedFields). One global resourceVersion counter
+increases strictly with every change, like etcd revisions; the last ``history`` events are
+kept for watches (``events_since``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kubesim import errors, meta, ssa
+from kubesim.registry import Registry, ResourceType
+
+Obj = dict[str, Any]
+Key = tuple[str, str]
+
+
+@dataclass(slots=True)
+class Event:
+    type: str
+    rtype: ResourceType
+    obj: Obj
+    old: Obj | None
+    rv: int
+
+
+Listener = Callable[[Event], None]
+EventList = list[Event]
+ObjList = list[Obj]
+Admitter = Callable[[ResourceType, Obj, "Obj | None"], Obj]
+
+
+class Store:
+    """State of one simulated cluster (see module docstring)."""
+
+    def __init__(self, registry: Registry | None = None, *, history: int = 2000) -> None:
+        self.registry = registry or Registry()
+        self.rv = 1
+        self._data: dict[Key, dict[str, dict[str, Obj]]] = {}
+        self._history: deque[Event] = deque(maxlen=history)
+        self._evicted_rv = 0  # rv of the newest event dropped from history
+        self._listeners: list[Listener] = []
+        self._watchers: dict[Key, set[Listener]] = {}
+        self.admitters: list[Admitter] = []  # extra validation/defaulting (CRD schemas)
+
+    # ------------------------------------------------------------------ lookups
+    def resource(self, api_version: str, kind: str) -> ResourceType | None:
+        return self.registry.by_kind(api_version, kind)
+
+    def peek(self, rtype: ResourceType, name: str, namespace: str | None = None) -> Obj | None:
+        """The stored object itself (do not mutate), or None."""
+        ns = (namespace or "") if rtype.namespaced else ""
+        return self._data.get(rtype.key, {}).get(ns, {}).get(name)
+
+    def get(self, rtype: ResourceType, name: str, *, namespace: str | None = None) -> Obj:
+        obj = self.peek(rtype, name, namespace)
+        if obj is None:
+            raise errors.not_found(group=rtype.group, plural=rtype.plural, name=name)
+        return self._out(rtype, obj)
+
+    def scan(self, rtype: ResourceType, namespace: str | None = None) -> ObjList:
+        """Stored objects (not copies), sorted by namespace then name."""
+        buckets = self._data.get(rtype.key, {})
+        if rtype.namespaced and namespace:
+            bucket = buckets.get(namespace, {})
+            return [bucket[n] for n in sorted(bucket)]
+        return [buckets[ns][n] for ns in sorted(buckets) for n in sorted(buckets[ns])]
+
+    def list(
+        self, rtype: ResourceType, *, namespace: str | None = None, labels: dict[str, str] | None = None
+    ) -> tuple[ObjList, int]:
+        """Copies of the objects (optionally only those carrying all ``labels``) and the list RV."""
+        items = []
+        for obj in self.scan(rtype, namespace):
+            have = obj["metadata"].get("labels") or {}
+            if labels and any(have.get(k) != v for k, v in labels.items()):
+                continue
+            items.append(self._out(rtype, obj))
+        return items, self.rv
+
+    def namespace_phase(self, namespace: str) -> str | None:
+        ns = self._data.get(("", "namespaces"), {}).get("", {}).get(namespace)
+        return None if ns is None else str((ns.get("status") or {}).get("phase", "Active"))
+
+    def _out(self, rtype: ResourceType, obj: Obj) -> Obj:
+        out: Obj = meta.clone(obj)
+        out["apiVersion"] = rtype.api_version
+        return out
+
+    # ------------------------------------------------------------------ subscriptions
+    def subscribe(self, callback: Listener) -> Callable[[], None]:
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def add_watcher(self, key: Key, callback: Listener) -> Callable[[], None]:
+        self._watchers.setdefault(key, set()).add(callback)
+        return lambda: self._watchers.get(key, set()).discard(callback)
+
+    def events_since(self, rv: int, key: Key) -> EventList | None:
+        """Events after ``rv`` for one resource, or None when ``rv`` is older than the history."""
+        if rv < self._evicted_rv:
+            return None
+        return [e for e in self._history if e.rv > rv and e.rtype.key == key]
+
+    @property
+    def oldest_rv(self) -> int:
+        return self._evicted_rv
+
+    def soon(self, fn: Callable[[], None]) -> None:
+        """Run a follow-up (e.g. a cascading write) after the current write, on the event loop."""
+        try:
+            asyncio.get_running_loop().call_soon(fn)
+        except RuntimeError:
+            fn()
+
+    def _commit(self, kind: str, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
+        self.rv += 1
+        obj["metadata"]["resourceVersion"] = str(self.rv)
+        ns = obj["metadata"].get("namespace", "") if rtype.namespaced else ""
+        bucket = self._data.setdefault(rtype.key, {}).setdefault(ns, {})
+        if kind == "DELETED":
+            bucket.pop(obj["metadata"]["name"], None)
+            if not bucket:
+                self._data[rtype.key].pop(ns, None)
+        else:
+            bucket[obj["metadata"]["name"]] = obj
+        event = Event(kind, rtype, obj, old, self.rv)
+        if len(self._history) == self._history.maxlen:
+            self._evicted_rv = self._history[0].rv
+        self._history.append(event)
+        for watcher in list(self._watchers.get(rtype.key, ())):
+            watcher(event)
+        for listener in list(self._listeners):
+            listener(event)
+
+    # ------------------------------------------------------------------ writes
+    def create(
+        self,
+        rtype: ResourceType,
+        obj: Obj,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        manager: str = "",
+        operation: str = "Update",
+    ) -> Obj:
+        rtype = self._storage(rtype)
+        obj = meta.clone(obj)
+        md = obj.get("metadata")
+        if not isinstance(md, dict):
+            md = obj["metadata"] = {}
+        ns = self._check_namespace(rtype, md, namespace)
+        name = md.get("name") or ""
+        if not name:
+            prefix = md.get("generateName") or ""
+            if not prefix:
+                raise errors.invalid(
+                    group=rtype.group,
+                    kind=rtype.kind,
+                    name="",
+                    causes=[
+                        errors.field_cause(
+                            kind="Required", field="metadata.name", detail="name or generateName is required"
+                        )
+                    ],
+                )
+            for _ in range(8):
+                name = meta.generate_name(prefix)
+                if self.peek(rtype, name, ns) is None:
+                    break
+            md["name"] = name
+        causes = meta.name_problems(rtype, name) + meta.label_problems(md)
+        if causes:
+            raise errors.invalid(group=rtype.group, kind=rtype.kind, name=name, causes=causes)
+        if rtype.namespaced:
+            phase = self.namespace_phase(ns)
+            if phase is None:
+                raise errors.not_found(group="", plural="namespaces", name=ns)
+            if phase == "Terminating":
+                raise errors.ApiError(
+                    code=403,
+                    reason="Forbidden",
+                    message=f'{errors.qualified(rtype.group, rtype.plural)} "{name}" is forbidden: unable to '
+                    f"create new content in namespace {ns} because it is being terminated",
+                    details={
+                        "name": name,
+                        **({"group": rtype.group} if rtype.group else {}),
+                        "kind": rtype.plural,
+                        "causes": [
+                            {
+                                "reason": "NamespaceTerminating",
+                                "message": f"namespace {ns} is being terminated",
+                                "field": "metadata.namespace",
+                            }
+                        ],
+                    },
+                )
+        if self.peek(rtype, name, ns) is not None:
+            raise errors.already_exists(group=rtype.group, plural=rtype.plural, name=name)
+        obj = {"apiVersion": rtype.api_version, "kind": rtype.kind,
+               **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}
+        if rtype.has_status:
+            status = meta.initial_status(rtype)
+            if status is None:
+                obj.pop("status", None)
+            else:
+                obj["status"] = status
+        for admit in self.admitters:
+            obj = admit(rtype, obj, None)
+        md = obj["metadata"]
+        for field in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "selfLink"):
+            md.pop(field, None)
+        md["uid"] = str(uuid.uuid4())
+        md["creationTimestamp"] = meta.now()
+        if meta.tracks_generation(rtype):
+            md["generation"] = 1
+        else:
+            md.pop("generation", None)
+        if operation != "Apply":
+            _record(obj, None, rtype=rtype, manager=manager, operation=operation, subresource=None)
+        if dry_run:
+            md["resourceVersion"] = ""
+            return self._out(rtype, obj)
+        self._commit("ADDED", rtype, obj, None)
+        return self._out(rtype, obj)
+
+    def update(
+        self,
+        rtype: ResourceType,
+        obj: Obj,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        manager: str = "",
+        operation: str = "Update",
+    ) -> Obj:
+        rtype = self._storage(rtype)
+        md = obj.get("metadata") or {}
+        name = md.get("name") or ""
+        ns = md.get("namespace") if rtype.namespaced else None
+        old = self.peek(rtype, name, ns)
+        if old is None:
+            raise errors.not_found(group=rtype.group, plural=rtype.plural, name=name)
+        rv = md.get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise errors.stale(group=rtype.group, plural=rtype.plural, name=name)
+        new = self._merge_update(rtype, old, meta.clone(obj), subresource)
+        if subresource is None:
+            for admit in self.admitters:
+                new = admit(rtype, new, old)
+        else:
+            for admit in self.admitters:
+                new = admit(rtype, new, old)
+        nmd = new["metadata"]
+        causes = meta.label_problems(nmd)
+        if old["metadata"].get("deletionTimestamp"):
+            added = set(nmd.get("finalizers") or []) - set(old["metadata"].get("finalizers") or [])
+            if added:
+                causes.append(
+                    errors.field_cause(
+                        kind="Forbidden",
+                        field="metadata.finalizers",
+                        detail="no new finalizers can be added if the object is "
+                        "being deleted, found new finalizers " + _golist(sorted(added)),
+                    )
+                )
+        if causes:
+            raise errors.invalid(group=rtype.group, kind=rtype.kind, name=name, causes=causes)
+        if meta.tracks_generation(rtype):
+            status_is_spec = not rtype.has_status
+            if meta.spec_of(new, status_is_spec=status_is_spec) != meta.spec_of(
+                old, status_is_spec=status_is_spec
+            ):
+                nmd["generation"] = int(old["metadata"].get("generation") or 1) + 1
+        if operation != "Apply":
+            _record(new, old, rtype=rtype, manager=manager, operation=operation, subresource=subresource)
+        if _same(new, old):
+            return self._out(rtype, old)
+        if dry_run:
+            return self._out(rtype, new)
+        if (
+            nmd.get("deletionTimestamp")
+            and not nmd.get("finalizers")
+            and not (rtype.key == ("", "namespaces") and (new.get("spec") or {}).get("finalizers"))
+        ):
+            self._commit("MODIFIED", rtype, new, old)
+            self._commit("DELETED", rtype, meta.clone(new), new)
+            return self._out(rtype, new)
+        self._commit("MODIFIED", rtype, new, old)
+        return self._out(rtype, new)
+
+    def _merge_update(self, rtype: ResourceType, old: Obj, new: Obj, subresource: str | None) -> Obj:
+        omd = old["metadata"]
+        if subresource == "status":
+            merged: Obj = meta.clone(old)
+            if "status" in new:
+                merged["status"] = new["status"]
+            else:
+                merged.pop("status", None)
+            return merged
+        new = {"apiVersion": rtype.api_version, "kind": rtype.kind,
+               **{k: v for k, v in new.items() if k not in ("apiVersion", "kind")}}
+        nmd = new.setdefault("metadata", {})
+        if not isinstance(nmd, dict):
+            nmd = new["metadata"] = {}
+        for field in meta.SYSTEM_META:
+            if field in omd:
+                nmd[field] = omd[field]
+            else:
+                nmd.pop(field, None)
+        nmd["name"] = omd["name"]
+        if rtype.namespaced:
+            nmd["namespace"] = omd["namespace"]
+        nmd.pop("generateName", None) if "generateName" not in omd else nmd.setdefault(
+            "generateName", omd["generateName"]
+        )
+        nmd["resourceVersion"] = omd["resourceVersion"]
+        if "managedFields" not in nmd and "managedFields" in omd:
+            nmd["managedFields"] = omd["managedFields"]
+        if rtype.has_status:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+        return new
+
+    def delete(
+        self,
+        rtype: ResourceType,
+        name: str,
+        *,
+        namespace: str | None = None,
+        propagation: str | None = None,
+        preconditions: dict[str, Any] | None = None,
+        dry_run: bool = False,
+    ) -> tuple[Obj, bool]:
+        """Delete (or start deleting) an object: returns ``(object, deleted_now)``."""
+        rtype = self._storage(rtype)
+        old = self.peek(rtype, name, namespace)
+        if old is None:
+            raise errors.not_found(group=rtype.group, plural=rtype.plural, name=name)
+        omd = old["metadata"]
+        pre = preconditions or {}
+        if pre.get("uid") and pre["uid"] != omd["uid"]:
+            raise errors.conflict(
+                group=rtype.group,
+                plural=rtype.plural,
+                name=name,
+                why=f"Precondition failed: UID in precondition: {pre['uid']}, "
+                f"UID in object meta: {omd['uid']}",
+            )
+        if pre.get("resourceVersion") and pre["resourceVersion"] != omd["resourceVersion"]:
+            raise errors.conflict(
+                group=rtype.group,
+                plural=rtype.plural,
+                name=name,
+                why=f"Precondition failed: ResourceVersion in precondition: "
+                f"{pre['resourceVersion']}, ResourceVersion in object meta: "
+                f"{omd['resourceVersion']}",
+            )
+        finalizers = list(omd.get("finalizers") or [])
+        if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        elif propagation == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        is_namespace = rtype.key == ("", "namespaces")
+        if finalizers or is_namespace:
+            new = meta.clone(old)
+            nmd = new["metadata"]
+            if not omd.get("deletionTimestamp"):
+                nmd["deletionTimestamp"] = meta.now()
+                nmd["deletionGracePeriodSeconds"] = 0
+            if finalizers:
+                nmd["finalizers"] = finalizers
+            if is_namespace:
+                new.setdefault("status", {})["phase"] = "Terminating"
+                new.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+            if dry_run or _same(new, old):
+                return self._out(rtype, new), False
+            self._commit("MODIFIED", rtype, new, old)
+            return self._out(rtype, new), False
+        gone = meta.clone(old)
+        if dry_run:
+            return self._out(rtype, gone), True
+        self._commit("DELETED", rtype, gone, old)
+        return self._out(rtype, gone), True
+
+    # ------------------------------------------------------------------ helpers
+    def _storage(self, rtype: ResourceType) -> ResourceType:
+        if rtype.storage_version:
+            return rtype
+        return self.registry.storage_type(rtype.group, rtype.plural) or rtype
+
+    def _check_namespace(self, rtype: ResourceType, md: Obj, namespace: str | None) -> str:
+        if not rtype.namespaced:
+            md.pop("namespace", None)
+            return ""
+        body_ns = md.get("namespace")
+        if namespace and body_ns and body_ns != namespace:
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        ns = str(namespace or body_ns or "")
+        if not ns:
+            raise errors.bad_request("an empty namespace may not be set during creation")
+        md["namespace"] = ns
+        return ns
+
+
+def _record(
+    new: Obj, old: Obj | None, *, rtype: ResourceType, manager: str, operation: str, subresource: str | None
+) -> None:
+    entries = ssa.record_update(
+        old,
+        new,
+        manager=manager or "unknown",
+        now=meta.now(),
+        schema=rtype.schema,
+        subresource=subresource if subresource == "status" else None,
+        operation=operation,
+    )
+    if entries:
+        new["metadata"]["managedFields"] = entries
+    else:
+        new["metadata"].pop("managedFields", None)
+
+
+def _same(a: Obj, b: Obj) -> bool:
+    """Equal apart from resourceVersion and managedFields timestamps (a no-op write)."""
+    return _strip(a) == _strip(b)
+
+
+def _strip(obj: Obj) -> Obj:
+    md = dict(obj.get("metadata") or {})
+    md.pop("resourceVersion", None)
+    mf = md.pop("managedFields", None) or []
+    md["managedFields"] = [{k: v for k, v in e.items() if k != "time"} for e in mf]
+    return {**obj, "metadata": md}
+
+
+def _golist(items: list[str]) -> str:
+    return "[" + " ".join(items) + "]"

@@ -1,0 +1,395 @@
+"""Write handlers: POST (create, TokenRequest, access reviews), PUT, PATCH (four flavours), DELETE.
+
+Every write honours ``dryRun=All`` and ``fieldManager``; PATCH builds the new object from the
+current one with ``kubesim.patching`` (JSON, merge, strategic) or ``kubesim.ssa`` (apply) and then
+goes through the same update path as PUT, so resourceVersion preconditions, status-subresource
+rules, validation and managedFields are identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from kubesim import errors, meta, patching, scale, ssa
+from kubesim.auth import Authenticator, User
+from kubesim.httpio import Call, read_body, read_object, respond
+from kubesim.reads import render
+from kubesim.store import Store
+
+Obj = dict[str, Any]
+Authorize = Callable[..., tuple[bool, str]]
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+APPLY_CBOR = "application/apply-patch+cbor"
+
+
+async def create(call: Call, store: Store) -> web.Response:
+    t = call.target
+    body = await read_object(call)
+    obj = store.create(
+        t.rtype, body, namespace=t.namespace, dry_run=call.dry_run, manager=call.field_manager()
+    )
+    return respond(render(t.rtype, obj), status=201)
+
+
+async def update(call: Call, store: Store) -> web.Response:
+    t = call.target
+    assert t.name is not None
+    body = await read_object(call)
+    md = body.setdefault("metadata", {})
+    if not isinstance(md, dict):
+        raise errors.bad_request("metadata must be an object")
+    if md.get("name") and md["name"] != t.name:
+        raise errors.bad_request(
+            f"the name of the object ({md['name']}) does not match the name on the URL ({t.name})"
+        )
+    if t.rtype.namespaced and md.get("namespace") and md["namespace"] != t.namespace:
+        raise errors.bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request"
+        )
+    md["name"] = t.name
+    if t.rtype.namespaced:
+        md["namespace"] = t.namespace
+    if t.subresource == "scale":
+        current = _current(call, store)
+        if md.get("resourceVersion") and md["resourceVersion"] != current["metadata"]["resourceVersion"]:
+            raise errors.stale(group=t.rtype.group, plural=t.rtype.plural, name=t.name)
+        obj = store.update(
+            t.rtype, scale.apply_scale(current, body), dry_run=call.dry_run, manager=call.field_manager()
+        )
+        return respond(scale.to_scale(t.rtype, obj))
+    if t.subresource == "finalize":
+        current = _current(call, store)
+        new = meta.clone(current)
+        new.setdefault("spec", {})["finalizers"] = (body.get("spec") or {}).get("finalizers") or []
+        obj = store.update(t.rtype, new, dry_run=call.dry_run, manager=call.field_manager())
+        return respond(render(t.rtype, obj))
+    obj = store.update(
+        t.rtype, body, subresource=t.subresource, dry_run=call.dry_run, manager=call.field_manager()
+    )
+    return respond(render(t.rtype, obj))
+
+
+def _current(call: Call, store: Store) -> Obj:
+    t = call.target
+    assert t.name is not None
+    obj = store.peek(t.rtype, t.name, t.namespace)
+    if obj is None:
+        raise errors.not_found(group=t.rtype.group, plural=t.rtype.plural, name=t.name)
+    return render(t.rtype, meta.clone(obj))
+
+
+async def patch(call: Call, store: Store) -> web.Response:
+    t = call.target
+    assert t.name is not None
+    content_type = call.request.headers.get("Content-Type", "").split(";")[0].strip()
+    if content_type in (APPLY_PATCH, APPLY_CBOR):
+        return await _apply(call, store)
+    if content_type not in (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH) or (
+        content_type == STRATEGIC_PATCH and t.rtype.crd
+    ):
+        raise errors.unsupported_media_type(content_type)
+    body = await read_body(call.request)
+    current = _current(call, store)
+    base = scale.to_scale(t.rtype, current) if t.subresource == "scale" else current
+    try:
+        if content_type == JSON_PATCH:
+            patched = patching.json_patch(base, body)
+        elif content_type == MERGE_PATCH:
+            patched = patching.merge_patch(base, body)
+        else:
+            patched = patching.strategic_merge_patch(base, body)
+    except patching.PatchError as exc:
+        raise errors.ApiError(
+            code=exc.code, reason="BadRequest" if exc.code == 400 else "Invalid", message=exc.message
+        ) from None
+    if not isinstance(patched, dict):
+        raise errors.bad_request("the patch did not produce an object")
+    if t.subresource == "scale":
+        obj = store.update(
+            t.rtype, scale.apply_scale(current, patched), dry_run=call.dry_run, manager=call.field_manager()
+        )
+        return respond(scale.to_scale(t.rtype, obj))
+    md = patched.setdefault("metadata", {})
+    if md.get("name") != t.name:
+        raise errors.bad_request(
+            f"the name of the object ({md.get('name')}) does not match the name on the URL ({t.name})"
+        )
+    if md.get("resourceVersion") is None:
+        md["resourceVersion"] = ""
+    obj = store.update(
+        t.rtype, patched, subresource=t.subresource, dry_run=call.dry_run, manager=call.field_manager()
+    )
+    return respond(render(t.rtype, obj))
+
+
+async def _apply(call: Call, store: Store) -> web.Response:
+    t = call.target
+    assert t.name is not None
+    manager = call.query("fieldManager")
+    if not manager:
+        raise errors.invalid(
+            group="meta.k8s.io",
+            kind="PatchOptions",
+            name="",
+            causes=[
+                errors.field_cause(
+                    kind="Required", field="fieldManager", detail="is required for apply patch"
+                )
+            ],
+        )
+    body = await read_body(call.request, yaml_ok=True)
+    if not isinstance(body, dict):
+        raise errors.bad_request("error decoding YAML: the apply configuration must be an object")
+    for field in ("apiVersion", "kind"):
+        if not body.get(field):
+            raise errors.bad_request(
+                f"invalid object type: /, Kind={body.get('kind', '')}"
+                if field == "kind"
+                else "apiVersion must be set"
+            )
+    md = body.setdefault("metadata", {})
+    if md.get("name") and md["name"] != t.name:
+        raise errors.bad_request(
+            f"the name of the object ({md['name']}) does not match the name on the URL ({t.name})"
+        )
+    md["name"] = t.name
+    if t.rtype.namespaced:
+        md["namespace"] = t.namespace
+    force = call.query("force") in ("true", "1")
+    live = store.peek(t.rtype, t.name, t.namespace)
+    subresource = t.subresource if t.subresource == "status" else None
+    try:
+        merged = ssa.apply(
+            None if live is None else render(t.rtype, meta.clone(live)),
+            body,
+            manager=manager,
+            force=force,
+            now=meta.now(),
+            schema=t.rtype.schema,
+            subresource=subresource,
+        )
+    except ssa.ApplyConflict as exc:
+        causes = [
+            {
+                "reason": c.get("reason") or c.get("type", "FieldManagerConflict"),
+                "message": c.get("message", ""),
+                "field": c.get("field", ""),
+            }
+            for c in exc.causes
+        ]
+        details: Obj = {"name": t.name}
+        if t.rtype.group:
+            details["group"] = t.rtype.group
+        details.update({"kind": t.rtype.plural, "causes": causes})
+        raise errors.ApiError(code=409, reason="Conflict", message=exc.message, details=details) from None
+    if live is None:
+        if t.subresource:
+            raise errors.not_found(group=t.rtype.group, plural=t.rtype.plural, name=t.name)
+        obj = store.create(
+            t.rtype, merged, namespace=t.namespace, dry_run=call.dry_run, manager=manager, operation="Apply"
+        )
+        return respond(render(t.rtype, obj), status=201)
+    obj = store.update(
+        t.rtype, merged, subresource=subresource, dry_run=call.dry_run, manager=manager, operation="Apply"
+    )
+    return respond(render(t.rtype, obj))
+
+
+async def _delete_options(call: Call) -> tuple[str | None, Obj | None, bool]:
+    body = await read_body(call.request)
+    opts = body if isinstance(body, dict) else {}
+    propagation = call.query("propagationPolicy") or opts.get("propagationPolicy")
+    orphan = call.query("orphanDependents") or opts.get("orphanDependents")
+    if propagation is None and orphan in (True, "true"):
+        propagation = "Orphan"
+    if propagation not in (None, "Foreground", "Background", "Orphan"):
+        raise errors.invalid(
+            group="meta.k8s.io",
+            kind="DeleteOptions",
+            name="",
+            causes=[
+                errors.field_cause(
+                    kind="NotSupported",
+                    field="propagationPolicy",
+                    value=propagation,
+                    detail='supported values: "Foreground", "Background", "Orphan", "nil"',
+                )
+            ],
+        )
+    dry = call.dry_run or "All" in (opts.get("dryRun") or [])
+    return propagation, opts.get("preconditions"), dry
+
+
+async def delete(call: Call, store: Store) -> web.Response:
+    t = call.target
+    assert t.name is not None
+    propagation, preconditions, dry = await _delete_options(call)
+    obj, deleted = store.delete(
+        t.rtype,
+        t.name,
+        namespace=t.namespace,
+        propagation=propagation,
+        preconditions=preconditions,
+        dry_run=dry,
+    )
+    if deleted and not t.rtype.crd:
+        details: Obj = {"name": t.name}
+        if t.rtype.group:
+            details["group"] = t.rtype.group
+        details.update({"kind": t.rtype.plural, "uid": obj["metadata"]["uid"]})
+        return respond(
+            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+        )
+    return respond(render(t.rtype, obj), status=200 if deleted or propagation != "Foreground" else 202)
+
+
+async def delete_collection(call: Call, store: Store) -> web.Response:
+    from kubesim.reads import selected
+
+    t = call.target
+    propagation, _, dry = await _delete_options(call)
+    items, _, _ = selected(call, store)
+    out = []
+    for obj in list(items):
+        md = obj["metadata"]
+        try:
+            gone, _ = store.delete(
+                t.rtype, md["name"], namespace=md.get("namespace"), propagation=propagation, dry_run=dry
+            )
+        except errors.ApiError:
+            continue
+        out.append(render(t.rtype, gone))
+    return respond(
+        {
+            "kind": f"{t.rtype.kind}List",
+            "apiVersion": t.rtype.api_version,
+            "metadata": {"resourceVersion": str(store.rv)},
+            "items": out,
+        }
+    )
+
+
+async def token_request(call: Call, store: Store, auth: Authenticator) -> web.Response:
+    t = call.target
+    assert t.name is not None and t.namespace is not None
+    sa = store.peek(t.rtype, t.name, t.namespace)
+    if sa is None:
+        raise errors.not_found(group="", plural="serviceaccounts", name=t.name)
+    body = await read_body(call.request) or {}
+    spec = body.get("spec") or {}
+    expiration = int(spec.get("expirationSeconds") or 3600)
+    if expiration < 600:
+        raise errors.invalid(
+            group="authentication.k8s.io",
+            kind="TokenRequest",
+            name=t.name,
+            causes=[
+                errors.field_cause(
+                    kind="Invalid",
+                    field="spec.expirationSeconds",
+                    value=expiration,
+                    detail="may not specify a duration less than 10 minutes",
+                )
+            ],
+        )
+    audiences = list(spec.get("audiences") or ["https://kubernetes.default.svc.cluster.local"])
+    token = auth.issue_sa(
+        namespace=t.namespace,
+        name=t.name,
+        uid=sa["metadata"]["uid"],
+        expiration=expiration,
+        audiences=audiences,
+    )
+    import datetime
+
+    expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=expiration)
+    return respond(
+        {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": t.name, "namespace": t.namespace, "creationTimestamp": None},
+            "spec": {
+                "audiences": audiences,
+                "expirationSeconds": expiration,
+                "boundObjectRef": spec.get("boundObjectRef"),
+            },
+            "status": {"token": token, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        },
+        status=201,
+    )
+
+
+async def review(call: Call, authorize: Authorize, auth: Authenticator, store: Store) -> web.Response:
+    """SelfSubjectReview, SelfSubjectAccessReview, SubjectAccessReview, TokenReview (never stored)."""
+    t = call.target
+    body = await read_body(call.request) or {}
+    spec = body.get("spec") or {}
+    user: User = call.user
+    out: Obj = {
+        "kind": t.rtype.kind,
+        "apiVersion": t.rtype.api_version,
+        "metadata": {"creationTimestamp": None},
+        "spec": spec,
+    }
+    if t.rtype.plural == "selfsubjectreviews":
+        out.pop("spec")
+        out["status"] = {
+            "userInfo": {
+                "username": user.name,
+                "groups": list(user.groups),
+                **({"uid": user.uid} if user.uid else {}),
+            }
+        }
+        return respond(out, status=201)
+    if t.rtype.plural == "tokenreviews":
+        who = auth.authenticate(
+            "Bearer " + str(spec.get("token", "")), sa_uid=lambda ns, n: _sa_uid(store, ns, n)
+        )
+        out["status"] = (
+            {"authenticated": True, "user": {"username": who.name, "groups": list(who.groups)}}
+            if who
+            else {"authenticated": False}
+        )
+        return respond(out, status=201)
+    if t.rtype.plural == "subjectaccessreviews":
+        user = User(name=spec.get("user", ""), groups=tuple(spec.get("groups") or ()))
+    attrs = spec.get("resourceAttributes")
+    if attrs:
+        allowed, reason = authorize(
+            user=user,
+            verb=attrs.get("verb", ""),
+            api_group=attrs.get("group", ""),
+            resource=attrs.get("resource", ""),
+            subresource=attrs.get("subresource"),
+            namespace=attrs.get("namespace"),
+            name=attrs.get("name"),
+            path=None,
+        )
+    else:
+        nra = spec.get("nonResourceAttributes") or {}
+        allowed, reason = authorize(
+            user=user,
+            verb=nra.get("verb", ""),
+            api_group="",
+            resource="",
+            subresource=None,
+            namespace=None,
+            name=None,
+            path=nra.get("path", ""),
+        )
+    out["status"] = {"allowed": allowed, **({"reason": reason} if reason else {})}
+    return respond(out, status=201)
+
+
+def _sa_uid(store: Store, namespace: str, name: str) -> str | None:
+    t = store.registry.lookup("", "v1", "serviceaccounts")
+    assert t is not None
+    sa = store.peek(t, name, namespace)
+    return None if sa is None else str(sa["metadata"]["uid"])
