@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pydantic
@@ -236,3 +237,30 @@ def test_substitute_fails_for_a_missing_label_or_unknown_variable() -> None:
 )
 def test_string_problems(text: str, problems: int) -> None:
     assert len(string_problems(text)) == problems
+
+
+# --- names ----------------------------------------------------------------------------------------------
+QUALIFIED_NAME = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+
+
+@pytest.mark.parametrize(
+    "constant",
+    sorted(n for n in dir(names) if n.startswith(("LABEL_", "ANNOTATION_", "FINALIZER_", "TAINT_"))),
+)
+def test_label_annotation_finalizer_and_taint_keys_are_qualified_names(constant: str) -> None:
+    value = getattr(names, constant)
+    assert re.match(QUALIFIED_NAME, value), value
+    prefix, _, name = value.rpartition("/")
+    assert prefix.endswith("waybill.dev") and len(name) <= 63
+
+
+def test_the_names_the_design_promises() -> None:
+    assert names.LABEL_MEMBER == "waybill.dev/member"
+    assert names.LABEL_MANAGED_BY == "waybill.dev/managed-by"
+    assert names.LABEL_POLICY == "waybill.dev/policy"
+    assert names.TAINT_UNREACHABLE == "cluster.waybill.dev/unreachable"
+    assert names.FIELD_MANAGER_AGENT == "waybill-agent"
+    assert {cls.crd.group for cls in ALL_KINDS} == {names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP}
