@@ -19,11 +19,20 @@ async def fleet(
 ) -> AsyncIterator[Fleet]:
     hub = await sim_factory("hub")
     member = await sim_factory("eu1", workloads=True, workload_delay=0.1)
-    hub_admin = await KubeClient.from_kubeconfig(hub.kubeconfig_path, name="hub-admin", retry_policy=FAST_RETRY)
-    member_admin = await KubeClient.from_kubeconfig(member.kubeconfig_path, name="member-admin",
-                                                    retry_policy=FAST_RETRY)
-    fleet = Fleet(hub=hub, member=member, hub_admin=hub_admin, member_admin=member_admin, mode=request.param,
-                  workdir=tmp_path)
+    hub_admin = await KubeClient.from_kubeconfig(
+        hub.kubeconfig_path, name="hub-admin", retry_policy=FAST_RETRY
+    )
+    member_admin = await KubeClient.from_kubeconfig(
+        member.kubeconfig_path, name="member-admin", retry_policy=FAST_RETRY
+    )
+    fleet = Fleet(
+        hub=hub,
+        member=member,
+        hub_admin=hub_admin,
+        member_admin=member_admin,
+        mode=request.param,
+        workdir=tmp_path,
+    )
     await fleet.join()
     yield fleet
     await fleet.close()

@@ -36,7 +36,9 @@ T = TypeVar("T")
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.5, jitter=0.2)
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float = 15.0, every: float = 0.05) -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], *, within: float = 15.0, every: float = 0.05
+) -> T:
     """Poll ``check`` until it returns something truthy; fail with the last value after ``within`` s."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
@@ -77,11 +79,17 @@ def manifest_entry(work: dict[str, Any], ordinal: int) -> dict[str, Any]:
 
 
 def configmap(name: str, namespace: str = "app", **data: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
-            "data": data or {"k": "v"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": data or {"k": "v"},
+    }
 
 
-def deployment(name: str, namespace: str = "app", replicas: int = 2, image: str = "nginx:1") -> dict[str, Any]:
+def deployment(
+    name: str, namespace: str = "app", replicas: int = 2, image: str = "nginx:1"
+) -> dict[str, Any]:
     labels = {"app": name}
     return {
         "apiVersion": "apps/v1",
@@ -90,8 +98,10 @@ def deployment(name: str, namespace: str = "app", replicas: int = 2, image: str 
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels},
-                         "spec": {"containers": [{"name": "main", "image": image}]}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "main", "image": image}]},
+            },
         },
     }
 
@@ -113,10 +123,19 @@ async def install_hub_crds(hub_api: KubeClient) -> None:
 
 
 async def issue_agent_token(hub_api: KubeClient, *, namespace: str) -> str:
-    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-               "spec": {"expirationSeconds": 3600}}
-    answer = await hub_api.create_subresource("v1", "ServiceAccount", name=membership_rbac.AGENT_IDENTITY,
-                                              subresource="token", body=request, namespace=namespace)
+    request = {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "spec": {"expirationSeconds": 3600},
+    }
+    answer = await hub_api.create_subresource(
+        "v1",
+        "ServiceAccount",
+        name=membership_rbac.AGENT_IDENTITY,
+        subresource="token",
+        body=request,
+        namespace=namespace,
+    )
     return str(answer["status"]["token"])
 
 
@@ -141,19 +160,32 @@ class Fleet:
     async def join(self) -> None:
         """What ``waybill join`` does, and where each side's kubeconfig lives for this mode."""
         await install_hub_crds(self.hub_admin)
-        await self.hub_admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": self.namespace, "labels": {names.LABEL_MEMBER: self.cluster}}})
-        await self.hub_admin.create({"apiVersion": names.CLUSTER_API_VERSION, "kind": names.KIND_MEMBER_CLUSTER,
-                                     "metadata": {"name": self.cluster, "namespace": self.namespace},
-                                     "spec": {"syncMode": "Push" if self.mode == "push" else "Pull"}})
+        await self.hub_admin.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": self.namespace, "labels": {names.LABEL_MEMBER: self.cluster}},
+            }
+        )
+        await self.hub_admin.create(
+            {
+                "apiVersion": names.CLUSTER_API_VERSION,
+                "kind": names.KIND_MEMBER_CLUSTER,
+                "metadata": {"name": self.cluster, "namespace": self.namespace},
+                "spec": {"syncMode": "Push" if self.mode == "push" else "Pull"},
+            }
+        )
         for obj in membership_rbac.agent_identity_objects(namespace=self.namespace, cluster=self.cluster):
             await self.hub_admin.create(obj)
         token = await issue_agent_token(self.hub_admin, namespace=self.namespace)
         hub_side, member_side = self.workdir / "hub-side", self.workdir / "member-side"
         hub_side.mkdir(parents=True, exist_ok=True)
         member_side.mkdir(parents=True, exist_ok=True)
-        scoped = self.hub.write_kubeconfig(hub_side / "agent-hub.kubeconfig", token=token,
-                                           user=f"system:serviceaccount:{self.namespace}:waybill-agent")
+        scoped = self.hub.write_kubeconfig(
+            hub_side / "agent-hub.kubeconfig",
+            token=token,
+            user=f"system:serviceaccount:{self.namespace}:waybill-agent",
+        )
         if self.mode == "pull":
             # The scoped hub kubeconfig is shipped into the member (a Secret there in real life);
             # the member credentials are the agent's in-cluster identity.
@@ -162,19 +194,28 @@ class Fleet:
         else:
             # Push: the agent runs next to the hub, with the member's kubeconfig registered there.
             self.agent_hub_kubeconfig = scoped
-            self.agent_member_kubeconfig = Path(shutil.copy(self.member.kubeconfig_path,
-                                                            hub_side / f"{self.cluster}.kubeconfig"))
+            self.agent_member_kubeconfig = Path(
+                shutil.copy(self.member.kubeconfig_path, hub_side / f"{self.cluster}.kubeconfig")
+            )
 
     def config(self, **overrides: Any) -> AgentConfig:
-        base = AgentConfig(cluster=self.cluster, member_namespace=self.namespace, heartbeat_interval=0.5,
-                           member_status_interval=1.0, not_available_requeue=0.3, resync_interval=30.0)
+        base = AgentConfig(
+            cluster=self.cluster,
+            member_namespace=self.namespace,
+            heartbeat_interval=0.5,
+            member_status_interval=1.0,
+            not_available_requeue=0.3,
+            resync_interval=30.0,
+        )
         return replace(base, **overrides)
 
     async def start_agent(self, *, discover_namespace: bool = False, **overrides: Any) -> Agent:
-        hub_api = await KubeClient.from_kubeconfig(self.agent_hub_kubeconfig, name="agent-hub",
-                                                   retry_policy=FAST_RETRY, request_timeout=5.0)
-        member_api = await KubeClient.from_kubeconfig(self.agent_member_kubeconfig, name="agent-member",
-                                                      retry_policy=FAST_RETRY, request_timeout=5.0)
+        hub_api = await KubeClient.from_kubeconfig(
+            self.agent_hub_kubeconfig, name="agent-hub", retry_policy=FAST_RETRY, request_timeout=5.0
+        )
+        member_api = await KubeClient.from_kubeconfig(
+            self.agent_member_kubeconfig, name="agent-member", retry_policy=FAST_RETRY, request_timeout=5.0
+        )
         self.clients += [hub_api, member_api]
         cfg = self.config(**overrides)
         if discover_namespace:
@@ -197,30 +238,40 @@ class Fleet:
     # ---- hub side ------------------------------------------------------------------------
 
     async def create_work(self, name: str, manifests: list[Any], **spec: Any) -> dict[str, Any]:
-        body = {"apiVersion": names.WORK_API_VERSION, "kind": names.KIND_WORK,
-                "metadata": {"name": name, "namespace": self.namespace},
-                "spec": {"workload": {"manifests": manifests}, **spec}}
+        body = {
+            "apiVersion": names.WORK_API_VERSION,
+            "kind": names.KIND_WORK,
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": {"workload": {"manifests": manifests}, **spec},
+        }
         return await self.hub_admin.create(body)
 
     async def get_work(self, name: str) -> dict[str, Any] | None:
         try:
-            return await self.hub_admin.get(names.WORK_API_VERSION, names.KIND_WORK, name=name,
-                                            namespace=self.namespace)
+            return await self.hub_admin.get(
+                names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=self.namespace
+            )
         except NotFound:
             return None
 
     async def update_work_spec(self, name: str, **spec: Any) -> dict[str, Any]:
-        return await self.hub_admin.patch(names.WORK_API_VERSION, names.KIND_WORK, name=name,
-                                          namespace=self.namespace, patch={"spec": spec})
+        return await self.hub_admin.patch(
+            names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=self.namespace, patch={"spec": spec}
+        )
 
-    async def wait_work(self, name: str, type_: str, status: str = "True", *, within: float = 15.0,
-                        reason: str | None = None) -> dict[str, Any]:
+    async def wait_work(
+        self, name: str, type_: str, status: str = "True", *, within: float = 15.0, reason: str | None = None
+    ) -> dict[str, Any]:
         async def check() -> dict[str, Any] | None:
             work = await self.get_work(name)
             cond = condition(work, type_)
             gen = ((work or {}).get("metadata") or {}).get("generation")
-            if cond and cond["status"] == status and (reason is None or cond["reason"] == reason) and \
-                    cond.get("observedGeneration") == gen:
+            if (
+                cond
+                and cond["status"] == status
+                and (reason is None or cond["reason"] == reason)
+                and cond.get("observedGeneration") == gen
+            ):
                 return work
             return None
 
@@ -228,8 +279,9 @@ class Fleet:
 
     # ---- member side ---------------------------------------------------------------------
 
-    async def member_get(self, api_version: str, kind: str, name: str, namespace: str | None = None
-                         ) -> dict[str, Any] | None:
+    async def member_get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
         try:
             return await self.member_admin.get(api_version, kind, name=name, namespace=namespace)
         except NotFound:

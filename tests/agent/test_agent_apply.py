@@ -10,8 +10,17 @@ async def test_applies_a_work_and_reports_available_with_feedback(fleet: Fleet) 
     await fleet.create_work(
         "web",
         [configmap("cfg"), deployment("web", replicas=2)],
-        manifestConfigs=[{"resourceIdentifier": {"group": "apps", "resource": "deployments", "namespace": "app",
-                                                 "name": "web"}, "feedbackRules": [{"type": "WellKnownStatus"}]}],
+        manifestConfigs=[
+            {
+                "resourceIdentifier": {
+                    "group": "apps",
+                    "resource": "deployments",
+                    "namespace": "app",
+                    "name": "web",
+                },
+                "feedbackRules": [{"type": "WellKnownStatus"}],
+            }
+        ],
     )
     work = await fleet.wait_work("web", "Available")
     assert manifest_condition(work, 0, "Applied")["status"] == "True"  # type: ignore[index]
@@ -26,7 +35,10 @@ async def test_applies_a_work_and_reports_available_with_feedback(fleet: Fleet) 
     managers = {m["manager"] for m in deploy["metadata"]["managedFields"] if m.get("operation") == "Apply"}
     assert managers == {"waybill-agent"}
     ns = await fleet.member_get("v1", "Namespace", "app")
-    assert ns is not None and ns["metadata"]["annotations"]["waybill.dev/created-namespace"] == f"{fleet.namespace}/web"
+    assert (
+        ns is not None
+        and ns["metadata"]["annotations"]["waybill.dev/created-namespace"] == f"{fleet.namespace}/web"
+    )
     applied = await fleet.member_get("work.waybill.dev/v1alpha1", "AppliedWork", f"{fleet.namespace}.web")
     assert applied is not None
     uids = {r["kind"]: r["uid"] for r in applied["status"]["appliedResources"]}
@@ -36,7 +48,11 @@ async def test_applies_a_work_and_reports_available_with_feedback(fleet: Fleet) 
 async def test_bad_manifest_fails_alone(fleet: Fleet) -> None:
     await fleet.start_agent()
     bad_name = configmap("Bad_Name")
-    generate = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "x-", "namespace": "app"}}
+    generate = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"generateName": "x-", "namespace": "app"},
+    }
     unserved = {"apiVersion": "example.com/v1", "kind": "Nope", "metadata": {"name": "n", "namespace": "app"}}
     await fleet.create_work("mixed", [configmap("good"), bad_name, generate, unserved])
     work = await fleet.wait_work("mixed", "Applied", "False")
