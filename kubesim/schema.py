@@ -6,6 +6,7 @@ Pure functions over plain JSON values (dicts, lists, str, int, float, bool, None
   (``spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0``);
 - ``invalid_message(kind=..., group=..., name=..., errors=...)`` builds the 422 ``Invalid`` message;
 - ``prune(obj, schema)`` drops fields the schema does not specify (unless preserved);
+- ``apply_defaults(obj, schema)`` fills in ``default`` values, as the apiserver does on decode;
 - ``structural_violations(schema)`` lists why a schema is not structural.
 
 The server (``kubesim/server``) calls these; nothing here does I/O.
@@ -22,6 +23,7 @@ from typing import Any
 
 __all__ = [
     "FieldError",
+    "apply_defaults",
     "invalid_message",
     "prune",
     "structural_violations",
@@ -407,6 +409,44 @@ def _prune(value: JSON, schema: Schema | None, *, embedded: bool) -> JSON:
             return [_prune(item, items, embedded=False) for item in value]
         return value
     return value
+
+
+# ------------------------------------------------------------------------------------ defaulting
+
+
+def apply_defaults(obj: JSON, schema: Schema) -> JSON:
+    """Return a copy of ``obj`` with schema ``default``s set where fields are absent.
+
+    A ``null`` in a non-nullable field that has a default is replaced by the default, as
+    kube-apiserver does (other nulls are left for validation to report).
+    """
+    return _default(copy.deepcopy(obj), schema)
+
+
+def _default(value: JSON, schema: Schema | None) -> JSON:
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        for key, sub in (schema.get("properties") or {}).items():
+            if not isinstance(sub, dict):
+                continue
+            current = value.get(key, _ABSENT)
+            if "default" in sub and (current is _ABSENT or (current is None and not sub.get("nullable"))):
+                value[key] = copy.deepcopy(sub["default"])
+            if key in value:
+                value[key] = _default(value[key], sub)
+        additional = schema.get("additionalProperties")
+        if isinstance(additional, dict):
+            properties = schema.get("properties") or {}
+            for key in list(value):
+                if key not in properties:
+                    value[key] = _default(value[key], additional)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_default(item, schema["items"]) for item in value]
+    return value
+
+
+_ABSENT = object()
 
 
 # ----------------------------------------------------------------------------- structural checks

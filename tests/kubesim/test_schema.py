@@ -276,3 +276,75 @@ def test_structural_violations(bad_schema: dict[str, Any], fragment: str) -> Non
 
 def test_structural_schema_is_clean() -> None:
     assert schema.structural_violations(SPEC_SCHEMA) == []
+
+
+DEFAULTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "default": {},
+            "properties": {
+                "replicas": {"type": "integer", "default": 1},
+                "mode": {"type": "string", "default": "Auto"},
+                "note": {"type": "string", "nullable": True, "default": "n"},
+                "ports": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "protocol": {"type": "string", "default": "TCP"},
+                            "port": {"type": "integer"},
+                        },
+                    },
+                },
+                "labels": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {"weight": {"type": "integer", "default": 5}},
+                    },
+                },
+            },
+        }
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected_spec"),
+    [
+        ({}, {"replicas": 1, "mode": "Auto", "note": "n"}),
+        (
+            {"spec": {"replicas": 3, "mode": None, "note": None}},
+            {"replicas": 3, "mode": "Auto", "note": None},
+        ),
+        (
+            {"spec": {"ports": [{"port": 80}], "labels": {"a": {}}}},
+            {
+                "replicas": 1,
+                "mode": "Auto",
+                "note": "n",
+                "ports": [{"port": 80, "protocol": "TCP"}],
+                "labels": {"a": {"weight": 5}},
+            },
+        ),
+    ],
+)
+def test_apply_defaults(obj: dict[str, Any], expected_spec: dict[str, Any]) -> None:
+    before = repr(obj)
+    assert schema.apply_defaults(obj, DEFAULTS_SCHEMA)["spec"] == expected_spec
+    assert repr(obj) == before
+
+
+def test_generated_waybill_crds_are_structural() -> None:
+    import pathlib
+
+    import yaml
+
+    files = sorted(pathlib.Path(__file__).parents[2].joinpath("crds").glob("*.yaml"))
+    assert files
+    for path in files:
+        for doc in yaml.safe_load_all(path.read_text()):
+            for version in doc["spec"]["versions"]:
+                assert schema.structural_violations(version["schema"]["openAPIV3Schema"]) == [], path
