@@ -98,6 +98,9 @@ class Informer:
         """All cached objects (a new list; the objects are shared: do not mutate them)."""
         return list(self._cache.values())
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._cache
+
     def keys(self) -> builtins.list[str]:
         """All cached keys."""
         return list(self._cache)
@@ -118,16 +121,17 @@ class Informer:
         self, handler: Handler, map_keys: KeyMapper | None, key: str, objs: Sequence[Obj]
     ) -> None:
         keys: set[str] = set()
-        if map_keys is None:
-            keys.add(key)
-        else:
-            for obj in objs:
-                keys.update(map_keys(obj))
-        for mapped in sorted(keys):
-            try:
+        try:
+            if map_keys is None:
+                keys.add(key)
+            else:
+                for obj in objs:
+                    keys.update(map_keys(obj))
+            for mapped in sorted(keys):
                 handler(mapped)
-            except Exception as err:  # a broken handler must not kill the informer
-                _log.error("informer.handler_failed", informer=self.name, key=mapped, error=str(err))
+        except Exception as err:  # a broken handler must not kill the informer
+            _log.error("informer.handler_failed", informer=self.name, key=key, error=str(err),
+                       error_type=type(err).__name__)
 
     def _notify(self, key: str, objs: Sequence[Obj]) -> None:
         for handler, map_keys in self._handlers:

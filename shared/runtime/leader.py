@@ -92,7 +92,7 @@ def next_lease(
         rv = (current.get("metadata") or {}).get("resourceVersion")
         if rv:
             metadata["resourceVersion"] = rv
-    transitions = 0 if record is None else record.transitions + (1 if taking_over and record.holder else 0)
+    transitions = 0 if record is None else record.transitions + (1 if taking_over else 0)
     return {
         "apiVersion": LEASE_API,
         "kind": "Lease",

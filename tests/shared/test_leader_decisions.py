@@ -56,10 +56,10 @@ def test_first_lease() -> None:
     assert lease["spec"]["acquireTime"] == "T0"
 
 
-def test_taking_a_released_lease_is_not_a_transition() -> None:
+def test_taking_a_released_lease_is_a_transition_as_in_client_go() -> None:
     lease = next_lease(_lease("", transitions=4), name="hub", namespace="ns", identity="me",
                        lease_duration=10, now="T3")
-    assert lease["spec"]["leaseTransitions"] == 4
+    assert lease["spec"]["leaseTransitions"] == 5
 
 
 def test_lease_record_parses_spec() -> None:
