@@ -13,14 +13,22 @@ from tests.hub.helpers import deployment
 EU = ClusterView("eu1", labels={"region": "eu", "tier": "gold"})
 
 
-def op(name: str, rules: list[dict[str, Any]], *, cluster_scoped: bool = False,
-       selectors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def op(
+    name: str,
+    rules: list[dict[str, Any]],
+    *,
+    cluster_scoped: bool = False,
+    selectors: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name}
     if not cluster_scoped:
         meta["namespace"] = "default"
-    return {"apiVersion": "policy.waybill.dev/v1alpha1",
-            "kind": "ClusterOverridePolicy" if cluster_scoped else "OverridePolicy",
-            "metadata": meta, "spec": {"resourceSelectors": selectors or [], "overrideRules": rules}}
+    return {
+        "apiVersion": "policy.waybill.dev/v1alpha1",
+        "kind": "ClusterOverridePolicy" if cluster_scoped else "OverridePolicy",
+        "metadata": meta,
+        "spec": {"resourceSelectors": selectors or [], "overrideRules": rules},
+    }
 
 
 def rule(target: dict[str, Any] | None = None, **overriders: Any) -> dict[str, Any]:
@@ -50,35 +58,61 @@ def image_of(manifest: dict[str, Any]) -> str:
     ],
 )
 def test_image_components(image: str, component: str, operator: str, value: str, expected: str) -> None:
-    assert overrides.override_image(image, {"component": component, "operator": operator,
-                                            "value": value}) == expected
+    assert (
+        overrides.override_image(image, {"component": component, "operator": operator, "value": value})
+        == expected
+    )
 
 
 def test_order_cluster_first_then_namespaced_then_plaintext_last() -> None:
     policies = [
-        op("b-ns", [rule(labelsOverrider=[{"operator": "add", "value": {"owner": "ns"}}],
-                         plaintext=[{"path": "/metadata/labels/owner", "operator": "replace",
-                                     "value": "plain"}])]),
-        op("a-cluster", [rule(labelsOverrider=[{"operator": "add", "value": {"owner": "cluster",
-                                                                             "cl": "1"}}])],
-           cluster_scoped=True),
+        op(
+            "b-ns",
+            [
+                rule(
+                    labelsOverrider=[{"operator": "add", "value": {"owner": "ns"}}],
+                    plaintext=[{"path": "/metadata/labels/owner", "operator": "replace", "value": "plain"}],
+                )
+            ],
+        ),
+        op(
+            "a-cluster",
+            [rule(labelsOverrider=[{"operator": "add", "value": {"owner": "cluster", "cl": "1"}}])],
+            cluster_scoped=True,
+        ),
     ]
     out = overrides.apply_overrides(deployment(), cluster=EU, policies=policies)
     assert out["metadata"]["labels"] == {"owner": "plain", "cl": "1"}
 
 
 def test_all_overriders_and_variables() -> None:
-    policy = op("all", [rule(
-        {"labelSelector": {"matchLabels": {"region": "eu"}}},
-        imageOverrider=[{"component": "Registry", "operator": "replace",
-                         "value": "${MEMBER_CLUSTER_LABEL:region}.registry.io"}],
-        commandOverrider=[{"containerName": "app", "operator": "add", "value": ["nginx", "-g"]}],
-        argsOverrider=[{"containerName": "app", "operator": "add",
-                        "value": ["--cluster=${MEMBER_CLUSTER_NAME}"]}],
-        annotationsOverrider=[{"operator": "add", "value": {"cluster": "${MEMBER_CLUSTER_NAME}"}}],
-        plaintext=[{"path": "/spec/template/spec/containers/0/env", "operator": "add",
-                    "value": [{"name": "TIER", "value": "${MEMBER_CLUSTER_LABEL:tier}"}]}],
-    )])
+    policy = op(
+        "all",
+        [
+            rule(
+                {"labelSelector": {"matchLabels": {"region": "eu"}}},
+                imageOverrider=[
+                    {
+                        "component": "Registry",
+                        "operator": "replace",
+                        "value": "${MEMBER_CLUSTER_LABEL:region}.registry.io",
+                    }
+                ],
+                commandOverrider=[{"containerName": "app", "operator": "add", "value": ["nginx", "-g"]}],
+                argsOverrider=[
+                    {"containerName": "app", "operator": "add", "value": ["--cluster=${MEMBER_CLUSTER_NAME}"]}
+                ],
+                annotationsOverrider=[{"operator": "add", "value": {"cluster": "${MEMBER_CLUSTER_NAME}"}}],
+                plaintext=[
+                    {
+                        "path": "/spec/template/spec/containers/0/env",
+                        "operator": "add",
+                        "value": [{"name": "TIER", "value": "${MEMBER_CLUSTER_LABEL:tier}"}],
+                    }
+                ],
+            )
+        ],
+    )
     out = overrides.apply_overrides(deployment(), cluster=EU, policies=[policy])
     container = out["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "eu.registry.io/nginx:1.25"
@@ -86,14 +120,18 @@ def test_all_overriders_and_variables() -> None:
     assert container["args"] == ["--cluster=eu1"]
     assert container["env"] == [{"name": "TIER", "value": "gold"}]
     assert out["metadata"]["annotations"] == {"cluster": "eu1"}
-    untouched = overrides.apply_overrides(deployment(), cluster=ClusterView("us1", labels={"region": "us"}),
-                                          policies=[policy])
+    untouched = overrides.apply_overrides(
+        deployment(), cluster=ClusterView("us1", labels={"region": "us"}), policies=[policy]
+    )
     assert image_of(untouched) == "nginx:1.25"
 
 
 def test_selectors_and_namespace_scope() -> None:
-    other = op("x", [rule(labelsOverrider=[{"operator": "add", "value": {"a": "b"}}])],
-               selectors=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "other"}])
+    other = op(
+        "x",
+        [rule(labelsOverrider=[{"operator": "add", "value": {"a": "b"}}])],
+        selectors=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "other"}],
+    )
     elsewhere = op("y", [rule(labelsOverrider=[{"operator": "add", "value": {"a": "b"}}])])
     elsewhere["metadata"]["namespace"] = "prod"
     out = overrides.apply_overrides(deployment(), cluster=EU, policies=[other, elsewhere])
@@ -102,8 +140,17 @@ def test_selectors_and_namespace_scope() -> None:
 
 def test_labels_replace_and_remove() -> None:
     template = deployment(labels={"keep": "1", "drop": "1", "swap": "old"})
-    policy = op("l", [rule(labelsOverrider=[{"operator": "replace", "value": {"swap": "new", "absent": "x"}},
-                                            {"operator": "remove", "value": {"drop": ""}}])])
+    policy = op(
+        "l",
+        [
+            rule(
+                labelsOverrider=[
+                    {"operator": "replace", "value": {"swap": "new", "absent": "x"}},
+                    {"operator": "remove", "value": {"drop": ""}},
+                ]
+            )
+        ],
+    )
     out = overrides.apply_overrides(template, cluster=EU, policies=[policy])
     assert out["metadata"]["labels"] == {"keep": "1", "swap": "new"}
 
@@ -111,14 +158,35 @@ def test_labels_replace_and_remove() -> None:
 @pytest.mark.parametrize(
     ("overriders", "field"),
     [
-        ({"plaintext": [{"path": "/spec/nope/deeper", "operator": "replace", "value": 1}]},
-         "overriders.plaintext[0]"),
-        ({"annotationsOverrider": [{"operator": "add", "value": {"x": "${MEMBER_CLUSTER_LABEL:missing}"}}]},
-         "overriders.annotationsOverrider[0]"),
-        ({"imageOverrider": [{"component": "Repository", "operator": "remove"}]},
-         "overriders.imageOverrider[0]"),
-        ({"imageOverrider": [{"predicate": {"path": "/spec/replicas"}, "component": "Tag",
-                              "operator": "replace", "value": "x"}]}, "overriders.imageOverrider[0]"),
+        (
+            {"plaintext": [{"path": "/spec/nope/deeper", "operator": "replace", "value": 1}]},
+            "overriders.plaintext[0]",
+        ),
+        (
+            {
+                "annotationsOverrider": [
+                    {"operator": "add", "value": {"x": "${MEMBER_CLUSTER_LABEL:missing}"}}
+                ]
+            },
+            "overriders.annotationsOverrider[0]",
+        ),
+        (
+            {"imageOverrider": [{"component": "Repository", "operator": "remove"}]},
+            "overriders.imageOverrider[0]",
+        ),
+        (
+            {
+                "imageOverrider": [
+                    {
+                        "predicate": {"path": "/spec/replicas"},
+                        "component": "Tag",
+                        "operator": "replace",
+                        "value": "x",
+                    }
+                ]
+            },
+            "overriders.imageOverrider[0]",
+        ),
     ],
 )
 def test_bad_override_names_object_cluster_and_field(overriders: dict[str, Any], field: str) -> None:

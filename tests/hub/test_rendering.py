@@ -15,9 +15,15 @@ POLICY = PolicyRef("PropagationPolicy", "default", "web")
 
 def test_strip_server_fields() -> None:
     template = deployment(labels={"app": "web"})
-    template["metadata"].update(uid="u", resourceVersion="7", generation=2, creationTimestamp="t",
-                                managedFields=[{}], ownerReferences=[{}],
-                                annotations={names.ANNOTATION_CLAIMED_BY: "x"})
+    template["metadata"].update(
+        uid="u",
+        resourceVersion="7",
+        generation=2,
+        creationTimestamp="t",
+        managedFields=[{}],
+        ownerReferences=[{}],
+        annotations={names.ANNOTATION_CLAIMED_BY: "x"},
+    )
     template["status"] = {"replicas": 3}
     out = rendering.strip_server_fields(template)
     assert "status" not in out
@@ -26,25 +32,50 @@ def test_strip_server_fields() -> None:
 
 
 def test_service_cluster_ip_and_job_selector_stripped() -> None:
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "d"},
-               "spec": {"clusterIP": "10.0.0.1", "clusterIPs": ["10.0.0.1"], "ports": [{"port": 80}]}}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s", "namespace": "d"},
+        "spec": {"clusterIP": "10.0.0.1", "clusterIPs": ["10.0.0.1"], "ports": [{"port": 80}]},
+    }
     assert "clusterIP" not in rendering.strip_server_fields(service)["spec"]
     headless = {**service, "spec": {"clusterIP": "None"}}
     assert rendering.strip_server_fields(headless)["spec"]["clusterIP"] == "None"
-    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": "d"},
-           "spec": {"selector": {"matchLabels": {"controller-uid": "x"}},
-                    "template": {"metadata": {"labels": {"controller-uid": "x", "app": "j"}}}}}
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "j", "namespace": "d"},
+        "spec": {
+            "selector": {"matchLabels": {"controller-uid": "x"}},
+            "template": {"metadata": {"labels": {"controller-uid": "x", "app": "j"}}},
+        },
+    }
     out = rendering.strip_server_fields(job)
     assert "selector" not in out["spec"]
     assert out["spec"]["template"]["metadata"]["labels"] == {"app": "j"}
 
 
 def test_render_sets_replicas_then_overrides() -> None:
-    override = {"apiVersion": "policy.waybill.dev/v1alpha1", "kind": "OverridePolicy",
-                "metadata": {"name": "o", "namespace": "default"},
-                "spec": {"overrideRules": [{"overriders": {"plaintext": [
-                    {"path": "/metadata/labels/cluster", "operator": "add",
-                     "value": "${MEMBER_CLUSTER_NAME}"}]}}]}}
+    override = {
+        "apiVersion": "policy.waybill.dev/v1alpha1",
+        "kind": "OverridePolicy",
+        "metadata": {"name": "o", "namespace": "default"},
+        "spec": {
+            "overrideRules": [
+                {
+                    "overriders": {
+                        "plaintext": [
+                            {
+                                "path": "/metadata/labels/cluster",
+                                "operator": "add",
+                                "value": "${MEMBER_CLUSTER_NAME}",
+                            }
+                        ]
+                    }
+                }
+            ]
+        },
+    }
     template = deployment(replicas=9, labels={"app": "web"})
     out = rendering.render_manifest(template, cluster=ClusterView("eu1"), replicas=4, overrides=[override])
     assert out["spec"]["replicas"] == 4
@@ -53,8 +84,13 @@ def test_render_sets_replicas_then_overrides() -> None:
 
 def test_pack_one_work_per_policy_and_member() -> None:
     manifests = [configmap("b"), configmap("a"), deployment()]
-    works = rendering.pack_works(policy=POLICY, cluster="eu1", member_namespace="member-eu1",
-                                 manifests=manifests, options=rendering.WorkOptions("Always"))
+    works = rendering.pack_works(
+        policy=POLICY,
+        cluster="eu1",
+        member_namespace="member-eu1",
+        manifests=manifests,
+        options=rendering.WorkOptions("Always"),
+    )
     assert len(works) == 1
     work = works[0]
     assert work["metadata"]["namespace"] == "member-eu1"
@@ -64,8 +100,13 @@ def test_pack_one_work_per_policy_and_member() -> None:
     assert listed == [("Deployment", "web"), ("ConfigMap", "a"), ("ConfigMap", "b")]
     assert work["spec"]["applyStrategy"]["whenToTakeOver"] == "Always"
     assert work["spec"]["manifestConfigs"][0]["resourceIdentifier"]["kind"] == "Deployment"
-    again = rendering.pack_works(policy=POLICY, cluster="eu1", member_namespace="member-eu1",
-                                 manifests=list(reversed(manifests)), options=rendering.WorkOptions("Always"))
+    again = rendering.pack_works(
+        policy=POLICY,
+        cluster="eu1",
+        member_namespace="member-eu1",
+        manifests=list(reversed(manifests)),
+        options=rendering.WorkOptions("Always"),
+    )
     assert again == works
 
 

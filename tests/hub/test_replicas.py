@@ -44,8 +44,14 @@ def test_tie_break_prefers_previous_holder() -> None:
         pytest.param(9, {"a": 1, "b": 1, "c": 1}, {}, {"a": 1}, {"a": 1, "b": 4, "c": 4}, 0, id="refill"),
     ],
 )
-def test_min_max(total: int, weights: dict[str, int], minimums: dict[str, int], maximums: dict[str, int],
-                 expected: dict[str, int], unplaced: int) -> None:
+def test_min_max(
+    total: int,
+    weights: dict[str, int],
+    minimums: dict[str, int],
+    maximums: dict[str, int],
+    expected: dict[str, int],
+    unplaced: int,
+) -> None:
     division = replicas.divide_by_weights(total, weights, minimums=minimums, maximums=maximums)
     assert division.replicas == expected
     assert division.unplaced == unplaced
@@ -62,8 +68,9 @@ def test_min_max(total: int, weights: dict[str, int], minimums: dict[str, int], 
         pytest.param(40, {"a": 10, "b": 20}, {}, {"a": 13, "b": 27}, id="over-capacity-spreads-excess"),
     ],
 )
-def test_aggregate(total: int, capacity: dict[str, int | None], previous: dict[str, int],
-                   expected: dict[str, int]) -> None:
+def test_aggregate(
+    total: int, capacity: dict[str, int | None], previous: dict[str, int], expected: dict[str, int]
+) -> None:
     division = replicas.aggregate(total, capacity, previous=previous)
     assert division.replicas == expected
     assert sum(division.replicas.values()) == total
@@ -79,6 +86,7 @@ def test_aggregate(total: int, capacity: dict[str, int | None], previous: dict[s
         ({"cpu": "250m"}, {"cpu": "1"}, 0),
     ],
 )
-def test_capacity_replicas(available: dict[str, str] | None, requests: dict[str, str],
-                           expected: int | None) -> None:
+def test_capacity_replicas(
+    available: dict[str, str] | None, requests: dict[str, str], expected: int | None
+) -> None:
     assert replicas.capacity_replicas(available, requests) == expected

@@ -11,12 +11,30 @@ from hub.clusters import UNREACHABLE_TAINT, ClusterView, Taint
 from tests.hub.helpers import configmap, deployment
 
 FLEET = [
-    ClusterView("eu1", labels={"env": "prod", "geo": "eu"}, provider="aws", region="eu-west", zone="a",
-                available={"cpu": "4"}),
-    ClusterView("eu2", labels={"env": "prod", "geo": "eu"}, provider="gcp", region="eu-west", zone="b",
-                available={"cpu": "2"}),
-    ClusterView("us1", labels={"env": "prod", "geo": "us"}, provider="aws", region="us-east", zone="a",
-                available={"cpu": "8"}),
+    ClusterView(
+        "eu1",
+        labels={"env": "prod", "geo": "eu"},
+        provider="aws",
+        region="eu-west",
+        zone="a",
+        available={"cpu": "4"},
+    ),
+    ClusterView(
+        "eu2",
+        labels={"env": "prod", "geo": "eu"},
+        provider="gcp",
+        region="eu-west",
+        zone="b",
+        available={"cpu": "2"},
+    ),
+    ClusterView(
+        "us1",
+        labels={"env": "prod", "geo": "us"},
+        provider="aws",
+        region="us-east",
+        zone="a",
+        available={"cpu": "8"},
+    ),
     ClusterView("dev", labels={"env": "dev"}, provider="kind", available={"cpu": "1"}),
 ]
 
@@ -33,29 +51,60 @@ def reasons(decision: scheduling.Decision) -> dict[str, str]:
     ("placement", "expected", "why"),
     [
         pytest.param({}, {"dev": None, "eu1": None, "eu2": None, "us1": None}, {}, id="everywhere"),
-        pytest.param({"clusterAffinity": {"clusterNames": ["eu1", "us1"]}}, {"eu1": None, "us1": None},
-                     {"dev": "NotInClusterNames", "eu2": "NotInClusterNames"}, id="names"),
-        pytest.param({"clusterAffinity": {"exclude": ["dev"]}}, {"eu1": None, "eu2": None, "us1": None},
-                     {"dev": "Excluded"}, id="exclude"),
-        pytest.param({"clusterAffinity": {"labelSelector": {"matchLabels": {"geo": "eu"}}}},
-                     {"eu1": None, "eu2": None},
-                     {"dev": "LabelSelectorMismatch", "us1": "LabelSelectorMismatch"}, id="labels"),
-        pytest.param({"clusterAffinity": {"fieldSelector": {"matchExpressions": [
-            {"key": "provider", "operator": "In", "values": ["aws"]}]}}},
-                     {"eu1": None, "us1": None},
-                     {"dev": "FieldSelectorMismatch", "eu2": "FieldSelectorMismatch"}, id="fields"),
-        pytest.param({"spreadConstraints": [{"spreadByField": "region", "maxGroups": 1}]},
-                     {"us1": None},
-                     {"dev": "SpreadFieldMissing", "eu1": "SpreadConstraint", "eu2": "SpreadConstraint"},
-                     id="spread-region-most-cpu"),
-        pytest.param({"spreadConstraints": [{"spreadByField": "cluster", "maxGroups": 2}]},
-                     {"us1": None, "eu1": None}, {"eu2": "SpreadConstraint", "dev": "SpreadConstraint"},
-                     id="spread-cluster-capacity-first"),
-        pytest.param({"spreadConstraints": [{"spreadByLabel": "geo", "minGroups": 2, "maxGroups": 2}]},
-                     {"eu1": None, "eu2": None, "us1": None}, {"dev": "SpreadFieldMissing"},
-                     id="spread-label"),
-        pytest.param({"maxClusters": 1}, {"us1": None},
-                     {"dev": "MaxClusters", "eu1": "MaxClusters", "eu2": "MaxClusters"}, id="max-clusters"),
+        pytest.param(
+            {"clusterAffinity": {"clusterNames": ["eu1", "us1"]}},
+            {"eu1": None, "us1": None},
+            {"dev": "NotInClusterNames", "eu2": "NotInClusterNames"},
+            id="names",
+        ),
+        pytest.param(
+            {"clusterAffinity": {"exclude": ["dev"]}},
+            {"eu1": None, "eu2": None, "us1": None},
+            {"dev": "Excluded"},
+            id="exclude",
+        ),
+        pytest.param(
+            {"clusterAffinity": {"labelSelector": {"matchLabels": {"geo": "eu"}}}},
+            {"eu1": None, "eu2": None},
+            {"dev": "LabelSelectorMismatch", "us1": "LabelSelectorMismatch"},
+            id="labels",
+        ),
+        pytest.param(
+            {
+                "clusterAffinity": {
+                    "fieldSelector": {
+                        "matchExpressions": [{"key": "provider", "operator": "In", "values": ["aws"]}]
+                    }
+                }
+            },
+            {"eu1": None, "us1": None},
+            {"dev": "FieldSelectorMismatch", "eu2": "FieldSelectorMismatch"},
+            id="fields",
+        ),
+        pytest.param(
+            {"spreadConstraints": [{"spreadByField": "region", "maxGroups": 1}]},
+            {"us1": None},
+            {"dev": "SpreadFieldMissing", "eu1": "SpreadConstraint", "eu2": "SpreadConstraint"},
+            id="spread-region-most-cpu",
+        ),
+        pytest.param(
+            {"spreadConstraints": [{"spreadByField": "cluster", "maxGroups": 2}]},
+            {"us1": None, "eu1": None},
+            {"eu2": "SpreadConstraint", "dev": "SpreadConstraint"},
+            id="spread-cluster-capacity-first",
+        ),
+        pytest.param(
+            {"spreadConstraints": [{"spreadByLabel": "geo", "minGroups": 2, "maxGroups": 2}]},
+            {"eu1": None, "eu2": None, "us1": None},
+            {"dev": "SpreadFieldMissing"},
+            id="spread-label",
+        ),
+        pytest.param(
+            {"maxClusters": 1},
+            {"us1": None},
+            {"dev": "MaxClusters", "eu1": "MaxClusters", "eu2": "MaxClusters"},
+            id="max-clusters",
+        ),
     ],
 )
 def test_filters(placement: dict[str, Any], expected: dict[str, int | None], why: dict[str, str]) -> None:
@@ -67,55 +116,81 @@ def test_filters(placement: dict[str, Any], expected: dict[str, int | None], why
 
 def test_every_rejected_candidate_has_a_reason() -> None:
     decision = scheduling.schedule(
-        policy_spec={"placement": {"clusterAffinity": {"labelSelector": {"matchLabels": {"env": "prod"}}},
-                                   "maxClusters": 2}},
-        template=configmap(), clusters=FLEET)
+        policy_spec={
+            "placement": {
+                "clusterAffinity": {"labelSelector": {"matchLabels": {"env": "prod"}}},
+                "maxClusters": 2,
+            }
+        },
+        template=configmap(),
+        clusters=FLEET,
+    )
     assert set(decision.cluster_names) | set(reasons(decision)) == {c.name for c in FLEET}
 
 
 def test_min_groups_unsatisfiable() -> None:
     decision = scheduling.schedule(
         policy_spec={"placement": {"spreadConstraints": [{"spreadByField": "region", "minGroups": 3}]}},
-        template=configmap(), clusters=FLEET)
+        template=configmap(),
+        clusters=FLEET,
+    )
     assert not decision.schedulable
     assert "needs 3 groups" in decision.message
 
 
 def test_taints_and_tolerations() -> None:
-    fleet = [ClusterView("a", taints=(Taint(UNREACHABLE_TAINT),)),
-             ClusterView("b", taints=(Taint("gpu", "yes", "NoExecute"),)),
-             ClusterView("c", taints=(Taint("soft", effect="PreferNoSchedule"),))]
+    fleet = [
+        ClusterView("a", taints=(Taint(UNREACHABLE_TAINT),)),
+        ClusterView("b", taints=(Taint("gpu", "yes", "NoExecute"),)),
+        ClusterView("c", taints=(Taint("soft", effect="PreferNoSchedule"),)),
+    ]
     decision = scheduling.schedule(policy_spec={}, template=configmap(), clusters=fleet)
     assert decision.cluster_names == ["c"]
     assert reasons(decision) == {"a": "TaintNotTolerated", "b": "TaintNotTolerated"}
     assert UNREACHABLE_TAINT in decision.rejections[0].message
-    tolerant = {"placement": {"clusterTolerations": [{"key": "gpu", "operator": "Equal", "value": "yes",
-                                                      "effect": "NoExecute"},
-                                                     {"key": UNREACHABLE_TAINT, "operator": "Exists"}]}}
+    tolerant = {
+        "placement": {
+            "clusterTolerations": [
+                {"key": "gpu", "operator": "Equal", "value": "yes", "effect": "NoExecute"},
+                {"key": UNREACHABLE_TAINT, "operator": "Exists"},
+            ]
+        }
+    }
     decision = scheduling.schedule(policy_spec=tolerant, template=configmap(), clusters=fleet)
     assert decision.cluster_names == ["a", "b", "c"]
 
 
 def test_noschedule_taint_keeps_existing_placement_noexecute_evicts() -> None:
-    fleet = [ClusterView("a", taints=(Taint(UNREACHABLE_TAINT),)),
-             ClusterView("b", taints=(Taint("drain", effect="NoExecute"),)), ClusterView("c")]
-    decision = scheduling.schedule(policy_spec={}, template=configmap(), clusters=fleet,
-                                   previous={"a": None, "b": None})
+    fleet = [
+        ClusterView("a", taints=(Taint(UNREACHABLE_TAINT),)),
+        ClusterView("b", taints=(Taint("drain", effect="NoExecute"),)),
+        ClusterView("c"),
+    ]
+    decision = scheduling.schedule(
+        policy_spec={}, template=configmap(), clusters=fleet, previous={"a": None, "b": None}
+    )
     assert decision.cluster_names == ["a", "c"]
 
 
 def test_api_not_served() -> None:
-    fleet = [ClusterView("old", api_resources=frozenset({"v1/ConfigMap"})),
-             ClusterView("new", api_resources=frozenset({"v1/ConfigMap", "apps/v1/Deployment"}))]
+    fleet = [
+        ClusterView("old", api_resources=frozenset({"v1/ConfigMap"})),
+        ClusterView("new", api_resources=frozenset({"v1/ConfigMap", "apps/v1/Deployment"})),
+    ]
     decision = scheduling.schedule(policy_spec={}, template=deployment(), clusters=fleet)
     assert decision.cluster_names == ["new"]
     assert reasons(decision) == {"old": "APINotServed"}
 
 
 def test_cluster_affinities_fall_back_in_order() -> None:
-    spec = {"placement": {"clusterAffinities": [
-        {"affinityName": "primary", "clusterNames": ["gone"]},
-        {"affinityName": "backup", "labelSelector": {"matchLabels": {"geo": "us"}}}]}}
+    spec = {
+        "placement": {
+            "clusterAffinities": [
+                {"affinityName": "primary", "clusterNames": ["gone"]},
+                {"affinityName": "backup", "labelSelector": {"matchLabels": {"geo": "us"}}},
+            ]
+        }
+    }
     decision = scheduling.schedule(policy_spec=spec, template=configmap(), clusters=FLEET)
     assert decision.affinity_name == "backup"
     assert decision.cluster_names == ["us1"]
@@ -133,35 +208,66 @@ def test_nothing_eligible() -> None:
 
 
 def divided(**preference: Any) -> dict[str, Any]:
-    return {"placement": {"clusterAffinity": {"labelSelector": {"matchLabels": {"env": "prod"}}},
-                          "replicaScheduling": {"replicaSchedulingType": "Divided", **preference}}}
+    return {
+        "placement": {
+            "clusterAffinity": {"labelSelector": {"matchLabels": {"env": "prod"}}},
+            "replicaScheduling": {"replicaSchedulingType": "Divided", **preference},
+        }
+    }
 
 
 @pytest.mark.parametrize(
     ("spec", "replicas", "expected"),
     [
-        pytest.param({"placement": {"clusterAffinity": {"clusterNames": ["eu1", "us1"]}}}, 3,
-                     {"eu1": 3, "us1": 3}, id="duplicated"),
+        pytest.param(
+            {"placement": {"clusterAffinity": {"clusterNames": ["eu1", "us1"]}}},
+            3,
+            {"eu1": 3, "us1": 3},
+            id="duplicated",
+        ),
         pytest.param(divided(), 7, {"eu1": 3, "eu2": 2, "us1": 2}, id="divided-equal"),
-        pytest.param(divided(replicaDivisionPreference="Weighted", weightPreference={"staticWeightList": [
-            {"targetCluster": {"clusterNames": ["eu1"]}, "weight": 1},
-            {"targetCluster": {"clusterNames": ["us1"]}, "weight": 2}]}), 3,
-            {"eu1": 1, "us1": 2}, id="static-weights-zero-weight-no-copy"),
-        pytest.param(divided(replicaDivisionPreference="Weighted",
-                             weightPreference={"dynamicWeight": "AvailableReplicas"}), 14,
-                     {"eu1": 4, "eu2": 2, "us1": 8}, id="available-replicas"),
+        pytest.param(
+            divided(
+                replicaDivisionPreference="Weighted",
+                weightPreference={
+                    "staticWeightList": [
+                        {"targetCluster": {"clusterNames": ["eu1"]}, "weight": 1},
+                        {"targetCluster": {"clusterNames": ["us1"]}, "weight": 2},
+                    ]
+                },
+            ),
+            3,
+            {"eu1": 1, "us1": 2},
+            id="static-weights-zero-weight-no-copy",
+        ),
+        pytest.param(
+            divided(
+                replicaDivisionPreference="Weighted", weightPreference={"dynamicWeight": "AvailableReplicas"}
+            ),
+            14,
+            {"eu1": 4, "eu2": 2, "us1": 8},
+            id="available-replicas",
+        ),
         pytest.param(divided(replicaDivisionPreference="Aggregated"), 10, {"us1": 10}, id="aggregated"),
-        pytest.param(divided(replicaDivisionPreference="Aggregated"), 20, {"us1": 16, "eu1": 4},
-                     id="aggregated-overflow"),
-        pytest.param(divided(clusterReplicaLimits=[{"targetCluster": {"clusterNames": ["eu1"]},
-                                                    "maxReplicas": 1}]), 9,
-                     {"eu1": 1, "eu2": 4, "us1": 4}, id="per-cluster-max"),
+        pytest.param(
+            divided(replicaDivisionPreference="Aggregated"),
+            20,
+            {"us1": 16, "eu1": 4},
+            id="aggregated-overflow",
+        ),
+        pytest.param(
+            divided(clusterReplicaLimits=[{"targetCluster": {"clusterNames": ["eu1"]}, "maxReplicas": 1}]),
+            9,
+            {"eu1": 1, "eu2": 4, "us1": 4},
+            id="per-cluster-max",
+        ),
         pytest.param(divided(), 0, {"eu1": 0, "eu2": 0, "us1": 0}, id="scaled-to-zero-keeps-copies"),
     ],
 )
 def test_replicas(spec: dict[str, Any], replicas: int, expected: dict[str, int]) -> None:
-    decision = scheduling.schedule(policy_spec=spec, template=deployment(replicas=replicas, cpu="500m"),
-                                   clusters=FLEET)
+    decision = scheduling.schedule(
+        policy_spec=spec, template=deployment(replicas=replicas, cpu="500m"), clusters=FLEET
+    )
     assert placed(decision) == expected
     assert sum(v or 0 for v in placed(decision).values()) in (replicas, replicas * len(expected))
 
@@ -169,18 +275,26 @@ def test_replicas(spec: dict[str, Any], replicas: int, expected: dict[str, int])
 def test_zero_replica_clusters_are_explained() -> None:
     decision = scheduling.schedule(policy_spec=divided(), template=deployment(replicas=1), clusters=FLEET)
     assert placed(decision) == {"eu1": 1}
-    assert reasons(decision) == {"dev": "LabelSelectorMismatch", "eu2": "NoReplicasAssigned",
-                                 "us1": "NoReplicasAssigned"}
+    assert reasons(decision) == {
+        "dev": "LabelSelectorMismatch",
+        "eu2": "NoReplicasAssigned",
+        "us1": "NoReplicasAssigned",
+    }
 
 
 def test_stable_when_nothing_changed() -> None:
     first = scheduling.schedule(policy_spec=divided(), template=deployment(replicas=2), clusters=FLEET)
-    again = scheduling.schedule(policy_spec=divided(), template=deployment(replicas=2), clusters=FLEET,
-                                previous=first.replicas_by_cluster())
+    again = scheduling.schedule(
+        policy_spec=divided(),
+        template=deployment(replicas=2),
+        clusters=FLEET,
+        previous=first.replicas_by_cluster(),
+    )
     assert placed(again) == placed(first)
     # a previous holder wins the tie even if its name sorts later
-    moved = scheduling.schedule(policy_spec=divided(), template=deployment(replicas=1), clusters=FLEET,
-                                previous={"us1": 1})
+    moved = scheduling.schedule(
+        policy_spec=divided(), template=deployment(replicas=1), clusters=FLEET, previous={"us1": 1}
+    )
     assert placed(moved) == {"us1": 1}
 
 

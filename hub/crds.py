@@ -1,0 +1,44 @@
+"""Install Waybill's CRDs on the hub when they are missing, and wait until they are served."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from shared.api import crdgen
+from shared.kube import errors
+from shared.kube.client import KubeClient
+from shared.ops.logging import get_logger
+
+_log = get_logger("hub.crds")
+CRD_API = "apiextensions.k8s.io/v1"
+
+
+async def ensure_crds(hub_api: KubeClient, *, wait_seconds: float = 30.0) -> list[str]:
+    """Create every missing Waybill CRD (existing ones are left alone); the names created."""
+    created = []
+    for crd in crdgen.all_crds():
+        name = str(crd["metadata"]["name"])
+        try:
+            await hub_api.create(crd)
+        except errors.AlreadyExists:
+            continue
+        created.append(name)
+        _log.info("crd.created", crd=name)
+    deadline = time.monotonic() + wait_seconds
+    for crd in crdgen.all_crds():
+        name = str(crd["metadata"]["name"])
+        while True:
+            live = await hub_api.get(CRD_API, "CustomResourceDefinition", name=name)
+            established = any(
+                c.get("type") == "Established" and c.get("status") == "True"
+                for c in (live.get("status") or {}).get("conditions") or []
+            )
+            if established:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"CRD {name} not Established after {wait_seconds}s")
+            await asyncio.sleep(0.1)
+    if created:
+        hub_api.invalidate_discovery()
+    return created

@@ -1,0 +1,90 @@
+"""What the hub would do with a set of objects, without writing anything (pure; ``waybill plan``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub import matching, overrides, rendering, scheduling
+from hub.clusters import ClusterView
+from hub.replica_paths import DEFAULT_REPLICA_PATHS
+from shared.api import names
+
+POLICY_KINDS = (names.KIND_PROPAGATION_POLICY, names.KIND_CLUSTER_PROPAGATION_POLICY)
+OVERRIDE_KINDS = (names.KIND_OVERRIDE_POLICY, names.KIND_CLUSTER_OVERRIDE_POLICY)
+
+
+@dataclass
+class TemplatePlan:
+    """The plan for one template: its policy, decision and rendered manifest per cluster."""
+
+    template: matching.TemplateRef
+    policy: matching.PolicyRef | None
+    decision: scheduling.Decision | None = None
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def split_objects(objects: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Sort a bag of objects into policies, overrides, members and templates."""
+    groups: dict[str, list[Mapping[str, Any]]] = {
+        "policies": [],
+        "overrides": [],
+        "members": [],
+        "templates": [],
+    }
+    for obj in objects:
+        kind = obj.get("kind")
+        group = str(obj.get("apiVersion", "")).split("/")[0]
+        if kind in POLICY_KINDS and group == names.POLICY_GROUP:
+            groups["policies"].append(obj)
+        elif kind in OVERRIDE_KINDS and group == names.POLICY_GROUP:
+            groups["overrides"].append(obj)
+        elif kind == names.KIND_MEMBER_CLUSTER:
+            groups["members"].append(obj)
+        elif group not in (names.WORK_GROUP, names.CLUSTER_GROUP, names.POLICY_GROUP):
+            groups["templates"].append(obj)
+    return groups
+
+
+def plan(
+    *,
+    templates: Sequence[Mapping[str, Any]],
+    policies: Sequence[Mapping[str, Any]],
+    override_policies: Sequence[Mapping[str, Any]],
+    clusters: Sequence[ClusterView],
+    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+) -> list[TemplatePlan]:
+    """Match, schedule and render every template; errors are collected, never raised."""
+    by_ref = {matching.PolicyRef.of(p): p for p in policies}
+    out = []
+    for template in sorted(templates, key=lambda t: matching.TemplateRef.of(t)):
+        chosen = matching.choose_policy(template, policies)
+        entry = TemplatePlan(template=matching.TemplateRef.of(template), policy=chosen)
+        out.append(entry)
+        if chosen is None:
+            continue
+        try:
+            entry.decision = scheduling.schedule(
+                policy_spec=by_ref[chosen].get("spec") or {},
+                template=template,
+                clusters=clusters,
+                replica_paths=replica_paths,
+            )
+        except scheduling.PlacementError as exc:
+            entry.errors.append(f"{chosen}: {exc}")
+            continue
+        views = {c.name: c for c in clusters}
+        for target in entry.decision.targets:
+            try:
+                entry.manifests[target.cluster] = rendering.render_manifest(
+                    template,
+                    cluster=views[target.cluster],
+                    replicas=target.replicas,
+                    overrides=override_policies,
+                    replica_paths=replica_paths,
+                )
+            except overrides.OverrideError as exc:
+                entry.errors.append(str(exc))
+    return out
