@@ -115,6 +115,8 @@ def _list_type(names: tuple[str, ...], field: str, schema: JSON, typed: bool) ->
     if field in _SET_LISTS:
         return _ListType("set")
     key = patching.merge_key_for(names, field)
+    if key and field == "ports":  # built-in port lists are keyed by port and protocol
+        return _ListType("map", (key, "protocol"))
     return _ListType("map", (key,)) if key else _ListType("atomic")
 
 
@@ -133,8 +135,16 @@ def _canon(raw: JSON) -> str:
     return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+# Key fields with a schema default count with that value when absent (``protocol: TCP``).
+_KEY_DEFAULTS: dict[str, JSON] = {"protocol": "TCP"}
+
+
+def _key_value(item: dict[str, JSON], key: str) -> JSON:
+    return item.get(key, _KEY_DEFAULTS.get(key))
+
+
 def _key_element(item: dict[str, JSON], keys: tuple[str, ...]) -> str:
-    return "k:" + _canon({k: item[k] for k in keys if k in item})
+    return "k:" + _canon({k: _key_value(item, k) for k in keys if k in item or k in _KEY_DEFAULTS})
 
 
 def path_string(path: Path) -> str:
@@ -274,7 +284,7 @@ def _step(node: JSON, element: str) -> JSON:
     if kind == "k":
         keys = json.loads(rest)
         for item in node:
-            if isinstance(item, dict) and all(item.get(k) == v for k, v in keys.items()):
+            if isinstance(item, dict) and all(_key_value(item, k) == v for k, v in keys.items()):
                 return item
         return _MISSING
     if kind == "v":

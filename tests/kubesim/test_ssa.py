@@ -305,3 +305,35 @@ def test_reset_fields_and_status_subresource() -> None:
     entry = next(e for e in result["metadata"]["managedFields"] if e["manager"] == "ctrl")
     assert entry["subresource"] == "status"
     assert entry["fieldsV1"] == {"f:status": {"f:readyReplicas": {}}}
+
+
+def test_ports_are_keyed_by_port_and_protocol() -> None:
+    ports = [
+        {
+            "name": "web",
+            "image": "nginx",
+            "ports": [{"containerPort": 80}, {"containerPort": 53, "protocol": "UDP"}],
+        }
+    ]
+    live = ssa.apply(None, deploy(containers=ports), manager="a", force=False, now=T0)
+    owned = managers(live)[("a", "Apply")]
+    assert '.spec.template.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"]' in owned
+    assert '.spec.template.spec.containers[name="web"].ports[containerPort=53,protocol="UDP"]' in owned
+    explicit = [
+        {"name": "web", "image": "nginx", "ports": [{"containerPort": 80, "protocol": "TCP", "name": "http"}]}
+    ]
+    merged = ssa.apply(live, deploy(containers=explicit), manager="b", force=False, now=T1)
+    assert merged["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80, "protocol": "TCP", "name": "http"},
+        {"containerPort": 53, "protocol": "UDP"},
+    ]
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s"},
+        "spec": {"ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    fields = ssa.fieldset_to_v1(ssa.fields_of(svc))
+    assert fields == {
+        "f:spec": {"f:ports": {'k:{"port":80,"protocol":"TCP"}': {".": {}, "f:port": {}, "f:targetPort": {}}}}
+    }
