@@ -96,8 +96,14 @@ def plan_apply(
     strategy: Strategy,
     field_manager: str,
     respected_managers: Iterable[str] = (),
+    original: Mapping[str, Any] | None = None,
 ) -> Action:
-    """What to do with ``manifest`` given the member's ``live`` object."""
+    """What to do with ``manifest`` given the member's ``live`` object.
+
+    ``manifest`` is what the agent would write (with Waybill's labels); ``original`` the hub's
+    manifest as given: an object the agent does not own is compared with that, so Waybill's
+    own bookkeeping labels are not differences that block a takeover.
+    """
     if live is None:
         if strategy.type == STRATEGY_REPORT_DIFF:
             missing = drift.FieldDiff("/", None, "(object)")
@@ -111,7 +117,8 @@ def plan_apply(
     respected = frozenset(
         drift.respected_fields(live, field_manager=field_manager, respected_managers=respected_managers)
     )
-    differences = drift.diff(manifest, live, skip=respected)
+    compared = manifest if owned or original is None else original
+    differences = drift.diff(compared, live, skip=respected)
     if strategy.type == STRATEGY_REPORT_DIFF:
         message = f"{len(differences)} field(s) differ" if differences else "no differences"
         return Action(ActionType.REPORT_DIFF, "DiffReported", message, diffs=differences, respected=respected)

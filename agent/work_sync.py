@@ -250,7 +250,7 @@ class WorkSyncer:
                 owned=owned,
                 strategy=strategy,
                 field_manager=self.config.field_manager,
-                respected_managers=self.config.respected_managers,
+                respected_managers=self.config.respected_managers, original=manifest,
             )
             if action.type == ActionType.REPORT_DIFF:
                 return ManifestResult(

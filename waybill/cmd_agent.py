@@ -1,0 +1,80 @@
+"""``waybill agent``: run a member's agent (pull: inside the member; push: on the hub side).
+
+Pull and push are the same command and the same code; only where it runs differs, and so which
+kubeconfigs it is given: ``--hub-kubeconfig`` is the scoped hub identity ``waybill join``
+wrote; ``--kubeconfig`` is the member (omitted: in-cluster config, the pull-mode default).
+Serves ``/metrics``, ``/healthz``, ``/readyz`` on ``--metrics-port``; stops gracefully on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from agent.config import AgentConfig
+from agent.runner import run_agent
+from shared.ops import lifecycle
+from shared.ops.logging import configure
+from waybill.cli import UsageError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "agent",
+        help="run a member cluster's agent (pull or push mode)",
+        description="Apply the member's Works from the hub and report status, heartbeats and drift.",
+    )
+    parser.add_argument("--cluster", required=True, help="the member cluster's name (as joined)")
+    parser.add_argument(
+        "--hub-kubeconfig", required=True, type=Path, help="scoped hub kubeconfig from `waybill join`"
+    )
+    parser.add_argument(
+        "--kubeconfig", type=Path, default=None, help="member kubeconfig (default: in-cluster)"
+    )
+    parser.add_argument(
+        "--namespace",
+        default=None,
+        help="the member namespace on the hub (default: found by label, else member-<cluster>)",
+    )
+    parser.add_argument("--metrics-port", type=int, default=8080, help="port for /metrics, /healthz, /readyz")
+    parser.add_argument(
+        "--heartbeat-interval", type=float, default=10.0, help="Lease renewal period (seconds)"
+    )
+    parser.add_argument("--lease-duration", type=int, default=40, help="Lease duration (seconds)")
+    parser.add_argument("--resync-interval", type=float, default=300.0, help="full re-apply period (seconds)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.set_defaults(handler=run)
+
+
+def config_from_args(args: argparse.Namespace) -> AgentConfig:
+    for path, flag in ((args.hub_kubeconfig, "--hub-kubeconfig"), (args.kubeconfig, "--kubeconfig")):
+        if path is not None and not Path(path).is_file():
+            raise UsageError(f"{flag}: no such file: {path}")
+    if args.heartbeat_interval <= 0 or args.lease_duration <= args.heartbeat_interval:
+        raise UsageError("--lease-duration must be longer than --heartbeat-interval (both positive)")
+    return AgentConfig(
+        cluster=args.cluster,
+        member_namespace=args.namespace,
+        heartbeat_interval=args.heartbeat_interval,
+        lease_duration_seconds=args.lease_duration,
+        resync_interval=args.resync_interval,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    configure(level=args.log_level, json=True)
+
+    async def main(stop: asyncio.Event) -> int:
+        return await run_agent(
+            config=config,
+            hub_kubeconfig=args.hub_kubeconfig,
+            member_kubeconfig=args.kubeconfig,
+            metrics_port=args.metrics_port,
+            stop=stop,
+        )
+
+    result = lifecycle.run(main, grace_period=15.0)
+    return 0 if result is None else int(result)
