@@ -1,0 +1,132 @@
+"""The informer against kubesim: sync, key handlers, selectors, resume after a dropped stream,
+relist on a forced 410."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from shared.kube.client import KubeClient
+from shared.kube.informer import Informer
+from shared.kube.retry import RetryPolicy
+
+WaitFor = Callable[..., Awaitable[None]]
+SimFactory = Callable[..., Awaitable[Any]]
+FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, jitter=0.1)
+NS = "rt"
+FAST_BACKOFF = RetryPolicy(attempts=1_000_000, base_delay=0.01, max_delay=0.1, jitter=0.1)
+
+
+@pytest.fixture
+async def sim(sim_factory: SimFactory) -> Any:
+    return await sim_factory("rt-informer")
+
+
+@pytest.fixture
+async def api(sim: Any) -> AsyncIterator[KubeClient]:
+    client = await KubeClient.from_kubeconfig(sim.kubeconfig_path, name="test", retry_policy=FAST,
+                                              request_timeout=5.0)
+    await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def _cm(name: str, *, labels: dict[str, str] | None = None, value: str = "") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": NS, "labels": {"suite": "rt", **(labels or {})}},
+            "data": {"v": value}}
+
+
+def _informer(api: KubeClient, *, label_selector: str = "suite=rt") -> Informer:
+    # the selector leaves out the kube-root-ca.crt ConfigMap every namespace gets
+    return Informer(api, "v1", "ConfigMap", namespace=NS, label_selector=label_selector, watch_timeout=30,
+                    backoff=FAST_BACKOFF)
+
+
+async def test_sync_then_events_reach_handlers_as_keys(api: KubeClient, wait_for: WaitFor) -> None:
+    await api.create(_cm("before", labels={"team": "a"}))
+    await api.create(_cm("elsewhere", labels={"team": "b"}))
+    informer = _informer(api, label_selector="team=a")
+    keys: list[str] = []
+    informer.add_handler(keys.append)
+    informer.start()
+    try:
+        assert await informer.wait_synced(5)
+        assert informer.keys() == ["rt/before"]
+        assert keys == ["rt/before"]
+
+        await api.create(_cm("later", labels={"team": "a"}))
+        await wait_for(lambda: informer.get("rt/later") is not None, what="ADDED in cache")
+        await api.patch("v1", "ConfigMap", name="later", namespace=NS, patch={"data": {"v": "2"}})
+        await wait_for(lambda: (informer.get("rt/later") or {}).get("data") == {"v": "2"},
+                       what="MODIFIED")
+        await api.delete("v1", "ConfigMap", name="before", namespace=NS)
+        await wait_for(lambda: informer.get("rt/before") is None, what="DELETED")
+        assert keys == ["rt/before", "rt/later", "rt/later", "rt/before"]
+        assert "rt/elsewhere" not in informer
+    finally:
+        await informer.stop()
+
+
+async def test_map_keys_and_late_handlers(api: KubeClient, wait_for: WaitFor) -> None:
+    await api.create(_cm("child", labels={"owner": "parent-1"}))
+    informer = _informer(api)
+    informer.start()
+    try:
+        assert await informer.wait_synced(5)
+        owners: list[str] = []
+        informer.add_handler(owners.append, map_keys=lambda obj: [obj["metadata"]["labels"]["owner"]])
+        assert owners == ["parent-1"], "a late handler hears about every cached object"
+        await api.delete("v1", "ConfigMap", name="child", namespace=NS)
+        await wait_for(lambda: owners == ["parent-1", "parent-1"], what="deletion mapped to the owner")
+    finally:
+        await informer.stop()
+
+
+async def test_resumes_after_a_dropped_stream_without_relisting(sim: Any, api: KubeClient,
+                                                                 wait_for: WaitFor) -> None:
+    informer = _informer(api)
+    informer.start()
+    try:
+        assert await informer.wait_synced(5)
+        sim.faults.drop_watch(times=1)
+        await api.create(_cm("first"))
+        await wait_for(lambda: informer.get("rt/first") is not None, what="first object")
+        await api.create(_cm("second"))
+        await wait_for(lambda: informer.get("rt/second") is not None, what="second object")
+        assert informer.lists == 1
+    finally:
+        await informer.stop()
+
+
+async def test_relists_on_forced_410(sim: Any, api: KubeClient, wait_for: WaitFor) -> None:
+    await api.create(_cm("kept"))
+    await api.create(_cm("doomed"))
+    sim.faults.expire_watch(times=1)
+    informer = _informer(api)
+    keys: list[str] = []
+    informer.add_handler(keys.append)
+    informer.start()
+    try:
+        await wait_for(lambda: informer.lists >= 2, what="relist after 410")
+        await api.delete("v1", "ConfigMap", name="doomed", namespace=NS)
+        await api.create(_cm("new"))
+        await wait_for(lambda: sorted(informer.keys()) == ["rt/kept", "rt/new"],
+                       what="cache converged")
+        assert "rt/new" in keys
+    finally:
+        await informer.stop()
+
+
+async def test_waits_for_a_kind_that_is_not_served_yet(api: KubeClient) -> None:
+    informer = Informer(api, "example.com/v1", "Widget", backoff=FAST_BACKOFF)
+    informer.start()
+    try:
+        assert not await informer.wait_synced(0.3)
+        assert not informer.has_synced
+    finally:
+        await informer.stop()
