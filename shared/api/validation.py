@@ -87,8 +87,10 @@ def validate_model(model: KubeObject) -> list[FieldProblem]:
     return []
 
 
-def validate_policy(policy: PropagationPolicy | OverridePolicy) -> list[FieldProblem]:
-    """Cross-field rules of (Cluster)PropagationPolicy and (Cluster)OverridePolicy."""
+def validate_policy(policy: PropagationPolicy | OverridePolicy | Mapping[str, Any]) -> list[FieldProblem]:
+    """Cross-field rules of (Cluster)Propagation/OverridePolicy, given as a model or a wire dict."""
+    if isinstance(policy, Mapping):
+        return validate_object(policy)
     problems: list[FieldProblem] = []
     namespaced = policy.crd.scope == "Namespaced"
     for index, selector in enumerate(policy.spec.resource_selectors):

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from shared.api import names
-from shared.api.validation import FieldProblem, path_of, validate_object
+from shared.api.policy import PropagationPolicy
+from shared.api.validation import FieldProblem, path_of, validate_object, validate_policy
 
 PLACEMENT = "spec.placement"
 SCHEDULING = "spec.placement.replicaScheduling"
@@ -414,3 +415,15 @@ def test_foreign_kinds_are_a_problem_not_an_exception() -> None:
 )
 def test_path_of(loc: tuple[int | str, ...], path: str) -> None:
     assert path_of(loc) == path
+
+
+def test_validate_policy_takes_a_model_or_a_wire_dict() -> None:
+    obj = propagation(maxClusters=1, spreadConstraints=[{"spreadByField": "cluster", "minGroups": 2}])
+    expected = [
+        FieldProblem(
+            "spec.placement.spreadConstraints[0].minGroups",
+            "minGroups 2 is greater than placement.maxClusters 1",
+        )
+    ]
+    assert validate_policy(obj) == expected
+    assert validate_policy(PropagationPolicy.from_dict(obj)) == expected
