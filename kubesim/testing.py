@@ -121,3 +121,17 @@ def deployment(name: str, *, replicas: int = 1, labels: dict[str, str] | None = 
             },
         },
     }
+
+
+async def wait_for(
+    predicate: Callable[[], Awaitable[bool]], *, deadline: float = 5.0, interval: float = 0.02
+) -> None:
+    """Poll ``predicate`` until it returns True; fail with AssertionError after ``deadline`` seconds."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    limit = loop.time() + deadline
+    while not await predicate():
+        if loop.time() > limit:
+            raise AssertionError(f"condition not met within {deadline}s")
+        await asyncio.sleep(interval)

@@ -1,0 +1,209 @@
+"""Conformance: CustomResourceDefinitions served, validated, pruned, printed and removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubesim.testing import Api, wait_for
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+WIDGETS = "/apis/example.com/v1/namespaces/default/widgets"
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+def widget_crd(*, scope: str = "Namespaced") -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": scope,
+            "names": {
+                "plural": "widgets",
+                "singular": "widget",
+                "kind": "Widget",
+                "shortNames": ["wd"],
+                "categories": ["all"],
+            },
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": [
+                        {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+                        {
+                            "name": "Ready",
+                            "type": "string",
+                            "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+                        },
+                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                    ],
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "required": ["size"],
+                                    "properties": {
+                                        "size": {"type": "integer", "minimum": 0},
+                                        "color": {"type": "string", "enum": ["red", "blue"]},
+                                        "free": {
+                                            "type": "object",
+                                            "x-kubernetes-preserve-unknown-fields": True,
+                                        },
+                                    },
+                                },
+                                "status": {
+                                    "type": "object",
+                                    "properties": {
+                                        "conditions": {
+                                            "type": "array",
+                                            "items": {
+                                                "type": "object",
+                                                "properties": {
+                                                    "type": {"type": "string"},
+                                                    "status": {"type": "string"},
+                                                },
+                                            },
+                                        }
+                                    },
+                                },
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def widget(name: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name}, "spec": spec}
+
+
+async def _install(api: Api) -> dict[str, Any]:
+    status, crd = await api.post(CRDS, widget_crd())
+    assert status == 201, crd
+
+    async def established() -> bool:
+        _, live = await api.get(f"{CRDS}/widgets.example.com")
+        conds = {c["type"]: c["status"] for c in live.get("status", {}).get("conditions", [])}
+        return conds.get("Established") == "True" and conds.get("NamesAccepted") == "True"
+
+    await wait_for(established)
+    return crd
+
+
+async def test_crd_serves_resource_and_discovery(api: Api) -> None:
+    await _install(api)
+    status, groups = await api.get("/apis")
+    assert "example.com" in [g["name"] for g in groups["groups"]]
+    status, res = await api.get("/apis/example.com/v1")
+    assert status == 200
+    widgets = next(r for r in res["resources"] if r["name"] == "widgets")
+    assert widgets["kind"] == "Widget" and widgets["shortNames"] == ["wd"] and widgets["namespaced"] is True
+    assert any(r["name"] == "widgets/status" for r in res["resources"])
+    status, w = await api.post(WIDGETS, widget("w1", size=3))
+    assert status == 201 and w["metadata"]["generation"] == 1
+
+
+async def test_crd_name_must_match(api: Api) -> None:
+    crd = widget_crd()
+    crd["metadata"]["name"] = "wrong.example.com"
+    status, body = await api.post(CRDS, crd)
+    assert status == 422 and body["details"]["causes"][0]["field"] == "metadata.name"
+
+
+async def test_schema_validation_422_with_field_paths(api: Api) -> None:
+    await _install(api)
+    status, body = await api.post(WIDGETS, widget("bad", size=-1, color="green"))
+    assert status == 422 and body["reason"] == "Invalid"
+    fields = {c["field"] for c in body["details"]["causes"]}
+    assert fields == {"spec.size", "spec.color"}
+    assert body["message"].startswith('Widget.example.com "bad" is invalid: [')
+    status, body = await api.post(WIDGETS, {**widget("bad2"), "spec": {}})
+    assert status == 422 and body["details"]["causes"][0]["reason"] == "FieldValueRequired"
+
+
+async def test_unknown_fields_pruned_unless_preserved(api: Api) -> None:
+    await _install(api)
+    status, w = await api.post(WIDGETS, widget("w", size=1, extra="x", free={"any": {"thing": 1}}))
+    assert status == 201
+    assert "extra" not in w["spec"]
+    assert w["spec"]["free"] == {"any": {"thing": 1}}
+
+
+async def test_status_subresource_for_custom_resources(api: Api) -> None:
+    await _install(api)
+    body = widget("w", size=1)
+    body["status"] = {"conditions": [{"type": "Ready", "status": "True"}]}
+    _, w = await api.post(WIDGETS, body)
+    assert "status" not in w
+    status, w = await api.put(
+        f"{WIDGETS}/w/status", {**w, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    )
+    assert status == 200 and w["status"]["conditions"][0]["status"] == "True"
+    assert w["metadata"]["generation"] == 1
+
+
+async def test_printer_columns(api: Api) -> None:
+    await _install(api)
+    _, w = await api.post(WIDGETS, widget("w", size=4))
+    await api.put(
+        f"{WIDGETS}/w/status", {**w, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    )
+    status, table = await api.get(WIDGETS, headers={"Accept": TABLE})
+    assert status == 200
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Size", "Ready", "Age"]
+    assert table["rows"][0]["cells"][:3] == ["w", 4, "True"]
+
+
+async def test_strategic_merge_patch_unsupported_for_custom_resources(api: Api) -> None:
+    await _install(api)
+    await api.post(WIDGETS, widget("w", size=1))
+    status, body = await api.patch(
+        f"{WIDGETS}/w", {"spec": {"size": 2}}, content_type="application/strategic-merge-patch+json"
+    )
+    assert status == 415 and body["reason"] == "UnsupportedMediaType"
+
+
+async def test_deleting_crd_removes_objects_and_resource(api: Api) -> None:
+    await _install(api)
+    await api.post(WIDGETS, widget("w", size=1))
+    status, _ = await api.delete(f"{CRDS}/widgets.example.com")
+    assert status == 200
+
+    async def removed() -> bool:
+        return (await api.get(f"{CRDS}/widgets.example.com"))[0] == 404
+
+    await wait_for(removed)
+    assert (await api.get(WIDGETS))[0] == 404
+    assert (await api.get("/apis/example.com/v1"))[0] == 404
+    await _install(api)
+    _, lst = await api.get(WIDGETS)
+    assert lst["items"] == []
+
+
+async def test_cluster_scoped_crd(api: Api) -> None:
+    crd = widget_crd(scope="Cluster")
+    status, _ = await api.post(CRDS, crd)
+    assert status == 201
+    status, w = await api.post("/apis/example.com/v1/widgets", widget("cw", size=1))
+    assert status == 201 and "namespace" not in w["metadata"]
+    assert (await api.get(WIDGETS))[0] == 404
+
+
+async def test_openapi_v3_includes_crd_schema(api: Api) -> None:
+    await _install(api)
+    _, root = await api.get("/openapi/v3")
+    status, doc = await api.get(root["paths"]["apis/example.com/v1"]["serverRelativeURL"])
+    assert status == 200
+    schema = doc["components"]["schemas"]["com.example.v1.Widget"]
+    assert schema["x-kubernetes-group-version-kind"] == [
+        {"group": "example.com", "version": "v1", "kind": "Widget"}
+    ]
+    assert schema["properties"]["spec"]["properties"]["size"]["type"] == "integer"
