@@ -12,6 +12,10 @@ with ``.start()`` / ``await .stop()``, which ``SimServer(workloads=True)`` uses 
   ``completionTime``, conditions ``SuccessCriteriaMet`` and ``Complete``); suspended Jobs don't;
 - Services get ``clusterIP``/``clusterIPs`` (and node ports) when created, like the apiserver's
   allocator, plus the usual defaults (an admitter on the store);
+- LoadBalancer Services get a ``status.loadBalancer.ingress`` IP after ``delay`` (as kind with
+  cloud-provider-kind or MetalLB would give them);
+- PersistentVolumeClaims get the ``standard`` StorageClass when created and are ``Bound`` to a
+  ``pvc-<uid>`` volume after ``delay`` (as kind's local-path provisioner does);
 - ``nodes`` fake Nodes with capacity/allocatable (cpu, memory, pods) and a ``Ready`` condition.
 
 Status values are computed by pure functions (``deployment_status`` etc., tested by tables);
@@ -39,11 +43,14 @@ from kubesim.store import Event, Store
 __all__ = [
     "Simulation",
     "Simulator",
+    "admit_pvc",
     "admit_service",
     "daemonset_status",
     "deployment_status",
     "job_status",
     "node_object",
+    "pvc_binding",
+    "pvc_status",
     "start_simulation",
     "statefulset_status",
     "template_hash",
@@ -59,7 +66,11 @@ _DAEMONSETS = ("apps", "daemonsets")
 _JOBS = ("batch", "jobs")
 _NODES = ("", "nodes")
 _SERVICES = ("", "services")
+_PVCS = ("", "persistentvolumeclaims")
 _WORKLOADS = frozenset({_DEPLOYMENTS, _STATEFULSETS, _DAEMONSETS, _JOBS})
+_TRACKED = _WORKLOADS | {_SERVICES, _PVCS}
+STORAGE_CLASS = "standard"
+PROVISIONER = "rancher.io/local-path"
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -342,6 +353,42 @@ def node_object(name: str, *, index: int, cpu: str, memory: str, pods: str, now:
     }
 
 
+def pvc_binding(obj: Obj) -> Obj:
+    """The claim as the volume binder leaves it: ``volumeName`` set and bind annotations."""
+    bound: Obj = meta.clone(obj)
+    md = bound["metadata"]
+    md["annotations"] = {
+        **(md.get("annotations") or {}),
+        "pv.kubernetes.io/bind-completed": "yes",
+        "pv.kubernetes.io/bound-by-controller": "yes",
+        "volume.beta.kubernetes.io/storage-provisioner": PROVISIONER,
+        "volume.kubernetes.io/storage-provisioner": PROVISIONER,
+    }
+    bound.setdefault("spec", {})["volumeName"] = f"pvc-{md.get('uid', '')}"
+    return bound
+
+
+def pvc_status(obj: Obj, *, bound: bool) -> Obj:
+    """``Pending``, or ``Bound`` with the requested access modes and capacity."""
+    if not bound:
+        return {"phase": "Pending"}
+    spec = obj.get("spec") or {}
+    requests = (spec.get("resources") or {}).get("requests") or {}
+    status: Obj = {"phase": "Bound", "accessModes": list(spec.get("accessModes") or ["ReadWriteOnce"])}
+    if "storage" in requests:
+        status["capacity"] = {"storage": requests["storage"]}
+    return status
+
+
+def admit_pvc(obj: Obj, old: Obj | None) -> Obj:
+    """Default StorageClass admission and ``volumeMode`` defaulting at create."""
+    if old is None:
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("storageClassName", STORAGE_CLASS)
+        spec.setdefault("volumeMode", "Filesystem")
+    return obj
+
+
 # ------------------------------------------------------------------------------------- services
 
 
@@ -353,6 +400,14 @@ class _Allocator:
     used_ports: set[int] = field(default_factory=set)
     next_ip: int = int(ipaddress.IPv4Address("10.96.0.10"))
     next_port: int = 30000
+    next_lb_ip: int = int(ipaddress.IPv4Address("172.18.255.200"))
+
+    def lb_ip(self) -> str:
+        while str(ipaddress.IPv4Address(self.next_lb_ip)) in self.used_ips:
+            self.next_lb_ip += 1
+        address = str(ipaddress.IPv4Address(self.next_lb_ip))
+        self.used_ips.add(address)
+        return address
 
     def ip(self) -> str:
         while str(ipaddress.IPv4Address(self.next_ip)) in self.used_ips:
@@ -431,6 +486,9 @@ class Simulation:
                 spec = svc.get("spec") or {}
                 if spec.get("clusterIP"):
                     self._allocator.used_ips.add(str(spec["clusterIP"]))
+                for ingress in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+                    if isinstance(ingress, dict) and ingress.get("ip"):
+                        self._allocator.used_ips.add(str(ingress["ip"]))
                 for port in spec.get("ports") or []:
                     if isinstance(port, dict) and port.get("nodePort"):
                         self._allocator.used_ports.add(int(port["nodePort"]))
@@ -438,13 +496,15 @@ class Simulation:
         def admit(rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
             if rtype.key == _SERVICES:
                 return admit_service(obj, old, self._allocator)
+            if rtype.key == _PVCS:
+                return admit_pvc(obj, old)
             return obj
 
         self._admitter = admit
         self.store.admitters.append(admit)
         self._create_nodes(nodes, node_prefix, node_cpu, node_memory, node_pods)
         self._unsubscribe = self.store.subscribe(self._on_event)
-        for key in list(_WORKLOADS):
+        for key in sorted(_TRACKED):
             rtype = self._rtype(key)
             if rtype is None:
                 continue
@@ -480,7 +540,7 @@ class Simulation:
 
     def _on_event(self, event: Event) -> None:
         key = event.rtype.key
-        if key in _WORKLOADS:
+        if key in _TRACKED:
             md = event.obj["metadata"]
             self._schedule((key, md.get("namespace", ""), md["name"]), 0.0)
         elif key == _NODES:
@@ -516,6 +576,10 @@ class Simulation:
             self._schedule(ident, max(self.delay, 0.05))
 
     def _sync(self, ident: tuple[tuple[str, str], str, str], rtype: ResourceType, obj: Obj) -> None:
+        key = ident[0]
+        if key in (_SERVICES, _PVCS) and _settled(key, obj):
+            self._tracks.pop(ident, None)
+            return
         now = self._loop.time()
         generation = int(obj["metadata"].get("generation") or 1)
         template = template_hash((obj.get("spec") or {}).get("template"))
@@ -533,8 +597,19 @@ class Simulation:
             track.ready_template = template
         changed = track.ready_template is not None and track.ready_template != template
         stamp = self.clock()
-        key = ident[0]
-        if key == _DEPLOYMENTS:
+        if key == _SERVICES:
+            if not ready:
+                self._schedule(ident, track.ready_at - now)
+                return
+            status = {
+                **(obj.get("status") or {}),
+                "loadBalancer": {"ingress": [{"ip": self._allocator.lb_ip(), "ipMode": "VIP"}]},
+            }
+        elif key == _PVCS:
+            if ready and not (obj.get("spec") or {}).get("volumeName"):
+                obj = self.store.update(rtype, pvc_binding(obj), manager=CONTROLLER)
+            status = pvc_status(obj, bound=ready)
+        elif key == _DEPLOYMENTS:
             status = deployment_status(obj, ready=ready, template_changed=changed, now=stamp)
         elif key == _STATEFULSETS:
             status = statefulset_status(obj, ready=ready, template_changed=changed, now=stamp)
@@ -548,6 +623,16 @@ class Simulation:
             self.store.update(rtype, {**obj, "status": status}, subresource="status", manager=CONTROLLER)
         if not ready:
             self._schedule(ident, track.ready_at - now)
+
+
+def _settled(key: tuple[str, str], obj: Obj) -> bool:
+    """Nothing (more) to do: not a LoadBalancer, already has an ingress, or already Bound."""
+    status = obj.get("status") or {}
+    if key == _SERVICES:
+        if (obj.get("spec") or {}).get("type") != "LoadBalancer":
+            return True
+        return bool((status.get("loadBalancer") or {}).get("ingress"))
+    return status.get("phase") == "Bound"
 
 
 def _looks_converged(key: tuple[str, str], obj: Obj, generation: int) -> bool:

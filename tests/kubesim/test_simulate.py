@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -323,3 +324,62 @@ async def test_simserver_with_workloads_runs_the_simulator(sim_factory: Any) -> 
             == 2
         )
     )
+
+
+def test_pvc_binding_and_status() -> None:
+    claim: dict[str, Any] = {
+        "metadata": {"name": "data", "uid": "u1"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    assert simulate.admit_pvc(copy.deepcopy(claim), None)["spec"]["storageClassName"] == "standard"
+    assert simulate.pvc_status(claim, bound=False) == {"phase": "Pending"}
+    bound = simulate.pvc_binding(claim)
+    assert bound["spec"]["volumeName"] == "pvc-u1"
+    assert bound["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] == "yes"
+    assert "volumeName" not in claim["spec"]
+    assert simulate.pvc_status(bound, bound=True) == {
+        "phase": "Bound",
+        "accessModes": ["ReadWriteOnce"],
+        "capacity": {"storage": "1Gi"},
+    }
+
+
+async def test_load_balancer_and_pvc_settle(store: Store) -> None:
+    sim = simulate.start_simulation(store, delay=0.05, nodes=0)
+    try:
+        svc_t = store.resource("v1", "Service")
+        pvc_t = store.resource("v1", "PersistentVolumeClaim")
+        assert svc_t and pvc_t
+        store.create(
+            svc_t,
+            {
+                "metadata": {"name": "lb", "namespace": "default"},
+                "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+            },
+        )
+        store.create(
+            pvc_t,
+            {
+                "metadata": {"name": "data", "namespace": "default"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+            },
+        )
+
+        def lb_ingress() -> Any:
+            return (
+                (store.get(svc_t, "lb", namespace="default").get("status") or {}).get("loadBalancer") or {}
+            ).get("ingress")
+
+        await wait_for(lambda: bool(lb_ingress()))
+        assert lb_ingress()[0]["ip"].startswith("172.18.255.")
+        assert store.get(svc_t, "lb", namespace="default")["spec"]["ports"][0]["nodePort"] >= 30000
+        await wait_for(
+            lambda: (
+                (store.get(pvc_t, "data", namespace="default").get("status") or {}).get("phase") == "Bound"
+            )
+        )
+        claim = store.get(pvc_t, "data", namespace="default")
+        assert claim["spec"]["volumeName"] == "pvc-" + claim["metadata"]["uid"]
+        assert claim["spec"]["storageClassName"] == "standard"
+    finally:
+        await sim.stop()
