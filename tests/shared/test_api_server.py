@@ -71,17 +71,14 @@ async def served(api: Api, path: str, *, within: float = 10.0) -> None:
 async def test_kubectl_installs_the_crds_and_uses_names_and_columns(sim_factory: SimFactory) -> None:
     # TLS: kubectl sends bearer tokens over HTTPS only.
     hub_sim = await sim_factory("hub", tls=True)
-    # --validate=false: client-side validation needs the server's /openapi (not what this test is about).
-    code, out, err = await kubectl(hub_sim, "apply", "--validate=false", "-f", str(ROOT / "crds"))
+    code, out, err = await kubectl(hub_sim, "apply", "-f", str(ROOT / "crds"))
     assert code == 0, err
     assert out.count("created") == len(ALL_KINDS)
     code, _, err = await kubectl(
         hub_sim, "wait", "--for=condition=Established", "crd", "--all", "--timeout=10s"
     )
     assert code == 0, err
-    code, _, err = await kubectl(
-        hub_sim, "apply", "--validate=false", "-f", "-", stdin=yaml.safe_dump(POLICY)
-    )
+    code, _, err = await kubectl(hub_sim, "apply", "-f", "-", stdin=yaml.safe_dump(POLICY))
     assert code == 0, err
     code, out, err = await kubectl(hub_sim, "get", "pp", "-n", "default")
     assert code == 0, err
@@ -93,6 +90,11 @@ async def test_kubectl_installs_the_crds_and_uses_names_and_columns(sim_factory:
     stored = json.loads(out)
     assert stored["metadata"]["name"] == "nginx-propagation"
     assert stored["spec"] == POLICY["spec"]
+    wrong = json.loads(json.dumps(POLICY))
+    wrong["spec"]["resourceSelectors"] = []
+    code, _, err = await kubectl(hub_sim, "apply", "-f", "-", stdin=yaml.safe_dump(wrong))
+    assert code != 0
+    assert "spec.resourceSelectors" in err, err
 
 
 async def test_the_server_refuses_wrong_objects_naming_the_field(hub_sim: SimServer) -> None:
