@@ -1,0 +1,77 @@
+"""``waybill hub --kubeconfig F``: run the hub controller (with leader election and /metrics)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from hub.process import HubOptions, run_hub
+from hub.replica_paths import DEFAULT_REPLICA_PATHS, parse_replica_path
+from shared.ops import lifecycle
+from shared.ops.logging import configure
+from waybill.cli import UsageError
+from waybill.cmd_get import kubeconfig_path
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "hub",
+        help="run the hub controller",
+        description="Run the hub: match, schedule, render Works, aggregate status.",
+    )
+    parser.add_argument("--kubeconfig", help="the hub's kubeconfig (default: in-cluster, else $KUBECONFIG)")
+    parser.add_argument("--metrics-port", type=int, help="serve /metrics, /healthz, /readyz on this port")
+    parser.add_argument(
+        "--no-leader-elect", action="store_true", help="run without leader election (one replica)"
+    )
+    parser.add_argument("--identity", help="leader-election identity (default host-pid)")
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=40.0,
+        help="heartbeat grace before a member is marked unreachable (default 40)",
+    )
+    parser.add_argument("--workers", type=int, default=4, help="workers per controller (default 4)")
+    parser.add_argument(
+        "--replica-path",
+        action="append",
+        default=[],
+        metavar="GROUP/KIND=PATH",
+        help="teach the hub where a kind keeps its replicas, e.g. example.com/Widget=spec.size",
+    )
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--no-install-crds", action="store_true", help="do not create missing CRDs")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = dict(DEFAULT_REPLICA_PATHS)
+    for text in args.replica_path:
+        try:
+            key, path = parse_replica_path(text)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        paths[key] = path
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    try:
+        configure(level=args.log_level)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    kubeconfig = kubeconfig_path(args.kubeconfig) if args.kubeconfig else None
+    options = HubOptions(
+        kubeconfig=kubeconfig,
+        metrics_port=args.metrics_port,
+        leader_elect=not args.no_leader_elect,
+        grace_seconds=args.grace_seconds,
+        workers=args.workers,
+        install_crds=not args.no_install_crds,
+        replica_paths=paths,
+        **({"identity": args.identity} if args.identity else {}),
+    )
+
+    async def main(stop: asyncio.Event) -> int:
+        return await run_hub(options, stop)
+
+    return lifecycle.run(main) or 0

@@ -1,0 +1,278 @@
+"""``waybill join`` / ``waybill unjoin``: register a member on the hub, or deregister it cleanly.
+
+``join NAME`` creates (idempotently) the member namespace ``member-NAME``, the MemberCluster, and
+the agent's hub identity: a ServiceAccount with a Role and RoleBinding in that namespace holding
+exactly what the agent needs (ARCHITECTURE §3), then writes the agent's hub kubeconfig with a
+token from the TokenRequest API. The namespace gets its ``waybill.dev/member`` label last, so
+the hub never registers a half-made member.
+
+``unjoin NAME`` deletes the member's Works first (a running agent removes what it applied, as
+each Work's deleteOption says), waits for them to go, then deletes the namespace (MemberCluster,
+Lease and credentials go with it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hub.crds import ensure_crds
+from shared.api import names
+from shared.kube.client import KubeClient
+from shared.kube.errors import AlreadyExists, NotFound
+from waybill.cli import UsageError
+from waybill.cmd_get import add_kubeconfig, kubeconfig_path, run_async
+
+FIELD_MANAGER = "waybill-join"
+AGENT_IDENTITY = "waybill-agent"
+RBAC_API = "rbac.authorization.k8s.io/v1"
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def agent_rules(cluster: str) -> list[dict[str, Any]]:
+    """The agent's Role: read Works and write their status, its MemberCluster's status, its Lease, Events."""
+    return [
+        {"apiGroups": [names.WORK_GROUP], "resources": ["works"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [names.WORK_GROUP], "resources": ["works/status"], "verbs": ["get", "update", "patch"]},
+        {
+            "apiGroups": [names.CLUSTER_GROUP],
+            "resources": ["memberclusters"],
+            "resourceNames": [cluster],
+            "verbs": ["get"],
+        },
+        {
+            "apiGroups": [names.CLUSTER_GROUP],
+            "resources": ["memberclusters/status"],
+            "resourceNames": [cluster],
+            "verbs": ["get", "update", "patch"],
+        },
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": [names.HEARTBEAT_LEASE_NAME],
+            "verbs": ["get", "update"],
+        },
+        {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+    ]
+
+
+def parse_labels(pairs: list[str]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--label {pair!r} is not KEY=VALUE")
+        labels[key] = value
+    return labels
+
+
+def agent_kubeconfig(*, hub_kubeconfig: str, token: str, cluster: str, namespace: str) -> dict[str, Any]:
+    """A kubeconfig for the agent: the hub's server and CA from ``hub_kubeconfig``, the SA token."""
+    config = yaml.safe_load(Path(hub_kubeconfig).read_text(encoding="utf-8")) or {}
+    context_name = config.get("current-context")
+    contexts = {c["name"]: c.get("context") or {} for c in config.get("contexts") or []}
+    context = contexts.get(context_name) or next(iter(contexts.values()), {})
+    clusters = {c["name"]: c.get("cluster") or {} for c in config.get("clusters") or []}
+    server = dict(clusters.get(context.get("cluster")) or next(iter(clusters.values()), {}))
+    ca_file = server.pop("certificate-authority", None)
+    if ca_file and "certificate-authority-data" not in server:
+        server["certificate-authority-data"] = base64.b64encode(Path(ca_file).read_bytes()).decode()
+    user = f"waybill-agent-{cluster}"
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": user,
+        "clusters": [{"name": "waybill-hub", "cluster": server}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [
+            {"name": user, "context": {"cluster": "waybill-hub", "user": user, "namespace": namespace}}
+        ],
+    }
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a credentials file readable only by its owner."""
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+
+
+async def _ensure(hub_api: KubeClient, obj: dict[str, Any]) -> None:
+    await hub_api.apply(obj, field_manager=FIELD_MANAGER, force=True)
+
+
+async def join(hub_api: KubeClient, args: argparse.Namespace, *, hub_kubeconfig: str) -> int:
+    cluster = args.name
+    namespace = args.namespace or f"{names.MEMBER_NAMESPACE_PREFIX}{cluster}"
+    await ensure_crds(hub_api)
+    try:
+        existing = await hub_api.get("v1", "Namespace", name=namespace)
+    except NotFound:
+        existing = None
+    owner = ((existing or {}).get("metadata", {}).get("labels") or {}).get(names.LABEL_MEMBER)
+    if owner and owner != cluster:
+        print(f"error: namespace {namespace} already registers member {owner!r}", file=sys.stderr)
+        return 1
+    if existing is None:
+        await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    spec: dict[str, Any] = {"syncMode": "Push" if args.mode == "push" else "Pull"}
+    for field in ("provider", "region", "zone"):
+        if getattr(args, field):
+            spec[field] = getattr(args, field)
+    await _ensure(
+        hub_api,
+        {
+            "apiVersion": names.CLUSTER_API_VERSION,
+            "kind": names.KIND_MEMBER_CLUSTER,
+            "metadata": {"name": cluster, "namespace": namespace, "labels": parse_labels(args.label or [])},
+            "spec": spec,
+        },
+    )
+    meta = {
+        "name": AGENT_IDENTITY,
+        "namespace": namespace,
+        "labels": {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE},
+    }
+    await _ensure(hub_api, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})
+    await _ensure(
+        hub_api, {"apiVersion": RBAC_API, "kind": "Role", "metadata": meta, "rules": agent_rules(cluster)}
+    )
+    await _ensure(
+        hub_api,
+        {
+            "apiVersion": RBAC_API,
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": AGENT_IDENTITY},
+            "subjects": [{"kind": "ServiceAccount", "name": AGENT_IDENTITY, "namespace": namespace}],
+        },
+    )
+    await hub_api.patch(
+        "v1", "Namespace", name=namespace, patch={"metadata": {"labels": {names.LABEL_MEMBER: cluster}}}
+    )
+    answer = await hub_api.create_subresource(
+        "v1",
+        "ServiceAccount",
+        name=AGENT_IDENTITY,
+        namespace=namespace,
+        subresource="token",
+        body={
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": args.token_seconds},
+        },
+    )
+    token = str((answer.get("status") or {}).get("token") or "")
+    if not token:
+        print("error: the hub returned no token for the agent's ServiceAccount", file=sys.stderr)
+        return 1
+    out = Path(args.out or f"{cluster}-hub.kubeconfig")
+    config = agent_kubeconfig(
+        hub_kubeconfig=hub_kubeconfig, token=token, cluster=cluster, namespace=namespace
+    )
+    await asyncio.to_thread(write_private, out, yaml.safe_dump(config, sort_keys=False))
+    print(
+        f"member {cluster} joined (namespace {namespace}, mode {spec['syncMode']}); agent kubeconfig: {out}"
+    )
+    return 0
+
+
+async def unjoin(hub_api: KubeClient, args: argparse.Namespace) -> int:
+    cluster = args.name
+    found = (await hub_api.list("v1", "Namespace", label_selector=f"{names.LABEL_MEMBER}={cluster}")).items
+    if not found:
+        print(f"error: no member namespace registers {cluster!r}", file=sys.stderr)
+        return 1
+    for namespace in sorted(str(n["metadata"]["name"]) for n in found):
+        for work in (await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace=namespace)).items:
+            with contextlib.suppress(NotFound):
+                await hub_api.delete(
+                    names.WORK_API_VERSION,
+                    names.KIND_WORK,
+                    name=work["metadata"]["name"],
+                    namespace=namespace,
+                )
+        deadline = time.monotonic() + args.wait
+        while (await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace=namespace)).items:
+            if time.monotonic() > deadline:
+                print(
+                    f"warning: Works in {namespace} still finalizing after {args.wait}s (agent offline?); "
+                    "deleting the namespace anyway",
+                    file=sys.stderr,
+                )
+                break
+            await asyncio.sleep(0.2)
+        with contextlib.suppress(NotFound):
+            await hub_api.delete("v1", "Namespace", name=namespace)
+        print(f"member {cluster} unjoined (namespace {namespace} deleted)")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "join",
+        help="register a member cluster on the hub",
+        description="Register a member and write its agent's hub kubeconfig.",
+    )
+    parser.add_argument("name", help="the member cluster's name (DNS label)")
+    add_kubeconfig(parser)
+    parser.add_argument("--label", action="append", metavar="KEY=VALUE", help="a cluster label (repeatable)")
+    parser.add_argument("--mode", choices=("pull", "push"), default="pull", help="agent mode (default pull)")
+    parser.add_argument("--provider")
+    parser.add_argument("--region")
+    parser.add_argument("--zone")
+    parser.add_argument("--namespace", help="member namespace (default member-NAME)")
+    parser.add_argument(
+        "--out", help="where to write the agent's hub kubeconfig (default NAME-hub.kubeconfig)"
+    )
+    parser.add_argument(
+        "--token-seconds",
+        type=int,
+        default=365 * 24 * 3600,
+        help="lifetime of the agent's token (default one year)",
+    )
+    parser.set_defaults(handler=run_join)
+    unparser = subparsers.add_parser(
+        "unjoin",
+        help="deregister a member cluster",
+        description="Remove a member's Works (agents clean up), then its namespace.",
+    )
+    unparser.add_argument("name")
+    add_kubeconfig(unparser)
+    unparser.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the agent to clean up Works (default 60)",
+    )
+    unparser.set_defaults(handler=run_unjoin)
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name) or len(name) > 63 - len(names.MEMBER_NAMESPACE_PREFIX):
+        raise UsageError(f"member name {name!r} must be a DNS label (lowercase letters, digits, '-')")
+
+
+def run_join(args: argparse.Namespace) -> int:
+    _check_name(args.name)
+    parse_labels(args.label or [])
+    kubeconfig = kubeconfig_path(args.kubeconfig)
+    return run_async(lambda hub_api: join(hub_api, args, hub_kubeconfig=kubeconfig), kubeconfig)
+
+
+def run_unjoin(args: argparse.Namespace) -> int:
+    _check_name(args.name)
+    kubeconfig = kubeconfig_path(args.kubeconfig)
+    return run_async(lambda hub_api: unjoin(hub_api, args), kubeconfig)
+
+
+__all__ = ["AlreadyExists", "agent_rules", "join", "register", "unjoin"]
