@@ -201,7 +201,11 @@ def authorize(
                     f'allowed by RoleBinding "{_name(binding)}/{namespace}" of '
                     f'{ref.get("kind")} "{ref.get("name")}" to {user}',
                 )
-    return Decision(False, "RBAC: " + ", ".join(errors) if errors else "")
+    unique = list(dict.fromkeys(errors))
+    if not unique:
+        return Decision(False, "")
+    joined = unique[0] if len(unique) == 1 else "[" + ", ".join(unique) + "]"
+    return Decision(False, f"RBAC: {joined}")
 
 
 def source_items(items: Iterable[Obj]) -> list[Obj]:

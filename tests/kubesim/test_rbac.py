@@ -193,6 +193,22 @@ def test_dangling_role_reference_is_reported() -> None:
     assert decision.reason == 'RBAC: role.rbac.authorization.k8s.io "nope" not found'
 
 
+def test_several_dangling_references_are_aggregated() -> None:
+    source = rbac.StaticRules(
+        role_bindings_=[
+            binding("a", "Role", "x", [{"kind": "User", "name": "bob"}], "ns"),
+            binding("b", "ClusterRole", "y", [{"kind": "User", "name": "bob"}], "ns"),
+        ]
+    )
+    decision = rbac.authorize(
+        user="bob", groups=[], verb="get", resource="pods", namespace="ns", name="p", rules_source=source
+    )
+    assert decision.reason == (
+        'RBAC: [role.rbac.authorization.k8s.io "x" not found, '
+        'clusterrole.rbac.authorization.k8s.io "y" not found]'
+    )
+
+
 def test_allow_reason_names_the_binding() -> None:
     decision = rbac.authorize(
         user=SA, groups=AUTH, verb="get", resource="configmaps", namespace="ns", name="x", rules_source=SOURCE
