@@ -2,7 +2,8 @@
 
 ``join NAME`` creates (idempotently) the member namespace ``member-NAME``, the MemberCluster, and
 the agent's hub identity: a ServiceAccount with a Role and RoleBinding in that namespace holding
-exactly what the agent needs (ARCHITECTURE §3), then writes the agent's hub kubeconfig with a
+exactly what the agent needs (ARCHITECTURE §3; rules in
+``shared.membership_rbac``), then writes the agent's hub kubeconfig with a
 token from the TokenRequest API. The namespace gets its ``waybill.dev/member`` label last, so
 the hub never registers a half-made member.
 
@@ -26,44 +27,15 @@ from typing import Any
 import yaml
 
 from hub.crds import ensure_crds
+from shared import membership_rbac
 from shared.api import names
 from shared.kube.client import KubeClient
-from shared.kube.errors import AlreadyExists, NotFound
+from shared.kube.errors import NotFound
 from waybill.cli import UsageError
 from waybill.cmd_get import add_kubeconfig, kubeconfig_path, run_async
 
 FIELD_MANAGER = "waybill-join"
-AGENT_IDENTITY = "waybill-agent"
-RBAC_API = "rbac.authorization.k8s.io/v1"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def agent_rules(cluster: str) -> list[dict[str, Any]]:
-    """The agent's Role: read Works and write their status, its MemberCluster's status, its Lease, Events."""
-    return [
-        {"apiGroups": [names.WORK_GROUP], "resources": ["works"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": [names.WORK_GROUP], "resources": ["works/status"], "verbs": ["get", "update", "patch"]},
-        {
-            "apiGroups": [names.CLUSTER_GROUP],
-            "resources": ["memberclusters"],
-            "resourceNames": [cluster],
-            "verbs": ["get"],
-        },
-        {
-            "apiGroups": [names.CLUSTER_GROUP],
-            "resources": ["memberclusters/status"],
-            "resourceNames": [cluster],
-            "verbs": ["get", "update", "patch"],
-        },
-        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-        {
-            "apiGroups": ["coordination.k8s.io"],
-            "resources": ["leases"],
-            "resourceNames": [names.HEARTBEAT_LEASE_NAME],
-            "verbs": ["get", "update"],
-        },
-        {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
-    ]
 
 
 def parse_labels(pairs: list[str]) -> dict[str, str]:
@@ -137,32 +109,15 @@ async def join(hub_api: KubeClient, args: argparse.Namespace, *, hub_kubeconfig:
             "spec": spec,
         },
     )
-    meta = {
-        "name": AGENT_IDENTITY,
-        "namespace": namespace,
-        "labels": {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE},
-    }
-    await _ensure(hub_api, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})
-    await _ensure(
-        hub_api, {"apiVersion": RBAC_API, "kind": "Role", "metadata": meta, "rules": agent_rules(cluster)}
-    )
-    await _ensure(
-        hub_api,
-        {
-            "apiVersion": RBAC_API,
-            "kind": "RoleBinding",
-            "metadata": meta,
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": AGENT_IDENTITY},
-            "subjects": [{"kind": "ServiceAccount", "name": AGENT_IDENTITY, "namespace": namespace}],
-        },
-    )
+    for obj in membership_rbac.agent_identity_objects(namespace=namespace, cluster=cluster):
+        await _ensure(hub_api, obj)
     await hub_api.patch(
         "v1", "Namespace", name=namespace, patch={"metadata": {"labels": {names.LABEL_MEMBER: cluster}}}
     )
     answer = await hub_api.create_subresource(
         "v1",
         "ServiceAccount",
-        name=AGENT_IDENTITY,
+        name=membership_rbac.AGENT_IDENTITY,
         namespace=namespace,
         subresource="token",
         body={
@@ -275,4 +230,4 @@ def run_unjoin(args: argparse.Namespace) -> int:
     return run_async(lambda hub_api: unjoin(hub_api, args), kubeconfig)
 
 
-__all__ = ["AlreadyExists", "agent_rules", "join", "register", "unjoin"]
+__all__ = ["join", "register", "unjoin"]
