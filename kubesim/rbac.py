@@ -133,14 +133,51 @@ def _non_resource_rule_matches(rule: Obj, *, verb: str, path: str) -> bool:
     return False
 
 
+def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key", ""), expr.get("operator"), expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def _cluster_role_rules(role: Obj, roles: list[Obj], seen: set[str]) -> list[Obj]:
+    """A ClusterRole's rules, plus those of the roles its ``aggregationRule`` selects."""
+    rules = list(role.get("rules") or [])
+    selectors = (role.get("aggregationRule") or {}).get("clusterRoleSelectors") or []
+    if not selectors:
+        return rules
+    seen = seen | {_name(role)}
+    for other in roles:
+        if _name(other) in seen:
+            continue
+        labels = (other.get("metadata") or {}).get("labels") or {}
+        if any(_selector_matches(sel, labels) for sel in selectors):
+            rules.extend(_cluster_role_rules(other, roles, seen))
+    return rules
+
+
 def _role_rules(ref: Obj, binding_ns: str, source: RulesSource) -> tuple[list[Obj], str | None]:
     kind, name = ref.get("kind"), ref.get("name")
-    pool = source.cluster_roles() if kind == "ClusterRole" else source.roles(binding_ns)
-    for role in pool:
+    if kind == "ClusterRole":
+        roles = source_items(source.cluster_roles())
+        for role in roles:
+            if _name(role) == name:
+                return _cluster_role_rules(role, roles, set()), None
+        return [], f'clusterrole.rbac.authorization.k8s.io "{name}" not found'
+    for role in source.roles(binding_ns):
         if _name(role) == name:
             return list(role.get("rules") or []), None
-    missing = "clusterrole" if kind == "ClusterRole" else "role"
-    return [], f'{missing}.rbac.authorization.k8s.io "{name}" not found'
+    return [], f'role.rbac.authorization.k8s.io "{name}" not found'
 
 
 def authorize(
@@ -243,18 +280,25 @@ def forbidden_message(
 # ------------------------------------------------------------------------------ bootstrap policy
 
 
-def _cluster_role(name: str, rules: list[Obj], *, labels: dict[str, str] | None = None) -> Obj:
+def _cluster_role(
+    name: str, rules: list[Obj], *, labels: dict[str, str] | None = None, aggregate_from: str | None = None
+) -> Obj:
     meta: Obj = {
         "name": name,
         "labels": {"kubernetes.io/bootstrapping": "rbac-defaults", **(labels or {})},
         "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
     }
-    return {
+    role: Obj = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": meta,
         "rules": rules,
     }
+    if aggregate_from:
+        role["aggregationRule"] = {
+            "clusterRoleSelectors": [{"matchLabels": {f"rbac.authorization.k8s.io/{aggregate_from}": "true"}}]
+        }
+    return role
 
 
 def _cluster_binding(name: str, role: str, groups: list[str]) -> Obj:
@@ -379,6 +423,7 @@ BOOTSTRAP_CLUSTER_ROLES: list[Obj] = [
         "view",
         _rules(_CORE_WORKLOADS, _READ, skip=frozenset({"secrets"})) + _rules(_VIEW_ONLY, _READ),
         labels={"rbac.authorization.k8s.io/aggregate-to-edit": "true"},
+        aggregate_from="aggregate-to-view",
     ),
     _cluster_role(
         "edit",
@@ -386,6 +431,7 @@ BOOTSTRAP_CLUSTER_ROLES: list[Obj] = [
         + _rules(_VIEW_ONLY, _READ)
         + [{"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}],
         labels={"rbac.authorization.k8s.io/aggregate-to-admin": "true"},
+        aggregate_from="aggregate-to-edit",
     ),
     _cluster_role(
         "admin",
@@ -404,6 +450,7 @@ BOOTSTRAP_CLUSTER_ROLES: list[Obj] = [
                 "verbs": ["create"],
             },
         ],
+        aggregate_from="aggregate-to-admin",
     ),
 ]
 

@@ -275,3 +275,38 @@ def test_bootstrap_policy_is_well_formed() -> None:
         assert crb["roleRef"]["name"] in names
     view = next(r for r in rbac.BOOTSTRAP_CLUSTER_ROLES if r["metadata"]["name"] == "view")
     assert not any("secrets" in rule["resources"] for rule in view["rules"])
+
+
+def test_cluster_role_aggregation() -> None:
+    crd_view = role(
+        "widgets-view", [{"apiGroups": ["example.com"], "resources": ["widgets"], "verbs": ["get"]}]
+    )
+    crd_view["metadata"]["labels"] = {"rbac.authorization.k8s.io/aggregate-to-view": "true"}
+    crd_admin = role(
+        "widgets-admin", [{"apiGroups": ["example.com"], "resources": ["widgets"], "verbs": ["*"]}]
+    )
+    crd_admin["metadata"]["labels"] = {"rbac.authorization.k8s.io/aggregate-to-admin": "true"}
+    source = rbac.StaticRules(
+        cluster_roles_=[*rbac.BOOTSTRAP_CLUSTER_ROLES, crd_view, crd_admin],
+        role_bindings_=[
+            binding("v", "ClusterRole", "view", [{"kind": "User", "name": "viewer"}], "ns"),
+            binding("e", "ClusterRole", "edit", [{"kind": "User", "name": "editor"}], "ns"),
+            binding("a", "ClusterRole", "admin", [{"kind": "User", "name": "boss"}], "ns"),
+        ],
+    )
+
+    def allowed(user: str, verb: str) -> bool:
+        return rbac.authorize(
+            user=user,
+            groups=[],
+            verb=verb,
+            api_group="example.com",
+            resource="widgets",
+            namespace="ns",
+            name="w",
+            rules_source=source,
+        ).allowed
+
+    # view -> edit -> admin is transitive, as with the real aggregation controller
+    assert [allowed(u, "get") for u in ("viewer", "editor", "boss")] == [True, True, True]
+    assert [allowed(u, "delete") for u in ("viewer", "editor", "boss")] == [False, False, True]
