@@ -61,6 +61,7 @@ _LATENCY = histogram("kube_request_duration_seconds", "Kubernetes API request la
 _EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_WATCH_SECONDS = 300
+WATCH_GRACE_SECONDS = 5.0
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
@@ -537,13 +538,15 @@ class KubeClient:
         resource_version: str | None = None,
         allow_bookmarks: bool = True,
         timeout_seconds: int = DEFAULT_WATCH_SECONDS,
+        idle_timeout: float | None = None,
     ) -> AsyncGenerator[WatchEvent, None]:
         """Watch events from ``resource_version`` until the server ends the stream.
 
         Opening the stream is retried like any GET; a broken stream raises ``ConnectionFailed``
         or ``Timeout`` (resume from the last event's resourceVersion), an ERROR event raises its
-        error — ``Gone`` for 410 (relist, never resume). Use ``contextlib.aclosing`` when
-        leaving the loop early.
+        error — ``Gone`` for 410 (relist, never resume). A stream silent for ``idle_timeout``
+        seconds (default ``timeout_seconds`` + 5) is a stalled one: ``Timeout``. Use
+        ``contextlib.aclosing`` when leaving the loop early.
         """
         info = await self.resource_info(api_version, kind)
         path = resource_path(info, namespace=namespace)
@@ -551,7 +554,8 @@ class KubeClient:
                            resource_version=resource_version, watch=True, allow_bookmarks=allow_bookmarks,
                            timeout_seconds=timeout_seconds)
         req = KubeRequest(method="GET", path=path, query=query)
-        resp = await self._open_stream(req, idle_timeout=timeout_seconds + self.request_timeout)
+        idle = idle_timeout if idle_timeout is not None else timeout_seconds + WATCH_GRACE_SECONDS
+        resp = await self._open_stream(req, idle_timeout=idle)
         try:
             while True:
                 try:

@@ -55,6 +55,7 @@ class Informer:
         label_selector: str | None = None,
         field_selector: str | None = None,
         watch_timeout: int = 300,
+        watch_idle_timeout: float | None = None,
         backoff: RetryPolicy = ERROR_BACKOFF,
         name: str | None = None,
     ) -> None:
@@ -65,6 +66,7 @@ class Informer:
         self.label_selector = label_selector
         self.field_selector = field_selector
         self._watch_timeout = watch_timeout
+        self._watch_idle_timeout = watch_idle_timeout
         self._backoff = backoff
         self.name = name or f"{client.name}:{kind}"
         self._cache: dict[str, Obj] = {}
@@ -212,7 +214,7 @@ class Informer:
             self.api_version, self.kind, namespace=self.namespace,
             label_selector=self.label_selector, field_selector=self.field_selector,
             resource_version=self.resource_version or None, allow_bookmarks=True,
-            timeout_seconds=self._watch_timeout,
+            timeout_seconds=self._watch_timeout, idle_timeout=self._watch_idle_timeout,
         )
         async with contextlib.aclosing(events):
             async for event in events:

@@ -130,3 +130,30 @@ async def test_waits_for_a_kind_that_is_not_served_yet(api: KubeClient) -> None:
         assert not informer.has_synced
     finally:
         await informer.stop()
+
+
+async def test_a_stalled_stream_is_abandoned_and_resumed(sim: Any, api: KubeClient,
+                                                         wait_for: WaitFor) -> None:
+    informer = Informer(api, "v1", "ConfigMap", namespace=NS, label_selector="suite=rt", watch_timeout=30,
+                        watch_idle_timeout=0.5, backoff=FAST_BACKOFF)
+    informer.start()
+    try:
+        assert await informer.wait_synced(5)
+        sim.faults.stall_watch(times=1)
+        await api.create(_cm("after-stall"))
+        await wait_for(lambda: informer.get("rt/after-stall") is not None, what="event after the stall")
+        assert informer.lists == 1, "resumed from the last resourceVersion, no relist"
+    finally:
+        await informer.stop()
+
+
+async def test_survives_a_server_restart(sim: Any, api: KubeClient, wait_for: WaitFor) -> None:
+    informer = _informer(api)
+    informer.start()
+    try:
+        assert await informer.wait_synced(5)
+        await sim.restart()
+        await api.create(_cm("after-restart"))
+        await wait_for(lambda: informer.get("rt/after-restart") is not None, what="event after restart")
+    finally:
+        await informer.stop()

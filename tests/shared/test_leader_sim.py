@@ -12,7 +12,7 @@ import pytest
 
 from shared.kube.client import KubeClient
 from shared.kube.retry import RetryPolicy
-from shared.runtime.leader import LeaderElector
+from shared.runtime.leader import LeaderElector, LeadershipLost
 
 WaitFor = Callable[..., Awaitable[None]]
 SimFactory = Callable[..., Awaitable[Any]]
@@ -86,3 +86,34 @@ async def test_standby_takes_over_after_a_crash_once_the_lease_expires(api: Kube
     finally:
         await _stop(task_a)
         await _stop(task_b)
+
+
+async def test_leadership_is_lost_when_renewal_keeps_failing(sim_factory: SimFactory,
+                                                             wait_for: WaitFor) -> None:
+    sim = await sim_factory("rt-leader-lost")
+    client = await KubeClient.from_kubeconfig(sim.kubeconfig_path, name="test", retry_policy=FAST,
+                                              request_timeout=2.0)
+    await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "waybill-system"}})
+    leaders: list[str] = []
+    lead_cancelled = asyncio.Event()
+
+    async def lead() -> None:
+        leaders.append("a")
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            lead_cancelled.set()
+            raise
+
+    elector = _elector(client, "a")
+    try:
+        task = asyncio.create_task(elector.run(lead))
+        await wait_for(lambda: leaders == ["a"], what="a leads")
+        sim.faults.error(500, path="/leases")
+        with pytest.raises(LeadershipLost):
+            await asyncio.wait_for(task, 5)
+        assert lead_cancelled.is_set()
+        assert not elector.is_leader
+    finally:
+        sim.faults.clear()
+        await client.close()
