@@ -243,7 +243,7 @@ def _merge_map(original: dict[str, JSON], patch: dict[str, JSON], path: tuple[st
     if retain is not None:
         if not isinstance(retain, list):
             raise PatchError("invalid patch: $retainKeys must be a list", code=400)
-        missing = [k for k in patch if not k.startswith("$") and k not in retain]
+        missing = [k for k, v in patch.items() if not k.startswith("$") and v is not None and k not in retain]
         if missing:
             raise PatchError("$retainKeys doesn't contain all the keys in the patch")
         result = {k: v for k, v in result.items() if k in retain}

@@ -285,3 +285,66 @@ def test_strategic_merge_patch_errors(patch: Any, code: int, fragment: str) -> N
 )
 def test_merge_key_for(path: tuple[str, ...], field: str, key: str | None) -> None:
     assert patching.merge_key_for(path, field) == key
+
+
+def test_kubectl_client_side_apply_patch() -> None:
+    """The three-way patch real kubectl 1.3x sends when a manifest drops a label, an env var, a port,
+    a sidecar and switches the strategy."""
+    live = {
+        "metadata": {"labels": {"a": "1", "b": "2"}},
+        "spec": {
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "nginx",
+                            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                            "ports": [{"containerPort": 80}, {"containerPort": 443}],
+                        },
+                        {"name": "side", "image": "busybox"},
+                    ]
+                }
+            },
+        },
+    }
+    patch = {
+        "metadata": {"labels": {"b": None}},
+        "spec": {
+            "strategy": {"$retainKeys": ["type"], "rollingUpdate": None, "type": "Recreate"},
+            "template": {
+                "spec": {
+                    "$setElementOrder/containers": [{"name": "web"}],
+                    "containers": [
+                        {
+                            "$setElementOrder/env": [{"name": "B"}],
+                            "$setElementOrder/ports": [{"containerPort": 80}],
+                            "env": [{"name": "B", "value": "3"}, {"$patch": "delete", "name": "A"}],
+                            "name": "web",
+                            "ports": [{"$patch": "delete", "containerPort": 443}],
+                        },
+                        {"$patch": "delete", "name": "side"},
+                    ],
+                }
+            },
+        },
+    }
+    assert patching.strategic_merge_patch(live, patch) == {
+        "metadata": {"labels": {"a": "1"}},
+        "spec": {
+            "strategy": {"type": "Recreate"},
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "nginx",
+                            "env": [{"name": "B", "value": "3"}],
+                            "ports": [{"containerPort": 80}],
+                        },
+                    ]
+                }
+            },
+        },
+    }
