@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubesim import errors
+from kubesim import errors, protobuf
 from kubesim.auth import User
 from kubesim.registry import Registry, ResourceType
 
@@ -105,11 +105,16 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 async def read_body(request: web.Request, *, yaml_ok: bool = False) -> Any:
     content_type = request.headers.get("Content-Type", "")
+    if content_type.startswith(PROTOBUF):
+        try:
+            return protobuf.decode(await request.read())
+        except protobuf.Unsupported:
+            pass
     if content_type.startswith((PROTOBUF, "application/cbor")):
         raise errors.ApiError(
             code=415,
             reason="UnsupportedMediaType",
-            message=f'the body of the request was in an unknown format - accepted media types include: '
+            message=f"the body of the request was in an unknown format - accepted media types include: "
             f'application/json, application/yaml (got "{content_type}")',
         )
     raw = await request.read()

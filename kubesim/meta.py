@@ -155,6 +155,30 @@ def spec_of(obj: Obj, *, status_is_spec: bool) -> Obj:
     return {k: v for k, v in obj.items() if k not in skip}
 
 
+def apply_defaults(rtype: ResourceType, obj: Obj) -> None:
+    """The few server-side defaults clients notice (secret type, service type, ...)."""
+    if rtype.key == ("", "secrets"):
+        obj.setdefault("type", "Opaque")
+    elif rtype.key == ("", "services"):
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+    elif rtype.key == ("apps", "deployments"):
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("replicas", 1)
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+        spec.setdefault(
+            "strategy",
+            {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+        )
+    elif rtype.key in (("apps", "statefulsets"), ("apps", "replicasets")):
+        obj.setdefault("spec", {}).setdefault("replicas", 1)
+
+
 def initial_status(rtype: ResourceType) -> Any:
     """What create leaves in ``status`` for a resource with a status subresource."""
     if rtype.key == ("", "namespaces"):

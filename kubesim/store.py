@@ -221,14 +221,18 @@ class Store:
                 )
         if self.peek(rtype, name, ns) is not None:
             raise errors.already_exists(group=rtype.group, plural=rtype.plural, name=name)
-        obj = {"apiVersion": rtype.api_version, "kind": rtype.kind,
-               **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}
+        obj = {
+            "apiVersion": rtype.api_version,
+            "kind": rtype.kind,
+            **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")},
+        }
         if rtype.has_status:
             status = meta.initial_status(rtype)
             if status is None:
                 obj.pop("status", None)
             else:
                 obj["status"] = status
+        meta.apply_defaults(rtype, obj)
         for admit in self.admitters:
             obj = admit(rtype, obj, None)
         md = obj["metadata"]
@@ -270,11 +274,9 @@ class Store:
             raise errors.stale(group=rtype.group, plural=rtype.plural, name=name)
         new = self._merge_update(rtype, old, meta.clone(obj), subresource)
         if subresource is None:
-            for admit in self.admitters:
-                new = admit(rtype, new, old)
-        else:
-            for admit in self.admitters:
-                new = admit(rtype, new, old)
+            meta.apply_defaults(rtype, new)
+        for admit in self.admitters:
+            new = admit(rtype, new, old)
         nmd = new["metadata"]
         causes = meta.label_problems(nmd)
         if old["metadata"].get("deletionTimestamp"):
@@ -322,8 +324,11 @@ class Store:
             else:
                 merged.pop("status", None)
             return merged
-        new = {"apiVersion": rtype.api_version, "kind": rtype.kind,
-               **{k: v for k, v in new.items() if k not in ("apiVersion", "kind")}}
+        new = {
+            "apiVersion": rtype.api_version,
+            "kind": rtype.kind,
+            **{k: v for k, v in new.items() if k not in ("apiVersion", "kind")},
+        }
         nmd = new.setdefault("metadata", {})
         if not isinstance(nmd, dict):
             nmd = new["metadata"] = {}
