@@ -23,7 +23,7 @@ import aiohttp
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
-from shared.kube.discovery import DiscoveryCache, group_versions, parse_resource_list
+from shared.kube.discovery import DiscoveryCache, discovery_path, group_versions, parse_resource_list
 from shared.kube.errors import AlreadyExists, ApiError, ConnectionFailed, Gone, Timeout, status_error
 from shared.kube.requests import (
     PATCH_CONTENT_TYPES,
@@ -42,7 +42,6 @@ from shared.kube.types import (
     ResourceInfo,
     ServerVersion,
     WatchEvent,
-    split_api_version,
 )
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter, histogram
@@ -314,12 +313,12 @@ class KubeClient:
         """Every served group/version with its resources (subresources folded in)."""
         core = await self._request(KubeRequest(method="GET", path="/api"))
         groups = await self._request(KubeRequest(method="GET", path="/apis"))
+        versions = group_versions(core, groups)
+        bodies = await asyncio.gather(*(self._fetch_discovery(discovery_path(gv)) for gv in versions))
         out: list[ApiGroupResources] = []
-        for gv in group_versions(core, groups):
-            body = await self._fetch_discovery(
-                f"/apis/{gv}" if split_api_version(gv)[0] else f"/api/{gv}"
-            )
+        for gv, body in zip(versions, bodies, strict=True):
             resources = parse_resource_list(gv, body) if body else {}
+            self._discovery.store(gv, resources)
             out.append(ApiGroupResources(group_version=gv, resources=tuple(resources.values())))
         return out
 

@@ -74,20 +74,31 @@ class DiscoveryCache:
         self._by_gv: dict[str, dict[str, ResourceInfo]] = {}
         self._lock = asyncio.Lock()
 
-    async def refresh(self, api_version: str) -> dict[str, ResourceInfo]:
-        """Refetch one group/version (empty when the server does not serve it)."""
+    async def refresh(self, api_version: str, *, unless_kind: str | None = None) -> dict[str, ResourceInfo]:
+        """Refetch one group/version (empty when the server does not serve it).
+
+        With ``unless_kind``, a refresh that another caller finished meanwhile and that found the
+        kind is reused instead of fetching again.
+        """
         async with self._lock:
+            cached = self._by_gv.get(api_version)
+            if unless_kind is not None and cached is not None and unless_kind in cached:
+                return cached
             body = await self._fetch(discovery_path(api_version))
             resources = parse_resource_list(api_version, body) if body else {}
             self._by_gv[api_version] = resources
             return resources
+
+    def store(self, api_version: str, resources: dict[str, ResourceInfo]) -> None:
+        """Record a group/version's resources fetched elsewhere (full discovery)."""
+        self._by_gv[api_version] = resources
 
     async def resource_info(self, api_version: str, kind: str) -> ResourceInfo:
         """The entry for (``api_version``, ``kind``): cached, refreshed once on a miss."""
         cached = self._by_gv.get(api_version)
         if cached is not None and kind in cached:
             return cached[kind]
-        resources = await self.refresh(api_version)
+        resources = await self.refresh(api_version, unless_kind=kind)
         if kind not in resources:
             raise NotFound(
                 f"the server doesn't have a resource type {kind!r} in {api_version!r}",
