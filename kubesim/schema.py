@@ -197,6 +197,27 @@ def _validate(value: JSON, schema: Schema, path: str, errors: list[FieldError]) 
         _validate_object(value, schema, path, errors)
     for sub in schema.get("allOf", []):
         _validate(value, sub, path, errors)
+    _validate_combinators(value, schema, path, errors)
+
+
+def _validate_combinators(value: JSON, schema: Schema, path: str, errors: list[FieldError]) -> None:
+    """``anyOf`` / ``oneOf`` / ``not`` value validations (go-openapi's wording)."""
+    shown = path or "<root>"
+    any_of = schema.get("anyOf")
+    if any_of and not any(not validate(value, sub, path=path) for sub in any_of):
+        message = f"{shown} must validate at least one schema (anyOf)"
+        errors.append(FieldError(path, "FieldValueInvalid", message, value))
+    one_of = schema.get("oneOf")
+    if one_of:
+        matches = sum(1 for sub in one_of if not validate(value, sub, path=path))
+        if matches != 1:
+            message = f"{shown} must validate one and only one schema (oneOf)"
+            errors.append(FieldError(path, "FieldValueInvalid", message, value))
+    negated = schema.get("not")
+    if isinstance(negated, dict) and not validate(value, negated, path=path):
+        errors.append(
+            FieldError(path, "FieldValueInvalid", f"{shown} in body should not validate the schema", value)
+        )
 
 
 def _validate_enum(value: JSON, schema: Schema, path: str, errors: list[FieldError]) -> None:

@@ -348,3 +348,34 @@ def test_generated_waybill_crds_are_structural() -> None:
         for doc in yaml.safe_load_all(path.read_text()):
             for version in doc["spec"]["versions"]:
                 assert schema.structural_violations(version["schema"]["openAPIV3Schema"]) == [], path
+
+
+COMBINATOR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "properties": {
+                "a": {"type": "string", "anyOf": [{"pattern": "^x"}, {"pattern": "^y"}]},
+                "o": {"type": "integer", "oneOf": [{"minimum": 0}, {"maximum": 10}]},
+                "n": {"type": "string", "not": {"enum": ["forbidden"]}},
+            },
+        }
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"a": "xa", "o": -1, "n": "ok"}, []),
+        ({"a": "za"}, ['spec.a: Invalid value: "za": spec.a must validate at least one schema (anyOf)']),
+        ({"o": 5}, ["spec.o: Invalid value: 5: spec.o must validate one and only one schema (oneOf)"]),
+        (
+            {"n": "forbidden"},
+            ['spec.n: Invalid value: "forbidden": spec.n in body should not validate the schema'],
+        ),
+    ],
+)
+def test_value_combinators(spec: dict[str, Any], expected: list[str]) -> None:
+    assert [str(e) for e in schema.validate({"spec": spec}, COMBINATOR_SCHEMA)] == expected
