@@ -81,9 +81,8 @@ class OpsServer:
         site = web.TCPSite(runner, self.host, self._requested_port)
         await site.start()
         self._runner = runner
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self._port = int(sockets[0].getsockname()[1]) if sockets else self._requested_port
+        addresses = runner.addresses
+        self._port = int(addresses[0][1]) if addresses else self._requested_port
         return self._port
 
     async def stop(self) -> None:
