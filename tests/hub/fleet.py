@@ -33,6 +33,16 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float 
     raise AssertionError(f"timed out waiting for {what or probe}: last={last!r}")
 
 
+async def settled(hub: Hub, *, polls: int = 6) -> None:
+    """Wait until every controller queue has stayed empty for ``polls`` consecutive polls."""
+    quiet = 0
+    deadline = time.monotonic() + 15.0
+    while quiet < polls:
+        quiet = quiet + 1 if all(len(c.queue) == 0 for c in hub.controllers) else 0
+        assert time.monotonic() < deadline, "hub controllers did not settle"
+        await asyncio.sleep(0.05)
+
+
 @contextlib.asynccontextmanager
 async def running_hub(kubeconfig: str, **kwargs: Any) -> AsyncIterator[tuple[Hub, KubeClient]]:
     hub_api = await KubeClient.from_kubeconfig(kubeconfig)
