@@ -40,6 +40,9 @@ class Call:
     def query(self, key: str, default: str = "") -> str:
         return self.request.query.get(key, default)
 
+    def flag(self, key: str) -> bool:
+        return flag(self.request.query.get(key))
+
     @property
     def dry_run(self) -> bool:
         values = self.request.query.getall("dryRun", [])
@@ -83,6 +86,14 @@ def parse_path(parts: list[str], registry: Registry, *, group: str, version: str
     if sub is not None and sub not in rtype.subresources:
         return None
     return Target(rtype, namespace, name, sub)
+
+
+TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+
+
+def flag(value: str | None) -> bool:
+    """A boolean query parameter as Go's strconv.ParseBool reads it."""
+    return value in TRUE
 
 
 def dumps(obj: Any) -> bytes:

@@ -191,9 +191,9 @@ async def watch(
         labels=labels,
         fields=fields,
         resource_version=call.query("resourceVersion"),
-        bookmarks=call.query("allowWatchBookmarks") in ("true", "1"),
+        bookmarks=call.flag("allowWatchBookmarks"),
         timeout=float(timeout) if timeout else None,
-        send_initial=call.query("sendInitialEvents") == "true",
+        send_initial=call.flag("sendInitialEvents"),
         name=t.name,
     )
     as_table = wants_table(call.request)

@@ -381,7 +381,7 @@ class SimServer:
         rtype = target.rtype
         if method == "GET":
             if target.name is None:
-                verb = "watch" if request.query.get("watch") in ("1", "true") else "list"
+                verb = "watch" if httpio.flag(request.query.get("watch")) else "list"
             else:
                 verb = "get"
         elif method == "DELETE":

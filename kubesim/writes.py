@@ -15,7 +15,7 @@ from aiohttp import web
 
 from kubesim import errors, meta, patching, scale, ssa
 from kubesim.auth import Authenticator, User
-from kubesim.httpio import Call, read_body, read_object, respond
+from kubesim.httpio import Call, flag, read_body, read_object, respond
 from kubesim.reads import render
 from kubesim.store import Store
 
@@ -162,7 +162,7 @@ async def _apply(call: Call, store: Store) -> web.Response:
     md["name"] = t.name
     if t.rtype.namespaced:
         md["namespace"] = t.namespace
-    force = call.query("force") in ("true", "1")
+    force = call.flag("force")
     live = store.peek(t.rtype, t.name, t.namespace)
     subresource = t.subresource if t.subresource == "status" else None
     try:
@@ -207,7 +207,7 @@ async def _delete_options(call: Call) -> tuple[str | None, Obj | None, bool]:
     opts = body if isinstance(body, dict) else {}
     propagation = call.query("propagationPolicy") or opts.get("propagationPolicy")
     orphan = call.query("orphanDependents") or opts.get("orphanDependents")
-    if propagation is None and orphan in (True, "true"):
+    if propagation is None and (orphan is True or (isinstance(orphan, str) and flag(orphan))):
         propagation = "Orphan"
     if propagation not in (None, "Foreground", "Background", "Orphan"):
         raise errors.invalid(
