@@ -38,6 +38,9 @@ class HubOptions:
     grace_seconds: float = 40.0
     workers: int = 4
     install_crds: bool = True
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
     replica_paths: Mapping[tuple[str, str], str] = field(default_factory=lambda: dict(DEFAULT_REPLICA_PATHS))
 
 
@@ -67,7 +70,13 @@ async def run_hub(options: HubOptions, stop: asyncio.Event) -> int:
         if options.leader_elect:
             await _ensure_namespace(hub_api, LEASE_NAMESPACE)
             elector = LeaderElector(
-                hub_api, name=LEASE_NAME, namespace=LEASE_NAMESPACE, identity=options.identity
+                hub_api,
+                name=LEASE_NAME,
+                namespace=LEASE_NAMESPACE,
+                identity=options.identity,
+                lease_duration=options.lease_duration,
+                renew_deadline=options.renew_deadline,
+                retry_period=options.retry_period,
             )
         if options.metrics_port is not None:
             ops = OpsServer(port=options.metrics_port)
