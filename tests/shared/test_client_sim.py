@@ -250,3 +250,23 @@ async def test_tls_server_with_the_kubeconfig_ca(sim_factory: SimFactory) -> Non
         assert "default" in {item["metadata"]["name"] for item in namespaces.items}
     finally:
         await client.close()
+
+
+async def test_strategic_merge_patch_and_orphan_delete(api: KubeClient) -> None:
+    deploy = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "smp", "namespace": "default"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "smp"}},
+                 "template": {"metadata": {"labels": {"app": "smp"}},
+                              "spec": {"containers": [{"name": "app", "image": "nginx:1"},
+                                                      {"name": "sidecar", "image": "envoy:1"}]}}},
+    }
+    await api.create(deploy)
+    sidecar = {"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": "envoy:2"}]}}}}
+    patched = await api.patch("apps/v1", "Deployment", name="smp", namespace="default",
+                              patch_type="strategic", patch=sidecar)
+    images = {c["name"]: c["image"] for c in patched["spec"]["template"]["spec"]["containers"]}
+    assert images == {"app": "nginx:1", "sidecar": "envoy:2"}, "merged by name, not replaced"
+    await api.delete("apps/v1", "Deployment", name="smp", namespace="default", propagation_policy="Orphan")
+    with pytest.raises(NotFound):
+        await api.get("apps/v1", "Deployment", name="smp", namespace="default")
