@@ -98,6 +98,8 @@ async def serve(
             queue.put_nowait(seen)
 
     unsubscribe = store.add_watcher(spec.rtype.key, on_event)
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
     try:
         initial: list[tuple[str, Obj]] = []
         rv_text = spec.resource_version
@@ -124,8 +126,6 @@ async def serve(
             else:
                 initial = [seen for e in events if (seen := translate(spec, e)) is not None]
         snapshot_rv = store.rv
-        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
-        response.enable_chunked_encoding()
         await response.prepare(request)
         for kind, obj in initial:
             await _send(response, kind, obj if kind == "ERROR" else render(obj))
@@ -165,6 +165,8 @@ async def serve(
                 await asyncio.sleep(3600)
             await _send(response, item[0], render(item[1]))
         await response.write_eof()
+        return response
+    except ConnectionResetError:  # the client went away (or the server is stopping)
         return response
     finally:
         unsubscribe()
