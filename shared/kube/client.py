@@ -12,7 +12,6 @@ Request building is pure (:mod:`shared.kube.requests`), discovery cached per cli
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import AsyncGenerator, Mapping
@@ -24,7 +23,7 @@ from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
 from shared.kube.discovery import DiscoveryCache, discovery_path, group_versions, parse_resource_list
-from shared.kube.errors import AlreadyExists, ApiError, ConnectionFailed, Gone, Timeout, status_error
+from shared.kube.errors import AlreadyExists, ApiError, Gone, Timeout, status_error
 from shared.kube.requests import (
     PATCH_CONTENT_TYPES,
     KubeRequest,
@@ -33,6 +32,14 @@ from shared.kube.requests import (
     list_query,
     resource_path,
     write_query,
+)
+from shared.kube.responses import (
+    decode_body,
+    object_identity,
+    parse_event,
+    retry_after,
+    same_content,
+    transport_error,
 )
 from shared.kube.retry import DEFAULT_POLICY, RetryPolicy, decide_retry, with_jitter
 from shared.kube.types import (
@@ -57,62 +64,9 @@ _RETRIES = counter("kube_request_retries_total", "Kubernetes API request retries
 _LATENCY = histogram("kube_request_duration_seconds", "Kubernetes API request latency (one attempt)",
                      labels=("client", "method"))
 
-_EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_WATCH_SECONDS = 300
 WATCH_GRACE_SECONDS = 5.0
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-def _transport_error(exc: BaseException) -> ApiError:
-    """Map an aiohttp/asyncio exception to Waybill's error (``sent`` as far as we can know)."""
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return ApiError(str(exc), reason="TLSError")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return ConnectionFailed(str(exc), sent=False)
-    if isinstance(exc, TimeoutError):
-        return Timeout(str(exc) or "request timed out")
-    return ConnectionFailed(str(exc) or type(exc).__name__, sent=True)
-
-
-def _decode(data: bytes) -> Any:
-    if not data:
-        return {}
-    try:
-        return json.loads(data)
-    except ValueError:
-        return {"message": data[:500].decode("utf-8", "replace")}
-
-
-def _same_content(sent: Obj, live: Obj) -> bool:
-    """Whether ``live`` holds what a create of ``sent`` would have stored (outside metadata)."""
-    for key, value in sent.items():
-        if key in {"metadata", "status", "apiVersion", "kind"}:
-            continue
-        if live.get(key) != value:
-            return False
-    sent_labels = (sent.get("metadata") or {}).get("labels") or {}
-    live_labels = (live.get("metadata") or {}).get("labels") or {}
-    return all(live_labels.get(k) == v for k, v in sent_labels.items())
-
-
-def _meta(obj: Obj) -> tuple[str, str, str, str | None]:
-    """(apiVersion, kind, name, namespace) of an object; raises ValueError when incomplete."""
-    api_version = obj.get("apiVersion")
-    kind = obj.get("kind")
-    meta = obj.get("metadata") or {}
-    if not api_version or not kind:
-        raise ValueError("object needs apiVersion and kind")
-    return str(api_version), str(kind), str(meta.get("name") or ""), meta.get("namespace")
 
 
 class KubeClient:
@@ -223,7 +177,7 @@ class KubeClient:
                 _request_timeout=client_timeout,
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _transport_error(exc) from exc
+            raise transport_error(exc) from exc
 
     async def _send_once(self, req: KubeRequest) -> Any:
         """One attempt: the decoded 2xx body, or the mapped error."""
@@ -237,15 +191,15 @@ class KubeClient:
                 try:
                     data = await resp.read()
                 except (aiohttp.ClientError, TimeoutError) as exc:
-                    raise _transport_error(exc) from exc
+                    raise transport_error(exc) from exc
                 finally:
                     resp.release()
             code = str(resp.status)
-            body = _decode(data)
+            body = decode_body(data)
             if 200 <= resp.status < 300:
                 return body
             raise status_error(resp.status, body if isinstance(body, dict) else None,
-                               retry_after=_retry_after(resp.headers))
+                               retry_after=retry_after(resp.headers))
         except TimeoutError as exc:
             raise Timeout("request timed out") from exc
         finally:
@@ -378,7 +332,7 @@ class KubeClient:
         retried; if the retry then meets ``AlreadyExists`` and the live object holds what was
         sent, that object is returned as the create's result.
         """
-        api_version, kind, name, namespace = _meta(obj)
+        api_version, kind, name, namespace = object_identity(obj)
         info = await self.resource_info(api_version, kind)
         path = resource_path(info, namespace=namespace)
         req = KubeRequest(method="POST", path=path, body=obj, idempotent=False,
@@ -390,7 +344,7 @@ class KubeClient:
             if not failures or not name:
                 raise
             live = await self.get(api_version, kind, name=name, namespace=namespace)
-            if not _same_content(obj, live):
+            if not same_content(obj, live):
                 raise
             _log.info("kube.create.recovered", client=self.name, kind=kind, name=name, namespace=namespace)
             return live
@@ -406,7 +360,7 @@ class KubeClient:
     async def _put(
         self, obj: Obj, *, subresource: str | None, field_manager: str | None, dry_run: bool
     ) -> Obj:
-        api_version, kind, name, namespace = _meta(obj)
+        api_version, kind, name, namespace = object_identity(obj)
         info = await self.resource_info(api_version, kind)
         path = resource_path(info, namespace=namespace, name=name, subresource=subresource)
         req = KubeRequest(method="PUT", path=path, body=obj,
@@ -448,14 +402,14 @@ class KubeClient:
 
     async def apply(self, obj: Obj, *, field_manager: str, force: bool = False, dry_run: bool = False) -> Obj:
         """Server-side apply ``obj`` as ``field_manager``; ``Conflict`` (other owners) unless ``force``."""
-        api_version, kind, name, namespace = _meta(obj)
+        api_version, kind, name, namespace = object_identity(obj)
         return await self._patch(api_version, kind, name=name, patch=obj, namespace=namespace,
                                  patch_type="apply", field_manager=field_manager, force=force,
                                  dry_run=dry_run, subresource=None)
 
     async def apply_status(self, obj: Obj, *, field_manager: str, force: bool = False) -> Obj:
         """Server-side apply ``obj``'s status to the ``/status`` subresource."""
-        api_version, kind, name, namespace = _meta(obj)
+        api_version, kind, name, namespace = object_identity(obj)
         return await self._patch(api_version, kind, name=name, patch=obj, namespace=namespace,
                                  patch_type="apply", field_manager=field_manager, force=force,
                                  dry_run=False, subresource="status")
@@ -560,12 +514,12 @@ class KubeClient:
                 try:
                     line = await resp.content.readline()
                 except (aiohttp.ClientError, TimeoutError) as exc:
-                    raise _transport_error(exc) from exc
+                    raise transport_error(exc) from exc
                 if not line:
                     return
                 if not line.strip():
                     continue
-                event = self._parse_event(line, api_version=api_version, kind=kind)
+                event = parse_event(line, api_version=api_version, kind=kind)
                 if event is not None:
                     yield event
         finally:
@@ -585,12 +539,12 @@ class KubeClient:
                         _REQUESTS.labels(self.name, "WATCH", "200").inc()
                         return resp
                     try:
-                        body = _decode(await resp.read())
+                        body = decode_body(await resp.read())
                     finally:
                         resp.release()
                 _REQUESTS.labels(self.name, "WATCH", str(resp.status)).inc()
                 raise status_error(resp.status, body if isinstance(body, dict) else None,
-                                   retry_after=_retry_after(resp.headers))
+                                   retry_after=retry_after(resp.headers))
             except TimeoutError as exc:
                 err: ApiError = Timeout("watch open timed out")
                 err.__cause__ = exc
@@ -602,21 +556,3 @@ class KubeClient:
             _RETRIES.labels(self.name, decision.reason).inc()
             await asyncio.sleep(with_jitter(decision.delay, fraction=self.retry_policy.jitter,
                                             sample=random.random()))
-
-    @staticmethod
-    def _parse_event(line: bytes, *, api_version: str, kind: str) -> WatchEvent | None:
-        try:
-            raw = json.loads(line)
-        except ValueError as exc:
-            raise ConnectionFailed(f"undecodable watch event: {line[:200]!r}") from exc
-        etype = raw.get("type")
-        obj = raw.get("object") or {}
-        if etype not in _EVENT_TYPES or not isinstance(obj, dict):
-            return None
-        if etype == "ERROR":
-            code = obj.get("code")
-            raise status_error(int(code) if isinstance(code, int) else 500, obj)
-        if etype != "BOOKMARK":
-            obj.setdefault("apiVersion", api_version)
-            obj.setdefault("kind", kind)
-        return WatchEvent(type=etype, object=obj)
