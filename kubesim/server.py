@@ -9,7 +9,6 @@ kept. Each request goes: fault injection -> authentication (bearer token, 401) -
 from __future__ import annotations
 
 import asyncio
-import importlib
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ from kubesim import (
     openapi,
     rbac,
     reads,
+    simulate,
     writes,
 )
 from kubesim.httpio import Call, Target, respond
@@ -113,7 +113,7 @@ class SimServer:
         self.admin_token = self.auth.issue(user="kubernetes-admin", groups=("system:masters",))
         self._runner: web.AppRunner | None = None
         self._streams: set[asyncio.Queue[Any]] = set()
-        self._simulator: Any = None
+        self._simulator: simulate.Simulator | None = None
         self._bootstrapped = False
         self.kubeconfig_path = Path()
         self.url = ""
@@ -161,17 +161,8 @@ class SimServer:
         await asyncio.sleep(0)
 
     def _start_simulator(self) -> None:
-        try:
-            module: Any = importlib.import_module("kubesim.simulate")
-        except ImportError:
-            return
-        factory = getattr(module, "Simulator", None)
-        if factory is None:
-            return
-        self._simulator = factory(self.store, nodes=self.nodes, delay=self.workload_delay)
-        start = getattr(self._simulator, "start", None)
-        if callable(start):
-            start()
+        self._simulator = simulate.Simulator(self.store, nodes=self.nodes, delay=self.workload_delay)
+        self._simulator.start()
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
@@ -184,12 +175,9 @@ class SimServer:
     async def close(self) -> None:
         """Stop for good: also stops simulated controllers and removes temporary files."""
         await self.stop()
-        stop = getattr(self._simulator, "stop", None)
-        if callable(stop):
-            result = stop()
-            if asyncio.iscoroutine(result):
-                await result
-        self._simulator = None
+        simulator, self._simulator = self._simulator, None
+        if simulator is not None:
+            await simulator.stop()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None
