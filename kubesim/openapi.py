@@ -91,8 +91,19 @@ def _component(t: ResourceType) -> Obj:
         schema.setdefault("type", "object")
         props = schema.setdefault("properties", {})
     else:
-        schema = {"type": "object", "description": f"{t.kind} (schema not published by kubesim)"}
-        props = schema["properties"] = {}
+        schema = {"type": "object", "description": f"{t.kind} (detailed schema not published by kubesim)"}
+        props = schema["properties"] = {
+            "spec": {
+                "type": "object",
+                "x-kubernetes-preserve-unknown-fields": True,
+                "description": f"Desired state of the {t.kind}.",
+            },
+            "status": {
+                "type": "object",
+                "x-kubernetes-preserve-unknown-fields": True,
+                "description": f"Observed state of the {t.kind}.",
+            },
+        }
     props["apiVersion"] = {
         "type": "string",
         "description": "APIVersion defines the versioned schema of this representation of an object.",

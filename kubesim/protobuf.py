@@ -37,7 +37,7 @@ _META: Schema = {
     3: ("namespace", "str"),
     5: ("uid", "str"),
     6: ("resourceVersion", "str"),
-    7: ("generation", "int"),
+    7: ("generation", "int0"),
     8: ("creationTimestamp", _TIME),
     11: ("labels", "map"),
     12: ("annotations", "map"),
@@ -61,7 +61,52 @@ _RES_ATTRS: Schema = {
     7: ("name", "str"),
 }
 _NONRES: Schema = {1: ("path", "str"), 2: ("verb", "str")}
+_LABEL_SELECTOR: Schema = {
+    1: ("matchLabels", "map"),
+    2: ("matchExpressions", [{1: ("key", "str"), 2: ("operator", "str"), 3: ("values", ["str"])}]),
+}
+_CONTAINER: Schema = {
+    1: ("name", "str"),
+    2: ("image", "str"),
+    3: ("command", ["str"]),
+    4: ("args", ["str"]),
+    5: ("workingDir", "str"),
+    6: (
+        "ports",
+        [{1: ("name", "str"), 2: ("hostPort", "int0"), 3: ("containerPort", "int"), 4: ("protocol", "str")}],
+    ),
+    7: ("env", [{1: ("name", "str"), 2: ("value", "str")}]),
+    14: ("imagePullPolicy", "str"),
+}
+_POD_TEMPLATE: Schema = {
+    1: ("metadata", _META),
+    2: (
+        "spec",
+        {
+            2: ("containers", [_CONTAINER]),
+            3: ("restartPolicy", "str"),
+            8: ("serviceAccountName", "str"),
+            20: ("initContainers", [_CONTAINER]),
+        },
+    ),
+}
 _KINDS: dict[str, Schema] = {
+    "Deployment": {
+        1: ("metadata", _META),
+        2: (
+            "spec",
+            {
+                1: ("replicas", "int"),
+                2: ("selector", _LABEL_SELECTOR),
+                3: ("template", _POD_TEMPLATE),
+                4: ("strategy", {1: ("type", "str")}),
+                5: ("minReadySeconds", "int0"),
+                6: ("revisionHistoryLimit", "int"),
+                7: ("paused", "bool"),
+                9: ("progressDeadlineSeconds", "int"),
+            },
+        ),
+    },
     "ConfigMap": {
         1: ("metadata", _META),
         2: ("data", "map"),
@@ -158,7 +203,7 @@ def _scalar(kind: str, value: Any) -> Any:
         return bytes(value).decode()
     if kind == "bool":
         return bool(value)
-    if kind == "int":
+    if kind in ("int", "int0"):
         return value - (1 << 64) if value >= 1 << 63 else value
     return value
 
@@ -182,13 +227,16 @@ def _message(data: bytes, schema: Schema) -> dict[str, Any]:
         elif isinstance(kind, dict):
             decoded = _message(value, kind)
             if kind is _TIME:
+                if not decoded.get("seconds"):
+                    continue
                 when = datetime.datetime.fromtimestamp(decoded.get("seconds", 0), datetime.UTC)
                 out[name] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
             else:
                 out[name] = decoded
         else:
             scalar = _scalar(kind, value)
-            if scalar not in ("", 0, False):  # gogo-proto writes zero values; JSON omits them
+            # gogo-proto writes zero values of non-pointer fields; JSON (omitempty) leaves them out
+            if kind == "int" or scalar not in ("", False, 0):
                 out[name] = scalar
     return out
 

@@ -48,6 +48,7 @@ class Event:
     rv: int
 
 
+_UNDELETABLE_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 Listener = Callable[[Event], None]
 EventList = list[Event]
 ObjList = list[Obj]
@@ -386,6 +387,13 @@ class Store:
                 why=f"Precondition failed: ResourceVersion in precondition: "
                 f"{pre['resourceVersion']}, ResourceVersion in object meta: "
                 f"{omd['resourceVersion']}",
+            )
+        if rtype.key == ("", "namespaces") and name in _UNDELETABLE_NAMESPACES:
+            raise errors.forbidden(
+                group="",
+                plural="namespaces",
+                name=name,
+                message=f'namespaces "{name}" is forbidden: this namespace may not be deleted',
             )
         finalizers = list(omd.get("finalizers") or [])
         if propagation == "Foreground" and "foregroundDeletion" not in finalizers:

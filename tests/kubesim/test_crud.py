@@ -258,3 +258,19 @@ async def test_cluster_scoped_objects(api: Api) -> None:
     assert status == 201
     assert "namespace" not in ns["metadata"]
     assert ns["status"] == {"phase": "Active"}
+
+
+async def test_system_namespaces_cannot_be_deleted(api: Api) -> None:
+    status, body = await api.delete("/api/v1/namespaces/default")
+    assert status == 403
+    assert body["message"] == 'namespaces "default" is forbidden: this namespace may not be deleted'
+
+
+async def test_server_defaults(api: Api) -> None:
+    _, secret = await api.post("/api/v1/namespaces/default/secrets", {"metadata": {"name": "s"}})
+    assert secret["type"] == "Opaque"
+    body = deployment("web")
+    del body["spec"]["replicas"]
+    _, d = await api.post(DEPLOY, body)
+    assert d["spec"]["replicas"] == 1
+    assert d["spec"]["strategy"]["type"] == "RollingUpdate"

@@ -296,3 +296,32 @@ async def test_scale_and_rollout_free_commands(kubectl: Kubectl) -> None:
     assert rc == 0, err
     rc, out, _ = await kubectl("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}")
     assert out == "5"
+
+
+async def test_create_deployment_and_rollout_on_a_member(sim_factory: SimFactory, tmp_path: Path) -> None:
+    member = await sim_factory("member", tls=True, workloads=True, workload_delay=0.1)
+
+    async def kubectl_member(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            "kubectl",
+            "--kubeconfig",
+            str(member.kubeconfig_path),
+            "--cache-dir",
+            str(tmp_path / "c2"),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        return proc.returncode or 0, out.decode(), err.decode()
+
+    rc, _, err = await kubectl_member("create", "deployment", "web", "--image=nginx", "--replicas=2")
+    assert rc == 0, err
+    rc, out, err = await kubectl_member(
+        "wait", "--for=condition=Available", "deployment/web", "--timeout=20s"
+    )
+    assert rc == 0 and "condition met" in out, err
+    rc, out, err = await kubectl_member("rollout", "status", "deployment/web", "--timeout=20s")
+    assert rc == 0 and "successfully rolled out" in out, err
+    rc, out, _ = await kubectl_member("get", "nodes")
+    assert len(table(out)) == 1 + member.nodes
