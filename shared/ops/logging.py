@@ -45,5 +45,9 @@ def configure(*, level: str = "info", json: bool = True) -> None:
 
 
 def get_logger(name: str, **context: Any) -> FilteringBoundLogger:
-    """A logger with ``logger=name`` (and ``context``) bound."""
-    return cast(FilteringBoundLogger, structlog.get_logger().bind(logger=name, **context))
+    """A logger with ``component=name`` (and ``context``) bound."""
+    # Lazy: a module-level logger created before ``configure`` must still follow it, so the
+    # context goes into the lazy proxy's initial values instead of an early ``bind`` (which
+    # would freeze the default configuration). ``logger`` is reserved by structlog's
+    # ``get_logger``, hence ``component``.
+    return cast(FilteringBoundLogger, structlog.get_logger(component=name, **context))

@@ -85,6 +85,19 @@ def test_logging_is_json_with_bound_context(capsys: pytest.CaptureFixture[str]) 
         structlog.reset_defaults()
 
 
+def test_a_logger_made_before_configure_follows_it(capsys: pytest.CaptureFixture[str]) -> None:
+    early = get_logger("test.early", part="x")  # like a module-level logger, made at import time
+    configure(level="warning", json=True)
+    try:
+        early.info("quiet.event")
+        early.warning("loud.event")
+        lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert [json.loads(line)["event"] for line in lines] == ["loud.event"]
+        assert json.loads(lines[0])["part"] == "x"
+    finally:
+        structlog.reset_defaults()
+
+
 async def test_lifecycle_stops_gracefully_on_sigterm() -> None:
     async def main(stop: asyncio.Event) -> str:
         asyncio.get_running_loop().call_soon(signal.raise_signal, signal.SIGTERM)
