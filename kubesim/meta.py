@@ -180,6 +180,73 @@ def apply_defaults(rtype: ResourceType, obj: Obj) -> None:
         obj.setdefault("spec", {}).setdefault("replicas", 1)
 
 
+def _go_selector(selector: Any) -> str:
+    """A LabelSelector printed the way Go's %#v prints it in immutable-field errors."""
+    labels = (selector or {}).get("matchLabels") or {}
+    pairs = ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items()))
+    return (
+        f"v1.LabelSelector{{MatchLabels:map[string]string{{{pairs}}}, "
+        f"MatchExpressions:[]v1.LabelSelectorRequirement(nil)}}"
+    )
+
+
+_SELECTOR_IMMUTABLE = frozenset(
+    {
+        ("apps", "deployments"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("apps", "replicasets"),
+        ("batch", "jobs"),
+    }
+)
+
+
+def immutable_problems(rtype: ResourceType, new: Obj, old: Obj) -> list[dict[str, str]]:
+    """Causes for changes to fields kube-apiserver refuses to change after creation."""
+    causes: list[dict[str, str]] = []
+    if rtype.key in (("", "configmaps"), ("", "secrets")) and old.get("immutable"):
+        for field in ("data", "binaryData") if rtype.key == ("", "configmaps") else ("data",):
+            if (new.get(field) or {}) != (old.get(field) or {}):
+                causes.append(
+                    {
+                        "reason": "FieldValueForbidden",
+                        "field": field,
+                        "message": "Forbidden: field is immutable when `immutable` is set",
+                    }
+                )
+        if not new.get("immutable"):
+            causes.append(
+                {
+                    "reason": "FieldValueForbidden",
+                    "field": "immutable",
+                    "message": "Forbidden: field is immutable when `immutable` is set",
+                }
+            )
+    if rtype.key in _SELECTOR_IMMUTABLE:
+        before = (old.get("spec") or {}).get("selector")
+        after = (new.get("spec") or {}).get("selector")
+        if before is not None and after != before:
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "field": "spec.selector",
+                    "message": f"Invalid value: {_go_selector(after)}: field is immutable",
+                }
+            )
+    if rtype.key == ("", "services"):
+        before_ip = (old.get("spec") or {}).get("clusterIP")
+        after_ip = (new.get("spec") or {}).get("clusterIP")
+        if before_ip and after_ip and after_ip != before_ip:
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "field": "spec.clusterIPs[0]",
+                    "message": f'Invalid value: []string{{"{after_ip}"}}: may not change once set',
+                }
+            )
+    return causes
+
+
 def initial_status(rtype: ResourceType) -> Any:
     """What create leaves in ``status`` for a resource with a status subresource."""
     if rtype.key == ("", "namespaces"):

@@ -169,7 +169,7 @@ class Store:
         manager: str = "",
         operation: str = "Update",
     ) -> Obj:
-        rtype = self._storage(rtype)
+        served, rtype = rtype, self._storage(rtype)
         obj = meta.clone(obj)
         md = obj.get("metadata")
         if not isinstance(md, dict):
@@ -235,7 +235,8 @@ class Store:
                 obj["status"] = status
         meta.apply_defaults(rtype, obj)
         for admit in self.admitters:
-            obj = admit(rtype, obj, None)
+            obj = admit(served, obj, None)
+        obj["apiVersion"] = rtype.api_version
         md = obj["metadata"]
         for field in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "selfLink"):
             md.pop(field, None)
@@ -263,7 +264,7 @@ class Store:
         manager: str = "",
         operation: str = "Update",
     ) -> Obj:
-        rtype = self._storage(rtype)
+        served, rtype = rtype, self._storage(rtype)
         md = obj.get("metadata") or {}
         name = md.get("name") or ""
         ns = md.get("namespace") if rtype.namespaced else None
@@ -277,9 +278,10 @@ class Store:
         if subresource is None:
             meta.apply_defaults(rtype, new)
         for admit in self.admitters:
-            new = admit(rtype, new, old)
+            new = admit(served, new, old)
+        new["apiVersion"] = rtype.api_version
         nmd = new["metadata"]
-        causes = meta.label_problems(nmd)
+        causes = meta.label_problems(nmd) + meta.immutable_problems(rtype, new, old)
         if old["metadata"].get("deletionTimestamp"):
             added = set(nmd.get("finalizers") or []) - set(old["metadata"].get("finalizers") or [])
             if added:

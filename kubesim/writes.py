@@ -22,6 +22,7 @@ from kubesim.store import Store
 Obj = dict[str, Any]
 Authorize = Callable[..., tuple[bool, str]]
 
+CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
@@ -32,6 +33,8 @@ APPLY_CBOR = "application/apply-patch+cbor"
 async def create(call: Call, store: Store) -> web.Response:
     t = call.target
     body = await read_object(call)
+    if isinstance(body.get("metadata"), dict) and body["metadata"].get("resourceVersion"):
+        raise errors.bad_request("resourceVersion should not be set on objects to be created")
     obj = store.create(
         t.rtype, body, namespace=t.namespace, dry_run=call.dry_run, manager=call.field_manager()
     )
@@ -70,6 +73,19 @@ async def update(call: Call, store: Store) -> web.Response:
         new.setdefault("spec", {})["finalizers"] = (body.get("spec") or {}).get("finalizers") or []
         obj = store.update(t.rtype, new, dry_run=call.dry_run, manager=call.field_manager())
         return respond(render(t.rtype, obj))
+    if (t.rtype.crd or t.rtype.key == CRD_KEY) and not md.get("resourceVersion"):
+        raise errors.invalid(
+            group=t.rtype.group,
+            kind=t.rtype.kind,
+            name=t.name,
+            causes=[
+                {
+                    "reason": "FieldValueInvalid",
+                    "field": "metadata.resourceVersion",
+                    "message": "Invalid value: 0x0: must be specified for an update",
+                }
+            ],
+        )
     obj = store.update(
         t.rtype, body, subresource=t.subresource, dry_run=call.dry_run, manager=call.field_manager()
     )

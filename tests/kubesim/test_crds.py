@@ -207,3 +207,44 @@ async def test_openapi_v3_includes_crd_schema(api: Api) -> None:
         {"group": "example.com", "version": "v1", "kind": "Widget"}
     ]
     assert schema["properties"]["spec"]["properties"]["size"]["type"] == "integer"
+
+
+async def test_custom_resource_update_needs_resource_version(api: Api) -> None:
+    await _install(api)
+    _, w = await api.post(WIDGETS, widget("w", size=1))
+    del w["metadata"]["resourceVersion"]
+    status, body = await api.put(f"{WIDGETS}/w", w)
+    assert status == 422
+    assert body["message"] == (
+        'Widget.example.com "w" is invalid: metadata.resourceVersion: Invalid value: 0x0: '
+        "must be specified for an update"
+    )
+
+
+async def test_multiple_served_versions_share_storage(api: Api) -> None:
+    crd = widget_crd()
+    v1 = crd["spec"]["versions"][0]
+    beta = {
+        **v1,
+        "name": "v1beta1",
+        "storage": False,
+        "schema": {
+            "openAPIV3Schema": {
+                "type": "object",
+                "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            }
+        },
+    }
+    crd["spec"]["versions"] = [v1, beta]
+    status, _ = await api.post(CRDS, crd)
+    assert status == 201
+    body = {**widget("w", size=2, any="x"), "apiVersion": "example.com/v1beta1"}
+    status, w = await api.post("/apis/example.com/v1beta1/namespaces/default/widgets", body)
+    assert status == 201, w
+    assert w["apiVersion"] == "example.com/v1beta1" and w["spec"]["any"] == "x"  # v1beta1's schema preserves
+    status, same = await api.get(f"{WIDGETS}/w")
+    assert status == 200 and same["apiVersion"] == "example.com/v1"
+    assert same["metadata"]["uid"] == w["metadata"]["uid"]
+    _, groups = await api.get("/apis/example.com")
+    assert groups["preferredVersion"]["version"] == "v1"
+    assert [v["version"] for v in groups["versions"]] == ["v1", "v1beta1"]

@@ -274,3 +274,35 @@ async def test_server_defaults(api: Api) -> None:
     _, d = await api.post(DEPLOY, body)
     assert d["spec"]["replicas"] == 1
     assert d["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+async def test_resource_version_on_create_is_400(api: Api) -> None:
+    body = cm("a")
+    body["metadata"]["resourceVersion"] = "5"
+    status, err = await api.post(CM, body)
+    assert status == 400 and err["message"] == "resourceVersion should not be set on objects to be created"
+
+
+async def test_immutable_configmap(api: Api) -> None:
+    body = cm("frozen", k="v")
+    body["immutable"] = True
+    _, live = await api.post(CM, body)
+    status, err = await api.put(f"{CM}/frozen", {**live, "data": {"k": "w"}})
+    assert status == 422
+    assert (
+        err["message"]
+        == 'ConfigMap "frozen" is invalid: data: Forbidden: field is immutable when `immutable` is set'
+    )
+
+
+async def test_selector_is_immutable(api: Api) -> None:
+    _, d = await api.post(DEPLOY, deployment("web"))
+    d["spec"]["selector"] = {"matchLabels": {"app": "other"}}
+    d["spec"]["template"]["metadata"]["labels"] = {"app": "other"}
+    status, err = await api.put(f"{DEPLOY}/web", d)
+    assert status == 422
+    assert err["message"] == (
+        'Deployment.apps "web" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:'
+        'map[string]string{"app":"other"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: '
+        "field is immutable"
+    )
