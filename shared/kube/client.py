@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import aiohttp
+import yaml
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
 from shared.kube.discovery import DiscoveryCache, discovery_path, group_versions, parse_resource_list
-from shared.kube.errors import AlreadyExists, ApiError, Gone, Timeout, status_error
+from shared.kube.errors import AlreadyExists, ApiError, ConfigError, Gone, Timeout, status_error
 from shared.kube.requests import (
     PATCH_CONTENT_TYPES,
     KubeRequest,
@@ -64,6 +65,7 @@ _RETRIES = counter("kube_request_retries_total", "Kubernetes API request retries
 _LATENCY = histogram("kube_request_duration_seconds", "Kubernetes API request latency (one attempt)",
                      labels=("client", "method"))
 
+_CONFIG_ERRORS = (k8s_config.ConfigException, yaml.YAMLError, OSError, ValueError, KeyError, TypeError)
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_WATCH_SECONDS = 300
 WATCH_GRACE_SECONDS = 5.0
@@ -104,12 +106,15 @@ class KubeClient:
     ) -> KubeClient:
         """A client for the kubeconfig at ``path`` (default ``~/.kube/config``), its ``context``."""
         configuration = k8s_client.Configuration()
-        await k8s_config.load_kube_config(
-            config_file=str(path) if path is not None else None,
-            context=context,
-            client_configuration=configuration,
-            persist_config=False,
-        )
+        try:
+            await k8s_config.load_kube_config(
+                config_file=str(path) if path is not None else None,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        except _CONFIG_ERRORS as exc:
+            raise ConfigError(f"kubeconfig {path or '~/.kube/config'}: {exc}") from exc
         return cls(k8s_client.ApiClient(configuration=configuration), name=name,
                    retry_policy=retry_policy, request_timeout=request_timeout)
 
@@ -125,9 +130,12 @@ class KubeClient:
     ) -> KubeClient:
         """A client for a kubeconfig already parsed into a dict (e.g. read from a Secret)."""
         configuration = k8s_client.Configuration()
-        await k8s_config.load_kube_config_from_dict(
-            config_dict=dict(kubeconfig), context=context, client_configuration=configuration
-        )
+        try:
+            await k8s_config.load_kube_config_from_dict(
+                config_dict=dict(kubeconfig), context=context, client_configuration=configuration
+            )
+        except _CONFIG_ERRORS as exc:
+            raise ConfigError(f"kubeconfig: {exc}") from exc
         return cls(k8s_client.ApiClient(configuration=configuration), name=name,
                    retry_policy=retry_policy, request_timeout=request_timeout)
 
@@ -141,7 +149,10 @@ class KubeClient:
     ) -> KubeClient:
         """A client from the pod's service account (in-cluster config)."""
         configuration = k8s_client.Configuration()
-        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        try:
+            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except (k8s_config.ConfigException, OSError) as exc:
+            raise ConfigError(f"in-cluster configuration: {exc}") from exc
         return cls(k8s_client.ApiClient(configuration=configuration), name=name,
                    retry_policy=retry_policy, request_timeout=request_timeout)
 

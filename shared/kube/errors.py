@@ -14,6 +14,7 @@ __all__ = [
     "AlreadyExists",
     "ApiError",
     "BadRequest",
+    "ConfigError",
     "Conflict",
     "ConnectionFailed",
     "Forbidden",
@@ -181,6 +182,10 @@ class ConnectionFailed(ApiError):
     def __init__(self, message: str = "", *, sent: bool = True) -> None:
         super().__init__(message)
         self.sent = sent
+
+
+class ConfigError(Exception):
+    """A kubeconfig (or in-cluster configuration) that cannot be used: missing, unreadable, invalid."""
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.kube.client import KubeClient
-from shared.kube.errors import AlreadyExists, Conflict, Forbidden, Gone, NotFound, ServerError
+from shared.kube.errors import AlreadyExists, ConfigError, Conflict, Forbidden, Gone, NotFound, ServerError
 from shared.kube.retry import RetryPolicy
 from shared.kube.types import WatchEvent
 
@@ -270,3 +270,31 @@ async def test_strategic_merge_patch_and_orphan_delete(api: KubeClient) -> None:
     await api.delete("apps/v1", "Deployment", name="smp", namespace="default", propagation_policy="Orphan")
     with pytest.raises(NotFound):
         await api.get("apps/v1", "Deployment", name="smp", namespace="default")
+
+
+@pytest.mark.parametrize("content", [None, "not: [valid", "apiVersion: v1\nkind: Config\n"])
+async def test_unusable_kubeconfig_is_a_config_error(tmp_path: Path, content: str | None) -> None:
+    path = tmp_path / "kubeconfig"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError):
+        await KubeClient.from_kubeconfig(path)
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
+
+
+async def test_kubeconfig_context_and_dict(sim: Any) -> None:
+    config = _read_yaml(Path(sim.kubeconfig_path))
+    client = await KubeClient.from_kubeconfig_dict(config, context=config["current-context"], name="dict",
+                                                   retry_policy=FAST, request_timeout=5.0)
+    try:
+        assert client.host == sim.url
+        assert (await client.server_version()).major == "1"
+    finally:
+        await client.close()
+    with pytest.raises(ConfigError):
+        await KubeClient.from_kubeconfig(sim.kubeconfig_path, context="no-such-context")
