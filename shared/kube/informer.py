@@ -9,7 +9,8 @@ resourceVersion. Errors back off exponentially with jitter.
 Handlers get keys only (``namespace/name`` or ``name``): reconcilers are level-triggered and
 read the object from ``get(key)``. A handler may be registered with ``map_keys`` to translate an
 object (old and new versions, and the last known version of a deleted one) into other keys,
-e.g. its owner's.
+e.g. its owner's. A ``transform`` (such as :func:`strip_managed_fields`) trims objects before
+they are cached, to save memory.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from shared.kube.types import Obj, WatchEvent, object_key
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter
 
-__all__ = ["Handler", "Informer", "KeyMapper"]
+__all__ = ["Handler", "Informer", "KeyMapper", "strip_managed_fields"]
 
 _log = get_logger("shared.kube.informer")
 
@@ -58,6 +59,7 @@ class Informer:
         watch_idle_timeout: float | None = None,
         backoff: RetryPolicy = ERROR_BACKOFF,
         name: str | None = None,
+        transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
         self._client = client
         self.api_version = api_version
@@ -75,6 +77,7 @@ class Informer:
         self._task: asyncio.Task[None] | None = None
         self.resource_version = ""
         self.lists = 0
+        self._transform = transform
 
     # ---- reading the cache ------------------------------------------------------------------
 
@@ -190,7 +193,8 @@ class Informer:
         )
         self.lists += 1
         _RELISTS.labels(self.name).inc()
-        fresh = {object_key(obj): obj for obj in result.items}
+        items = result.items if self._transform is None else [self._transform(obj) for obj in result.items]
+        fresh = {object_key(obj): obj for obj in items}
         old = self._cache
         self._cache = fresh
         self.resource_version = result.resource_version
@@ -228,14 +232,23 @@ class Informer:
             self.resource_version = event.resource_version
         if event.type == "BOOKMARK":
             return
-        key = object_key(event.object)
+        obj = event.object if self._transform is None else self._transform(event.object)
+        key = object_key(obj)
         before = self._cache.get(key)
         if event.type == "DELETED":
             self._cache.pop(key, None)
-            self._notify(key, [before or event.object])
+            self._notify(key, [before or obj])
             return
-        self._cache[key] = event.object
-        self._notify(key, [event.object] if before is None else [before, event.object])
+        self._cache[key] = obj
+        self._notify(key, [obj] if before is None else [before, obj])
+
+
+def strip_managed_fields(obj: Obj) -> Obj:
+    """An informer ``transform`` that drops ``metadata.managedFields`` (often half an object's size)."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return obj
 
 
 def _rv(obj: Obj) -> str:

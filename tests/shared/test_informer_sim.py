@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.kube.client import KubeClient
-from shared.kube.informer import Informer
+from shared.kube.informer import Informer, strip_managed_fields
 from shared.kube.retry import RetryPolicy
 
 WaitFor = Callable[..., Awaitable[None]]
@@ -155,5 +155,25 @@ async def test_survives_a_server_restart(sim: Any, api: KubeClient, wait_for: Wa
         await sim.restart()
         await api.create(_cm("after-restart"))
         await wait_for(lambda: informer.get("rt/after-restart") is not None, what="event after restart")
+    finally:
+        await informer.stop()
+
+
+async def test_transform_trims_cached_objects(api: KubeClient, wait_for: WaitFor) -> None:
+    await api.apply(_cm("listed"), field_manager="t")
+    informer = Informer(api, "v1", "ConfigMap", namespace=NS, label_selector="suite=rt", backoff=FAST_BACKOFF,
+                        transform=strip_managed_fields)
+    informer.start()
+    try:
+        assert await informer.wait_synced(5)
+        await api.apply(_cm("watched"), field_manager="t")
+        await wait_for(lambda: informer.get("rt/watched") is not None, what="watched object")
+        for key in ("rt/listed", "rt/watched"):
+            cached = informer.get(key)
+            assert cached is not None
+            assert "managedFields" not in cached["metadata"]
+            assert cached["metadata"]["name"] == key.split("/")[1]
+        live = await api.get("v1", "ConfigMap", name="watched", namespace=NS)
+        assert live["metadata"]["managedFields"], "the server still has them"
     finally:
         await informer.stop()
