@@ -112,6 +112,13 @@ def error_response(exc: errors.ApiError) -> web.Response:
 
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
+MAX_BODY = 3 * 1024 * 1024  # kube-apiserver's request body limit
+
+
+def _too_large() -> errors.ApiError:
+    return errors.ApiError(
+        code=413, reason="RequestEntityTooLarge", message=f"Request entity too large: limit is {MAX_BODY}"
+    )
 
 
 async def read_body(request: web.Request, *, yaml_ok: bool = False) -> Any:
@@ -128,7 +135,14 @@ async def read_body(request: web.Request, *, yaml_ok: bool = False) -> Any:
             message=f"the body of the request was in an unknown format - accepted media types include: "
             f'application/json, application/yaml (got "{content_type}")',
         )
-    raw = await request.read()
+    if (request.content_length or 0) > MAX_BODY:
+        raise _too_large()
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise _too_large() from None
+    if len(raw) > MAX_BODY:
+        raise _too_large()
     if not raw:
         return None
     try:

@@ -37,7 +37,15 @@ _PATH_NAMED = frozenset(
 )
 # Groups whose objects carry metadata.generation (plus pods and every custom resource).
 _GENERATION_GROUPS = frozenset(
-    {"apps", "batch", "networking.k8s.io", "policy", "autoscaling", "apiextensions.k8s.io"}
+    {
+        "apps",
+        "batch",
+        "networking.k8s.io",
+        "policy",
+        "autoscaling",
+        "apiextensions.k8s.io",
+        "admissionregistration.k8s.io",
+    }
 )
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")

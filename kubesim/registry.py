@@ -84,6 +84,7 @@ ALL = ("all",)
 BUILTINS: tuple[ResourceType, ...] = (
     _r("", "v1", "configmaps", "ConfigMap", short=["cm"]),
     _r("", "v1", "events", "Event", short=["ev"]),
+    _r("", "v1", "endpoints", "Endpoints", short=["ep"]),
     _r("", "v1", "limitranges", "LimitRange", short=["limits"]),
     _r(
         "",
@@ -97,7 +98,18 @@ BUILTINS: tuple[ResourceType, ...] = (
     ),
     _r("", "v1", "nodes", "Node", namespaced=False, short=["no"], subs=["status"]),
     _r("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short=["pvc"], subs=["status"]),
+    _r("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False, short=["pv"], subs=["status"]),
+    _r("", "v1", "podtemplates", "PodTemplate"),
     _r("", "v1", "pods", "Pod", short=["po"], cats=ALL, subs=["status"]),
+    _r(
+        "",
+        "v1",
+        "replicationcontrollers",
+        "ReplicationController",
+        short=["rc"],
+        cats=ALL,
+        subs=["status", "scale"],
+    ),
     _r("", "v1", "resourcequotas", "ResourceQuota", short=["quota"], subs=["status"]),
     _r("", "v1", "secrets", "Secret"),
     _r("", "v1", "serviceaccounts", "ServiceAccount", short=["sa"], subs=["token"]),
@@ -143,6 +155,25 @@ BUILTINS: tuple[ResourceType, ...] = (
     _r("batch", "v1", "cronjobs", "CronJob", short=["cj"], cats=ALL, subs=["status"]),
     _r("batch", "v1", "jobs", "Job", cats=ALL, subs=["status"]),
     _r("coordination.k8s.io", "v1", "leases", "Lease"),
+    _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    _r("events.k8s.io", "v1", "events", "Event", short=["ev"]),
+    _r("networking.k8s.io", "v1", "ingressclasses", "IngressClass", namespaced=False),
+    _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", namespaced=False, short=["pc"]),
+    _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", namespaced=False, short=["sc"]),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        namespaced=False,
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        namespaced=False,
+    ),
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", short=["ing"], subs=["status"]),
     _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short=["netpol"]),
     _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short=["pdb"], subs=["status"]),
@@ -170,6 +201,7 @@ VIRTUAL = frozenset(("authentication.k8s.io", p) for p in ("selfsubjectreviews",
 # Group order as /apis lists them (kube-apiserver's priority order, trimmed).
 GROUP_ORDER = (
     "apps",
+    "events.k8s.io",
     "authentication.k8s.io",
     "authorization.k8s.io",
     "autoscaling",
@@ -177,8 +209,12 @@ GROUP_ORDER = (
     "networking.k8s.io",
     "policy",
     "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "admissionregistration.k8s.io",
     "apiextensions.k8s.io",
+    "scheduling.k8s.io",
     "coordination.k8s.io",
+    "discovery.k8s.io",
 )
 
 

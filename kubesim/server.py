@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from kubesim import (
@@ -36,6 +37,7 @@ from kubesim.registry import VIRTUAL, Registry, ResourceType
 from kubesim.store import Store
 
 Obj = dict[str, Any]
+_log = structlog.get_logger("kubesim.server")
 _PUBLIC = frozenset({"/healthz", "/livez", "/readyz"})
 _VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 
@@ -238,6 +240,13 @@ class SimServer:
             return await self._dispatch(request)
         except errors.ApiError as exc:
             return httpio.error_response(exc)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a kubesim bug: answer like the apiserver does, and log it
+            _log.exception(
+                "kubesim.internal_error", server=self.name, method=request.method, path=request.path
+            )
+            return httpio.error_response(errors.internal_error(f"{type(exc).__name__}: {exc}"))
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path, method = request.path, request.method

@@ -26,6 +26,7 @@ kept for watches (``events_since``).
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -48,6 +49,7 @@ class Event:
     rv: int
 
 
+MAX_OBJECT_BYTES = 1536 * 1024  # etcd's default --max-request-bytes (1.5 MiB)
 _UNDELETABLE_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 Listener = Callable[[Event], None]
 EventList = list[Event]
@@ -67,6 +69,7 @@ class Store:
         self._listeners: list[Listener] = []
         self._watchers: dict[Key, set[Listener]] = {}
         self.admitters: list[Admitter] = []  # extra validation/defaulting (CRD schemas)
+        self.max_object_bytes = MAX_OBJECT_BYTES  # etcd's request limit; 0 disables the check
 
     # ------------------------------------------------------------------ lookups
     def resource(self, api_version: str, kind: str) -> ResourceType | None:
@@ -139,6 +142,8 @@ class Store:
             fn()
 
     def _commit(self, kind: str, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
+        if kind != "DELETED" and self.max_object_bytes and _size(obj) > self.max_object_bytes:
+            raise errors.ApiError(code=500, reason="", message="etcdserver: request is too large")
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)
         ns = obj["metadata"].get("namespace", "") if rtype.namespaced else ""
@@ -462,6 +467,10 @@ def _record(
         new["metadata"]["managedFields"] = entries
     else:
         new["metadata"].pop("managedFields", None)
+
+
+def _size(obj: Obj) -> int:
+    return len(json.dumps(obj, separators=(",", ":")))
 
 
 def _same(a: Obj, b: Obj) -> bool:

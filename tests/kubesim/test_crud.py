@@ -306,3 +306,28 @@ async def test_selector_is_immutable(api: Api) -> None:
         'map[string]string{"app":"other"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: '
         "field is immutable"
     )
+
+
+async def test_object_too_large_for_etcd(api: Api) -> None:
+    status, body = await api.post(CM, cm("big", blob="x" * (1600 * 1024)))
+    assert status == 500
+    assert body["message"] == "etcdserver: request is too large" and "reason" not in body
+    status, _ = await api.post(CM, cm("fits", blob="x" * (1400 * 1024)))
+    assert status == 201
+
+
+async def test_request_body_too_large(api: Api) -> None:
+    status, body = await api.post(CM, cm("huge", blob="x" * (3 * 1024 * 1024 + 10)))
+    assert status == 413 and body["reason"] == "RequestEntityTooLarge"
+
+
+async def test_delete_collection_with_selector(api: Api) -> None:
+    for name, app in (("a", "web"), ("b", "web"), ("c", "db")):
+        body = cm(name)
+        body["metadata"]["labels"] = {"app": app}
+        await api.post(CM, body)
+    status, body = await api.delete(CM, params={"labelSelector": "app=web"})
+    assert status == 200 and body["kind"] == "ConfigMapList"
+    assert sorted(o["metadata"]["name"] for o in body["items"]) == ["a", "b"]
+    _, left = await api.get(CM, params={"labelSelector": "app"})
+    assert [o["metadata"]["name"] for o in left["items"]] == ["c"]
