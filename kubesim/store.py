@@ -331,6 +331,9 @@ class Store:
                 merged["status"] = new["status"]
             else:
                 merged.pop("status", None)
+            applied_fields = (new.get("metadata") or {}).get("managedFields")
+            if applied_fields is not None:  # server-side apply computed them
+                merged["metadata"]["managedFields"] = applied_fields
             return merged
         new = {
             "apiVersion": rtype.api_version,

@@ -263,7 +263,11 @@ async def delete(call: Call, store: Store) -> web.Response:
         return respond(
             {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
         )
-    return respond(render(t.rtype, obj), status=200 if deleted or propagation != "Foreground" else 202)
+    # 202 only for the legacy orphanDependents=false, exactly as kube-apiserver decides it
+    body = await read_body(call.request)
+    legacy = (body or {}).get("orphanDependents") if isinstance(body, dict) else None
+    accepted = not deleted and (legacy is False or call.query("orphanDependents") in ("false", "False", "0"))
+    return respond(render(t.rtype, obj), status=202 if accepted else 200)
 
 
 async def delete_collection(call: Call, store: Store) -> web.Response:

@@ -143,3 +143,20 @@ async def test_apply_dry_run(api: Api) -> None:
     )
     assert status == 201
     assert (await api.get(f"{CM}/a"))[0] == 404
+
+
+async def test_apply_to_status_subresource_records_manager(api: Api) -> None:
+    await api.post(DEPLOY, deployment("web"))
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "status": {"readyReplicas": 1},
+    }
+    status, d = await api.patch(
+        f"{DEPLOY}/web/status", _yaml(body), content_type=APPLY, params={"fieldManager": "ctrl"}
+    )
+    assert status == 200 and d["status"] == {"readyReplicas": 1}
+    entry = next(e for e in d["metadata"]["managedFields"] if e["manager"] == "ctrl")
+    assert entry["operation"] == "Apply" and entry.get("subresource") == "status"
+    assert "f:readyReplicas" in entry["fieldsV1"]["f:status"]
