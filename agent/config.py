@@ -28,8 +28,9 @@ class AgentConfig:
     not_available_requeue: float = 5.0
     crd_established_timeout: float = 15.0
     apply_concurrency: int = 16
+    list_threshold: int = 8  # cache misses of one kind and namespace: LIST once instead of GETs
     workers: int = 4
-    status_limit_bytes: int = 256 * 1024
+    status_limit_bytes: int = 600 * 1024
     orphaned_applied_work_grace: float = 300.0
     holder_identity: str = field(default="")
 

@@ -72,6 +72,7 @@ class MemberApplier:
     def __init__(self, member_api: KubeClient, *, field_manager: str) -> None:
         self.member_api = member_api
         self.field_manager = field_manager
+        self._namespaces: set[str] = set()  # seen to exist (forgotten when a write meets NotFound)
 
     async def get_live(
         self, api_version: str, kind: str, *, name: str, namespace: str | None
@@ -126,7 +127,10 @@ class MemberApplier:
 
     async def ensure_namespace(self, namespace: str, *, work_key: str) -> bool:
         """Create ``namespace`` if it is missing (annotated as created by Waybill); True if created."""
+        if namespace in self._namespaces:
+            return False
         if await self.get_live("v1", "Namespace", name=namespace, namespace=None) is not None:
+            self._namespaces.add(namespace)
             return False
         body = {
             "apiVersion": "v1",
@@ -140,9 +144,14 @@ class MemberApplier:
         try:
             await self.member_api.create(body, field_manager=self.field_manager)
         except AlreadyExists:
+            self._namespaces.add(namespace)
             return False
+        self._namespaces.add(namespace)
         _log.info("member.namespace.created", namespace=namespace, work=work_key)
         return True
+
+    def forget_namespace(self, namespace: str) -> None:
+        self._namespaces.discard(namespace)
 
     async def delete(self, record: Mapping[str, Any], *, applied_work_name: str) -> bool:
         """Delete the recorded resource if the live one is the one applied (UID-checked)."""

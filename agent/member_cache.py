@@ -105,8 +105,31 @@ class MemberCache:
     def forget(self, api_version: str, kind: str, *, name: str, namespace: str | None) -> None:
         self._written.pop(self._key(api_version, kind, name, namespace), None)
 
-    async def get(self, api_version: str, kind: str, *, name: str, namespace: str | None) -> Obj | None:
-        """The freshest known live object, or None when it does not exist on the member."""
+    def cached(self, api_version: str, kind: str, *, name: str, namespace: str | None) -> bool:
+        """Whether the object is in a synced informer cache (so ``get`` needs no request)."""
+        informer = self._informers.get((api_version, kind))
+        key = f"{namespace}/{name}" if namespace else name
+        return bool(informer is not None and informer.has_synced and informer.get(key) is not None)
+
+    async def list_names(self, api_version: str, kind: str, *, namespace: str | None) -> dict[str, Obj]:
+        """Every object of a kind in a namespace (no label filter), by name: one LIST for many misses."""
+        listed = await self.member_api.list(api_version, kind, namespace=namespace)
+        return {str((o.get("metadata") or {}).get("name")): o for o in listed.items}
+
+    async def get(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        name: str,
+        namespace: str | None,
+        listed: dict[str, Obj] | None = None,
+    ) -> Obj | None:
+        """The freshest known live object, or None when it does not exist on the member.
+
+        ``listed`` is a fresh LIST of the kind in that namespace (see ``list_names``): used on a
+        cache miss instead of a GET.
+        """
         informer = await self.watch_kind(api_version, kind)
         cached: Any = (
             informer.get(f"{namespace}/{name}" if namespace else name) if informer.has_synced else None
@@ -117,6 +140,8 @@ class MemberCache:
                 return written
             self._written.pop(self._key(api_version, kind, name, namespace), None)
             return dict(cached)
+        if listed is not None:
+            return listed.get(name)
         try:
             return await self.member_api.get(api_version, kind, name=name, namespace=namespace)
         except NotFound:

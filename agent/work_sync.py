@@ -55,6 +55,7 @@ _REMOVALS = counter(
 )
 
 ORPHAN = "Orphan"
+REASON_CONFLICT = "AppliedByAnotherWork"
 CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
 
 
@@ -79,6 +80,17 @@ def _applied_generation(work: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _other_work(live: Mapping[str, Any] | None, *, work_namespace: str, work_name: str) -> str | None:
+    """The other Work (``namespace/name``) whose labels the live object carries, if any."""
+    labels = ((live or {}).get("metadata") or {}).get("labels") or {}
+    other_ns, other_name = labels.get(names.LABEL_WORK_NAMESPACE), labels.get(names.LABEL_WORK_NAME)
+    if not other_ns or not other_name:
+        return None
+    if (other_ns, other_name) == (work_namespace, work_name[:63]):
+        return None
+    return f"{other_ns}/{other_name}"
+
+
 class WorkSyncer:
     """Applies Works on the member (``member_api``) and records what it applied."""
 
@@ -87,6 +99,7 @@ class WorkSyncer:
         self.config = config
         self.cache = cache
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
+        self._applied_generations: dict[str, int | None] = {}
 
     # ---- AppliedWork ---------------------------------------------------------------------
 
@@ -148,13 +161,14 @@ class WorkSyncer:
             if ahead != record:
                 applied = await self._write_record(applied, ahead)
                 record = ahead
-        full = _applied_generation(work) != generation
+        work_key = f"{work_ns}/{work_name}"
+        full = generation not in (_applied_generation(work), self._applied_generations.get(work_key))
+        listed = await self._prefetch(decoded, resolved)
         uids: dict[aw.RecordKey, str] = {}
         requeue: float | None = None
         waiting_crds: set[str] = set()
         semaphore = asyncio.Semaphore(self.config.apply_concurrency)
         configs = [c for c in spec.get("manifestConfigs") or [] if isinstance(c, Mapping)]
-        work_key = f"{work_ns}/{work_name}"
 
         async def one(m: DecodedManifest) -> None:
             nonlocal requeue
@@ -185,6 +199,7 @@ class WorkSyncer:
                     full=full,
                     configs=configs,
                     work_key=work_key,
+                    listed=listed,
                 )
             results[ident.ordinal] = result
             if uid:
@@ -211,7 +226,38 @@ class WorkSyncer:
             limit_bytes=self.config.status_limit_bytes,
         )
         failures = [r for r in ordered if r.failed]
+        if writing:
+            self._applied_generations[work_key] = generation
         return SyncOutcome(status=status, requeue_after=requeue, failures=failures)
+
+    async def _prefetch(
+        self,
+        decoded: Sequence[DecodedManifest],
+        resolved: Mapping[int, tuple[ManifestIdentifier, ResourceInfo | None]],
+    ) -> dict[tuple[str, str, str], dict[str, Any]]:
+        """One LIST per (kind, namespace) with many cache misses, instead of a GET for each."""
+        misses: dict[tuple[str, str, str], int] = {}
+        for m in decoded:
+            ident, info = resolved.get(m.identifier.ordinal, (m.identifier, None))
+            if info is None or m.obj is None:
+                continue
+            namespace = (ident.namespace or "default") if info.namespaced else ""
+            await self.cache.watch_kind(info.api_version, ident.kind)
+            if not self.cache.cached(
+                info.api_version, ident.kind, name=ident.name, namespace=namespace or None
+            ):
+                group = (info.api_version, ident.kind, namespace)
+                misses[group] = misses.get(group, 0) + 1
+        listed: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for (api_version, kind, namespace), count in misses.items():
+            if count >= self.config.list_threshold:
+                try:
+                    listed[(api_version, kind, namespace)] = await self.cache.list_names(
+                        api_version, kind, namespace=namespace or None
+                    )
+                except ApiError as err:
+                    _log.warning("member.prefetch_failed", kind=kind, namespace=namespace, error=str(err))
+        return listed
 
     @staticmethod
     def _orphan(spec: Mapping[str, Any]) -> bool:
@@ -229,6 +275,7 @@ class WorkSyncer:
         full: bool,
         configs: Sequence[Mapping[str, Any]],
         work_key: str,
+        listed: Mapping[tuple[str, str, str], dict[str, Any]],
     ) -> tuple[ManifestResult, str | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
@@ -241,7 +288,17 @@ class WorkSyncer:
             namespace = str(prepared["metadata"]["namespace"])
         api_version = str(prepared["apiVersion"])
         try:
-            live = await self.cache.get(api_version, ident.kind, name=ident.name, namespace=namespace)
+            live = await self.cache.get(
+                api_version,
+                ident.kind,
+                name=ident.name,
+                namespace=namespace,
+                listed=listed.get((api_version, ident.kind, namespace or "")),
+            )
+            other = _other_work(live, work_namespace=work_ns, work_name=work_name)
+            if other is not None:
+                message = f"the object is applied by another Work, {other}; a member object has one Work"
+                return ManifestResult(ident, False, REASON_CONFLICT, message), None
             uids = {str(r["uid"]) for r in record if r.get("uid")}
             owned = live is not None and is_owned(live, applied_uids=uids, applied_work_name=aw_name)
             action = plan_apply(
@@ -250,7 +307,8 @@ class WorkSyncer:
                 owned=owned,
                 strategy=strategy,
                 field_manager=self.config.field_manager,
-                respected_managers=self.config.respected_managers, original=manifest,
+                respected_managers=self.config.respected_managers,
+                original=manifest,
             )
             if action.type == ActionType.REPORT_DIFF:
                 return ManifestResult(
@@ -275,6 +333,8 @@ class WorkSyncer:
                         paths=[d.path for d in action.drifts],
                     )
         except ApiError as err:
+            if isinstance(err, NotFound) and namespace:
+                self.applier.forget_namespace(namespace)
             message = f"{err.reason}: {err.message}"
             return ManifestResult(ident, False, REASON_APPLY_FAILED, message[:1000]), None
         health = availability.evaluate(obj)

@@ -1,0 +1,230 @@
+"""Agent benchmark: Work creation -> Applied=True on the hub, and the idle agent's CPU and memory.
+
+Runs a kubesim hub and member (with simulated workload controllers) in this process and the
+agent as a real ``waybill agent`` subprocess (pull arrangement: scoped hub token from the
+TokenRequest API, member admin kubeconfig). Prints, for Works of 1, 100 and 1,000 ConfigMaps,
+the time from the Work's creation until its ``Applied`` condition is True for its generation,
+then the agent's RSS and CPU over an idle window (targets, ARCHITECTURE §7: < 2 mCPU, < 80 MB).
+
+    python benchmarks/agent_bench.py [--sizes 1,100,1000] [--idle-seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from kubesim import SimServer
+from shared import membership_rbac
+from shared.api import names
+from shared.api.crdgen import all_crds
+from shared.kube.client import KubeClient
+from shared.kube.errors import NotFound
+
+CLUSTER = "eu1"
+NAMESPACE = f"{names.MEMBER_NAMESPACE_PREFIX}{CLUSTER}"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def configmap(work: str, index: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"{work}-{index:05d}", "namespace": "bench"},
+        "data": {"index": str(index)},
+    }
+
+
+async def join(hub: SimServer, hub_api: KubeClient, workdir: Path) -> Path:
+    for crd in all_crds():
+        await hub_api.create(crd)
+    for crd in all_crds():
+        api_version = f"{crd['spec']['group']}/{crd['spec']['versions'][0]['name']}"
+        for _ in range(100):
+            try:
+                hub_api.invalidate_discovery(api_version)
+                await hub_api.resource_info(api_version, crd["spec"]["names"]["kind"])
+                break
+            except NotFound:
+                await asyncio.sleep(0.05)
+    await hub_api.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": NAMESPACE, "labels": {names.LABEL_MEMBER: CLUSTER}},
+        }
+    )
+    await hub_api.create(
+        {
+            "apiVersion": names.CLUSTER_API_VERSION,
+            "kind": names.KIND_MEMBER_CLUSTER,
+            "metadata": {"name": CLUSTER, "namespace": NAMESPACE},
+            "spec": {},
+        }
+    )
+    for obj in membership_rbac.agent_identity_objects(namespace=NAMESPACE, cluster=CLUSTER):
+        await hub_api.create(obj)
+    token = await hub_api.create_subresource(
+        "v1",
+        "ServiceAccount",
+        name=membership_rbac.AGENT_IDENTITY,
+        subresource="token",
+        namespace=NAMESPACE,
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
+    )
+    return hub.write_kubeconfig(workdir / "agent-hub.kubeconfig", token=str(token["status"]["token"]))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def scrape(port: int) -> dict[str, float]:
+    """The agent's counters (``/metrics``), summed per metric name."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+        text = await resp.text()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name = line.split("{")[0].split(" ")[0]
+        if name.endswith("_total"):
+            out[name] = out.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
+async def wait_ready(port: int) -> None:
+    import aiohttp
+
+    for _ in range(300):
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{port}/readyz") as resp,
+            ):
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the agent did not become ready")
+
+
+def proc_usage(pid: int) -> tuple[float, int]:
+    """(CPU seconds used, RSS bytes) of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+    return cpu, rss
+
+
+async def time_to_applied(hub_api: KubeClient, size: int) -> float:
+    name = f"bench-{size}"
+    body = {
+        "apiVersion": names.WORK_API_VERSION,
+        "kind": names.KIND_WORK,
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {"workload": {"manifests": [configmap(name, i) for i in range(size)]}},
+    }
+    started = time.perf_counter()
+    created = await hub_api.create(body)
+    generation = created["metadata"]["generation"]
+    while True:
+        work = await hub_api.get(names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=NAMESPACE)
+        for cond in (work.get("status") or {}).get("conditions") or []:
+            if (
+                cond["type"] == "Applied"
+                and cond["status"] == "True"
+                and cond.get("observedGeneration") == generation
+            ):
+                return time.perf_counter() - started
+        if time.perf_counter() - started > 600:
+            raise TimeoutError(f"Work of {size} manifests not applied within 600 s")
+        await asyncio.sleep(0.01)
+
+
+async def main(sizes: list[int], idle_seconds: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        hub = SimServer("hub", kubeconfig_dir=workdir)
+        member = SimServer(CLUSTER, workloads=True, kubeconfig_dir=workdir)
+        await hub.start()
+        await member.start()
+        hub_api = await KubeClient.from_kubeconfig(hub.kubeconfig_path, name="bench-hub")
+        scoped = await join(hub, hub_api, workdir)
+        port = free_port()
+        agent = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
+            [
+                sys.executable,
+                "-m",
+                "waybill",
+                "agent",
+                "--cluster",
+                CLUSTER,
+                "--hub-kubeconfig",
+                str(scoped),
+                "--kubeconfig",
+                str(member.kubeconfig_path),
+                "--namespace",
+                NAMESPACE,
+                "--metrics-port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            print(f"agent pid {agent.pid}; hub {hub.url}; member {member.url}")
+            await wait_ready(port)
+            for size in sizes:
+                seconds = await time_to_applied(hub_api, size)
+                millis = seconds * 1000
+                print(f"work of {size:5d} manifests: created -> Applied=True on the hub in {millis:8.1f} ms")
+            await asyncio.sleep(3.0)  # let the last passes settle before measuring idle
+            before = await scrape(port)
+            cpu0, _ = proc_usage(agent.pid)
+            t0 = time.monotonic()
+            await asyncio.sleep(idle_seconds)
+            cpu1, rss = proc_usage(agent.pid)
+            after = await scrape(port)
+            busy = {k: after[k] - before.get(k, 0.0) for k in after if after[k] != before.get(k, 0.0)}
+            print(f"activity while idle: {busy}")
+            millicores = (cpu1 - cpu0) / (time.monotonic() - t0) * 1000
+            print(
+                f"idle agent over {idle_seconds:.0f} s (with {sum(sizes)} applied objects): "
+                f"{millicores:.2f} mCPU (target < 2), RSS {rss / 1e6:.1f} MB (target < 80)"
+            )
+        finally:
+            agent.terminate()
+            try:
+                code = agent.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                agent.kill()
+                code = agent.wait()
+            print(f"agent stopped on SIGTERM with exit code {code}")
+            await hub_api.close()
+            await hub.close()
+            await member.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,100,1000")
+    parser.add_argument("--idle-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    asyncio.run(main([int(s) for s in args.sizes.split(",")], args.idle_seconds))
