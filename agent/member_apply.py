@@ -66,13 +66,30 @@ def prepare(
     return obj
 
 
+_NAMESPACE_CONTENT = (
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "ServiceAccount"),
+    ("v1", "Service"),
+    ("v1", "Pod"),
+    ("v1", "PersistentVolumeClaim"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "DaemonSet"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+)
+_NAMESPACE_DEFAULTS = {("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")}
+
+
 class MemberApplier:
     """The agent's writes to its member cluster (``member_api``)."""
 
     def __init__(self, member_api: KubeClient, *, field_manager: str) -> None:
         self.member_api = member_api
         self.field_manager = field_manager
-        self._namespaces: set[str] = set()  # seen to exist (forgotten when a write meets NotFound)
+        # namespace -> the namespace when a Work of this agent created it, None when someone else did
+        self._namespaces: dict[str, dict[str, Any] | None] = {}
 
     async def get_live(
         self, api_version: str, kind: str, *, name: str, namespace: str | None
@@ -125,33 +142,57 @@ class MemberApplier:
             field_manager=self.field_manager,
         )
 
-    async def ensure_namespace(self, namespace: str, *, work_key: str) -> bool:
-        """Create ``namespace`` if it is missing (annotated as created by Waybill); True if created."""
+    async def ensure_namespace(self, namespace: str, *, work_key: str) -> dict[str, Any] | None:
+        """Create ``namespace`` if it is missing, annotated as created for ``work_key``.
+
+        Returns the namespace when this Work created it (now, or on an earlier pass: the
+        annotation says so), None when it belongs to someone else.
+        """
         if namespace in self._namespaces:
-            return False
-        if await self.get_live("v1", "Namespace", name=namespace, namespace=None) is not None:
-            self._namespaces.add(namespace)
-            return False
-        body = {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": namespace,
-                "labels": {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE},
-                "annotations": {names.ANNOTATION_CREATED_NAMESPACE: work_key},
-            },
-        }
-        try:
-            await self.member_api.create(body, field_manager=self.field_manager)
-        except AlreadyExists:
-            self._namespaces.add(namespace)
-            return False
-        self._namespaces.add(namespace)
-        _log.info("member.namespace.created", namespace=namespace, work=work_key)
-        return True
+            return self._namespaces[namespace]
+        live = await self.get_live("v1", "Namespace", name=namespace, namespace=None)
+        if live is None:
+            body = {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": namespace,
+                    "labels": {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE},
+                    "annotations": {names.ANNOTATION_CREATED_NAMESPACE: work_key},
+                },
+            }
+            try:
+                live = await self.member_api.create(body, field_manager=self.field_manager)
+                _log.info("member.namespace.created", namespace=namespace, work=work_key)
+            except AlreadyExists:
+                live = await self.get_live("v1", "Namespace", name=namespace, namespace=None)
+        annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+        ours = live if annotations.get(names.ANNOTATION_CREATED_NAMESPACE) == work_key else None
+        self._namespaces[namespace] = ours
+        return ours
+
+    def created_namespace(self, namespace: str) -> dict[str, Any] | None:
+        """The namespace, if this agent saw that a Work of its created it (see ``ensure_namespace``)."""
+        return self._namespaces.get(namespace)
 
     def forget_namespace(self, namespace: str) -> None:
-        self._namespaces.discard(namespace)
+        self._namespaces.pop(namespace, None)
+
+    async def namespace_in_use(self, namespace: str) -> bool:
+        """Whether anything besides the defaults Kubernetes puts there lives in ``namespace``."""
+        for api_version, kind in _NAMESPACE_CONTENT:
+            try:
+                items = (await self.member_api.list(api_version, kind, namespace=namespace)).items
+            except NotFound:
+                continue
+            for item in items:
+                meta = item.get("metadata") or {}
+                if (kind, meta.get("name")) in _NAMESPACE_DEFAULTS:
+                    continue
+                if kind == "Secret" and item.get("type") == "kubernetes.io/service-account-token":
+                    continue
+                return True
+        return False
 
     async def delete(self, record: Mapping[str, Any], *, applied_work_name: str) -> bool:
         """Delete the recorded resource if the live one is the one applied (UID-checked)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,13 @@ def _other_work(live: Mapping[str, Any] | None, *, work_namespace: str, work_nam
     return f"{other_ns}/{other_name}"
 
 
+def _namespaces_needed(resolved: Iterable[tuple[ManifestIdentifier, ResourceInfo | None]]) -> set[str]:
+    """Namespaces the Work's namespaced manifests live in, except those the Work itself ships."""
+    shipped = {ident.name for ident, _ in resolved if (ident.group, ident.kind) == ("", "Namespace")}
+    used = {ident.namespace or "default" for ident, info in resolved if info is not None and info.namespaced}
+    return used - shipped - {"default"}
+
+
 class WorkSyncer:
     """Applies Works on the member (``member_api``) and records what it applied."""
 
@@ -155,6 +162,8 @@ class WorkSyncer:
         applied = await self._applied_work(work_ns, work_name, create=writing)
         record = aw.records(applied)
         desired_keys = {aw.identifier_key(ident) for ident, info in resolved.values()}
+        needed_namespaces = _namespaces_needed(resolved.values())
+        desired_keys |= {("", "Namespace", "", ns) for ns in needed_namespaces}
         if writing and applied is not None:
             idents = [ident for ident, _ in resolved.values()]
             ahead = aw.with_write_ahead(record, idents)
@@ -208,6 +217,14 @@ class WorkSyncer:
         for wave in ordering.waves(decoded):
             await asyncio.gather(*(one(m) for m in wave))
         if writing and applied is not None:
+            for ns in sorted(needed_namespaces):
+                obj = await self.applier.ensure_namespace(ns, work_key=work_key)
+                if obj is not None:
+                    ns_ident = ManifestIdentifier(
+                        ordinal=0, version="v1", kind="Namespace", resource="namespaces", name=ns
+                    )
+                    record = aw.with_write_ahead(record, [ns_ident])
+                    uids[aw.identifier_key(ns_ident)] = str(obj["metadata"].get("uid") or "")
             completed = aw.with_uids(record, uids)
             if completed != record:
                 applied = await self._write_record(applied, completed)
@@ -395,7 +412,11 @@ class WorkSyncer:
             key = aw.identifier_key(ident)
             rec = by_key[key]
             try:
-                if orphan:
+                if (ident.group, ident.kind) == ("", "Namespace") and await self._keep_namespace(
+                    rec, orphan=orphan
+                ):
+                    _REMOVALS.labels("kept-namespace").inc()
+                elif orphan:
                     await self.applier.orphan(rec, applied_work=applied)
                     _REMOVALS.labels("orphan").inc()
                 else:
@@ -409,6 +430,15 @@ class WorkSyncer:
             )
             handled.append(key)
         return handled
+
+    async def _keep_namespace(self, record: Mapping[str, Any], *, orphan: bool) -> bool:
+        """A namespace the agent created for a Work stays if anything else lives there (or Orphan)."""
+        live = await self.applier.get_live("v1", "Namespace", name=str(record.get("name")), namespace=None)
+        annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+        if live is None or names.ANNOTATION_CREATED_NAMESPACE not in annotations:
+            return False  # shipped by the Work itself: removed like any manifest
+        self.applier.forget_namespace(str(record.get("name")))
+        return orphan or await self.applier.namespace_in_use(str(record.get("name")))
 
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work: remove (or orphan) everything recorded, then the AppliedWork.

@@ -207,3 +207,61 @@ async def test_crd_and_its_custom_resources_in_one_work(fleet: Fleet) -> None:
     assert manifest_condition(work, 0, "Available")["reason"] == "NotTracked"  # type: ignore[index]
     live = await fleet.member_get("example.com/v1", "Widget", "w1", "default")
     assert live is not None and live["spec"]["size"] == 3
+
+
+async def test_created_namespace_is_removed_only_when_nothing_else_lives_there(fleet: Fleet) -> None:
+    await fleet.start_agent()
+    await fleet.create_work("solo", [configmap("x", namespace="solo-ns")])
+    await fleet.create_work("busy", [configmap("y", namespace="busy-ns")])
+    await fleet.wait_work("solo", "Applied")
+    await fleet.wait_work("busy", "Applied")
+    ns = await fleet.member_get("v1", "Namespace", "solo-ns")
+    assert (
+        ns is not None
+        and ns["metadata"]["annotations"]["waybill.dev/created-namespace"] == f"{fleet.namespace}/solo"
+    )
+
+    async def recorded() -> bool:
+        applied = await fleet.member_get(AW, "AppliedWork", f"{fleet.namespace}.solo")
+        kinds = {
+            r["kind"]: r.get("uid") for r in (applied or {}).get("status", {}).get("appliedResources", [])
+        }
+        return kinds.get("Namespace") == ns["metadata"]["uid"]
+
+    await eventually(recorded)
+    await fleet.member_admin.create(configmap("someone-elses", namespace="busy-ns"))
+    for name in ("solo", "busy"):
+        await fleet.hub_admin.delete(AW, "Work", name=name, namespace=fleet.namespace)
+
+    async def settled() -> bool:
+        solo = await fleet.member_get("v1", "Namespace", "solo-ns")
+        return (solo is None or solo.get("status", {}).get("phase") == "Terminating") and (
+            await fleet.get_work("busy") is None
+            and await fleet.member_get("v1", "ConfigMap", "y", "busy-ns") is None
+        )
+
+    await eventually(settled)
+    assert await fleet.member_get("v1", "Namespace", "busy-ns") is not None
+    assert await fleet.member_get("v1", "ConfigMap", "someone-elses", "busy-ns") is not None
+
+
+async def test_two_works_never_fight_over_one_object(fleet: Fleet) -> None:
+    await fleet.start_agent()
+    await fleet.create_work("first", [configmap("shared", namespace="default", k="1")])
+    await fleet.wait_work("first", "Applied")
+    await fleet.create_work(
+        "second",
+        [configmap("shared", namespace="default", k="1")],
+        applyStrategy={"whenToTakeOver": "Always"},
+    )
+    work = await fleet.wait_work("second", "Applied", "False")
+
+    async def reported() -> dict[str, Any] | None:
+        w = await fleet.get_work("second")
+        return w if w and manifest_condition(w, 0, "Applied") else None
+
+    work = await eventually(reported)
+    assert manifest_condition(work, 0, "Applied")["reason"] == "AppliedByAnotherWork"  # type: ignore[index]
+    live = await fleet.member_get("v1", "ConfigMap", "shared", "default")
+    assert live is not None and live["metadata"]["labels"]["waybill.dev/work-name"] == "first"
+    assert [r["name"] for r in live["metadata"]["ownerReferences"]] == [f"{fleet.namespace}.first"]
