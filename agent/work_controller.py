@@ -87,11 +87,8 @@ class WorkController:
         return Result(requeue_after=requeue)
 
     async def _gone(self, key: str, *, namespace: str, name: str) -> Result:
-        last = self._last_known.pop(key, None)
-        orphan = (
-            bool(last)
-            and ((last or {}).get("spec") or {}).get("deleteOption", {}).get("propagationPolicy") == ORPHAN
-        )
+        last = self._last_known.pop(key, None) or {}
+        orphan = ((last.get("spec") or {}).get("deleteOption") or {}).get("propagationPolicy") == ORPHAN
         done = await self.syncer.remove(work_namespace=namespace, work_name=name, orphan=orphan)
         return Result(requeue_after=None if done else 2.0)
 
