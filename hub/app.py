@@ -19,11 +19,12 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hub import conditions as hub_conditions
 from hub import keys, matching
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
-from hub.controller_scheduling import SchedulingController
+from hub.controller_scheduling import REASON_POLICY_REMOVED, SchedulingController
 from hub.controller_status import StatusController
 from hub.controller_works import WorksController
 from hub.matching import PolicyRef, TemplateRef
@@ -99,6 +100,9 @@ class Hub:
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
         self._facts: dict[str, tuple[Any, ...] | None] = {}
         self._capacity: dict[str, Any] = {}
+        self._placements: dict[
+            str, tuple[PolicyRef | None, tuple[tuple[str, int | None], ...], Any, bool]
+        ] = {}
         self._wire()
 
     @property
@@ -135,11 +139,8 @@ class Hub:
             informer.add_handler(self._make_policy_handler(kind))
         state.overrides.add_handler(lambda _key: self._all_works())
         state.cluster_overrides.add_handler(lambda _key: self._all_works())
-        for bindings in (state.bindings, state.cluster_bindings):
-            bindings.add_handler(self.works.enqueue, map_keys=self._binding_works_keys)
-            bindings.add_handler(self.status.enqueue, map_keys=lambda b: [keys.binding_key_of(b)])
-            bindings.add_handler(self.policy_status.enqueue, map_keys=self._binding_policy_keys)
-            bindings.add_handler(lambda _key: self._sync_template_kinds())
+        state.bindings.add_handler(self._binding_changed)
+        state.cluster_bindings.add_handler(lambda name: self._binding_changed(f"/{name}"))
         state.works.add_handler(self.status.enqueue, map_keys=self._work_binding_keys)
 
     def _make_policy_handler(self, kind: str) -> Any:
@@ -150,6 +151,41 @@ class Hub:
             self._all_templates()
 
         return handler
+
+    def _binding_changed(self, informer_key: str) -> None:
+        """Status and policy counts always; Works only when the placement (policy, clusters) changed."""
+        namespace, _, name = informer_key.rpartition("/")
+        bkey = f"{namespace}|{name}"
+        binding = self.state.binding(bkey)
+        self.status.enqueue(bkey)
+        previous = self._placements.get(bkey)
+        current = None
+        if binding is not None:
+            scheduled = hub_conditions.find(
+                (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
+            )
+            current = (
+                keys.binding_policy(binding),
+                tuple(sorted(keys.binding_clusters(binding).items())),
+                keys.binding_template(binding),
+                (scheduled or {}).get("reason") == REASON_POLICY_REMOVED,
+            )
+        for placement in (previous, current):
+            if placement is not None and placement[0] is not None:
+                self.policy_status.enqueue(keys.policy_key(placement[0]))
+        if current == previous:
+            return
+        for placement in (previous, current):
+            if placement is not None and placement[0] is not None:
+                for cluster, _replicas in placement[1]:
+                    self.works.enqueue(keys.works_key(placement[0], cluster))
+        if current is None:
+            self._placements.pop(bkey, None)
+            return
+        self._placements[bkey] = current
+        ref = current[2]
+        if ref is not None and (ref.api_version, ref.kind) not in self.state.templates:
+            self._sync_template_kinds()
 
     @staticmethod
     def _binding_works_keys(binding: Mapping[str, Any]) -> Iterable[str]:
