@@ -17,8 +17,10 @@ state; for DELETED the last state), ``old`` (previous state or None) and ``rv``.
 synchronously inside the write: they must not write back directly; use ``store.soon(fn)``
 to run a follow-up write on the event loop (the garbage collector and CRD controller do).
 
-All writes take ``dry_run=True`` (validate, return the would-be object, change nothing) and a
-``manager`` (field manager recorded in managedFields). One global resourceVersion counter
+All writes take ``dry_run=True`` (validate, return the would-be object, change nothing), a
+``manager`` (field manager recorded in managedFields) and ``validate=True`` to run the built-in
+object validation of ``kubesim.validation`` (the HTTP API always does; in-process callers may
+skip it). One global resourceVersion counter
 increases strictly with every change, like etcd revisions; the last ``history`` events are
 kept for watches (``events_since``).
 """
@@ -33,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubesim import errors, meta, ssa
+from kubesim import errors, meta, ssa, validation
 from kubesim.registry import Registry, ResourceType
 
 Obj = dict[str, Any]
@@ -173,6 +175,7 @@ class Store:
         dry_run: bool = False,
         manager: str = "",
         operation: str = "Update",
+        validate: bool = False,
     ) -> Obj:
         served, rtype = rtype, self._storage(rtype)
         obj = meta.clone(obj)
@@ -200,6 +203,8 @@ class Store:
                     break
             md["name"] = name
         causes = meta.name_problems(rtype, name) + meta.label_problems(md)
+        if validate:
+            causes += validation.problems(rtype, obj)
         if causes:
             raise errors.invalid(group=rtype.group, kind=rtype.kind, name=name, causes=causes)
         if rtype.namespaced:
@@ -268,6 +273,7 @@ class Store:
         dry_run: bool = False,
         manager: str = "",
         operation: str = "Update",
+        validate: bool = False,
     ) -> Obj:
         served, rtype = rtype, self._storage(rtype)
         md = obj.get("metadata") or {}
@@ -287,6 +293,8 @@ class Store:
         new["apiVersion"] = rtype.api_version
         nmd = new["metadata"]
         causes = meta.label_problems(nmd) + meta.immutable_problems(rtype, new, old)
+        if validate and subresource is None:
+            causes += validation.problems(rtype, new)
         if old["metadata"].get("deletionTimestamp"):
             added = set(nmd.get("finalizers") or []) - set(old["metadata"].get("finalizers") or [])
             if added:

@@ -36,7 +36,12 @@ async def create(call: Call, store: Store) -> web.Response:
     if isinstance(body.get("metadata"), dict) and body["metadata"].get("resourceVersion"):
         raise errors.bad_request("resourceVersion should not be set on objects to be created")
     obj = store.create(
-        t.rtype, body, namespace=t.namespace, dry_run=call.dry_run, manager=call.field_manager()
+        t.rtype,
+        body,
+        namespace=t.namespace,
+        dry_run=call.dry_run,
+        manager=call.field_manager(),
+        validate=True,
     )
     return respond(render(t.rtype, obj), status=201)
 
@@ -64,14 +69,18 @@ async def update(call: Call, store: Store) -> web.Response:
         if md.get("resourceVersion") and md["resourceVersion"] != current["metadata"]["resourceVersion"]:
             raise errors.stale(group=t.rtype.group, plural=t.rtype.plural, name=t.name)
         obj = store.update(
-            t.rtype, scale.apply_scale(current, body), dry_run=call.dry_run, manager=call.field_manager()
+            t.rtype,
+            scale.apply_scale(current, body),
+            dry_run=call.dry_run,
+            manager=call.field_manager(),
+            validate=True,
         )
         return respond(scale.to_scale(t.rtype, obj))
     if t.subresource == "finalize":
         current = _current(call, store)
         new = meta.clone(current)
         new.setdefault("spec", {})["finalizers"] = (body.get("spec") or {}).get("finalizers") or []
-        obj = store.update(t.rtype, new, dry_run=call.dry_run, manager=call.field_manager())
+        obj = store.update(t.rtype, new, dry_run=call.dry_run, manager=call.field_manager(), validate=True)
         return respond(render(t.rtype, obj))
     if (t.rtype.crd or t.rtype.key == CRD_KEY) and not md.get("resourceVersion"):
         raise errors.invalid(
@@ -87,7 +96,12 @@ async def update(call: Call, store: Store) -> web.Response:
             ],
         )
     obj = store.update(
-        t.rtype, body, subresource=t.subresource, dry_run=call.dry_run, manager=call.field_manager()
+        t.rtype,
+        body,
+        subresource=t.subresource,
+        dry_run=call.dry_run,
+        manager=call.field_manager(),
+        validate=True,
     )
     return respond(render(t.rtype, obj))
 
@@ -129,7 +143,11 @@ async def patch(call: Call, store: Store) -> web.Response:
         raise errors.bad_request("the patch did not produce an object")
     if t.subresource == "scale":
         obj = store.update(
-            t.rtype, scale.apply_scale(current, patched), dry_run=call.dry_run, manager=call.field_manager()
+            t.rtype,
+            scale.apply_scale(current, patched),
+            dry_run=call.dry_run,
+            manager=call.field_manager(),
+            validate=True,
         )
         return respond(scale.to_scale(t.rtype, obj))
     md = patched.setdefault("metadata", {})
@@ -140,7 +158,12 @@ async def patch(call: Call, store: Store) -> web.Response:
     if md.get("resourceVersion") is None:
         md["resourceVersion"] = ""
     obj = store.update(
-        t.rtype, patched, subresource=t.subresource, dry_run=call.dry_run, manager=call.field_manager()
+        t.rtype,
+        patched,
+        subresource=t.subresource,
+        dry_run=call.dry_run,
+        manager=call.field_manager(),
+        validate=True,
     )
     return respond(render(t.rtype, obj))
 
@@ -209,11 +232,23 @@ async def _apply(call: Call, store: Store) -> web.Response:
         if t.subresource:
             raise errors.not_found(group=t.rtype.group, plural=t.rtype.plural, name=t.name)
         obj = store.create(
-            t.rtype, merged, namespace=t.namespace, dry_run=call.dry_run, manager=manager, operation="Apply"
+            t.rtype,
+            merged,
+            namespace=t.namespace,
+            dry_run=call.dry_run,
+            manager=manager,
+            operation="Apply",
+            validate=True,
         )
         return respond(render(t.rtype, obj), status=201)
     obj = store.update(
-        t.rtype, merged, subresource=subresource, dry_run=call.dry_run, manager=manager, operation="Apply"
+        t.rtype,
+        merged,
+        subresource=subresource,
+        dry_run=call.dry_run,
+        manager=manager,
+        operation="Apply",
+        validate=True,
     )
     return respond(render(t.rtype, obj))
 
