@@ -366,7 +366,7 @@ class WorkSyncer:
         values, _ = feedback.collect(obj, rules) if rules else ([], [])
         meta = obj.get("metadata") or {}
         gen = meta.get("generation")
-        message = action.message if action.type != ActionType.CREATE else "created"
+        message = action.message if action.take_over else "applied"
         result = ManifestResult(
             ident,
             True,
