@@ -136,6 +136,17 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
     if not rtype.crd or rtype.schema is None:
         return obj
     pruned = schema.prune(obj, rtype.schema)
+    dropped = meta.unknown_fields(obj, pruned)
+    directive = meta.field_validation.get()
+    if dropped and directive == "Strict":
+        listed = ", ".join(f'unknown field "{p}"' for p in dropped)
+        raise errors.bad_request(
+            f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+            f"strict decoding error: {listed}"
+        )
+    if dropped and directive == "Warn":
+        for path in dropped:
+            meta.warn(f'unknown field "{path}"')
     problems = schema.validate(pruned, rtype.schema)
     if problems:
         raise errors.ApiError(

@@ -7,6 +7,7 @@ Name validation (DNS-1123 subdomain or label, per kind), ``generateName``, syste
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import random
 import re
@@ -49,6 +50,34 @@ _GENERATION_GROUPS = frozenset(
 )
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
+
+
+# Per-request context (set by the HTTP layer, read by admitters): the fieldValidation directive
+# ("Strict", "Warn" or "Ignore") and the warnings to send back in ``Warning`` headers.
+field_validation: contextvars.ContextVar[str] = contextvars.ContextVar("field_validation", default="Ignore")
+warnings: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("warnings", default=None)
+
+
+def warn(message: str) -> None:
+    bucket = warnings.get()
+    if bucket is not None:
+        bucket.append(message)
+
+
+def unknown_fields(original: Any, pruned: Any, prefix: str = "") -> list[str]:
+    """Paths present in ``original`` but dropped by pruning (``spec.extra``, ``spec.items[0].x``)."""
+    out: list[str] = []
+    if isinstance(original, dict) and isinstance(pruned, dict):
+        for key, value in original.items():
+            path = f"{prefix}.{key}" if prefix else key
+            if key not in pruned:
+                out.append(path)
+            else:
+                out += unknown_fields(value, pruned[key], path)
+    elif isinstance(original, list) and isinstance(pruned, list):
+        for i, (a, b) in enumerate(zip(original, pruned, strict=False)):
+            out += unknown_fields(a, b, f"{prefix}[{i}]")
+    return out
 
 
 def now() -> str:

@@ -26,6 +26,7 @@ from kubesim import (
     gc,
     httpio,
     kubeconfig,
+    meta,
     openapi,
     rbac,
     reads,
@@ -417,6 +418,19 @@ class SimServer:
         call = Call(request, user, target, verb)
         if rtype.key in VIRTUAL:
             return await writes.review(call, self._authorize_for_review, self.auth, self.store)
+        if verb in ("create", "update", "patch"):
+            directive = request.query.get("fieldValidation") or "Warn"
+            if directive not in ("Strict", "Warn", "Ignore"):
+                raise errors.bad_request(
+                    f"fieldValidation parameter unsupported: {directive}; use Ignore, Warn or Strict"
+                )
+            meta.field_validation.set(directive)
+            collected: list[str] = []
+            meta.warnings.set(collected)
+            response = await self._write(call, verb)
+            for text in collected:
+                response.headers.add("Warning", '299 - "' + text.replace('"', '\\"') + '"')
+            return response
         if verb == "get":
             return reads.get(call, self.store)
         if verb == "list":
@@ -429,6 +443,10 @@ class SimServer:
                 stream_fault=self._stream_fault(request),
                 streams=self._streams,
             )
+        return await self._write(call, verb)
+
+    async def _write(self, call: Call, verb: str) -> web.StreamResponse:
+        target = call.target
         if verb == "create":
             if target.subresource == "token":
                 return await writes.token_request(call, self.store, self.auth)

@@ -425,6 +425,8 @@ class Store:
             if not omd.get("deletionTimestamp"):
                 nmd["deletionTimestamp"] = meta.now()
                 nmd["deletionGracePeriodSeconds"] = 0
+                if nmd.get("generation"):  # kube-apiserver bumps generation when deletion starts
+                    nmd["generation"] = int(nmd["generation"]) + 1
             if finalizers:
                 nmd["finalizers"] = finalizers
             if is_namespace:

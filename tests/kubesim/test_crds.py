@@ -248,3 +248,29 @@ async def test_multiple_served_versions_share_storage(api: Api) -> None:
     _, groups = await api.get("/apis/example.com")
     assert groups["preferredVersion"]["version"] == "v1"
     assert [v["version"] for v in groups["versions"]] == ["v1", "v1beta1"]
+
+
+async def test_field_validation_strict_warn_ignore(api: Api) -> None:
+    await _install(api)
+    body = widget("w", size=1, extra="x")
+    status, err = await api.post(WIDGETS, body, params={"fieldValidation": "Strict"})
+    assert status == 400
+    assert err["message"] == (
+        'Widget in version "v1" cannot be handled as a Widget: '
+        'strict decoding error: unknown field "spec.extra"'
+    )
+    async with api.session.post(WIDGETS, json=body) as resp:  # default: Warn
+        assert resp.status == 201
+        assert resp.headers["Warning"] == '299 - "unknown field \\"spec.extra\\""'
+    status, _ = await api.post(WIDGETS, widget("w2", size=1, extra="x"), params={"fieldValidation": "Ignore"})
+    assert status == 201
+
+
+async def test_deletion_with_finalizer_bumps_generation(api: Api) -> None:
+    await _install(api)
+    body = widget("w", size=1)
+    body["metadata"]["finalizers"] = ["example.com/hold"]
+    _, w = await api.post(WIDGETS, body)
+    status, deleting = await api.delete(f"{WIDGETS}/w")
+    assert status == 200
+    assert deleting["metadata"]["generation"] == w["metadata"]["generation"] + 1
