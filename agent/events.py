@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.api.meta import now_rfc3339
 from shared.kube.client import KubeClient
-from shared.kube.errors import ApiError
+from shared.kube.errors import AlreadyExists, ApiError
 from shared.ops.logging import get_logger
 
 _log = get_logger("agent.events")
@@ -75,6 +75,8 @@ class EventRecorder:
         )
         try:
             await self.hub_api.create(body)
+        except AlreadyExists:
+            pass  # the same event (same object, reason and message) was recorded before
         except ApiError as err:
             _log.warning("event.write_failed", object=key, reason=reason, error=str(err))
             return
