@@ -265,3 +265,31 @@ async def test_two_works_never_fight_over_one_object(fleet: Fleet) -> None:
     live = await fleet.member_get("v1", "ConfigMap", "shared", "default")
     assert live is not None and live["metadata"]["labels"]["waybill.dev/work-name"] == "first"
     assert [r["name"] for r in live["metadata"]["ownerReferences"]] == [f"{fleet.namespace}.first"]
+
+
+async def test_fields_dropped_from_the_manifest_are_removed_ssa_and_csa(fleet: Fleet) -> None:
+    await fleet.start_agent()
+    for name, strategy in (("ssa", "ServerSideApply"), ("csa", "ClientSideApply")):
+        await fleet.create_work(
+            name,
+            [configmap(name, namespace="default", keep="1", drop="2")],
+            applyStrategy={"type": strategy, "whenToTakeOver": "Always"},
+        )
+        await fleet.wait_work(name, "Applied")
+        await fleet.update_work_spec(
+            name, workload={"manifests": [configmap(name, namespace="default", keep="3")]}
+        )
+
+    async def pruned() -> bool:
+        for name in ("ssa", "csa"):
+            live = await fleet.member_get("v1", "ConfigMap", name, "default")
+            if not live or live.get("data") != {"keep": "3"}:
+                return False
+        return True
+
+    await eventually(pruned)
+    csa = await fleet.member_get("v1", "ConfigMap", "csa", "default")
+    assert (
+        csa is not None
+        and "kubectl.kubernetes.io/last-applied-configuration" in csa["metadata"]["annotations"]
+    )
