@@ -73,3 +73,71 @@ async def test_bad_manifest_fails_alone(fleet: Fleet) -> None:
         return [e for e in events.items if e["involvedObject"]["name"] == "mixed"]
 
     assert await eventually(event)
+
+
+async def test_every_tracked_kind_becomes_available_from_simulated_controllers(fleet: Fleet) -> None:
+    await fleet.start_agent()
+    labels = {"app": "x"}
+    pod = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    manifests = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "db", "namespace": "kinds"},
+            "spec": {
+                "replicas": 2,
+                "serviceName": "db",
+                "selector": {"matchLabels": labels},
+                "template": pod,
+            },
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "agent", "namespace": "kinds"},
+            "spec": {"selector": {"matchLabels": labels}, "template": pod},
+        },
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "once", "namespace": "kinds"},
+            "spec": {
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}
+                }
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "lb", "namespace": "kinds"},
+            "spec": {"type": "LoadBalancer", "selector": labels, "ports": [{"port": 80}]},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "namespace": "kinds"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        },
+    ]
+    configs = [
+        {
+            "resourceIdentifier": {
+                "group": "batch",
+                "resource": "jobs",
+                "namespace": "kinds",
+                "name": "once",
+            },
+            "feedbackRules": [
+                {"type": "WellKnownStatus"},
+                {"type": "JSONPaths", "jsonPaths": [{"name": "done", "path": ".succeeded"}]},
+            ],
+        }
+    ]
+    await fleet.create_work("kinds", manifests, manifestConfigs=configs)
+    work = await fleet.wait_work("kinds", "Available", within=20)
+    reasons = [manifest_condition(work, i, "Available")["reason"] for i in range(5)]  # type: ignore[index]
+    assert reasons == ["Available"] * 5
+    values = {v["name"]: v["fieldValue"] for v in manifest_entry(work, 2)["statusFeedback"]["values"]}
+    assert values["JobComplete"] == {"type": "String", "string": "True"}
+    assert values["done"] == {"type": "Integer", "integer": 1}
