@@ -126,7 +126,7 @@ def list_(call: Call, store: Store) -> web.Response:
     token = call.query("continue")
     if token:
         list_rv, start = _decode_continue(token)
-        if list_rv < store.oldest_rv:
+        if list_rv < store.oldest_rv(t.rtype.key):
             raise errors.expired(
                 "The provided continue parameter is too old to display a consistent list result. You can "
                 "start a new list without the continue parameter, or use the continue value from this "

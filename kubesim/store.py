@@ -22,7 +22,7 @@ All writes take ``dry_run=True`` (validate, return the would-be object, change n
 object validation of ``kubesim.validation`` (the HTTP API always does; in-process callers may
 skip it). One global resourceVersion counter
 increases strictly with every change, like etcd revisions; the last ``history`` events are
-kept for watches (``events_since``).
+kept per resource for watches (``events_since``), like kube-apiserver's per-resource watch cache.
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ class Store:
         self.registry = registry or Registry()
         self.rv = 1
         self._data: dict[Key, dict[str, dict[str, Obj]]] = {}
-        self._history: deque[Event] = deque(maxlen=history)
-        self._evicted_rv = 0  # rv of the newest event dropped from history
+        self.history = history
+        self._history: dict[Key, deque[Event]] = {}  # per resource, like kube-apiserver's watch cache
+        self._evicted: dict[Key, int] = {}  # per resource: rv of the newest event dropped
         self._listeners: list[Listener] = []
         self._watchers: dict[Key, set[Listener]] = {}
         self.admitters: list[Admitter] = []  # extra validation/defaulting (CRD schemas)
@@ -128,13 +129,13 @@ class Store:
 
     def events_since(self, rv: int, key: Key) -> EventList | None:
         """Events after ``rv`` for one resource, or None when ``rv`` is older than the history."""
-        if rv < self._evicted_rv:
+        if rv < self._evicted.get(key, 0):
             return None
-        return [e for e in self._history if e.rv > rv and e.rtype.key == key]
+        return [e for e in self._history.get(key, ()) if e.rv > rv]
 
-    @property
-    def oldest_rv(self) -> int:
-        return self._evicted_rv
+    def oldest_rv(self, key: Key) -> int:
+        """The newest resourceVersion no longer in ``key``'s history (older RVs get 410)."""
+        return self._evicted.get(key, 0)
 
     def soon(self, fn: Callable[[], None]) -> None:
         """Run a follow-up (e.g. a cascading write) after the current write, on the event loop."""
@@ -157,9 +158,12 @@ class Store:
         else:
             bucket[obj["metadata"]["name"]] = obj
         event = Event(kind, rtype, obj, old, self.rv)
-        if len(self._history) == self._history.maxlen:
-            self._evicted_rv = self._history[0].rv
-        self._history.append(event)
+        history = self._history.get(rtype.key)
+        if history is None:
+            history = self._history[rtype.key] = deque(maxlen=self.history)
+        if len(history) == history.maxlen:
+            self._evicted[rtype.key] = history[0].rv
+        history.append(event)
         for watcher in list(self._watchers.get(rtype.key, ())):
             watcher(event)
         for listener in list(self._listeners):

@@ -120,7 +120,9 @@ async def serve(
                 initial = [
                     (
                         "ERROR",
-                        errors.expired(f"too old resource version: {since} ({store.oldest_rv + 1})").status(),
+                        errors.expired(
+                            f"too old resource version: {since} ({store.oldest_rv(spec.rtype.key) + 1})"
+                        ).status(),
                     )
                 ]
             else:

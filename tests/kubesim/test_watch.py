@@ -179,3 +179,18 @@ async def test_stop_ends_watch_streams(sim: SimServer, api: Api) -> None:
         assert ended
     await sim.start()
     assert (await api.get(CM))[0] == 200
+
+
+async def test_history_is_per_resource(sim_factory: Any) -> None:
+    server: SimServer = await sim_factory("perres", history=5)
+    api = Api(server)
+    try:
+        _, lst = await api.get(CM)
+        for i in range(10):  # churn on another resource does not expire configmap watches
+            await api.post("/api/v1/namespaces/default/secrets", {"metadata": {"name": f"s{i}"}})
+        async with watch(api, resourceVersion=lst["metadata"]["resourceVersion"]) as stream:
+            await api.post(CM, cm("after"))
+            event = await stream.next()
+        assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == "after"
+    finally:
+        await api.close()
