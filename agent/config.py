@@ -31,7 +31,8 @@ class AgentConfig:
     list_threshold: int = 8  # cache misses of one kind and namespace: LIST once instead of GETs
     workers: int = 4
     status_limit_bytes: int = 600 * 1024
-    orphaned_applied_work_grace: float = 300.0
+    # A Work that vanished from the hub without being seen deleted: wait this long before removing.
+    orphaned_applied_work_grace: float = 600.0
     holder_identity: str = field(default="")
 
     @property

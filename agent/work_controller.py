@@ -3,14 +3,16 @@
 A key is ``<member namespace>/<work name>``. The Work is read from the hub informer's cache,
 so a hub that cannot be reached leaves the last known Works in place: the agent keeps applying
 them and correcting drift, and nothing is deleted because of a disconnect. Only a Work the
-hub really reports gone (a successful list/watch), or one being deleted, has its resources
-removed. A finalizer on the Work makes its deletion wait for that removal, even across agent
-restarts. Status is written to ``works/status`` only when it changed; failures become Events.
+hub really reports gone (a successful list/watch) for longer than a grace period, or one being
+deleted, has its resources removed. A finalizer on the Work makes its deletion wait for that
+removal, even across agent restarts. Status is written to ``works/status`` only when it
+changed; failures become Events.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +53,7 @@ class WorkController:
         self.events = events
         self.config = config
         self._last_known: dict[str, Mapping[str, Any]] = {}
+        self._missing_since: dict[str, float] = {}
 
     def _resync_after(self) -> float:
         jitter = self.config.resync_jitter
@@ -64,6 +67,7 @@ class WorkController:
         if work is None:
             return await self._gone(key, namespace=namespace, name=name)
         self._last_known[key] = work
+        self._missing_since.pop(key, None)
         meta = work.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             return await self._deleting(work, namespace=namespace, name=name)
@@ -87,9 +91,27 @@ class WorkController:
         return Result(requeue_after=requeue)
 
     async def _gone(self, key: str, *, namespace: str, name: str) -> Result:
-        last = self._last_known.pop(key, None) or {}
+        """The hub no longer has the Work (a successful list/watch says so).
+
+        If it was seen being deleted, its resources go now. Otherwise (its finalizer was
+        removed by force, or the hub lost its Works) they go only after
+        ``orphaned_applied_work_grace`` seconds without the Work coming back, so a hub
+        restored from an old backup does not wipe its members.
+        """
+        last = self._last_known.get(key) or {}
+        deleting = bool((last.get("metadata") or {}).get("deletionTimestamp"))
+        now = time.monotonic()
+        first_missing = self._missing_since.setdefault(key, now)
+        wait = self.config.orphaned_applied_work_grace - (now - first_missing)
+        if not deleting and wait > 0:
+            if first_missing == now:
+                _log.info("work.missing", work=key, grace_seconds=self.config.orphaned_applied_work_grace)
+            return Result(requeue_after=wait)
         orphan = ((last.get("spec") or {}).get("deleteOption") or {}).get("propagationPolicy") == ORPHAN
         done = await self.syncer.remove(work_namespace=namespace, work_name=name, orphan=orphan)
+        if done:
+            self._last_known.pop(key, None)
+            self._missing_since.pop(key, None)
         return Result(requeue_after=None if done else 2.0)
 
     async def _deleting(self, work: Mapping[str, Any], *, namespace: str, name: str) -> Result:

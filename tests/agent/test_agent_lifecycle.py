@@ -293,3 +293,25 @@ async def test_fields_dropped_from_the_manifest_are_removed_ssa_and_csa(fleet: F
         csa is not None
         and "kubectl.kubernetes.io/last-applied-configuration" in csa["metadata"]["annotations"]
     )
+
+
+async def test_a_work_that_vanishes_unseen_is_removed_only_after_a_grace_period(fleet: Fleet) -> None:
+    await fleet.start_agent(orphaned_applied_work_grace=3.0)
+    await fleet.create_work("ghost", [configmap("haunt", namespace="default")])
+    await fleet.wait_work("ghost", "Applied")
+    # Someone strips the finalizer and deletes the Work: the agent never sees a deletionTimestamp pass.
+    await fleet.hub_admin.patch(
+        AW, "Work", name="ghost", namespace=fleet.namespace, patch={"metadata": {"finalizers": None}}
+    )
+    await fleet.hub_admin.delete(AW, "Work", name="ghost", namespace=fleet.namespace)
+
+    async def vanished() -> bool:
+        return await fleet.get_work("ghost") is None
+
+    await eventually(vanished)
+    assert await fleet.member_get("v1", "ConfigMap", "haunt", "default") is not None
+
+    async def removed() -> bool:
+        return await fleet.member_get("v1", "ConfigMap", "haunt", "default") is None
+
+    await eventually(removed, within=20)
