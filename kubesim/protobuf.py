@@ -90,7 +90,24 @@ _POD_TEMPLATE: Schema = {
         },
     ),
 }
+_SUBJECT: Schema = {1: ("kind", "str"), 2: ("apiGroup", "str"), 3: ("name", "str"), 4: ("namespace", "str")}
+_ROLE_REF: Schema = {1: ("apiGroup", "str"), 2: ("kind", "str"), 3: ("name", "str")}
+_RULE: Schema = {
+    1: ("verbs", ["str"]),
+    2: ("apiGroups", ["str"]),
+    3: ("resources", ["str"]),
+    4: ("resourceNames", ["str"]),
+    5: ("nonResourceURLs", ["str"]),
+}
 _KINDS: dict[str, Schema] = {
+    "Role": {1: ("metadata", _META), 2: ("rules", [_RULE])},
+    "ClusterRole": {
+        1: ("metadata", _META),
+        2: ("rules", [_RULE]),
+        3: ("aggregationRule", {1: ("clusterRoleSelectors", [_LABEL_SELECTOR])}),
+    },
+    "RoleBinding": {1: ("metadata", _META), 2: ("subjects", [_SUBJECT]), 3: ("roleRef", _ROLE_REF)},
+    "ClusterRoleBinding": {1: ("metadata", _META), 2: ("subjects", [_SUBJECT]), 3: ("roleRef", _ROLE_REF)},
     "Deployment": {
         1: ("metadata", _META),
         2: (
@@ -128,6 +145,7 @@ _KINDS: dict[str, Schema] = {
         4: ("automountServiceAccountToken", "bool"),
     },
     "SelfSubjectReview": {1: ("metadata", _META)},
+    "SelfSubjectRulesReview": {1: ("metadata", _META), 2: ("spec", {1: ("namespace", "str")})},
     "SelfSubjectAccessReview": {
         1: ("metadata", _META),
         2: ("spec", {1: ("resourceAttributes", _RES_ATTRS), 2: ("nonResourceAttributes", _NONRES)}),

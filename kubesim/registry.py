@@ -138,6 +138,14 @@ BUILTINS: tuple[ResourceType, ...] = (
     _r(
         "authorization.k8s.io",
         "v1",
+        "selfsubjectrulesreviews",
+        "SelfSubjectRulesReview",
+        namespaced=False,
+        verbs=("create",),
+    ),
+    _r(
+        "authorization.k8s.io",
+        "v1",
         "subjectaccessreviews",
         "SubjectAccessReview",
         namespaced=False,
@@ -195,7 +203,8 @@ BUILTINS: tuple[ResourceType, ...] = (
 
 # Resources answered by a handler, never stored (create-only reviews).
 VIRTUAL = frozenset(("authentication.k8s.io", p) for p in ("selfsubjectreviews", "tokenreviews")) | frozenset(
-    ("authorization.k8s.io", p) for p in ("selfsubjectaccessreviews", "subjectaccessreviews")
+    ("authorization.k8s.io", p)
+    for p in ("selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews")
 )
 
 # Group order as /apis lists them (kube-apiserver's priority order, trimmed).

@@ -278,6 +278,8 @@ class SimServer:
         user = self.auth.authenticate(request.headers.get("Authorization"), sa_uid=self._sa_uid)
         if user is None:
             raise errors.unauthorized()
+        if "Impersonate-User" in request.headers or "Impersonate-Group" in request.headers:
+            user = self._impersonate(request, user)
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in ("api", "apis"):
             return await self._non_resource(request, user, parts)
@@ -308,6 +310,49 @@ class SimServer:
         if target is None:
             raise errors.resource_not_found()
         return await self._resource(request, user, target)
+
+    def _impersonate(self, request: web.Request, user: auth.User) -> auth.User:
+        """Act as ``Impersonate-User``/``Impersonate-Group`` if ``user`` may impersonate them."""
+        name = request.headers.get("Impersonate-User", "")
+        groups = tuple(request.headers.getall("Impersonate-Group", []))
+        if not name:
+            raise errors.bad_request("requested [Impersonate-Group] without impersonating a user")
+        checks: list[tuple[str, str | None, str]] = []
+        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
+            _, _, sa_ns, sa_name = name.split(":")
+            checks.append(("serviceaccounts", sa_ns, sa_name))
+        else:
+            checks.append(("users", None, name))
+        checks += [("groups", None, g) for g in groups]
+        for resource, namespace, target in checks:
+            allowed, reason = self._authorize(
+                user=user,
+                verb="impersonate",
+                api_group="",
+                resource=resource,
+                subresource=None,
+                namespace=namespace,
+                name=target,
+                path=None,
+            )
+            if not allowed:
+                raise errors.forbidden(
+                    group="",
+                    plural=resource,
+                    name=target,
+                    message=rbac.forbidden_message(
+                        user=user.name,
+                        verb="impersonate",
+                        resource=resource,
+                        namespace=namespace,
+                        name=target,
+                        reason=reason,
+                    ),
+                )
+        if checks[0][0] == "serviceaccounts":
+            base = auth.sa_user(checks[0][1] or "", checks[0][2])
+            return auth.User(name=base.name, groups=tuple(dict.fromkeys(base.groups + groups)))
+        return auth.User(name=name, groups=tuple(dict.fromkeys((*groups, "system:authenticated"))))
 
     def _sa_uid(self, namespace: str, name: str) -> str | None:
         t = self.store.registry.lookup("", "v1", "serviceaccounts")
@@ -417,7 +462,9 @@ class SimServer:
         self._check_verb(rtype, target, verb)
         call = Call(request, user, target, verb)
         if rtype.key in VIRTUAL:
-            return await writes.review(call, self._authorize_for_review, self.auth, self.store)
+            return await writes.review(
+                call, self._authorize_for_review, self.auth, self.store, rules=self._rules
+            )
         if verb in ("create", "update", "patch"):
             directive = request.query.get("fieldValidation") or "Warn"
             if directive not in ("Strict", "Warn", "Ignore"):

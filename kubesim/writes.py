@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubesim import errors, meta, patching, scale, ssa
+from kubesim import errors, meta, patching, rules_review, scale, ssa
 from kubesim.auth import Authenticator, User
 from kubesim.httpio import Call, flag, read_body, read_object, respond
 from kubesim.reads import render
@@ -381,8 +381,10 @@ async def token_request(call: Call, store: Store, auth: Authenticator) -> web.Re
     )
 
 
-async def review(call: Call, authorize: Authorize, auth: Authenticator, store: Store) -> web.Response:
-    """SelfSubjectReview, SelfSubjectAccessReview, SubjectAccessReview, TokenReview (never stored)."""
+async def review(
+    call: Call, authorize: Authorize, auth: Authenticator, store: Store, *, rules: Any = None
+) -> web.Response:
+    """Self/SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview, TokenReview (never stored)."""
     t = call.target
     body = await read_body(call.request) or {}
     spec = body.get("spec") or {}
@@ -402,6 +404,11 @@ async def review(call: Call, authorize: Authorize, auth: Authenticator, store: S
                 **({"uid": user.uid} if user.uid else {}),
             }
         }
+        return respond(out, status=201)
+    if t.rtype.plural == "selfsubjectrulesreviews":
+        out["status"] = rules_review.rules_for(
+            user=user.name, groups=user.groups, namespace=spec.get("namespace") or "default", source=rules
+        )
         return respond(out, status=201)
     if t.rtype.plural == "tokenreviews":
         who = auth.authenticate(

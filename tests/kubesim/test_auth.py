@@ -183,3 +183,59 @@ async def test_write_kubeconfig_for_a_user(sim: SimServer, tmp_path: Any) -> Non
     config = yaml.safe_load(path.read_text())
     assert config["users"] == [{"name": "bob", "user": {"token": token}}]
     assert config["clusters"][0]["cluster"]["server"] == sim.url
+
+
+async def test_impersonation(sim: SimServer, api: Api) -> None:
+    as_bob = {"Impersonate-User": "bob", "Impersonate-Group": "devs"}
+    status, body = await api.post(
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews", {"kind": "SelfSubjectReview"}, headers=as_bob
+    )
+    assert status == 201
+    assert body["status"]["userInfo"] == {"username": "bob", "groups": ["devs", "system:authenticated"]}
+    status, body = await api.get(CM, headers=as_bob)
+    assert status == 403 and 'User "bob" cannot list' in body["message"]
+    alice = Api(sim, token=sim.issue_token(user="alice"))
+    try:
+        status, body = await alice.get(CM, headers={"Impersonate-User": "bob"})
+        assert status == 403
+        assert body["message"] == (
+            'users "bob" is forbidden: User "alice" cannot impersonate resource "users" '
+            'in API group "" at the cluster scope'
+        )
+    finally:
+        await alice.close()
+
+
+async def test_self_subject_rules_review(sim: SimServer, api: Api) -> None:
+    await api.post(
+        f"{RBAC}/namespaces/default/roles",
+        {
+            "metadata": {"name": "cm-reader"},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}],
+        },
+    )
+    await api.post(
+        f"{RBAC}/namespaces/default/rolebindings",
+        {
+            "metadata": {"name": "alice-reads"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "cm-reader"},
+            "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}],
+        },
+    )
+    alice = Api(sim, token=sim.issue_token(user="alice"))
+    try:
+        status, body = await alice.post(
+            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            {"kind": "SelfSubjectRulesReview", "spec": {"namespace": "default"}},
+        )
+        assert status == 201
+        assert {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["configmaps"]} in (
+            body["status"]["resourceRules"]
+        )
+        status, body = await alice.post(
+            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            {"kind": "SelfSubjectRulesReview", "spec": {"namespace": "other"}},
+        )
+        assert all("configmaps" not in r.get("resources", []) for r in body["status"]["resourceRules"])
+    finally:
+        await alice.close()

@@ -325,3 +325,20 @@ async def test_create_deployment_and_rollout_on_a_member(sim_factory: SimFactory
     assert rc == 0 and "successfully rolled out" in out, err
     rc, out, _ = await kubectl_member("get", "nodes")
     assert len(table(out)) == 1 + member.nodes
+
+
+async def test_rbac_commands_and_impersonation(kubectl: Kubectl) -> None:
+    rc, _, err = await kubectl("create", "serviceaccount", "bot")
+    assert rc == 0, err
+    rc, _, err = await kubectl(
+        "create", "rolebinding", "bot-view", "--clusterrole=view", "--serviceaccount=default:bot"
+    )
+    assert rc == 0, err
+    rc, out, err = await kubectl("get", "configmaps", "--as=system:serviceaccount:default:bot", "-o", "name")
+    assert rc == 0 and "configmap/kube-root-ca.crt" in out, err
+    rc, _, err = await kubectl(
+        "delete", "configmap", "kube-root-ca.crt", "--as=system:serviceaccount:default:bot"
+    )
+    assert rc == 1 and 'cannot delete resource "configmaps"' in err
+    rc, out, err = await kubectl("auth", "can-i", "--list", "--as=system:serviceaccount:default:bot")
+    assert rc == 0 and "configmaps" in out, err
