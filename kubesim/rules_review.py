@@ -47,6 +47,16 @@ def _cluster_role_rules(name: str, roles: list[Obj]) -> list[Obj]:
     return rules
 
 
+def role_rules(ref: Obj, *, namespace: str, source: Source) -> list[Obj]:
+    """The rules a ``roleRef`` points at (a Role in ``namespace`` or a ClusterRole, aggregated)."""
+    if ref.get("kind") == "ClusterRole":
+        return _cluster_role_rules(
+            ref.get("name", ""), [r for r in source.cluster_roles() if isinstance(r, dict)]
+        )
+    role = next((r for r in source.roles(namespace) if r["metadata"]["name"] == ref.get("name")), None)
+    return list((role or {}).get("rules") or [])
+
+
 def rules_for(*, user: str, groups: Sequence[str], namespace: str, source: Source) -> Obj:
     """The ``status`` of a SelfSubjectRulesReview."""
     if "system:masters" in groups:

@@ -9,6 +9,7 @@ kept. Each request goes: fault injection -> authentication (bearer token, 401) -
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from kubesim import (
     crds,
     discovery,
     errors,
+    escalation,
     faults,
     gc,
     httpio,
@@ -30,6 +32,7 @@ from kubesim import (
     openapi,
     rbac,
     reads,
+    rules_review,
     simulate,
     writes,
 )
@@ -39,6 +42,8 @@ from kubesim.store import Store
 
 Obj = dict[str, Any]
 _log = structlog.get_logger("kubesim.server")
+_writer: contextvars.ContextVar[auth.User | None] = contextvars.ContextVar("kubesim_writer", default=None)
+_RBAC_GROUP = "rbac.authorization.k8s.io"
 _PUBLIC = frozenset({"/healthz", "/livez", "/readyz"})
 _VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 
@@ -112,6 +117,7 @@ class SimServer:
             self._ca_pem = bundle.ca_pem.decode()
             self._ssl = certs.server_ssl_context(bundle)
         self.crds = crds.CrdController(self.store)
+        self.store.admitters.append(self._admit_rbac)
         self.gc = gc.GarbageCollector(self.store, root_ca=self._ca_pem or "")
         self.admin_token = self.auth.issue(user="kubernetes-admin", groups=("system:masters",))
         self._runner: web.AppRunner | None = None
@@ -311,6 +317,63 @@ class SimServer:
             raise errors.resource_not_found()
         return await self._resource(request, user, target)
 
+    def _admit_rbac(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
+        """Store admitter: refuse RBAC writes that grant more than the writing user holds."""
+        user = _writer.get()
+        if user is None or not self.rbac_enabled or user.is_master or rtype.group != _RBAC_GROUP:
+            return obj
+        md = obj["metadata"]
+        namespace = md.get("namespace") if rtype.namespaced else None
+        if rtype.plural in ("roles", "clusterroles"):
+            if old is not None and (old.get("rules"), old.get("aggregationRule")) == (
+                obj.get("rules"),
+                obj.get("aggregationRule"),
+            ):
+                return obj
+            if self._can(
+                user,
+                verb="escalate",
+                api_group=_RBAC_GROUP,
+                resource=rtype.plural,
+                subresource=None,
+                namespace=namespace,
+                name=md["name"],
+                path=None,
+            ):
+                return obj
+            rules = list(obj.get("rules") or [])
+        else:
+            ref = obj.get("roleRef") or {}
+            if old is not None and (old.get("roleRef"), old.get("subjects")) == (ref, obj.get("subjects")):
+                return obj
+            ref_plural = "clusterroles" if ref.get("kind") == "ClusterRole" else "roles"
+            if self._can(
+                user,
+                verb="bind",
+                api_group=_RBAC_GROUP,
+                resource=ref_plural,
+                subresource=None,
+                namespace=namespace,
+                name=ref.get("name"),
+                path=None,
+            ):
+                return obj
+            rules = rules_review.role_rules(ref, namespace=namespace or "", source=self._rules)
+        missing = escalation.ungranted(rules, namespace=namespace, can=lambda **kw: self._can(user, **kw))
+        if missing:
+            raise errors.forbidden(
+                group=_RBAC_GROUP,
+                plural=rtype.plural,
+                name=md["name"],
+                message=escalation.message(
+                    plural=rtype.plural, name=md["name"], user=user.name, groups=user.groups, missing=missing
+                ),
+            )
+        return obj
+
+    def _can(self, user: auth.User, **kwargs: Any) -> bool:
+        return self._authorize(user=user, **kwargs)[0]
+
     def _impersonate(self, request: web.Request, user: auth.User) -> auth.User:
         """Act as ``Impersonate-User``/``Impersonate-Group`` if ``user`` may impersonate them."""
         name = request.headers.get("Impersonate-User", "")
@@ -472,6 +535,7 @@ class SimServer:
                     f"fieldValidation parameter unsupported: {directive}; use Ignore, Warn or Strict"
                 )
             meta.field_validation.set(directive)
+            _writer.set(call.user)
             collected: list[str] = []
             meta.warnings.set(collected)
             response = await self._write(call, verb)

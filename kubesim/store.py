@@ -28,6 +28,7 @@ kept per resource for watches (``events_since``), like kube-apiserver's per-reso
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import uuid
 from collections import deque
@@ -140,9 +141,11 @@ class Store:
     def soon(self, fn: Callable[[], None]) -> None:
         """Run a follow-up (e.g. a cascading write) after the current write, on the event loop."""
         try:
-            asyncio.get_running_loop().call_soon(fn)
+            loop = asyncio.get_running_loop()
         except RuntimeError:
             fn()
+            return
+        loop.call_soon(fn, context=contextvars.Context())  # not the triggering request's context
 
     def _commit(self, kind: str, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
         if kind != "DELETED" and self.max_object_bytes and _size(obj) > self.max_object_bytes:

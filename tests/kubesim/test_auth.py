@@ -239,3 +239,87 @@ async def test_self_subject_rules_review(sim: SimServer, api: Api) -> None:
         assert all("configmaps" not in r.get("resources", []) for r in body["status"]["resourceRules"])
     finally:
         await alice.close()
+
+
+async def _grant(api: Api, name: str, rules: list[dict[str, Any]], user: str) -> None:
+    await api.post(f"{RBAC}/namespaces/default/roles", {"metadata": {"name": name}, "rules": rules})
+    await api.post(
+        f"{RBAC}/namespaces/default/rolebindings",
+        {
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"}],
+        },
+    )
+
+
+async def test_rbac_escalation_is_prevented(sim: SimServer, api: Api) -> None:
+    await _grant(
+        api,
+        "role-admin",
+        [
+            {
+                "apiGroups": ["rbac.authorization.k8s.io"],
+                "resources": ["roles", "rolebindings"],
+                "verbs": ["create"],
+            },
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+        ],
+        "alice",
+    )
+    alice = Api(sim, token=sim.issue_token(user="alice"))
+    try:
+        ok_role = {
+            "metadata": {"name": "cm-get"},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}],
+        }
+        assert (await alice.post(f"{RBAC}/namespaces/default/roles", ok_role))[0] == 201
+        bad_role = {
+            "metadata": {"name": "secrets-get"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}],
+        }
+        status, body = await alice.post(f"{RBAC}/namespaces/default/roles", bad_role)
+        assert status == 403
+        assert body["message"] == (
+            'roles.rbac.authorization.k8s.io "secrets-get" is forbidden: user "alice" '
+            '(groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n'
+            '{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}'
+        )
+        binding = {
+            "metadata": {"name": "b"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+            "subjects": [{"kind": "User", "name": "mallory", "apiGroup": "rbac.authorization.k8s.io"}],
+        }
+        status, body = await alice.post(f"{RBAC}/namespaces/default/rolebindings", binding)
+        assert status == 403 and "attempting to grant RBAC permissions not currently held" in body["message"]
+        binding["roleRef"] = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "cm-get"}
+        assert (await alice.post(f"{RBAC}/namespaces/default/rolebindings", binding))[0] == 201
+    finally:
+        await alice.close()
+
+
+async def test_bind_verb_allows_binding_more_than_held(sim: SimServer, api: Api) -> None:
+    await _grant(
+        api,
+        "binder",
+        [
+            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create"]},
+            {
+                "apiGroups": ["rbac.authorization.k8s.io"],
+                "resources": ["clusterroles"],
+                "verbs": ["bind"],
+                "resourceNames": ["view"],
+            },
+        ],
+        "carol",
+    )
+    carol = Api(sim, token=sim.issue_token(user="carol"))
+    try:
+        binding = {
+            "metadata": {"name": "v"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "User", "name": "dave", "apiGroup": "rbac.authorization.k8s.io"}],
+        }
+        assert (await carol.post(f"{RBAC}/namespaces/default/rolebindings", binding))[0] == 201
+    finally:
+        await carol.close()
