@@ -11,14 +11,13 @@
    orphan it when ``deleteOption.propagationPolicy`` is Orphan;
 5. build the status (per manifest: applied, available, feedback, drift; the Work's conditions).
 
-``remove(work)`` undoes a deleted Work the same careful way. Both are idempotent: a pass cut
+Removal (step 4, and ``remove`` for a deleted Work) lives in ``work_removal``. Both are idempotent: a pass cut
 short by a crash is finished by the next one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +37,11 @@ from agent.status import (
     build_work_status,
 )
 from agent.takeover import STRATEGY_REPORT_DIFF, ActionType, Strategy, is_owned, plan_apply
+from agent.work_removal import AppliedWorks, WorkRemover
 from shared.api import names
 from shared.api.meta import now_rfc3339
 from shared.kube.client import KubeClient
-from shared.kube.errors import AlreadyExists, ApiError, NotFound
+from shared.kube.errors import ApiError, NotFound
 from shared.kube.types import ResourceInfo
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter
@@ -49,9 +49,6 @@ from shared.ops.metrics import counter
 _log = get_logger("agent.work_sync")
 _APPLIES = counter(
     "agent_manifest_writes_total", "Manifest writes on the member by reason", labels=("reason",)
-)
-_REMOVALS = counter(
-    "agent_resource_removals_total", "Applied resources removed or orphaned", labels=("mode",)
 )
 
 ORPHAN = "Orphan"
@@ -106,29 +103,9 @@ class WorkSyncer:
         self.config = config
         self.cache = cache
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
+        self.records = AppliedWorks(member_api, field_manager=config.field_manager)
+        self.remover = WorkRemover(records=self.records, applier=self.applier, cache=cache)
         self._applied_generations: dict[str, int | None] = {}
-
-    # ---- AppliedWork ---------------------------------------------------------------------
-
-    async def _applied_work(
-        self, work_namespace: str, work_name: str, *, create: bool
-    ) -> dict[str, Any] | None:
-        name = aw.applied_work_name(work_namespace=work_namespace, work_name=work_name)
-        try:
-            return await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
-        except NotFound:
-            if not create:
-                return None
-        body = aw.applied_work_object(work_namespace=work_namespace, work_name=work_name)
-        try:
-            return await self.member_api.create(body, field_manager=self.config.field_manager)
-        except AlreadyExists:
-            return await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
-
-    async def _write_record(self, applied: dict[str, Any], record: list[dict[str, Any]]) -> dict[str, Any]:
-        body = dict(applied)
-        body["status"] = {"appliedResources": record}
-        return await self.member_api.replace_status(body, field_manager=self.config.field_manager)
 
     # ---- sync ----------------------------------------------------------------------------
 
@@ -159,7 +136,7 @@ class WorkSyncer:
                 resolved[m.identifier.ordinal] = await self._resolve(m)
         crd_deps = ordering.crd_dependencies(decoded)
         writing = strategy.type != STRATEGY_REPORT_DIFF
-        applied = await self._applied_work(work_ns, work_name, create=writing)
+        applied = await self.records.get(work_ns, work_name, create=writing)
         record = aw.records(applied)
         desired_keys = {aw.identifier_key(ident) for ident, info in resolved.values()}
         needed_namespaces = _namespaces_needed(resolved.values())
@@ -168,7 +145,7 @@ class WorkSyncer:
             idents = [ident for ident, _ in resolved.values()]
             ahead = aw.with_write_ahead(record, idents)
             if ahead != record:
-                applied = await self._write_record(applied, ahead)
+                applied = await self.records.write(applied, ahead)
                 record = ahead
         work_key = f"{work_ns}/{work_name}"
         full = generation not in (_applied_generation(work), self._applied_generations.get(work_key))
@@ -227,9 +204,9 @@ class WorkSyncer:
                     uids[aw.identifier_key(ns_ident)] = str(obj["metadata"].get("uid") or "")
             completed = aw.with_uids(record, uids)
             if completed != record:
-                applied = await self._write_record(applied, completed)
+                applied = await self.records.write(applied, completed)
                 record = completed
-            record = await self._remove_stale(applied, record, desired_keys, orphan=self._orphan(spec))
+            record = await self.remover.remove_stale(applied, record, desired_keys, orphan=self._orphan(spec))
         ordered = [results[o] for o in sorted(results)]
         if any(r.applied and r.availability is not None and not r.availability.available for r in ordered):
             requeue = min(requeue or self.config.not_available_requeue, self.config.not_available_requeue)
@@ -379,88 +356,6 @@ class WorkSyncer:
         )
         return result, str(meta.get("uid") or "") or None
 
-    # ---- removal -------------------------------------------------------------------------
-
-    async def _remove_stale(
-        self,
-        applied: dict[str, Any],
-        record: list[dict[str, Any]],
-        desired: set[aw.RecordKey],
-        *,
-        orphan: bool,
-    ) -> list[dict[str, Any]]:
-        stale = aw.stale(record, desired)
-        if not stale:
-            return record
-        removed = await self._remove_records(applied, stale, orphan=orphan)
-        remaining = aw.without(record, removed)
-        await self._write_record(applied, remaining)
-        return remaining
-
-    async def _remove_records(
-        self, applied: Mapping[str, Any], stale: Sequence[Mapping[str, Any]], *, orphan: bool
-    ) -> list[aw.RecordKey]:
-        """Delete (or orphan) recorded resources in reverse apply order; the keys handled."""
-        aw_name = str((applied.get("metadata") or {}).get("name"))
-        by_key = {aw.record_key(r): r for r in stale}
-        idents = [
-            ManifestIdentifier(ordinal=i, group=k[0], kind=k[1], namespace=k[2], name=k[3])
-            for i, k in enumerate(by_key)
-        ]
-        handled: list[aw.RecordKey] = []
-        for ident in ordering.removal_order(idents):
-            key = aw.identifier_key(ident)
-            rec = by_key[key]
-            try:
-                if (ident.group, ident.kind) == ("", "Namespace") and await self._keep_namespace(
-                    rec, orphan=orphan
-                ):
-                    _REMOVALS.labels("kept-namespace").inc()
-                elif orphan:
-                    await self.applier.orphan(rec, applied_work=applied)
-                    _REMOVALS.labels("orphan").inc()
-                else:
-                    await self.applier.delete(rec, applied_work_name=aw_name)
-                    _REMOVALS.labels("delete").inc()
-            except ApiError as err:
-                _log.warning("resource.remove_failed", kind=ident.kind, name=ident.name, error=str(err))
-                continue
-            self.cache.forget(
-                aw.api_version_of(rec), ident.kind, name=ident.name, namespace=ident.namespace or None
-            )
-            handled.append(key)
-        return handled
-
-    async def _keep_namespace(self, record: Mapping[str, Any], *, orphan: bool) -> bool:
-        """A namespace the agent created for a Work stays if anything else lives there (or Orphan)."""
-        live = await self.applier.get_live("v1", "Namespace", name=str(record.get("name")), namespace=None)
-        annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
-        if live is None or names.ANNOTATION_CREATED_NAMESPACE not in annotations:
-            return False  # shipped by the Work itself: removed like any manifest
-        self.applier.forget_namespace(str(record.get("name")))
-        return orphan or await self.applier.namespace_in_use(str(record.get("name")))
-
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
-        """Undo a deleted Work: remove (or orphan) everything recorded, then the AppliedWork.
-
-        True when done (the Work's finalizer may go); False when something is left to retry.
-        """
-        applied = await self._applied_work(work_namespace, work_name, create=False)
-        if applied is None:
-            return True
-        record = aw.records(applied)
-        handled = await self._remove_records(applied, record, orphan=orphan)
-        if len(handled) != len(record):
-            await self._write_record(applied, aw.without(record, handled))
-            return False
-        name = str(applied["metadata"]["name"])
-        with contextlib.suppress(NotFound):
-            await self.member_api.delete(
-                aw.APPLIED_WORK_API_VERSION,
-                names.KIND_APPLIED_WORK,
-                name=name,
-                propagation_policy="Orphan" if orphan else "Background",
-                preconditions={"uid": str(applied["metadata"].get("uid") or "")},
-            )
-        _log.info("work.removed", work=f"{work_namespace}/{work_name}", orphan=orphan, resources=len(record))
-        return True
+        """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""
+        return await self.remover.remove(work_namespace=work_namespace, work_name=work_name, orphan=orphan)

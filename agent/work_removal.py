@@ -1,0 +1,153 @@
+"""Removing what the agent applied: stale manifests, deleted Works, and the AppliedWork record.
+
+``AppliedWorks`` reads and writes the per-Work record on the member. ``WorkRemover`` deletes
+(UID-checked) or orphans recorded resources in the reverse of the apply order; a namespace the
+agent created for a Work is kept while anything else lives in it. Both are idempotent: a pass
+cut short is finished by the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agent import applied_work as aw
+from agent import ordering
+from agent.manifests import ManifestIdentifier
+from agent.member_apply import MemberApplier
+from agent.member_cache import MemberCache
+from shared.api import names
+from shared.kube.client import KubeClient
+from shared.kube.errors import AlreadyExists, ApiError, NotFound
+from shared.ops.logging import get_logger
+from shared.ops.metrics import counter
+
+_log = get_logger("agent.work_removal")
+_REMOVALS = counter(
+    "agent_resource_removals_total", "Applied resources removed or orphaned", labels=("mode",)
+)
+
+
+class AppliedWorks:
+    """The AppliedWork objects on the member (``member_api``)."""
+
+    def __init__(self, member_api: KubeClient, *, field_manager: str) -> None:
+        self.member_api = member_api
+        self.field_manager = field_manager
+
+    # ---- AppliedWork ---------------------------------------------------------------------
+
+    async def get(self, work_namespace: str, work_name: str, *, create: bool) -> dict[str, Any] | None:
+        name = aw.applied_work_name(work_namespace=work_namespace, work_name=work_name)
+        try:
+            return await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
+        except NotFound:
+            if not create:
+                return None
+        body = aw.applied_work_object(work_namespace=work_namespace, work_name=work_name)
+        try:
+            return await self.member_api.create(body, field_manager=self.field_manager)
+        except AlreadyExists:
+            return await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
+
+    async def write(self, applied: dict[str, Any], record: list[dict[str, Any]]) -> dict[str, Any]:
+        body = dict(applied)
+        body["status"] = {"appliedResources": record}
+        return await self.member_api.replace_status(body, field_manager=self.field_manager)
+
+    async def delete(self, applied: Mapping[str, Any], *, orphan: bool) -> None:
+        meta = applied.get("metadata") or {}
+        with contextlib.suppress(NotFound):
+            await self.member_api.delete(
+                aw.APPLIED_WORK_API_VERSION,
+                names.KIND_APPLIED_WORK,
+                name=str(meta.get("name")),
+                propagation_policy="Orphan" if orphan else "Background",
+                preconditions={"uid": str(meta.get("uid") or "")},
+            )
+
+
+class WorkRemover:
+    """Removes (or orphans) the resources recorded for Works."""
+
+    def __init__(self, *, records: AppliedWorks, applier: MemberApplier, cache: MemberCache) -> None:
+        self.records = records
+        self.applier = applier
+        self.cache = cache
+
+    async def remove_stale(
+        self,
+        applied: dict[str, Any],
+        record: list[dict[str, Any]],
+        desired: set[aw.RecordKey],
+        *,
+        orphan: bool,
+    ) -> list[dict[str, Any]]:
+        stale = aw.stale(record, desired)
+        if not stale:
+            return record
+        removed = await self.remove_records(applied, stale, orphan=orphan)
+        remaining = aw.without(record, removed)
+        await self.records.write(applied, remaining)
+        return remaining
+
+    async def remove_records(
+        self, applied: Mapping[str, Any], stale: Sequence[Mapping[str, Any]], *, orphan: bool
+    ) -> list[aw.RecordKey]:
+        """Delete (or orphan) recorded resources in reverse apply order; the keys handled."""
+        aw_name = str((applied.get("metadata") or {}).get("name"))
+        by_key = {aw.record_key(r): r for r in stale}
+        idents = [
+            ManifestIdentifier(ordinal=i, group=k[0], kind=k[1], namespace=k[2], name=k[3])
+            for i, k in enumerate(by_key)
+        ]
+        handled: list[aw.RecordKey] = []
+        for ident in ordering.removal_order(idents):
+            key = aw.identifier_key(ident)
+            rec = by_key[key]
+            try:
+                if (ident.group, ident.kind) == ("", "Namespace") and await self._keep_namespace(
+                    rec, orphan=orphan
+                ):
+                    _REMOVALS.labels("kept-namespace").inc()
+                elif orphan:
+                    await self.applier.orphan(rec, applied_work=applied)
+                    _REMOVALS.labels("orphan").inc()
+                else:
+                    await self.applier.delete(rec, applied_work_name=aw_name)
+                    _REMOVALS.labels("delete").inc()
+            except ApiError as err:
+                _log.warning("resource.remove_failed", kind=ident.kind, name=ident.name, error=str(err))
+                continue
+            self.cache.forget(
+                aw.api_version_of(rec), ident.kind, name=ident.name, namespace=ident.namespace or None
+            )
+            handled.append(key)
+        return handled
+
+    async def _keep_namespace(self, record: Mapping[str, Any], *, orphan: bool) -> bool:
+        """A namespace the agent created for a Work stays if anything else lives there (or Orphan)."""
+        live = await self.applier.get_live("v1", "Namespace", name=str(record.get("name")), namespace=None)
+        annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+        if live is None or names.ANNOTATION_CREATED_NAMESPACE not in annotations:
+            return False  # shipped by the Work itself: removed like any manifest
+        self.applier.forget_namespace(str(record.get("name")))
+        return orphan or await self.applier.namespace_in_use(str(record.get("name")))
+
+    async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
+        """Undo a deleted Work: remove (or orphan) everything recorded, then the AppliedWork.
+
+        True when done (the Work's finalizer may go); False when something is left to retry.
+        """
+        applied = await self.records.get(work_namespace, work_name, create=False)
+        if applied is None:
+            return True
+        record = aw.records(applied)
+        handled = await self.remove_records(applied, record, orphan=orphan)
+        if len(handled) != len(record):
+            await self.records.write(applied, aw.without(record, handled))
+            return False
+        await self.records.delete(applied, orphan=orphan)
+        _log.info("work.removed", work=f"{work_namespace}/{work_name}", orphan=orphan, resources=len(record))
+        return True
