@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--lease-duration", type=int, default=40, help="Lease duration (seconds)")
     parser.add_argument("--resync-interval", type=float, default=300.0, help="full re-apply period (seconds)")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("WAYBILL_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+        help="log level (default: $WAYBILL_LOG_LEVEL or info)",
+    )
     parser.set_defaults(handler=run)
 
 
