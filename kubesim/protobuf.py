@@ -85,6 +85,8 @@ _POD_TEMPLATE: Schema = {
         {
             2: ("containers", [_CONTAINER]),
             3: ("restartPolicy", "str"),
+            6: ("dnsPolicy", "str"),
+            7: ("nodeSelector", "map"),
             8: ("serviceAccountName", "str"),
             20: ("initContainers", [_CONTAINER]),
         },
@@ -99,7 +101,42 @@ _RULE: Schema = {
     4: ("resourceNames", ["str"]),
     5: ("nonResourceURLs", ["str"]),
 }
+_SERVICE_PORT: Schema = {
+    1: ("name", "str"),
+    2: ("protocol", "str"),
+    3: ("port", "int0"),
+    4: ("targetPort", "intorstr"),
+    5: ("nodePort", "int0"),
+}
 _KINDS: dict[str, Schema] = {
+    "Pod": {1: ("metadata", _META), 2: ("spec", _POD_TEMPLATE[2][1])},
+    "Service": {
+        1: ("metadata", _META),
+        2: (
+            "spec",
+            {
+                1: ("ports", [_SERVICE_PORT]),
+                2: ("selector", "map"),
+                3: ("clusterIP", "str"),
+                4: ("type", "str"),
+                10: ("externalName", "str"),
+            },
+        ),
+    },
+    "Job": {
+        1: ("metadata", _META),
+        2: (
+            "spec",
+            {
+                1: ("parallelism", "int"),
+                2: ("completions", "int"),
+                3: ("activeDeadlineSeconds", "int"),
+                4: ("selector", _LABEL_SELECTOR),
+                6: ("template", _POD_TEMPLATE),
+                7: ("backoffLimit", "int"),
+            },
+        ),
+    },
     "Role": {1: ("metadata", _META), 2: ("rules", [_RULE])},
     "ClusterRole": {
         1: ("metadata", _META),
@@ -237,6 +274,11 @@ def _message(data: bytes, schema: Schema) -> dict[str, Any]:
             key = bytes(entry.get(1, b"")).decode()
             raw = bytes(entry.get(2, b""))
             out.setdefault(name, {})[key] = raw.decode() if kind == "map" else base64.b64encode(raw).decode()
+        elif kind == "intorstr":
+            parts = {n: v for n, _, v in _fields(value)}
+            out[name] = (
+                bytes(parts.get(3, b"")).decode() if parts.get(1) == 1 else _scalar("int", parts.get(2, 0))
+            )
         elif isinstance(kind, list):
             item = kind[0]
             out.setdefault(name, []).append(

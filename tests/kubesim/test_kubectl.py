@@ -342,3 +342,19 @@ async def test_rbac_commands_and_impersonation(kubectl: Kubectl) -> None:
     assert rc == 1 and 'cannot delete resource "configmaps"' in err
     rc, out, err = await kubectl("auth", "can-i", "--list", "--as=system:serviceaccount:default:bot")
     assert rc == 0 and "configmaps" in out, err
+
+
+async def test_imperative_create_commands(kubectl: Kubectl) -> None:
+    for args in (
+        ("run", "tmp", "--image=busybox", "--restart=Never"),
+        ("create", "service", "clusterip", "web", "--tcp=80:8080"),
+        ("create", "job", "once", "--image=busybox"),
+        ("create", "namespace", "team"),
+    ):
+        rc, _, err = await kubectl(*args)
+        assert rc == 0, (args, err)
+    rc, out, _ = await kubectl("get", "svc", "web", "-o", "json")
+    port = json.loads(out)["spec"]["ports"][0]
+    assert (port["port"], port["targetPort"], port["protocol"]) == (80, 8080, "TCP")
+    rc, out, _ = await kubectl("get", "job", "once", "-o", "jsonpath={.spec.template.spec.restartPolicy}")
+    assert out == "Never"

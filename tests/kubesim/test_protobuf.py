@@ -66,7 +66,18 @@ def test_secret_bytes_are_base64() -> None:
     assert obj["data"] == {"k": "AAE="} and obj["type"] == "Opaque"
 
 
-@pytest.mark.parametrize("body", [b"not protobuf", _envelope("v1", "Pod", b"")])
+@pytest.mark.parametrize("body", [b"not protobuf", _envelope("v1", "Endpoints", b"")])
 def test_unsupported(body: bytes) -> None:
     with pytest.raises(protobuf.Unsupported):
         protobuf.decode(body)
+
+
+def test_service_int_or_string_target_port() -> None:
+    by_number = _field(1, "http") + _field(3, 80) + _field(4, _field(1, 0) + _field(2, 8080))
+    by_name = _field(3, 81) + _field(4, _field(1, 1) + _field(3, "web"))
+    spec = _field(1, by_number) + _field(1, by_name) + _field(4, "ClusterIP")
+    obj = protobuf.decode(_envelope("v1", "Service", _field(1, _field(1, "svc")) + _field(2, spec)))
+    assert obj["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": 8080},
+        {"port": 81, "targetPort": "web"},
+    ]
