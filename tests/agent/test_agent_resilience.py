@@ -65,10 +65,11 @@ async def test_forced_410_on_watches_relists_and_keeps_working(fleet: Fleet) -> 
     assert fleet.agents[0].works.lists > hub_lists  # type: ignore[union-attr]
 
 
-async def test_503_and_429_are_retried(fleet: Fleet) -> None:
+async def test_503_429_and_connection_resets_are_retried(fleet: Fleet) -> None:
     fleet.hub.faults.error(503, path="/works", times=6, retry_after=0)
     fleet.member.faults.throttle(path="/configmaps", times=4, retry_after=0)
     fleet.member.faults.error(500, path="/appliedworks", times=2, retry_after=0)
+    fleet.member.faults.reset(path="/configmaps/a", method="PATCH", times=2)
     await fleet.start_agent()
     await fleet.create_work(
         "w", [configmap("a", namespace="default", k="x"), configmap("b", namespace="default")]
