@@ -9,9 +9,8 @@ kept. Each request goes: fault injection -> authentication (bearer token, 401) -
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ from aiohttp import web
 
 from kubesim import (
     auth,
+    authz,
     crds,
     discovery,
     errors,
-    escalation,
     faults,
     gc,
     httpio,
@@ -32,7 +31,6 @@ from kubesim import (
     openapi,
     rbac,
     reads,
-    rules_review,
     simulate,
     writes,
 )
@@ -42,39 +40,8 @@ from kubesim.store import Store
 
 Obj = dict[str, Any]
 _log = structlog.get_logger("kubesim.server")
-_writer: contextvars.ContextVar[auth.User | None] = contextvars.ContextVar("kubesim_writer", default=None)
-_RBAC_GROUP = "rbac.authorization.k8s.io"
 _PUBLIC = frozenset({"/healthz", "/livez", "/readyz"})
 _VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
-
-
-class _Rules:
-    """``rbac.RulesSource`` over the store's RBAC objects."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        reg = store.registry
-        self.types = {
-            p: reg.lookup("rbac.authorization.k8s.io", "v1", p)
-            for p in ("roles", "rolebindings", "clusterroles", "clusterrolebindings")
-        }
-
-    def _scan(self, plural: str, namespace: str | None = None) -> Iterable[Obj]:
-        t = self.types[plural]
-        assert t is not None
-        return self.store.scan(t, namespace)
-
-    def roles(self, namespace: str) -> Iterable[Obj]:
-        return self._scan("roles", namespace)
-
-    def role_bindings(self, namespace: str) -> Iterable[Obj]:
-        return self._scan("rolebindings", namespace)
-
-    def cluster_roles(self) -> Iterable[Obj]:
-        return self._scan("clusterroles")
-
-    def cluster_role_bindings(self) -> Iterable[Obj]:
-        return self._scan("clusterrolebindings")
 
 
 class SimServer:
@@ -107,7 +74,6 @@ class SimServer:
         self.faults = faults.Faults()
         self.store = Store(Registry(), history=history)
         self.auth = auth.Authenticator()
-        self._rules = _Rules(self.store)
         self._ca_pem: str | None = None
         self._ssl: Any = None
         if tls:
@@ -117,7 +83,8 @@ class SimServer:
             self._ca_pem = bundle.ca_pem.decode()
             self._ssl = certs.server_ssl_context(bundle)
         self.crds = crds.CrdController(self.store)
-        self.store.admitters.append(self._admit_rbac)
+        self.authz = authz.Authorizer(self.store, enabled=rbac)
+        self.store.admitters.append(self.authz.admit)
         self.gc = gc.GarbageCollector(self.store, root_ca=self._ca_pem or "")
         self.admin_token = self.auth.issue(user="kubernetes-admin", groups=("system:masters",))
         self._runner: web.AppRunner | None = None
@@ -214,34 +181,6 @@ class SimServer:
         return self._ca_pem
 
     # ------------------------------------------------------------------ requests
-    def _authorize(
-        self,
-        *,
-        user: auth.User,
-        verb: str,
-        api_group: str,
-        resource: str,
-        subresource: str | None,
-        namespace: str | None,
-        name: str | None,
-        path: str | None,
-    ) -> tuple[bool, str]:
-        if not self.rbac_enabled or user.is_master:
-            return True, ""
-        decision = rbac.authorize(
-            user=user.name,
-            groups=user.groups,
-            verb=verb,
-            api_group=api_group,
-            resource=resource,
-            subresource=subresource,
-            namespace=namespace,
-            name=name,
-            path=path,
-            rules_source=self._rules,
-        )
-        return decision.allowed, decision.reason
-
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         try:
             return await self._dispatch(request)
@@ -285,7 +224,7 @@ class SimServer:
         if user is None:
             raise errors.unauthorized()
         if "Impersonate-User" in request.headers or "Impersonate-Group" in request.headers:
-            user = self._impersonate(request, user)
+            user = self.authz.impersonate(request.headers, user)
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in ("api", "apis"):
             return await self._non_resource(request, user, parts)
@@ -300,14 +239,14 @@ class SimServer:
                 return self._discovery_root(request, user, core=False)
             group = parts[1]
             if len(parts) == 2:
-                self._check_path(user, path)
+                self.authz.check_path(user, path)
                 doc = discovery.api_group(self.store.registry, group)
                 if doc is None:
                     raise errors.resource_not_found()
                 return respond(doc)
             version, rest = parts[2], parts[3:]
         if not rest:
-            self._check_path(user, path)
+            self.authz.check_path(user, path)
             doc = discovery.resource_list(self.store.registry, group, version)
             if doc is None:
                 raise errors.resource_not_found()
@@ -317,133 +256,14 @@ class SimServer:
             raise errors.resource_not_found()
         return await self._resource(request, user, target)
 
-    def _admit_rbac(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
-        """Store admitter: refuse RBAC writes that grant more than the writing user holds."""
-        user = _writer.get()
-        if user is None or not self.rbac_enabled or user.is_master or rtype.group != _RBAC_GROUP:
-            return obj
-        md = obj["metadata"]
-        namespace = md.get("namespace") if rtype.namespaced else None
-        if rtype.plural in ("roles", "clusterroles"):
-            if old is not None and (old.get("rules"), old.get("aggregationRule")) == (
-                obj.get("rules"),
-                obj.get("aggregationRule"),
-            ):
-                return obj
-            if self._can(
-                user,
-                verb="escalate",
-                api_group=_RBAC_GROUP,
-                resource=rtype.plural,
-                subresource=None,
-                namespace=namespace,
-                name=md["name"],
-                path=None,
-            ):
-                return obj
-            rules = list(obj.get("rules") or [])
-        else:
-            ref = obj.get("roleRef") or {}
-            if old is not None and (old.get("roleRef"), old.get("subjects")) == (ref, obj.get("subjects")):
-                return obj
-            ref_plural = "clusterroles" if ref.get("kind") == "ClusterRole" else "roles"
-            if self._can(
-                user,
-                verb="bind",
-                api_group=_RBAC_GROUP,
-                resource=ref_plural,
-                subresource=None,
-                namespace=namespace,
-                name=ref.get("name"),
-                path=None,
-            ):
-                return obj
-            rules = rules_review.role_rules(ref, namespace=namespace or "", source=self._rules)
-        missing = escalation.ungranted(rules, namespace=namespace, can=lambda **kw: self._can(user, **kw))
-        if missing:
-            raise errors.forbidden(
-                group=_RBAC_GROUP,
-                plural=rtype.plural,
-                name=md["name"],
-                message=escalation.message(
-                    plural=rtype.plural, name=md["name"], user=user.name, groups=user.groups, missing=missing
-                ),
-            )
-        return obj
-
-    def _can(self, user: auth.User, **kwargs: Any) -> bool:
-        return self._authorize(user=user, **kwargs)[0]
-
-    def _impersonate(self, request: web.Request, user: auth.User) -> auth.User:
-        """Act as ``Impersonate-User``/``Impersonate-Group`` if ``user`` may impersonate them."""
-        name = request.headers.get("Impersonate-User", "")
-        groups = tuple(request.headers.getall("Impersonate-Group", []))
-        if not name:
-            raise errors.bad_request("requested [Impersonate-Group] without impersonating a user")
-        checks: list[tuple[str, str | None, str]] = []
-        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
-            _, _, sa_ns, sa_name = name.split(":")
-            checks.append(("serviceaccounts", sa_ns, sa_name))
-        else:
-            checks.append(("users", None, name))
-        checks += [("groups", None, g) for g in groups]
-        for resource, namespace, target in checks:
-            allowed, reason = self._authorize(
-                user=user,
-                verb="impersonate",
-                api_group="",
-                resource=resource,
-                subresource=None,
-                namespace=namespace,
-                name=target,
-                path=None,
-            )
-            if not allowed:
-                raise errors.forbidden(
-                    group="",
-                    plural=resource,
-                    name=target,
-                    message=rbac.forbidden_message(
-                        user=user.name,
-                        verb="impersonate",
-                        resource=resource,
-                        namespace=namespace,
-                        name=target,
-                        reason=reason,
-                    ),
-                )
-        if checks[0][0] == "serviceaccounts":
-            base = auth.sa_user(checks[0][1] or "", checks[0][2])
-            return auth.User(name=base.name, groups=tuple(dict.fromkeys(base.groups + groups)))
-        return auth.User(name=name, groups=tuple(dict.fromkeys((*groups, "system:authenticated"))))
-
     def _sa_uid(self, namespace: str, name: str) -> str | None:
         t = self.store.registry.lookup("", "v1", "serviceaccounts")
         assert t is not None
         sa = self.store.peek(t, name, namespace)
         return None if sa is None else str(sa["metadata"]["uid"])
 
-    def _check_path(self, user: auth.User, path: str) -> None:
-        allowed, reason = self._authorize(
-            user=user,
-            verb="get",
-            api_group="",
-            resource="",
-            subresource=None,
-            namespace=None,
-            name=None,
-            path=path,
-        )
-        if not allowed:
-            raise errors.ApiError(
-                code=403,
-                reason="Forbidden",
-                details={},
-                message=rbac.forbidden_message(user=user.name, verb="get", path=path, reason=reason),
-            )
-
     def _discovery_root(self, request: web.Request, user: auth.User, *, core: bool) -> web.Response:
-        self._check_path(user, request.path)
+        self.authz.check_path(user, request.path)
         accept = request.headers.get("Accept", "")
         for wanted, api_version in (
             (discovery.AGGREGATED_V2, "apidiscovery.k8s.io/v2"),
@@ -459,7 +279,7 @@ class SimServer:
 
     async def _non_resource(self, request: web.Request, user: auth.User, parts: list[str]) -> web.Response:
         path = request.path
-        self._check_path(user, path)
+        self.authz.check_path(user, path)
         if parts == ["version"]:
             return respond(discovery.VERSION)
         if parts[:2] == ["openapi", "v3"]:
@@ -496,7 +316,7 @@ class SimServer:
             verb = _VERBS[method]
         else:
             raise errors.method_not_allowed()
-        allowed, reason = self._authorize(
+        allowed, reason = self.authz.authorize(
             user=user,
             verb=verb,
             api_group=rtype.group,
@@ -526,7 +346,7 @@ class SimServer:
         call = Call(request, user, target, verb)
         if rtype.key in VIRTUAL:
             return await writes.review(
-                call, self._authorize_for_review, self.auth, self.store, rules=self._rules
+                call, self.authz.authorize, self.auth, self.store, rules=self.authz.rules
             )
         if verb in ("create", "update", "patch"):
             directive = request.query.get("fieldValidation") or "Warn"
@@ -535,7 +355,7 @@ class SimServer:
                     f"fieldValidation parameter unsupported: {directive}; use Ignore, Warn or Strict"
                 )
             meta.field_validation.set(directive)
-            _writer.set(call.user)
+            authz.writer.set(call.user)
             collected: list[str] = []
             meta.warnings.set(collected)
             response = await self._write(call, verb)
@@ -569,9 +389,6 @@ class SimServer:
         if verb == "delete":
             return await writes.delete(call, self.store)
         return await writes.delete_collection(call, self.store)
-
-    def _authorize_for_review(self, **kwargs: Any) -> tuple[bool, str]:
-        return self._authorize(**kwargs)
 
     @staticmethod
     def _check_verb(rtype: ResourceType, target: Target, verb: str) -> None:
