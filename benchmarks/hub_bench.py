@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import os
 import statistics
 import sys
@@ -33,6 +34,14 @@ from shared.ops.logging import configure
 from waybill import cmd_join
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def rss_mib(pid: int) -> float:
@@ -103,7 +112,8 @@ async def run_size(size: int, samples: int, workdir: Path) -> dict[str, float]:
                 out=str(out),
                 token_seconds=3600,
             )
-            assert await cmd_join.join(hub_api, args, hub_kubeconfig=str(hub_sim.kubeconfig_path)) == 0
+            with contextlib.redirect_stdout(io.StringIO()):
+                assert await cmd_join.join(hub_api, args, hub_kubeconfig=str(hub_sim.kubeconfig_path)) == 0
             agent_hub = await KubeClient.from_kubeconfig(out, name=f"hub-{name}")
             member_api = await KubeClient.from_kubeconfig(member.kubeconfig_path, name=f"member-{name}")
             clients += [agent_hub, member_api]
@@ -133,6 +143,7 @@ async def run_size(size: int, samples: int, workdir: Path) -> dict[str, float]:
         created = await hub_api.create(template("nginx:0"))
         first = await observed(hub_api, int(created["metadata"]["generation"]), within=120) - started
         latencies = []
+        hub_cpu, own_cpu, wall = cpu_seconds(hub_process.pid), time.process_time(), time.monotonic()
         for sample in range(1, samples + 1):
             t0 = time.monotonic()
             patched = await hub_api.patch(
@@ -149,6 +160,9 @@ async def run_size(size: int, samples: int, workdir: Path) -> dict[str, float]:
             )
             latencies.append(await observed(hub_api, int(patched["metadata"]["generation"]), within=60) - t0)
         rss = rss_mib(hub_process.pid)
+        wall = time.monotonic() - wall
+        hub_share = (cpu_seconds(hub_process.pid) - hub_cpu) / wall
+        own_share = (time.process_time() - own_cpu) / wall
         latencies.sort()
         return {
             "members": size,
@@ -156,6 +170,8 @@ async def run_size(size: int, samples: int, workdir: Path) -> dict[str, float]:
             "p50": statistics.median(latencies),
             "p99": latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))],
             "rss": rss,
+            "hub_cpu": hub_share,
+            "fleet_cpu": own_share,
         }
     finally:
         if hub_process is not None:
@@ -178,13 +194,17 @@ async def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args()
     configure(level="warning")
-    print(f"{'members':>8} {'first placement':>16} {'p50':>9} {'p99':>9} {'hub RSS':>9}")
+    print(
+        f"{'members':>8} {'first placement':>16} {'p50':>9} {'p99':>9} {'hub RSS':>9} {'hub CPU':>8} "
+        f"{'sims+agents CPU':>16}"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as workdir:
             result = await run_size(size, args.samples, Path(workdir))
         print(
             f"{result['members']:>8} {result['first'] * 1000:>13.0f} ms {result['p50'] * 1000:>6.0f} ms "
-            f"{result['p99'] * 1000:>6.0f} ms {result['rss']:>5.0f} MiB",
+            f"{result['p99'] * 1000:>6.0f} ms {result['rss']:>5.0f} MiB {result['hub_cpu']:>7.0%} "
+            f"{result['fleet_cpu']:>15.0%}",
             flush=True,
         )
 

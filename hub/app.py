@@ -41,6 +41,7 @@ _log = get_logger("hub.app")
 # Never propagated: the hub's own bookkeeping and Kubernetes' per-namespace objects.
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "waybill-system"})
 SYSTEM_OBJECTS = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")})
+STATUS_BATCH_SECONDS = 0.05
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
 
 
@@ -141,7 +142,11 @@ class Hub:
         state.cluster_overrides.add_handler(lambda _key: self._all_works())
         state.bindings.add_handler(self._binding_changed)
         state.cluster_bindings.add_handler(lambda name: self._binding_changed(f"/{name}"))
-        state.works.add_handler(self.status.enqueue, map_keys=self._work_binding_keys)
+        # Work status arrives from many members at once: gather it into fewer binding status writes.
+        state.works.add_handler(
+            lambda key: self.status.queue.add_after(key, STATUS_BATCH_SECONDS),
+            map_keys=self._work_binding_keys,
+        )
 
     def _make_policy_handler(self, kind: str) -> Any:
         def handler(key: str) -> None:

@@ -68,11 +68,12 @@ class StatusController:
         template = self.state.template(ref)
         generation = (template or {}).get("metadata", {}).get("generation")
         namespaces = self.state.member_namespaces()
+        works_by_namespace = self.state.works_by_namespace(policy)
         items: list[dict[str, Any]] = []
         errors_seen: list[str] = []
         for cluster in sorted(keys.binding_clusters(binding)):
             namespace = namespaces.get(cluster)
-            works = self.state.works_for(policy, namespace) if namespace else []
+            works = works_by_namespace.get(namespace, []) if namespace else []
             item = aggregation.cluster_item(
                 cluster=cluster, ref=ref, work=_work_carrying(works, ref), generation=generation
             )

@@ -171,3 +171,14 @@ class HubState:
             if meta.get("namespace") == namespace and all(labels.get(k) == v for k, v in wanted.items()):
                 out.append(work)
         return out
+
+    def works_by_namespace(self, policy: PolicyRef) -> dict[str, list[Obj]]:
+        """Existing Works of ``policy``, grouped by member namespace (one pass over the cache)."""
+        wanted = policy_labels(policy)
+        out: dict[str, list[Obj]] = {}
+        for work in self.works.list():
+            meta = work.get("metadata") or {}
+            labels = meta.get("labels") or {}
+            if all(labels.get(k) == v for k, v in wanted.items()):
+                out.setdefault(str(meta.get("namespace")), []).append(work)
+        return out
