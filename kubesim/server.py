@@ -31,6 +31,7 @@ from kubesim import (
     openapi,
     rbac,
     reads,
+    reviews,
     simulate,
     writes,
 )
@@ -345,7 +346,7 @@ class SimServer:
         self._check_verb(rtype, target, verb)
         call = Call(request, user, target, verb)
         if rtype.key in VIRTUAL:
-            return await writes.review(
+            return await reviews.review(
                 call, self.authz.authorize, self.auth, self.store, rules=self.authz.rules
             )
         if verb in ("create", "update", "patch"):
@@ -380,7 +381,7 @@ class SimServer:
         target = call.target
         if verb == "create":
             if target.subresource == "token":
-                return await writes.token_request(call, self.store, self.auth)
+                return await reviews.token_request(call, self.store, self.auth)
             return await writes.create(call, self.store)
         if verb == "update":
             return await writes.update(call, self.store)
