@@ -1,4 +1,4 @@
-"""Write handlers: POST (create, TokenRequest, access reviews), PUT, PATCH (four flavours), DELETE.
+"""Write handlers: POST (create), PUT, PATCH (four flavours), DELETE and DELETE collection.
 
 Every write honours ``dryRun=All`` and ``fieldManager``; PATCH builds the new object from the
 current one with ``kubesim.patching`` (JSON, merge, strategic) or ``kubesim.ssa`` (apply) and then
@@ -8,7 +8,6 @@ rules, validation and managedFields are identical.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +18,6 @@ from kubesim.reads import render
 from kubesim.store import Store
 
 Obj = dict[str, Any]
-Authorize = Callable[..., tuple[bool, str]]
 
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 JSON_PATCH = "application/json-patch+json"
