@@ -54,6 +54,13 @@ _APPLIES = counter(
 ORPHAN = "Orphan"
 REASON_CONFLICT = "AppliedByAnotherWork"
 CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
+# When to look again at a manifest that failed, by reason (None: only when the Work changes or
+# at the periodic resync). Ownership conflicts are not watched, so they are polled slowly.
+_RETRY_AFTER: dict[str, float | None] = {
+    REASON_DECODING_ERRED: None,
+    "NotTakenOver": 30.0,
+    REASON_CONFLICT: 30.0,
+}
 
 
 @dataclass
@@ -210,8 +217,11 @@ class WorkSyncer:
         ordered = [results[o] for o in sorted(results)]
         if any(r.applied and r.availability is not None and not r.availability.available for r in ordered):
             requeue = min(requeue or self.config.not_available_requeue, self.config.not_available_requeue)
-        if any(not r.applied and not r.report_diff for r in ordered):
-            requeue = min(requeue or 5.0, 5.0)
+        for r in ordered:
+            if not r.applied and not r.report_diff:
+                again = _RETRY_AFTER.get(r.reason, 5.0)
+                if again is not None:
+                    requeue = min(requeue or again, again)
         status = build_work_status(
             ordered,
             generation=generation,
