@@ -27,6 +27,7 @@ from hub.controller_policies import PolicyStatusController
 from hub.controller_scheduling import REASON_POLICY_REMOVED, SchedulingController
 from hub.controller_status import StatusController
 from hub.controller_works import WorksController
+from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -77,10 +78,14 @@ class Hub:
         workers: int = 4,
     ) -> None:
         self.state = HubState(hub_api)
+        self.events = EventRecorder(hub_api)
         self.members_ctl = MembersController(state=self.state, grace_seconds=grace_seconds)
         self.members = Controller("hub-members", self.members_ctl.reconcile, workers=2)
         self.works_ctl = WorksController(
-            state=self.state, enqueue_status=self._enqueue_status, replica_paths=replica_paths
+            state=self.state,
+            enqueue_status=self._enqueue_status,
+            replica_paths=replica_paths,
+            events=self.events,
         )
         self.works = Controller("hub-works", self.works_ctl.reconcile, workers=workers)
         self.scheduler_ctl = SchedulingController(
@@ -88,6 +93,7 @@ class Hub:
             enqueue_works=self.works.enqueue,
             enqueue_status=self._enqueue_status,
             replica_paths=replica_paths,
+            events=self.events,
         )
         self.scheduler = Controller("hub-scheduler", self._schedule, workers=workers)
         self.policies_ctl = PolicyStatusController(state=self.state)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub import conditions, keys, matching, scheduling
+from hub.events import EventRecorder
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
@@ -81,11 +82,13 @@ class SchedulingController:
         enqueue_works: Callable[[str], None],
         enqueue_status: Callable[[str], None],
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+        events: EventRecorder | None = None,
     ) -> None:
         self.state = state
         self.enqueue_works = enqueue_works
         self.enqueue_status = enqueue_status
         self.replica_paths = replica_paths
+        self.events = events
 
     def _touch_works(self, *bindings: Mapping[str, Any] | None) -> None:
         for binding in bindings:
@@ -293,6 +296,8 @@ class SchedulingController:
         )
         if new_status != old_status or binding is None:
             await self._patch_status(written, new_status)
+        if self.events is not None and scheduled[0] == "False":
+            await self.events.emit(written, event_type="Warning", reason=scheduled[1], message=scheduled[2])
         if binding is None or old_spec != spec:
             self._touch_works(binding, written)
             self.enqueue_status(keys.binding_key(ref))

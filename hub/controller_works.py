@@ -18,6 +18,7 @@ from typing import Any
 from hub import conditions, keys, overrides, rendering
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
+from hub.events import EventRecorder
 from hub.matching import TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -54,10 +55,12 @@ class WorksController:
         state: HubState,
         enqueue_status: Callable[[str], None],
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+        events: EventRecorder | None = None,
     ) -> None:
         self.state = state
         self.enqueue_status = enqueue_status
         self.replica_paths = replica_paths
+        self.events = events
         # (binding key, cluster) → the render error of its manifest for that cluster
         self.render_errors: dict[tuple[str, str], str] = {}
 
@@ -106,6 +109,10 @@ class WorksController:
                     self.render_errors[(bkey, cluster)] = str(exc)
                     self.enqueue_status(bkey)
                     _log.warning("render.failed", binding=bkey, cluster=cluster, error=str(exc))
+                    if self.events is not None:
+                        await self.events.emit(
+                            binding, event_type="Warning", reason="OverrideFailed", message=str(exc)
+                        )
                 if previous is not None:
                     manifests.append(previous)
                 continue

@@ -111,6 +111,15 @@ async def test_bad_override_is_a_condition_and_last_good_work_stays(hub_sim: Sim
         assert "cluster a" in message and "plaintext[0]" in message
         shipped = await manifests_in(hub_api, "member-a")
         assert shipped[0]["spec"]["replicas"] == 2  # the last good manifest
+
+        async def warned() -> bool:
+            events = (await hub_api.list("v1", "Event", namespace="default")).items
+            return any(
+                e["reason"] == "OverrideFailed" and e["involvedObject"]["name"] == "web-deployment"
+                for e in events
+            )
+
+        await eventually(warned, what="OverrideFailed event on the binding")
         await hub_api.delete(names.POLICY_API_VERSION, "OverridePolicy", name="broken", namespace="default")
 
         async def recovered() -> bool:
