@@ -44,6 +44,9 @@ def types_from_crd(crd: Obj) -> tuple[ResourceType, ...]:
                 categories=tuple(names.get("categories") or ()),
                 subresources=tuple(s for s in ("status", "scale") if s in subs),
                 printer_columns=tuple(cols),
+                selectable_fields=tuple(
+                    str(f.get("jsonPath", "")).lstrip(".") for f in v.get("selectableFields") or []
+                ),
                 schema=(v.get("schema") or {}).get("openAPIV3Schema"),
                 crd=crd["metadata"]["name"],
                 storage_version=bool(v.get("storage", False)),

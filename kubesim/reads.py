@@ -76,7 +76,12 @@ def selected(
 ) -> tuple[list[Obj], list[selectors.Requirement], list[selectors.FieldRequirement]]:
     t = call.target
     labels = selectors.parse_labels(call.query("labelSelector"))
-    fields = selectors.parse_fields(call.query("fieldSelector"), group=t.rtype.group, plural=t.rtype.plural)
+    fields = selectors.parse_fields(
+        call.query("fieldSelector"),
+        group=t.rtype.group,
+        plural=t.rtype.plural,
+        extra=t.rtype.selectable_fields,
+    )
     items = [
         o
         for o in store.scan(t.rtype, t.namespace)
@@ -183,7 +188,12 @@ async def watch(
 ) -> web.StreamResponse:
     t = call.target
     labels = selectors.parse_labels(call.query("labelSelector"))
-    fields = selectors.parse_fields(call.query("fieldSelector"), group=t.rtype.group, plural=t.rtype.plural)
+    fields = selectors.parse_fields(
+        call.query("fieldSelector"),
+        group=t.rtype.group,
+        plural=t.rtype.plural,
+        extra=t.rtype.selectable_fields,
+    )
     timeout = call.query("timeoutSeconds")
     spec = watching.WatchSpec(
         rtype=t.rtype,

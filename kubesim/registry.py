@@ -31,6 +31,7 @@ class ResourceType:
     verbs: tuple[str, ...] = VERBS
     subresources: tuple[str, ...] = ()  # "status", "scale", "token", "finalize"
     printer_columns: tuple[dict[str, Any], ...] = ()
+    selectable_fields: tuple[str, ...] = ()  # CRD selectableFields, as field-selector paths
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     crd: str = ""  # name of the CRD serving it ("" for built-ins)
     storage_version: bool = True

@@ -159,6 +159,13 @@ class SimServer:
             self._tmpdir.cleanup()
             self._tmpdir = None
 
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def restart(self) -> None:
         await self.stop()
         await self.start()

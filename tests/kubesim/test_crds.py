@@ -274,3 +274,15 @@ async def test_deletion_with_finalizer_bumps_generation(api: Api) -> None:
     status, deleting = await api.delete(f"{WIDGETS}/w")
     assert status == 200
     assert deleting["metadata"]["generation"] == w["metadata"]["generation"] + 1
+
+
+async def test_selectable_fields(api: Api) -> None:
+    crd = widget_crd()
+    crd["spec"]["versions"][0]["selectableFields"] = [{"jsonPath": ".spec.color"}]
+    assert (await api.post(CRDS, crd))[0] == 201
+    await api.post(WIDGETS, widget("r", size=1, color="red"))
+    await api.post(WIDGETS, widget("b", size=1, color="blue"))
+    status, body = await api.get(WIDGETS, params={"fieldSelector": "spec.color=red"})
+    assert status == 200 and [o["metadata"]["name"] for o in body["items"]] == ["r"]
+    status, body = await api.get(WIDGETS, params={"fieldSelector": "spec.size=1"})
+    assert status == 400 and body["message"] == "field label not supported: spec.size"

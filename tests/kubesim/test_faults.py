@@ -102,3 +102,13 @@ async def test_restart_keeps_state_and_port(sim: SimServer, api: Api) -> None:
     await sim.restart()
     _, b = await api.post(CM, cm("b"))
     assert int(b["metadata"]["resourceVersion"]) > int(a["metadata"]["resourceVersion"])
+
+
+async def test_async_context_manager(tmp_path: object) -> None:
+    async with SimServer("ctx") as server:
+        api = Api(server)
+        try:
+            assert (await api.get(CM))[0] == 200
+        finally:
+            await api.close()
+    assert not server.running
