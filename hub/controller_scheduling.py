@@ -205,7 +205,9 @@ class SchedulingController:
         self._touch_works(binding)
         if self.events is not None:
             message = f"{policy} no longer claims this template; the last placement is kept (orphaned)"
-            await self.events.emit(binding, event_type="Warning", reason=REASON_POLICY_REMOVED, message=message)
+            await self.events.emit(
+                binding, event_type="Warning", reason=REASON_POLICY_REMOVED, message=message
+            )
 
     async def _patch_status(self, binding: Mapping[str, Any], status: dict[str, Any]) -> None:
         meta = binding.get("metadata") or {}
