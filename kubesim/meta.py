@@ -125,8 +125,35 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
-def label_problems(meta: Obj) -> list[dict[str, str]]:
+_STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
+
+
+def owner_and_finalizer_problems(md: Obj) -> list[dict[str, str]]:
+    """Causes for incomplete ownerReferences; unqualified finalizer names only warn (as 1.29+)."""
     causes = []
+    for ref in md.get("ownerReferences") or []:
+        if not isinstance(ref, dict):
+            continue
+        for field, what in (("apiVersion", "version"), ("kind", "kind"), ("name", "name"), ("uid", "uid")):
+            if not ref.get(field):
+                causes.append(
+                    {
+                        "reason": "FieldValueInvalid",
+                        "field": f"metadata.ownerReferences.{field}",
+                        "message": f'Invalid value: "": {what} must not be empty',
+                    }
+                )
+    for name in md.get("finalizers") or []:
+        if isinstance(name, str) and name not in _STANDARD_FINALIZERS and "/" not in name:
+            warn(
+                f'metadata.finalizers: "{name}": prefer a domain-qualified finalizer name including a '
+                "path (/) to avoid accidental conflicts with other finalizer writers"
+            )
+    return causes
+
+
+def label_problems(meta: Obj) -> list[dict[str, str]]:
+    causes = owner_and_finalizer_problems(meta)
     for key, value in (meta.get("labels") or {}).items():
         if not _key_ok(key):
             causes.append(

@@ -331,3 +331,22 @@ async def test_delete_collection_with_selector(api: Api) -> None:
     assert sorted(o["metadata"]["name"] for o in body["items"]) == ["a", "b"]
     _, left = await api.get(CM, params={"labelSelector": "app"})
     assert [o["metadata"]["name"] for o in left["items"]] == ["c"]
+
+
+async def test_owner_reference_fields_required(api: Api) -> None:
+    body = cm("dep")
+    body["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner"}]
+    status, err = await api.post(CM, body)
+    assert status == 422
+    expected = (
+        'ConfigMap "dep" is invalid: metadata.ownerReferences.uid: Invalid value: "": uid must not be empty'
+    )
+    assert err["message"] == expected
+
+
+async def test_unqualified_finalizer_warns(api: Api) -> None:
+    body = cm("f")
+    body["metadata"]["finalizers"] = ["unqualified"]
+    async with api.session.post(CM, json=body) as resp:
+        assert resp.status == 201
+        assert "prefer a domain-qualified finalizer name" in resp.headers["Warning"]
