@@ -332,8 +332,8 @@ class Store:
             and not nmd.get("finalizers")
             and not (rtype.key == ("", "namespaces") and (new.get("spec") or {}).get("finalizers"))
         ):
-            self._commit("MODIFIED", rtype, new, old)
-            self._commit("DELETED", rtype, meta.clone(new), new)
+            # the last finalizer is gone: the object is deleted by this very update (one DELETED event)
+            self._commit("DELETED", rtype, new, old)
             return self._out(rtype, new)
         self._commit("MODIFIED", rtype, new, old)
         return self._out(rtype, new)

@@ -194,3 +194,20 @@ async def test_history_is_per_resource(sim_factory: Any) -> None:
         assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == "after"
     finally:
         await api.close()
+
+
+async def test_removing_last_finalizer_is_one_deleted_event(api: Api) -> None:
+    body = cm("held")
+    body["metadata"]["finalizers"] = ["example.com/hold"]
+    await api.post(CM, body)
+    _, deleting = await api.delete(f"{CM}/held")
+    async with watch(api, resourceVersion=deleting["metadata"]["resourceVersion"]) as stream:
+        deleting["metadata"]["finalizers"] = []
+        status, _ = await api.put(f"{CM}/held", deleting)
+        assert status == 200
+        await api.post(CM, cm("marker"))
+        first = await stream.next()
+        second = await stream.next()
+    assert first["type"] == "DELETED" and first["object"]["metadata"]["name"] == "held"
+    assert first["object"]["metadata"].get("finalizers") in (None, [])
+    assert second["object"]["metadata"]["name"] == "marker"
