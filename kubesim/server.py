@@ -20,6 +20,7 @@ from aiohttp import web
 from kubesim import (
     auth,
     authz,
+    certs,
     crds,
     discovery,
     errors,
@@ -78,8 +79,6 @@ class SimServer:
         self._ca_pem: str | None = None
         self._ssl: Any = None
         if tls:
-            from kubesim import certs
-
             bundle = certs.serving_bundle()
             self._ca_pem = bundle.ca_pem.decode()
             self._ssl = certs.server_ssl_context(bundle)
@@ -107,7 +106,8 @@ class SimServer:
             self.store.create(crole, role, manager="kube-apiserver")
         for binding in rbac.BOOTSTRAP_CLUSTER_ROLE_BINDINGS:
             self.store.create(cbind, binding, manager="kube-apiserver")
-        self.gc.root_ca = self._ca_pem or "-----BEGIN CERTIFICATE-----\nkubesim\n-----END CERTIFICATE-----\n"
+        # kube-root-ca.crt carries the (process-wide, cached) kubesim CA even on plain-HTTP servers
+        self.gc.root_ca = self._ca_pem or certs.serving_bundle().ca_pem.decode()
 
     async def start(self) -> None:
         if self._runner is not None:
