@@ -209,11 +209,6 @@ class Store:
                 if self.peek(rtype, name, ns) is None:
                     break
             md["name"] = name
-        causes = meta.name_problems(rtype, name) + meta.label_problems(md)
-        if validate:
-            causes += validation.problems(rtype, obj)
-        if causes:
-            raise errors.invalid(group=rtype.group, kind=rtype.kind, name=name, causes=causes)
         if rtype.namespaced:
             phase = self.namespace_phase(ns)
             if phase is None:
@@ -237,6 +232,11 @@ class Store:
                         ],
                     },
                 )
+        causes = meta.name_problems(rtype, name) + meta.label_problems(md)
+        if validate:
+            causes += validation.problems(rtype, obj)
+        if causes:
+            raise errors.invalid(group=rtype.group, kind=rtype.kind, name=name, causes=causes)
         if self.peek(rtype, name, ns) is not None:
             raise errors.already_exists(group=rtype.group, plural=rtype.plural, name=name)
         obj = {

@@ -350,3 +350,8 @@ async def test_unqualified_finalizer_warns(api: Api) -> None:
     async with api.session.post(CM, json=body) as resp:
         assert resp.status == 201
         assert "prefer a domain-qualified finalizer name" in resp.headers["Warning"]
+
+
+async def test_missing_namespace_wins_over_invalid_name(api: Api) -> None:
+    status, body = await api.post("/api/v1/namespaces/nope/configmaps", cm("Bad_Name"))
+    assert status == 404 and body["message"] == 'namespaces "nope" not found'
