@@ -268,15 +268,15 @@ class SchedulingController:
         elif old_spec != spec or any(
             (binding.get("metadata") or {}).get("labels", {}).get(k) != v for k, v in labels.items()
         ):
-            body = {
-                **binding,
-                "spec": spec,
-                "metadata": {
-                    **binding["metadata"],
-                    "labels": {**binding["metadata"].get("labels", {}), **labels},
-                },
-            }
-            written = await self.state.hub_api.replace(body)
+            old_labels = dict(binding["metadata"].get("labels") or {})
+            patch = conditions.merge_patch(
+                {"spec": old_spec, "metadata": {"labels": old_labels}},
+                {"spec": spec, "metadata": {"labels": {**old_labels, **labels}}},
+            )
+            # merge patch: the status controller writes /status concurrently (no 409 on stale caches)
+            written = await self.state.hub_api.patch(
+                names.WORK_API_VERSION, kind, name=name, namespace=ref.namespace or None, patch=patch
+            )
             _log.info(
                 "binding.updated", template=str(ref), policy=str(policy), clusters=len(spec["clusters"])
             )

@@ -169,6 +169,27 @@ class WorksController:
         }
         if _comparable(candidate) == _comparable(live):
             return
-        await self.state.hub_api.replace(candidate)
+        # A merge patch, not a PUT: the agent writes the Work's status (and finalizers) all the
+        # time, so a PUT with the cached resourceVersion would mostly meet 409 Conflicts.
+        patch = conditions.merge_patch(
+            {
+                "metadata": {
+                    "labels": live_meta.get("labels") or {},
+                    "annotations": live_meta.get("annotations") or {},
+                },
+                "spec": live.get("spec") or {},
+            },
+            {
+                "metadata": {"labels": merged_labels, "annotations": merged_annotations},
+                "spec": desired["spec"],
+            },
+        )
+        await self.state.hub_api.patch(
+            names.WORK_API_VERSION,
+            names.KIND_WORK,
+            name=str(meta["name"]),
+            namespace=str(meta["namespace"]),
+            patch=patch,
+        )
         _WRITES.labels("update").inc()
         _log.info("work.updated", work=f"{meta['namespace']}/{meta['name']}")

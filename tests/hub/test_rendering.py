@@ -131,3 +131,15 @@ def test_names_and_label_values_are_valid_and_distinct() -> None:
     assert len(rendering.work_base_name(long)) < 63
     assert len(rendering.label_value("x" * 200)) <= 63
     assert rendering.pack_works(policy=POLICY, cluster="eu1", member_namespace="m", manifests=[]) == []
+
+
+def test_merge_patch_turns_old_into_new() -> None:
+    from hub.conditions import merge_patch
+    from kubesim.patching import merge_patch as apply_merge_patch
+
+    old = {"spec": {"a": 1, "gone": {"x": 1}, "list": [1, 2], "keep": {"y": 1, "z": 2}}, "m": "same"}
+    new = {"spec": {"a": 2, "list": [3], "keep": {"y": 1}, "added": True}, "m": "same"}
+    patch = merge_patch(old, new)
+    assert patch == {"spec": {"a": 2, "gone": None, "list": [3], "keep": {"z": None}, "added": True}}
+    assert apply_merge_patch(old, patch) == new
+    assert merge_patch(new, new) == {}
