@@ -20,6 +20,15 @@ CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 
 
+def _scale_paths(scale: Any) -> tuple[str, str, str]:
+    scale = scale if isinstance(scale, dict) else {}
+    return (
+        str(scale.get("specReplicasPath") or ".spec.replicas"),
+        str(scale.get("statusReplicasPath") or ".status.replicas"),
+        str(scale.get("labelSelectorPath") or ""),
+    )
+
+
 def types_from_crd(crd: Obj) -> tuple[ResourceType, ...]:
     spec = crd.get("spec") or {}
     names = spec.get("names") or {}
@@ -44,6 +53,7 @@ def types_from_crd(crd: Obj) -> tuple[ResourceType, ...]:
                 categories=tuple(names.get("categories") or ()),
                 subresources=tuple(s for s in ("status", "scale") if s in subs),
                 printer_columns=tuple(cols),
+                scale_paths=_scale_paths(subs.get("scale")),
                 selectable_fields=tuple(
                     str(f.get("jsonPath", "")).lstrip(".") for f in v.get("selectableFields") or []
                 ),

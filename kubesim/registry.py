@@ -32,6 +32,7 @@ class ResourceType:
     subresources: tuple[str, ...] = ()  # "status", "scale", "token", "finalize"
     printer_columns: tuple[dict[str, Any], ...] = ()
     selectable_fields: tuple[str, ...] = ()  # CRD selectableFields, as field-selector paths
+    scale_paths: tuple[str, str, str] = (".spec.replicas", ".status.replicas", ".spec.selector")
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     crd: str = ""  # name of the CRD serving it ("" for built-ins)
     storage_version: bool = True

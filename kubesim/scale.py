@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubesim import jsonpath
+from kubesim import jsonpath, meta
 from kubesim.registry import ResourceType
 
 Obj = dict[str, Any]
 
 
 def _paths(rtype: ResourceType) -> tuple[str, str, str]:
-    return ".spec.replicas", ".status.replicas", ".spec.selector"
+    return rtype.scale_paths
 
 
 def selector_string(selector: Any) -> str:
@@ -39,7 +39,7 @@ def to_scale(rtype: ResourceType, obj: Obj) -> Obj:
     md = obj["metadata"]
     replicas = jsonpath.evaluate(spec_path, obj)
     current = jsonpath.evaluate(status_path, obj)
-    selector = jsonpath.evaluate(selector_path, obj)
+    selector = jsonpath.evaluate(selector_path, obj) if selector_path else []
     scale: Obj = {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -54,8 +54,15 @@ def to_scale(rtype: ResourceType, obj: Obj) -> Obj:
     return scale
 
 
-def apply_scale(obj: Obj, scale: Obj) -> Obj:
-    """The object with ``spec.replicas`` taken from a Scale."""
-    new = dict(obj)
-    new["spec"] = {**(obj.get("spec") or {}), "replicas": (scale.get("spec") or {}).get("replicas", 0)}
+def apply_scale(rtype: ResourceType, obj: Obj, scale: Obj) -> Obj:
+    """The object with its replica count (``specReplicasPath`` for CRDs) taken from a Scale."""
+    new: Obj = meta.clone(obj)
+    parts = [p for p in rtype.scale_paths[0].split(".") if p]
+    node = new
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = (scale.get("spec") or {}).get("replicas", 0)
     return new

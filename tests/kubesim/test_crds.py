@@ -286,3 +286,21 @@ async def test_selectable_fields(api: Api) -> None:
     assert status == 200 and [o["metadata"]["name"] for o in body["items"]] == ["r"]
     status, body = await api.get(WIDGETS, params={"fieldSelector": "spec.size=1"})
     assert status == 400 and body["message"] == "field label not supported: spec.size"
+
+
+async def test_scale_subresource_with_custom_paths(api: Api) -> None:
+    crd = widget_crd()
+    version = crd["spec"]["versions"][0]
+    version["subresources"]["scale"] = {
+        "specReplicasPath": ".spec.size",
+        "statusReplicasPath": ".status.count",
+    }
+    version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]["count"] = {"type": "integer"}
+    assert (await api.post(CRDS, crd))[0] == 201
+    await api.post(WIDGETS, widget("w", size=2))
+    status, scale = await api.get(f"{WIDGETS}/w/scale")
+    assert status == 200 and scale["spec"] == {"replicas": 2} and scale["status"] == {"replicas": 0}
+    status, scale = await api.patch(f"{WIDGETS}/w/scale", {"spec": {"replicas": 7}})
+    assert status == 200 and scale["spec"]["replicas"] == 7
+    _, w = await api.get(f"{WIDGETS}/w")
+    assert w["spec"]["size"] == 7
