@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 from hub.process import HubOptions, run_hub
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, parse_replica_path
+from shared.kube.errors import ApiError
 from shared.ops import lifecycle
 from shared.ops.logging import configure
 from waybill.cli import UsageError
@@ -74,4 +76,8 @@ def run(args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> int:
         return await run_hub(options, stop)
 
-    return lifecycle.run(main) or 0
+    try:
+        return lifecycle.run(main) or 0
+    except ApiError as exc:
+        print(f"error: hub API: {exc}", file=sys.stderr)
+        return 1
