@@ -169,3 +169,13 @@ def test_plan_prints_clusters_replicas_and_manifests(
     bad = write_yaml(tmp_path / "bad.yaml", [{"just": "data"}])
     assert cli.main(["plan", "-f", bad]) == 2
     assert cli.main(["plan", "-f", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_hub_command_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["hub", "--kubeconfig", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    config = tmp_path / "hub.kubeconfig"
+    config.write_text("apiVersion: v1\nkind: Config\n", encoding="utf-8")
+    assert cli.main(["hub", "--kubeconfig", str(config), "--replica-path", "nonsense"]) == 2
+    assert "GROUP/KIND=PATH" in capsys.readouterr().err
+    assert cli.main(["hub", "--kubeconfig", str(config), "--workers", "0"]) == 2
