@@ -358,3 +358,19 @@ async def test_imperative_create_commands(kubectl: Kubectl) -> None:
     assert (port["port"], port["targetPort"], port["protocol"]) == (80, 8080, "TCP")
     rc, out, _ = await kubectl("get", "job", "once", "-o", "jsonpath={.spec.template.spec.restartPolicy}")
     assert out == "Never"
+
+
+async def test_server_dry_run_and_diff(kubectl: Kubectl, tmp_path: Path) -> None:
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d1, namespace: default}\ndata: {a: '1'}\n"
+    )
+    rc, out, err = await kubectl("apply", "-f", str(manifest), "--dry-run=server")
+    assert rc == 0 and "(server dry run)" in out, err
+    rc, _, _ = await kubectl("get", "cm", "d1")
+    assert rc == 1  # nothing was stored
+    await kubectl("apply", "-f", str(manifest))
+    manifest.write_text(manifest.read_text().replace("'1'", "'2'"))
+    rc, out, err = await kubectl("diff", "-f", str(manifest))
+    assert rc == 1, err  # 1 = differences found
+    assert '-  a: "1"' in out and '+  a: "2"' in out
