@@ -160,6 +160,7 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
     if dropped and directive == "Warn":
         for path in dropped:
             meta.warn(f'unknown field "{path}"')
+    pruned = schema.apply_defaults(pruned, rtype.schema)
     problems = schema.validate(pruned, rtype.schema)
     if problems:
         raise errors.ApiError(

@@ -304,3 +304,12 @@ async def test_scale_subresource_with_custom_paths(api: Api) -> None:
     assert status == 200 and scale["spec"]["replicas"] == 7
     _, w = await api.get(f"{WIDGETS}/w")
     assert w["spec"]["size"] == 7
+
+
+async def test_schema_defaults_are_applied(api: Api) -> None:
+    crd = widget_crd()
+    spec_schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec_schema["properties"]["color"]["default"] = "red"
+    assert (await api.post(CRDS, crd))[0] == 201
+    status, w = await api.post(WIDGETS, widget("w", size=1))
+    assert status == 201 and w["spec"]["color"] == "red"
