@@ -259,10 +259,13 @@ class SimServer:
             if doc is None:
                 raise errors.resource_not_found()
             return respond(doc)
+        legacy_watch = bool(rest) and rest[0] == "watch" and method == "GET"
+        if legacy_watch:
+            rest = rest[1:]
         target = httpio.parse_path(rest, self.store.registry, group=group, version=version)
         if target is None:
             raise errors.resource_not_found()
-        return await self._resource(request, user, target)
+        return await self._resource(request, user, target, legacy_watch=legacy_watch)
 
     def _sa_uid(self, namespace: str, name: str) -> str | None:
         t = self.store.registry.lookup("", "v1", "serviceaccounts")
@@ -310,14 +313,16 @@ class SimServer:
             details={},
         )
 
-    async def _resource(self, request: web.Request, user: auth.User, target: Target) -> web.StreamResponse:
+    async def _resource(
+        self, request: web.Request, user: auth.User, target: Target, *, legacy_watch: bool = False
+    ) -> web.StreamResponse:
         method = request.method
         rtype = target.rtype
         if method == "GET":
-            if target.name is None:
-                verb = "watch" if httpio.flag(request.query.get("watch")) else "list"
+            if legacy_watch or (httpio.flag(request.query.get("watch")) and target.subresource is None):
+                verb = "watch"  # also a named object's watch, and the deprecated /watch/ prefix
             else:
-                verb = "get"
+                verb = "get" if target.name is not None else "list"
         elif method == "DELETE":
             verb = "delete" if target.name else "deletecollection"
         elif method in _VERBS:

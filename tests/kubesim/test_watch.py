@@ -211,3 +211,19 @@ async def test_removing_last_finalizer_is_one_deleted_event(api: Api) -> None:
     assert first["type"] == "DELETED" and first["object"]["metadata"]["name"] == "held"
     assert first["object"]["metadata"].get("finalizers") in (None, [])
     assert second["object"]["metadata"]["name"] == "marker"
+
+
+async def test_watch_named_object_and_legacy_watch_path(api: Api) -> None:
+    _, a = await api.post(CM, cm("a"))
+    rv = a["metadata"]["resourceVersion"]
+    async with watch(api, f"{CM}/a", resourceVersion=rv) as stream:
+        await api.post(CM, cm("other"))
+        await api.put(f"{CM}/a", {**a, "data": {"x": "1"}})
+        event = await stream.next()
+    assert event["type"] == "MODIFIED" and event["object"]["metadata"]["name"] == "a"
+    async with api.session.get(
+        "/api/v1/watch/namespaces/default/configmaps", params={"resourceVersion": rv}
+    ) as resp:
+        assert resp.status == 200
+        first = json.loads(await asyncio.wait_for(resp.content.readline(), 5))
+    assert first["object"]["metadata"]["name"] == "other"
