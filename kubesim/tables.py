@@ -226,6 +226,36 @@ def _crd_columns(rtype: ResourceType) -> list[tuple[Obj, Cell]]:
     return out
 
 
+def _event_last_seen(o: Obj) -> str:
+    series = o.get("series") or {}
+    when = (
+        o.get("lastTimestamp")
+        or series.get("lastObservedTime")
+        or o.get("eventTime")
+        or o["metadata"].get("creationTimestamp")
+    )
+    return age(str(when)[:19] + "Z" if when else None)
+
+
+def _event_object(o: Obj) -> str:
+    ref = o.get("involvedObject") or o.get("regarding") or {}
+    kind = str(ref.get("kind", "")).lower()
+    return f"{kind}/{ref.get('name', '')}" if kind else str(ref.get("name", ""))
+
+
+def _event_columns(name: tuple[Obj, Cell]) -> list[tuple[Obj, Cell]]:
+    """kube-apiserver's event printer: Last Seen, Type, Reason, Object, Message (Name only wide)."""
+    wide_name = ({**name[0], "priority": 1}, name[1])
+    return [
+        (_col("Last Seen"), _event_last_seen),
+        (_col("Type"), lambda o: o.get("type", "")),
+        (_col("Reason"), lambda o: o.get("reason", "")),
+        (_col("Object"), _event_object),
+        (_col("Message"), lambda o: str(o.get("message") or o.get("note") or "").strip()),
+        wide_name,
+    ]
+
+
 def columns_for(rtype: ResourceType) -> list[tuple[Obj, Cell]]:
     name: tuple[Obj, Cell] = (
         {"name": "Name", "type": "string", "format": "name", "description": _NAME_DESC, "priority": 0},
@@ -253,6 +283,8 @@ def columns_for(rtype: ResourceType) -> list[tuple[Obj, Cell]]:
                 lambda o: o["metadata"].get("creationTimestamp"),
             ),
         ]
+    if rtype.key in (("", "events"), ("events.k8s.io", "events")):
+        return _event_columns(name)
     extra = _COLUMNS.get(rtype.key, [])
     main = [c for c in extra if c[0]["priority"] == 0]
     wide = [c for c in extra if c[0]["priority"] != 0]

@@ -150,3 +150,25 @@ async def test_partial_object_metadata_list(api: Api) -> None:
     status, body = await api.get(CM, headers={"Accept": accept})
     assert status == 200 and body["kind"] == "PartialObjectMetadataList"
     assert "data" not in body["items"][0]
+
+
+async def test_event_table_columns(api: Api) -> None:
+    event = {
+        "metadata": {"name": "web.1"},
+        "type": "Warning",
+        "reason": "Failed",
+        "message": "boom",
+        "involvedObject": {"kind": "Deployment", "name": "web", "namespace": "default"},
+        "lastTimestamp": "2026-01-01T00:00:00Z",
+    }
+    assert (await api.post("/api/v1/namespaces/default/events", event))[0] == 201
+    status, table = await api.get("/api/v1/namespaces/default/events", headers={"Accept": TABLE})
+    assert status == 200
+    assert [c["name"] for c in table["columnDefinitions"]][:5] == [
+        "Last Seen",
+        "Type",
+        "Reason",
+        "Object",
+        "Message",
+    ]
+    assert table["rows"][0]["cells"][1:5] == ["Warning", "Failed", "deployment/web", "boom"]
