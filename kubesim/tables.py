@@ -190,6 +190,61 @@ _COLUMNS: dict[tuple[str, str], list[tuple[Obj, Cell]]] = {
         (_col("Port(s)"), _ports),
     ],
     ("", "serviceaccounts"): [(_col("Secrets", "integer"), lambda o: len(o.get("secrets") or []))],
+    ("", "persistentvolumeclaims"): [
+        (_col("Status"), lambda o: _get(o, "status", "phase", default="Pending")),
+        (_col("Volume"), lambda o: _get(o, "spec", "volumeName", default="")),
+        (_col("Capacity"), lambda o: _get(o, "status", "capacity", "storage", default="")),
+        (
+            _col("Access Modes"),
+            lambda o: ",".join(
+                {
+                    "ReadWriteOnce": "RWO",
+                    "ReadOnlyMany": "ROX",
+                    "ReadWriteMany": "RWX",
+                    "ReadWriteOncePod": "RWOP",
+                }.get(m, m)
+                for m in _get(o, "status", "accessModes", default=[])
+            ),
+        ),
+        (_col("StorageClass"), lambda o: _get(o, "spec", "storageClassName", default="<unset>")),
+    ],
+    ("rbac.authorization.k8s.io", "rolebindings"): [
+        (
+            _col("Role"),
+            lambda o: f"{_get(o, 'roleRef', 'kind', default='')}/{_get(o, 'roleRef', 'name', default='')}",
+        ),
+    ],
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): [
+        (
+            _col("Role"),
+            lambda o: f"{_get(o, 'roleRef', 'kind', default='')}/{_get(o, 'roleRef', 'name', default='')}",
+        ),
+    ],
+    ("policy", "poddisruptionbudgets"): [
+        (_col("Min Available"), lambda o: str(_get(o, "spec", "minAvailable", default="N/A"))),
+        (_col("Max Unavailable"), lambda o: str(_get(o, "spec", "maxUnavailable", default="N/A"))),
+        (_col("Allowed Disruptions", "integer"), _n("status.disruptionsAllowed")),
+    ],
+    ("networking.k8s.io", "ingresses"): [
+        (_col("Class"), lambda o: _get(o, "spec", "ingressClassName", default="<none>")),
+        (
+            _col("Hosts"),
+            lambda o: ",".join(r.get("host", "*") for r in _get(o, "spec", "rules", default=[])) or "*",
+        ),
+        (
+            _col("Address"),
+            lambda o: ",".join(
+                i.get("ip") or i.get("hostname", "")
+                for i in _get(o, "status", "loadBalancer", "ingress", default=[])
+            ),
+        ),
+        (_col("Ports"), lambda o: "80, 443" if _get(o, "spec", "tls") else "80"),
+    ],
+    ("storage.k8s.io", "storageclasses"): [
+        (_col("Provisioner"), lambda o: o.get("provisioner", "")),
+        (_col("ReclaimPolicy"), lambda o: o.get("reclaimPolicy", "Delete")),
+        (_col("VolumeBindingMode"), lambda o: o.get("volumeBindingMode", "Immediate")),
+    ],
     ("coordination.k8s.io", "leases"): [
         (_col("Holder"), lambda o: _get(o, "spec", "holderIdentity", default="")),
     ],

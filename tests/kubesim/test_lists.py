@@ -172,3 +172,27 @@ async def test_event_table_columns(api: Api) -> None:
         "Message",
     ]
     assert table["rows"][0]["cells"][1:5] == ["Warning", "Failed", "deployment/web", "boom"]
+
+
+async def test_more_table_columns(api: Api) -> None:
+    await api.post(
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+        {
+            "metadata": {"name": "rb"},
+            "subjects": [],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        },
+    )
+    pvc = {
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    await api.post("/api/v1/namespaces/default/persistentvolumeclaims", pvc)
+    _, rbs = await api.get(
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", headers={"Accept": TABLE}
+    )
+    assert [c["name"] for c in rbs["columnDefinitions"]] == ["Name", "Role", "Age"]
+    assert rbs["rows"][0]["cells"][:2] == ["rb", "ClusterRole/view"]
+    _, pvcs = await api.get("/api/v1/namespaces/default/persistentvolumeclaims", headers={"Accept": TABLE})
+    assert [c["name"] for c in pvcs["columnDefinitions"]][:3] == ["Name", "Status", "Volume"]
+    assert pvcs["rows"][0]["cells"][1] == "Pending"
