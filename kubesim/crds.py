@@ -9,6 +9,7 @@ schema (via ``kubesim.schema``) and prunes unknown fields.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from kubesim import errors, meta, schema
@@ -193,6 +194,12 @@ class CrdController:
         return t
 
     def _on_event(self, event: Event) -> None:
+        if event.rtype.crd and event.type == "DELETED":
+            crd = self.store.peek(self._crd_type(), event.rtype.crd)
+            if crd is not None and crd["metadata"].get("deletionTimestamp"):
+                owner = event.rtype.crd
+                self.store.soon(lambda: self._cleanup(owner))
+            return
         if event.rtype.key != CRD_KEY:
             return
         name = event.obj["metadata"]["name"]
@@ -237,24 +244,52 @@ class CrdController:
         except errors.ApiError:
             self.store.soon(lambda: self._accept(name))
 
+    def _set_terminating(self, crd: Obj, remaining: int) -> None:
+        conds = [
+            c for c in (crd.get("status") or {}).get("conditions") or [] if c.get("type") != "Terminating"
+        ]
+        message = f"CustomResource deletion is in progress ({remaining} remaining)"
+        current = next(
+            (c for c in (crd.get("status") or {}).get("conditions") or [] if c.get("type") == "Terminating"),
+            None,
+        )
+        if current is not None and current.get("message") == message:
+            return
+        new = meta.clone(crd)
+        new.setdefault("status", {})["conditions"] = [
+            *conds,
+            {
+                "type": "Terminating",
+                "status": "True",
+                "lastTransitionTime": meta.now(),
+                "reason": "InstanceDeletionInProgress",
+                "message": message,
+            },
+        ]
+        try:
+            self.store.update(self._crd_type(), new, subresource="status", manager="kube-apiserver")
+        except errors.ApiError:
+            return
+
     def _cleanup(self, name: str) -> None:
+        """Delete the CRD's objects; once none is left (finalizers respected), let the CRD go."""
         crd = self.store.peek(self._crd_type(), name)
         if crd is None:
             return
-        for t in self.store.registry.crd_types(name)[:1]:
-            for obj in self.store.scan(t):
+        served = self.store.registry.crd_types(name)
+        storage = next((t for t in served if t.storage_version), served[0] if served else None)
+        remaining = 0
+        if storage is not None:
+            for obj in list(self.store.scan(storage)):
                 md = obj["metadata"]
-                try:
-                    storage = self.store.registry.storage_type(t.group, t.plural) or t
-                    gone = meta.clone(obj)
-                    gone["metadata"]["finalizers"] = []
-                    self.store.delete(storage, md["name"], namespace=md.get("namespace"))
-                    if self.store.peek(storage, md["name"], md.get("namespace")) is not None:
-                        current = meta.clone(self.store.peek(storage, md["name"], md.get("namespace")))
-                        current["metadata"]["finalizers"] = []
-                        self.store.update(storage, current, manager="kube-apiserver")
-                except errors.ApiError:
-                    continue
+                if not md.get("deletionTimestamp"):
+                    with contextlib.suppress(errors.ApiError):
+                        self.store.delete(storage, md["name"], namespace=md.get("namespace"))
+                if self.store.peek(storage, md["name"], md.get("namespace")) is not None:
+                    remaining += 1
+        if remaining:
+            self._set_terminating(crd, remaining)
+            return  # objects with finalizers hold the CRD; re-checked when they go
         self.store.registry.remove_crd(name)
         new = meta.clone(crd)
         new["metadata"]["finalizers"] = [f for f in new["metadata"].get("finalizers") or [] if f != CLEANUP]

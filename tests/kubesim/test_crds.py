@@ -313,3 +313,30 @@ async def test_schema_defaults_are_applied(api: Api) -> None:
     assert (await api.post(CRDS, crd))[0] == 201
     status, w = await api.post(WIDGETS, widget("w", size=1))
     assert status == 201 and w["spec"]["color"] == "red"
+
+
+async def test_custom_resource_finalizers_hold_crd_deletion(api: Api) -> None:
+    await _install(api)
+    held = widget("held", size=1)
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    await api.post(WIDGETS, held)
+    await api.post(WIDGETS, widget("plain", size=1))
+    await api.delete(f"{CRDS}/widgets.example.com")
+
+    async def terminating() -> bool:
+        _, crd = await api.get(f"{CRDS}/widgets.example.com")
+        conds = {c["type"]: c for c in crd.get("status", {}).get("conditions", [])}
+        return "Terminating" in conds and conds["Terminating"]["reason"] == "InstanceDeletionInProgress"
+
+    await wait_for(terminating)
+    assert (await api.get(f"{WIDGETS}/plain"))[0] == 404
+    status, live = await api.get(f"{WIDGETS}/held")
+    assert status == 200 and live["metadata"]["deletionTimestamp"]
+    live["metadata"]["finalizers"] = []
+    assert (await api.put(f"{WIDGETS}/held", live))[0] == 200
+
+    async def crd_gone() -> bool:
+        return (await api.get(f"{CRDS}/widgets.example.com"))[0] == 404
+
+    await wait_for(crd_gone)
+    assert (await api.get("/apis/example.com/v1"))[0] == 404
