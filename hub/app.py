@@ -75,7 +75,7 @@ class Hub:
         *,
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         grace_seconds: float = 40.0,
-        workers: int = 4,
+        workers: int = 16,
     ) -> None:
         self.state = HubState(hub_api)
         self.events = EventRecorder(hub_api)

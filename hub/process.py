@@ -36,7 +36,7 @@ class HubOptions:
     leader_elect: bool = True
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     grace_seconds: float = 40.0
-    workers: int = 4
+    workers: int = 16
     install_crds: bool = True
     lease_duration: float = 15.0
     renew_deadline: float = 10.0

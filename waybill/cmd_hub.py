@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
         default=40.0,
         help="heartbeat grace before a member is marked unreachable (default 40)",
     )
-    parser.add_argument("--workers", type=int, default=4, help="workers per controller (default 4)")
+    parser.add_argument("--workers", type=int, default=16, help="workers per controller (default 16)")
     parser.add_argument(
         "--replica-path",
         action="append",
@@ -57,11 +57,13 @@ def run(args: argparse.Namespace) -> int:
         paths[key] = path
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    kubeconfig = kubeconfig_path(args.kubeconfig) if args.kubeconfig else None
+    if args.log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise UsageError(f"--log-level {args.log_level!r} is not debug, info, warning or error")
     try:
         configure(level=args.log_level)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    kubeconfig = kubeconfig_path(args.kubeconfig) if args.kubeconfig else None
     options = HubOptions(
         kubeconfig=kubeconfig,
         metrics_port=args.metrics_port,

@@ -123,3 +123,27 @@ async def test_member_taint_and_relabel_reschedule(hub_sim: SimServer) -> None:
 
 async def works_count(hub_api: Any, namespace: str, count: int) -> bool:
     return len((await hub_api.list(*WORK, namespace=namespace)).items) == count
+
+
+async def test_metadata_only_template_change_reaches_the_work(hub_sim: SimServer) -> None:
+    async with running_hub(str(hub_sim.kubeconfig_path)) as (_hub, hub_api):
+        await add_member(hub_api, "a")
+        await hub_api.create(
+            policy("cm", selectors=[{"apiVersion": "v1", "kind": "ConfigMap", "name": "cfg"}])
+        )
+        created = await hub_api.create(configmap("cfg"))
+        await eventually(lambda: works_count(hub_api, "member-a", 1), what="work on a")
+        patched = await hub_api.patch(
+            "v1",
+            "ConfigMap",
+            name="cfg",
+            namespace="default",
+            patch={"metadata": {"labels": {"team": "blue"}}},
+        )
+        assert patched["metadata"].get("generation") == created["metadata"].get("generation")
+
+        async def labelled() -> bool:
+            work = (await hub_api.list(*WORK, namespace="member-a")).items[0]
+            return work["spec"]["workload"]["manifests"][0]["metadata"].get("labels") == {"team": "blue"}
+
+        await eventually(labelled, what="label in the Work")
