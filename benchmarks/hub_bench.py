@@ -1,13 +1,16 @@
 """Hub benchmark: template change → applied on every member → status back on the hub.
 
-Runs kubesim servers (a hub and N members with simulated workload controllers) and N agents
-in this process, and the hub as a real ``waybill hub`` subprocess (so its memory can be read
-on its own). Members join through ``waybill join``'s code path (scoped agent identity). For
-each fleet size it prints the propagation latency p50/p99 — from patching a Deployment
-template (a new image, so a new generation) until the hub shows that generation as observed
-by every member in the template's own ``status.observedGeneration`` — and the hub's RSS.
+The hub API server is a kubesim server in this process; the hub controller is a real
+``waybill hub`` subprocess (so its CPU and memory can be read on their own); the members —
+kubesim servers with simulated workload controllers, each with its agent, joined through
+``waybill join``'s code path (scoped agent identity) — run in ``--workers`` subprocesses so the
+simulated fleet is not one saturated event loop. For each fleet size it prints the propagation
+latency p50/p99 — from patching a Deployment template (a new image, so a new generation) until
+the hub shows that generation as observed by every member in the template's own
+``status.observedGeneration`` — the first placement time, the hub's RSS, and the CPU share of
+the hub, the hub API server and the fleet during the samples.
 
-    python benchmarks/hub_bench.py [--sizes 10,100] [--samples 20]
+    python benchmarks/hub_bench.py [--sizes 10,100] [--samples 20] [--workers 2]
 """
 
 from __future__ import annotations
@@ -24,18 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.config import AgentConfig
-from agent.runner import Agent
-from hub.crds import ensure_crds
-from kubesim import SimServer
-from shared.api import names
-from shared.kube.client import KubeClient
 from shared.ops.logging import configure
-from waybill import cmd_join
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -65,38 +59,24 @@ def template(image: str) -> dict[str, Any]:
     }
 
 
-POLICY = {
-    "apiVersion": names.POLICY_API_VERSION,
-    "kind": "PropagationPolicy",
-    "metadata": {"name": "bench", "namespace": "bench"},
-    "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}], "placement": {}},
-}
+# ---------------------------------------------------------------- fleet worker (a subprocess)
 
 
-async def observed(hub_api: KubeClient, generation: int, *, within: float) -> float:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        live = await hub_api.get("apps/v1", "Deployment", name="web", namespace="bench")
-        if (live.get("status") or {}).get("observedGeneration") == generation:
-            return time.monotonic()
-        await asyncio.sleep(0.005)
-    raise TimeoutError(f"generation {generation} not observed on every member within {within}s")
+async def run_worker(hub_kubeconfig: str, names_: list[str], workdir: Path) -> None:
+    """Start members and their agents, print ``ready``, run until stdin closes."""
+    from agent.config import AgentConfig
+    from agent.runner import Agent
+    from kubesim import SimServer
+    from shared.kube.client import KubeClient
+    from waybill import cmd_join
 
-
-async def run_size(size: int, samples: int, workdir: Path) -> dict[str, float]:
-    servers: list[SimServer] = []
-    agents: list[Agent] = []
-    clients: list[KubeClient] = []
-    hub_process: asyncio.subprocess.Process | None = None
+    servers: list[Any] = []
+    agents: list[Any] = []
+    clients: list[Any] = []
+    hub_api = await KubeClient.from_kubeconfig(hub_kubeconfig, name="worker")
+    clients.append(hub_api)
     try:
-        hub_sim = SimServer("hub", kubeconfig_dir=workdir)
-        await hub_sim.start()
-        servers.append(hub_sim)
-        hub_api = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path, name="bench")
-        clients.append(hub_api)
-        await ensure_crds(hub_api)
-        for index in range(size):
-            name = f"m{index:03d}"
+        for name in names_:
             member = SimServer(name, workloads=True, workload_delay=0.0, nodes=1, kubeconfig_dir=workdir)
             await member.start()
             servers.append(member)
@@ -113,7 +93,7 @@ async def run_size(size: int, samples: int, workdir: Path) -> dict[str, float]:
                 token_seconds=3600,
             )
             with contextlib.redirect_stdout(io.StringIO()):
-                assert await cmd_join.join(hub_api, args, hub_kubeconfig=str(hub_sim.kubeconfig_path)) == 0
+                assert await cmd_join.join(hub_api, args, hub_kubeconfig=hub_kubeconfig) == 0
             agent_hub = await KubeClient.from_kubeconfig(out, name=f"hub-{name}")
             member_api = await KubeClient.from_kubeconfig(member.kubeconfig_path, name=f"member-{name}")
             clients += [agent_hub, member_api]
@@ -124,60 +104,9 @@ async def run_size(size: int, samples: int, workdir: Path) -> dict[str, float]:
             )
             await agent.start()
             agents.append(agent)
-        hub_process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "waybill",
-            "hub",
-            "--kubeconfig",
-            str(hub_sim.kubeconfig_path),
-            "--no-leader-elect",
-            "--log-level",
-            "warning",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
-        await hub_api.create(POLICY)
-        started = time.monotonic()
-        created = await hub_api.create(template("nginx:0"))
-        first = await observed(hub_api, int(created["metadata"]["generation"]), within=120) - started
-        latencies = []
-        hub_cpu, own_cpu, wall = cpu_seconds(hub_process.pid), time.process_time(), time.monotonic()
-        for sample in range(1, samples + 1):
-            t0 = time.monotonic()
-            patched = await hub_api.patch(
-                "apps/v1",
-                "Deployment",
-                name="web",
-                namespace="bench",
-                patch={
-                    "spec": {
-                        "template": {"spec": {"containers": [{"name": "web", "image": f"nginx:{sample}"}]}}
-                    }
-                },
-                patch_type="strategic",
-            )
-            latencies.append(await observed(hub_api, int(patched["metadata"]["generation"]), within=60) - t0)
-        rss = rss_mib(hub_process.pid)
-        wall = time.monotonic() - wall
-        hub_share = (cpu_seconds(hub_process.pid) - hub_cpu) / wall
-        own_share = (time.process_time() - own_cpu) / wall
-        latencies.sort()
-        return {
-            "members": size,
-            "first": first,
-            "p50": statistics.median(latencies),
-            "p99": latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))],
-            "rss": rss,
-            "hub_cpu": hub_share,
-            "fleet_cpu": own_share,
-        }
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.read)
     finally:
-        if hub_process is not None:
-            hub_process.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(hub_process.wait(), 10)
         for agent in agents:
             await agent.stop()
         for client in clients:
@@ -186,25 +115,144 @@ async def run_size(size: int, samples: int, workdir: Path) -> dict[str, float]:
             await server.close()
 
 
+# ---------------------------------------------------------------- the measurement
+
+
+async def observed(hub_api: Any, generation: int, *, within: float) -> float:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        live = await hub_api.get("apps/v1", "Deployment", name="web", namespace="bench")
+        if (live.get("status") or {}).get("observedGeneration") == generation:
+            return time.monotonic()
+        await asyncio.sleep(0.005)
+    raise TimeoutError(f"generation {generation} not observed on every member within {within}s")
+
+
+async def spawn(*argv: str, stdin: bool = False) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        *argv,
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict[str, float]:
+    from hub.crds import ensure_crds
+    from kubesim import SimServer
+    from shared.api import names
+    from shared.kube.client import KubeClient
+
+    hub_sim = SimServer("hub", kubeconfig_dir=workdir)
+    await hub_sim.start()
+    hub_api = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path, name="bench")
+    fleet: list[asyncio.subprocess.Process] = []
+    hub_process: asyncio.subprocess.Process | None = None
+    try:
+        await ensure_crds(hub_api)
+        members = [f"m{index:03d}" for index in range(size)]
+        for shard in range(workers):
+            chunk = members[shard::workers]
+            if chunk:
+                fleet.append(
+                    await spawn(
+                        __file__, "--worker", str(hub_sim.kubeconfig_path), str(workdir), *chunk, stdin=True
+                    )
+                )
+        for process in fleet:
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), 300)
+            assert line.strip() == b"ready", f"fleet worker failed to start: {line!r}"
+        hub_process = await spawn(
+            "-m",
+            "waybill",
+            "hub",
+            "--kubeconfig",
+            str(hub_sim.kubeconfig_path),
+            "--no-leader-elect",
+            "--log-level",
+            "warning",
+        )
+        await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
+        await hub_api.create(
+            {
+                "apiVersion": names.POLICY_API_VERSION,
+                "kind": "PropagationPolicy",
+                "metadata": {"name": "bench", "namespace": "bench"},
+                "spec": {
+                    "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
+                    "placement": {},
+                },
+            }
+        )
+        started = time.monotonic()
+        created = await hub_api.create(template("nginx:0"))
+        first = await observed(hub_api, int(created["metadata"]["generation"]), within=300) - started
+        pids = {"hub": [hub_process.pid], "api": [os.getpid()], "fleet": [p.pid for p in fleet]}
+        before = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
+        wall = time.monotonic()
+        latencies = []
+        for sample in range(1, samples + 1):
+            t0 = time.monotonic()
+            containers = [{"name": "web", "image": f"nginx:{sample}"}]
+            patched = await hub_api.patch(
+                "apps/v1",
+                "Deployment",
+                name="web",
+                namespace="bench",
+                patch={"spec": {"template": {"spec": {"containers": containers}}}},
+                patch_type="strategic",
+            )
+            latencies.append(await observed(hub_api, int(patched["metadata"]["generation"]), within=120) - t0)
+        wall = time.monotonic() - wall
+        shares = {k: (sum(cpu_seconds(p) for p in v) - before[k]) / wall for k, v in pids.items()}
+        latencies.sort()
+        return {
+            "members": size,
+            "first": first,
+            "p50": statistics.median(latencies),
+            "p99": latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))],
+            "rss": rss_mib(hub_process.pid),
+            **{f"cpu_{k}": v for k, v in shares.items()},
+        }
+    finally:
+        for process in [*fleet, *([hub_process] if hub_process else [])]:
+            if process.stdin is not None:
+                process.stdin.close()
+            else:
+                process.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), 60)
+        await hub_api.close()
+        await hub_sim.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="10,100")
     parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="fleet subprocesses (default 2)")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     configure(level="warning")
+    if args.worker:
+        hub_kubeconfig, workdir, *member_names = args.worker
+        await run_worker(hub_kubeconfig, member_names, Path(workdir))
+        return
     print(
-        f"{'members':>8} {'first placement':>16} {'p50':>9} {'p99':>9} {'hub RSS':>9} {'hub CPU':>8} "
-        f"{'sims+agents CPU':>16}"
+        f"{'members':>8} {'first':>8} {'p50':>8} {'p99':>8} {'hub RSS':>8} {'CPU: hub':>9} "
+        f"{'hub API':>8} {'fleet':>6}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as workdir:
-            result = await run_size(size, args.samples, Path(workdir))
+            r = await run_size(size, args.samples, args.workers, Path(workdir))
         print(
-            f"{result['members']:>8} {result['first'] * 1000:>13.0f} ms {result['p50'] * 1000:>6.0f} ms "
-            f"{result['p99'] * 1000:>6.0f} ms {result['rss']:>5.0f} MiB {result['hub_cpu']:>7.0%} "
-            f"{result['fleet_cpu']:>15.0%}",
+            f"{r['members']:>8} {r['first'] * 1000:>5.0f} ms {r['p50'] * 1000:>5.0f} ms "
+            f"{r['p99'] * 1000:>5.0f} ms "
+            f"{r['rss']:>4.0f} MiB {r['cpu_hub']:>9.0%} {r['cpu_api']:>8.0%} {r['cpu_fleet']:>6.0%}",
             flush=True,
         )
 
