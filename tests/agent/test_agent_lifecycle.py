@@ -296,22 +296,31 @@ async def test_fields_dropped_from_the_manifest_are_removed_ssa_and_csa(fleet: F
 
 
 async def test_a_work_that_vanishes_unseen_is_removed_only_after_a_grace_period(fleet: Fleet) -> None:
-    await fleet.start_agent(orphaned_applied_work_grace=3.0)
+    first = await fleet.start_agent()
     await fleet.create_work("ghost", [configmap("haunt", namespace="default")])
     await fleet.wait_work("ghost", "Applied")
-    # Someone strips the finalizer and deletes the Work: the agent never sees a deletionTimestamp pass.
+    # While the agent is down, someone strips its finalizer and deletes the Work: no agent ever
+    # sees the deletion, the Work is simply not on the hub any more.
+    await fleet.stop_agent(first)
     await fleet.hub_admin.patch(
         AW, "Work", name="ghost", namespace=fleet.namespace, patch={"metadata": {"finalizers": None}}
     )
     await fleet.hub_admin.delete(AW, "Work", name="ghost", namespace=fleet.namespace)
+    assert await fleet.get_work("ghost") is None
+    second = await fleet.start_agent(orphaned_applied_work_grace=4.0)
+    assert second.controller is not None
 
-    async def vanished() -> bool:
-        return await fleet.get_work("ghost") is None
+    async def noticed() -> bool:
+        return await fleet.member_get(AW, "AppliedWork", f"{fleet.namespace}.ghost") is not None and (
+            second.works is not None and second.works.has_synced
+        )
 
-    await eventually(vanished)
+    await eventually(noticed)
     assert await fleet.member_get("v1", "ConfigMap", "haunt", "default") is not None
 
     async def removed() -> bool:
-        return await fleet.member_get("v1", "ConfigMap", "haunt", "default") is None
+        return await fleet.member_get("v1", "ConfigMap", "haunt", "default") is None and (
+            await fleet.member_get(AW, "AppliedWork", f"{fleet.namespace}.ghost") is None
+        )
 
     await eventually(removed, within=20)
