@@ -212,15 +212,88 @@ class GarbageCollector:
                         continue
         self._check_namespace(name)
 
+    def _namespace_conditions(self, ns: Obj, resources: list[str], finalizers: dict[str, int]) -> None:
+        """The namespace controller's status conditions while content remains."""
+        ns_type = self.store.registry.lookup("", "v1", "namespaces")
+        assert ns_type is not None
+        when = meta.now()
+        held = ", ".join(f"{f} in {n} resource instances" for f, n in sorted(finalizers.items()))
+        wanted = [
+            (
+                "NamespaceDeletionDiscoveryFailure",
+                "False",
+                "ResourcesDiscovered",
+                "All resources successfully discovered",
+            ),
+            (
+                "NamespaceDeletionGroupVersionParsingFailure",
+                "False",
+                "ParsedGroupVersions",
+                "All legacy kube types successfully parsed",
+            ),
+            (
+                "NamespaceDeletionContentFailure",
+                "False",
+                "ContentDeleted",
+                "All content successfully deleted, may be waiting on finalization",
+            ),
+            (
+                "NamespaceContentRemaining",
+                "True",
+                "SomeResourcesRemain",
+                "Some resources are remaining: " + ", ".join(sorted(resources)),
+            ),
+            (
+                "NamespaceFinalizersRemaining",
+                "True" if held else "False",
+                "SomeFinalizersRemain" if held else "ContentHasNoFinalizers",
+                f"Some content in the namespace has finalizers remaining: {held}"
+                if held
+                else "All content-preserving finalizers finished",
+            ),
+        ]
+        old = {c.get("type"): c for c in (ns.get("status") or {}).get("conditions") or []}
+        conditions = []
+        for ctype, status, reason, message in wanted:
+            prev = old.get(ctype) or {}
+            same = (prev.get("status"), prev.get("reason"), prev.get("message")) == (status, reason, message)
+            conditions.append(
+                prev
+                if same
+                else {
+                    "type": ctype,
+                    "status": status,
+                    "lastTransitionTime": when,
+                    "reason": reason,
+                    "message": message,
+                }
+            )
+        if conditions == (ns.get("status") or {}).get("conditions"):
+            return
+        new = meta.clone(ns)
+        new.setdefault("status", {})["conditions"] = conditions
+        self.store.update(ns_type, new, subresource="status", manager="kube-controller-manager")
+
     def _check_namespace(self, name: str) -> None:
         ns_type = self.store.registry.lookup("", "v1", "namespaces")
         assert ns_type is not None
         ns = self.store.peek(ns_type, name)
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
+        resources: list[str] = []
+        finalizers: dict[str, int] = {}
         for rtype in self.store.registry.all_types():
-            if rtype.namespaced and rtype.storage_version and self.store.scan(rtype, name):
-                return
+            if not (rtype.namespaced and rtype.storage_version):
+                continue
+            objs = self.store.scan(rtype, name)
+            if objs:
+                resources.append(f"{rtype.plural}.{rtype.group} has {len(objs)} resource instances")
+                for obj in objs:
+                    for finalizer in obj["metadata"].get("finalizers") or []:
+                        finalizers[finalizer] = finalizers.get(finalizer, 0) + 1
+        if resources:
+            self._namespace_conditions(ns, resources, finalizers)
+            return
         new = meta.clone(ns)
         new.setdefault("spec", {})["finalizers"] = []
         self.store.update(ns_type, new, manager="kube-controller-manager")

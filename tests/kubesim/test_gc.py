@@ -115,6 +115,21 @@ async def test_namespace_termination(api: Api) -> None:
     )
     _, ns = await api.get("/api/v1/namespaces/doomed")
     assert ns["status"]["phase"] == "Terminating"
+
+    async def content_condition() -> bool:
+        _, ns = await api.get("/api/v1/namespaces/doomed")
+        conds = {c["type"]: c for c in ns["status"].get("conditions", [])}
+        remaining = conds.get("NamespaceFinalizersRemaining", {})
+        return remaining.get("message") == (
+            "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"
+        )
+
+    await wait_for(content_condition)
+    _, ns = await api.get("/api/v1/namespaces/doomed")
+    conds = {c["type"]: c for c in ns["status"]["conditions"]}
+    assert conds["NamespaceContentRemaining"]["message"] == (
+        "Some resources are remaining: configmaps. has 1 resource instances"
+    )
     _, live = await api.get("/api/v1/namespaces/doomed/configmaps/held")
     live["metadata"]["finalizers"] = []
     await api.put("/api/v1/namespaces/doomed/configmaps/held", live)
