@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from kubesim import jsonpath
+from kubesim import jsonpath, scale
 from kubesim.registry import ResourceType
 
 Obj = dict[str, Any]
@@ -249,6 +249,29 @@ _COLUMNS: dict[tuple[str, str], list[tuple[Obj, Cell]]] = {
         (_col("Holder"), lambda o: _get(o, "spec", "holderIdentity", default="")),
     ],
 }
+
+
+def _containers(o: Obj) -> list[Obj]:
+    return list(_get(o, "spec", "template", "spec", "containers", default=[]))
+
+
+_WIDE_WORKLOAD: list[tuple[Obj, Cell]] = [
+    (_col("Containers", priority=1), lambda o: ",".join(c.get("name", "") for c in _containers(o))),
+    (_col("Images", priority=1), lambda o: ",".join(c.get("image", "") for c in _containers(o))),
+    (_col("Selector", priority=1), lambda o: _selector_text(_get(o, "spec", "selector"))),
+]
+for _key in (
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    ("batch", "jobs"),
+):
+    _COLUMNS[_key] = _COLUMNS.get(_key, []) + _WIDE_WORKLOAD
+
+
+def _selector_text(selector: Any) -> str:
+    return scale.selector_string(selector) or "<none>"
 
 
 def _crd_columns(rtype: ResourceType) -> list[tuple[Obj, Cell]]:

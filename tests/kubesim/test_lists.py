@@ -129,7 +129,7 @@ async def test_table_output_for_deployments(api: Api) -> None:
     status, table = await api.get(DEPLOY, headers={"Accept": TABLE})
     assert status == 200
     assert table["kind"] == "Table" and table["apiVersion"] == "meta.k8s.io/v1"
-    names = [c["name"] for c in table["columnDefinitions"]]
+    names = [c["name"] for c in table["columnDefinitions"] if c["priority"] == 0]
     assert names == ["Name", "Ready", "Up-to-date", "Available", "Age"]
     row = table["rows"][0]
     assert row["cells"][:2] == ["web", "0/3"]
@@ -196,3 +196,11 @@ async def test_more_table_columns(api: Api) -> None:
     _, pvcs = await api.get("/api/v1/namespaces/default/persistentvolumeclaims", headers={"Accept": TABLE})
     assert [c["name"] for c in pvcs["columnDefinitions"]][:3] == ["Name", "Status", "Volume"]
     assert pvcs["rows"][0]["cells"][1] == "Pending"
+
+
+async def test_wide_columns_for_workloads(api: Api) -> None:
+    await api.post(DEPLOY, deployment("web"))
+    _, table = await api.get(DEPLOY, headers={"Accept": TABLE})
+    wide = [(c["name"], c["priority"]) for c in table["columnDefinitions"] if c["priority"]]
+    assert wide == [("Containers", 1), ("Images", 1), ("Selector", 1)]
+    assert table["rows"][0]["cells"][-3:] == ["c", "nginx", "app=web"]
