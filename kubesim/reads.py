@@ -56,15 +56,15 @@ def get(call: Call, store: Store) -> web.Response:
     return respond(render(t.rtype, obj))
 
 
-def _encode_continue(rv: int, start: str) -> str:
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start}).encode()
+def _encode_continue(rv: int, start: str, snapshot: str) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start, "snap": snapshot}).encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
-def _decode_continue(token: str) -> tuple[int, str]:
+def _decode_continue(token: str) -> tuple[int, str, str]:
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode() + b"=="))
-        return int(data["rv"]), str(data["start"])
+        return int(data["rv"]), str(data["start"]), str(data.get("snap", ""))
     except (ValueError, KeyError, TypeError):
         raise errors.bad_request(
             "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
@@ -126,24 +126,32 @@ def list_(call: Call, store: Store) -> web.Response:
             )
         if match == "Exact" and wanted != store.rv:
             raise errors.expired("The resourceVersion for the provided list is too old.")
-    items, _, _ = selected(call, store)
     list_rv = store.rv
     token = call.query("continue")
+    snapshot = ""
     if token:
-        list_rv, start = _decode_continue(token)
-        if list_rv < store.oldest_rv(t.rtype.key):
+        list_rv, start, snapshot = _decode_continue(token)
+        pinned = store.list_snapshots.get(snapshot)
+        if pinned is not None:  # the consistent view taken at the first page's resourceVersion
+            items = [o for o in pinned if _key(o) > start]
+        elif list_rv < store.oldest_rv(t.rtype.key):
             raise errors.expired(
                 "The provided continue parameter is too old to display a consistent list result. You can "
                 "start a new list without the continue parameter, or use the continue value from this "
                 "response."
             )
-        items = [o for o in items if _key(o) > start]
+        else:
+            items = [o for o in selected(call, store)[0] if _key(o) > start]
+    else:
+        items = selected(call, store)[0]
     limit = int(call.query("limit") or 0)
     cont, remaining = "", None
     if limit > 0 and len(items) > limit:
+        if not snapshot or snapshot not in store.list_snapshots:
+            snapshot = store.pin_list(items)
         remaining = len(items) - limit
         items = items[:limit]
-        cont = _encode_continue(list_rv, _key(items[-1]))
+        cont = _encode_continue(list_rv, _key(items[-1]), snapshot)
     if wants_table(call.request):
         return respond(
             tables.table(

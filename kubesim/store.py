@@ -31,7 +31,7 @@ import asyncio
 import contextvars
 import json
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +74,7 @@ class Store:
         self._watchers: dict[Key, set[Listener]] = {}
         self.admitters: list[Admitter] = []  # extra validation/defaulting (CRD schemas)
         self.max_object_bytes = MAX_OBJECT_BYTES  # etcd's request limit; 0 disables the check
+        self.list_snapshots: OrderedDict[str, ObjList] = OrderedDict()  # paginated lists in progress
 
     # ------------------------------------------------------------------ lookups
     def resource(self, api_version: str, kind: str) -> ResourceType | None:
@@ -109,6 +110,15 @@ class Store:
                 continue
             items.append(self._out(rtype, obj))
         return items, self.rv
+
+    def pin_list(self, items: ObjList) -> str:
+        """Keep a paginated list's items (stored objects are never mutated, so references are a
+        consistent snapshot); returns the id continue tokens carry. The oldest of 32 are dropped."""
+        snapshot = uuid.uuid4().hex[:16]
+        self.list_snapshots[snapshot] = list(items)
+        while len(self.list_snapshots) > 32:
+            self.list_snapshots.popitem(last=False)
+        return snapshot
 
     def namespace_phase(self, namespace: str) -> str | None:
         ns = self._data.get(("", "namespaces"), {}).get("", {}).get(namespace)

@@ -204,3 +204,14 @@ async def test_wide_columns_for_workloads(api: Api) -> None:
     wide = [(c["name"], c["priority"]) for c in table["columnDefinitions"] if c["priority"]]
     assert wide == [("Containers", 1), ("Images", 1), ("Selector", 1)]
     assert table["rows"][0]["cells"][-3:] == ["c", "nginx", "app=web"]
+
+
+async def test_pagination_is_a_consistent_snapshot(api: Api) -> None:
+    await _seed(api)
+    _, page1 = await api.get(CM, params={"limit": "2"})
+    await api.delete(f"{CM}/c")  # changes after the first page do not show in later pages
+    await api.post(CM, cm("bb"))
+    _, page2 = await api.get(CM, params={"limit": "2", "continue": page1["metadata"]["continue"]})
+    assert [o["metadata"]["name"] for o in page2["items"]] == ["c", "d"]
+    _, fresh = await api.get(CM)
+    assert "c" not in [o["metadata"]["name"] for o in fresh["items"]]
