@@ -1,7 +1,8 @@
 """Fault injection: make one server misbehave on purpose, for reliability tests.
 
 ``server.faults`` offers ``latency``, ``error`` (any status: 429 carries ``Retry-After``),
-``reset`` (close the connection without an answer), ``drop_watch`` (end watch streams),
+``reset`` (close the connection without an answer), ``drop_watch`` (end watch streams, or cut
+them with ``abort=True``),
 ``stall_watch`` (watch streams stop sending), ``expire_watch`` (watches start with a 410
 ``Expired`` ERROR event). Each can be limited to paths containing a substring, to one HTTP method
 and to the first ``times`` matching requests; ``clear()`` removes them all.
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class Rule:
-    kind: str  # latency | error | reset | drop_watch | stall_watch | expire_watch
+    kind: str  # latency | error | reset | drop_watch | abort_watch | stall_watch | expire_watch
     path: str | None = None
     method: str | None = None
     times: int | None = None
@@ -70,8 +71,9 @@ class Faults:
     def reset(self, *, path: str | None = None, method: str | None = None, times: int | None = None) -> Rule:
         return self._add(Rule("reset", path, method, times))
 
-    def drop_watch(self, *, path: str | None = None, times: int | None = None) -> Rule:
-        return self._add(Rule("drop_watch", path, None, times))
+    def drop_watch(self, *, path: str | None = None, times: int | None = None, abort: bool = False) -> Rule:
+        """End watch streams cleanly, or with ``abort=True`` cut the connection mid-stream."""
+        return self._add(Rule("abort_watch" if abort else "drop_watch", path, None, times))
 
     def stall_watch(self, *, path: str | None = None, times: int | None = None) -> Rule:
         return self._add(Rule("stall_watch", path, None, times))

@@ -426,11 +426,18 @@ class SimServer:
             if not self.faults.rules:
                 return None
             if phase == "start":
-                rule = self.faults.take(("expire_watch", "drop_watch", "stall_watch"), "GET", path)
+                rule = self.faults.take(
+                    ("expire_watch", "drop_watch", "abort_watch", "stall_watch"), "GET", path
+                )
             else:
-                rule = self.faults.take(("drop_watch", "stall_watch"), "GET", path)
+                rule = self.faults.take(("drop_watch", "abort_watch", "stall_watch"), "GET", path)
             if rule is None:
                 return None
-            return {"expire_watch": "gone", "drop_watch": "drop", "stall_watch": "stall"}[rule.kind]
+            return {
+                "expire_watch": "gone",
+                "drop_watch": "drop",
+                "abort_watch": "abort",
+                "stall_watch": "stall",
+            }[rule.kind]
 
         return check

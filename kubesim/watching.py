@@ -85,7 +85,7 @@ async def serve(
 ) -> web.StreamResponse:
     """Run one watch until timeout, client disconnect or server stop.
 
-    ``stream_faults(phase)`` ("start" or "event") may answer "gone", "drop" or "stall";
+    ``stream_faults(phase)`` ("start" or "event") may answer "gone", "drop", "abort" or "stall";
     ``streams`` collects the queues so the server can end every stream (put None) on stop.
     """
     queue: asyncio.Queue[tuple[str, Obj] | None] = asyncio.Queue()
@@ -138,6 +138,9 @@ async def serve(
         if forced == "drop":
             await response.write_eof()
             return response
+        if forced == "abort":
+            _abort(request)
+            return response
         if forced == "stall":
             await asyncio.sleep(spec.timeout or 3600)
             return response
@@ -163,6 +166,9 @@ async def serve(
             fault = stream_faults("event")
             if fault == "drop":
                 break
+            if fault == "abort":
+                _abort(request)
+                return response
             if fault == "stall":
                 await asyncio.sleep(3600)
             await _send(response, item[0], render(item[1]))
@@ -174,6 +180,12 @@ async def serve(
         unsubscribe()
         if streams is not None:
             streams.discard(queue)
+
+
+def _abort(request: web.Request) -> None:
+    """Cut the connection mid-stream (no chunked terminator): the client sees a broken stream."""
+    if request.transport is not None:
+        request.transport.abort()
 
 
 async def _send(response: web.StreamResponse, kind: str, obj: Obj) -> None:

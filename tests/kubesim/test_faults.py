@@ -112,3 +112,13 @@ async def test_async_context_manager(tmp_path: object) -> None:
         finally:
             await api.close()
     assert not server.running
+
+
+async def test_aborted_watch_is_a_broken_stream(sim: SimServer, api: Api) -> None:
+    sim.faults.drop_watch(times=1, abort=True)
+    _, lst = await api.get(CM)
+    with pytest.raises(aiohttp.ClientError):
+        async with api.session.get(
+            CM, params={"watch": "1", "resourceVersion": lst["metadata"]["resourceVersion"]}
+        ) as r:
+            await asyncio.wait_for(r.content.read(), 5)
