@@ -71,7 +71,7 @@ class Store:
         self._history: dict[Key, deque[Event]] = {}  # per resource, like kube-apiserver's watch cache
         self._evicted: dict[Key, int] = {}  # per resource: rv of the newest event dropped
         self._listeners: list[Listener] = []
-        self._watchers: dict[Key, set[Listener]] = {}
+        self._watchers: dict[Key, dict[str, set[Listener]]] = {}  # key -> namespace ("" = all) -> set
         self.admitters: list[Admitter] = []  # extra validation/defaulting (CRD schemas)
         self.max_object_bytes = MAX_OBJECT_BYTES  # etcd's request limit; 0 disables the check
         self.list_snapshots: OrderedDict[str, ObjList] = OrderedDict()  # paginated lists in progress
@@ -134,9 +134,13 @@ class Store:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
-    def add_watcher(self, key: Key, callback: Listener) -> Callable[[], None]:
-        self._watchers.setdefault(key, set()).add(callback)
-        return lambda: self._watchers.get(key, set()).discard(callback)
+    def add_watcher(
+        self, key: Key, callback: Listener, *, namespace: str | None = None
+    ) -> Callable[[], None]:
+        """Call ``callback(event)`` for every change of ``key`` (in ``namespace`` only, if given)."""
+        bucket = self._watchers.setdefault(key, {}).setdefault(namespace or "", set())
+        bucket.add(callback)
+        return lambda: bucket.discard(callback)
 
     def events_since(self, rv: int, key: Key) -> EventList | None:
         """Events after ``rv`` for one resource, or None when ``rv`` is older than the history."""
@@ -177,8 +181,14 @@ class Store:
         if len(history) == history.maxlen:
             self._evicted[rtype.key] = history[0].rv
         history.append(event)
-        for watcher in list(self._watchers.get(rtype.key, ())):
-            watcher(event)
+        by_namespace = self._watchers.get(rtype.key)
+        if by_namespace:
+            for watcher in list(by_namespace.get("", ())):
+                watcher(event)
+            namespace = obj["metadata"].get("namespace")
+            if namespace:
+                for watcher in list(by_namespace.get(namespace, ())):
+                    watcher(event)
         for listener in list(self._listeners):
             listener(event)
 

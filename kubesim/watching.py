@@ -97,7 +97,7 @@ async def serve(
         if seen is not None:
             queue.put_nowait(seen)
 
-    unsubscribe = store.add_watcher(spec.rtype.key, on_event)
+    unsubscribe = store.add_watcher(spec.rtype.key, on_event, namespace=spec.namespace)
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     try:
