@@ -196,3 +196,88 @@ async def test_lost_heartbeat_taints_and_recovers_without_moving(
         await start_agent(fleet, "a", tmp_path / "a-hub.kubeconfig")
         await eventually(lambda: unreachable("a", False), within=10, what="a ready again")
         assert await fleet.member_apis["a"].get("v1", "ConfigMap", name="settings", namespace="shop")
+
+
+WIDGET_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "scope": "Namespaced",
+        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                },
+            }
+        ],
+    },
+}
+
+
+async def test_members_that_do_not_serve_a_kind_are_skipped(sim_factory: SimFactory, tmp_path: Path) -> None:
+    members = {"a": [], "b": []}
+    async with e2e_fleet(sim_factory, tmp_path, members) as fleet:
+        await fleet.hub_api.create(WIDGET_CRD)
+        await eventually(lambda: _served(fleet.hub_api), what="Widget served on the hub")
+
+        async def reported(name: str) -> bool:
+            found = await fleet.hub_api.get(
+                names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER, name=name, namespace=f"member-{name}"
+            )
+            return bool((found.get("status") or {}).get("apiEnablements"))
+
+        for name in members:
+            await eventually(lambda n=name: reported(n), what=f"{name} reported its APIs")
+        widget_policy = {
+            "apiVersion": names.POLICY_API_VERSION,
+            "kind": "PropagationPolicy",
+            "metadata": {"name": "widgets", "namespace": "default"},
+            "spec": {"resourceSelectors": [{"apiVersion": "example.com/v1", "kind": "Widget"}]},
+        }
+        await fleet.apply(
+            widget_policy,
+            {
+                "apiVersion": "example.com/v1",
+                "kind": "Widget",
+                "metadata": {"name": "gizmo", "namespace": "default"},
+                "spec": {"x": 1},
+            },
+        )
+
+        async def decision() -> dict[str, Any] | None:
+            binding = await fleet.hub_api.get(
+                names.WORK_API_VERSION, names.KIND_RESOURCE_BINDING, name="gizmo-widget", namespace="default"
+            )
+            return (binding.get("status") or {}).get("schedulingDecision")
+
+        async def rejected_everywhere() -> bool:
+            found = await decision() or {}
+            return {r["cluster"]: r["reason"] for r in found.get("rejected") or []} == {
+                "a": "APINotServed",
+                "b": "APINotServed",
+            }
+
+        await eventually(rejected_everywhere, what="both members rejected with APINotServed")
+        await fleet.member_apis["b"].create(WIDGET_CRD)
+
+        async def placed_on_b() -> bool:
+            found = await decision() or {}
+            return [t["cluster"] for t in found.get("targets") or []] == ["b"]
+
+        await eventually(placed_on_b, within=20, what="placed on b once it serves Widget")
+        await eventually(
+            lambda: fleet.member_apis["b"].get("example.com/v1", "Widget", name="gizmo", namespace="default"),
+            what="gizmo on b",
+        )
+
+
+async def _served(hub_api: Any) -> bool:
+    hub_api.invalidate_discovery()
+    await hub_api.resource_info("example.com/v1", "Widget")
+    return True
