@@ -126,7 +126,12 @@ class Hub:
         return await self.scheduler_ctl.reconcile(key)
 
     def _ignored(self, ref: TemplateRef) -> bool:
-        if ref.namespace in SYSTEM_NAMESPACES or ref.namespace in self.state.member_namespaces().values():
+        member_namespaces = set(self.state.member_namespaces().values())
+        if ref.namespace in SYSTEM_NAMESPACES or ref.namespace in member_namespaces:
+            return True
+        if ref.api_version == "v1" and ref.kind == "Namespace" and (
+            ref.name in SYSTEM_NAMESPACES or ref.name in member_namespaces
+        ):
             return True
         if (ref.kind, ref.name) in SYSTEM_OBJECTS:
             return True

@@ -262,3 +262,38 @@ async def test_custom_kinds_and_cluster_scoped_templates(hub_sim: SimServer) -> 
             return any(m["kind"] == "ClusterRole" for m in await manifests_in(hub_api, "member-b"))
 
         await eventually(role_on_b, what="ClusterRole in b's Work")
+
+
+async def test_system_and_member_namespaces_are_never_propagated(hub_sim: SimServer) -> None:
+    async with running_hub(str(hub_sim.kubeconfig_path)) as (hub, hub_api):
+        await add_member(hub_api, "a")
+        await hub_api.create(
+            policy(
+                "all",
+                namespace=None,
+                selectors=[
+                    {"apiVersion": "v1", "kind": "Namespace"},
+                    {"apiVersion": "v1", "kind": "ConfigMap"},
+                ],
+            )
+        )
+        await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+        await hub_api.create(configmap("cfg", namespace="shop"))
+
+        async def shipped() -> set[str] | None:
+            found = {
+                f"{m['kind']}/{m['metadata'].get('namespace', '')}/{m['metadata']['name']}"
+                for m in await manifests_in(hub_api, "member-a")
+            }
+            return found if "ConfigMap/shop/cfg" in found and "Namespace//shop" in found else None
+
+        found = await eventually(shipped, what="shop and its ConfigMap shipped")
+        await settled(hub)
+        found = {
+            f"{m['kind']}/{m['metadata'].get('namespace', '')}/{m['metadata']['name']}"
+            for m in await manifests_in(hub_api, "member-a")
+        }
+        assert not any(name.startswith(("Namespace//kube-", "Namespace//member-")) for name in found)
+        assert not any(
+            "/member-a/" in name or "/kube-system/" in name or "kube-root-ca.crt" in name for name in found
+        )
