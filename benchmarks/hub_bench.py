@@ -228,6 +228,98 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
         await hub_sim.close()
 
 
+async def run_scale(*, templates: int, policies: int, members: int, workdir: Path) -> dict[str, float]:
+    """Hub-only scale: members registered without agents, ``templates`` ConfigMaps under
+    ``policies`` policies; time until every member's Works carry every template."""
+    from hub.crds import ensure_crds
+    from kubesim import SimServer
+    from shared.api import names
+    from shared.kube.client import KubeClient
+
+    hub_sim = SimServer("hub", kubeconfig_dir=workdir)
+    await hub_sim.start()
+    hub_api = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path, name="bench")
+    hub_process: asyncio.subprocess.Process | None = None
+    try:
+        await ensure_crds(hub_api)
+        for index in range(members):
+            name = f"m{index:03d}"
+            await hub_api.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": f"member-{name}", "labels": {names.LABEL_MEMBER: name}},
+                }
+            )
+            await hub_api.create(
+                {
+                    "apiVersion": names.CLUSTER_API_VERSION,
+                    "kind": names.KIND_MEMBER_CLUSTER,
+                    "metadata": {"name": name, "namespace": f"member-{name}"},
+                    "spec": {},
+                }
+            )
+        await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
+        for index in range(policies):
+            await hub_api.create(
+                {
+                    "apiVersion": names.POLICY_API_VERSION,
+                    "kind": "PropagationPolicy",
+                    "metadata": {"name": f"p{index}", "namespace": "bench"},
+                    "spec": {
+                        "resourceSelectors": [
+                            {
+                                "apiVersion": "v1",
+                                "kind": "ConfigMap",
+                                "labelSelector": {"matchLabels": {"policy": f"p{index}"}},
+                            }
+                        ]
+                    },
+                }
+            )
+        for index in range(templates):
+            await hub_api.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {
+                        "name": f"cm-{index:05d}",
+                        "namespace": "bench",
+                        "labels": {"policy": f"p{index % policies}"},
+                    },
+                    "data": {"index": str(index)},
+                }
+            )
+        started = time.monotonic()
+        hub_process = await spawn(
+            "-m",
+            "waybill",
+            "hub",
+            "--kubeconfig",
+            str(hub_sim.kubeconfig_path),
+            "--no-leader-elect",
+            "--log-level",
+            "warning",
+        )
+        want = templates * members
+        works: list[Any] = []
+        while time.monotonic() - started < 600:
+            works = (await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK)).items
+            if sum(len(w["spec"]["workload"]["manifests"]) for w in works) == want:
+                break
+            await asyncio.sleep(0.5)
+        else:
+            raise TimeoutError("the hub did not converge within 600 s")
+        return {"converged": time.monotonic() - started, "works": len(works), "rss": rss_mib(hub_process.pid)}
+    finally:
+        if hub_process is not None:
+            hub_process.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hub_process.wait(), 30)
+        await hub_api.close()
+        await hub_sim.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,12 +327,29 @@ async def main() -> None:
     parser.add_argument("--sizes", default="10,100")
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="fleet subprocesses (default 2)")
+    parser.add_argument(
+        "--scale",
+        metavar="TEMPLATES,POLICIES,MEMBERS",
+        help="instead: hub-only cold start, e.g. 1000,10,100 (no agents)",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     configure(level="warning")
     if args.worker:
         hub_kubeconfig, workdir, *member_names = args.worker
         await run_worker(hub_kubeconfig, member_names, Path(workdir))
+        return
+    if args.scale:
+        templates, policies, members = (int(v) for v in args.scale.split(","))
+        with tempfile.TemporaryDirectory() as workdir:
+            r = await run_scale(
+                templates=templates, policies=policies, members=members, workdir=Path(workdir)
+            )
+        print(
+            f"{templates} templates x {members} members under {policies} policies: converged in "
+            f"{r['converged']:.1f} s, {r['works']:.0f} Works on the hub, hub RSS {r['rss']:.0f} MiB",
+            flush=True,
+        )
         return
     print(
         f"{'members':>8} {'first':>8} {'p50':>8} {'p99':>8} {'hub RSS':>8} {'CPU: hub':>9} "
