@@ -17,7 +17,9 @@ state; for DELETED the last state), ``old`` (previous state or None) and ``rv``.
 synchronously inside the write: they must not write back directly; use ``store.soon(fn)``
 to run a follow-up write on the event loop (the garbage collector and CRD controller do).
 
-All writes take ``dry_run=True`` (validate, return the would-be object, change nothing), a
+All writes take ``copy=False`` (the caller hands the object over and gets the stored one back
+uncopied: read-only; the HTTP layer uses it), ``dry_run=True`` (validate, return the would-be
+object, change nothing), a
 ``manager`` (field manager recorded in managedFields) and ``validate=True`` to run the built-in
 object validation of ``kubesim.validation`` (the HTTP API always does; in-process callers may
 skip it). One global resourceVersion counter
@@ -124,7 +126,13 @@ class Store:
         ns = self._data.get(("", "namespaces"), {}).get("", {}).get(namespace)
         return None if ns is None else str((ns.get("status") or {}).get("phase", "Active"))
 
-    def _out(self, rtype: ResourceType, obj: Obj) -> Obj:
+    def _out(self, rtype: ResourceType, obj: Obj, copy: bool = True) -> Obj:
+        if not copy:  # the HTTP layer only serialises what it gets back
+            return (
+                obj
+                if obj.get("apiVersion") == rtype.api_version
+                else {**obj, "apiVersion": rtype.api_version}
+            )
         out: Obj = meta.clone(obj)
         out["apiVersion"] = rtype.api_version
         return out
@@ -203,9 +211,10 @@ class Store:
         manager: str = "",
         operation: str = "Update",
         validate: bool = False,
+        copy: bool = True,
     ) -> Obj:
         served, rtype = rtype, self._storage(rtype)
-        obj = meta.clone(obj)
+        obj = meta.clone(obj) if copy else obj
         md = obj.get("metadata")
         if not isinstance(md, dict):
             md = obj["metadata"] = {}
@@ -287,9 +296,9 @@ class Store:
             _record(obj, None, rtype=rtype, manager=manager, operation=operation, subresource=None)
         if dry_run:
             md["resourceVersion"] = ""
-            return self._out(rtype, obj)
+            return self._out(rtype, obj, copy)
         self._commit("ADDED", rtype, obj, None)
-        return self._out(rtype, obj)
+        return self._out(rtype, obj, copy)
 
     def update(
         self,
@@ -301,6 +310,7 @@ class Store:
         manager: str = "",
         operation: str = "Update",
         validate: bool = False,
+        copy: bool = True,
     ) -> Obj:
         served, rtype = rtype, self._storage(rtype)
         md = obj.get("metadata") or {}
@@ -312,7 +322,7 @@ class Store:
         rv = md.get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.stale(group=rtype.group, plural=rtype.plural, name=name)
-        new = self._merge_update(rtype, old, meta.clone(obj), subresource)
+        new = self._merge_update(rtype, old, meta.clone(obj) if copy else obj, subresource)
         if subresource is None:
             meta.apply_defaults(rtype, new)
         for admit in self.admitters:
@@ -344,9 +354,9 @@ class Store:
         if operation != "Apply":
             _record(new, old, rtype=rtype, manager=manager, operation=operation, subresource=subresource)
         if _same(new, old):
-            return self._out(rtype, old)
+            return self._out(rtype, old, copy)
         if dry_run:
-            return self._out(rtype, new)
+            return self._out(rtype, new, copy)
         if (
             nmd.get("deletionTimestamp")
             and not nmd.get("finalizers")
@@ -354,9 +364,9 @@ class Store:
         ):
             # the last finalizer is gone: the object is deleted by this very update (one DELETED event)
             self._commit("DELETED", rtype, new, old)
-            return self._out(rtype, new)
+            return self._out(rtype, new, copy)
         self._commit("MODIFIED", rtype, new, old)
-        return self._out(rtype, new)
+        return self._out(rtype, new, copy)
 
     def _merge_update(self, rtype: ResourceType, old: Obj, new: Obj, subresource: str | None) -> Obj:
         omd = old["metadata"]
@@ -408,6 +418,7 @@ class Store:
         propagation: str | None = None,
         preconditions: dict[str, Any] | None = None,
         dry_run: bool = False,
+        copy: bool = True,
     ) -> tuple[Obj, bool]:
         """Delete (or start deleting) an object: returns ``(object, deleted_now)``."""
         rtype = self._storage(rtype)
@@ -460,14 +471,14 @@ class Store:
                 new.setdefault("status", {})["phase"] = "Terminating"
                 new.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
             if dry_run or _same(new, old):
-                return self._out(rtype, new), False
+                return self._out(rtype, new, copy), False
             self._commit("MODIFIED", rtype, new, old)
-            return self._out(rtype, new), False
+            return self._out(rtype, new, copy), False
         gone = meta.clone(old)
         if dry_run:
-            return self._out(rtype, gone), True
+            return self._out(rtype, gone, copy), True
         self._commit("DELETED", rtype, gone, old)
-        return self._out(rtype, gone), True
+        return self._out(rtype, gone, copy), True
 
     # ------------------------------------------------------------------ helpers
     def _storage(self, rtype: ResourceType) -> ResourceType:

@@ -39,6 +39,7 @@ async def create(call: Call, store: Store) -> web.Response:
         dry_run=call.dry_run,
         manager=call.field_manager(),
         validate=True,
+        copy=False,
     )
     return respond(render(t.rtype, obj), status=201)
 
@@ -71,13 +72,16 @@ async def update(call: Call, store: Store) -> web.Response:
             dry_run=call.dry_run,
             manager=call.field_manager(),
             validate=True,
+            copy=False,
         )
         return respond(scale.to_scale(t.rtype, obj))
     if t.subresource == "finalize":
         current = _current(call, store)
         new = meta.clone(current)
         new.setdefault("spec", {})["finalizers"] = (body.get("spec") or {}).get("finalizers") or []
-        obj = store.update(t.rtype, new, dry_run=call.dry_run, manager=call.field_manager(), validate=True)
+        obj = store.update(
+            t.rtype, new, dry_run=call.dry_run, manager=call.field_manager(), validate=True, copy=False
+        )
         return respond(render(t.rtype, obj))
     if (t.rtype.crd or t.rtype.key == CRD_KEY) and not md.get("resourceVersion"):
         raise errors.invalid(
@@ -99,6 +103,7 @@ async def update(call: Call, store: Store) -> web.Response:
         dry_run=call.dry_run,
         manager=call.field_manager(),
         validate=True,
+        copy=False,
     )
     return respond(render(t.rtype, obj))
 
@@ -109,7 +114,7 @@ def _current(call: Call, store: Store) -> Obj:
     obj = store.peek(t.rtype, t.name, t.namespace)
     if obj is None:
         raise errors.not_found(group=t.rtype.group, plural=t.rtype.plural, name=t.name)
-    return render(t.rtype, meta.clone(obj))
+    return render(t.rtype, obj)  # read-only: patch functions and apply_scale copy what they change
 
 
 async def patch(call: Call, store: Store) -> web.Response:
@@ -145,6 +150,7 @@ async def patch(call: Call, store: Store) -> web.Response:
             dry_run=call.dry_run,
             manager=call.field_manager(),
             validate=True,
+            copy=False,
         )
         return respond(scale.to_scale(t.rtype, obj))
     md = patched.setdefault("metadata", {})
@@ -161,6 +167,7 @@ async def patch(call: Call, store: Store) -> web.Response:
         dry_run=call.dry_run,
         manager=call.field_manager(),
         validate=True,
+        copy=False,
     )
     return respond(render(t.rtype, obj))
 
@@ -203,7 +210,7 @@ async def _apply(call: Call, store: Store) -> web.Response:
     subresource = t.subresource if t.subresource == "status" else None
     try:
         merged = ssa.apply(
-            None if live is None else render(t.rtype, meta.clone(live)),
+            None if live is None else render(t.rtype, live),  # ssa.apply deep-copies it
             body,
             manager=manager,
             force=force,
@@ -236,6 +243,7 @@ async def _apply(call: Call, store: Store) -> web.Response:
             manager=manager,
             operation="Apply",
             validate=True,
+            copy=False,
         )
         return respond(render(t.rtype, obj), status=201)
     obj = store.update(
@@ -246,6 +254,7 @@ async def _apply(call: Call, store: Store) -> web.Response:
         manager=manager,
         operation="Apply",
         validate=True,
+        copy=False,
     )
     return respond(render(t.rtype, obj))
 
@@ -286,6 +295,7 @@ async def delete(call: Call, store: Store) -> web.Response:
         propagation=propagation,
         preconditions=preconditions,
         dry_run=dry,
+        copy=False,
     )
     if deleted and not t.rtype.crd:
         details: Obj = {"name": t.name}
@@ -313,7 +323,12 @@ async def delete_collection(call: Call, store: Store) -> web.Response:
         md = obj["metadata"]
         try:
             gone, _ = store.delete(
-                t.rtype, md["name"], namespace=md.get("namespace"), propagation=propagation, dry_run=dry
+                t.rtype,
+                md["name"],
+                namespace=md.get("namespace"),
+                propagation=propagation,
+                dry_run=dry,
+                copy=False,
             )
         except errors.ApiError:
             continue
