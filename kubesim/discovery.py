@@ -74,7 +74,7 @@ def api_group(registry: Registry, group: str) -> Obj | None:
     return None
 
 
-def resource_list(registry: Registry, group: str, version: str) -> Obj | None:
+def resource_list(registry: Registry, *, group: str, version: str) -> Obj | None:
     types = registry.resources(group, version)
     if not types:
         return None

@@ -212,7 +212,7 @@ class GarbageCollector:
                         continue
         self._check_namespace(name)
 
-    def _namespace_conditions(self, ns: Obj, resources: list[str], finalizers: dict[str, int]) -> None:
+    def _namespace_conditions(self, ns: Obj, *, resources: list[str], finalizers: dict[str, int]) -> None:
         """The namespace controller's status conditions while content remains."""
         ns_type = self.store.registry.lookup("", "v1", "namespaces")
         assert ns_type is not None
@@ -292,7 +292,7 @@ class GarbageCollector:
                     for finalizer in obj["metadata"].get("finalizers") or []:
                         finalizers[finalizer] = finalizers.get(finalizer, 0) + 1
         if resources:
-            self._namespace_conditions(ns, resources, finalizers)
+            self._namespace_conditions(ns, resources=resources, finalizers=finalizers)
             return
         new = meta.clone(ns)
         new.setdefault("spec", {})["finalizers"] = []

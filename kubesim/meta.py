@@ -64,7 +64,7 @@ def warn(message: str) -> None:
         bucket.append(message)
 
 
-def unknown_fields(original: Any, pruned: Any, prefix: str = "") -> list[str]:
+def unknown_fields(original: Any, pruned: Any, *, prefix: str = "") -> list[str]:
     """Paths present in ``original`` but dropped by pruning (``spec.extra``, ``spec.items[0].x``)."""
     out: list[str] = []
     if isinstance(original, dict) and isinstance(pruned, dict):
@@ -73,10 +73,10 @@ def unknown_fields(original: Any, pruned: Any, prefix: str = "") -> list[str]:
             if key not in pruned:
                 out.append(path)
             else:
-                out += unknown_fields(value, pruned[key], path)
+                out += unknown_fields(value, pruned[key], prefix=path)
     elif isinstance(original, list) and isinstance(pruned, list):
         for i, (a, b) in enumerate(zip(original, pruned, strict=False)):
-            out += unknown_fields(a, b, f"{prefix}[{i}]")
+            out += unknown_fields(a, b, prefix=f"{prefix}[{i}]")
     return out
 
 
@@ -265,7 +265,7 @@ _SELECTOR_IMMUTABLE = frozenset(
 )
 
 
-def immutable_problems(rtype: ResourceType, new: Obj, old: Obj) -> list[dict[str, str]]:
+def immutable_problems(rtype: ResourceType, new: Obj, *, old: Obj) -> list[dict[str, str]]:
     """Causes for changes to fields kube-apiserver refuses to change after creation."""
     causes: list[dict[str, str]] = []
     if rtype.key in (("", "configmaps"), ("", "secrets")) and old.get("immutable"):

@@ -172,7 +172,7 @@ def _builtin_document(group: str, version: str) -> bytes:
     return json.dumps(document(Registry().resources(group, version))).encode()
 
 
-def document_bytes(registry: Registry, group: str, version: str) -> bytes | None:
+def document_bytes(registry: Registry, *, group: str, version: str) -> bytes | None:
     types = registry.resources(group, version)
     if not types:
         return None
@@ -185,7 +185,7 @@ def root(registry: Registry) -> Obj:
     paths: Obj = {}
     gvs = [("", "v1")] + [(g, v) for g, vs in registry.groups() for v in vs]
     for group, version in gvs:
-        body = document_bytes(registry, group, version) or b""
+        body = document_bytes(registry, group=group, version=version) or b""
         digest = hashlib.sha256(body).hexdigest()[:32].upper()
         path = gv_path(group, version)
         paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest}"}

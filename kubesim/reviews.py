@@ -22,7 +22,7 @@ Obj = dict[str, Any]
 Authorize = Callable[..., tuple[bool, str]]
 
 
-async def token_request(call: Call, store: Store, auth: Authenticator) -> web.Response:
+async def token_request(call: Call, *, store: Store, auth: Authenticator) -> web.Response:
     t = call.target
     assert t.name is not None and t.namespace is not None
     sa = store.peek(t.rtype, t.name, t.namespace)
@@ -71,7 +71,7 @@ async def token_request(call: Call, store: Store, auth: Authenticator) -> web.Re
 
 
 async def review(
-    call: Call, authorize: Authorize, auth: Authenticator, store: Store, *, rules: Any = None
+    call: Call, *, authorize: Authorize, auth: Authenticator, store: Store, rules: Any = None
 ) -> web.Response:
     """Self/SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview, TokenReview (never stored)."""
     t = call.target

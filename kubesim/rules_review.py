@@ -23,7 +23,7 @@ class Source(Protocol):
     def cluster_role_bindings(self) -> Iterable[Obj]: ...
 
 
-def _subject_matches(subject: Obj, user: str, groups: Sequence[str], binding_ns: str) -> bool:
+def _subject_matches(subject: Obj, *, user: str, groups: Sequence[str], binding_ns: str) -> bool:
     kind = subject.get("kind")
     if kind == "User":
         return bool(subject.get("name") == user)
@@ -68,10 +68,16 @@ def rules_for(*, user: str, groups: Sequence[str], namespace: str, source: Sourc
     cluster_roles = [r for r in source.cluster_roles() if isinstance(r, dict)]
     rules: list[Obj] = []
     for binding in source.cluster_role_bindings():
-        if any(_subject_matches(s, user, groups, "") for s in binding.get("subjects") or []):
+        if any(
+            _subject_matches(s, user=user, groups=groups, binding_ns="")
+            for s in binding.get("subjects") or []
+        ):
             rules += _cluster_role_rules((binding.get("roleRef") or {}).get("name", ""), cluster_roles)
     for binding in source.role_bindings(namespace):
-        if not any(_subject_matches(s, user, groups, namespace) for s in binding.get("subjects") or []):
+        if not any(
+            _subject_matches(s, user=user, groups=groups, binding_ns=namespace)
+            for s in binding.get("subjects") or []
+        ):
             continue
         ref = binding.get("roleRef") or {}
         if ref.get("kind") == "ClusterRole":

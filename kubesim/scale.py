@@ -54,7 +54,7 @@ def to_scale(rtype: ResourceType, obj: Obj) -> Obj:
     return scale
 
 
-def apply_scale(rtype: ResourceType, obj: Obj, scale: Obj) -> Obj:
+def apply_scale(rtype: ResourceType, obj: Obj, *, scale: Obj) -> Obj:
     """The object with its replica count (``specReplicasPath`` for CRDs) taken from a Scale."""
     new: Obj = meta.clone(obj)
     parts = [p for p in rtype.scale_paths[0].split(".") if p]

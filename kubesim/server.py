@@ -255,7 +255,7 @@ class SimServer:
             version, rest = parts[2], parts[3:]
         if not rest:
             self.authz.check_path(user, path)
-            doc = discovery.resource_list(self.store.registry, group, version)
+            doc = discovery.resource_list(self.store.registry, group=group, version=version)
             if doc is None:
                 raise errors.resource_not_found()
             return respond(doc)
@@ -302,7 +302,9 @@ class SimServer:
                 if rest[0] == "api" and len(rest) == 2
                 else ((rest[1], rest[2]) if rest[0] == "apis" and len(rest) == 3 else ("", ""))
             )
-            body = openapi.document_bytes(self.store.registry, group, version) if version else None
+            body = (
+                openapi.document_bytes(self.store.registry, group=group, version=version) if version else None
+            )
             if body is None:
                 raise errors.resource_not_found()
             return web.Response(body=body, headers={"Content-Type": "application/json"})
@@ -355,11 +357,11 @@ class SimServer:
                     reason=reason,
                 ),
             )
-        self._check_verb(rtype, target, verb)
+        self._check_verb(rtype, target, verb=verb)
         call = Call(request, user, target, verb)
         if rtype.key in VIRTUAL:
             return await reviews.review(
-                call, self.authz.authorize, self.auth, self.store, rules=self.authz.rules
+                call, authorize=self.authz.authorize, auth=self.auth, store=self.store, rules=self.authz.rules
             )
         if verb in ("create", "update", "patch"):
             directive = request.query.get("fieldValidation") or "Warn"
@@ -393,7 +395,7 @@ class SimServer:
         target = call.target
         if verb == "create":
             if target.subresource == "token":
-                return await reviews.token_request(call, self.store, self.auth)
+                return await reviews.token_request(call, store=self.store, auth=self.auth)
             return await writes.create(call, self.store)
         if verb == "update":
             return await writes.update(call, self.store)
@@ -404,7 +406,7 @@ class SimServer:
         return await writes.delete_collection(call, self.store)
 
     @staticmethod
-    def _check_verb(rtype: ResourceType, target: Target, verb: str) -> None:
+    def _check_verb(rtype: ResourceType, target: Target, *, verb: str) -> None:
         if target.subresource is not None:
             allowed = {"token": ("create",), "finalize": ("update",)}.get(
                 target.subresource, ("get", "update", "patch")

@@ -329,7 +329,7 @@ class Store:
             new = admit(served, new, old)
         new["apiVersion"] = rtype.api_version
         nmd = new["metadata"]
-        causes = meta.label_problems(nmd) + meta.immutable_problems(rtype, new, old)
+        causes = meta.label_problems(nmd) + meta.immutable_problems(rtype, new, old=old)
         if validate and subresource is None:
             causes += validation.problems(rtype, new)
         if old["metadata"].get("deletionTimestamp"):

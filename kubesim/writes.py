@@ -68,7 +68,7 @@ async def update(call: Call, store: Store) -> web.Response:
             raise errors.stale(group=t.rtype.group, plural=t.rtype.plural, name=t.name)
         obj = store.update(
             t.rtype,
-            scale.apply_scale(t.rtype, current, body),
+            scale.apply_scale(t.rtype, current, scale=body),
             dry_run=call.dry_run,
             manager=call.field_manager(),
             validate=True,
@@ -146,7 +146,7 @@ async def patch(call: Call, store: Store) -> web.Response:
     if t.subresource == "scale":
         obj = store.update(
             t.rtype,
-            scale.apply_scale(t.rtype, current, patched),
+            scale.apply_scale(t.rtype, current, scale=patched),
             dry_run=call.dry_run,
             manager=call.field_manager(),
             validate=True,
