@@ -88,6 +88,15 @@ def parse_path(parts: list[str], registry: Registry, *, group: str, version: str
     return Target(rtype, namespace, name, sub)
 
 
+def request_attributes(parts: list[str]) -> tuple[str | None, str, str | None, str | None]:
+    """``(namespace, resource, name, subresource)`` of a resource path, known type or not (for authz)."""
+    namespace: str | None = None
+    if parts and parts[0] == "namespaces" and len(parts) > 2 and parts[2] not in NAMESPACE_SUBRESOURCES:
+        namespace, parts = parts[1], parts[2:]
+    padded = [*parts, "", "", ""]
+    return namespace, padded[0], padded[1] or None, padded[2] or None
+
+
 TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 
 

@@ -46,6 +46,19 @@ _PUBLIC = frozenset({"/healthz", "/livez", "/readyz"})
 _VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 
 
+def _verb(method: str, *, name: str | None, watch: bool) -> str:
+    """The Kubernetes verb of a resource request (405 for methods the API does not have)."""
+    if method == "GET":
+        if watch:
+            return "watch"  # also a named object's watch, and the deprecated /watch/ prefix
+        return "get" if name is not None else "list"
+    if method == "DELETE":
+        return "delete" if name else "deletecollection"
+    if method in _VERBS:
+        return _VERBS[method]
+    raise errors.method_not_allowed()
+
+
 class SimServer:
     """A simulated Kubernetes API server (see module docstring and docs/kubesim.md)."""
 
@@ -263,7 +276,35 @@ class SimServer:
         if legacy_watch:
             rest = rest[1:]
         target = httpio.parse_path(rest, self.store.registry, group=group, version=version)
-        if target is None:
+        if target is None:  # authorization comes first, as in kube-apiserver's filter chain
+            namespace, resource, name, sub = httpio.request_attributes(rest)
+            verb = _verb(method, name=name, watch=legacy_watch or httpio.flag(request.query.get("watch")))
+            allowed, reason = self.authz.authorize(
+                user=user,
+                verb=verb,
+                api_group=group,
+                resource=resource,
+                subresource=sub,
+                namespace=namespace,
+                name=name,
+                path=None,
+            )
+            if not allowed:
+                raise errors.forbidden(
+                    group=group,
+                    plural=resource,
+                    name=name,
+                    message=rbac.forbidden_message(
+                        user=user.name,
+                        verb=verb,
+                        api_group=group,
+                        resource=resource,
+                        subresource=sub,
+                        namespace=namespace,
+                        name=name,
+                        reason=reason,
+                    ),
+                )
             raise errors.resource_not_found()
         return await self._resource(request, user, target, legacy_watch=legacy_watch)
 
@@ -320,17 +361,8 @@ class SimServer:
     ) -> web.StreamResponse:
         method = request.method
         rtype = target.rtype
-        if method == "GET":
-            if legacy_watch or (httpio.flag(request.query.get("watch")) and target.subresource is None):
-                verb = "watch"  # also a named object's watch, and the deprecated /watch/ prefix
-            else:
-                verb = "get" if target.name is not None else "list"
-        elif method == "DELETE":
-            verb = "delete" if target.name else "deletecollection"
-        elif method in _VERBS:
-            verb = _VERBS[method]
-        else:
-            raise errors.method_not_allowed()
+        watch = legacy_watch or (httpio.flag(request.query.get("watch")) and target.subresource is None)
+        verb = _verb(method, name=target.name, watch=watch)
         allowed, reason = self.authz.authorize(
             user=user,
             verb=verb,

@@ -323,3 +323,16 @@ async def test_bind_verb_allows_binding_more_than_held(sim: SimServer, api: Api)
         assert (await carol.post(f"{RBAC}/namespaces/default/rolebindings", binding))[0] == 201
     finally:
         await carol.close()
+
+
+async def test_authorization_comes_before_not_found(sim: SimServer) -> None:
+    alice = Api(sim, token=sim.issue_token(user="alice"))
+    try:
+        status, body = await alice.get("/apis/example.com/v1/namespaces/default/widgets")
+        assert status == 403
+        assert body["message"] == (
+            'widgets.example.com is forbidden: User "alice" cannot list resource "widgets" '
+            'in API group "example.com" in the namespace "default"'
+        )
+    finally:
+        await alice.close()
