@@ -43,6 +43,7 @@ _log = get_logger("hub.app")
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "waybill-system"})
 SYSTEM_OBJECTS = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")})
 STATUS_BATCH_SECONDS = 0.05
+STARTUP_SCHEDULE_WAIT = 30.0
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
 
 
@@ -129,8 +130,10 @@ class Hub:
         member_namespaces = set(self.state.member_namespaces().values())
         if ref.namespace in SYSTEM_NAMESPACES or ref.namespace in member_namespaces:
             return True
-        if ref.api_version == "v1" and ref.kind == "Namespace" and (
-            ref.name in SYSTEM_NAMESPACES or ref.name in member_namespaces
+        if (
+            ref.api_version == "v1"
+            and ref.kind == "Namespace"
+            and (ref.name in SYSTEM_NAMESPACES or ref.name in member_namespaces)
         ):
             return True
         if (ref.kind, ref.name) in SYSTEM_OBJECTS:
@@ -153,11 +156,9 @@ class Hub:
         state.cluster_overrides.add_handler(lambda _key: self._all_works())
         state.bindings.add_handler(self._binding_changed)
         state.cluster_bindings.add_handler(lambda name: self._binding_changed(f"/{name}"))
-        # Work status arrives from many members at once: gather it into fewer binding status writes.
-        state.works.add_handler(
-            lambda key: self.status.queue.add_after(key, STATUS_BATCH_SECONDS),
-            map_keys=self._work_binding_keys,
-        )
+        # Work status arrives from many members at once: gather it into fewer binding status
+        # writes, and wake only the bindings whose manifest (or its status) changed.
+        state.works.add_handler(self._work_changed)
 
     def _make_policy_handler(self, kind: str) -> Any:
         def handler(key: str) -> None:
@@ -167,6 +168,10 @@ class Hub:
             self._all_templates()
 
         return handler
+
+    def _work_changed(self, key: str) -> None:
+        for ref in self.state.work_index.update(key, self.state.works.get(key)):
+            self.status.queue.add_after(keys.binding_key(ref), STATUS_BATCH_SECONDS)
 
     def _binding_changed(self, informer_key: str) -> None:
         """Status and policy counts always; Works only when the placement (policy, clusters) changed."""
@@ -214,11 +219,6 @@ class Hub:
     def _binding_policy_keys(binding: Mapping[str, Any]) -> Iterable[str]:
         policy = keys.binding_policy(binding)
         return [keys.policy_key(policy)] if policy else []
-
-    @staticmethod
-    def _work_binding_keys(work: Mapping[str, Any]) -> Iterable[str]:
-        manifests = ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []
-        return [keys.binding_key(TemplateRef.of(m)) for m in manifests]
 
     def _all_templates(self) -> None:
         for ref, _ in self.state.all_templates():
@@ -285,6 +285,19 @@ class Hub:
 
     # ---- running ----------------------------------------------------------------------------------
 
+    async def _run_works_after_first_schedule(self) -> None:
+        """Cold start: write Works once the first scheduling pass has drained (bounded wait), so
+        each Work is written about once instead of once per binding as they appear."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTUP_SCHEDULE_WAIT
+        await asyncio.sleep(0.1)  # let template informers list and enqueue
+        while loop.time() < deadline:
+            templates_synced = all(i.has_synced for i in self.state.templates.values())
+            if templates_synced and len(self.scheduler.queue) == 0:
+                break
+            await asyncio.sleep(0.05)
+        await self.works.run()
+
     async def run(self) -> None:
         """Start informers, wait for their first lists, then run the controllers until cancelled."""
         for informer in self.state.fixed_informers:
@@ -296,7 +309,9 @@ class Hub:
             _log.info("hub.started", members=len(self.state.member_namespaces()))
             async with asyncio.TaskGroup() as group:
                 for controller in self.controllers:
-                    group.create_task(controller.run(), name=controller.name)
+                    if controller is not self.works:
+                        group.create_task(controller.run(), name=controller.name)
+                group.create_task(self._run_works_after_first_schedule(), name=self.works.name)
         finally:
             for controller in self.controllers:
                 controller.stop()

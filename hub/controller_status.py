@@ -28,14 +28,6 @@ _PROPAGATION = histogram(
 )
 
 
-def _work_carrying(works: list[dict[str, Any]], ref: TemplateRef) -> dict[str, Any] | None:
-    for work in works:
-        for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            if TemplateRef.of(manifest) == ref:
-                return work
-    return None
-
-
 def _subset_equal(wanted: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
     return all(live.get(k) == v for k, v in wanted.items())
 
@@ -68,15 +60,12 @@ class StatusController:
         template = self.state.template(ref)
         generation = (template or {}).get("metadata", {}).get("generation")
         namespaces = self.state.member_namespaces()
-        works_by_namespace = self.state.works_by_namespace(policy)
         items: list[dict[str, Any]] = []
         errors_seen: list[str] = []
         for cluster in sorted(keys.binding_clusters(binding)):
             namespace = namespaces.get(cluster)
-            works = works_by_namespace.get(namespace, []) if namespace else []
-            item = aggregation.cluster_item(
-                cluster=cluster, ref=ref, work=_work_carrying(works, ref), generation=generation
-            )
+            work = self.state.work_carrying(ref, namespace) if namespace else None
+            item = aggregation.cluster_item(cluster=cluster, ref=ref, work=work, generation=generation)
             render_error = self.render_errors.get((key, cluster))
             if render_error:
                 item["errors"] = [*item.get("errors", []), render_error]

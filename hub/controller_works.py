@@ -63,6 +63,7 @@ class WorksController:
         self.events = events
         # (binding key, cluster) → the render error of its manifest for that cluster
         self.render_errors: dict[tuple[str, str], str] = {}
+        self._created: dict[tuple[str, str], dict[str, Any]] = {}  # (namespace, name) → created Work
 
     async def reconcile(self, key: str) -> Result | None:
         policy_ref, cluster = keys.parse_works_key(key)
@@ -70,6 +71,15 @@ class WorksController:
         if namespace is None:
             return None  # the member left: its namespace (and Works) go with it
         existing = {str(w["metadata"]["name"]): w for w in self.state.works_for(policy_ref, namespace)}
+        # Works this controller created that the informer has not delivered yet (else: 409 on re-create)
+        wanted_labels = rendering.policy_labels(policy_ref)
+        for (created_ns, name), created in list(self._created.items()):
+            if self.state.works.get(f"{created_ns}/{name}") is not None:
+                self._created.pop((created_ns, name), None)
+            elif created_ns == namespace and all(
+                created["metadata"]["labels"].get(k) == v for k, v in wanted_labels.items()
+            ):
+                existing.setdefault(name, created)
         last_good = _last_good(list(existing.values()))
         view = self.state.cluster_view(cluster)
         policy = self.state.policy(policy_ref)
@@ -139,6 +149,7 @@ class WorksController:
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))
             await self._write(work, existing.get(work["metadata"]["name"]))
         for name in sorted(set(existing) - {w["metadata"]["name"] for w in desired}):
+            self._created.pop((namespace, name), None)
             with contextlib.suppress(errors.NotFound):
                 await self.state.hub_api.delete(
                     names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=namespace
@@ -151,7 +162,8 @@ class WorksController:
         meta = desired["metadata"]
         if live is None:
             try:
-                await self.state.hub_api.create(desired)
+                created = await self.state.hub_api.create(desired)
+                self._created[(str(meta["namespace"]), str(meta["name"]))] = created
             except errors.AlreadyExists:
                 raise errors.Conflict(
                     f"Work {meta['namespace']}/{meta['name']} exists but is not cached yet"

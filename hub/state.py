@@ -13,6 +13,7 @@ from hub import keys
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateRef
 from hub.rendering import policy_labels
+from hub.work_index import WorkIndex
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer
@@ -68,6 +69,7 @@ class HubState:
             hub_api, names.WORK_API_VERSION, names.KIND_WORK, label_selector=managed, name="hub:work"
         )
         self.templates: dict[tuple[str, str], Informer] = {}
+        self.work_index = WorkIndex()
 
     @property
     def fixed_informers(self) -> list[Informer]:
@@ -172,13 +174,7 @@ class HubState:
                 out.append(work)
         return out
 
-    def works_by_namespace(self, policy: PolicyRef) -> dict[str, list[Obj]]:
-        """Existing Works of ``policy``, grouped by member namespace (one pass over the cache)."""
-        wanted = policy_labels(policy)
-        out: dict[str, list[Obj]] = {}
-        for work in self.works.list():
-            meta = work.get("metadata") or {}
-            labels = meta.get("labels") or {}
-            if all(labels.get(k) == v for k, v in wanted.items()):
-                out.setdefault(str(meta.get("namespace")), []).append(work)
-        return out
+    def work_carrying(self, ref: TemplateRef, namespace: str) -> Obj | None:
+        """The Work in ``namespace`` whose manifests include ``ref`` (from the index)."""
+        key = self.work_index.carrying(ref, namespace)
+        return self.works.get(key) if key else None

@@ -266,11 +266,21 @@ async def test_members_that_do_not_serve_a_kind_are_skipped(sim_factory: SimFact
         await eventually(rejected_everywhere, what="both members rejected with APINotServed")
         await fleet.member_apis["b"].create(WIDGET_CRD)
 
+        async def b_reports_widget() -> bool:
+            found = await fleet.hub_api.get(
+                names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER, name="b", namespace="member-b"
+            )
+            served = (found.get("status") or {}).get("apiEnablements") or []
+            return any(e["groupVersion"] == "example.com/v1" for e in served)
+
+        # first the agent's report (member-side latency), then the hub's reaction to it
+        await eventually(b_reports_widget, within=30, what="b reports that it serves Widget")
+
         async def placed_on_b() -> bool:
             found = await decision() or {}
             return [t["cluster"] for t in found.get("targets") or []] == ["b"]
 
-        await eventually(placed_on_b, within=20, what="placed on b once it serves Widget")
+        await eventually(placed_on_b, within=15, what="placed on b once it serves Widget")
         await eventually(
             lambda: fleet.member_apis["b"].get("example.com/v1", "Widget", name="gizmo", namespace="default"),
             what="gizmo on b",
