@@ -15,6 +15,7 @@ policies change, every (apiVersion, kind) their resource selectors name gets an 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -24,7 +25,7 @@ from hub import keys, matching
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
-from hub.controller_scheduling import REASON_POLICY_REMOVED, SchedulingController
+from hub.controller_scheduling import SchedulingController
 from hub.controller_status import StatusController
 from hub.controller_works import WorksController
 from hub.events import EventRecorder
@@ -43,6 +44,7 @@ _log = get_logger("hub.app")
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "waybill-system"})
 SYSTEM_OBJECTS = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")})
 STATUS_BATCH_SECONDS = 0.05
+POLICY_STATUS_BATCH_SECONDS = 0.5
 STARTUP_SCHEDULE_WAIT = 30.0
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
 
@@ -102,14 +104,15 @@ class Hub:
         self.status_ctl = StatusController(
             state=self.state,
             render_errors=self.works_ctl.render_errors,
-            enqueue_policy=self.policy_status.enqueue,
+            enqueue_policy=self._enqueue_policy_status,
             clock=time.monotonic,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
         self._facts: dict[str, tuple[Any, ...] | None] = {}
         self._capacity: dict[str, Any] = {}
+        self._policy_specs: dict[str, str] = {}  # "kind/key" → digest of spec (+ deletion)
         self._placements: dict[
-            str, tuple[PolicyRef | None, tuple[tuple[str, int | None], ...], Any, bool]
+            str, tuple[PolicyRef | None, tuple[tuple[str, int | None], ...], Any, Any]
         ] = {}
         self._wire()
 
@@ -160,10 +163,37 @@ class Hub:
         # writes, and wake only the bindings whose manifest (or its status) changed.
         state.works.add_handler(self._work_changed)
 
+    def _enqueue_policy_status(self, key: str) -> None:
+        # counts need not be instant: one status write per policy per batch window
+        self.policy_status.queue.add_after(key, POLICY_STATUS_BATCH_SECONDS)
+
     def _make_policy_handler(self, kind: str) -> Any:
+        informer = (
+            self.state.policies if kind == names.KIND_PROPAGATION_POLICY else self.state.cluster_policies
+        )
+
         def handler(key: str) -> None:
             namespace, _, name = key.rpartition("/")
-            self.policy_status.enqueue(keys.policy_key(PolicyRef(kind, namespace, name)))
+            self._enqueue_policy_status(keys.policy_key(PolicyRef(kind, namespace, name)))
+            policy = informer.get(key)
+            digest = (
+                None
+                if policy is None
+                else json.dumps(
+                    [policy.get("spec"), (policy.get("metadata") or {}).get("deletionTimestamp")],
+                    sort_keys=True,
+                    default=str,
+                )
+            )
+            identity = f"{kind}/{key}"
+            if self._policy_specs.get(identity) == digest and (
+                digest is not None or identity in self._policy_specs
+            ):
+                return  # a status-only change (ours): nothing to reschedule
+            if digest is None:
+                self._policy_specs.pop(identity, None)
+            else:
+                self._policy_specs[identity] = digest
             self._sync_template_kinds()
             self._all_templates()
 
@@ -174,11 +204,11 @@ class Hub:
             self.status.queue.add_after(keys.binding_key(ref), STATUS_BATCH_SECONDS)
 
     def _binding_changed(self, informer_key: str) -> None:
-        """Status and policy counts always; Works only when the placement (policy, clusters) changed."""
+        """Works, status and policy counts, when the placement or the scheduling outcome changed
+        (not on the status controller's own aggregated-status writes)."""
         namespace, _, name = informer_key.rpartition("/")
         bkey = f"{namespace}|{name}"
         binding = self.state.binding(bkey)
-        self.status.enqueue(bkey)
         previous = self._placements.get(bkey)
         current = None
         if binding is not None:
@@ -189,13 +219,14 @@ class Hub:
                 keys.binding_policy(binding),
                 tuple(sorted(keys.binding_clusters(binding).items())),
                 keys.binding_template(binding),
-                (scheduled or {}).get("reason") == REASON_POLICY_REMOVED,
+                (scheduled or {}).get("reason"),
             )
-        for placement in (previous, current):
-            if placement is not None and placement[0] is not None:
-                self.policy_status.enqueue(keys.policy_key(placement[0]))
         if current == previous:
             return
+        self.status.enqueue(bkey)
+        for placement in (previous, current):
+            if placement is not None and placement[0] is not None:
+                self._enqueue_policy_status(keys.policy_key(placement[0]))
         for placement in (previous, current):
             if placement is not None and placement[0] is not None:
                 for cluster, _replicas in placement[1]:

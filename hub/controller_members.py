@@ -56,7 +56,7 @@ class MembersController:
             taints, unreachable=health.unreachable_taint, now=conditions.now_rfc3339()
         )
         if wanted_taints != taints:
-            await self.state.hub_api.patch(
+            member = await self.state.hub_api.patch(
                 names.CLUSTER_API_VERSION,
                 names.KIND_MEMBER_CLUSTER,
                 name=cluster,
@@ -83,7 +83,13 @@ class MembersController:
                     names.KIND_MEMBER_CLUSTER,
                     name=cluster,
                     namespace=key,
-                    patch={"status": {"conditions": new_conditions}},
+                    # conditional: the agent writes this status too
+                    patch={
+                        "metadata": {
+                            "resourceVersion": (member.get("metadata") or {}).get("resourceVersion")
+                        },
+                        "status": {"conditions": new_conditions},
+                    },
                 )
                 _log.info("member.ready", cluster=cluster, status=health.ready_status, reason=health.reason)
         wait = membership.seconds_until_expiry(lease, now=now, grace_seconds=self.grace_seconds)

@@ -231,7 +231,9 @@ class SchedulingController:
             str(binding.get("kind")),
             name=str(meta["name"]),
             namespace=meta.get("namespace"),
-            patch={"status": status},
+            # the resourceVersion makes it conditional: the status controller writes this status
+            # too, and a merge patch computed from a stale copy would undo its work (or ours)
+            patch={"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": status},
         )
 
     async def _write(
@@ -297,7 +299,7 @@ class SchedulingController:
             )
         else:
             written = dict(binding)
-        old_status = dict((binding or {}).get("status") or {})
+        old_status = dict(written.get("status") or {})
         new_status = dict(old_status)
         if status is not None:
             old_decision = old_status.get("schedulingDecision")

@@ -95,7 +95,8 @@ class StatusController:
                 str(binding.get("kind")),
                 name=str(meta["name"]),
                 namespace=meta.get("namespace"),
-                patch={"status": new_status},
+                # conditional on the copy it was computed from (the scheduler writes status too)
+                patch={"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": new_status},
             )
             self.enqueue_policy(keys.policy_key(policy))
         self._observe(key, generation, items)
