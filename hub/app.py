@@ -109,6 +109,7 @@ class Hub:
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
         self._facts: dict[str, tuple[Any, ...] | None] = {}
+        self._ns_seen: dict[str, str] = {}  # member namespace → the cluster it was labelled for
         self._capacity: dict[str, Any] = {}
         self._policy_specs: dict[str, str] = {}  # "kind/key" → digest of spec (+ deletion)
         self._placements: dict[
@@ -130,13 +131,13 @@ class Hub:
         return await self.scheduler_ctl.reconcile(key)
 
     def _ignored(self, ref: TemplateRef) -> bool:
-        member_namespaces = set(self.state.member_namespaces().values())
-        if ref.namespace in SYSTEM_NAMESPACES or ref.namespace in member_namespaces:
+        member_namespace = self.state.is_member_namespace
+        if ref.namespace in SYSTEM_NAMESPACES or (ref.namespace and member_namespace(ref.namespace)):
             return True
         if (
             ref.api_version == "v1"
             and ref.kind == "Namespace"
-            and (ref.name in SYSTEM_NAMESPACES or ref.name in member_namespaces)
+            and (ref.name in SYSTEM_NAMESPACES or member_namespace(ref.name))
         ):
             return True
         if (ref.kind, ref.name) in SYSTEM_OBJECTS:
@@ -261,22 +262,36 @@ class Hub:
                 self.works.enqueue(key)
 
     def _member_changed(self, namespace: str) -> None:
-        """A member namespace, MemberCluster or Lease changed: health, and rescheduling if needed."""
+        """A member namespace or MemberCluster changed: health, and rescheduling if needed.
+
+        Only the member(s) this namespace names (before and now) are looked at: O(1) per event.
+        """
         self.members.enqueue(namespace)
-        current = {cluster: self.state.cluster_view(cluster) for cluster in self.state.member_namespaces()}
-        gone = [c for c in self._facts if c not in current]
-        changed = [c for c, view in current.items() if self._facts.get(c, "unseen") != _facts(view)]
-        capacity = [
-            c for c, view in current.items() if view is not None and self._capacity.get(c) != view.available
-        ]
+        labelled = self.state.labelled_cluster(namespace)
+        candidates = {c for c in (self._ns_seen.get(namespace), labelled) if c}
+        if labelled is None:
+            self._ns_seen.pop(namespace, None)
+        else:
+            self._ns_seen[namespace] = labelled
+        gone: list[str] = []
+        changed: list[str] = []
+        capacity: list[str] = []
+        for cluster in sorted(candidates):
+            if self.state.namespace_of(cluster) is None:
+                if cluster in self._facts or cluster in self._capacity:
+                    gone.append(cluster)
+                continue
+            view = self.state.cluster_view(cluster)
+            facts = _facts(view)
+            if self._facts.get(cluster, "unseen") != facts:
+                changed.append(cluster)
+                self._facts[cluster] = facts
+            if view is not None and self._capacity.get(cluster) != view.available:
+                capacity.append(cluster)
+                self._capacity[cluster] = view.available
         for cluster in gone:
             self._facts.pop(cluster, None)
             self._capacity.pop(cluster, None)
-        for cluster in changed:
-            self._facts[cluster] = _facts(current[cluster])
-        for cluster in capacity:
-            view = current[cluster]
-            self._capacity[cluster] = view.available if view else None
         if gone or changed:
             _log.info("fleet.changed", changed=sorted(changed), gone=sorted(gone))
             self._all_templates()

@@ -59,11 +59,10 @@ class StatusController:
             return None
         template = self.state.template(ref)
         generation = (template or {}).get("metadata", {}).get("generation")
-        namespaces = self.state.member_namespaces()
         items: list[dict[str, Any]] = []
         errors_seen: list[str] = []
         for cluster in sorted(keys.binding_clusters(binding)):
-            namespace = namespaces.get(cluster)
+            namespace = self.state.namespace_of(cluster)
             work = self.state.work_carrying(ref, namespace) if namespace else None
             item = aggregation.cluster_item(cluster=cluster, ref=ref, work=work, generation=generation)
             render_error = self.render_errors.get((key, cluster))

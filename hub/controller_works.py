@@ -67,7 +67,7 @@ class WorksController:
 
     async def reconcile(self, key: str) -> Result | None:
         policy_ref, cluster = keys.parse_works_key(key)
-        namespace = self.state.member_namespaces().get(cluster)
+        namespace = self.state.namespace_of(cluster)
         if namespace is None:
             return None  # the member left: its namespace (and Works) go with it
         existing = {str(w["metadata"]["name"]): w for w in self.state.works_for(policy_ref, namespace)}

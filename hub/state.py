@@ -70,6 +70,14 @@ class HubState:
         )
         self.templates: dict[tuple[str, str], Informer] = {}
         self.work_index = WorkIndex()
+        # member namespace index, kept up to date from the namespace informer (registered first,
+        # so every other handler sees it current): namespace → cluster, cluster → namespaces
+        self._ns_cluster: dict[str, str] = {}
+        self._cluster_nss: dict[str, set[str]] = {}
+        self._member_namespaces: dict[str, str] | None = None
+        self.namespaces.add_handler(self._namespace_changed)
+        # ClusterView per MemberCluster key, valid for one resourceVersion
+        self._views: dict[str, tuple[str, ClusterView]] = {}
 
     @property
     def fixed_informers(self) -> list[Informer]:
@@ -88,32 +96,89 @@ class HubState:
 
     # ---- members ---------------------------------------------------------------------------------
 
+    def _namespace_changed(self, name: str) -> None:
+        namespace = self.namespaces.get(name)
+        meta = (namespace or {}).get("metadata") or {}
+        cluster = (meta.get("labels") or {}).get(names.LABEL_MEMBER)
+        cluster = str(cluster) if cluster and not meta.get("deletionTimestamp") else None
+        old = self._ns_cluster.get(name)
+        if old == cluster:
+            return
+        if old is not None:
+            self._ns_cluster.pop(name, None)
+            owners = self._cluster_nss.get(old)
+            if owners is not None:
+                owners.discard(name)
+                if not owners:
+                    self._cluster_nss.pop(old, None)
+        if cluster is not None:
+            self._ns_cluster[name] = cluster
+            self._cluster_nss.setdefault(cluster, set()).add(name)
+        self._member_namespaces = None
+
     def member_namespaces(self) -> dict[str, str]:
-        """cluster name → member namespace, for namespaces that are not being deleted."""
-        out: dict[str, str] = {}
-        for namespace in sorted(self.namespaces.list(), key=lambda n: str(n["metadata"]["name"])):
-            meta = namespace.get("metadata") or {}
-            cluster = (meta.get("labels") or {}).get(names.LABEL_MEMBER)
-            if cluster and not meta.get("deletionTimestamp") and cluster not in out:
-                out[str(cluster)] = str(meta["name"])
-        return out
+        """cluster name → member namespace, for namespaces that are not being deleted (when two
+        namespaces name the same member, the first by name); a shared cache: do not mutate."""
+        if self._member_namespaces is None:
+            self._member_namespaces = {
+                cluster: namespace
+                for namespace, cluster in sorted(self._ns_cluster.items())
+                if self.namespace_of(cluster) == namespace
+            }
+        return self._member_namespaces
+
+    def namespace_of(self, cluster: str) -> str | None:
+        """The member namespace of ``cluster`` (O(1))."""
+        owners = self._cluster_nss.get(cluster)
+        if not owners:
+            return None
+        return next(iter(owners)) if len(owners) == 1 else min(owners)
+
+    def cluster_of(self, namespace: str) -> str | None:
+        """The member that ``namespace`` registers (only if it is that member's namespace)."""
+        cluster = self._ns_cluster.get(namespace)
+        return cluster if cluster is not None and self.namespace_of(cluster) == namespace else None
+
+    def labelled_cluster(self, namespace: str) -> str | None:
+        """The member ``namespace`` is labelled for (even if another namespace wins that name)."""
+        return self._ns_cluster.get(namespace)
+
+    def is_member_namespace(self, namespace: str) -> bool:
+        return self.cluster_of(namespace) is not None
 
     def member_cluster(self, cluster: str) -> Obj | None:
-        namespace = self.member_namespaces().get(cluster)
+        namespace = self.namespace_of(cluster)
         return self.members.get(f"{namespace}/{cluster}") if namespace else None
+
+    def _view(self, key: str, member: Obj) -> ClusterView:
+        rv = str((member.get("metadata") or {}).get("resourceVersion") or "")
+        cached = self._views.get(key)
+        if cached is not None and cached[0] == rv and rv:
+            return cached[1]
+        view = ClusterView.from_member(member)
+        self._views[key] = (rv, view)
+        return view
 
     def clusters(self) -> list[ClusterView]:
         """Every registered member with a MemberCluster (what scheduling chooses from)."""
         views = []
         for cluster, namespace in self.member_namespaces().items():
-            member = self.members.get(f"{namespace}/{cluster}")
+            key = f"{namespace}/{cluster}"
+            member = self.members.get(key)
             if member is not None and not (member.get("metadata") or {}).get("deletionTimestamp"):
-                views.append(ClusterView.from_member(member))
+                views.append(self._view(key, member))
+        if len(self._views) > 2 * len(views) + 16:
+            live = {v.name for v in views}
+            self._views = {k: v for k, v in self._views.items() if k.rpartition("/")[2] in live}
         return views
 
     def cluster_view(self, cluster: str) -> ClusterView | None:
-        member = self.member_cluster(cluster)
-        return ClusterView.from_member(member) if member else None
+        namespace = self.namespace_of(cluster)
+        if namespace is None:
+            return None
+        key = f"{namespace}/{cluster}"
+        member = self.members.get(key)
+        return self._view(key, member) if member else None
 
     # ---- policies --------------------------------------------------------------------------------
 
