@@ -3,6 +3,12 @@
 Run: ``python benchmarks/kubesim_bench.py`` (prints one line per figure, plus the targets).
 Targets: >= 2,000 writes/s, < 50 ms fan-out to 100 watchers, < 2 MB per idle server holding
 100 objects, 200 servers started in < 5 s in one process.
+
+``--large`` runs only the large custom-resource scenario (``large_cr_writes``): Work objects
+(crds/works.work.waybill.dev.yaml) of 1,000 ConfigMap manifests (~800 KiB) written in a loop
+(create, merge-patch of the spec, merge-patch of /status with 1,000 manifestConditions,
+server-side apply) while one watcher per namespace and a few cluster-wide watchers follow them;
+prints write latency p50/p99 and the time until every concerned watcher has the event.
 """
 
 from __future__ import annotations
@@ -14,12 +20,15 @@ import json
 import statistics
 import time
 import tracemalloc
+from pathlib import Path
 
 import aiohttp
+import yaml
 
 from kubesim import SimServer
 
 CM = "/api/v1/namespaces/default/configmaps"
+WORK_CRD = Path(__file__).resolve().parent.parent / "crds" / "works.work.waybill.dev.yaml"
 
 
 def _cm(name: str) -> bytes:
@@ -110,7 +119,136 @@ async def mass_startup(servers: int) -> float:
     return elapsed
 
 
+def _work(name: str, manifests: int, round_: int) -> dict[str, object]:
+    filler = "x" * 600
+    return {
+        "apiVersion": "work.waybill.dev/v1alpha1",
+        "kind": "Work",
+        "metadata": {"name": name, "labels": {"waybill.dev/member": name}},
+        "spec": {
+            "workload": {
+                "manifests": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {
+                            "name": f"cm-{i}",
+                            "namespace": "apps",
+                            "labels": {"app": "web", "waybill.dev/template": f"t-{i}"},
+                        },
+                        "data": {"round": str(round_), "payload": filler},
+                    }
+                    for i in range(manifests)
+                ]
+            }
+        },
+    }
+
+
+def _work_status(manifests: int, round_: int) -> dict[str, object]:
+    when = "2026-01-01T00:00:00Z"
+    cond = {"type": "Applied", "status": "True", "reason": "Applied", "lastTransitionTime": when}
+    return {
+        "status": {
+            "conditions": [{**cond, "observedGeneration": round_}],
+            "manifestConditions": [
+                {
+                    "identifier": {"ordinal": i, "version": "v1", "kind": "ConfigMap", "name": f"cm-{i}"},
+                    "conditions": [{**cond, "message": f"round {round_}"}],
+                }
+                for i in range(manifests)
+            ],
+        }
+    }
+
+
+async def large_cr_writes(
+    namespaces: int, cluster_watchers: int, manifests: int, rounds: int
+) -> tuple[list[float], list[float], int]:
+    """Write latencies (ms), fan-out latencies (ms) and the Work's JSON size in bytes."""
+    server = SimServer("bench-large")
+    await server.start()
+    headers = {"Authorization": f"Bearer {server.admin_token}"}
+    connector = aiohttp.TCPConnector(limit=namespaces + cluster_watchers + 4)
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(
+        server.url, headers=headers, connector=connector, timeout=timeout, read_bufsize=1 << 22
+    ) as session:
+        crd = yaml.safe_load(WORK_CRD.read_text())
+        async with session.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd) as r:
+            assert r.status == 201, await r.text()
+        names = [f"member-{n}" for n in range(namespaces)]
+        for ns in names:
+            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+            async with session.post("/api/v1/namespaces", json=body) as r:
+                assert r.status == 201, await r.text()
+        works = "/apis/work.waybill.dev/v1alpha1"
+        async with session.get(f"{works}/works") as r:
+            assert r.status == 200, await r.text()
+            rv = (await r.json())["metadata"]["resourceVersion"]
+        watch = {"watch": "1", "resourceVersion": rv}
+        ns_streams = [await session.get(f"{works}/namespaces/{ns}/works", params=watch) for ns in names]
+        all_streams = [await session.get(f"{works}/works", params=watch) for _ in range(cluster_watchers)]
+        writes: list[float] = []
+        fanouts: list[float] = []
+        size = len(json.dumps(_work("member-0", manifests, 0)))
+
+        async def write(method: str, path: str, body: object, content_type: str) -> None:
+            data = json.dumps(body).encode()
+            start = time.perf_counter()
+            waiters = [s.content.readline() for s in all_streams]
+            async with session.request(method, path, data=data, headers={"Content-Type": content_type}) as r:
+                assert r.status in (200, 201), await r.text()
+                await r.read()
+            writes.append((time.perf_counter() - start) * 1000)
+            await asyncio.gather(*waiters, stream.content.readline())
+            fanouts.append((time.perf_counter() - start) * 1000)
+
+        for i in range(rounds):
+            n = i % namespaces
+            ns, stream = names[n], ns_streams[n]
+            item = f"{works}/namespaces/{ns}/works/{names[n]}"
+            if i < namespaces:
+                await write(
+                    "POST", f"{works}/namespaces/{ns}/works", _work(ns, manifests, 0), "application/json"
+                )
+            spec = {"spec": _work(ns, manifests, i + 1)["spec"]}
+            await write("PATCH", item, spec, "application/merge-patch+json")
+            await write("PATCH", f"{item}/status", _work_status(manifests, i), "application/merge-patch+json")
+            await write(
+                "PATCH",
+                f"{item}?fieldManager=bench&force=true",
+                _work(ns, manifests, i + 2),
+                "application/apply-patch+yaml",
+            )
+        for s in ns_streams + all_streams:
+            s.close()
+    await server.close()
+    return writes, fanouts, size
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+async def large_main(args: argparse.Namespace) -> None:
+    writes, fanouts, size = await large_cr_writes(args.namespaces, 4, args.manifests, args.large_rounds)
+    print(
+        f"large CR writes (Work of {args.manifests} manifests, {size / 1024:.0f} KiB; "
+        f"{args.namespaces} namespace + 4 cluster-wide watchers; {len(writes)} writes): "
+        f"p50 {_pct(writes, 0.5):.0f} ms, p99 {_pct(writes, 0.99):.0f} ms"
+    )
+    print(
+        f"large CR watch fan-out (write start to every concerned watcher): "
+        f"p50 {_pct(fanouts, 0.5):.0f} ms, p99 {_pct(fanouts, 0.99):.0f} ms"
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
+    if args.large:
+        await large_main(args)
+        return
     wps = await writes_per_second(args.writes, args.concurrency)
     print(f"writes/s (HTTP create, {args.concurrency} connections): {wps:,.0f}   target >= 2,000")
     median, p95, worst = await fanout_latency(args.watchers, args.rounds)
@@ -122,6 +260,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"memory per idle server holding 100 objects: {mem:.2f} MB   target < 2 MB")
     elapsed = await mass_startup(args.servers)
     print(f"start-up of {args.servers} servers in one process: {elapsed:.2f} s   target < 5 s")
+    await large_main(args)
 
 
 if __name__ == "__main__":
@@ -132,4 +271,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--mem-servers", type=int, default=20)
     parser.add_argument("--servers", type=int, default=200)
+    parser.add_argument("--large", action="store_true", help="only the large custom-resource scenario")
+    parser.add_argument("--namespaces", type=int, default=100)
+    parser.add_argument("--manifests", type=int, default=1000)
+    parser.add_argument("--large-rounds", type=int, default=40)
     asyncio.run(main(parser.parse_args()))
