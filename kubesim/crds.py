@@ -149,7 +149,7 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
         return obj
     if not rtype.crd or rtype.schema is None:
         return obj
-    pruned = schema.prune(obj, rtype.schema)
+    pruned = schema.prune(obj, rtype.schema, copy=False)  # obj is the write's own copy
     dropped = meta.unknown_fields(obj, pruned)
     directive = meta.field_validation.get()
     if dropped and directive == "Strict":
@@ -161,7 +161,7 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
     if dropped and directive == "Warn":
         for path in dropped:
             meta.warn(f'unknown field "{path}"')
-    pruned = schema.apply_defaults(pruned, rtype.schema)
+    pruned = schema.apply_defaults(pruned, rtype.schema, copy=False)
     problems = schema.validate(pruned, rtype.schema)
     if problems:
         raise errors.ApiError(

@@ -67,6 +67,8 @@ def warn(message: str) -> None:
 def unknown_fields(original: Any, pruned: Any, *, prefix: str = "") -> list[str]:
     """Paths present in ``original`` but dropped by pruning (``spec.extra``, ``spec.items[0].x``)."""
     out: list[str] = []
+    if original is pruned:  # kept as is (prune(copy=False) keeps preserved subtrees)
+        return out
     if isinstance(original, dict) and isinstance(pruned, dict):
         for key, value in original.items():
             path = f"{prefix}.{key}" if prefix else key

@@ -12,7 +12,6 @@ whose ``code`` is the HTTP status kube-apiserver answers with (400 malformed, 42
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -159,7 +158,7 @@ def json_patch(obj: JSON, ops: JSON) -> JSON:
     """Apply an RFC 6902 JSON patch (a list of operations) to a copy of ``obj``."""
     if not isinstance(ops, list):
         raise PatchError("json: cannot unmarshal object into Go value of type jsonpatch.Patch", code=400)
-    doc = copy.deepcopy(obj)
+    doc = clone(obj)
     for raw in ops:
         if not isinstance(raw, dict) or not isinstance(raw.get("op"), str) or "path" not in raw:
             raise PatchError(f"invalid JSON patch operation: {json.dumps(raw)}", code=400)
@@ -167,9 +166,9 @@ def json_patch(obj: JSON, ops: JSON) -> JSON:
         if op in ("add", "replace", "test") and "value" not in raw:
             raise PatchError(f'{op} operation has no "value": {json.dumps(raw)}', code=400)
         if op == "add":
-            doc = _add(doc, path, copy.deepcopy(raw["value"]), op)
+            doc = _add(doc, path, clone(raw["value"]), op)
         elif op == "replace":
-            doc = _add(doc, path, copy.deepcopy(raw["value"]), op, replace=True)
+            doc = _add(doc, path, clone(raw["value"]), op, replace=True)
         elif op == "remove":
             _remove(doc, path, op)
         elif op in ("move", "copy"):
@@ -183,7 +182,7 @@ def json_patch(obj: JSON, ops: JSON) -> JSON:
                     )
                 value = _remove(doc, source, op)
             else:
-                value = copy.deepcopy(_get(doc, source, op))
+                value = clone(_get(doc, source, op))
             doc = _add(doc, path, value, op)
         elif op == "test":
             if not _json_equal(_get(doc, path, op), raw["value"]):
@@ -203,14 +202,30 @@ def _json_equal(a: JSON, b: JSON) -> bool:
 def merge_patch(obj: JSON, patch: JSON) -> JSON:
     """Apply an RFC 7386 JSON merge patch: objects merge, ``null`` deletes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result: dict[str, JSON] = copy.deepcopy(obj) if isinstance(obj, dict) else {}
+        return clone(patch)
+    return _merge_into(clone(obj) if isinstance(obj, dict) else {}, patch)
+
+
+def _merge_into(result: dict[str, JSON], patch: dict[str, JSON]) -> dict[str, JSON]:
+    """Merge ``patch`` into ``result`` (a copy the caller owns) in place."""
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
+        elif isinstance(value, dict):
+            current = result.get(key)
+            result[key] = _merge_into(current if isinstance(current, dict) else {}, value)
         else:
-            result[key] = merge_patch(result.get(key), value)
+            result[key] = clone(value)
     return result
+
+
+def clone(value: JSON) -> JSON:
+    """A deep copy of a JSON value (several times faster than ``copy.deepcopy``)."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
 
 
 # ----------------------------------------------------------------------- strategic merge patch
@@ -225,7 +240,7 @@ def strategic_merge_patch(obj: JSON, patch: JSON) -> JSON:
     """Apply a Kubernetes strategic merge patch to a copy of ``obj``."""
     if not isinstance(patch, dict):
         raise PatchError("strategic merge patch must be a JSON object", code=400)
-    base = copy.deepcopy(obj) if isinstance(obj, dict) else {}
+    base = clone(obj) if isinstance(obj, dict) else {}
     merged = _merge_map(base, patch, ())
     return {} if merged is None else merged
 

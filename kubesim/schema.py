@@ -14,7 +14,6 @@ The server (``kubesim/server``) calls these; nothing here does I/O.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import re
@@ -396,13 +395,16 @@ def _validate_object(value: dict[str, JSON], schema: Schema, path: str, errors: 
 # ------------------------------------------------------------------------------------- pruning
 
 
-def prune(obj: JSON, schema: Schema, *, is_root: bool = True) -> JSON:
+def prune(obj: JSON, schema: Schema, *, is_root: bool = True, copy: bool = True) -> JSON:
     """Return a copy of ``obj`` without fields the schema does not specify.
 
     ``apiVersion``, ``kind`` and ``metadata`` survive at the root and in embedded resources;
     subtrees under ``x-kubernetes-preserve-unknown-fields: true`` keep unknown fields.
+    With ``copy=False`` the objects and arrays the schema describes are new but kept values
+    the schema does not describe (preserved subtrees, embedded ``metadata``, untyped arrays) are
+    ``obj``'s own (identical objects): for a caller that owns ``obj`` and drops it afterwards.
     """
-    return _prune(copy.deepcopy(obj), schema, embedded=is_root)
+    return _prune(_clone(obj) if copy else obj, schema, embedded=is_root)
 
 
 def _prune(value: JSON, schema: Schema | None, *, embedded: bool) -> JSON:
@@ -435,13 +437,16 @@ def _prune(value: JSON, schema: Schema | None, *, embedded: bool) -> JSON:
 # ------------------------------------------------------------------------------------ defaulting
 
 
-def apply_defaults(obj: JSON, schema: Schema) -> JSON:
+def apply_defaults(obj: JSON, schema: Schema, *, copy: bool = True) -> JSON:
     """Return a copy of ``obj`` with schema ``default``s set where fields are absent.
+
+    ``copy=False`` changes ``obj`` in place, which is safe right after ``prune(copy=False)``:
+    defaulting only descends where the schema describes the value, which pruning made new.
 
     A ``null`` in a non-nullable field that has a default is replaced by the default, as
     kube-apiserver does (other nulls are left for validation to report).
     """
-    return _default(copy.deepcopy(obj), schema)
+    return _default(_clone(obj) if copy else obj, schema)
 
 
 def _default(value: JSON, schema: Schema | None) -> JSON:
@@ -453,7 +458,7 @@ def _default(value: JSON, schema: Schema | None) -> JSON:
                 continue
             current = value.get(key, _ABSENT)
             if "default" in sub and (current is _ABSENT or (current is None and not sub.get("nullable"))):
-                value[key] = copy.deepcopy(sub["default"])
+                value[key] = _clone(sub["default"])
             if key in value:
                 value[key] = _default(value[key], sub)
         additional = schema.get("additionalProperties")
@@ -468,6 +473,15 @@ def _default(value: JSON, schema: Schema | None) -> JSON:
 
 
 _ABSENT = object()
+
+
+def _clone(value: JSON) -> JSON:
+    """A deep copy of a JSON value (several times faster than ``copy.deepcopy``)."""
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    return value
 
 
 # ----------------------------------------------------------------------------- structural checks

@@ -18,7 +18,6 @@ use the strategic-merge keys from ``kubesim.patching``; custom resources pass th
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -332,12 +331,12 @@ def _merge(live: JSON, applied: JSON, names: tuple[str, ...], schema: JSON, type
                 child_typed = typed and not (not names and key == "metadata")
                 result[key] = _merge(live[key], value, (*names, key), _child_schema(schema, key), child_typed)
             else:
-                result[key] = copy.deepcopy(value)
+                result[key] = patching.clone(value)
         return result
     if isinstance(applied, list) and isinstance(live, list) and names:
         list_type = _list_type(names[:-1], names[-1], schema, typed)
         if list_type.kind == "set":
-            return list(live) + [copy.deepcopy(i) for i in applied if i not in live]
+            return list(live) + [patching.clone(i) for i in applied if i not in live]
         if list_type.kind == "map":
             item_schema = schema.get("items") if isinstance(schema, dict) else None
             result_list = list(live)
@@ -345,12 +344,12 @@ def _merge(live: JSON, applied: JSON, names: tuple[str, ...], schema: JSON, type
                 element = _key_element(item, list_type.keys) if isinstance(item, dict) else None
                 current = _step(result_list, element) if element else _MISSING
                 if current is _MISSING:
-                    result_list.append(copy.deepcopy(item))
+                    result_list.append(patching.clone(item))
                 else:
                     position = result_list.index(current)
                     result_list[position] = _merge(current, item, names, item_schema, typed)
             return result_list
-    return copy.deepcopy(applied)
+    return patching.clone(applied)
 
 
 # ------------------------------------------------------------------------------ managed fields
@@ -426,7 +425,7 @@ def apply(
     typed = schema is not None
     api_version = str(applied.get("apiVersion") or (live or {}).get("apiVersion") or "")
     applied_set = fields_of(applied, schema=schema)
-    live_obj: dict[str, JSON] = copy.deepcopy(live) if live is not None else {}
+    live_obj: dict[str, JSON] = patching.clone(live) if live is not None else {}
     entries = _entries(live_obj)
     mine = [
         e
@@ -472,7 +471,9 @@ def apply(
     owned_by_others: FieldSet = set().union(*other_sets) if other_sets else set()
 
     live_obj.setdefault("metadata", {}).pop("managedFields", None)
-    merged = _merge(live_obj, applied, (), schema, typed) if live is not None else copy.deepcopy(applied)
+    merged: dict[str, JSON] = (
+        _merge(live_obj, applied, (), schema, typed) if live is not None else patching.clone(applied)
+    )
     for path in sorted(previous - applied_set, key=len):
         if not any(p[: len(path)] == path for p in owned_by_others):
             _remove_path(merged, path)

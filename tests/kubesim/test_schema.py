@@ -337,6 +337,36 @@ def test_apply_defaults(obj: dict[str, Any], expected_spec: dict[str, Any]) -> N
     assert repr(obj) == before
 
 
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {},
+        {"spec": {"replicas": 3, "mode": None, "note": None}},
+        {"spec": {"ports": [{"port": 80}], "labels": {"a": {}}}, "extra": {"deep": [{"x": 1}]}},
+    ],
+)
+def test_prune_and_default_without_copy_leave_the_input_alone(obj: dict[str, Any]) -> None:
+    """copy=False (the store's fast path) shares only what neither step changes."""
+    before = repr(obj)
+    copied = schema.apply_defaults(schema.prune(obj, DEFAULTS_SCHEMA), DEFAULTS_SCHEMA)
+    fast = schema.apply_defaults(schema.prune(obj, DEFAULTS_SCHEMA, copy=False), DEFAULTS_SCHEMA, copy=False)
+    assert fast == copied
+    assert repr(obj) == before
+
+
+def test_prune_without_copy_shares_preserved_subtrees() -> None:
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}
+    obj = {"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"template": manifest}}
+    pruned = schema.prune(obj, SPEC_SCHEMA, copy=False)
+    assert pruned["spec"]["template"] == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c"},
+    }
+    assert pruned["spec"]["template"]["metadata"] is manifest["metadata"]
+    assert manifest["data"] == {"k": "v"}
+
+
 def test_generated_waybill_crds_are_structural() -> None:
     import pathlib
 
