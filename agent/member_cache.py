@@ -42,6 +42,25 @@ def work_keys_of(obj: Obj, *, work_namespace: str) -> Iterable[str]:
     return [f"{work_namespace}/{work}"] if work else []
 
 
+def without_own_managed_fields(field_manager: str) -> Callable[[Obj], Obj]:
+    """An informer transform dropping the agent's own managedFields entry before caching.
+
+    The agent owns most fields of what it applies, so its entry is the bulk of a cached object's
+    managedFields, yet it is never read: drift compares manifests with live values, and only
+    *other* managers' entries matter (``agent.drift.respected_fields``).
+    """
+
+    def transform(obj: Obj) -> Obj:
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict) or not meta.get("managedFields"):
+            return obj
+        entries = meta["managedFields"]
+        kept = [e for e in entries if not (isinstance(e, dict) and e.get("manager") == field_manager)]
+        return {**obj, "metadata": {**meta, "managedFields": kept}} if len(kept) != len(entries) else obj
+
+    return transform
+
+
 class MemberCache:
     """Informers on applied kinds; ``on_change(work_key)`` is called when an applied object changes."""
 
@@ -52,8 +71,10 @@ class MemberCache:
         work_namespace: str,
         on_change: Callable[[str], None],
         sync_timeout: float = 10.0,
+        field_manager: str = names.FIELD_MANAGER_AGENT,
     ) -> None:
         self.member_api = member_api
+        self._transform = without_own_managed_fields(field_manager)
         self.work_namespace = work_namespace
         self.on_change = on_change
         self.sync_timeout = sync_timeout
@@ -76,6 +97,7 @@ class MemberCache:
                     kind,
                     label_selector=f"{names.LABEL_WORK_NAMESPACE}={self.work_namespace}",
                     name=f"member:{kind}",
+                    transform=self._transform,
                 )
                 informer.add_handler(self._changed, map_keys=self._map)
                 informer.start()
@@ -100,7 +122,7 @@ class MemberCache:
         key = self._key(
             str(obj.get("apiVersion")), str(obj.get("kind")), str(meta.get("name")), meta.get("namespace")
         )
-        self._written[key] = obj
+        self._written[key] = self._transform(obj)
 
     def forget(self, api_version: str, kind: str, *, name: str, namespace: str | None) -> None:
         self._written.pop(self._key(api_version, kind, name, namespace), None)

@@ -99,7 +99,12 @@ class Agent:
             if controller_ref:
                 controller_ref[0].enqueue(key)
 
-        self.cache = MemberCache(self.member_api, work_namespace=self.namespace, on_change=enqueue)
+        self.cache = MemberCache(
+            self.member_api,
+            work_namespace=self.namespace,
+            on_change=enqueue,
+            field_manager=self.config.field_manager,
+        )
         syncer = WorkSyncer(self.member_api, config=cfg, cache=self.cache)
         events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
         work_controller = WorkController(
