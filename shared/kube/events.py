@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import socket
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
+from shared.api.meta import now_rfc3339
 from shared.kube.client import KubeClient
 from shared.kube.errors import AlreadyExists, ApiError
 from shared.ops.logging import get_logger
@@ -80,7 +80,6 @@ class EventRecorder:
         identity = _identity(obj)
         if self._last.get(identity) == (reason, message):
             return
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = event_body(
             obj,
             component=self.component,
@@ -88,7 +87,7 @@ class EventRecorder:
             message=message,
             event_type=event_type,
             host=self.host,
-            now=now,
+            now=now_rfc3339(),
         )
         try:
             await self.client.create(body)
