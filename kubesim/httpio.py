@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubesim import errors, protobuf
+from kubesim import encoding, errors, protobuf
 from kubesim.auth import User
 from kubesim.registry import Registry, ResourceType
 
@@ -106,7 +106,7 @@ def flag(value: str | None) -> bool:
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return encoding.dumps(obj)
 
 
 def respond(obj: Any, *, status: int = 200, content_type: str = "application/json") -> web.Response:

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubesim import errors, meta, ssa, validation
+from kubesim import encoding, errors, meta, ssa, validation
 from kubesim.registry import Registry, ResourceType
 
 Obj = dict[str, Any]
@@ -170,10 +169,18 @@ class Store:
         loop.call_soon(fn, context=contextvars.Context())  # not the triggering request's context
 
     def _commit(self, kind: str, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
-        if kind != "DELETED" and self.max_object_bytes and _size(obj) > self.max_object_bytes:
-            raise errors.ApiError(code=500, reason="", message="etcdserver: request is too large")
+        md = obj["metadata"]
+        data = None
+        if kind != "DELETED":  # encoded once: the size check, the response and every watcher
+            previous_rv = md.get("resourceVersion")
+            md["resourceVersion"] = str(self.rv + 1)
+            data = encoding.encode(obj)
+            if self.max_object_bytes and len(data) > self.max_object_bytes:
+                md["resourceVersion"] = previous_rv
+                raise errors.ApiError(code=500, reason="", message="etcdserver: request is too large")
         self.rv += 1
-        obj["metadata"]["resourceVersion"] = str(self.rv)
+        md["resourceVersion"] = str(self.rv)
+        encoding.remember(obj, encoding.encode(obj) if data is None else data)
         ns = obj["metadata"].get("namespace", "") if rtype.namespaced else ""
         bucket = self._data.setdefault(rtype.key, {}).setdefault(ns, {})
         if kind == "DELETED":
@@ -518,10 +525,6 @@ def _record(
         new["metadata"]["managedFields"] = entries
     else:
         new["metadata"].pop("managedFields", None)
-
-
-def _size(obj: Obj) -> int:
-    return len(json.dumps(obj, separators=(",", ":")))
 
 
 def _same(a: Obj, b: Obj) -> bool:

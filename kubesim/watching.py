@@ -10,7 +10,6 @@ one entering it an ``ADDED``. A ``resourceVersion`` older than the kept history 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubesim import errors, selectors
+from kubesim import encoding, errors, selectors
 from kubesim.registry import ResourceType
 from kubesim.store import Event, Store
 
@@ -189,5 +188,5 @@ def _abort(request: web.Request) -> None:
 
 
 async def _send(response: web.StreamResponse, kind: str, obj: Obj) -> None:
-    line = json.dumps({"type": kind, "object": obj}, separators=(",", ":")) + "\n"
-    await response.write(line.encode())
+    # the object's bytes are shared by every watcher (and the write's response)
+    await response.write(b'{"type":"' + kind.encode() + b'","object":' + encoding.dumps(obj) + b"}\n")
