@@ -5,11 +5,18 @@ versions in the registry at once and then gets ``NamesAccepted`` and ``Establish
 conditions; a CRD being deleted has its objects removed, its resource unregistered and its
 cleanup finalizer dropped. ``admit`` validates custom objects against the version's OpenAPI v3
 schema (via ``kubesim.schema``) and prunes unknown fields.
+
+On an update, top-level fields the write did not touch (the stored ``status`` on a spec write,
+the stored ``spec`` on a ``/status`` write: the very same objects) are not pruned, defaulted or
+validated again when the stored object was admitted under the CRD's current schema (single
+served version): they were already, and kube-apiserver's validation ratcheting accepts
+unchanged values anyway. A spec write to a large custom resource no longer walks its status.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from typing import Any
 
 from kubesim import errors, meta, schema
@@ -134,8 +141,12 @@ def crd_problems(crd: Obj) -> list[dict[str, str]]:
     return causes
 
 
-def admit(rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
-    """Store admitter: CRD checks, and schema validation + pruning for custom objects."""
+def admit(rtype: ResourceType, obj: Obj, old: Obj | None, *, unchanged: Collection[str] = ()) -> Obj:
+    """Store admitter: CRD checks, and schema validation + pruning for custom objects.
+
+    ``unchanged`` names top-level fields of ``obj`` that are the stored object's own, already
+    admitted under the same schema: they are kept as they are.
+    """
     if rtype.key == CRD_KEY:
         causes = crd_problems(obj)
         if causes:
@@ -149,8 +160,10 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
         return obj
     if not rtype.crd or rtype.schema is None:
         return obj
-    pruned = schema.prune(obj, rtype.schema, copy=False)  # obj is the write's own copy
-    dropped = meta.unknown_fields(obj, pruned)
+    kept = {k: obj[k] for k in unchanged if k in obj and k not in ("apiVersion", "kind", "metadata")}
+    body = {k: v for k, v in obj.items() if k not in kept} if kept else obj
+    pruned = schema.prune(body, rtype.schema, copy=False)  # obj is the write's own copy
+    dropped = meta.unknown_fields(body, pruned)
     directive = meta.field_validation.get()
     if dropped and directive == "Strict":
         listed = ", ".join(f'unknown field "{p}"' for p in dropped)
@@ -162,7 +175,14 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
         for path in dropped:
             meta.warn(f'unknown field "{path}"')
     pruned = schema.apply_defaults(pruned, rtype.schema, copy=False)
-    problems = schema.validate(pruned, rtype.schema)
+    root = rtype.schema
+    if kept:
+        assert isinstance(pruned, dict)
+        merged = {k: kept[k] if k in kept else pruned[k] for k in obj if k in kept or k in pruned}
+        pruned = {**merged, **{k: v for k, v in pruned.items() if k not in merged}}
+        properties = {**(root.get("properties") or {}), **{k: {} for k in kept}}  # {}: not walked
+        root = {**root, "properties": properties}
+    problems = schema.validate(pruned, root)
     if problems:
         raise errors.ApiError(
             code=422,
@@ -185,8 +205,21 @@ class CrdController:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.admitters.append(admit)
+        self._schema_rv: dict[str, int] = {}  # CRD name -> resourceVersion of its last spec change
+        store.admitters.append(self._admit)
         store.subscribe(self._on_event)
+
+    def _admit(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
+        unchanged: list[str] = []
+        if old is not None and rtype.crd and self._admitted_under_current_schema(rtype.crd, old):
+            unchanged = [k for k, v in obj.items() if k in old and old[k] is v and isinstance(v, dict | list)]
+        return admit(rtype, obj, old, unchanged=unchanged)
+
+    def _admitted_under_current_schema(self, crd: str, old: Obj) -> bool:
+        since = self._schema_rv.get(crd)
+        if since is None or len(self.store.registry.crd_types(crd)) != 1:
+            return False
+        return int(old["metadata"].get("resourceVersion") or 0) > since
 
     def _crd_type(self) -> ResourceType:
         t = self.store.registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -204,8 +237,11 @@ class CrdController:
             return
         name = event.obj["metadata"]["name"]
         if event.type == "DELETED":
+            self._schema_rv.pop(name, None)
             self.store.registry.remove_crd(name)
             return
+        if event.old is None or event.obj.get("spec") != event.old.get("spec"):
+            self._schema_rv[name] = event.rv
         if event.obj["metadata"].get("deletionTimestamp"):
             self.store.soon(lambda: self._cleanup(name))
             return

@@ -378,7 +378,9 @@ class Store:
     def _merge_update(self, rtype: ResourceType, old: Obj, new: Obj, subresource: str | None) -> Obj:
         omd = old["metadata"]
         if subresource == "status":
-            merged: Obj = meta.clone(old)
+            # custom resources: the stored spec is kept as the very same object (admission can
+            # tell it is unchanged); nothing below changes it in place
+            merged: Obj = {**old, "metadata": dict(omd)} if rtype.crd else meta.clone(old)
             if "status" in new:
                 merged["status"] = new["status"]
             else:

@@ -340,3 +340,20 @@ async def test_custom_resource_finalizers_hold_crd_deletion(api: Api) -> None:
 
     await wait_for(crd_gone)
     assert (await api.get("/apis/example.com/v1"))[0] == 404
+
+
+async def test_unchanged_parts_are_admitted_again_after_a_schema_change(api: Api) -> None:
+    await _install(api)
+    _, w = await api.post(WIDGETS, widget("w", size=1))
+    status, w = await api.put(f"{WIDGETS}/w/status", {**w, "status": {"conditions": [{"type": "Ready"}]}})
+    assert status == 200 and w["spec"] == {"size": 1}
+    status, w = await api.patch(f"{WIDGETS}/w", {"spec": {"size": 2}})
+    assert status == 200 and w["status"] == {"conditions": [{"type": "Ready"}]}
+    _, live = await api.get(f"{CRDS}/widgets.example.com")
+    live["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["color"][
+        "default"
+    ] = "red"
+    assert (await api.put(f"{CRDS}/widgets.example.com", live))[0] == 200
+    # the stored spec predates the new schema: a /status write defaults it like a full admission
+    status, w = await api.put(f"{WIDGETS}/w/status", {**w, "status": {"conditions": [{"type": "Done"}]}})
+    assert status == 200 and w["spec"] == {"size": 2, "color": "red"}
