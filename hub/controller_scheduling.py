@@ -200,6 +200,7 @@ class SchedulingController:
                 name=str(meta["name"]),
                 namespace=meta.get("namespace"),
             )
+        self.state.forget_binding(keys.binding_key(ref))
         _log.info("binding.deleted", template=str(ref))
         self._touch_works(binding)
 
@@ -226,7 +227,7 @@ class SchedulingController:
 
     async def _patch_status(self, binding: Mapping[str, Any], status: dict[str, Any]) -> None:
         meta = binding.get("metadata") or {}
-        await self.state.hub_api.patch_status(
+        written = await self.state.hub_api.patch_status(
             names.WORK_API_VERSION,
             str(binding.get("kind")),
             name=str(meta["name"]),
@@ -235,6 +236,7 @@ class SchedulingController:
             # too, and a merge patch computed from a stale copy would undo its work (or ours)
             patch={"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": status},
         )
+        self.state.remember_binding(written)
 
     async def _write(
         self,
@@ -279,6 +281,7 @@ class SchedulingController:
             if ref.namespace:
                 body["metadata"]["namespace"] = ref.namespace
             written = await self.state.hub_api.create(body)
+            self.state.remember_binding(written)
             _log.info(
                 "binding.created", template=str(ref), policy=str(policy), clusters=len(spec["clusters"])
             )
@@ -294,6 +297,7 @@ class SchedulingController:
             written = await self.state.hub_api.patch(
                 names.WORK_API_VERSION, kind, name=name, namespace=ref.namespace or None, patch=patch
             )
+            self.state.remember_binding(written)
             _log.info(
                 "binding.updated", template=str(ref), policy=str(policy), clusters=len(spec["clusters"])
             )

@@ -22,6 +22,7 @@ from shared.runtime.controller import Result
 
 _log = get_logger("hub.status")
 CONDITION_RENDERED = "Rendered"
+CONFLICT_RETRY_SECONDS = 0.1
 _PROPAGATION = histogram(
     "hub_propagation_seconds",
     "Template generation change seen by the hub → applied on every chosen member, as observed by the hub",
@@ -89,14 +90,23 @@ class StatusController:
         new_status["conditions"] = conds
         if new_status != old_status:
             meta = binding["metadata"]
-            await self.state.hub_api.patch_status(
-                names.WORK_API_VERSION,
-                str(binding.get("kind")),
-                name=str(meta["name"]),
-                namespace=meta.get("namespace"),
-                # conditional on the copy it was computed from (the scheduler writes status too)
-                patch={"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": new_status},
-            )
+            try:
+                written = await self.state.hub_api.patch_status(
+                    names.WORK_API_VERSION,
+                    str(binding.get("kind")),
+                    name=str(meta["name"]),
+                    namespace=meta.get("namespace"),
+                    # conditional on the copy it was computed from (the scheduler writes status too)
+                    patch={
+                        "metadata": {"resourceVersion": meta.get("resourceVersion")},
+                        "status": new_status,
+                    },
+                )
+            except errors.Conflict:
+                # the scheduler wrote in between: look again once the cache has its write
+                self.state.forget_binding(key)
+                return Result(requeue_after=CONFLICT_RETRY_SECONDS)
+            self.state.remember_binding(written)
             self.enqueue_policy(keys.policy_key(policy))
         self._observe(key, generation, items)
         if template is not None:

@@ -22,6 +22,17 @@ Obj = dict[str, Any]
 LEASE_API = "coordination.k8s.io/v1"
 
 
+def _rv(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _at_least(cached: str, written: str) -> bool:
+    """Whether the cached resourceVersion is the written one or later (opaque ones: only equal)."""
+    if cached.isdigit() and written.isdigit():
+        return int(cached) >= int(written)
+    return cached == written
+
+
 class HubState:
     """Informers over the hub API and read-only queries on their caches."""
 
@@ -76,6 +87,17 @@ class HubState:
         self._cluster_nss: dict[str, set[str]] = {}
         self._member_namespaces: dict[str, str] | None = None
         self.namespaces.add_handler(self._namespace_changed)
+        # read-your-writes: the hub's latest write of a binding, until the cache has caught up
+        # (so a second pass never computes a conditional status patch from a stale copy: 409)
+        self._written: dict[str, Obj] = {}
+        self.bindings.add_handler(lambda key: self._binding_event(key.replace("/", "|", 1)))
+        self.cluster_bindings.add_handler(lambda name: self._binding_event(f"|{name}"))
+        # (policy, cluster) → keys of the cached bindings placing their template there
+        self._by_slot: dict[tuple[PolicyRef, str], set[str]] = {}
+        self._slots: dict[str, set[tuple[PolicyRef, str]]] = {}
+        # member namespace → keys of the cached Works there
+        self._works_by_ns: dict[str, set[str]] = {}
+        self.works.add_handler(self._work_event)
         # ClusterView per MemberCluster key, valid for one resourceVersion
         self._views: dict[str, tuple[str, ClusterView]] = {}
 
@@ -211,31 +233,80 @@ class HubState:
             for obj in informer.list():
                 yield TemplateRef.of(obj), obj
 
-    def binding(self, key: str) -> Obj | None:
+    def _cached_binding(self, key: str) -> Obj | None:
         namespace, name = keys.parse_binding_key(key)
         if namespace:
             return self.bindings.get(f"{namespace}/{name}")
         return self.cluster_bindings.get(name)
 
+    def binding(self, key: str) -> Obj | None:
+        """The binding from the cache, or the hub's own later write of it (read-your-writes)."""
+        written = self._written.get(key)
+        return written if written is not None else self._cached_binding(key)
+
+    def remember_binding(self, obj: Obj) -> None:
+        """Record a binding as the API server returned it after the hub wrote it."""
+        key = keys.binding_key_of(obj)
+        cached = self._cached_binding(key)
+        if cached is None or not _at_least(_rv(cached), _rv(obj)):
+            self._written[key] = obj
+
+    def forget_binding(self, key: str) -> None:
+        self._written.pop(key, None)
+
+    def _binding_event(self, key: str) -> None:
+        cached = self._cached_binding(key)
+        for slot in self._slots.pop(key, ()):
+            holders = self._by_slot.get(slot)
+            if holders is not None:
+                holders.discard(key)
+                if not holders:
+                    self._by_slot.pop(slot, None)
+        policy = keys.binding_policy(cached) if cached is not None else None
+        if cached is not None and policy is not None:
+            slots = {(policy, cluster) for cluster in keys.binding_clusters(cached)}
+            if slots:
+                self._slots[key] = slots
+                for slot in slots:
+                    self._by_slot.setdefault(slot, set()).add(key)
+        written = self._written.get(key)
+        if written is not None and (cached is None or _at_least(_rv(cached), _rv(written))):
+            self._written.pop(key, None)
+
+    def _work_event(self, key: str) -> None:
+        namespace = key.split("/", 1)[0]
+        if key in self.works:
+            self._works_by_ns.setdefault(namespace, set()).add(key)
+        else:
+            held = self._works_by_ns.get(namespace)
+            if held is not None:
+                held.discard(key)
+                if not held:
+                    self._works_by_ns.pop(namespace, None)
+
     def all_bindings(self) -> list[Obj]:
         return [*self.bindings.list(), *self.cluster_bindings.list()]
 
     def bindings_for(self, policy: PolicyRef, cluster: str) -> list[Obj]:
-        """Bindings of ``policy`` that place their template on ``cluster``."""
-        return [
-            b
-            for b in self.all_bindings()
-            if keys.binding_policy(b) == policy and cluster in keys.binding_clusters(b)
-        ]
+        """Bindings of ``policy`` that place their template on ``cluster`` (from the index)."""
+        out = []
+        for key in self._by_slot.get((policy, cluster), ()):
+            binding = self._cached_binding(key)
+            if binding is not None:
+                out.append(binding)
+        return out
 
     def works_for(self, policy: PolicyRef, namespace: str) -> list[Obj]:
         """Existing Works of ``policy`` in one member namespace."""
         wanted = policy_labels(policy)
         out = []
-        for work in self.works.list():
+        for key in sorted(self._works_by_ns.get(namespace, ())):
+            work = self.works.get(key)
+            if work is None:
+                continue
             meta = work.get("metadata") or {}
             labels = meta.get("labels") or {}
-            if meta.get("namespace") == namespace and all(labels.get(k) == v for k, v in wanted.items()):
+            if all(labels.get(k) == v for k, v in wanted.items()):
                 out.append(work)
         return out
 
