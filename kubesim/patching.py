@@ -199,11 +199,17 @@ def _json_equal(a: JSON, b: JSON) -> bool:
 # ------------------------------------------------------------------------------- RFC 7386
 
 
-def merge_patch(obj: JSON, patch: JSON) -> JSON:
-    """Apply an RFC 7386 JSON merge patch: objects merge, ``null`` deletes, anything else replaces."""
+def merge_patch(obj: JSON, patch: JSON, *, share: bool = False) -> JSON:
+    """Apply an RFC 7386 JSON merge patch: objects merge, ``null`` deletes, anything else replaces.
+
+    The result is a deep copy, or with ``share=True`` new only along the patch's paths: values
+    the patch does not reach are ``obj``'s own (for a caller that never changes them in place).
+    """
     if not isinstance(patch, dict):
         return clone(patch)
-    return _merge_into(clone(obj) if isinstance(obj, dict) else {}, patch)
+    if not isinstance(obj, dict):
+        obj = {}
+    return _merge_shared(obj, patch) if share else _merge_into(clone(obj), patch)
 
 
 def _merge_into(result: dict[str, JSON], patch: dict[str, JSON]) -> dict[str, JSON]:
@@ -214,6 +220,20 @@ def _merge_into(result: dict[str, JSON], patch: dict[str, JSON]) -> dict[str, JS
         elif isinstance(value, dict):
             current = result.get(key)
             result[key] = _merge_into(current if isinstance(current, dict) else {}, value)
+        else:
+            result[key] = clone(value)
+    return result
+
+
+def _merge_shared(obj: dict[str, JSON], patch: dict[str, JSON]) -> dict[str, JSON]:
+    """Merge ``patch`` over ``obj``: new dicts along the patch's paths, the rest shared."""
+    result = dict(obj)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict):
+            current = result.get(key)
+            result[key] = _merge_shared(current if isinstance(current, dict) else {}, value)
         else:
             result[key] = clone(value)
     return result

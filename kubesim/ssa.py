@@ -563,7 +563,8 @@ def record_update(
             changed.add(path)
             continue
         new_value = _value_at(new, path)
-        if _is_leafish(new_value) and _canon(new_value) != _canon(_value_at(old, path)):
+        old_value = _value_at(old, path)
+        if new_value is not old_value and _is_leafish(new_value) and _canon(new_value) != _canon(old_value):
             changed.add(path)
     removed = old_set - new_set
     if not changed and not removed:

@@ -134,7 +134,9 @@ async def patch(call: Call, store: Store) -> web.Response:
         if content_type == JSON_PATCH:
             patched = patching.json_patch(base, body)
         elif content_type == MERGE_PATCH:
-            patched = patching.merge_patch(base, body)
+            # custom resources: what the patch does not reach stays the stored objects' own (the
+            # store changes only the top level and metadata in place; pruning copies the rest)
+            patched = patching.merge_patch(base, body, share=bool(t.rtype.crd and t.subresource != "scale"))
         else:
             patched = patching.strategic_merge_patch(base, body)
     except patching.PatchError as exc:
@@ -154,6 +156,8 @@ async def patch(call: Call, store: Store) -> web.Response:
         )
         return respond(scale.to_scale(t.rtype, obj))
     md = patched.setdefault("metadata", {})
+    if isinstance(md, dict):
+        md = patched["metadata"] = dict(md)  # never the stored object's own metadata
     if md.get("name") != t.name:
         raise errors.bad_request(
             f"the name of the object ({md.get('name')}) does not match the name on the URL ({t.name})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kubesim.testing import Api, wait_for
@@ -357,3 +358,26 @@ async def test_unchanged_parts_are_admitted_again_after_a_schema_change(api: Api
     # the stored spec predates the new schema: a /status write defaults it like a full admission
     status, w = await api.put(f"{WIDGETS}/w/status", {**w, "status": {"conditions": [{"type": "Done"}]}})
     assert status == 200 and w["spec"] == {"size": 2, "color": "red"}
+
+
+async def test_patches_leave_earlier_versions_intact_in_the_watch_history(api: Api) -> None:
+    await _install(api)
+    _, w = await api.post(WIDGETS, widget("w", size=1, free={"keep": [1, 2]}))
+    start = str(int(w["metadata"]["resourceVersion"]) - 1)
+    await api.patch(f"{WIDGETS}/w", {"spec": {"size": 2}, "metadata": {"labels": {"a": "b"}}})
+    await api.patch(f"{WIDGETS}/w/status", {"status": {"conditions": [{"type": "Ready"}]}})
+    await api.patch(f"{WIDGETS}/w", {"spec": {"color": "red"}})
+    params = {"watch": "1", "resourceVersion": start}
+    async with api.session.get(WIDGETS, params=params, timeout=None) as resp:
+        events = [json.loads(await resp.content.readline()) for _ in range(4)]
+    objects = [e["object"] for e in events]
+    assert [o["spec"] for o in objects] == [
+        {"size": 1, "free": {"keep": [1, 2]}},
+        {"size": 2, "free": {"keep": [1, 2]}},
+        {"size": 2, "free": {"keep": [1, 2]}},
+        {"size": 2, "free": {"keep": [1, 2]}, "color": "red"},
+    ]
+    assert [o["metadata"]["generation"] for o in objects] == [1, 2, 2, 3]
+    assert [o["metadata"].get("labels") for o in objects] == [None, {"a": "b"}, {"a": "b"}, {"a": "b"}]
+    assert [o.get("status") for o in objects] == [None, None, *[{"conditions": [{"type": "Ready"}]}] * 2]
+    assert len({o["metadata"]["resourceVersion"] for o in objects}) == 4

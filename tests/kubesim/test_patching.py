@@ -91,7 +91,18 @@ def test_json_patch_errors(ops: Any, code: int, fragment: str) -> None:
     ],
 )
 def test_merge_patch_rfc7386_examples(original: Any, patch: Any, expected: Any) -> None:
+    before = repr(original)
     assert patching.merge_patch(original, patch) == expected
+    assert patching.merge_patch(original, patch, share=True) == expected
+    assert repr(original) == before
+
+
+def test_shared_merge_patch_copies_only_the_patched_paths() -> None:
+    original = {"spec": {"big": [{"a": 1}], "small": {"x": 1}}, "status": {"s": [1]}}
+    patched = patching.merge_patch(original, {"spec": {"small": {"x": 2}}}, share=True)
+    assert patched == {"spec": {"big": [{"a": 1}], "small": {"x": 2}}, "status": {"s": [1]}}
+    assert patched["status"] is original["status"] and patched["spec"]["big"] is original["spec"]["big"]
+    assert patched["spec"] is not original["spec"] and original["spec"]["small"] == {"x": 1}
 
 
 def deployment(**spec: Any) -> dict[str, Any]:
