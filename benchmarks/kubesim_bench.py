@@ -165,7 +165,8 @@ def _work_status(manifests: int, round_: int) -> dict[str, object]:
 async def large_cr_writes(
     namespaces: int, cluster_watchers: int, manifests: int, rounds: int
 ) -> tuple[list[float], list[float], int]:
-    """Write latencies (ms), fan-out latencies (ms) and the Work's JSON size in bytes."""
+    """Write latencies (ms), fan-out latencies (ms), the Work's JSON size in bytes and the write
+    latencies by kind of write."""
     server = SimServer("bench-large")
     await server.start()
     headers = {"Authorization": f"Bearer {server.admin_token}"}
@@ -190,10 +191,11 @@ async def large_cr_writes(
         ns_streams = [await session.get(f"{works}/namespaces/{ns}/works", params=watch) for ns in names]
         all_streams = [await session.get(f"{works}/works", params=watch) for _ in range(cluster_watchers)]
         writes: list[float] = []
+        by_kind: dict[str, list[float]] = {}
         fanouts: list[float] = []
         size = len(json.dumps(_work("member-0", manifests, 0)))
 
-        async def write(method: str, path: str, body: object, content_type: str) -> None:
+        async def write(kind: str, method: str, path: str, body: object, content_type: str) -> None:
             data = json.dumps(body).encode()
             start = time.perf_counter()
             waiters = [s.content.readline() for s in all_streams]
@@ -201,6 +203,7 @@ async def large_cr_writes(
                 assert r.status in (200, 201), await r.text()
                 await r.read()
             writes.append((time.perf_counter() - start) * 1000)
+            by_kind.setdefault(kind, []).append(writes[-1])
             await asyncio.gather(*waiters, stream.content.readline())
             fanouts.append((time.perf_counter() - start) * 1000)
 
@@ -210,12 +213,23 @@ async def large_cr_writes(
             item = f"{works}/namespaces/{ns}/works/{names[n]}"
             if i < namespaces:
                 await write(
-                    "POST", f"{works}/namespaces/{ns}/works", _work(ns, manifests, 0), "application/json"
+                    "create",
+                    "POST",
+                    f"{works}/namespaces/{ns}/works",
+                    _work(ns, manifests, 0),
+                    "application/json",
                 )
             spec = {"spec": _work(ns, manifests, i + 1)["spec"]}
-            await write("PATCH", item, spec, "application/merge-patch+json")
-            await write("PATCH", f"{item}/status", _work_status(manifests, i), "application/merge-patch+json")
+            await write("merge patch", "PATCH", item, spec, "application/merge-patch+json")
             await write(
+                "/status",
+                "PATCH",
+                f"{item}/status",
+                _work_status(manifests, i),
+                "application/merge-patch+json",
+            )
+            await write(
+                "apply",
                 "PATCH",
                 f"{item}?fieldManager=bench&force=true",
                 _work(ns, manifests, i + 2),
@@ -224,7 +238,7 @@ async def large_cr_writes(
         for s in ns_streams + all_streams:
             s.close()
     await server.close()
-    return writes, fanouts, size
+    return writes, fanouts, size, by_kind
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -233,7 +247,9 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def large_main(args: argparse.Namespace) -> None:
-    writes, fanouts, size = await large_cr_writes(args.namespaces, 4, args.manifests, args.large_rounds)
+    writes, fanouts, size, by_kind = await large_cr_writes(
+        args.namespaces, 4, args.manifests, args.large_rounds
+    )
     print(
         f"large CR writes (Work of {args.manifests} manifests, {size / 1024:.0f} KiB; "
         f"{args.namespaces} namespace + 4 cluster-wide watchers; {len(writes)} writes): "
@@ -243,6 +259,7 @@ async def large_main(args: argparse.Namespace) -> None:
         f"large CR watch fan-out (write start to every concerned watcher): "
         f"p50 {_pct(fanouts, 0.5):.0f} ms, p99 {_pct(fanouts, 0.99):.0f} ms"
     )
+    print("  p50 by write: " + ", ".join(f"{k} {_pct(v, 0.5):.0f} ms" for k, v in by_kind.items()))
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -302,6 +302,32 @@ def _value_at(obj: JSON, path: Path) -> JSON:
     return node
 
 
+def _without(node: JSON, path: Path) -> JSON:
+    """``node`` without the value at ``path``: copies only the containers along the path."""
+    element = path[0]
+    if len(path) == 1:
+        kind, rest = element[:1], element[2:]
+        if kind == "f" and isinstance(node, dict) and rest in node:
+            return {k: v for k, v in node.items() if k != rest}
+        if kind in ("k", "v") and isinstance(node, list):
+            target = _step(node, element)
+            if target is not _MISSING:
+                shorter = list(node)
+                shorter.remove(target)
+                return shorter
+        return node
+    child = _step(node, element)
+    if child is _MISSING:
+        return node
+    new_child = _without(child, path[1:])
+    if new_child is child:
+        return node
+    if isinstance(node, dict):
+        return {k: new_child if v is child else v for k, v in node.items()}
+    assert isinstance(node, list)
+    return [new_child if v is child else v for v in node]
+
+
 def _remove_path(obj: JSON, path: Path) -> None:
     parent = _value_at(obj, path[:-1])
     element = path[-1]
@@ -412,8 +438,13 @@ def apply(
     schema: JSON = None,
     subresource: str | None = None,
     reset_fields: Collection[str] = (),
+    share: bool = False,
 ) -> dict[str, JSON]:
     """Server-side apply ``applied`` by ``manager`` onto ``live``; returns the merged object.
+
+    The result is independent of ``live``, or with ``share=True`` new only along the applied
+    and removed paths (plus the top level and ``metadata``): the rest is ``live``'s own, for a
+    caller that never changes it in place.
 
     The result carries updated ``metadata.managedFields``. Raises ``ApplyConflict`` when a field
     owned by another manager would change value and ``force`` is false. ``reset_fields`` are
@@ -425,7 +456,13 @@ def apply(
     typed = schema is not None
     api_version = str(applied.get("apiVersion") or (live or {}).get("apiVersion") or "")
     applied_set = fields_of(applied, schema=schema)
-    live_obj: dict[str, JSON] = patching.clone(live) if live is not None else {}
+    live_obj: dict[str, JSON]
+    if live is None:
+        live_obj = {}
+    elif share:
+        live_obj = {**live, "metadata": dict(live.get("metadata") or {})}
+    else:
+        live_obj = patching.clone(live)
     entries = _entries(live_obj)
     mine = [
         e
@@ -476,7 +513,12 @@ def apply(
     )
     for path in sorted(previous - applied_set, key=len):
         if not any(p[: len(path)] == path for p in owned_by_others):
-            _remove_path(merged, path)
+            if share:
+                without = _without(merged, path)
+                assert isinstance(without, dict)
+                merged = without
+            else:
+                _remove_path(merged, path)
 
     new_entries: list[dict[str, JSON]] = []
     placed = False
@@ -512,7 +554,8 @@ def apply(
                 subresource=subresource,
             )
         )
-    merged.setdefault("metadata", {})["managedFields"] = new_entries
+    md = merged.get("metadata")
+    merged["metadata"] = {**(md if isinstance(md, dict) else {}), "managedFields": new_entries}
     return merged
 
 

@@ -214,13 +214,14 @@ async def _apply(call: Call, store: Store) -> web.Response:
     subresource = t.subresource if t.subresource == "status" else None
     try:
         merged = ssa.apply(
-            None if live is None else render(t.rtype, live),  # ssa.apply deep-copies it
+            None if live is None else render(t.rtype, live),  # read-only: ssa.apply copies what it changes
             body,
             manager=manager,
             force=force,
             now=meta.now(),
             schema=t.rtype.schema,
             subresource=subresource,
+            share=bool(t.rtype.crd),  # what the store and admission change in place is new
         )
     except ssa.ApplyConflict as exc:
         causes = [

@@ -11,6 +11,25 @@ from kubesim import ssa
 from kubesim.ssa import ApplyConflict
 
 T0, T1, T2, T3 = (f"2026-01-01T00:00:0{i}Z" for i in range(4))
+_apply = ssa.apply
+
+
+@pytest.fixture(autouse=True)
+def _both_copy_modes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every apply below also runs with share=True: same result, and ``live`` left unchanged."""
+
+    def checked(live: Any, applied: Any, **kw: Any) -> Any:
+        before = copy.deepcopy(live)
+        try:
+            shared = _apply(live, copy.deepcopy(applied), **{**kw, "share": True})
+        except ApplyConflict:
+            shared = None
+        assert live == before
+        result = _apply(live, applied, **kw)
+        assert shared == result
+        return result
+
+    monkeypatch.setattr(ssa, "apply", checked)
 
 
 def deploy(
