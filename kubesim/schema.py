@@ -129,7 +129,13 @@ def json_type(value: JSON) -> str:
     return type(value).__name__
 
 
+_PLAIN_TYPES: dict[str, type] = {"string": str, "object": dict, "array": list}
+
+
 def _type_matches(expected: str, value: JSON) -> bool:
+    plain = _PLAIN_TYPES.get(expected)
+    if plain is not None:  # the common case, without naming the value's type
+        return isinstance(value, plain)
     actual = json_type(value)
     if expected == "number":
         return actual in ("number", "integer")
@@ -185,7 +191,8 @@ def _validate(value: JSON, schema: Schema, path: str, errors: list[FieldError]) 
         )
         return
 
-    _validate_enum(value, schema, path, errors)
+    if "enum" in schema:
+        _validate_enum(value, schema, path, errors)
     if isinstance(value, str):
         _validate_string(value, schema, path, errors)
     elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -194,9 +201,11 @@ def _validate(value: JSON, schema: Schema, path: str, errors: list[FieldError]) 
         _validate_array(value, schema, path, errors)
     elif isinstance(value, dict):
         _validate_object(value, schema, path, errors)
-    for sub in schema.get("allOf", []):
-        _validate(value, sub, path, errors)
-    _validate_combinators(value, schema, path, errors)
+    if "allOf" in schema:
+        for sub in schema["allOf"]:
+            _validate(value, sub, path, errors)
+    if "anyOf" in schema or "oneOf" in schema or "not" in schema:
+        _validate_combinators(value, schema, path, errors)
 
 
 def _validate_combinators(value: JSON, schema: Schema, path: str, errors: list[FieldError]) -> None:
@@ -335,12 +344,12 @@ def _validate_array(value: list[JSON], schema: Schema, path: str, errors: list[F
             )
         )
     if schema.get("uniqueItems") or schema.get("x-kubernetes-list-type") == "set":
-        seen: list[str] = []
+        seen: set[str] = set()
         for index, item in enumerate(value):
             key = json.dumps(item, sort_keys=True)
             if key in seen:
                 errors.append(FieldError(f"{path}[{index}]", "FieldValueDuplicate", "", item))
-            seen.append(key)
+            seen.add(key)
     items = schema.get("items")
     if isinstance(items, dict):
         for index, item in enumerate(value):
@@ -351,7 +360,7 @@ def _validate_array(value: list[JSON], schema: Schema, path: str, errors: list[F
 
 def _validate_list_map(value: list[JSON], schema: Schema, path: str, errors: list[FieldError]) -> None:
     keys = list(schema.get("x-kubernetes-list-map-keys") or [])
-    seen: list[tuple[str, ...]] = []
+    seen: set[tuple[str, ...]] = set()
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             continue
@@ -359,7 +368,7 @@ def _validate_list_map(value: list[JSON], schema: Schema, path: str, errors: lis
         if ident in seen:
             shown = {k: item.get(k) for k in keys}
             errors.append(FieldError(f"{path}[{index}]", "FieldValueDuplicate", "", shown))
-        seen.append(ident)
+        seen.add(ident)
 
 
 def _validate_object(value: dict[str, JSON], schema: Schema, path: str, errors: list[FieldError]) -> None:
