@@ -409,3 +409,25 @@ COMBINATOR_SCHEMA: dict[str, Any] = {
 )
 def test_value_combinators(spec: dict[str, Any], expected: list[str]) -> None:
     assert [str(e) for e in schema.validate({"spec": spec}, COMBINATOR_SCHEMA)] == expected
+
+
+def test_duplicates_in_set_and_map_lists() -> None:
+    list_schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+            "ports": {
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["port"],
+                "items": {"type": "object", "properties": {"port": {"type": "integer"}}},
+            },
+        },
+    }
+    obj = {"tags": ["a", "b", "a", "a"], "ports": [{"port": 1}, {"port": 2}, {"port": 1}]}
+    found = [(e.path, e.reason) for e in schema.validate(obj, list_schema)]
+    assert found == [
+        ("tags[2]", "FieldValueDuplicate"),
+        ("tags[3]", "FieldValueDuplicate"),
+        ("ports[2]", "FieldValueDuplicate"),
+    ]
