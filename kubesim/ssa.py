@@ -134,6 +134,19 @@ def _canon(raw: JSON) -> str:
     return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _differs(a: JSON, b: JSON) -> bool:
+    """``a`` and ``b`` are different JSON values (``1``, ``1.0`` and ``true`` all differ).
+
+    Python's ``!=`` settles most cases without encoding anything: values it tells apart are
+    different JSON too; only values it finds equal are compared by their canonical text.
+    """
+    if a is b:
+        return False
+    if a != b:
+        return True
+    return _canon(a) != _canon(b)
+
+
 # Key fields with a schema default count with that value when absent (``protocol: TCP``).
 _KEY_DEFAULTS: dict[str, JSON] = {"protocol": "TCP"}
 
@@ -486,7 +499,7 @@ def apply(
             if (
                 _is_leafish(new_value)
                 and old_value is not _MISSING
-                and _canon(old_value) != _canon(new_value)
+                and _differs(old_value, new_value)
             ):
                 conflicts.append((_manager_label(entry), path_string(path)))
                 conflict_paths.setdefault(index, set()).add(path)
@@ -607,7 +620,7 @@ def record_update(
             continue
         new_value = _value_at(new, path)
         old_value = _value_at(old, path)
-        if new_value is not old_value and _is_leafish(new_value) and _canon(new_value) != _canon(old_value):
+        if _is_leafish(new_value) and _differs(new_value, old_value):
             changed.add(path)
     removed = old_set - new_set
     if not changed and not removed:

@@ -356,3 +356,21 @@ def test_ports_are_keyed_by_port_and_protocol() -> None:
     assert fields == {
         "f:spec": {"f:ports": {'k:{"port":80,"protocol":"TCP"}': {".": {}, "f:port": {}, "f:targetPort": {}}}}
     }
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "differs"),
+    [
+        (1, 1, False),
+        (1, 1.0, True),
+        (1, True, True),
+        ({"a": [1, {"b": "c"}]}, {"a": [1, {"b": "c"}]}, False),
+        ({"a": [1, {"b": "c"}]}, {"a": [1, {"b": "d"}]}, True),
+        ({"a": 0}, {"a": False}, True),
+        ({"x": 1, "y": 2}, {"y": 2, "x": 1}, False),
+        ([{"k": "v"}] * 3, [{"k": "v"}] * 2, True),
+    ],
+)
+def test_values_differ_as_json(a: Any, b: Any, differs: bool) -> None:
+    assert ssa._differs(a, b) is differs
+    assert (ssa._canon(a) != ssa._canon(b)) is differs
