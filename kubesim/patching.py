@@ -203,7 +203,8 @@ def merge_patch(obj: JSON, patch: JSON, *, share: bool = False) -> JSON:
     """Apply an RFC 7386 JSON merge patch: objects merge, ``null`` deletes, anything else replaces.
 
     The result is a deep copy, or with ``share=True`` new only along the patch's paths: values
-    the patch does not reach are ``obj``'s own (for a caller that never changes them in place).
+    the patch does not reach are ``obj``'s own and the patch's values are used as they are (for
+    a caller that hands ``patch`` over and never changes the result in place).
     """
     if not isinstance(patch, dict):
         return clone(patch)
@@ -235,7 +236,7 @@ def _merge_shared(obj: dict[str, JSON], patch: dict[str, JSON]) -> dict[str, JSO
             current = result.get(key)
             result[key] = _merge_shared(current if isinstance(current, dict) else {}, value)
         else:
-            result[key] = clone(value)
+            result[key] = value
     return result
 
 

@@ -360,7 +360,11 @@ def _is_leafish(value: JSON) -> bool:
 # ------------------------------------------------------------------------------------- merge
 
 
-def _merge(live: JSON, applied: JSON, names: tuple[str, ...], schema: JSON, typed: bool) -> JSON:
+def _merge(
+    live: JSON, applied: JSON, names: tuple[str, ...], schema: JSON, typed: bool, own: bool = False
+) -> JSON:
+    """``applied`` over ``live``; ``own``: ``applied``'s values may be used as they are."""
+    take = _same_value if own else patching.clone
     if isinstance(applied, dict) and isinstance(live, dict):
         result = dict(live)
         for key, value in applied.items():
@@ -368,14 +372,16 @@ def _merge(live: JSON, applied: JSON, names: tuple[str, ...], schema: JSON, type
                 continue
             if key in live:
                 child_typed = typed and not (not names and key == "metadata")
-                result[key] = _merge(live[key], value, (*names, key), _child_schema(schema, key), child_typed)
+                result[key] = _merge(
+                    live[key], value, (*names, key), _child_schema(schema, key), child_typed, own
+                )
             else:
-                result[key] = patching.clone(value)
+                result[key] = take(value)
         return result
     if isinstance(applied, list) and isinstance(live, list) and names:
         list_type = _list_type(names[:-1], names[-1], schema, typed)
         if list_type.kind == "set":
-            return list(live) + [patching.clone(i) for i in applied if i not in live]
+            return list(live) + [take(i) for i in applied if i not in live]
         if list_type.kind == "map":
             item_schema = schema.get("items") if isinstance(schema, dict) else None
             result_list = list(live)
@@ -383,12 +389,16 @@ def _merge(live: JSON, applied: JSON, names: tuple[str, ...], schema: JSON, type
                 element = _key_element(item, list_type.keys) if isinstance(item, dict) else None
                 current = _step(result_list, element) if element else _MISSING
                 if current is _MISSING:
-                    result_list.append(patching.clone(item))
+                    result_list.append(take(item))
                 else:
                     position = result_list.index(current)
-                    result_list[position] = _merge(current, item, names, item_schema, typed)
+                    result_list[position] = _merge(current, item, names, item_schema, typed, own)
             return result_list
-    return patching.clone(applied)
+    return take(applied)
+
+
+def _same_value(value: JSON) -> JSON:
+    return value
 
 
 # ------------------------------------------------------------------------------ managed fields
@@ -455,9 +465,10 @@ def apply(
 ) -> dict[str, JSON]:
     """Server-side apply ``applied`` by ``manager`` onto ``live``; returns the merged object.
 
-    The result is independent of ``live``, or with ``share=True`` new only along the applied
-    and removed paths (plus the top level and ``metadata``): the rest is ``live``'s own, for a
-    caller that never changes it in place.
+    The result is independent of ``live`` and ``applied``, or with ``share=True`` new only
+    along the applied and removed paths (plus the top level and ``metadata``): the rest is
+    ``live``'s and ``applied``'s own, for a caller that hands ``applied`` over and never changes
+    the result in place.
 
     The result carries updated ``metadata.managedFields``. Raises ``ApplyConflict`` when a field
     owned by another manager would change value and ``force`` is false. ``reset_fields`` are
@@ -522,7 +533,7 @@ def apply(
 
     live_obj.setdefault("metadata", {}).pop("managedFields", None)
     merged: dict[str, JSON] = (
-        _merge(live_obj, applied, (), schema, typed) if live is not None else patching.clone(applied)
+        _merge(live_obj, applied, (), schema, typed, share) if live is not None else patching.clone(applied)
     )
     for path in sorted(previous - applied_set, key=len):
         if not any(p[: len(path)] == path for p in owned_by_others):
