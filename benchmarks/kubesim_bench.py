@@ -164,7 +164,7 @@ def _work_status(manifests: int, round_: int) -> dict[str, object]:
 
 async def large_cr_writes(
     namespaces: int, cluster_watchers: int, manifests: int, rounds: int
-) -> tuple[list[float], list[float], int]:
+) -> tuple[list[float], list[float], int, dict[str, list[float]]]:
     """Write latencies (ms), fan-out latencies (ms), the Work's JSON size in bytes and the write
     latencies by kind of write."""
     server = SimServer("bench-large")
@@ -248,11 +248,12 @@ def _pct(values: list[float], q: float) -> float:
 
 async def large_main(args: argparse.Namespace) -> None:
     writes, fanouts, size, by_kind = await large_cr_writes(
-        args.namespaces, 4, args.manifests, args.large_rounds
+        args.namespaces, args.cluster_watchers, args.manifests, args.large_rounds
     )
     print(
         f"large CR writes (Work of {args.manifests} manifests, {size / 1024:.0f} KiB; "
-        f"{args.namespaces} namespace + 4 cluster-wide watchers; {len(writes)} writes): "
+        f"{args.namespaces} namespace + {args.cluster_watchers} cluster-wide watchers; "
+        f"{len(writes)} writes): "
         f"p50 {_pct(writes, 0.5):.0f} ms, p99 {_pct(writes, 0.99):.0f} ms"
     )
     print(
@@ -291,5 +292,6 @@ if __name__ == "__main__":
     parser.add_argument("--large", action="store_true", help="only the large custom-resource scenario")
     parser.add_argument("--namespaces", type=int, default=100)
     parser.add_argument("--manifests", type=int, default=1000)
+    parser.add_argument("--cluster-watchers", type=int, default=4)
     parser.add_argument("--large-rounds", type=int, default=40)
     asyncio.run(main(parser.parse_args()))
