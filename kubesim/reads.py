@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubesim import errors, selectors, tables, watching
+from kubesim import encoding, errors, selectors, tables, watching
 from kubesim.httpio import Call, respond, wants_metadata, wants_table
 from kubesim.registry import ResourceType
 from kubesim.store import Store
@@ -176,14 +176,9 @@ def list_(call: Call, store: Store) -> web.Response:
                 "items": [_partial(o) for o in items],
             }
         )
-    return respond(
-        {
-            "kind": f"{t.rtype.kind}List",
-            "apiVersion": t.rtype.api_version,
-            "metadata": md,
-            "items": [render(t.rtype, o) for o in items],
-        }
-    )
+    head = {"kind": f"{t.rtype.kind}List", "apiVersion": t.rtype.api_version, "metadata": md}
+    body = encoding.dumps_list(head, [render(t.rtype, o) for o in items])
+    return web.Response(body=body, status=200, headers={"Content-Type": "application/json"})
 
 
 def _key(obj: Obj) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from kubesim import encoding
 from kubesim.store import Store
@@ -37,4 +38,18 @@ def test_the_cache_is_bounded() -> None:
     for i in range(encoding.MAX_ENTRIES + 10):
         encoding.remember({"metadata": {"resourceVersion": str(i)}}, b"x")
     assert len(encoding._recent) == encoding.MAX_ENTRIES
+    encoding.clear()
+
+
+def test_lists_are_composed_from_the_items_bytes() -> None:
+    items: list[dict[str, Any]] = [
+        {"metadata": {"name": "a", "resourceVersion": "3"}},
+        {"metadata": {"name": "b"}, "x": [1.5, "é"]},
+    ]
+    encoding.remember(items[0], json.dumps(items[0], separators=(",", ":")).encode())
+    head = {"kind": "ThingList", "apiVersion": "v1", "metadata": {"resourceVersion": "9"}}
+    expected = json.dumps({**head, "items": items}, separators=(",", ":")).encode()
+    assert encoding.dumps_list(head, items) == expected
+    assert encoding.dumps_list(head, []) == json.dumps({**head, "items": []}, separators=(",", ":")).encode()
+    assert encoding.dumps_list({}, []) == b'{"items":[]}'
     encoding.clear()
