@@ -70,6 +70,41 @@ def rendered_generations(work: Mapping[str, Any]) -> dict[str, int]:
     return {str(k): int(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
 
+_WORK_CACHE_SIZE = 4096
+# (namespace, name, uid, resourceVersion) of a Work → (manifest conditions by identity, rendered
+# generations): a binding reads one template out of a Work that may carry thousands
+_work_cache: dict[tuple[str, str, str, str], tuple[dict[tuple[str, str, str, str], Any], dict[str, int]]] = {}
+
+
+def _identity(identifier: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    return (
+        str(identifier.get("group") or ""),
+        str(identifier.get("kind") or ""),
+        str(identifier.get("namespace") or ""),
+        str(identifier.get("name") or ""),
+    )
+
+
+def _work_lookup(
+    work: Mapping[str, Any],
+) -> tuple[dict[tuple[str, str, str, str], Any], dict[str, int]]:
+    meta = work.get("metadata") or {}
+    rv = str(meta.get("resourceVersion") or "")
+    key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""), str(meta.get("uid") or ""), rv)
+    cached = _work_cache.get(key) if rv else None
+    if cached is not None:
+        return cached
+    by_identity: dict[tuple[str, str, str, str], Any] = {}
+    for condition in (work.get("status") or {}).get("manifestConditions") or []:
+        by_identity.setdefault(_identity(condition.get("identifier") or {}), condition)
+    result = (by_identity, rendered_generations(work))
+    if rv:
+        if len(_work_cache) >= _WORK_CACHE_SIZE:
+            _work_cache.clear()
+        _work_cache[key] = result
+    return result
+
+
 def cluster_item(
     *, cluster: str, ref: TemplateRef, work: Mapping[str, Any] | None, generation: int | None
 ) -> dict[str, Any]:
@@ -80,13 +115,12 @@ def cluster_item(
         return {**item, "upToDate": False}
     item["workName"] = (work.get("metadata") or {}).get("name")
     status = work.get("status") or {}
-    manifest = next(
-        (m for m in status.get("manifestConditions") or [] if _matches(m.get("identifier") or {}, ref)), None
-    )
+    by_identity, generations = _work_lookup(work)
+    manifest = by_identity.get((group_of(ref.api_version), ref.kind, ref.namespace, ref.name))
     work_applied = _condition(status.get("conditions"), names.CONDITION_APPLIED)
     work_generation = (work.get("metadata") or {}).get("generation")
     work_current = bool(work_applied and (work_applied.get("observedGeneration") in (None, work_generation)))
-    rendered = rendered_generations(work).get(str(ref))
+    rendered = generations.get(str(ref))
     up_to_date = work_current and (generation is None or rendered == generation)
     if manifest is None:
         item["errors"] = ["not applied yet"]

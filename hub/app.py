@@ -33,10 +33,11 @@ from hub.matching import PolicyRef, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
+from shared.kube import errors
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer
 from shared.ops.logging import get_logger
-from shared.runtime.controller import Controller
+from shared.runtime.controller import Controller, Result
 
 _log = get_logger("hub.app")
 
@@ -46,6 +47,10 @@ SYSTEM_OBJECTS = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount"
 STATUS_BATCH_SECONDS = 0.05
 POLICY_STATUS_BATCH_SECONDS = 0.5
 STARTUP_SCHEDULE_WAIT = 30.0
+CONFLICT_RETRY_SECONDS = 0.1
+SCHEDULER_BACKLOG = 64  # templates waiting to be scheduled before Works are held back
+WORKS_DEFER_SECONDS = 0.25
+WORKS_MAX_DEFER = 10.0
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
 
 
@@ -90,7 +95,8 @@ class Hub:
             replica_paths=replica_paths,
             events=self.events,
         )
-        self.works = Controller("hub-works", self.works_ctl.reconcile, workers=workers)
+        self.works = Controller("hub-works", self._render_works, workers=workers)
+        self._works_deferred: dict[str, float] = {}  # works key → when it was first held back
         self.scheduler_ctl = SchedulingController(
             state=self.state,
             enqueue_works=self.works.enqueue,
@@ -121,6 +127,18 @@ class Hub:
     def controllers(self) -> list[Controller]:
         return [self.members, self.scheduler, self.works, self.status, self.policy_status]
 
+    async def _render_works(self, key: str) -> Any:
+        """Works, unless the scheduler has a backlog: then each (policy, member) Work would be
+        rewritten (all its manifests) for every few bindings the backlog produces; hold it back
+        until the backlog drains (at most ``WORKS_MAX_DEFER`` seconds)."""
+        if len(self.scheduler.queue) > SCHEDULER_BACKLOG:
+            now = time.monotonic()
+            first = self._works_deferred.setdefault(key, now)
+            if now - first < WORKS_MAX_DEFER:
+                return Result(requeue_after=WORKS_DEFER_SECONDS)
+        self._works_deferred.pop(key, None)
+        return await self.works_ctl.reconcile(key)
+
     def _enqueue_status(self, key: str) -> None:
         self.status.enqueue(key)
 
@@ -128,7 +146,12 @@ class Hub:
         ref = keys.parse_template_key(key)
         if self._ignored(ref):
             return None
-        return await self.scheduler_ctl.reconcile(key)
+        try:
+            return await self.scheduler_ctl.reconcile(key)
+        except errors.Conflict:
+            # the status controller wrote the binding in between: again from a fresher copy
+            self.state.forget_binding(keys.binding_key(ref))
+            return Result(requeue_after=CONFLICT_RETRY_SECONDS)
 
     def _ignored(self, ref: TemplateRef) -> bool:
         member_namespace = self.state.is_member_namespace

@@ -13,9 +13,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from hub.aggregation import ANNOTATION_GENERATIONS
+from hub.aggregation import rendered_generations
 from hub.matching import TemplateRef
 from hub.replica_paths import group_of
+from shared.api import names
 
 
 def _identity(identifier: Mapping[str, Any]) -> tuple[str, str, str, str]:
@@ -32,20 +33,21 @@ def manifest_digests(work: Mapping[str, Any]) -> dict[str, str]:
     status = work.get("status") or {}
     by_identity = {_identity(m.get("identifier") or {}): m for m in status.get("manifestConditions") or []}
     meta = work.get("metadata") or {}
-    shared = json.dumps(
-        [
-            meta.get("generation"),
-            (meta.get("annotations") or {}).get(ANNOTATION_GENERATIONS),
-            status.get("conditions"),
-        ],
-        sort_keys=True,
-        default=str,
+    # what a binding's status reads from the Work as a whole: whether the agent applied its
+    # current generation (not the generation itself: a Work rewrite for one template must not
+    # wake every other template it carries), and per template the generation it was rendered from
+    applied = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == names.CONDITION_APPLIED), None
     )
+    current = bool(applied and applied.get("observedGeneration") in (None, meta.get("generation")))
+    shared = json.dumps([current, applied], sort_keys=True, default=str) if not current else "1"
+    generations = rendered_generations(work)
     out: dict[str, str] = {}
     for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
         ref = TemplateRef.of(manifest)
         condition = by_identity.get((group_of(ref.api_version), ref.kind, ref.namespace, ref.name))
-        text = json.dumps([manifest, condition], sort_keys=True, default=str) + shared
+        rendered = generations.get(str(ref))
+        text = json.dumps([manifest, condition, rendered], sort_keys=True, default=str) + shared
         out[str(ref)] = hashlib.sha256(text.encode()).hexdigest()
     return out
 
