@@ -23,6 +23,9 @@ from shared.runtime.controller import Result
 _log = get_logger("hub.status")
 CONDITION_RENDERED = "Rendered"
 CONFLICT_RETRY_SECONDS = 0.1
+# Intermediate status (some members still rolling out) is written at most this often per binding;
+# the write that completes a rollout (every member up to date) is never held back.
+MIN_WRITE_INTERVAL = 0.5
 _PROPAGATION = histogram(
     "hub_propagation_seconds",
     "Template generation change seen by the hub → applied on every chosen member, as observed by the hub",
@@ -49,10 +52,12 @@ class StatusController:
         self.enqueue_policy = enqueue_policy
         self.clock = clock
         self._pending: dict[tuple[str, int], float] = {}  # (binding key, generation) → first seen
+        self._last_write: dict[str, float] = {}  # binding key → when its status was last written
 
     async def reconcile(self, key: str) -> Result | None:
         binding = self.state.binding(key)
         if binding is None:
+            self._last_write.pop(key, None)
             return None
         ref = keys.binding_template(binding)
         policy = keys.binding_policy(binding)
@@ -89,6 +94,14 @@ class StatusController:
             conds = conditions.set_condition(conds, type=CONDITION_RENDERED, status="True", reason="Rendered")
         new_status["conditions"] = conds
         if new_status != old_status:
+            now = self.clock()
+            last = self._last_write.get(key)
+            complete = bool(items) and all(i.get("upToDate") for i in items)
+            if not complete and last is not None and now - last < MIN_WRITE_INTERVAL:
+                # an intermediate state during a rollout: gather more before writing again
+                self._observe(key, generation, items)
+                return Result(requeue_after=MIN_WRITE_INTERVAL - (now - last))
+            self._last_write[key] = now
             meta = binding["metadata"]
             try:
                 written = await self.state.hub_api.patch_status(
