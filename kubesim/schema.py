@@ -455,7 +455,18 @@ def apply_defaults(obj: JSON, schema: Schema, *, copy: bool = True) -> JSON:
     A ``null`` in a non-nullable field that has a default is replaced by the default, as
     kube-apiserver does (other nulls are left for validation to report).
     """
+    if not _mentions_default(schema):  # a walk over the schema, not over the (large) object
+        return _clone(obj) if copy else obj
     return _default(_clone(obj) if copy else obj, schema)
+
+
+def _mentions_default(schema: JSON) -> bool:
+    """Whether any node of ``schema`` has a ``default`` (or a property so named: harmless)."""
+    if isinstance(schema, dict):
+        return "default" in schema or any(_mentions_default(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(_mentions_default(v) for v in schema)
+    return False
 
 
 def _default(value: JSON, schema: Schema | None) -> JSON:

@@ -431,3 +431,10 @@ def test_duplicates_in_set_and_map_lists() -> None:
         ("tags[3]", "FieldValueDuplicate"),
         ("ports[2]", "FieldValueDuplicate"),
     ]
+
+
+def test_defaulting_without_defaults_in_the_schema_returns_the_object() -> None:
+    obj: dict[str, Any] = {"spec": {"x": "ok", "listeners": [{"port": 1}]}}
+    assert schema.apply_defaults(obj, SPEC_SCHEMA, copy=False) is obj
+    copied = schema.apply_defaults(obj, SPEC_SCHEMA)
+    assert copied == obj and copied is not obj and copied["spec"] is not obj["spec"]
