@@ -194,8 +194,9 @@ def _validate(value: JSON, schema: Schema, path: str, errors: list[FieldError]) 
     if "enum" in schema:
         _validate_enum(value, schema, path, errors)
     if isinstance(value, str):
-        _validate_string(value, schema, path, errors)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if "maxLength" in schema or "minLength" in schema or "pattern" in schema:
+            _validate_string(value, schema, path, errors)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
         _validate_number(value, schema, path, errors)
     elif isinstance(value, list):
         _validate_array(value, schema, path, errors)
@@ -372,9 +373,10 @@ def _validate_list_map(value: list[JSON], schema: Schema, path: str, errors: lis
 
 
 def _validate_object(value: dict[str, JSON], schema: Schema, path: str, errors: list[FieldError]) -> None:
-    for name in schema.get("required", []):
-        if name not in value:
-            errors.append(FieldError(_child(path, name), "FieldValueRequired", "", ""))
+    if "required" in schema:
+        for name in schema["required"]:
+            if name not in value:
+                errors.append(FieldError(_child(path, name), "FieldValueRequired", "", ""))
     if "maxProperties" in schema and len(value) > int(schema["maxProperties"]):
         errors.append(
             FieldError(
@@ -394,9 +396,12 @@ def _validate_object(value: dict[str, JSON], schema: Schema, path: str, errors: 
                 errors.append(FieldError(_child(path, key), "FieldValueRequired", "must not be empty", ""))
     properties: dict[str, Schema] = schema.get("properties") or {}
     additional = schema.get("additionalProperties")
+    if not properties and not isinstance(additional, dict):
+        return  # nothing below is described (preserved or embedded contents)
+    prefix = f"{path}." if path else ""
     for key, item in value.items():
         if key in properties:
-            _validate(item, properties[key], _child(path, key), errors)
+            _validate(item, properties[key], prefix + key, errors)
         elif isinstance(additional, dict):
             _validate(item, additional, f"{path}[{key}]" if path else key, errors)
 
