@@ -162,7 +162,7 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None, *, unchanged: Collecti
         return obj
     kept = {k: obj[k] for k in unchanged if k in obj and k not in ("apiVersion", "kind", "metadata")}
     body = {k: v for k, v in obj.items() if k not in kept} if kept else obj
-    pruned = schema.prune(body, rtype.schema, copy=False)  # obj is the write's own copy
+    pruned = schema.prune(body, rtype.schema, copy=False)  # shares what it keeps with body
     dropped = meta.unknown_fields(body, pruned)
     directive = meta.field_validation.get()
     if dropped and directive == "Strict":

@@ -414,9 +414,9 @@ def prune(obj: JSON, schema: Schema, *, is_root: bool = True, copy: bool = True)
 
     ``apiVersion``, ``kind`` and ``metadata`` survive at the root and in embedded resources;
     subtrees under ``x-kubernetes-preserve-unknown-fields: true`` keep unknown fields.
-    With ``copy=False`` the objects and arrays the schema describes are new but kept values
-    the schema does not describe (preserved subtrees, embedded ``metadata``, untyped arrays) are
-    ``obj``'s own (identical objects): for a caller that owns ``obj`` and drops it afterwards.
+    With ``copy=False`` only objects and arrays that lost a field are new: everything else is
+    ``obj``'s own (identical objects; ``obj`` itself when nothing was dropped), and ``obj`` is
+    never changed in place.
     """
     return _prune(_clone(obj) if copy else obj, schema, embedded=is_root)
 
@@ -430,20 +430,27 @@ def _prune(value: JSON, schema: Schema | None, *, embedded: bool) -> JSON:
         preserve = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
         is_embedded = embedded or bool(schema.get("x-kubernetes-embedded-resource"))
         result: dict[str, JSON] = {}
+        changed = False
         for key, item in value.items():
             if key in properties:
-                result[key] = _prune(item, properties[key], embedded=False)
+                kept = _prune(item, properties[key], embedded=False)
             elif is_embedded and key in _EMBEDDED_KEYS:
-                result[key] = item
+                kept = item
             elif isinstance(additional, dict):
-                result[key] = _prune(item, additional, embedded=False)
+                kept = _prune(item, additional, embedded=False)
             elif additional is True or preserve:
-                result[key] = item
-        return result
+                kept = item
+            else:
+                changed = True
+                continue
+            changed = changed or kept is not item
+            result[key] = kept
+        return result if changed else value  # unchanged values stay the very same objects
     if isinstance(value, list):
         items = schema.get("items")
         if isinstance(items, dict):
-            return [_prune(item, items, embedded=False) for item in value]
+            pruned = [_prune(item, items, embedded=False) for item in value]
+            return pruned if any(a is not b for a, b in zip(pruned, value, strict=True)) else value
         return value
     return value
 
@@ -454,8 +461,8 @@ def _prune(value: JSON, schema: Schema | None, *, embedded: bool) -> JSON:
 def apply_defaults(obj: JSON, schema: Schema, *, copy: bool = True) -> JSON:
     """Return a copy of ``obj`` with schema ``default``s set where fields are absent.
 
-    ``copy=False`` changes ``obj`` in place, which is safe right after ``prune(copy=False)``:
-    defaulting only descends where the schema describes the value, which pruning made new.
+    ``copy=False``: the result shares what defaulting did not change with ``obj`` (which is
+    never changed in place).
 
     A ``null`` in a non-nullable field that has a default is replaced by the default, as
     kube-apiserver does (other nulls are left for validation to report).
@@ -475,25 +482,40 @@ def _mentions_default(schema: JSON) -> bool:
 
 
 def _default(value: JSON, schema: Schema | None) -> JSON:
+    """``value`` with defaults; copy-on-write: new containers only where a default was set."""
     if not isinstance(schema, dict):
         return value
     if isinstance(value, dict):
-        for key, sub in (schema.get("properties") or {}).items():
+        result = value
+        properties = schema.get("properties") or {}
+        for key, sub in properties.items():
             if not isinstance(sub, dict):
                 continue
-            current = value.get(key, _ABSENT)
+            current = result.get(key, _ABSENT)
             if "default" in sub and (current is _ABSENT or (current is None and not sub.get("nullable"))):
-                value[key] = _clone(sub["default"])
-            if key in value:
-                value[key] = _default(value[key], sub)
+                new = _default(_clone(sub["default"]), sub)
+            elif current is not _ABSENT:
+                new = _default(current, sub)
+            else:
+                continue
+            if new is not current:
+                if result is value:
+                    result = dict(value)
+                result[key] = new
         additional = schema.get("additionalProperties")
         if isinstance(additional, dict):
-            properties = schema.get("properties") or {}
-            for key in list(value):
+            for key in list(result):
                 if key not in properties:
-                    value[key] = _default(value[key], additional)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [_default(item, schema["items"]) for item in value]
+                    current = result[key]
+                    new = _default(current, additional)
+                    if new is not current:
+                        if result is value:
+                            result = dict(value)
+                        result[key] = new
+        return result
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        defaulted = [_default(item, schema["items"]) for item in value]
+        return defaulted if any(a is not b for a, b in zip(defaulted, value, strict=True)) else value
     return value
 
 

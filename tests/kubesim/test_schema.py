@@ -438,3 +438,13 @@ def test_defaulting_without_defaults_in_the_schema_returns_the_object() -> None:
     assert schema.apply_defaults(obj, SPEC_SCHEMA, copy=False) is obj
     copied = schema.apply_defaults(obj, SPEC_SCHEMA)
     assert copied == obj and copied is not obj and copied["spec"] is not obj["spec"]
+
+
+def test_prune_without_copy_returns_what_it_did_not_change() -> None:
+    obj: dict[str, Any] = {"spec": {"x": "ok", "listeners": [{"port": 1}], "free": {"a": [1]}}}
+    assert schema.prune(obj, SPEC_SCHEMA, copy=False) is obj
+    obj["spec"]["listeners"].append({"port": 2, "junk": 1})
+    pruned = schema.prune(obj, SPEC_SCHEMA, copy=False)
+    assert pruned is not obj and pruned["spec"]["free"] is obj["spec"]["free"]
+    assert pruned["spec"]["listeners"][0] is obj["spec"]["listeners"][0]
+    assert pruned["spec"]["listeners"][1] == {"port": 2} and obj["spec"]["listeners"][1]["junk"] == 1
