@@ -8,6 +8,7 @@ counts; ``observedGeneration`` only when every member caught up).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -103,27 +104,33 @@ class StatusController:
                 return Result(requeue_after=MIN_WRITE_INTERVAL - (now - last))
             self._last_write[key] = now
             meta = binding["metadata"]
-            try:
-                written = await self.state.hub_api.patch_status(
-                    names.WORK_API_VERSION,
-                    str(binding.get("kind")),
-                    name=str(meta["name"]),
-                    namespace=meta.get("namespace"),
-                    # conditional on the copy it was computed from (the scheduler writes status too)
-                    patch={
-                        "metadata": {"resourceVersion": meta.get("resourceVersion")},
-                        "status": new_status,
-                    },
-                )
-            except errors.Conflict:
+            # the binding and the template status are independent writes: both at once
+            binding_write = self.state.hub_api.patch_status(
+                names.WORK_API_VERSION,
+                str(binding.get("kind")),
+                name=str(meta["name"]),
+                namespace=meta.get("namespace"),
+                # conditional on the copy it was computed from (the scheduler writes status too)
+                patch={
+                    "metadata": {"resourceVersion": meta.get("resourceVersion")},
+                    "status": new_status,
+                },
+            )
+            written, _ = await asyncio.gather(
+                binding_write, self._template_status(ref, template, items), return_exceptions=True
+            )
+            self._observe(key, generation, items)
+            if isinstance(written, errors.Conflict):
                 # the scheduler wrote in between: look again once the cache has its write
                 self.state.forget_binding(key)
                 return Result(requeue_after=CONFLICT_RETRY_SECONDS)
+            if isinstance(written, BaseException):
+                raise written
             self.state.remember_binding(written)
             self.enqueue_policy(keys.policy_key(policy))
+            return None
         self._observe(key, generation, items)
-        if template is not None:
-            await self._template_status(ref, template, items)
+        await self._template_status(ref, template, items)
         return None
 
     def _observe(self, key: str, generation: Any, items: list[dict[str, Any]]) -> None:
@@ -138,8 +145,10 @@ class StatusController:
                 self._pending.pop(stale, None)
 
     async def _template_status(
-        self, ref: TemplateRef, template: Mapping[str, Any], items: list[dict[str, Any]]
+        self, ref: TemplateRef, template: Mapping[str, Any] | None, items: list[dict[str, Any]]
     ) -> None:
+        if template is None:
+            return
         wanted = aggregation.template_status(template=template, items=items)
         if wanted is None or _subset_equal(wanted, template.get("status") or {}):
             return
