@@ -70,10 +70,12 @@ def rendered_generations(work: Mapping[str, Any]) -> dict[str, int]:
     return {str(k): int(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
 
-_WORK_CACHE_SIZE = 4096
-# (namespace, name, uid, resourceVersion) of a Work → (manifest conditions by identity, rendered
-# generations): a binding reads one template out of a Work that may carry thousands
-_work_cache: dict[tuple[str, str, str, str], tuple[dict[tuple[str, str, str, str], Any], dict[str, int]]] = {}
+_WORK_CACHE_SIZE = 20000
+_Lookup = tuple[dict[tuple[str, str, str, str], Any], dict[str, int]]
+# Work (namespace, name) → ((uid, resourceVersion), its manifest conditions by identity and its
+# rendered generations): a binding reads one template out of a Work that may carry thousands;
+# one entry per Work (the latest version seen)
+_work_cache: dict[tuple[str, str], tuple[tuple[str, str], _Lookup]] = {}
 
 
 def _identity(identifier: Mapping[str, Any]) -> tuple[str, str, str, str]:
@@ -85,23 +87,22 @@ def _identity(identifier: Mapping[str, Any]) -> tuple[str, str, str, str]:
     )
 
 
-def _work_lookup(
-    work: Mapping[str, Any],
-) -> tuple[dict[tuple[str, str, str, str], Any], dict[str, int]]:
+def _work_lookup(work: Mapping[str, Any]) -> _Lookup:
     meta = work.get("metadata") or {}
     rv = str(meta.get("resourceVersion") or "")
-    key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""), str(meta.get("uid") or ""), rv)
+    key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+    version = (str(meta.get("uid") or ""), rv)
     cached = _work_cache.get(key) if rv else None
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] == version:
+        return cached[1]
     by_identity: dict[tuple[str, str, str, str], Any] = {}
     for condition in (work.get("status") or {}).get("manifestConditions") or []:
         by_identity.setdefault(_identity(condition.get("identifier") or {}), condition)
     result = (by_identity, rendered_generations(work))
     if rv:
-        if len(_work_cache) >= _WORK_CACHE_SIZE:
+        if len(_work_cache) >= _WORK_CACHE_SIZE and key not in _work_cache:
             _work_cache.clear()
-        _work_cache[key] = result
+        _work_cache[key] = (version, result)
     return result
 
 

@@ -94,7 +94,7 @@ class HubState:
         self.cluster_bindings.add_handler(lambda name: self._binding_event(f"|{name}"))
         # (policy, cluster) → keys of the cached bindings placing their template there
         self._by_slot: dict[tuple[PolicyRef, str], set[str]] = {}
-        self._slots: dict[str, set[tuple[PolicyRef, str]]] = {}
+        self._slots: dict[str, tuple[PolicyRef, tuple[str, ...]]] = {}
         # member namespace → keys of the cached Works there
         self._works_by_ns: dict[str, set[str]] = {}
         self.works.add_handler(self._work_event)
@@ -256,19 +256,21 @@ class HubState:
 
     def _binding_event(self, key: str) -> None:
         cached = self._cached_binding(key)
-        for slot in self._slots.pop(key, ()):
-            holders = self._by_slot.get(slot)
-            if holders is not None:
-                holders.discard(key)
-                if not holders:
-                    self._by_slot.pop(slot, None)
+        old = self._slots.pop(key, None)
+        if old is not None:
+            for cluster in old[1]:
+                holders = self._by_slot.get((old[0], cluster))
+                if holders is not None:
+                    holders.discard(key)
+                    if not holders:
+                        self._by_slot.pop((old[0], cluster), None)
         policy = keys.binding_policy(cached) if cached is not None else None
         if cached is not None and policy is not None:
-            slots = {(policy, cluster) for cluster in keys.binding_clusters(cached)}
-            if slots:
-                self._slots[key] = slots
-                for slot in slots:
-                    self._by_slot.setdefault(slot, set()).add(key)
+            clusters = tuple(keys.binding_clusters(cached))
+            if clusters:
+                self._slots[key] = (policy, clusters)
+                for cluster in clusters:
+                    self._by_slot.setdefault((policy, cluster), set()).add(key)
         written = self._written.get(key)
         if written is not None and (cached is None or _at_least(_rv(cached), _rv(written))):
             self._written.pop(key, None)
