@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from hub import replicas as hub_replicas
 from shared.kube.errors import ApiError
 from shared.ops import lifecycle
 from shared.ops.logging import configure
@@ -112,14 +113,8 @@ def sample(replicas: int) -> list[dict[str, Any]]:
 
 
 def expected_shares(total: int) -> dict[str, int]:
-    """What static weights eu1:2, eu2:1, us1:3 give (largest remainder) — for the printout."""
-    weight_sum = sum(WEIGHTS.values())
-    shares = {name: total * weight // weight_sum for name, weight in WEIGHTS.items()}
-    rest = total - sum(shares.values())
-    by_remainder = sorted(WEIGHTS, key=lambda n: (-(total * WEIGHTS[n] % weight_sum), -WEIGHTS[n], n))
-    for name in by_remainder[:rest]:
-        shares[name] += 1
-    return shares
+    """What static weights eu1:2, eu2:1, us1:3 give — the hub's own division, for the check."""
+    return dict(hub_replicas.divide_by_weights(total, WEIGHTS).replicas)
 
 
 async def _member_deployment(fleet: Fleet, member: str) -> dict[str, Any] | None:
