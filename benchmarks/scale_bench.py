@@ -34,11 +34,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from hub.crds import ensure_crds
 from kubesim import SimServer
 from shared.api import names
-from shared.api.crdgen import all_crds
 from shared.kube.client import KubeClient
-from shared.kube.errors import NotFound
 from shared.ops.logging import configure
 
 POLICY_API = "policy.waybill.dev/v1alpha1"
@@ -74,23 +73,6 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-async def install_crds(hub_api: KubeClient) -> None:
-    for crd in all_crds():
-        await hub_api.create(crd)
-    for crd in all_crds():
-        api_version = f"{crd['spec']['group']}/{crd['spec']['versions'][0]['name']}"
-
-        async def served(api_version: str = api_version, kind: str = crd["spec"]["names"]["kind"]) -> bool:
-            hub_api.invalidate_discovery(api_version)
-            try:
-                await hub_api.resource_info(api_version, kind)
-            except NotFound:
-                return False
-            return True
-
-        await wait_until(served, within=10, every=0.05)
-
-
 async def register_members(hub_api: KubeClient, *, count: int, gold: int) -> None:
     """``count`` members as a labelled namespace + MemberCluster; the first ``gold`` get tier=gold."""
     for index in range(count):
@@ -120,7 +102,7 @@ async def hub_server(workdir: Path) -> AsyncIterator[tuple[SimServer, KubeClient
     await hub.start()
     hub_api = await KubeClient.from_kubeconfig(hub.kubeconfig_path, name="bench")
     try:
-        await install_crds(hub_api)
+        await ensure_crds(hub_api)
         yield hub, hub_api
     finally:
         await hub_api.close()
