@@ -43,7 +43,14 @@ def register(subparsers: Any) -> None:
         help="teach the hub where a kind keeps its replicas, e.g. example.com/Widget=spec.size",
     )
     parser.add_argument("--log-level", default="info")
-    parser.add_argument("--no-install-crds", action="store_true", help="do not create missing CRDs")
+    parser.add_argument("--no-install-crds", action="store_true", help="same as --crds=verify")
+    parser.add_argument(
+        "--crds",
+        choices=("verify", "create", "upgrade"),
+        default=None,
+        help="at start-up: only check the CRDs (verify), also create missing ones (create, the default), "
+        "or also apply this version's CRDs over older ones (upgrade)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -71,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         grace_seconds=args.grace_seconds,
         workers=args.workers,
         install_crds=not args.no_install_crds,
+        crds=args.crds,
         replica_paths=paths,
         **({"identity": args.identity} if args.identity else {}),
     )

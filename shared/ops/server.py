@@ -1,9 +1,10 @@
-"""The operations HTTP server: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``.
+"""The operations HTTP server: ``/metrics`` (Prometheus), ``/healthz``, ``/readyz`` and ``/leaderz``.
 
 Health endpoints run named checks (sync or async callables returning bool; an exception or a
 check slower than ``check_timeout`` counts as failing) and answer like kube-apiserver: ``ok``
 with 200, or one ``[+]name ok`` / ``[-]name failed`` line per check and 503. ``?verbose`` lists
-the checks on success too. ``port=0`` binds a free port (tests); ``port`` tells which.
+the checks on success too. ``/leaderz`` reports leadership on its own (200 only on the leader),
+so readiness can stay about being able to serve. ``port=0`` binds a free port (tests); ``port`` tells which.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class OpsServer:
         self._check_timeout = check_timeout
         self._liveness: dict[str, Check] = {}
         self._readiness: dict[str, Check] = {}
+        self._leader: dict[str, Check] = {}
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -51,6 +53,10 @@ class OpsServer:
     def add_readiness_check(self, name: str, check: Check) -> None:
         """A check for ``/readyz`` (failing means: do not count on me yet)."""
         self._readiness[name] = check
+
+    def add_leader_check(self, name: str, check: Check) -> None:
+        """A check for ``/leaderz`` (failing means: I am a standby, not the leader)."""
+        self._leader[name] = check
 
     @property
     def port(self) -> int:
@@ -72,6 +78,7 @@ class OpsServer:
         application.router.add_get("/healthz", self._healthz)
         application.router.add_get("/livez", self._healthz)
         application.router.add_get("/readyz", self._readyz)
+        application.router.add_get("/leaderz", self._leaderz)
         return application
 
     async def start(self) -> int:
@@ -102,6 +109,11 @@ class OpsServer:
 
     async def _readyz(self, request: web.Request) -> web.Response:
         return await self._answer(request, self._readiness, what="readyz")
+
+    async def _leaderz(self, request: web.Request) -> web.Response:
+        if not self._leader:
+            return web.Response(text="no leader election\n", status=404)
+        return await self._answer(request, self._leader, what="leaderz")
 
     async def _answer(self, request: web.Request, checks: dict[str, Check], *, what: str) -> web.Response:
         names = list(checks)

@@ -7,6 +7,9 @@ replicas does not matter). Writes carry the read ``resourceVersion``, so two can
 both win. The leader renews every ``retry_period``; if it cannot renew within
 ``renew_deadline`` it has lost. On a clean stop it releases the Lease (empty holder) so a
 successor takes over at once. ``may_acquire`` and ``next_lease`` are the pure decisions.
+
+``api_reachable`` says whether the last attempt read the Lease without an error (whoever holds
+it): readiness of a standby replica is about being able to serve, not about leading.
 """
 
 from __future__ import annotations
@@ -140,6 +143,12 @@ class LeaderElector:
         self._observed: LeaseRecord | None = None
         self._observed_at = 0.0
         self._leading = False
+        self._reachable = False
+
+    @property
+    def api_reachable(self) -> bool:
+        """Whether the last attempt to read the Lease got an answer from the API server."""
+        return self._reachable
 
     @property
     def is_leader(self) -> bool:
@@ -160,6 +169,7 @@ class LeaderElector:
                                                          namespace=self.namespace)
         except NotFound:
             current = None
+        self._reachable = True
         record = lease_record(current)
         if record != self._observed:
             self._observed, self._observed_at = record, time.monotonic()
@@ -183,6 +193,7 @@ class LeaderElector:
         try:
             return await self.try_acquire_or_renew()
         except ApiError as err:
+            self._reachable = False
             _log.warning("leader.attempt_failed", lease=f"{self.namespace}/{self.name}", status=err.status,
                          reason=err.reason, error=err.message)
             return False
