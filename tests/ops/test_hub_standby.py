@@ -28,14 +28,24 @@ def test_lease_namespace_follows_pod_namespace() -> None:
 
 async def test_lost_lease_goes_back_to_standby_and_leads_again(hub_sim: SimServer) -> None:
     kubeconfig = str(hub_sim.kubeconfig_path)
-    clients = {n: await KubeClient.from_kubeconfig(kubeconfig, name="hub", retry_policy=FAST,
-                                                   request_timeout=2.0) for n in ("h1", "h2")}
+    clients = {
+        n: await KubeClient.from_kubeconfig(kubeconfig, name="hub", retry_policy=FAST, request_timeout=2.0)
+        for n in ("h1", "h2")
+    }
     admin = await KubeClient.from_kubeconfig(kubeconfig)
     await prepare_crds(admin, mode="create")
     await admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     replicas = {
-        n: HubProcess(c, HubOptions(identity=n, lease_namespace=NAMESPACE, lease_duration=2.0,
-                                    renew_deadline=1.2, retry_period=0.2))
+        n: HubProcess(
+            c,
+            HubOptions(
+                identity=n,
+                lease_namespace=NAMESPACE,
+                lease_duration=2.0,
+                renew_deadline=1.2,
+                retry_period=0.2,
+            ),
+        )
         for n, c in clients.items()
     }
     tasks = {n: asyncio.create_task(p.run(), name=n) for n, p in replicas.items()}
@@ -65,14 +75,18 @@ async def test_lost_lease_goes_back_to_standby_and_leads_again(hub_sim: SimServe
         hub_sim.faults.rules.remove(rule)
 
         # Whoever leads next, stop the other replica until the first one leads again.
-        await eventually(lambda: _true(any(p.is_leader for p in replicas.values())), within=10,
-                         what="a leader after the outage")
+        await eventually(
+            lambda: _true(any(p.is_leader for p in replicas.values())),
+            within=10,
+            what="a leader after the outage",
+        )
         if not replicas[first].is_leader:
             tasks[other].cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks[other]
-        await eventually(lambda: _true(replicas[first].is_leader), within=10,
-                         what="first replica leads again")
+        await eventually(
+            lambda: _true(replicas[first].is_leader), within=10, what="first replica leads again"
+        )
         assert replicas[first].terms == 2
         assert await holder() == first
         await eventually(lambda: _true(replicas[first].ready()), what="new leader synced")
@@ -99,8 +113,13 @@ async def test_run_hub_survives_losing_the_lease(hub_sim: SimServer) -> None:
     standby and takes the Lease again once the API accepts writes."""
     from shared.ops.metrics import REGISTRY
 
-    options = HubOptions(kubeconfig=str(hub_sim.kubeconfig_path), identity="solo", lease_duration=2.0,
-                         renew_deadline=1.2, retry_period=0.2)
+    options = HubOptions(
+        kubeconfig=str(hub_sim.kubeconfig_path),
+        identity="solo",
+        lease_duration=2.0,
+        renew_deadline=1.2,
+        retry_period=0.2,
+    )
     label = {"lease": f"waybill-system/{LEASE_NAME}"}
 
     def leading() -> float:

@@ -1,0 +1,356 @@
+"""The charts' identities are enough, and no more than the processes use.
+
+Both charts are rendered with real Helm and what they render is applied to kubesim (RBAC on);
+the hub and an agent then run under exactly the ServiceAccounts and roles the charts create
+(tokens from the TokenRequest API, as a pod gets them), a sample is propagated, and not one
+request of either identity may be denied. The hub's ClusterRole is also compared with what the
+hub requested: every rule on Waybill's own kinds and the cluster's infrastructure must be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from agent.config import AgentConfig
+from agent.runner import run_agent
+from hub.process import HubOptions, run_hub
+from kubesim import SimServer
+from shared.api import names
+from shared.kube.client import KubeClient
+from tests.hub.fleet import eventually
+from tests.ops.charts import (
+    AccessLog,
+    chart_crds,
+    install,
+    of_kind,
+    recording,
+    render,
+    sa_user,
+    service_account_kubeconfig,
+)
+from waybill.cmd_join import join
+
+NS = "waybill-system"
+HUB_USER = sa_user(NS, "waybill-hub")
+AGENT_USER = sa_user(NS, "waybill-agent")
+SimFactory = Any
+
+
+def _sample(namespace: str) -> list[dict[str, Any]]:
+    labels = {"app": "web"}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "web-config", "namespace": namespace},
+            "data": {"greeting": "hello"},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": namespace},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+                },
+            },
+        },
+        {
+            "apiVersion": names.POLICY_API_VERSION,
+            "kind": names.KIND_PROPAGATION_POLICY,
+            "metadata": {"name": "web", "namespace": namespace},
+            "spec": {
+                "resourceSelectors": [
+                    {"apiVersion": "apps/v1", "kind": "Deployment"},
+                    {"apiVersion": "v1", "kind": "ConfigMap", "name": "web-config"},
+                ],
+                "placement": {"clusterAffinity": {"clusterNames": ["eu1"]}},
+            },
+        },
+    ]
+
+
+async def _join(hub_sim: SimServer, admin: KubeClient, out: Path) -> str:
+    args = argparse.Namespace(
+        name="eu1",
+        namespace=None,
+        mode="pull",
+        provider=None,
+        region="eu",
+        zone=None,
+        label=["env=prod"],
+        out=str(out),
+        token_seconds=3600,
+    )
+    assert await join(admin, args, hub_kubeconfig=str(hub_sim.kubeconfig_path)) == 0
+    return await asyncio.to_thread(out.read_text)
+
+
+@contextlib.asynccontextmanager
+async def _running(coro: Any, stop: asyncio.Event) -> Any:
+    task = asyncio.create_task(coro)
+    try:
+        yield task
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 20)
+
+
+async def _charted_fleet(
+    sim_factory: SimFactory, tmp_path: Path, *, hub_values: dict[str, Any], agent_values: dict[str, Any]
+) -> tuple[SimServer, SimServer, KubeClient, KubeClient, Path, Path, str]:
+    hub_sim = await sim_factory("hub")
+    member_sim = await sim_factory("eu1", workloads=True)
+    hub_admin = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path)
+    member_admin = await KubeClient.from_kubeconfig(member_sim.kubeconfig_path)
+    hub_objects = render("waybill-hub", hub_values, release="waybill-hub", namespace=NS)
+    await install(hub_admin, hub_objects, namespace=NS, crds=chart_crds("waybill-hub"))
+    hub_kubeconfig = await service_account_kubeconfig(
+        hub_sim, hub_admin, namespace=NS, name="waybill-hub", path=tmp_path / "hub-sa.kubeconfig"
+    )
+    agent_hub_kubeconfig = await _join(hub_sim, hub_admin, tmp_path / "eu1-hub.kubeconfig")
+    agent_objects = render(
+        "waybill-agent",
+        {"clusterName": "eu1", "hubKubeconfig": agent_hub_kubeconfig, **agent_values},
+        release="waybill-agent",
+        namespace=NS,
+    )
+    await install(member_admin, agent_objects, namespace=NS, crds=chart_crds("waybill-agent"))
+    member_kubeconfig = await service_account_kubeconfig(
+        member_sim, member_admin, namespace=NS, name="waybill-agent", path=tmp_path / "member-sa.kubeconfig"
+    )
+    # The agent reads its hub kubeconfig from the chart's Secret, as the pod's volume would.
+    secret = of_kind(agent_objects, "Secret")[0]
+    mounted = tmp_path / "mounted-hub.kubeconfig"
+    mounted.write_text(secret["stringData"]["kubeconfig"])
+    args = next(
+        c["args"] for c in of_kind(agent_objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"]
+    )
+    namespace_arg = next(a.split("=", 1)[1] for a in args if a.startswith("--namespace="))
+    return hub_sim, member_sim, hub_admin, member_admin, hub_kubeconfig, member_kubeconfig, namespace_arg
+
+
+def _hub_options(objects: list[dict[str, Any]], kubeconfig: Path) -> HubOptions:
+    """HubOptions from the rendered Deployment's arguments (the ones tests can honour)."""
+    container = of_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    flags = dict(a.removeprefix("--").split("=", 1) for a in container["args"][1:])
+    return HubOptions(
+        kubeconfig=str(kubeconfig),
+        lease_namespace=NS,
+        identity="waybill-hub-0",
+        crds=flags["crds"],
+        workers=int(flags["workers"]),  # type: ignore[arg-type]
+        grace_seconds=float(flags["grace-seconds"]),
+    )
+
+
+async def test_hub_and_agent_under_chart_identities_propagate_with_no_403(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    (
+        hub_sim,
+        member_sim,
+        hub_admin,
+        member_admin,
+        hub_kc,
+        member_kc,
+        member_namespace,
+    ) = await _charted_fleet(sim_factory, tmp_path, hub_values={}, agent_values={})
+    hub_objects = render("waybill-hub", {}, release="waybill-hub", namespace=NS)
+    hub_log, member_log = AccessLog(), AccessLog()
+    hub_stop, agent_stop = asyncio.Event(), asyncio.Event()
+    config = AgentConfig(
+        cluster="eu1", member_namespace=member_namespace, heartbeat_interval=1.0, lease_duration_seconds=5
+    )
+    try:
+        with recording(hub_sim, hub_log), recording(member_sim, member_log):
+            async with (
+                _running(run_hub(_hub_options(hub_objects, hub_kc), hub_stop), hub_stop) as hub_task,
+                _running(
+                    run_agent(
+                        config=config,
+                        hub_kubeconfig=tmp_path / "mounted-hub.kubeconfig",
+                        member_kubeconfig=member_kc,
+                        metrics_port=0,
+                        stop=agent_stop,
+                    ),
+                    agent_stop,
+                ) as agent_task,
+            ):
+                for obj in _sample("shop"):
+                    await hub_admin.create(obj)
+
+                async def deployed() -> bool:
+                    live = await member_admin.get("apps/v1", "Deployment", name="web", namespace="shop")
+                    return (live.get("status") or {}).get("readyReplicas") == 2
+
+                await eventually(deployed, within=30, what="web on eu1")
+
+                async def hub_status() -> bool:
+                    template = await hub_admin.get("apps/v1", "Deployment", name="web", namespace="shop")
+                    return (template.get("status") or {}).get("readyReplicas") == 2
+
+                await eventually(hub_status, within=30, what="aggregated status on the hub template")
+                # An edit (Work and binding patched), then the policy removed (Works, bindings deleted).
+                await hub_admin.patch(
+                    "v1",
+                    "ConfigMap",
+                    name="web-config",
+                    namespace="shop",
+                    patch={"data": {"greeting": "bonjour"}},
+                )
+                await hub_admin.patch(
+                    "apps/v1", "Deployment", name="web", namespace="shop", patch={"spec": {"replicas": 3}}
+                )
+
+                async def edited() -> bool:
+                    live = await member_admin.get("v1", "ConfigMap", name="web-config", namespace="shop")
+                    scaled = await member_admin.get("apps/v1", "Deployment", name="web", namespace="shop")
+                    return live["data"] == {"greeting": "bonjour"} and scaled["spec"]["replicas"] == 3
+
+                await eventually(edited, within=30, what="edits on eu1")
+                await hub_admin.delete("apps/v1", "Deployment", name="web", namespace="shop")
+                await hub_admin.delete("v1", "ConfigMap", name="web-config", namespace="shop")
+
+                async def removed() -> bool:
+                    left = await member_admin.list("apps/v1", "Deployment", namespace="shop")
+                    works = await hub_admin.list(
+                        names.WORK_API_VERSION, names.KIND_WORK, namespace=member_namespace
+                    )
+                    return not left.items and not works.items
+
+                await eventually(removed, within=30, what="templates removed from eu1")
+                assert not hub_task.done() and not agent_task.done()
+    finally:
+        await hub_admin.close()
+        await member_admin.close()
+    assert hub_log.of(HUB_USER), "the hub ran under its chart ServiceAccount"
+    assert member_log.of(AGENT_USER), "the agent ran under its chart ServiceAccount"
+    agent_hub_user = sa_user(member_namespace, "waybill-agent")
+    assert hub_log.of(agent_hub_user), "the agent used the identity `waybill join` made"
+    assert hub_log.denied(HUB_USER) == []
+    assert hub_log.denied(agent_hub_user) == []
+    assert member_log.denied(AGENT_USER) == []
+    _role_rules_are_used(hub_objects, hub_log.of(HUB_USER))
+
+
+# Granted but not exercised by this sample, each issued by hub code on other paths: deletes when
+# templates, policies or members go away; cluster-scoped bindings for cluster-scoped templates;
+# a MemberCluster created for a namespace labelled by hand; a member marked unreachable (taint and
+# Ready=Unknown: hub/controller_members.py); Events on scheduling or override failures.
+_NOT_IN_SAMPLE = {
+    ("", "events", "create"),
+    ("", "events", "patch"),
+    ("cluster.waybill.dev", "memberclusters", "patch"),
+    ("cluster.waybill.dev", "memberclusters/status", "patch"),
+    ("work.waybill.dev", "works", "delete"),
+    ("work.waybill.dev", "resourcebindings", "delete"),
+    ("work.waybill.dev", "clusterresourcebindings", "create"),
+    ("work.waybill.dev", "clusterresourcebindings", "patch"),
+    ("work.waybill.dev", "clusterresourcebindings", "delete"),
+    ("work.waybill.dev", "clusterresourcebindings/status", "patch"),
+    ("cluster.waybill.dev", "memberclusters", "create"),
+    ("policy.waybill.dev", "clusterpropagationpolicies/status", "patch"),
+    ("coordination.k8s.io", "leases", "create"),
+}
+_INFRA_GROUPS = {
+    "policy.waybill.dev",
+    "work.waybill.dev",
+    "cluster.waybill.dev",
+    "coordination.k8s.io",
+    "apiextensions.k8s.io",
+    "",
+}
+
+
+def _role_rules_are_used(objects: list[dict[str, Any]], requests: list[Any]) -> None:
+    """Every permission on Waybill's kinds, namespaces, leases, events and CRDs was requested."""
+    used = {(a.group, a.resource + (f"/{a.subresource}" if a.subresource else ""), a.verb) for a in requests}
+    granted = {
+        (group, resource, verb)
+        for role in (*of_kind(objects, "ClusterRole"), *of_kind(objects, "Role"))
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+        if group in _INFRA_GROUPS
+        and not (group == "" and resource.endswith("status"))
+        and resource not in _TEMPLATE_RESOURCES
+    }
+    unused = sorted(granted - used - _NOT_IN_SAMPLE)
+    assert not unused, f"hub role grants what the hub never requested: {unused}"
+    assert granted >= _NOT_IN_SAMPLE, "the allowance names permissions the role no longer has"
+
+
+# Core resources the hub reads as templates (templates.resources), not for itself.
+_TEMPLATE_RESOURCES = {
+    "configmaps",
+    "services",
+    "serviceaccounts",
+    "persistentvolumeclaims",
+    "limitranges",
+    "resourcequotas",
+    "services/status",
+}
+
+
+async def test_hub_starts_under_chart_role_when_crds_exist(sim_factory: SimFactory, tmp_path: Path) -> None:
+    """Seen: `waybill hub` exited 1 with a 403 at start-up (it created CRDs even when they existed,
+    and the chart's role may not create CRDs). Default options, chart identity: it must lead."""
+    hub_sim = await sim_factory("hub")
+    admin = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path)
+    try:
+        objects = render("waybill-hub", {}, release="waybill-hub", namespace=NS)
+        await install(admin, objects, namespace=NS, crds=chart_crds("waybill-hub"))
+        kubeconfig = await service_account_kubeconfig(
+            hub_sim, admin, namespace=NS, name="waybill-hub", path=tmp_path / "hub-sa.kubeconfig"
+        )
+        stop = asyncio.Event()
+        log = AccessLog()
+        with recording(hub_sim, log):
+            async with _running(
+                run_hub(HubOptions(kubeconfig=str(kubeconfig), identity="hub-0"), stop), stop
+            ) as task:
+
+                async def leading() -> bool:
+                    assert not task.done(), f"hub exited with {task.result()}"
+                    lease = await admin.get(
+                        "coordination.k8s.io/v1", "Lease", name="waybill-hub", namespace=NS
+                    )
+                    return bool(lease["spec"].get("holderIdentity") == "hub-0")
+
+                await eventually(leading, within=15, what="the hub leads")
+        assert log.denied(HUB_USER) == []
+    finally:
+        await admin.close()
+
+
+async def test_hub_names_missing_crds_instead_of_creating_them(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    """--crds=verify (the chart's mode) with CRDs absent: exit 1 naming them, no write attempted."""
+    hub_sim = await sim_factory("hub")
+    admin = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path)
+    try:
+        objects = render("waybill-hub", {}, release="waybill-hub", namespace=NS)
+        await install(admin, objects, namespace=NS, crds=[])
+        kubeconfig = await service_account_kubeconfig(
+            hub_sim, admin, namespace=NS, name="waybill-hub", path=tmp_path / "hub-sa.kubeconfig"
+        )
+        log = AccessLog()
+        with recording(hub_sim, log):
+            code = await run_hub(HubOptions(kubeconfig=str(kubeconfig), crds="verify"), asyncio.Event())
+        assert code == 1
+        assert log.denied(HUB_USER) == []
+        assert {a.verb for a in log.of(HUB_USER)} == {"get"}
+    finally:
+        await admin.close()
