@@ -23,6 +23,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from hub import fleet_metrics
 from hub.app import Hub
 from hub.crd_startup import CrdMode, CrdsNotReady, prepare_crds
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
@@ -127,8 +128,28 @@ class HubProcess:
         _log.info("hub.leading", identity=self.options.identity, term=self.terms)
         await self.hub.run()
 
+    def fleet_facts(self) -> fleet_metrics.FleetFacts | None:
+        """What the fleet metrics are computed from: the leader's synced caches (None otherwise)."""
+        state = self.hub.state
+        if not self.is_leader or not all(i.has_synced for i in state.fixed_informers):
+            return None
+        return fleet_metrics.FleetFacts(
+            namespaces=state.namespaces.list(),
+            members=state.members.list(),
+            leases=state.leases.list(),
+            works=state.works.list(),
+            bindings=[*state.bindings.list(), *state.cluster_bindings.list()],
+        )
+
     async def run(self) -> None:
         """Lead whenever this replica holds the Lease; back to standby on losing it."""
+        token = fleet_metrics.register_source(self.fleet_facts)
+        try:
+            await self._run()
+        finally:
+            fleet_metrics.unregister_source(token)
+
+    async def _run(self) -> None:
         if self.elector is None:
             await self._lead()
             return

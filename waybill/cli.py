@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "status",
     "plan",
     "crds",
+    "version",
 )
 
 

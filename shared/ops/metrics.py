@@ -4,10 +4,15 @@ All Waybill metrics live in :data:`REGISTRY` (not prometheus-client's global one
 ``waybill_<name>``. ``counter``/``gauge``/``histogram`` return the already-registered metric when
 called again with the same name, so modules may declare metrics at import time and several
 hubs or agents in one process (tests, the demo) share them, told apart by labels.
+
+The registry also carries the standard process metrics (``process_cpu_seconds_total``,
+``process_resident_memory_bytes``, ``process_open_fds``, ... and ``python_info``) and
+``waybill_build_info{version,python}`` (always 1), so every scrape says what is running.
 """
 
 from __future__ import annotations
 
+import platform
 import threading
 from collections.abc import Sequence
 from typing import TypeVar
@@ -18,8 +23,12 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
+
+from shared.version import version
 
 __all__ = ["PREFIX", "REGISTRY", "counter", "gauge", "histogram", "render"]
 
@@ -84,6 +93,13 @@ def histogram(
             )
             _metrics[full] = found
         return found
+
+
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+BUILD_INFO = gauge("build_info", "Always 1; labels say which Waybill and Python are running",
+                   labels=("version", "python"))
+BUILD_INFO.labels(version(), platform.python_version()).set(1)
 
 
 def render() -> tuple[bytes, str]:
