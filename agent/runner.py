@@ -169,6 +169,7 @@ async def run_agent(
     stop: asyncio.Event,
 ) -> int:
     """Run an agent until ``stop`` is set: the body of ``waybill agent``."""
+    from agent.credentials import start_rotation
     from shared.ops.server import OpsServer
 
     hub_api = await KubeClient.from_kubeconfig(hub_kubeconfig, name="hub")
@@ -179,6 +180,7 @@ async def run_agent(
     )
     ops = OpsServer(port=metrics_port) if metrics_port is not None else None
     agent = Agent(hub_api=hub_api, member_api=member_api, config=config)
+    rotation = await start_rotation(hub_api=hub_api, member_api=member_api, hub_kubeconfig=hub_kubeconfig)
     try:
         await agent.start()
         if ops is not None:
@@ -188,6 +190,7 @@ async def run_agent(
         await stop.wait()
         return 0
     finally:
+        await rotation.stop()
         await agent.stop()
         if ops is not None:
             await ops.stop()

@@ -2,7 +2,8 @@
 
 ARCHITECTURE §3: an agent may read its Works and write their status, update its
 MemberCluster's status, renew its heartbeat Lease and create Events, in its own member
-namespace only. Updating a Work itself (not its spec: only ``metadata.finalizers``) is also
+namespace only; and request a new token for its own ServiceAccount (by name) to rotate its
+credentials before they expire. Updating a Work itself (not its spec: only ``metadata.finalizers``) is also
 needed, so that a Work's deletion waits for the agent to remove what it applied. Both the hub's
 ``waybill join`` and the agent's tests build the identity from these functions, so the rules
 live in one place. Pure functions returning plain dicts.
@@ -43,6 +44,13 @@ def agent_role_rules() -> list[dict[str, Any]]:
         },
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+        # Credentials rotation (agent/credentials.py): a new token for its own ServiceAccount only.
+        {
+            "apiGroups": [""],
+            "resources": ["serviceaccounts/token"],
+            "verbs": ["create"],
+            "resourceNames": [AGENT_IDENTITY],
+        },
     ]
 
 

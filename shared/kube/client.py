@@ -161,6 +161,10 @@ class KubeClient:
         """The server URL this client talks to."""
         return str(self._api.configuration.host)
 
+    def set_bearer_token(self, token: str) -> None:
+        """Authenticate every request from now on with ``token`` (a rotated ServiceAccount token)."""
+        self._api.configuration.api_key["BearerToken"] = f"Bearer {token}"
+
     async def close(self) -> None:
         """Close the connection pool."""
         await self._api.close()
