@@ -164,8 +164,9 @@ async def live_fleet(sim_factory: SimFactory, tmp_path: Path) -> AsyncIterator[t
     )
     assert await join(admin, args, hub_kubeconfig=str(hub_sim.kubeconfig_path)) == 0
     hub_port, agent_port = _free_port(), _free_port()
-    # A few refused requests at start-up: the retry counters have samples as in any real fleet.
-    hub_sim.faults.error(503, times=3)
+    # One refused request at the hub's start-up (its CRD check, a retried GET): the retry
+    # counter has samples, as in any real fleet.
+    hub_sim.faults.error(503, path="/customresourcedefinitions/works.work.waybill.dev", method="GET", times=1)
     hub = await _spawn(
         "hub",
         "--kubeconfig",
