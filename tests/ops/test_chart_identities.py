@@ -354,3 +354,110 @@ async def test_hub_names_missing_crds_instead_of_creating_them(
         assert {a.verb for a in log.of(HUB_USER)} == {"get"}
     finally:
         await admin.close()
+
+
+async def test_restricted_member_role_fails_only_the_kind_outside_it(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    """memberRBAC.mode=restricted: a Work with a ConfigMap (listed) and a PodDisruptionBudget (not
+    listed) applies the ConfigMap, and the PDB's manifest fails with Forbidden."""
+    restricted = {"memberRBAC": {"mode": "restricted"}}
+    (
+        _hub_sim,
+        member_sim,
+        hub_admin,
+        member_admin,
+        hub_kc,
+        member_kc,
+        member_namespace,
+    ) = await _charted_fleet(sim_factory, tmp_path, hub_values={}, agent_values=restricted)
+    agent_objects = render(
+        "waybill-agent",
+        {"clusterName": "eu1", "hubKubeconfig": "x", **restricted},
+        release="waybill-agent",
+        namespace=NS,
+    )
+    assert of_kind(agent_objects, "ClusterRoleBinding")[0]["roleRef"]["name"] == "waybill-agent"
+    hub_objects = render("waybill-hub", {}, release="waybill-hub", namespace=NS)
+    hub_stop, agent_stop = asyncio.Event(), asyncio.Event()
+    config = AgentConfig(
+        cluster="eu1", member_namespace=member_namespace, heartbeat_interval=1.0, lease_duration_seconds=5
+    )
+    member_log = AccessLog()
+    try:
+        with recording(member_sim, member_log):
+            async with (
+                _running(run_hub(_hub_options(hub_objects, hub_kc), hub_stop), hub_stop),
+                _running(
+                    run_agent(
+                        config=config,
+                        hub_kubeconfig=tmp_path / "mounted-hub.kubeconfig",
+                        member_kubeconfig=member_kc,
+                        metrics_port=0,
+                        stop=agent_stop,
+                    ),
+                    agent_stop,
+                ),
+            ):
+                await hub_admin.create(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
+                )
+                await hub_admin.create(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": "settings", "namespace": "shop"},
+                        "data": {"a": "1"},
+                    }
+                )
+                await hub_admin.create(
+                    {
+                        "apiVersion": "policy/v1",
+                        "kind": "PodDisruptionBudget",
+                        "metadata": {"name": "web", "namespace": "shop"},
+                        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+                    }
+                )
+                await hub_admin.create(
+                    {
+                        "apiVersion": names.POLICY_API_VERSION,
+                        "kind": names.KIND_PROPAGATION_POLICY,
+                        "metadata": {"name": "both", "namespace": "shop"},
+                        "spec": {
+                            "resourceSelectors": [
+                                {"apiVersion": "v1", "kind": "ConfigMap", "name": "settings"},
+                                {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget"},
+                            ],
+                            "placement": {"clusterAffinity": {"clusterNames": ["eu1"]}},
+                        },
+                    }
+                )
+
+                async def conditions() -> dict[str, dict[str, Any]] | None:
+                    works = (
+                        await hub_admin.list(
+                            names.WORK_API_VERSION, names.KIND_WORK, namespace=member_namespace
+                        )
+                    ).items
+                    found = {}
+                    for work in works:
+                        for mc in (work.get("status") or {}).get("manifestConditions") or []:
+                            applied = next(
+                                (c for c in mc.get("conditions") or [] if c["type"] == "Applied"), None
+                            )
+                            if applied is not None:
+                                found[mc["identifier"]["kind"]] = applied
+                    return found if {"ConfigMap", "PodDisruptionBudget"} <= set(found) else None
+
+                found = await eventually(conditions, within=30, what="both manifests reported")
+                assert found["ConfigMap"]["status"] == "True"
+                assert found["PodDisruptionBudget"]["status"] == "False"
+                assert found["PodDisruptionBudget"]["reason"] == "ManifestApplyFailed"
+                assert found["PodDisruptionBudget"]["message"].startswith("Forbidden: ")
+                live = await member_admin.get("v1", "ConfigMap", name="settings", namespace="shop")
+                assert live["data"] == {"a": "1"}
+    finally:
+        await hub_admin.close()
+        await member_admin.close()
+    denied = member_log.denied(AGENT_USER)
+    assert denied and all("poddisruptionbudgets" in d for d in denied), denied
