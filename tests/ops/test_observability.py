@@ -261,6 +261,10 @@ async def test_dashboard_and_alerts_use_only_exported_metrics(live_fleet: tuple[
     exported = hub_names | agent_names
     wanted = _metric_names(_dashboard_exprs()) | _metric_names([r["expr"] for r in _alert_rules()])
     assert sorted(wanted - exported) == [], "queries name metrics no process exports"
+    documented = (ROOT / "docs" / "metrics.md").read_text()
+    base = {re.sub(r"_(bucket|count|sum)$", "", n) for n in exported
+            if n.startswith("waybill_") and not n.endswith("_created")}
+    assert sorted(n for n in base if f"`{n}`" not in documented) == [], "docs/metrics.md misses metrics"
     assert 'waybill_member_ready{member="eu1"} 1.0' in hub_text
     assert {"waybill_build_info", "process_resident_memory_bytes"} <= hub_names & agent_names
 
