@@ -27,7 +27,7 @@ from shared.kube import errors
 from shared.kube.client import KubeClient
 from shared.ops.logging import get_logger
 
-__all__ = ["CRD_API", "CrdMode", "CrdPlan", "hub_crds", "missing_or_stale", "prepare_crds"]
+__all__ = ["CRD_API", "CrdMode", "CrdPlan", "covers", "hub_crds", "missing_or_stale", "prepare_crds"]
 
 _log = get_logger("hub.crd_startup")
 CRD_API = "apiextensions.k8s.io/v1"
@@ -54,6 +54,20 @@ def hub_crds() -> dict[str, dict[str, Any]]:
     return {name: crd for name, crd in found.items() if name not in MEMBER_SIDE_CRDS}
 
 
+def covers(live: Any, desired: Any) -> bool:
+    """Whether ``live`` holds every value ``desired`` sets (the server may add defaults, such as
+    ``conversion.strategy``, that the generated CRD leaves out)."""
+    if isinstance(desired, Mapping):
+        return isinstance(live, Mapping) and all(k in live and covers(live[k], v) for k, v in desired.items())
+    if isinstance(desired, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(desired)
+            and all(covers(a, b) for a, b in zip(live, desired, strict=True))
+        )
+    return bool(live == desired)
+
+
 def missing_or_stale(
     desired: Mapping[str, Mapping[str, Any]], live: Mapping[str, Mapping[str, Any] | None]
 ) -> CrdPlan:
@@ -63,7 +77,7 @@ def missing_or_stale(
         sorted(
             name
             for name, crd in desired.items()
-            if (found := live.get(name)) is not None and found.get("spec") != crd.get("spec")
+            if (found := live.get(name)) is not None and not covers(found.get("spec"), crd.get("spec"))
         )
     )
     return CrdPlan(missing=missing, stale=stale)

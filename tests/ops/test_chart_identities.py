@@ -461,3 +461,52 @@ async def test_restricted_member_role_fails_only_the_kind_outside_it(
         await member_admin.close()
     denied = member_log.denied(AGENT_USER)
     assert denied and all("poddisruptionbudgets" in d for d in denied), denied
+
+
+async def test_upgrade_by_hub_applies_newer_crds_within_its_role(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    """crds.upgradeByHub: an older CRD in place (here: one printer column fewer) is replaced by
+    the hub's own at start-up, under the chart's role (patch on Waybill's CRDs by name)."""
+    hub_sim = await sim_factory("hub")
+    admin = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path)
+    try:
+        values = {"crds": {"upgradeByHub": True}}
+        objects = render("waybill-hub", values, release="waybill-hub", namespace=NS)
+        crds = chart_crds("waybill-hub")
+        works = next(c for c in crds if c["metadata"]["name"] == "works.work.waybill.dev")
+        old = {
+            **works,
+            "spec": {
+                **works["spec"],
+                "versions": [
+                    {**v, "additionalPrinterColumns": (v.get("additionalPrinterColumns") or [])[:-1]}
+                    for v in works["spec"]["versions"]
+                ],
+            },
+        }
+        assert old["spec"] != works["spec"]
+        await install(admin, objects, namespace=NS, crds=[old if c is works else c for c in crds])
+        kubeconfig = await service_account_kubeconfig(
+            hub_sim, admin, namespace=NS, name="waybill-hub", path=tmp_path / "hub-sa.kubeconfig"
+        )
+        options = _hub_options(objects, kubeconfig)
+        assert options.crd_mode == "upgrade"
+        stop = asyncio.Event()
+        log = AccessLog()
+        with recording(hub_sim, log):
+            async with _running(run_hub(options, stop), stop) as task:
+
+                async def upgraded() -> bool:
+                    assert not task.done(), f"hub exited with {task.result()}"
+                    live = await admin.get(
+                        "apiextensions.k8s.io/v1", "CustomResourceDefinition", name="works.work.waybill.dev"
+                    )
+                    columns = live["spec"]["versions"][0].get("additionalPrinterColumns") or []
+                    return columns == works["spec"]["versions"][0].get("additionalPrinterColumns")
+
+                await eventually(upgraded, within=15, what="the Works CRD upgraded by the hub")
+        assert log.denied(HUB_USER) == []
+        assert any(a.verb == "patch" and a.resource == "customresourcedefinitions" for a in log.of(HUB_USER))
+    finally:
+        await admin.close()

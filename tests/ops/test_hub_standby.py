@@ -137,3 +137,25 @@ async def test_run_hub_survives_losing_the_lease(hub_sim: SimServer) -> None:
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 10) == 0
+
+
+def test_crd_plan_ignores_server_defaults_and_finds_missing_and_stale() -> None:
+    from hub.crd_startup import covers, missing_or_stale
+
+    desired = {
+        "a": {"spec": {"group": "g", "versions": [{"name": "v1", "served": True}]}},
+        "b": {"spec": {"group": "g", "versions": [{"name": "v1"}]}},
+    }
+    defaulted = {
+        "spec": {
+            "group": "g",
+            "conversion": {"strategy": "None"},
+            "versions": [{"name": "v1", "served": True, "storage": True}],
+        }
+    }
+    assert covers(defaulted["spec"], desired["a"]["spec"])
+    assert not covers({"group": "g", "versions": []}, desired["b"]["spec"])
+    plan = missing_or_stale(desired, {"a": defaulted, "b": None})
+    assert plan.missing == ("b",) and plan.stale == ()
+    older = {"spec": {"group": "g", "versions": [{"name": "v1", "served": False}]}}
+    assert missing_or_stale(desired, {"a": older, "b": defaulted}).stale == ("a",)
