@@ -83,3 +83,55 @@ async def test_standby_is_ready_until_the_api_stops_answering(hub_sim: SimServer
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_rolling_update_of_two_replicas_keeps_a_ready_leader(hub_sim: SimServer) -> None:
+    """What a Deployment's RollingUpdate (maxSurge 1, maxUnavailable 0) does to two replicas: a new
+    pod must be Ready before an old one stops. Standbys are Ready, so the rollout proceeds, and
+    the Lease passes to a remaining replica each time the leader stops."""
+    kubeconfig = str(hub_sim.kubeconfig_path)
+    admin = await KubeClient.from_kubeconfig(kubeconfig)
+    await prepare_crds(admin, mode="create")
+    await admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "waybill-system"}})
+    running: dict[str, tuple[HubProcess, asyncio.Task[None], KubeClient]] = {}
+
+    async def start(name: str) -> None:
+        client = await KubeClient.from_kubeconfig(kubeconfig, retry_policy=FAST, request_timeout=2.0)
+        replica = HubProcess(
+            client,
+            HubOptions(
+                identity=name,
+                lease_namespace="waybill-system",
+                lease_duration=2.0,
+                renew_deadline=1.2,
+                retry_period=0.2,
+            ),
+        )
+        running[name] = (replica, asyncio.create_task(replica.run()), client)
+
+    async def stop(name: str) -> None:
+        _, task, client = running.pop(name)
+        task.cancel()  # SIGTERM: the controllers stop and a leader releases the Lease
+        await asyncio.gather(task, return_exceptions=True)
+        await client.close()
+
+    def leaders() -> list[str]:
+        return [n for n, (r, _, _) in running.items() if r.is_leader]
+
+    try:
+        for name in ("old-1", "old-2"):
+            await start(name)
+        await eventually(lambda: _true(len(leaders()) == 1), what="one leader")
+        for old, new in (("old-1", "new-1"), ("old-2", "new-2")):
+            await start(new)
+            await eventually(lambda: _true(running[new][0].ready()), what=f"{new} Ready")  # noqa: B023
+            await stop(old)
+            await eventually(
+                lambda: _true(len(leaders()) == 1), within=5, what=f"a leader after {old} stopped"
+            )
+        assert set(running) == {"new-1", "new-2"}
+        await eventually(lambda: _true(all(r.ready() for r, _, _ in running.values())), what="both new Ready")
+    finally:
+        for name in list(running):
+            await stop(name)
+        await admin.close()
