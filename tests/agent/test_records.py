@@ -157,7 +157,8 @@ def test_agent_role_is_namespaced_and_narrow() -> None:
         "events",
         "serviceaccounts/token",  # its own token only (resourceNames), for credentials rotation
     }
-    token_rule = next(r for r in membership_rbac.agent_role_rules() if r["resources"] == ["serviceaccounts/token"])
+    rules = membership_rbac.agent_role_rules()
+    token_rule = next(r for r in rules if r["resources"] == ["serviceaccounts/token"])
     assert token_rule["resourceNames"] == [membership_rbac.AGENT_IDENTITY]
     verbs = {v for rule in membership_rbac.agent_role_rules() for v in rule["verbs"]}
     assert "delete" not in verbs and "*" not in verbs
