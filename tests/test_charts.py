@@ -258,3 +258,11 @@ def test_notes_say_how_to_join() -> None:
     assert "waybill join" in text and f"{NS}/waybill-hub" in text
     agent = notes("waybill-agent", AGENT_MIN, release="waybill-agent", namespace=NS)
     assert "cluster-admin" in agent and "rotated" in agent
+
+
+@pytest.mark.parametrize("chart", ["waybill-hub", "waybill-agent"])
+def test_readme_documents_every_value(chart: str) -> None:
+    values = yaml.safe_load((ROOT / "charts" / chart / "values.yaml").read_text())
+    readme = (ROOT / "charts" / chart / "README.md").read_text()
+    missing = [key for key in values if f"`{key}" not in readme]
+    assert missing == [], f"charts/{chart}/README.md does not describe {missing}"
