@@ -29,11 +29,13 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from shared.api import names
+from shared.ops.logging import get_logger
 from shared.ops.metrics import REGISTRY
 
 __all__ = ["FleetFacts", "FleetSamples", "fleet_samples", "register_source", "unregister_source"]
 
 Obj = Mapping[str, Any]
+_log = get_logger("hub.fleet_metrics")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +162,14 @@ class FleetCollector(Collector):
         }
         total_bindings = 0.0
         for source in sources:
-            facts = source()
-            if facts is None:
+            try:
+                facts = source()
+                if facts is None:
+                    continue
+                s = fleet_samples(facts)
+            except Exception as exc:  # a scrape must not fail because one source is broken
+                _log.warning("fleet_metrics.source_failed", error=str(exc))
                 continue
-            s = fleet_samples(facts)
             for member, value in s.ready.items():
                 families["ready"].add_metric([member], value)
             for member, value in s.heartbeat.items():
