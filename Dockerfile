@@ -1,5 +1,5 @@
 # Waybill image: one image for the hub and the agent (`waybill hub` / `waybill agent`).
-#   docker build --build-arg VERSION="$(waybill version)" -t ghcr.io/waybill-dev/waybill:"$(waybill version)" .
+#   docker build --build-arg VERSION="$VERSION" -t ghcr.io/waybill-dev/waybill:"$VERSION" .   (docs/install.md)
 # The base image is pinned to an exact Python release and Debian suite (bump deliberately);
 # tests/ops/test_packaging.py checks the pins, the labels and that VERSION matches pyproject.toml.
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm

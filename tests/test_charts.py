@@ -64,7 +64,7 @@ def _cluster_rules(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_versions_agree() -> None:
-    """One version: pyproject's, shown by `waybill version`, and the charts' appVersion."""
+    """One version: pyproject's, as installed (shared/version.py), and the charts' version and appVersion."""
     from shared.version import version
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

@@ -26,7 +26,6 @@ COMMAND_MODULES = (
     "status",
     "plan",
     "crds",
-    "version",
 )
 
 
