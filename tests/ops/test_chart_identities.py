@@ -15,6 +15,8 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from agent.config import AgentConfig
 from agent.runner import run_agent
 from hub.process import HubOptions, run_hub
@@ -510,3 +512,96 @@ async def test_upgrade_by_hub_applies_newer_crds_within_its_role(
         assert any(a.verb == "patch" and a.resource == "customresourcedefinitions" for a in log.of(HUB_USER))
     finally:
         await admin.close()
+
+
+async def test_credentials_rotate_under_the_chart_identities(
+    sim_factory: SimFactory, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The agent chart's rotation wiring (environment, Secret, Role) works with nothing denied:
+    a 10 s hub token is renewed and written into the chart's Secret by the chart's identity."""
+    import base64
+
+    from agent.credentials import token_claims
+    from shared import membership_rbac
+    from waybill.cmd_join import agent_kubeconfig
+
+    (
+        hub_sim,
+        member_sim,
+        hub_admin,
+        member_admin,
+        _hub_kc,
+        member_kc,
+        member_namespace,
+    ) = await _charted_fleet(sim_factory, tmp_path, hub_values={}, agent_values={})
+    agent_objects = render(
+        "waybill-agent", {"clusterName": "eu1", "hubKubeconfig": "x"}, release="waybill-agent", namespace=NS
+    )
+    container = of_kind(agent_objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    for env in container["env"]:
+        if env["name"].startswith("WAYBILL_HUB_"):
+            monkeypatch.setenv(env["name"], env["value"])
+    secret_name = of_kind(agent_objects, "Secret")[0]["metadata"]["name"]
+    sa = await hub_admin.get(
+        "v1", "ServiceAccount", name=membership_rbac.AGENT_IDENTITY, namespace=member_namespace
+    )
+    short = hub_sim.auth.issue_sa(
+        namespace=member_namespace,
+        name=membership_rbac.AGENT_IDENTITY,
+        uid=sa["metadata"]["uid"],
+        expiration=10,
+        audiences=["https://kubernetes.default.svc.cluster.local"],
+    )
+    text = yaml.safe_dump(
+        agent_kubeconfig(
+            hub_kubeconfig=str(hub_sim.kubeconfig_path),
+            token=short,
+            cluster="eu1",
+            namespace=member_namespace,
+        )
+    )
+    mounted = tmp_path / "mounted-hub.kubeconfig"
+    await asyncio.to_thread(mounted.write_text, text)
+    await member_admin.patch(
+        "v1",
+        "Secret",
+        name=secret_name,
+        namespace=NS,
+        patch={"data": {"kubeconfig": base64.b64encode(text.encode()).decode()}},
+    )
+    hub_log, member_log = AccessLog(), AccessLog()
+    stop = asyncio.Event()
+    config = AgentConfig(
+        cluster="eu1", member_namespace=member_namespace, heartbeat_interval=1.0, lease_duration_seconds=5
+    )
+    try:
+        with recording(hub_sim, hub_log), recording(member_sim, member_log):
+            async with _running(
+                run_agent(
+                    config=config,
+                    hub_kubeconfig=mounted,
+                    member_kubeconfig=member_kc,
+                    metrics_port=None,
+                    stop=stop,
+                ),
+                stop,
+            ):
+
+                async def renewed() -> bool:
+                    secret = await member_admin.get("v1", "Secret", name=secret_name, namespace=NS)
+                    stored = yaml.safe_load(base64.b64decode(secret["data"]["kubeconfig"]))
+                    token = str(stored["users"][0]["user"]["token"])
+                    claims = token_claims(token)
+                    return (
+                        token != short
+                        and claims is not None
+                        and claims.expires_at - claims.issued_at == 86400
+                    )
+
+                await eventually(renewed, within=20, what="a renewed token in the chart's Secret")
+    finally:
+        await hub_admin.close()
+        await member_admin.close()
+    assert hub_log.denied(sa_user(member_namespace, "waybill-agent")) == []
+    assert member_log.denied(AGENT_USER) == []
+    assert any(a.resource == "secrets" and a.verb == "patch" for a in member_log.of(AGENT_USER))
