@@ -32,6 +32,7 @@ from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
+from hub.views import changed_templates
 from shared.api import names
 from shared.kube import errors
 from shared.kube.client import KubeClient
@@ -40,6 +41,7 @@ from shared.ops.logging import get_logger
 from shared.runtime.controller import Controller, Result
 
 _log = get_logger("hub.app")
+Obj = dict[str, Any]
 
 # Never propagated: the hub's own bookkeeping and Kubernetes' per-namespace objects.
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "waybill-system"})
@@ -185,7 +187,7 @@ class Hub:
         state.cluster_bindings.add_handler(lambda name: self._binding_changed(f"/{name}"))
         # Work status arrives from many members at once: gather it into fewer binding status
         # writes, and wake only the bindings whose manifest (or its status) changed.
-        state.works.add_handler(self._work_changed)
+        state.works.add_update_handler(self._work_changed)
 
     def _enqueue_policy_status(self, key: str) -> None:
         # counts need not be instant: one status write per policy per batch window
@@ -223,9 +225,12 @@ class Hub:
 
         return handler
 
-    def _work_changed(self, key: str) -> None:
-        for ref in self.state.work_index.update(key, self.state.works.get(key)):
-            self.status.queue.add_after(keys.binding_key(ref), STATUS_BATCH_SECONDS)
+    def _work_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
+        views = self.state.work_views
+        before = views.of(key, old) if old is not None else None
+        after = views.of(key, new) if new is not None else None
+        for ref in changed_templates(before, after):
+            self.status.queue.add_after(self.state.binding_key_for(ref), STATUS_BATCH_SECONDS)
 
     def _binding_changed(self, informer_key: str) -> None:
         """Works, status and policy counts, when the placement or the scheduling outcome changed

@@ -37,7 +37,7 @@ def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for work in works:
         for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            out[str(TemplateRef.of(manifest))] = manifest
+            out[str(TemplateRef.of(manifest).identity)] = manifest
     return out
 
 
@@ -92,7 +92,7 @@ class WorksController:
             if ref is None:
                 continue
             bkey = keys.binding_key_of(binding)
-            previous = last_good.get(str(ref))
+            previous = last_good.get(str(ref.identity))
             template = self.state.template(ref)
             scheduled = conditions.find(
                 (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
@@ -131,7 +131,7 @@ class WorksController:
             manifests.append(manifest)
             generation = (template.get("metadata") or {}).get("generation")
             if generation is not None:
-                generations[str(ref)] = int(generation)
+                generations[str(ref.identity)] = int(generation)
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
@@ -144,7 +144,7 @@ class WorksController:
             options=options,
         )
         for work in desired:
-            carried = [str(TemplateRef.of(m)) for m in work["spec"]["workload"]["manifests"]]
+            carried = [str(TemplateRef.of(m).identity) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))
             await self._write(work, existing.get(work["metadata"]["name"]))

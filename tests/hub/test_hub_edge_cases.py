@@ -252,7 +252,7 @@ async def test_custom_kinds_and_cluster_scoped_templates(hub_sim: SimServer) -> 
             return await hub_api.get(
                 names.WORK_API_VERSION,
                 names.KIND_CLUSTER_RESOURCE_BINDING,  # type: ignore[no-any-return]
-                name="viewer-clusterrole",
+                name="viewer-clusterrole.rbac.authorization.k8s.io",
             )
 
         found = await eventually(cluster_binding, what="ClusterResourceBinding")
