@@ -14,8 +14,8 @@ from typing import Any
 from kubesim import SimServer
 from shared.api import names
 from shared.kube.client import KubeClient
-from tests.hub.fleet import add_member, eventually, running_hub
-from tests.hub.helpers import policy
+from tests.hub.fleet import add_member, eventually, running_hub, settled
+from tests.hub.helpers import configmap, policy
 
 WORK = (names.WORK_API_VERSION, names.KIND_WORK)
 PP = (names.POLICY_API_VERSION, names.KIND_PROPAGATION_POLICY)
@@ -118,3 +118,75 @@ async def test_templates_of_two_groups_with_one_kind_and_name_are_two_templates(
         ).items
         resources = sorted(b["spec"]["resource"]["apiVersion"] for b in bindings)
         assert resources == ["cert-manager.io/v1", "example.com/v1"]
+
+
+async def works_in(hub_api: KubeClient, namespace: str) -> list[dict[str, Any]]:
+    return list((await hub_api.list(*WORK, namespace=namespace)).items)
+
+
+async def test_works_go_when_the_policy_and_its_templates_are_gone(hub_sim: SimServer) -> None:
+    async with running_hub(str(hub_sim.kubeconfig_path)) as (hub, hub_api):
+        await add_member(hub_api, "a")
+        await hub_api.create(policy("p", selectors=[{"apiVersion": "v1", "kind": "ConfigMap"}]))
+        await hub_api.create(configmap("one"))
+        await hub_api.create(configmap("two"))
+
+        async def two_shipped() -> bool:
+            return len(await manifests_in(hub_api, "member-a")) == 2
+
+        await eventually(two_shipped, what="both ConfigMaps shipped")
+        await hub_api.delete(*PP, name="p", namespace="default")
+        await settled(hub)
+        assert len(await manifests_in(hub_api, "member-a")) == 2  # orphaned: kept
+        await hub_api.delete("v1", "ConfigMap", name="one", namespace="default")
+        await hub_api.delete("v1", "ConfigMap", name="two", namespace="default")
+
+        async def no_works() -> bool:
+            return await works_in(hub_api, "member-a") == []
+
+        await eventually(no_works, what="the policy's Works deleted")
+
+
+async def test_works_go_when_policy_and_templates_went_while_the_hub_was_down(hub_sim: SimServer) -> None:
+    kubeconfig = str(hub_sim.kubeconfig_path)
+    async with running_hub(kubeconfig) as (_hub, hub_api):
+        await add_member(hub_api, "a")
+        await hub_api.create(policy("p", selectors=[{"apiVersion": "v1", "kind": "ConfigMap"}]))
+        await hub_api.create(configmap("one"))
+
+        async def shipped() -> bool:
+            return len(await manifests_in(hub_api, "member-a")) == 1
+
+        await eventually(shipped, what="ConfigMap shipped")
+    async with await KubeClient.from_kubeconfig(kubeconfig) as hub_api:  # no hub running
+        await hub_api.delete("v1", "ConfigMap", name="one", namespace="default")
+        await hub_api.delete(*PP, name="p", namespace="default")
+    async with running_hub(kubeconfig) as (_hub, hub_api):
+
+        async def no_works() -> bool:
+            return await works_in(hub_api, "member-a") == []
+
+        await eventually(no_works, what="the policy's Works deleted")
+        bindings = await hub_api.list(names.WORK_API_VERSION, names.KIND_RESOURCE_BINDING, namespace="default")
+        assert bindings.items == []
+
+
+async def test_changing_conflict_resolution_rerenders_the_works(hub_sim: SimServer) -> None:
+    async with running_hub(str(hub_sim.kubeconfig_path)) as (_hub, hub_api):
+        await add_member(hub_api, "a")
+        await hub_api.create(policy("p", selectors=[{"apiVersion": "v1", "kind": "ConfigMap"}]))
+        await hub_api.create(configmap("cfg"))
+
+        async def take_over() -> Any:
+            works = await works_in(hub_api, "member-a")
+            if not works:
+                return None
+            return (works[0]["spec"].get("applyStrategy") or {}).get("whenToTakeOver", "default")
+
+        assert await eventually(take_over, what="Work") == "default"
+        await hub_api.patch(*PP, name="p", namespace="default", patch={"spec": {"conflictResolution": "Overwrite"}})
+
+        async def overwrite() -> bool:
+            return await take_over() == "Always"
+
+        await eventually(overwrite, what="whenToTakeOver: Always after conflictResolution: Overwrite")
