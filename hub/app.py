@@ -110,7 +110,7 @@ class Hub:
             events=self.events,
         )
         self.scheduler = Controller("hub-scheduler", self._schedule, workers=workers)
-        self.policies_ctl = PolicyStatusController(state=self.state)
+        self.policies_ctl = PolicyStatusController(state=self.state, events=self.events)
         self.policy_status = Controller("hub-policies", self.policies_ctl.reconcile, workers=1)
         self.status_ctl = StatusController(
             state=self.state,
@@ -180,8 +180,11 @@ class Hub:
             (state.cluster_policies, names.KIND_CLUSTER_PROPAGATION_POLICY),
         ):
             informer.add_update_handler(self._make_policy_handler(kind))
-        state.overrides.add_handler(lambda _key: self._all_works())
-        state.cluster_overrides.add_handler(lambda _key: self._all_works())
+        for informer, kind in (
+            (state.overrides, names.KIND_OVERRIDE_POLICY),
+            (state.cluster_overrides, names.KIND_CLUSTER_OVERRIDE_POLICY),
+        ):
+            informer.add_handler(self._make_override_handler(kind))
         state.bindings.add_update_handler(self._binding_changed)
         state.cluster_bindings.add_update_handler(
             lambda name, old, new: self._binding_changed(f"/{name}", old, new)
@@ -210,6 +213,18 @@ class Hub:
                     self.works.enqueue(keys.works_key(ref, cluster))
 
         return handler
+
+    def _make_override_handler(self, kind: str) -> Any:
+        def handler(key: str) -> None:
+            namespace, _, name = key.rpartition("/")
+            self._enqueue_policy_status(keys.policy_key(PolicyRef(kind, namespace, name)))
+            self._all_works()
+
+        return handler
+
+    def _all_policy_status(self) -> None:
+        for policy in self.state.propagation_policies():
+            self._enqueue_policy_status(keys.policy_key(PolicyRef.of(policy)))
 
     def _work_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
         views = self.state.work_views
@@ -295,6 +310,7 @@ class Hub:
         if gone or changed:
             _log.info("fleet.changed", changed=sorted(changed), gone=sorted(gone))
             self._all_templates()
+            self._all_policy_status()  # clusterNames that are (no longer) members
             for cluster in changed:
                 for binding in self.state.all_bindings():
                     policy = keys.binding_policy(binding)

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, overrides, rendering
+from hub import conditions, keys, overrides, reasons, rendering
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
@@ -83,7 +83,14 @@ class WorksController:
         last_good = _last_good(list(existing.values()))
         view = self.state.cluster_view(cluster)
         policy = self.state.policy(policy_ref)
-        override_policies = self.state.override_policies()
+        override_policies = []
+        invalid_overrides: list[tuple[dict[str, Any], str]] = []
+        for override in self.state.override_policies():
+            check = self.state.policy_check(override)
+            if check.valid:
+                override_policies.append(override)
+            else:
+                invalid_overrides.append((override, "; ".join(check.problems)))
         manifests: list[dict[str, Any]] = []
         generations: dict[str, int] = {}
         waiting = False
@@ -107,6 +114,15 @@ class WorksController:
                 continue
             replicas = keys.binding_clusters(binding).get(cluster)
             try:
+                for override, problems in invalid_overrides:
+                    if overrides.applies_to(override, template):
+                        raise overrides.OverrideError(
+                            policy=overrides.policy_ref(override),
+                            obj=str(ref),
+                            cluster=cluster,
+                            field="spec",
+                            message=f"the policy is invalid: {problems}",
+                        )
                 manifest = rendering.render_manifest(
                     template,
                     cluster=view,
@@ -121,7 +137,7 @@ class WorksController:
                     _log.warning("render.failed", binding=bkey, cluster=cluster, error=str(exc))
                     if self.events is not None:
                         await self.events.emit(
-                            binding, event_type="Warning", reason="OverrideFailed", message=str(exc)
+                            binding, event_type="Warning", reason=reasons.OVERRIDE_FAILED, message=str(exc)
                         )
                 if previous is not None:
                     manifests.append(previous)

@@ -13,10 +13,11 @@ from hub import keys, views
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateRef
 from hub.rendering import policy_labels
-from hub.views import WorkView
+from hub.views import PolicyCheck, WorkView
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer, Views
+from shared.kube.types import object_key
 
 Obj = dict[str, Any]
 LEASE_API = "coordination.k8s.io/v1"
@@ -91,6 +92,13 @@ class HubState:
         self.work_views: Views[WorkView] = Views(self.works, WorkView.of)
         self.cluster_views: Views[ClusterView] = Views(self.members, ClusterView.from_member)
         self._member_namespaces: tuple[int, dict[str, str]] | None = None
+        # each policy's validation, once per resourceVersion
+        self._policy_checks: dict[str, Views[PolicyCheck]] = {
+            names.KIND_PROPAGATION_POLICY: Views(self.policies, views.check_policy),
+            names.KIND_CLUSTER_PROPAGATION_POLICY: Views(self.cluster_policies, views.check_policy),
+            names.KIND_OVERRIDE_POLICY: Views(self.overrides, views.check_policy),
+            names.KIND_CLUSTER_OVERRIDE_POLICY: Views(self.cluster_overrides, views.check_policy),
+        }
         # read-your-writes: the hub's latest write of a binding, until the cache has caught up
         # (so a second pass never computes a conditional status patch from a stale copy: 409)
         self._written: dict[str, Obj] = {}
@@ -171,6 +179,27 @@ class HubState:
 
     def override_policies(self) -> list[Obj]:
         return [*self.cluster_overrides.list(), *self.overrides.list()]
+
+    def policy_check(self, policy: Obj) -> PolicyCheck:
+        """The validation of a cached (override) policy (parsed once per resourceVersion)."""
+        checks = self._policy_checks.get(str(policy.get("kind")))
+        if checks is None:
+            return views.check_policy(policy)
+        return checks.of(object_key(policy), policy)
+
+    def valid_propagation_policies(self, *, keep: PolicyRef | None = None) -> list[Obj]:
+        """Propagation policies that may claim templates: the valid ones (and ``keep``, the
+        policy already holding a template, so an invalid edit keeps its last placement)."""
+        return [
+            p
+            for p in self.propagation_policies()
+            if self.policy_check(p).valid or (keep is not None and PolicyRef.of(p) == keep)
+        ]
+
+    def override_policy(self, ref: PolicyRef) -> Obj | None:
+        if ref.kind == names.KIND_CLUSTER_OVERRIDE_POLICY:
+            return self.cluster_overrides.get(ref.name)
+        return self.overrides.get(f"{ref.namespace}/{ref.name}")
 
     def policy(self, ref: PolicyRef) -> Obj | None:
         if ref.kind == names.KIND_CLUSTER_PROPAGATION_POLICY:

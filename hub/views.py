@@ -22,6 +22,7 @@ from typing import Any
 
 from hub.matching import PolicyRef, TemplateId, TemplateRef
 from shared.api import names
+from shared.api.validation import validate_object
 
 Obj = Mapping[str, Any]
 
@@ -210,3 +211,37 @@ def placement_of(binding: Obj | None) -> Placement | None:
         template=binding_template(binding),
         scheduled_reason=None if scheduled is None else str(scheduled.get("reason") or ""),
     )
+
+
+@dataclass(frozen=True)
+class PolicyCheck:
+    """A policy's problems (``field: message``, empty when valid) and the clusters it names."""
+
+    problems: tuple[str, ...]
+    named_clusters: frozenset[str]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def unknown_clusters(self, members: Iterable[str]) -> list[str]:
+        """Clusters named in ``clusterNames`` that are not members (typos like ``us-1``)."""
+        return sorted(self.named_clusters - set(members))
+
+
+def _named_clusters(spec: Any) -> frozenset[str]:
+    placement = spec.get("placement") if isinstance(spec, Mapping) else None
+    if not isinstance(placement, Mapping):
+        return frozenset()
+    terms = [placement.get("clusterAffinity"), *(placement.get("clusterAffinities") or [])]
+    found: set[str] = set()
+    for term in terms:
+        if isinstance(term, Mapping):
+            found.update(str(n) for n in term.get("clusterNames") or [] if isinstance(n, str))
+    return frozenset(found)
+
+
+def check_policy(policy: Obj) -> PolicyCheck:
+    """Validate a (Cluster)Propagation/OverridePolicy with the API's rules (``validate_object``)."""
+    problems = tuple(str(p) for p in validate_object(policy))
+    return PolicyCheck(problems=problems, named_clusters=_named_clusters(policy.get("spec")))

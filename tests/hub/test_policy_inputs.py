@@ -167,7 +167,9 @@ async def test_works_go_when_policy_and_templates_went_while_the_hub_was_down(hu
             return await works_in(hub_api, "member-a") == []
 
         await eventually(no_works, what="the policy's Works deleted")
-        bindings = await hub_api.list(names.WORK_API_VERSION, names.KIND_RESOURCE_BINDING, namespace="default")
+        bindings = await hub_api.list(
+            names.WORK_API_VERSION, names.KIND_RESOURCE_BINDING, namespace="default"
+        )
         assert bindings.items == []
 
 
@@ -184,9 +186,183 @@ async def test_changing_conflict_resolution_rerenders_the_works(hub_sim: SimServ
             return (works[0]["spec"].get("applyStrategy") or {}).get("whenToTakeOver", "default")
 
         assert await eventually(take_over, what="Work") == "default"
-        await hub_api.patch(*PP, name="p", namespace="default", patch={"spec": {"conflictResolution": "Overwrite"}})
+        await hub_api.patch(
+            *PP, name="p", namespace="default", patch={"spec": {"conflictResolution": "Overwrite"}}
+        )
 
         async def overwrite() -> bool:
             return await take_over() == "Always"
 
         await eventually(overwrite, what="whenToTakeOver: Always after conflictResolution: Overwrite")
+
+
+async def policy_condition(hub_api: KubeClient, kind_name: tuple[str, str], name: str, kind: str) -> Any:
+    found = await hub_api.get(names.POLICY_API_VERSION, kind_name[1], name=name, namespace="default")
+    for condition in (found.get("status") or {}).get("conditions") or []:
+        if condition["type"] == kind:
+            return condition
+    return None
+
+
+INVALID_PLACEMENTS = {
+    "both-affinities": (
+        {
+            "clusterAffinity": {"clusterNames": ["a"]},
+            "clusterAffinities": [{"affinityName": "x", "clusterNames": ["a"]}],
+        },
+        "spec.placement.clusterAffinities",
+    ),
+    "named-and-excluded": (
+        {"clusterAffinity": {"clusterNames": ["a"], "exclude": ["a"]}},
+        "spec.placement.clusterAffinity.exclude",
+    ),
+    "division-when-duplicated": (
+        {
+            "replicaScheduling": {
+                "replicaSchedulingType": "Duplicated",
+                "replicaDivisionPreference": "Weighted",
+            }
+        },
+        "spec.placement.replicaScheduling.replicaDivisionPreference",
+    ),
+}
+
+
+async def test_invalid_policies_are_refused_naming_the_field_and_claim_nothing(hub_sim: SimServer) -> None:
+    async with running_hub(str(hub_sim.kubeconfig_path)) as (_hub, hub_api):
+        await add_member(hub_api, "a")
+        # a valid fallback with a lower priority: it claims whatever the invalid ones may not
+        await hub_api.create(policy("fallback", selectors=[{"apiVersion": "v1", "kind": "ConfigMap"}]))
+        for name, (placement, _field) in INVALID_PLACEMENTS.items():
+            await hub_api.create(
+                policy(
+                    name,
+                    selectors=[{"apiVersion": "v1", "kind": "ConfigMap", "name": f"cfg-{name}"}],
+                    priority=10,
+                    placement=placement,
+                )
+            )
+            await hub_api.create(configmap(f"cfg-{name}"))
+        for name, (_placement, field) in INVALID_PLACEMENTS.items():
+
+            async def refused(name: str = name) -> Any:
+                condition = await policy_condition(hub_api, PP, name, names.CONDITION_VALID)
+                return condition if condition and condition["status"] == "False" else None
+
+            condition = await eventually(refused, what=f"{name}: Valid=False")
+            assert condition["reason"] == "InvalidPolicy" and field in condition["message"], condition
+
+            async def event(name: str = name) -> Any:
+                return [e for e in await events_for(hub_api, name) if e["reason"] == "InvalidPolicy"]
+
+            found = await eventually(event, what=f"{name}: InvalidPolicy Event")
+            assert field in found[0]["message"]
+
+            async def claimed_by_fallback(name: str = name) -> Any:
+                binding = await hub_api.get(
+                    names.WORK_API_VERSION,
+                    names.KIND_RESOURCE_BINDING,
+                    name=f"cfg-{name}-configmap",
+                    namespace="default",
+                )
+                return binding["spec"]["policy"]["name"] == "fallback"
+
+            await eventually(claimed_by_fallback, what=f"cfg-{name} claimed by the valid policy, not {name}")
+            found_policy = await hub_api.get(*PP, name=name, namespace="default")
+            assert found_policy["status"].get("claimedTemplates", 0) == 0
+
+
+async def test_override_with_unknown_variable_is_invalid_and_never_reaches_members(
+    hub_sim: SimServer,
+) -> None:
+    async with running_hub(str(hub_sim.kubeconfig_path)) as (_hub, hub_api):
+        await add_member(hub_api, "a")
+        await hub_api.create(policy("p", selectors=[{"apiVersion": "v1", "kind": "ConfigMap"}]))
+        await hub_api.create(
+            {
+                "apiVersion": names.POLICY_API_VERSION,
+                "kind": names.KIND_OVERRIDE_POLICY,
+                "metadata": {"name": "vars", "namespace": "default"},
+                "spec": {
+                    "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "cfg"}],
+                    "overrideRules": [
+                        {
+                            "overriders": {
+                                "plaintext": [
+                                    {"path": "/data/k", "operator": "replace", "value": "${NO_SUCH_VAR}"}
+                                ]
+                            }
+                        }
+                    ],
+                },
+            }
+        )
+        await hub_api.create(configmap("cfg"))
+        await hub_api.create(configmap("other"))
+        op = (names.POLICY_API_VERSION, names.KIND_OVERRIDE_POLICY)
+
+        async def refused() -> Any:
+            condition = await policy_condition(hub_api, op, "vars", names.CONDITION_VALID)
+            return condition if condition and condition["status"] == "False" else None
+
+        condition = await eventually(refused, what="OverridePolicy Valid=False")
+        assert "spec.overrideRules[0].overriders.plaintext[0].value" in condition["message"]
+        assert "NO_SUCH_VAR" in condition["message"]
+
+        async def not_rendered() -> Any:
+            binding = await hub_api.get(
+                names.WORK_API_VERSION, names.KIND_RESOURCE_BINDING, name="cfg-configmap", namespace="default"
+            )
+            for c in (binding.get("status") or {}).get("conditions") or []:
+                if c["type"] == "Rendered" and c["status"] == "False":
+                    return c
+            return None
+
+        rendered = await eventually(not_rendered, what="Rendered=False on the binding")
+        assert "OverridePolicy/default/vars" in rendered["message"]
+
+        async def other_shipped() -> Any:
+            return {m["metadata"]["name"]: m for m in await manifests_in(hub_api, "member-a")}.get("other")
+
+        await eventually(other_shipped, what="the other ConfigMap shipped")
+        assert not any("NO_SUCH_VAR" in str(m) for m in await manifests_in(hub_api, "member-a"))
+
+
+async def test_cluster_names_that_are_not_members_are_named_and_the_rest_placed(hub_sim: SimServer) -> None:
+    async with running_hub(str(hub_sim.kubeconfig_path)) as (_hub, hub_api):
+        await add_member(hub_api, "a")
+        await hub_api.create(
+            policy(
+                "typo",
+                selectors=[{"apiVersion": "v1", "kind": "ConfigMap"}],
+                placement={"clusterAffinity": {"clusterNames": ["a", "us-1"]}},
+            )
+        )
+        await hub_api.create(configmap("cfg"))
+
+        async def unresolved() -> Any:
+            condition = await policy_condition(hub_api, PP, "typo", names.CONDITION_CLUSTERS_RESOLVED)
+            return condition if condition and condition["status"] == "False" else None
+
+        condition = await eventually(unresolved, what="ClustersResolved=False")
+        assert condition["reason"] == "UnknownClusters" and "us-1" in condition["message"]
+        assert "a," not in condition["message"]
+
+        async def event() -> Any:
+            return [e for e in await events_for(hub_api, "typo") if e["reason"] == "UnknownClusters"]
+
+        assert "us-1" in (await eventually(event, what="UnknownClusters Event"))[0]["message"]
+
+        async def placed_on_a() -> bool:
+            return len(await manifests_in(hub_api, "member-a")) == 1
+
+        await eventually(placed_on_a, what="placed on a")
+        valid = await policy_condition(hub_api, PP, "typo", names.CONDITION_VALID)
+        assert valid["status"] == "True"
+        await add_member(hub_api, "us-1")
+
+        async def resolved() -> Any:
+            condition = await policy_condition(hub_api, PP, "typo", names.CONDITION_CLUSTERS_RESOLVED)
+            return condition if condition and condition["status"] == "True" else None
+
+        await eventually(resolved, what="ClustersResolved=True once us-1 joined")
