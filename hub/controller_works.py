@@ -158,6 +158,7 @@ class WorksController:
             member_namespace=namespace,
             manifests=manifests,
             options=options,
+            previous=rendering.part_assignment(policy_ref, list(existing.values())),
         )
         for work in desired:
             carried = [str(TemplateRef.of(m).identity) for m in work["spec"]["workload"]["manifests"]]
