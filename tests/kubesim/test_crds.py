@@ -381,3 +381,36 @@ async def test_patches_leave_earlier_versions_intact_in_the_watch_history(api: A
     assert [o["metadata"].get("labels") for o in objects] == [None, {"a": "b"}, {"a": "b"}, {"a": "b"}]
     assert [o.get("status") for o in objects] == [None, None, *[{"conditions": [{"type": "Ready"}]}] * 2]
     assert len({o["metadata"]["resourceVersion"] for o in objects}) == 4
+
+
+def controller_gen_crd() -> dict[str, Any]:
+    """A CRD as controller-gen writes it: ``metadata: {type: object}`` at the root."""
+    crd = widget_crd()
+    props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    props["apiVersion"] = {"type": "string"}
+    props["kind"] = {"type": "string"}
+    props["metadata"] = {"type": "object"}
+    props["spec"]["properties"]["template"] = {
+        "type": "object",
+        "x-kubernetes-embedded-resource": True,
+        "properties": {"metadata": {"type": "object"}, "kind": {"type": "string"}},
+    }
+    return crd
+
+
+async def test_controller_gen_metadata_object_keeps_object_meta(api: Api) -> None:
+    status, _ = await api.post(CRDS, controller_gen_crd())
+    assert status == 201
+    body = widget("w", size=1)
+    body["metadata"]["labels"] = {"a": "b"}
+    body["spec"]["template"] = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": {"x": "y"}},
+    }
+    status, w = await api.post(WIDGETS, body, params={"fieldValidation": "Strict"})  # kubectl's default
+    assert status == 201, w
+    assert w["metadata"]["name"] == "w" and w["metadata"]["labels"] == {"a": "b"}
+    assert w["spec"]["template"]["metadata"] == {"name": "p", "labels": {"x": "y"}}
+    status, w = await api.post(WIDGETS, {**widget("w2", size=1)})
+    assert status == 201 and w["metadata"]["name"] == "w2"
