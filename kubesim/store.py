@@ -219,7 +219,10 @@ class Store:
         operation: str = "Update",
         validate: bool = False,
         copy: bool = True,
+        fields_recorded: bool = False,
     ) -> Obj:
+        """Replace an object; ``fields_recorded``: ``obj``'s managedFields are final (a ``/scale``
+        write maps them from the Scale itself)."""
         served, rtype = rtype, self._storage(rtype)
         obj = meta.clone(obj) if copy else obj
         md = obj.get("metadata")
@@ -318,7 +321,10 @@ class Store:
         operation: str = "Update",
         validate: bool = False,
         copy: bool = True,
+        fields_recorded: bool = False,
     ) -> Obj:
+        """Replace an object; ``fields_recorded``: ``obj``'s managedFields are final (a ``/scale``
+        write maps them from the Scale itself)."""
         served, rtype = rtype, self._storage(rtype)
         md = obj.get("metadata") or {}
         name = md.get("name") or ""
@@ -358,7 +364,7 @@ class Store:
                 old, status_is_spec=status_is_spec
             ):
                 nmd["generation"] = int(old["metadata"].get("generation") or 1) + 1
-        if operation != "Apply":
+        if operation != "Apply" and not fields_recorded:
             _record(new, old, rtype=rtype, manager=manager, operation=operation, subresource=subresource)
         if _same(new, old):
             return self._out(rtype, old, copy)
