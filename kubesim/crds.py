@@ -19,13 +19,18 @@ import contextlib
 from collections.abc import Collection
 from typing import Any
 
-from kubesim import errors, meta, schema
+from kubesim import cel, errors, meta, schema
 from kubesim.registry import ResourceType
+from kubesim.schema import FieldError
 from kubesim.store import Event, Store
 
 Obj = dict[str, Any]
 CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
+_CEL_BLOCKED = (
+    "some validation rules were not checked because the object was invalid; "
+    "correct the existing errors to complete validation"
+)
 
 
 def _scale_paths(scale: Any) -> tuple[str, str, str]:
@@ -138,6 +143,9 @@ def crd_problems(crd: Obj) -> list[dict[str, str]]:
                     "field": f"spec.versions[{i}].schema.openAPIV3Schema",
                 }
             )
+        for problem in cel.rule_problems(root, path=f"spec.versions[{i}].schema.openAPIV3Schema"):
+            field, _, message = problem.partition(": ")
+            causes.append({"reason": "FieldValueInvalid", "message": message, "field": field})
     return causes
 
 
@@ -183,6 +191,10 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None, *, unchanged: Collecti
         properties = {**(root.get("properties") or {}), **{k: {} for k in kept}}  # {}: not walked
         root = {**root, "properties": properties}
     problems = schema.validate(pruned, root)
+    if any(p.type == "FieldValueTypeInvalid" for p in problems):
+        problems.append(FieldError("<nil>", "FieldValueInvalid", _CEL_BLOCKED, "null"))
+    else:
+        problems += cel.validate(pruned, old, root)
     if problems:
         raise errors.ApiError(
             code=422,
