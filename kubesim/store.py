@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubesim import encoding, errors, meta, ssa, validation
+from kubesim import encoding, errors, gotypes, meta, ssa, validation
 from kubesim.registry import Registry, ResourceType
 
 Obj = dict[str, Any]
@@ -273,6 +273,9 @@ class Store:
                 )
         causes = meta.name_problems(rtype, name) + meta.label_problems(md)
         if validate:
+            decode = gotypes.decode_problem(rtype, obj)
+            if decode is not None:
+                raise errors.bad_request(decode)
             causes += validation.problems(rtype, obj)
         if causes:
             raise errors.invalid(group=rtype.group, kind=rtype.kind, name=name, causes=causes)
@@ -335,6 +338,10 @@ class Store:
         rv = md.get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.stale(group=rtype.group, plural=rtype.plural, name=name)
+        if validate:
+            decode = gotypes.decode_problem(rtype, obj)
+            if decode is not None:
+                raise errors.bad_request(decode)
         new = self._merge_update(rtype, old, meta.clone(obj) if copy else obj, subresource)
         if subresource is None:
             meta.apply_defaults(rtype, new)
