@@ -36,6 +36,7 @@ class ResourceType:
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     crd: str = ""  # name of the CRD serving it ("" for built-ins)
     storage_version: bool = True
+    deprecation: str = ""  # a deprecated CRD version's Warning text
     storage_only: bool = False  # a virtual (create-only, never stored) resource when False-ish
 
     @property

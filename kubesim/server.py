@@ -403,16 +403,17 @@ class SimServer:
                 )
             meta.field_validation.set(directive)
             authz.writer.set(call.user)
-            collected: list[str] = []
+            collected: list[str] = [rtype.deprecation] if rtype.deprecation else []
             meta.warnings.set(collected)
             response = await self._write(call, verb)
             for text in collected:
                 response.headers.add("Warning", '299 - "' + text.replace('"', '\\"') + '"')
             return response
-        if verb == "get":
-            return reads.get(call, self.store)
-        if verb == "list":
-            return reads.list_(call, self.store)
+        if verb in ("get", "list"):
+            response = reads.get(call, self.store) if verb == "get" else reads.list_(call, self.store)
+            if rtype.deprecation:
+                response.headers.add("Warning", '299 - "' + rtype.deprecation.replace('"', '\\"') + '"')
+            return response
         if verb == "watch":
             return await reads.watch(
                 call,
