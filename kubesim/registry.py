@@ -181,6 +181,21 @@ BUILTINS: tuple[ResourceType, ...] = (
     _r(
         "admissionregistration.k8s.io",
         "v1",
+        "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicy",
+        namespaced=False,
+        subs=["status"],
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
+        namespaced=False,
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
         "validatingwebhookconfigurations",
         "ValidatingWebhookConfiguration",
         namespaced=False,

@@ -34,6 +34,7 @@ from kubesim import (
     reads,
     reviews,
     simulate,
+    vap,
     writes,
 )
 from kubesim.httpio import Call, Target, respond
@@ -98,6 +99,7 @@ class SimServer:
         self.crds = crds.CrdController(self.store)
         self.authz = authz.Authorizer(self.store, enabled=rbac)
         self.store.admitters.append(self.authz.admit)
+        self.policies = vap.PolicyAdmission(self.store)
         self.gc = gc.GarbageCollector(self.store, root_ca=self._ca_pem or "")
         self.admin_token = self.auth.issue(user="kubernetes-admin", groups=("system:masters",))
         self._runner: web.AppRunner | None = None
@@ -425,6 +427,29 @@ class SimServer:
         return await self._write(call, verb)
 
     async def _write(self, call: Call, verb: str) -> web.StreamResponse:
+        target = call.target
+        rtype = target.rtype
+        request = vap.Request(
+            operation="DELETE" if verb == "delete" else "",
+            user=call.user,
+            target=(rtype.group, rtype.plural, target.namespace or "", target.name or ""),
+            subresource=target.subresource or "",
+            dry_run=call.dry_run,
+        )
+        token = vap.request_var.set(request)
+        try:
+            if verb == "delete" and target.name is not None:
+                stored = self.store.peek(rtype, target.name, target.namespace)
+                if stored is not None:
+                    self.policies.check(rtype, request, obj=None, old=stored)
+            response = await self._write_call(call, verb)
+        finally:
+            vap.request_var.reset(token)
+        for text in request.warnings:
+            response.headers.add("Warning", '299 - "' + text.replace('"', '\\"') + '"')
+        return response
+
+    async def _write_call(self, call: Call, verb: str) -> web.StreamResponse:
         target = call.target
         if verb == "create":
             if target.subresource == "token":
