@@ -206,6 +206,8 @@ class Fleet:
             member_status_interval=1.0,
             not_available_requeue=0.3,
             resync_interval=30.0,
+            handover_grace=0.5,
+            handover_retry=0.2,
         )
         return replace(base, **overrides)
 
