@@ -231,10 +231,10 @@ def select(
     )
     left_out: list[LeftOut] = []
     if not group_constraints:
-        taken, error = _by_cluster(cluster_constraint, ranked, replicas=replicas, divided=divided)
+        picked, error = _by_cluster(cluster_constraint, ranked, replicas=replicas, divided=divided)
         if error:
             return SpreadResult(left_out=tuple(left_out), error=error)
-        names = {c.name for c in taken}
+        names = {c.name for c in picked}
         left_out += [
             LeftOut(
                 c.name,
@@ -244,7 +244,7 @@ def select(
             for c in ranked
             if c.name not in names
         ]
-        return SpreadResult(chosen=tuple(c.name for c in taken), left_out=tuple(left_out))
+        return SpreadResult(chosen=tuple(c.name for c in picked), left_out=tuple(left_out))
 
     cluster_low, cluster_high = _bounds(cluster_constraint, count=len(ranked))
     kept = ranked
