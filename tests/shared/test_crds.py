@@ -80,6 +80,12 @@ def test_unknown_fields_are_preserved_only_under_embedded_and_raw_values() -> No
         ("Work", ".spec.workload.manifests[]"),
         ("ResourceBinding", ".status.aggregatedStatus[].status"),
         ("ClusterResourceBinding", ".status.aggregatedStatus[].status"),
+    } | {
+        # fieldOverrider operations carry any JSON value, like plaintext.
+        (kind, f".spec.{rule}overriders.fieldOverrider[].{flavour}[].value")
+        for kind in ("OverridePolicy", "ClusterOverridePolicy")
+        for rule in ("overrideRules[].", "")
+        for flavour in ("json", "yaml")
     }
 
 
