@@ -173,6 +173,8 @@ async def test_hub_and_agent_under_chart_identities_propagate_with_no_403(
     config = AgentConfig(
         cluster="eu1", member_namespace=member_namespace, heartbeat_interval=1.0, lease_duration_seconds=5
     )
+    hub_sim.audit.enable()  # the servers' own request logs, status codes included
+    member_sim.audit.enable()
     try:
         with recording(hub_sim, hub_log), recording(member_sim, member_log):
             async with (
@@ -242,6 +244,10 @@ async def test_hub_and_agent_under_chart_identities_propagate_with_no_403(
     assert hub_log.denied(HUB_USER) == []
     assert hub_log.denied(agent_hub_user) == []
     assert member_log.denied(AGENT_USER) == []
+    for server, users in ((hub_sim, {HUB_USER, agent_hub_user}), (member_sim, {AGENT_USER})):
+        answered = server.audit.counts("user", "code", where=lambda e, users=users: e.user in users)
+        assert answered, "the audit saw the identities' requests"
+        assert [k for k in answered if k[1] == "403"] == [], "a 403 in the server's request log"
     _role_rules_are_used(hub_objects, hub_log.of(HUB_USER))
 
 
@@ -386,6 +392,7 @@ async def test_restricted_member_role_fails_only_the_kind_outside_it(
         cluster="eu1", member_namespace=member_namespace, heartbeat_interval=1.0, lease_duration_seconds=5
     )
     member_log = AccessLog()
+    member_sim.audit.enable()
     try:
         with recording(member_sim, member_log):
             async with (
@@ -463,6 +470,8 @@ async def test_restricted_member_role_fails_only_the_kind_outside_it(
         await member_admin.close()
     denied = member_log.denied(AGENT_USER)
     assert denied and all("poddisruptionbudgets" in d for d in denied), denied
+    refused = member_sim.audit.counts("resource", where=lambda e: e.user == AGENT_USER and e.code == 403)
+    assert set(refused) == {("poddisruptionbudgets",)}, "the server's own log shows the same 403s"
 
 
 async def test_upgrade_by_hub_applies_newer_crds_within_its_role(
