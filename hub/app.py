@@ -32,7 +32,6 @@ from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from hub.views import changed_templates
 from shared.api import names
-from shared.kube import errors
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer
 from shared.ops.logging import get_logger
@@ -47,7 +46,6 @@ SYSTEM_OBJECTS = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount"
 STATUS_BATCH_SECONDS = 0.05
 POLICY_STATUS_BATCH_SECONDS = 0.5
 STARTUP_SCHEDULE_WAIT = 30.0
-CONFLICT_RETRY_SECONDS = 0.1
 SCHEDULER_BACKLOG = 64  # templates waiting to be scheduled before Works are held back
 WORKS_DEFER_SECONDS = 0.25
 WORKS_MAX_DEFER = 10.0
@@ -147,12 +145,7 @@ class Hub:
         ref = keys.parse_template_key(key)
         if self._ignored(ref):
             return None
-        try:
-            return await self.scheduler_ctl.reconcile(key)
-        except errors.Conflict:
-            # the status controller wrote the binding in between: again from a fresher copy
-            self.state.forget_binding(keys.binding_key(ref))
-            return Result(requeue_after=CONFLICT_RETRY_SECONDS)
+        return await self.scheduler_ctl.reconcile(key)
 
     def _ignored(self, ref: TemplateRef) -> bool:
         member_namespace = self.state.is_member_namespace

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, matching, reasons, rendering, scheduling
+from hub import conditions, keys, matching, reasons, rendering, scheduling, status_writes
 from hub.events import EventRecorder
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -241,15 +241,9 @@ class SchedulingController:
             )
 
     async def _patch_status(self, binding: Mapping[str, Any], status: dict[str, Any]) -> None:
-        meta = binding.get("metadata") or {}
-        written = await self.state.hub_api.patch_status(
-            names.WORK_API_VERSION,
-            str(binding.get("kind")),
-            name=str(meta["name"]),
-            namespace=meta.get("namespace"),
-            # the resourceVersion makes it conditional: the status controller writes this status
-            # too, and a merge patch computed from a stale copy would undo its work (or ours)
-            patch={"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": status},
+        # server-side apply of the scheduler's own fields: the status controller's stay its own
+        written = await status_writes.apply_binding_status(
+            self.state.hub_api, binding, owner=status_writes.SCHEDULER, status=status
         )
         self.state.remember_binding(written)
 

@@ -12,10 +12,9 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import aggregation, conditions, keys, reasons
+from hub import aggregation, conditions, keys, reasons, status_writes
 from hub.matching import TemplateRef
 from hub.state import HubState
-from shared.api import names
 from shared.kube import errors
 from shared.ops.logging import get_logger
 from shared.ops.metrics import histogram
@@ -23,7 +22,6 @@ from shared.runtime.controller import Result
 
 _log = get_logger("hub.status")
 CONDITION_RENDERED = "Rendered"
-CONFLICT_RETRY_SECONDS = 0.1
 # Intermediate status (some members still rolling out) is written at most this often per binding;
 # the write that completes a rollout (every member up to date) is never held back.
 MIN_WRITE_INTERVAL = 0.5
@@ -105,27 +103,16 @@ class StatusController:
                 self._observe(key, generation, items)
                 return Result(requeue_after=MIN_WRITE_INTERVAL - (now - last))
             self._last_write[key] = now
-            meta = binding["metadata"]
-            # the binding and the template status are independent writes: both at once
-            binding_write = self.state.hub_api.patch_status(
-                names.WORK_API_VERSION,
-                str(binding.get("kind")),
-                name=str(meta["name"]),
-                namespace=meta.get("namespace"),
-                # conditional on the copy it was computed from (the scheduler writes status too)
-                patch={
-                    "metadata": {"resourceVersion": meta.get("resourceVersion")},
-                    "status": new_status,
-                },
+            # the binding and the template status are independent writes: both at once; the
+            # binding's is a server-side apply of this controller's own fields (the scheduler
+            # owns the rest), so a stale copy cannot undo the scheduler's update
+            binding_write = status_writes.apply_binding_status(
+                self.state.hub_api, binding, owner=status_writes.AGGREGATOR, status=new_status
             )
             written, _ = await asyncio.gather(
                 binding_write, self._template_status(ref, template, items), return_exceptions=True
             )
             self._observe(key, generation, items)
-            if isinstance(written, errors.Conflict):
-                # the scheduler wrote in between: look again once the cache has its write
-                self.state.forget_binding(key)
-                return Result(requeue_after=CONFLICT_RETRY_SECONDS)
             if isinstance(written, BaseException):
                 raise written
             self.state.remember_binding(written)

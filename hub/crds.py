@@ -14,14 +14,33 @@ _log = get_logger("hub.crds")
 CRD_API = "apiextensions.k8s.io/v1"
 
 
+FIELD_MANAGER = "waybill-hub"
+
+
 async def ensure_crds(hub_api: KubeClient, *, wait_seconds: float = 30.0) -> list[str]:
-    """Create every missing Waybill CRD (existing ones are left alone); the names created."""
+    """Create every missing Waybill CRD and update stale ones; the names created or updated.
+
+    Stale CRDs are updated because the hub relies on their schema: its status writers apply
+    their own condition types server-side, which needs ``conditions`` to be a list map (an older
+    CRD's atomic list would let each writer replace the other's conditions). Without the
+    permission to update CRDs, a stale one is logged (``crd.stale``) and left as it is.
+    """
     created = []
     for crd in crdgen.all_crds():
         name = str(crd["metadata"]["name"])
         try:
             await hub_api.create(crd)
         except errors.AlreadyExists:
+            live = await hub_api.get(CRD_API, "CustomResourceDefinition", name=name)
+            if live.get("spec") == crd["spec"]:
+                continue
+            try:
+                await hub_api.apply(crd, field_manager=FIELD_MANAGER, force=True)
+            except (errors.Forbidden, errors.Invalid) as exc:
+                _log.warning("crd.stale", crd=name, error=str(exc))
+                continue
+            _log.info("crd.updated", crd=name)
+            created.append(name)
             continue
         created.append(name)
         _log.info("crd.created", crd=name)

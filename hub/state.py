@@ -239,6 +239,9 @@ class HubState:
         """Record a binding as the API server returned it after the hub wrote it."""
         key = keys.binding_key_of(obj)
         cached = self._cached_binding(key)
+        written = self._written.get(key)
+        if written is not None and _at_least(_rv(written), _rv(obj)) and _rv(written) != _rv(obj):
+            return  # two writes answered out of order: keep the later
         if cached is None or not _at_least(_rv(cached), _rv(obj)):
             self._written[key] = obj
 

@@ -143,6 +143,10 @@ class LabelSelector(ApiModel):
 class Condition(ApiModel):
     """metav1.Condition: one observation about an object (``Ready``, ``Applied``, ``Scheduled``...)."""
 
+    # lists of conditions are list maps keyed by type (as in Kubernetes' own types), so that
+    # writers applying different condition types server-side each own only their own entries
+    LIST_MAP_KEYS: ClassVar[tuple[str, ...]] = ("type",)
+
     type: str = Field(min_length=1, max_length=316)
     status: ConditionStatus
     reason: str = Field(min_length=1, max_length=1024, pattern=CONDITION_REASON)
