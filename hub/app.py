@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import keys, matching, views
+from hub import keys, matching, rendering, views
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -29,11 +29,11 @@ from hub.controller_works import WorksController
 from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
-from hub.state import HubState
+from hub.state import HubState, member_of_namespace
 from hub.views import changed_templates
 from shared.api import names
 from shared.kube.client import KubeClient
-from shared.kube.informer import Informer
+from shared.kube.informer import Informer, Views
 from shared.ops.logging import get_logger
 from shared.runtime.controller import Controller, Result
 
@@ -117,9 +117,6 @@ class Hub:
             clock=time.monotonic,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
-        self._facts: dict[str, tuple[Any, ...] | None] = {}
-        self._ns_seen: dict[str, str] = {}  # member namespace → the cluster it was labelled for
-        self._capacity: dict[str, Any] = {}
         self._wire()
 
     @property
@@ -165,9 +162,9 @@ class Hub:
 
     def _wire(self) -> None:
         state = self.state
-        state.namespaces.add_handler(self._member_changed)
+        state.namespaces.add_update_handler(self._namespace_changed)
         state.leases.add_handler(lambda key: self.members.enqueue(key.split("/")[0]))
-        state.members.add_handler(lambda key: self._member_changed(key.split("/")[0]))
+        state.members.add_update_handler(self._member_cluster_changed)
         for informer, kind in (
             (state.policies, names.KIND_PROPAGATION_POLICY),
             (state.cluster_policies, names.KIND_CLUSTER_PROPAGATION_POLICY),
@@ -269,52 +266,48 @@ class Hub:
             for key in self._binding_works_keys(binding):
                 self.works.enqueue(key)
 
-    def _member_changed(self, namespace: str) -> None:
-        """A member namespace or MemberCluster changed: health, and rescheduling if needed.
-
-        Only the member(s) this namespace names (before and now) are looked at: O(1) per event.
-        """
+    def _namespace_changed(self, namespace: str, old: Obj | None, new: Obj | None) -> None:
+        """A namespace changed: health, and a fleet change if the member it registers did."""
         self.members.enqueue(namespace)
-        labelled = self.state.labelled_cluster(namespace)
-        candidates = {c for c in (self._ns_seen.get(namespace), labelled) if c}
-        if labelled is None:
-            self._ns_seen.pop(namespace, None)
-        else:
-            self._ns_seen[namespace] = labelled
-        gone: list[str] = []
-        changed: list[str] = []
-        capacity: list[str] = []
-        for cluster in sorted(candidates):
-            if self.state.namespace_of(cluster) is None:
-                if cluster in self._facts or cluster in self._capacity:
-                    gone.append(cluster)
-                continue
-            view = self.state.cluster_view(cluster)
-            facts = _facts(view)
-            if self._facts.get(cluster, "unseen") != facts:
-                changed.append(cluster)
-                self._facts[cluster] = facts
-            if view is not None and self._capacity.get(cluster) != view.available:
-                capacity.append(cluster)
-                self._capacity[cluster] = view.available
-        for cluster in gone:
-            self._facts.pop(cluster, None)
-            self._capacity.pop(cluster, None)
-        if gone or changed:
-            _log.info("fleet.changed", changed=sorted(changed), gone=sorted(gone))
-            self._all_templates()
-            self._all_policy_status()  # clusterNames that are (no longer) members
-            for cluster in changed:
-                for binding in self.state.all_bindings():
-                    policy = keys.binding_policy(binding)
-                    if policy is not None and cluster in keys.binding_clusters(binding):
-                        self.works.enqueue(keys.works_key(policy, cluster))
-        elif capacity:
+        before = set(member_of_namespace(old)) if old is not None else set()
+        after = set(member_of_namespace(new)) if new is not None else set()
+        if before != after:
+            self._fleet_changed(joined=sorted(after - before), gone=sorted(before - after))
+
+    def _member_cluster_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
+        """A MemberCluster changed: health; rescheduling only for the facts scheduling reads.
+
+        Only this member's old and new facts are compared: O(1) per event.
+        """
+        namespace, _, cluster = key.rpartition("/")
+        self.members.enqueue(namespace)
+        if self.state.namespace_of(cluster) != namespace:
+            return  # not (or not yet) a registered member: its namespace's label decides
+        views = self.state.cluster_views
+        before = views.of(key, old) if old is not None else None
+        after = views.of(key, new) if new is not None else None
+        if _facts(before) != _facts(after):
+            self._fleet_changed(
+                joined=[cluster] if before is None else [], gone=[] if after else [cluster], changed=[cluster]
+            )
+        elif before is not None and after is not None and before.available != after.available:
             sensitive = {PolicyRef.of(p) for p in self.state.propagation_policies() if _capacity_sensitive(p)}
             for binding in self.state.all_bindings():
                 ref = keys.binding_template(binding)
                 if ref is not None and keys.binding_policy(binding) in sensitive:
                     self.scheduler.enqueue(keys.template_key(ref))
+
+    def _fleet_changed(self, *, joined: list[str], gone: list[str], changed: Iterable[str] = ()) -> None:
+        """Members joined, left or changed what scheduling reads: every template is re-evaluated
+        (in memory; only changed results are written) and the changed members' Works rendered."""
+        _log.info("fleet.changed", joined=joined, gone=gone, changed=sorted(changed))
+        self._all_templates()
+        self._all_policy_status()  # clusterNames that are (no longer) members
+        for cluster in {*joined, *changed}:
+            for binding in self.state.bindings_on(cluster):
+                policy = keys.binding_policy(binding)
+                if policy is not None:
+                    self.works.enqueue(keys.works_key(policy, cluster))
 
     def _sync_template_kinds(self) -> None:
         wanted = matching.selected_kinds(self.state.propagation_policies())
@@ -326,15 +319,23 @@ class Hub:
             if api_version.split("/")[0] in WAYBILL_GROUPS:
                 continue
             informer = Informer(self.state.hub_api, api_version, kind, name=f"hub:template:{kind}")
-            informer.add_handler(self._make_template_handler(api_version, kind))
+            self.state.template_contents[(api_version, kind)] = Views(informer, rendering.content_digest)
+            informer.add_update_handler(self._make_template_handler(api_version, kind))
             self.state.templates[(api_version, kind)] = informer
             informer.start()
             _log.info("templates.watch", api_version=api_version, kind=kind)
 
     def _make_template_handler(self, api_version: str, kind: str) -> Any:
-        def handler(key: str) -> None:
+        contents = self.state.template_contents[(api_version, kind)]
+
+        def handler(key: str, old: Obj | None, new: Obj | None) -> None:
             namespace, _, name = key.rpartition("/")
-            self.scheduler.enqueue(keys.template_key(TemplateRef(api_version, kind, namespace, name)))
+            ref = TemplateRef(api_version, kind, namespace, name)
+            self.scheduler.enqueue(keys.template_key(ref))
+            # content changes that leave the generation alone (labels, annotations) reach the
+            # Works too; status-only writes (ours, aggregated) cost no re-render
+            if old is not None and new is not None and contents.of(key, old) != contents.of(key, new):
+                self.scheduler_ctl.touch_works(ref)
 
         return handler
 

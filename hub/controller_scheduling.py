@@ -16,12 +16,10 @@ converges the template's binding. Spec and status are written only when they cha
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, matching, reasons, rendering, scheduling, status_writes
+from hub import conditions, keys, matching, reasons, scheduling, status_writes
 from hub.events import EventRecorder
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -68,11 +66,6 @@ def decision_status(decision: scheduling.Decision, *, generation: int | None) ->
     return out
 
 
-def _content_digest(template: Mapping[str, Any]) -> str:
-    stripped = rendering.strip_server_fields(template)
-    return hashlib.sha256(json.dumps(stripped, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def _same(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, *, ignore: tuple[str, ...] = ()) -> bool:
     return {k: v for k, v in (a or {}).items() if k not in ignore} == {
         k: v for k, v in (b or {}).items() if k not in ignore
@@ -96,7 +89,10 @@ class SchedulingController:
         self.enqueue_status = enqueue_status
         self.replica_paths = replica_paths
         self.events = events
-        self._content: dict[str, str] = {}  # template key → digest of what members get
+
+    def touch_works(self, ref: matching.TemplateRef) -> None:
+        """Re-render the Works carrying ``ref`` (its content changed, its placement did not)."""
+        self._touch_works(self.state.binding(self.state.binding_key_for(ref)))
 
     def _touch_works(self, *bindings: Mapping[str, Any] | None) -> None:
         for binding in bindings:
@@ -116,16 +112,9 @@ class SchedulingController:
         bkey = self.state.binding_key_for(ref)
         binding = self.state.binding(bkey)
         if template is None or (template.get("metadata") or {}).get("deletionTimestamp"):
-            self._content.pop(key, None)
             if binding is not None:
                 await self._delete_binding(ref, binding)
             return None
-        # Content changes that leave the generation alone (labels, annotations) must reach the
-        # Works too; status-only writes (ours, aggregated) must not cost a re-render.
-        content = _content_digest(template)
-        if binding is not None and self._content.get(key) != content:
-            self._touch_works(binding)
-        self._content[key] = content
         held = keys.binding_policy(binding) if binding is not None else None
         chosen = matching.choose_policy(template, self.state.valid_propagation_policies(keep=held))
         if chosen is None:

@@ -73,6 +73,12 @@ def strip_server_fields(template: Mapping[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def content_digest(template: Mapping[str, Any]) -> str:
+    """A digest of what members get of ``template`` before overrides (not its status)."""
+    stripped = strip_server_fields(template)
+    return hashlib.sha256(json.dumps(stripped, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def render_manifest(
     template: Mapping[str, Any],
     *,

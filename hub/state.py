@@ -81,12 +81,15 @@ class HubState:
             hub_api, names.WORK_API_VERSION, names.KIND_WORK, label_selector=managed, name="hub:work"
         )
         self.templates: dict[tuple[str, str], Informer] = {}
+        # per template kind: a digest of what members get, per template version
+        self.template_contents: dict[tuple[str, str], Views[str]] = {}
         # Everything derived is an index of an informer (kept current before any handler runs)
         # or a typed view cached per object version; nothing is kept by hand.
-        self.namespaces.add_indexer(INDEX_MEMBER, _member_of_namespace)
+        self.namespaces.add_indexer(INDEX_MEMBER, member_of_namespace)
         for informer in (self.bindings, self.cluster_bindings):
             informer.add_indexer(INDEX_SLOT, _binding_slots)
             informer.add_indexer(INDEX_TEMPLATE, _binding_template)
+            informer.add_indexer(INDEX_CLUSTER, _binding_cluster_names)
         self.works.add_indexer(INDEX_NAMESPACE, _namespace_of)
         self.works.add_indexer(INDEX_CARRIES, views.carried_values)
         self.work_views: Views[WorkView] = Views(self.works, WorkView.of)
@@ -143,7 +146,7 @@ class HubState:
     def labelled_cluster(self, namespace: str) -> str | None:
         """The member ``namespace`` is labelled for (even if another namespace wins that name)."""
         found = self.namespaces.get(namespace)
-        labelled = list(_member_of_namespace(found)) if found is not None else []
+        labelled = list(member_of_namespace(found)) if found is not None else []
         return labelled[0] if labelled else None
 
     def cluster_of(self, namespace: str) -> str | None:
@@ -281,6 +284,13 @@ class HubState:
             *self.cluster_bindings.by_index(INDEX_SLOT, value),
         ]
 
+    def bindings_on(self, cluster: str) -> list[Obj]:
+        """Bindings that place their template on ``cluster`` (from the index)."""
+        return [
+            *self.bindings.by_index(INDEX_CLUSTER, cluster),
+            *self.cluster_bindings.by_index(INDEX_CLUSTER, cluster),
+        ]
+
     def works_for(self, policy: PolicyRef, namespace: str) -> list[Obj]:
         """Existing Works of ``policy`` in one member namespace."""
         wanted = policy_labels(policy)
@@ -300,11 +310,13 @@ class HubState:
 INDEX_MEMBER = "member"  # namespace → the member it registers (unless being deleted)
 INDEX_SLOT = "slot"  # binding → "policy|cluster" per chosen cluster, and "policy|" once
 INDEX_TEMPLATE = "template"  # binding → its template identity
+INDEX_CLUSTER = "cluster"  # binding → each chosen cluster
 INDEX_NAMESPACE = "namespace"  # Work → its namespace
 INDEX_CARRIES = "carries"  # Work → "namespace|template identity" per manifest
 
 
-def _member_of_namespace(namespace: Obj) -> list[str]:
+def member_of_namespace(namespace: Obj) -> list[str]:
+    """The member a namespace registers ([] when none, or it is being deleted)."""
     meta = namespace.get("metadata") or {}
     cluster = (meta.get("labels") or {}).get(names.LABEL_MEMBER)
     return [str(cluster)] if cluster and not meta.get("deletionTimestamp") else []
@@ -319,6 +331,10 @@ def _binding_slots(binding: Obj) -> list[str]:
     if policy is None:
         return []
     return [_slot(policy, ""), *(_slot(policy, cluster) for cluster in keys.binding_clusters(binding))]
+
+
+def _binding_cluster_names(binding: Obj) -> list[str]:
+    return list(keys.binding_clusters(binding))
 
 
 def _binding_template(binding: Obj) -> list[str]:
