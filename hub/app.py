@@ -99,7 +99,7 @@ class Hub:
             events=self.events,
         )
         self.works = Controller("hub-works", self._render_works, workers=workers)
-        self._works_deferred: dict[str, float] = {}  # works key → when it was first held back
+        self._works_deferred: dict[keys.WorksKey, float] = {}  # works key → when it was first held back
         self.scheduler_ctl = SchedulingController(
             state=self.state,
             enqueue_works=self.works.enqueue,
@@ -120,10 +120,10 @@ class Hub:
         self._wire()
 
     @property
-    def controllers(self) -> list[Controller]:
+    def controllers(self) -> list[Controller[Any]]:
         return [self.members, self.scheduler, self.works, self.status, self.policy_status]
 
-    async def _render_works(self, key: str) -> Any:
+    async def _render_works(self, key: keys.WorksKey) -> Any:
         """Works, unless the scheduler has a backlog: then each (policy, member) Work would be
         rewritten (all its manifests) for every few bindings the backlog produces; hold it back
         until the backlog drains (at most ``WORKS_MAX_DEFER`` seconds)."""
@@ -135,11 +135,11 @@ class Hub:
         self._works_deferred.pop(key, None)
         return await self.works_ctl.reconcile(key)
 
-    def _enqueue_status(self, key: str) -> None:
+    def _enqueue_status(self, key: keys.BindingKey) -> None:
         self.status.enqueue(key)
 
-    async def _schedule(self, key: str) -> Any:
-        ref = keys.parse_template_key(key)
+    async def _schedule(self, key: TemplateRef) -> Any:
+        ref = key
         if self._ignored(ref):
             return None
         return await self.scheduler_ctl.reconcile(key)
@@ -177,13 +177,13 @@ class Hub:
             informer.add_handler(self._make_override_handler(kind))
         state.bindings.add_update_handler(self._binding_changed)
         state.cluster_bindings.add_update_handler(
-            lambda name, old, new: self._binding_changed(f"/{name}", old, new)
+            lambda name, old, new: self._binding_changed(name, old, new)
         )
         # Work status arrives from many members at once: gather it into fewer binding status
         # writes, and wake only the bindings whose manifest (or its status) changed.
         state.works.add_update_handler(self._work_changed)
 
-    def _enqueue_policy_status(self, key: str) -> None:
+    def _enqueue_policy_status(self, key: PolicyRef) -> None:
         # counts need not be instant: one status write per policy per batch window
         self.policy_status.queue.add_after(key, POLICY_STATUS_BATCH_SECONDS)
 
@@ -191,7 +191,7 @@ class Hub:
         def handler(key: str, old: Obj | None, new: Obj | None) -> None:
             namespace, _, name = key.rpartition("/")
             ref = PolicyRef(kind, namespace, name)
-            self._enqueue_policy_status(keys.policy_key(ref))
+            self._enqueue_policy_status(ref)
             if old is not None and new is not None and _policy_inputs(old) == _policy_inputs(new):
                 return  # a status-only change (ours): nothing to reschedule or re-render
             self._sync_template_kinds()
@@ -200,21 +200,21 @@ class Hub:
             # when no placement changes
             for binding in self.state.bindings_of_policy(ref):
                 for cluster in keys.binding_clusters(binding):
-                    self.works.enqueue(keys.works_key(ref, cluster))
+                    self.works.enqueue(keys.WorksKey(ref, cluster))
 
         return handler
 
     def _make_override_handler(self, kind: str) -> Any:
         def handler(key: str) -> None:
             namespace, _, name = key.rpartition("/")
-            self._enqueue_policy_status(keys.policy_key(PolicyRef(kind, namespace, name)))
+            self._enqueue_policy_status(PolicyRef(kind, namespace, name))
             self._all_works()
 
         return handler
 
     def _all_policy_status(self) -> None:
         for policy in self.state.propagation_policies():
-            self._enqueue_policy_status(keys.policy_key(PolicyRef.of(policy)))
+            self._enqueue_policy_status(PolicyRef.of(policy))
 
     def _work_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
         views = self.state.work_views
@@ -226,40 +226,39 @@ class Hub:
     def _binding_changed(self, informer_key: str, old: Obj | None, new: Obj | None) -> None:
         """Works, status and policy counts, when the placement or the scheduling outcome changed
         (not on the status controller's own aggregated-status writes)."""
-        namespace, _, name = informer_key.rpartition("/")
-        bkey = f"{namespace}|{name}"
+        bkey = keys.BindingKey.from_informer_key(informer_key)
         previous, current = views.placement_of(old), views.placement_of(new)
         if old is None and current is not None and current.template is not None:
             # first sight (a start): its template may have gone while no hub was running, and
             # only the scheduler deletes a binding whose template is gone
-            self.scheduler.enqueue(keys.template_key(current.template))
+            self.scheduler.enqueue(current.template)
         if current == previous:
             return
         self.status.enqueue(bkey)
         for placement in (previous, current):
             if placement is not None and placement.policy is not None:
-                self._enqueue_policy_status(keys.policy_key(placement.policy))
+                self._enqueue_policy_status(placement.policy)
                 for cluster, _replicas in placement.clusters:
-                    self.works.enqueue(keys.works_key(placement.policy, cluster))
+                    self.works.enqueue(keys.WorksKey(placement.policy, cluster))
         ref = current.template if current is not None else None
         if ref is not None and (ref.api_version, ref.kind) not in self.state.templates:
             self._sync_template_kinds()
 
     @staticmethod
-    def _binding_works_keys(binding: Mapping[str, Any]) -> Iterable[str]:
+    def _binding_works_keys(binding: Mapping[str, Any]) -> Iterable[keys.WorksKey]:
         policy = keys.binding_policy(binding)
         if policy is None:
             return []
-        return [keys.works_key(policy, cluster) for cluster in keys.binding_clusters(binding)]
+        return [keys.WorksKey(policy, cluster) for cluster in keys.binding_clusters(binding)]
 
     @staticmethod
-    def _binding_policy_keys(binding: Mapping[str, Any]) -> Iterable[str]:
+    def _binding_policy_keys(binding: Mapping[str, Any]) -> Iterable[PolicyRef]:
         policy = keys.binding_policy(binding)
-        return [keys.policy_key(policy)] if policy else []
+        return [policy] if policy else []
 
     def _all_templates(self) -> None:
         for ref, _ in self.state.all_templates():
-            self.scheduler.enqueue(keys.template_key(ref))
+            self.scheduler.enqueue(ref)
 
     def _all_works(self) -> None:
         for binding in self.state.all_bindings():
@@ -295,7 +294,7 @@ class Hub:
             for binding in self.state.all_bindings():
                 ref = keys.binding_template(binding)
                 if ref is not None and keys.binding_policy(binding) in sensitive:
-                    self.scheduler.enqueue(keys.template_key(ref))
+                    self.scheduler.enqueue(ref)
 
     def _fleet_changed(self, *, joined: list[str], gone: list[str], changed: Iterable[str] = ()) -> None:
         """Members joined, left or changed what scheduling reads: every template is re-evaluated
@@ -307,7 +306,7 @@ class Hub:
             for binding in self.state.bindings_on(cluster):
                 policy = keys.binding_policy(binding)
                 if policy is not None:
-                    self.works.enqueue(keys.works_key(policy, cluster))
+                    self.works.enqueue(keys.WorksKey(policy, cluster))
 
     def _sync_template_kinds(self) -> None:
         wanted = matching.selected_kinds(self.state.propagation_policies())
@@ -331,7 +330,7 @@ class Hub:
         def handler(key: str, old: Obj | None, new: Obj | None) -> None:
             namespace, _, name = key.rpartition("/")
             ref = TemplateRef(api_version, kind, namespace, name)
-            self.scheduler.enqueue(keys.template_key(ref))
+            self.scheduler.enqueue(ref)
             # content changes that leave the generation alone (labels, annotations) reach the
             # Works too; status-only writes (ours, aggregated) cost no re-render
             if old is not None and new is not None and contents.of(key, old) != contents.of(key, new):

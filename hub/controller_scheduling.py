@@ -79,8 +79,8 @@ class SchedulingController:
         self,
         *,
         state: HubState,
-        enqueue_works: Callable[[str], None],
-        enqueue_status: Callable[[str], None],
+        enqueue_works: Callable[[keys.WorksKey], None],
+        enqueue_status: Callable[[keys.BindingKey], None],
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
     ) -> None:
@@ -102,10 +102,10 @@ class SchedulingController:
             if policy is None:
                 continue
             for cluster in keys.binding_clusters(binding):
-                self.enqueue_works(keys.works_key(policy, cluster))
+                self.enqueue_works(keys.WorksKey(policy, cluster))
 
-    async def reconcile(self, key: str) -> Result | None:
-        ref = keys.parse_template_key(key)
+    async def reconcile(self, key: matching.TemplateRef) -> Result | None:
+        ref = key
         if not self.state.template_known(ref):
             return Result(requeue_after=0.5)
         template = self.state.template(ref)

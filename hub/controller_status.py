@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub import aggregation, conditions, keys, reasons, status_writes
-from hub.matching import TemplateRef
+from hub.matching import PolicyRef, TemplateRef
 from hub.state import HubState
 from shared.kube import errors
 from shared.ops.logging import get_logger
@@ -42,18 +42,18 @@ class StatusController:
         self,
         *,
         state: HubState,
-        render_errors: Mapping[tuple[str, str], str],
-        enqueue_policy: Callable[[str], None],
+        render_errors: Mapping[tuple[keys.BindingKey, str], str],
+        enqueue_policy: Callable[[PolicyRef], None],
         clock: Callable[[], float],
     ) -> None:
         self.state = state
         self.render_errors = render_errors
         self.enqueue_policy = enqueue_policy
         self.clock = clock
-        self._pending: dict[tuple[str, int], float] = {}  # (binding key, generation) → first seen
-        self._last_write: dict[str, float] = {}  # binding key → when its status was last written
+        self._pending: dict[tuple[keys.BindingKey, int], float] = {}  # (binding key, generation) → first seen
+        self._last_write: dict[keys.BindingKey, float] = {}  # binding key → when its status was last written
 
-    async def reconcile(self, key: str) -> Result | None:
+    async def reconcile(self, key: keys.BindingKey) -> Result | None:
         binding = self.state.binding(key)
         if binding is None:
             self._last_write.pop(key, None)
@@ -116,13 +116,13 @@ class StatusController:
             if isinstance(written, BaseException):
                 raise written
             self.state.remember_binding(written)
-            self.enqueue_policy(keys.policy_key(policy))
+            self.enqueue_policy(policy)
             return None
         self._observe(key, generation, items)
         await self._template_status(ref, template, items)
         return None
 
-    def _observe(self, key: str, generation: Any, items: list[dict[str, Any]]) -> None:
+    def _observe(self, key: keys.BindingKey, generation: Any, items: list[dict[str, Any]]) -> None:
         if not isinstance(generation, int):
             return
         marker = (key, generation)

@@ -53,7 +53,7 @@ class WorksController:
         self,
         *,
         state: HubState,
-        enqueue_status: Callable[[str], None],
+        enqueue_status: Callable[[keys.BindingKey], None],
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
     ) -> None:
@@ -62,11 +62,11 @@ class WorksController:
         self.replica_paths = replica_paths
         self.events = events
         # (binding key, cluster) → the render error of its manifest for that cluster
-        self.render_errors: dict[tuple[str, str], str] = {}
+        self.render_errors: dict[tuple[keys.BindingKey, str], str] = {}
         self._created: dict[tuple[str, str], dict[str, Any]] = {}  # (namespace, name) → created Work
 
-    async def reconcile(self, key: str) -> Result | None:
-        policy_ref, cluster = keys.parse_works_key(key)
+    async def reconcile(self, key: keys.WorksKey) -> Result | None:
+        policy_ref, cluster = key.policy, key.cluster
         namespace = self.state.namespace_of(cluster)
         if namespace is None:
             return None  # the member left: its namespace (and Works) go with it

@@ -104,9 +104,9 @@ class HubState:
         }
         # read-your-writes: the hub's latest write of a binding, until the cache has caught up
         # (so a second pass never computes a conditional status patch from a stale copy: 409)
-        self._written: dict[str, Obj] = {}
-        self.bindings.add_handler(lambda key: self._binding_event(key.replace("/", "|", 1)))
-        self.cluster_bindings.add_handler(lambda name: self._binding_event(f"|{name}"))
+        self._written: dict[keys.BindingKey, Obj] = {}
+        self.bindings.add_handler(lambda key: self._binding_event(keys.BindingKey.from_informer_key(key)))
+        self.cluster_bindings.add_handler(lambda name: self._binding_event(keys.BindingKey("", name)))
 
     @property
     def fixed_informers(self) -> list[Informer]:
@@ -227,13 +227,11 @@ class HubState:
             for obj in informer.list():
                 yield TemplateRef.of(obj), obj
 
-    def _cached_binding(self, key: str) -> Obj | None:
-        namespace, name = keys.parse_binding_key(key)
-        if namespace:
-            return self.bindings.get(f"{namespace}/{name}")
-        return self.cluster_bindings.get(name)
+    def _cached_binding(self, key: keys.BindingKey) -> Obj | None:
+        informer = self.bindings if key.namespace else self.cluster_bindings
+        return informer.get(key.informer_key)
 
-    def binding(self, key: str) -> Obj | None:
+    def binding(self, key: keys.BindingKey) -> Obj | None:
         """The binding from the cache, or the hub's own later write of it (read-your-writes)."""
         written = self._written.get(key)
         return written if written is not None else self._cached_binding(key)
@@ -248,21 +246,21 @@ class HubState:
         if cached is None or not _at_least(_rv(cached), _rv(obj)):
             self._written[key] = obj
 
-    def forget_binding(self, key: str) -> None:
+    def forget_binding(self, key: keys.BindingKey) -> None:
         self._written.pop(key, None)
 
-    def binding_key_for(self, ref: TemplateRef) -> str:
+    def binding_key_for(self, ref: TemplateRef) -> keys.BindingKey:
         """The key of ``ref``'s binding: the existing one (found by template identity, so one
         named before names carried the group keeps its name), else the one to create."""
         identity = str(ref.identity)
         informer = self.bindings if ref.namespace else self.cluster_bindings
         found = informer.index_keys(INDEX_TEMPLATE, identity)
         expected = keys.binding_key(ref)
-        if not found or expected.replace("|", "/", 1).lstrip("/") in found:
+        if not found or expected.informer_key in found:
             return expected
-        return f"{ref.namespace}|{found[0].rpartition('/')[2]}"
+        return keys.BindingKey(ref.namespace, found[0].rpartition("/")[2])
 
-    def _binding_event(self, key: str) -> None:
+    def _binding_event(self, key: keys.BindingKey) -> None:
         cached = self._cached_binding(key)
         written = self._written.get(key)
         if written is not None and (cached is None or _at_least(_rv(cached), _rv(written))):
@@ -323,7 +321,8 @@ def member_of_namespace(namespace: Obj) -> list[str]:
 
 
 def _slot(policy: PolicyRef, cluster: str) -> str:
-    return f"{keys.policy_key(policy)}|{cluster}"
+    where = f"{policy.namespace}/" if policy.namespace else ""
+    return f"{policy.kind}|{where}{policy.name}|{cluster}"
 
 
 def _binding_slots(binding: Obj) -> list[str]:
