@@ -34,6 +34,7 @@ from hub.views import changed_templates
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer, Views
+from shared.kube.types import split_api_version
 from shared.ops.logging import get_logger
 from shared.runtime.controller import Controller, Result
 
@@ -156,7 +157,7 @@ class Hub:
             return True
         if (ref.kind, ref.name) in SYSTEM_OBJECTS:
             return True
-        return ref.api_version.split("/")[0] in WAYBILL_GROUPS
+        return ref.group in WAYBILL_GROUPS
 
     # ---- wiring ---------------------------------------------------------------------------------
 
@@ -315,7 +316,7 @@ class Hub:
             if ref is not None:
                 wanted.add((ref.api_version, ref.kind))
         for api_version, kind in sorted(wanted - set(self.state.templates)):
-            if api_version.split("/")[0] in WAYBILL_GROUPS:
+            if split_api_version(api_version)[0] in WAYBILL_GROUPS:
                 continue
             informer = Informer(self.state.hub_api, api_version, kind, name=f"hub:template:{kind}")
             self.state.template_contents[(api_version, kind)] = Views(informer, rendering.content_digest)

@@ -34,6 +34,12 @@ REASON_POLICY_REMOVED = reasons.POLICY_REMOVED  # (kept: other modules import th
 REASON_INVALID_PLACEMENT = reasons.INVALID_PLACEMENT
 
 
+def _scheduled(status: str, reason: str, message: str) -> conditions.WantedCondition:
+    return conditions.WantedCondition(
+        type=names.CONDITION_SCHEDULED, status=status, reason=reason, message=message
+    )
+
+
 def _summary(decision: scheduling.Decision) -> str:
     parts = [t.cluster if t.replicas is None else f"{t.cluster}({t.replicas})" for t in decision.targets]
     return ", ".join(parts) if parts else "none"
@@ -135,7 +141,9 @@ class SchedulingController:
                 clusters=None,
                 total=None,
                 status=None,
-                scheduled=("False", reasons.INVALID_POLICY, f"{policy_name}: {'; '.join(check.problems)}"),
+                scheduled=_scheduled(
+                    "False", reasons.INVALID_POLICY, f"{policy_name}: {'; '.join(check.problems)}"
+                ),
                 generation=generation,
             )
             return None
@@ -155,7 +163,7 @@ class SchedulingController:
                 clusters=None,
                 total=None,
                 status=None,
-                scheduled=("False", REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"),
+                scheduled=_scheduled("False", REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"),
                 generation=generation,
             )
             return None
@@ -167,15 +175,15 @@ class SchedulingController:
                 clusters=None,
                 total=decision.total_replicas,
                 status=decision_status(decision, generation=generation),
-                scheduled=("False", reasons.UNSCHEDULABLE, f"{policy_name}: {decision.message}"),
+                scheduled=_scheduled("False", reasons.UNSCHEDULABLE, f"{policy_name}: {decision.message}"),
                 generation=generation,
             )
             return None
         clusters = [t.to_dict() for t in decision.targets]
         scheduled = (
-            ("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
+            _scheduled("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
             if decision.targets
-            else (
+            else _scheduled(
                 "False",
                 reasons.NO_CLUSTER_ELIGIBLE,
                 f"{policy_name}: {decision.message or 'no cluster is eligible'}",
@@ -245,7 +253,7 @@ class SchedulingController:
         clusters: list[dict[str, Any]] | None,
         total: int | None,
         status: dict[str, Any] | None,
-        scheduled: tuple[str, str, str],
+        scheduled: conditions.WantedCondition,
         generation: int | None,
     ) -> None:
         old_spec = (binding or {}).get("spec") or {}
@@ -313,15 +321,17 @@ class SchedulingController:
         new_status["conditions"] = conditions.set_condition(
             old_status.get("conditions"),
             type=names.CONDITION_SCHEDULED,
-            status=scheduled[0],
-            reason=scheduled[1],
-            message=scheduled[2],
+            status=scheduled.status,
+            reason=scheduled.reason,
+            message=scheduled.message,
             observed_generation=generation,
         )
         if new_status != old_status or binding is None:
             await self._patch_status(written, new_status)
-        if self.events is not None and scheduled[0] == "False":
-            await self.events.emit(written, event_type="Warning", reason=scheduled[1], message=scheduled[2])
+        if self.events is not None and scheduled.status == "False":
+            await self.events.emit(
+                written, event_type="Warning", reason=scheduled.reason, message=scheduled.message
+            )
         if binding is None or old_spec != spec:
             self._touch_works(binding, written)
             self.enqueue_status(keys.binding_key_of(written))

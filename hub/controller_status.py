@@ -79,8 +79,10 @@ class StatusController:
         new_status = dict(old_status)
         new_status["aggregatedStatus"] = [{k: v for k, v in i.items() if k != "upToDate"} for i in items]
         conds = old_status.get("conditions")
-        for kind, status, reason, message in aggregation.binding_conditions(items):
-            conds = conditions.set_condition(conds, type=kind, status=status, reason=reason, message=message)
+        for wanted in aggregation.binding_conditions(items):
+            conds = conditions.set_condition(
+                conds, type=wanted.type, status=wanted.status, reason=wanted.reason, message=wanted.message
+            )
         if errors_seen:
             conds = conditions.set_condition(
                 conds,

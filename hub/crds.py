@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
+from typing import Any
 
 from shared.api import crdgen
 from shared.kube import errors
 from shared.kube.client import KubeClient
 from shared.ops.logging import get_logger
+from shared.runtime.crds import CRD_API, wait_established
 
 _log = get_logger("hub.crds")
-CRD_API = "apiextensions.k8s.io/v1"
 
 
 FIELD_MANAGER = "waybill-hub"
@@ -47,17 +47,12 @@ async def ensure_crds(hub_api: KubeClient, *, wait_seconds: float = 30.0) -> lis
     deadline = time.monotonic() + wait_seconds
     for crd in crdgen.all_crds():
         name = str(crd["metadata"]["name"])
-        while True:
-            live = await hub_api.get(CRD_API, "CustomResourceDefinition", name=name)
-            established = any(
-                c.get("type") == "Established" and c.get("status") == "True"
-                for c in (live.get("status") or {}).get("conditions") or []
-            )
-            if established:
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"CRD {name} not Established after {wait_seconds}s")
-            await asyncio.sleep(0.1)
+
+        async def current(name: str = name) -> dict[str, Any]:
+            return await hub_api.get(CRD_API, "CustomResourceDefinition", name=name)
+
+        if not await wait_established(current, within=max(0.0, deadline - time.monotonic()), max_delay=0.1):
+            raise TimeoutError(f"CRD {name} not Established after {wait_seconds}s")
     if created:
         hub_api.invalidate_discovery()
     return created

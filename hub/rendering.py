@@ -21,6 +21,7 @@ from hub.matching import PolicyRef, TemplateId, TemplateRef
 from hub.overrides import apply_overrides
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, replica_path, set_path
 from shared.api import names
+from shared.kube.types import split_api_version
 
 WORK_SIZE_LIMIT = 800 * 1024
 SERVER_METADATA = (
@@ -161,7 +162,7 @@ def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, 
             continue
         api_version, kind, namespace, name = manifest_key(manifest)
         identifier: dict[str, Any] = {
-            "group": api_version.rsplit("/", 1)[0] if "/" in api_version else "",
+            "group": split_api_version(api_version)[0],
             "kind": kind,
             "name": name,
         }
