@@ -110,7 +110,7 @@ def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
     key = toleration.get("key") or ""
     if operator == "Exists":
         return not key or key == taint.key
-    return key == taint.key and str(toleration.get("value") or "") == taint.value
+    return key == taint.key and str(toleration.get("value") or "") == (taint.value or "")
 
 
 def taint_rejection(
