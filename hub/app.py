@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import keys, matching, rendering, views
+from hub import keys, matching, rendering
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -33,7 +33,7 @@ from hub.state import HubState, member_of_namespace
 from hub.views import changed_templates
 from shared.api import names
 from shared.kube.client import KubeClient
-from shared.kube.informer import Informer, Views
+from shared.kube.informer import Informer, Views, strip_managed_fields
 from shared.kube.types import split_api_version
 from shared.ops.logging import get_logger
 from shared.runtime.controller import Controller, Result
@@ -200,7 +200,7 @@ class Hub:
             # every rendering input of a policy (conflictResolution, ...) reaches its Works even
             # when no placement changes
             for binding in self.state.bindings_of_policy(ref):
-                for cluster in keys.binding_clusters(binding):
+                for cluster in self.state.binding_view(binding).clusters:
                     self.works.enqueue(keys.WorksKey(ref, cluster))
 
         return handler
@@ -228,11 +228,13 @@ class Hub:
         """Works, status and policy counts, when the placement or the scheduling outcome changed
         (not on the status controller's own aggregated-status writes)."""
         bkey = keys.BindingKey.from_informer_key(informer_key)
-        previous, current = views.placement_of(old), views.placement_of(new)
-        if old is None and current is not None and current.template is not None:
-            # first sight (a start): its template may have gone while no hub was running, and
-            # only the scheduler deletes a binding whose template is gone
-            self.scheduler.enqueue(current.template)
+        previous = None if old is None else self.state.binding_view(old).placement
+        current = None if new is None else self.state.binding_view(new).placement
+        template = current.template if current is not None else None
+        if old is None and template is not None and self.state.template(template) is None:
+            # first sight (a start) of a binding whose template is not (yet) cached: it may have
+            # gone while no hub was running, and only the scheduler deletes such a binding
+            self.scheduler.enqueue(template)
         if current == previous:
             return
         self.status.enqueue(bkey)
@@ -318,7 +320,13 @@ class Hub:
         for api_version, kind in sorted(wanted - set(self.state.templates)):
             if split_api_version(api_version)[0] in WAYBILL_GROUPS:
                 continue
-            informer = Informer(self.state.hub_api, api_version, kind, name=f"hub:template:{kind}")
+            informer = Informer(
+                self.state.hub_api,
+                api_version,
+                kind,
+                name=f"hub:template:{kind}",
+                transform=strip_managed_fields,
+            )
             self.state.template_contents[(api_version, kind)] = Views(informer, rendering.content_digest)
             informer.add_update_handler(self._make_template_handler(api_version, kind))
             self.state.templates[(api_version, kind)] = informer

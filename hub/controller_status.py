@@ -58,15 +58,15 @@ class StatusController:
         if binding is None:
             self._last_write.pop(key, None)
             return None
-        ref = keys.binding_template(binding)
-        policy = keys.binding_policy(binding)
+        view = self.state.binding_view(binding)
+        ref, policy = view.template, view.policy
         if ref is None or policy is None:
             return None
         template = self.state.template(ref)
         generation = (template or {}).get("metadata", {}).get("generation")
         items: list[dict[str, Any]] = []
         errors_seen: list[str] = []
-        for cluster in sorted(keys.binding_clusters(binding)):
+        for cluster in sorted(view.clusters):
             namespace = self.state.namespace_of(cluster)
             work = self.state.work_carrying(ref, namespace) if namespace else None
             item = aggregation.cluster_item(cluster=cluster, ref=ref, work=work, generation=generation)

@@ -23,7 +23,7 @@ from hub.matching import PolicyRef, TemplateRef
 from shared.api import names
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class BindingKey:
     """A (Cluster)ResourceBinding: ``namespace`` is empty for a cluster-scoped one."""
 
@@ -48,7 +48,7 @@ class BindingKey:
         return self.informer_key
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class WorksKey:
     """The Works of one policy in one member's namespace."""
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.clusters import ClusterView
-from hub.matching import PolicyRef, TemplateId, TemplateRef
+from hub.matching import PolicyRef, TemplateId
 from hub.overrides import apply_overrides
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, replica_path, set_path
 from shared.api import names
@@ -198,7 +198,7 @@ def part_assignment(policy: PolicyRef, works: Sequence[Mapping[str, Any]]) -> di
         if index is None:
             continue
         for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            out.setdefault(TemplateRef.of(manifest).identity, index)
+            out.setdefault(TemplateId.of(manifest), index)
     return out
 
 
@@ -257,7 +257,7 @@ def pack_works(
     ``previous`` (``part_assignment`` of the existing Works) keeps each template in its part:
     see ``assign_parts``. Without it, manifests are packed in identity order.
     """
-    by_identity = {TemplateRef.of(m).identity: m for m in manifests}
+    by_identity = {TemplateId.of(m): m for m in manifests}
     sizes = {identity: _size(m) for identity, m in by_identity.items()}
     assignment = assign_parts(sizes, previous=previous or {}, limit=limit)
     parts: dict[int, list[Mapping[str, Any]]] = {}

@@ -13,10 +13,10 @@ from hub import keys, views
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateRef
 from hub.rendering import policy_labels
-from hub.views import PolicyCheck, WorkView
+from hub.views import BindingView, PolicyCheck, WorkView
 from shared.api import names
 from shared.kube.client import KubeClient
-from shared.kube.informer import Informer, Views
+from shared.kube.informer import Informer, Views, strip_managed_fields
 from shared.kube.types import object_key
 
 Obj = dict[str, Any]
@@ -40,28 +40,57 @@ class HubState:
     def __init__(self, hub_api: KubeClient) -> None:
         self.hub_api = hub_api
         managed = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
+        # the hub never reads managedFields (often half an object): not cached
         self.namespaces = Informer(
-            hub_api, "v1", "Namespace", label_selector=names.LABEL_MEMBER, name="hub:ns"
+            hub_api,
+            "v1",
+            "Namespace",
+            label_selector=names.LABEL_MEMBER,
+            name="hub:ns",
+            transform=strip_managed_fields,
         )
-        self.members = Informer(hub_api, names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER, name="hub:mc")
+        self.members = Informer(
+            hub_api,
+            names.CLUSTER_API_VERSION,
+            names.KIND_MEMBER_CLUSTER,
+            name="hub:mc",
+            transform=strip_managed_fields,
+        )
         self.leases = Informer(
             hub_api,
             LEASE_API,
             "Lease",
             field_selector=f"metadata.name={names.HEARTBEAT_LEASE_NAME}",
             name="hub:lease",
+            transform=strip_managed_fields,
         )
         self.policies = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_PROPAGATION_POLICY, name="hub:pp"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_PROPAGATION_POLICY,
+            name="hub:pp",
+            transform=strip_managed_fields,
         )
         self.cluster_policies = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_CLUSTER_PROPAGATION_POLICY, name="hub:cpp"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_CLUSTER_PROPAGATION_POLICY,
+            name="hub:cpp",
+            transform=strip_managed_fields,
         )
         self.overrides = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_OVERRIDE_POLICY, name="hub:op"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_OVERRIDE_POLICY,
+            name="hub:op",
+            transform=strip_managed_fields,
         )
         self.cluster_overrides = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_CLUSTER_OVERRIDE_POLICY, name="hub:cop"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_CLUSTER_OVERRIDE_POLICY,
+            name="hub:cop",
+            transform=strip_managed_fields,
         )
         self.bindings = Informer(
             hub_api,
@@ -69,6 +98,7 @@ class HubState:
             names.KIND_RESOURCE_BINDING,
             label_selector=managed,
             name="hub:rb",
+            transform=strip_managed_fields,
         )
         self.cluster_bindings = Informer(
             hub_api,
@@ -76,9 +106,15 @@ class HubState:
             names.KIND_CLUSTER_RESOURCE_BINDING,
             label_selector=managed,
             name="hub:crb",
+            transform=strip_managed_fields,
         )
         self.works = Informer(
-            hub_api, names.WORK_API_VERSION, names.KIND_WORK, label_selector=managed, name="hub:work"
+            hub_api,
+            names.WORK_API_VERSION,
+            names.KIND_WORK,
+            label_selector=managed,
+            name="hub:work",
+            transform=strip_managed_fields,
         )
         self.templates: dict[tuple[str, str], Informer] = {}
         # per template kind: a digest of what members get, per template version
@@ -86,10 +122,14 @@ class HubState:
         # Everything derived is an index of an informer (kept current before any handler runs)
         # or a typed view cached per object version; nothing is kept by hand.
         self.namespaces.add_indexer(INDEX_MEMBER, member_of_namespace)
+        self._binding_views: dict[str, Views[BindingView]] = {
+            names.KIND_RESOURCE_BINDING: Views(self.bindings, BindingView.of),
+            names.KIND_CLUSTER_RESOURCE_BINDING: Views(self.cluster_bindings, BindingView.of),
+        }
         for informer in (self.bindings, self.cluster_bindings):
-            informer.add_indexer(INDEX_SLOT, _binding_slots)
-            informer.add_indexer(INDEX_TEMPLATE, _binding_template)
-            informer.add_indexer(INDEX_CLUSTER, _binding_cluster_names)
+            informer.add_indexer(INDEX_SLOT, lambda b: _binding_slots(self.binding_view(b)))
+            informer.add_indexer(INDEX_TEMPLATE, lambda b: _binding_template(self.binding_view(b)))
+            informer.add_indexer(INDEX_CLUSTER, lambda b: list(self.binding_view(b).clusters))
         self.works.add_indexer(INDEX_NAMESPACE, _namespace_of)
         self.works.add_indexer(INDEX_CARRIES, views.carried_values)
         self.work_views: Views[WorkView] = Views(self.works, WorkView.of)
@@ -266,6 +306,13 @@ class HubState:
         if written is not None and (cached is None or _at_least(_rv(cached), _rv(written))):
             self._written.pop(key, None)
 
+    def binding_view(self, binding: Obj) -> BindingView:
+        """The typed view of a binding (parsed once per version when it is the cached one)."""
+        views_of = self._binding_views.get(str(binding.get("kind")))
+        if views_of is None:
+            return BindingView.of(binding)
+        return views_of.of(object_key(binding), binding)
+
     def all_bindings(self) -> list[Obj]:
         return [*self.bindings.list(), *self.cluster_bindings.list()]
 
@@ -325,20 +372,14 @@ def _slot(policy: PolicyRef, cluster: str) -> str:
     return f"{policy.kind}|{where}{policy.name}|{cluster}"
 
 
-def _binding_slots(binding: Obj) -> list[str]:
-    policy = keys.binding_policy(binding)
-    if policy is None:
+def _binding_slots(view: BindingView) -> list[str]:
+    if view.policy is None:
         return []
-    return [_slot(policy, ""), *(_slot(policy, cluster) for cluster in keys.binding_clusters(binding))]
+    return [_slot(view.policy, ""), *(_slot(view.policy, cluster) for cluster in view.clusters)]
 
 
-def _binding_cluster_names(binding: Obj) -> list[str]:
-    return list(keys.binding_clusters(binding))
-
-
-def _binding_template(binding: Obj) -> list[str]:
-    ref = keys.binding_template(binding)
-    return [] if ref is None else [str(ref.identity)]
+def _binding_template(view: BindingView) -> list[str]:
+    return [] if view.template is None else [str(view.template.identity)]
 
 
 def _namespace_of(obj: Obj) -> list[str]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.api import names
-from shared.api.binding import ResourceBindingStatus
 from shared.kube.client import KubeClient
 
 Obj = dict[str, Any]
@@ -30,14 +29,14 @@ class StatusOwner:
     condition_types: tuple[str, ...]
 
     def owned(self, status: Mapping[str, Any]) -> Obj:
-        """The part of ``status`` this writer owns (what it applies), built through the API
-        model (``ResourceBindingStatus``): a value the model refuses raises here, naming the
-        field, instead of reaching the API server."""
+        """The part of ``status`` this writer owns (what it applies). (Not re-validated through
+        the model at run time: 2-3 ms a write with 100 clusters; ``test_status_schema`` checks
+        every kind of write against the CRD schema.)"""
         out: Obj = {f: status[f] for f in self.fields if status.get(f) is not None}
         out["conditions"] = [
             dict(c) for c in status.get("conditions") or [] if c.get("type") in self.condition_types
         ]
-        return ResourceBindingStatus.from_dict(out).to_dict()
+        return out
 
 
 SCHEDULER = StatusOwner(

@@ -93,7 +93,7 @@ class WorkView:
         out: dict[TemplateId, Mapping[str, Any]] = {}
         for manifest in (spec.get("workload") or {}).get("manifests") or []:
             if isinstance(manifest, Mapping):
-                out.setdefault(TemplateRef.of(manifest).identity, manifest)
+                out.setdefault(TemplateId.of(manifest), manifest)
         return out
 
     @cached_property
@@ -198,6 +198,27 @@ def binding_clusters(binding: Obj) -> dict[str, int | None]:
         for c in (binding.get("spec") or {}).get("clusters") or []
         if isinstance(c, Mapping) and c.get("name")
     }
+
+
+@dataclass(frozen=True, eq=False)
+class BindingView:
+    """One version of a (Cluster)ResourceBinding, parsed once (``Views``)."""
+
+    template: TemplateRef | None
+    policy: PolicyRef | None
+    clusters: Mapping[str, int | None]
+    placement: Placement
+
+    @classmethod
+    def of(cls, binding: Obj) -> BindingView:
+        placement = placement_of(binding)
+        assert placement is not None
+        return cls(
+            template=placement.template,
+            policy=placement.policy,
+            clusters=dict(placement.clusters),
+            placement=placement,
+        )
 
 
 def placement_of(binding: Obj | None) -> Placement | None:
