@@ -68,7 +68,7 @@ class StatusController:
         errors_seen: list[str] = []
         for cluster in sorted(view.clusters):
             namespace = self.state.namespace_of(cluster)
-            work = self.state.work_carrying(ref, namespace) if namespace else None
+            work = self.state.work_carrying(ref, namespace, policy=policy) if namespace else None
             item = aggregation.cluster_item(cluster=cluster, ref=ref, work=work, generation=generation)
             render_error = self.render_errors.get((key, cluster))
             if render_error:

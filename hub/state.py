@@ -131,7 +131,7 @@ class HubState:
             informer.add_indexer(INDEX_TEMPLATE, lambda b: _binding_template(self.binding_view(b)))
             informer.add_indexer(INDEX_CLUSTER, lambda b: list(self.binding_view(b).clusters))
         self.works.add_indexer(INDEX_NAMESPACE, _namespace_of)
-        self.works.add_indexer(INDEX_CARRIES, views.carried_values)
+        self.works.add_indexer(INDEX_POLICY, _work_policy)
         self.work_views: Views[WorkView] = Views(self.works, WorkView.of)
         self.cluster_views: Views[ClusterView] = Views(self.members, ClusterView.from_member)
         self._member_namespaces: tuple[int, dict[str, str]] | None = None
@@ -337,19 +337,35 @@ class HubState:
         ]
 
     def works_for(self, policy: PolicyRef, namespace: str) -> list[Obj]:
-        """Existing Works of ``policy`` in one member namespace."""
+        """Existing Works of ``policy`` in one member namespace (from the index)."""
         wanted = policy_labels(policy)
+        value = _policy_value(
+            wanted[names.LABEL_POLICY_NAMESPACE], wanted[names.LABEL_POLICY_NAME], namespace
+        )
         out = []
-        for work in self.works.by_index(INDEX_NAMESPACE, namespace):
+        for work in self.works.by_index(INDEX_POLICY, value):
             labels = (work.get("metadata") or {}).get("labels") or {}
             if all(labels.get(k) == v for k, v in wanted.items()):
                 out.append(work)
         return out
 
-    def work_carrying(self, ref: TemplateRef, namespace: str) -> WorkView | None:
-        """The Work in ``namespace`` whose manifests include ``ref`` (from the index)."""
-        found = self.works.index_keys(INDEX_CARRIES, f"{namespace}|{ref.identity}")
-        return self.work_views.get(found[0]) if found else None
+    def work_carrying(
+        self, ref: TemplateRef, namespace: str, *, policy: PolicyRef | None = None
+    ) -> WorkView | None:
+        """The Work in ``namespace`` whose manifests include ``ref``: among ``policy``'s Works
+        there first (one or a few parts), else among every Work in the namespace (a template
+        that just moved between policies)."""
+        identity = ref.identity
+        if policy is not None:
+            for work in self.works_for(policy, namespace):
+                view = self.work_views.of(object_key(work), work)
+                if view.carries(identity):
+                    return view
+        for key in self.works.index_keys(INDEX_NAMESPACE, namespace):
+            found = self.work_views.get(key)
+            if found is not None and found.carries(identity):
+                return found
+        return None
 
 
 INDEX_MEMBER = "member"  # namespace → the member it registers (unless being deleted)
@@ -357,7 +373,7 @@ INDEX_SLOT = "slot"  # binding → "policy|cluster" per chosen cluster, and "pol
 INDEX_TEMPLATE = "template"  # binding → its template identity
 INDEX_CLUSTER = "cluster"  # binding → each chosen cluster
 INDEX_NAMESPACE = "namespace"  # Work → its namespace
-INDEX_CARRIES = "carries"  # Work → "namespace|template identity" per manifest
+INDEX_POLICY = "policy"  # Work → "policy namespace|policy name|member namespace" (its labels)
 
 
 def member_of_namespace(namespace: Obj) -> list[str]:
@@ -380,6 +396,24 @@ def _binding_slots(view: BindingView) -> list[str]:
 
 def _binding_template(view: BindingView) -> list[str]:
     return [] if view.template is None else [str(view.template.identity)]
+
+
+def _policy_value(policy_namespace: str, policy_name: str, namespace: str) -> str:
+    return f"{policy_namespace}|{policy_name}|{namespace}"
+
+
+def _work_policy(work: Obj) -> list[str]:
+    meta = work.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    if names.LABEL_POLICY_NAME not in labels:
+        return []
+    return [
+        _policy_value(
+            str(labels.get(names.LABEL_POLICY_NAMESPACE) or ""),
+            str(labels[names.LABEL_POLICY_NAME]),
+            str(meta.get("namespace") or ""),
+        )
+    ]
 
 
 def _namespace_of(obj: Obj) -> list[str]:
