@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub import views
-from hub.matching import PolicyRef, TemplateRef
+from hub.matching import PolicyRef, TemplateId, TemplateRef
 from shared.api import names
 
 
@@ -59,7 +59,7 @@ class WorksKey:
         return f"{self.policy}@{self.cluster}"
 
 
-def binding_name(ref: TemplateRef) -> str:
+def binding_name(ref: TemplateRef | TemplateId) -> str:
     """Deterministic binding name, unique per template identity (group included, version not).
 
     ``<name>-<kind>`` (Karmada's convention) for the core group and Kubernetes' dot-less groups
@@ -88,7 +88,7 @@ binding_policy = views.binding_policy
 binding_clusters = views.binding_clusters
 
 
-def binding_key(ref: TemplateRef) -> BindingKey:
+def binding_key(ref: TemplateRef | TemplateId) -> BindingKey:
     """The key of the binding ``ref`` gets when it is created (see ``HubState.binding_key_for``)."""
     return BindingKey(ref.namespace, binding_name(ref))
 

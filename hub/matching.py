@@ -55,6 +55,10 @@ class TemplateId:
             name=str(meta.get("name", "")),
         )
 
+    @property
+    def identity(self) -> TemplateId:
+        return self
+
     def __str__(self) -> str:
         kind = f"{self.kind}.{self.group}" if self.group else self.kind
         where = f"{self.namespace}/" if self.namespace else ""

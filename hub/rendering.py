@@ -9,6 +9,7 @@ parts before ~800 KiB, named deterministically and labelled to trace back to the
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -120,11 +121,18 @@ def work_base_name(policy: PolicyRef) -> str:
     return f"{prefix}-{readable}-{_digest(str(policy))}"
 
 
+@functools.lru_cache(maxsize=4096)  # pure; asked for on every status pass per member
+def policy_label_values(policy: PolicyRef) -> tuple[str, str]:
+    """The values of a policy's Work labels: (policy namespace, policy name)."""
+    return label_value(policy.namespace), label_value(policy.name)
+
+
 def policy_labels(policy: PolicyRef) -> dict[str, str]:
+    namespace, name = policy_label_values(policy)
     return {
         names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE,
-        names.LABEL_POLICY_NAME: label_value(policy.name),
-        names.LABEL_POLICY_NAMESPACE: label_value(policy.namespace),
+        names.LABEL_POLICY_NAME: name,
+        names.LABEL_POLICY_NAMESPACE: namespace,
     }
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from hub import keys, views
 from hub.clusters import ClusterView
-from hub.matching import PolicyRef, TemplateRef
-from hub.rendering import policy_labels
+from hub.matching import PolicyRef, TemplateId, TemplateRef
+from hub.rendering import policy_label_values
 from hub.views import BindingView, PolicyCheck, WorkView
 from shared.api import names
 from shared.kube.client import KubeClient
@@ -289,7 +289,7 @@ class HubState:
     def forget_binding(self, key: keys.BindingKey) -> None:
         self._written.pop(key, None)
 
-    def binding_key_for(self, ref: TemplateRef) -> keys.BindingKey:
+    def binding_key_for(self, ref: TemplateRef | TemplateId) -> keys.BindingKey:
         """The key of ``ref``'s binding: the existing one (found by template identity, so one
         named before names carried the group keeps its name), else the one to create."""
         identity = str(ref.identity)
@@ -338,14 +338,13 @@ class HubState:
 
     def works_for(self, policy: PolicyRef, namespace: str) -> list[Obj]:
         """Existing Works of ``policy`` in one member namespace (from the index)."""
-        wanted = policy_labels(policy)
-        value = _policy_value(
-            wanted[names.LABEL_POLICY_NAMESPACE], wanted[names.LABEL_POLICY_NAME], namespace
-        )
+        policy_namespace, policy_name = policy_label_values(policy)
         out = []
-        for work in self.works.by_index(INDEX_POLICY, value):
+        for work in self.works.by_index(
+            INDEX_POLICY, _policy_value(policy_namespace, policy_name, namespace)
+        ):
             labels = (work.get("metadata") or {}).get("labels") or {}
-            if all(labels.get(k) == v for k, v in wanted.items()):
+            if labels.get(names.LABEL_MANAGED_BY) == names.MANAGED_BY_VALUE:
                 out.append(work)
         return out
 

@@ -145,23 +145,11 @@ class WorkView:
         return out
 
 
-def changed_templates(old: WorkView | None, new: WorkView | None) -> list[TemplateRef]:
+def changed_templates(old: WorkView | None, new: WorkView | None) -> list[TemplateId]:
     """Templates whose manifest or manifest status differs between two versions of a Work."""
     before = old.digests if old is not None else {}
     after = new.digests if new is not None else {}
-    changed = sorted(i for i in set(before) | set(after) if before.get(i) != after.get(i))
-    if not changed:
-        return []
-    new_manifests = new.manifests() if new is not None else None
-    old_manifests = old.manifests() if old is not None else None
-    out = []
-    for identity in changed:
-        manifest = (new_manifests.get(identity) if new_manifests else None) or (
-            old_manifests.get(identity) if old_manifests else None
-        )
-        if manifest is not None:
-            out.append(TemplateRef.of(manifest))
-    return out
+    return sorted(i for i in set(before) | set(after) if before.get(i) != after.get(i))
 
 
 @dataclass(frozen=True)
