@@ -122,7 +122,18 @@ class SchedulingController:
                 await self._delete_binding(ref, binding)
             return None
         held = keys.binding_policy(binding) if binding is not None else None
-        chosen = matching.choose_policy(template, self.state.valid_propagation_policies(keep=held))
+        held_policy = self.state.policy(held) if held is not None else None
+        if (
+            held is not None
+            and held_policy is not None
+            and not (held_policy.get("metadata") or {}).get("deletionTimestamp")
+            and not self.state.policy_check(held_policy).valid
+        ):
+            # an invalid edit of the policy holding it: it is not matched (its fields may not
+            # even have the right types), the last placement is kept and the reason said
+            chosen: matching.PolicyRef | None = held
+        else:
+            chosen = matching.choose_policy(template, self.state.valid_propagation_policies())
         if chosen is None:
             if binding is not None:
                 await self._orphan(binding)

@@ -230,14 +230,9 @@ class HubState:
             return views.check_policy(policy)
         return checks.of(object_key(policy), policy)
 
-    def valid_propagation_policies(self, *, keep: PolicyRef | None = None) -> list[Obj]:
-        """Propagation policies that may claim templates: the valid ones (and ``keep``, the
-        policy already holding a template, so an invalid edit keeps its last placement)."""
-        return [
-            p
-            for p in self.propagation_policies()
-            if self.policy_check(p).valid or (keep is not None and PolicyRef.of(p) == keep)
-        ]
+    def valid_propagation_policies(self) -> list[Obj]:
+        """Propagation policies that may claim templates: the valid ones."""
+        return [p for p in self.propagation_policies() if self.policy_check(p).valid]
 
     def override_policy(self, ref: PolicyRef) -> Obj | None:
         if ref.kind == names.KIND_CLUSTER_OVERRIDE_POLICY:
