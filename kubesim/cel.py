@@ -43,6 +43,7 @@ __all__ = [
     "CelError",
     "compile_expression",
     "evaluate",
+    "has_rules",
     "rule_problems",
     "to_cel",
     "validate",
@@ -277,6 +278,11 @@ def _split_field_path(field_path: str) -> list[str] | None:
 class _Budget:
     remaining: int = RUNTIME_BUDGET
     exhausted: bool = False
+
+
+def has_rules(schema: Schema) -> bool:
+    """Whether any node of ``schema`` has ``x-kubernetes-validations`` (cached per schema object)."""
+    return _has_rules(id(schema), schema)
 
 
 def validate(obj: JSON, old: JSON, schema: Schema, *, path: str = "") -> list[FieldError]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from kubesim.registry import ResourceType
 
-__all__ = ["decode_problem", "parse_quantity"]
+__all__ = ["decode_problem", "drop_nulls", "parse_quantity"]
 
 JSON = Any
 
@@ -251,6 +251,24 @@ def parse_quantity(value: JSON) -> Decimal | None:
     return None
 
 
+_B64 = re.compile(r"[A-Za-z0-9+/]")
+
+
+def _base64_error(text: str) -> int | None:
+    """Where Go's StdEncoding stops decoding ``text`` (None: valid base64)."""
+    for index, char in enumerate(text):
+        if char == "=":
+            rest = text[index:]
+            if len(text) % 4 == 0 and rest in ("=", "==") and index >= 2:
+                return None
+            return index
+        if not _B64.match(char):
+            return index
+    if len(text) % 4:
+        return len(text) - len(text) % 4
+    return None
+
+
 def _json_kind(value: JSON) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -263,12 +281,21 @@ def _json_kind(value: JSON) -> str:
     return "object"
 
 
+def _go_name(go_type: str) -> str:
+    """How Go prints the type: structs with their package (``v1.PodSpec``, ``[]v1.Container``)."""
+    if go_type.startswith("[]"):
+        return "[]" + _go_name(go_type[2:])
+    if go_type.startswith("map[string]"):
+        return "map[string]" + _go_name(go_type[len("map[string]") :])
+    return f"v1.{go_type}" if go_type in _STRUCTS else go_type
+
+
 def _fail(value: JSON, struct: str, path: str, go_type: str) -> _Unmarshal:
     shown = _json_kind(value)
     if shown == "number" and go_type in _INT_RANGES:
         shown = f"number {value}"
     return _Unmarshal(
-        f"json: cannot unmarshal {shown} into Go struct field {struct}.{path} of type {go_type}"
+        f"json: cannot unmarshal {shown} into Go struct field {struct}.{path} of type {_go_name(go_type)}"
     )
 
 
@@ -303,6 +330,9 @@ def _check(value: JSON, go_type: str, struct: str, path: str) -> None:
         if go_type == "[]uint8":
             if not isinstance(value, str):
                 raise _fail(value, struct, path, go_type)
+            bad = _base64_error(value)
+            if bad is not None:
+                raise _Unmarshal(f"illegal base64 data at input byte {bad}")
             return
         if not isinstance(value, list):
             raise _fail(value, struct, path, go_type)
@@ -335,3 +365,21 @@ def decode_problem(rtype: ResourceType, obj: JSON) -> str | None:
     except _Unmarshal as exc:
         return f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: {exc.message}'
     return None
+
+
+def drop_nulls(rtype: ResourceType, obj: JSON) -> None:
+    """Remove ``null`` fields of a built-in object in place (Go decodes them as zero values, which
+    the apiserver then defaults or omits); custom resources keep theirs for schema validation."""
+    if rtype.key in _ROOTS:
+        _drop_nulls(obj)
+
+
+def _drop_nulls(value: JSON) -> None:
+    if isinstance(value, dict):
+        for key in [k for k, v in value.items() if v is None]:
+            del value[key]
+        for item in value.values():
+            _drop_nulls(item)
+    elif isinstance(value, list):
+        for item in value:
+            _drop_nulls(item)

@@ -219,12 +219,14 @@ class Store:
         operation: str = "Update",
         validate: bool = False,
         copy: bool = True,
-        fields_recorded: bool = False,
     ) -> Obj:
-        """Replace an object; ``fields_recorded``: ``obj``'s managedFields are final (a ``/scale``
-        write maps them from the Scale itself)."""
         served, rtype = rtype, self._storage(rtype)
         obj = meta.clone(obj) if copy else obj
+        if validate:
+            gotypes.drop_nulls(rtype, obj)  # decoding into Go types: null is the zero value
+            decode = gotypes.decode_problem(rtype, obj)
+            if decode is not None:
+                raise errors.bad_request(decode)
         md = obj.get("metadata")
         if not isinstance(md, dict):
             md = obj["metadata"] = {}
@@ -273,9 +275,6 @@ class Store:
                 )
         causes = meta.name_problems(rtype, name) + meta.label_problems(md)
         if validate:
-            decode = gotypes.decode_problem(rtype, obj)
-            if decode is not None:
-                raise errors.bad_request(decode)
             causes += validation.problems(rtype, obj)
         if causes:
             raise errors.invalid(group=rtype.group, kind=rtype.kind, name=name, causes=causes)
@@ -339,6 +338,7 @@ class Store:
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.stale(group=rtype.group, plural=rtype.plural, name=name)
         if validate:
+            gotypes.drop_nulls(rtype, obj)
             decode = gotypes.decode_problem(rtype, obj)
             if decode is not None:
                 raise errors.bad_request(decode)

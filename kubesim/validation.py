@@ -79,11 +79,10 @@ _DNS_LABEL_MSG = (
     "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
     "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
 )
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+# RelaxedEnvironmentVariableValidation (GA in 1.34, the version kubesim reports): printable ASCII but '='
+_ENV_NAME = re.compile(r"^[ -<>-~]+$")
 _ENV_NAME_MSG = (
-    "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or "
-    "'.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', "
-    "regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
+    "a valid environment variable name must consist only of printable ASCII characters other than '='"
 )
 _PORT_NAME_CHARS = re.compile(r"^[-a-z0-9]+$")
 _PROTOCOLS = ("SCTP", "TCP", "UDP")
@@ -123,11 +122,9 @@ def port_name_problems(name: str) -> list[str]:
 
 
 def _protocol(field: str, protocol: Any) -> list[Cause]:
-    if protocol is None or protocol in _PROTOCOLS:
-        return []
+    if protocol is None or protocol == "" or protocol in _PROTOCOLS:
+        return []  # "" is defaulted to TCP before validation
     supported = ", ".join(f'"{p}"' for p in _PROTOCOLS)
-    if protocol == "":
-        return [_required(field, "")]
     return [
         {
             "reason": "FieldValueNotSupported",
@@ -286,8 +283,14 @@ def _keys(obj: Obj, fields: tuple[str, ...]) -> list[Cause]:
     causes = []
     for field in fields:
         for key in obj.get(field) or {}:
-            if not _KEY.match(key) or len(key) > 253:
+            if len(key) > 253:
+                causes.append(_invalid(f"{field}[{key}]", f'"{key}"', "must be no more than 253 characters"))
+            if not _KEY.match(key):
                 causes.append(_invalid(f"{field}[{key}]", f'"{key}"', _KEY_MSG))
+            if key in (".", ".."):
+                causes.append(_invalid(f"{field}[{key}]", f'"{key}"', f"must not be '{key}'"))
+            elif key.startswith(".."):
+                causes.append(_invalid(f"{field}[{key}]", f'"{key}"', "must not start with '..'"))
     return causes
 
 
@@ -304,5 +307,6 @@ def problems(rtype: ResourceType, obj: Obj) -> list[Cause]:
     if rtype.key == ("", "configmaps"):
         return _keys(obj, ("data", "binaryData"))
     if rtype.key == ("", "secrets"):
-        return _keys(obj, ("data", "stringData"))
+        merged = {**(obj.get("data") or {}), **(obj.get("stringData") or {})}  # stringData lands in data
+        return _keys({"data": merged}, ("data",))
     return []
