@@ -341,6 +341,8 @@ def _check(value: JSON, go_type: str, struct: str, path: str) -> None:
     elif go_type.startswith("map[string]"):
         if not isinstance(value, dict):
             raise _fail(value, struct, path, go_type)
+        if go_type == "map[string]string" and all(type(v) is str for v in value.values()):
+            return  # the common case (labels, data), without a call per value
         for item in value.values():
             _check(item, go_type[len("map[string]") :], struct, path)
     elif go_type in _STRUCTS:
@@ -375,11 +377,14 @@ def drop_nulls(rtype: ResourceType, obj: JSON) -> None:
 
 
 def _drop_nulls(value: JSON) -> None:
-    if isinstance(value, dict):
-        for key in [k for k, v in value.items() if v is None]:
-            del value[key]
+    if type(value) is dict:
+        if None in value.values():
+            for key in [k for k, v in value.items() if v is None]:
+                del value[key]
         for item in value.values():
-            _drop_nulls(item)
-    elif isinstance(value, list):
+            if type(item) is dict or type(item) is list:
+                _drop_nulls(item)
+    elif type(value) is list:
         for item in value:
-            _drop_nulls(item)
+            if type(item) is dict or type(item) is list:
+                _drop_nulls(item)

@@ -427,6 +427,8 @@ class SimServer:
         return await self._write(call, verb)
 
     async def _write(self, call: Call, verb: str) -> web.StreamResponse:
+        if not self.store.holds_any(vap.BINDINGS):
+            return await self._write_call(call, verb)  # no admission policy is bound
         target = call.target
         rtype = target.rtype
         request = vap.Request(

@@ -92,6 +92,10 @@ class Store:
             raise errors.not_found(group=rtype.group, plural=rtype.plural, name=name)
         return self._out(rtype, obj)
 
+    def holds_any(self, key: tuple[str, str]) -> bool:
+        """Whether any object of the resource ``(group, plural)`` is stored (O(1))."""
+        return any(self._data.get(key, {}).values())
+
     def scan(self, rtype: ResourceType, namespace: str | None = None) -> ObjList:
         """Stored objects (not copies), sorted by namespace then name."""
         buckets = self._data.get(rtype.key, {})

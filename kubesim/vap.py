@@ -388,6 +388,8 @@ class PolicyAdmission:
                 raise errors.invalid(
                     group=GROUP, kind=rtype.kind, name=obj["metadata"].get("name", ""), causes=causes
                 )
+        if not self.store.holds_any(BINDINGS):
+            return obj  # no binding: no policy applies (the common case, kept cheap)
         request = request_var.get()
         if request is not None and not request.operation and request.concerns(rtype, obj):
             operation = "CREATE" if old is None else "UPDATE"
@@ -396,6 +398,8 @@ class PolicyAdmission:
 
     def check(self, rtype: ResourceType, request: Request, *, obj: Obj | None, old: Obj | None) -> None:
         """Raise the denial of the first bound policy that denies this request; collect warnings."""
+        if not self.store.holds_any(BINDINGS):
+            return
         policy_type = self.store.registry.lookup(GROUP, "v1", "validatingadmissionpolicies")
         binding_type = self.store.registry.lookup(GROUP, "v1", "validatingadmissionpolicybindings")
         if policy_type is None or binding_type is None:
