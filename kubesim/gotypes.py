@@ -23,7 +23,7 @@ from typing import Any
 
 from kubesim.registry import ResourceType
 
-__all__ = ["decode_problem", "drop_nulls", "parse_quantity"]
+__all__ = ["decode_problem", "drop_nulls", "openapi_schema", "parse_quantity"]
 
 JSON = Any
 
@@ -388,3 +388,41 @@ def _drop_nulls(value: JSON) -> None:
         for item in value:
             if type(item) is dict or type(item) is list:
                 _drop_nulls(item)
+
+
+_OPENAPI_SCALARS: dict[str, dict[str, Any]] = {
+    "int32": {"type": "integer", "format": "int32"},
+    "int64": {"type": "integer", "format": "int64"},
+    "bool": {"type": "boolean"},
+    "[]uint8": {"type": "string", "format": "byte"},
+    "intstr.IntOrString": {"x-kubernetes-int-or-string": True},
+    "v1.ResourceList": {
+        "type": "object",
+        "additionalProperties": {"x-kubernetes-int-or-string": True, "description": "a resource quantity"},
+    },
+}
+
+
+def _openapi(go_type: str, *, top: bool = False) -> dict[str, Any]:
+    if go_type in _STRINGS:
+        return {"type": "string"}
+    if go_type in _OPENAPI_SCALARS:
+        return dict(_OPENAPI_SCALARS[go_type])
+    if go_type.startswith("[]"):
+        return {"type": "array", "items": _openapi(go_type[2:])}
+    if go_type.startswith("map[string]"):
+        return {"type": "object", "additionalProperties": _openapi(go_type[len("map[string]") :])}
+    fields = _STRUCTS[go_type]
+    return {
+        "type": "object",
+        "description": f"{go_type}: the fields kubesim type-checks (others are kept, not checked)",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "properties": {name: _openapi(t) for name, t in fields.items() if not (top and name == "metadata")},
+    }
+
+
+def openapi_schema(rtype: ResourceType) -> dict[str, Any] | None:
+    """The published OpenAPI v3 schema of a built-in kind: the very types ``decode_problem``
+    checks (None for kinds without a type table)."""
+    root = _ROOTS.get(rtype.key)
+    return _openapi(root, top=True) if root is not None else None
