@@ -234,8 +234,18 @@ def spec_of(obj: Obj, *, status_is_spec: bool) -> Obj:
     return {k: v for k, v in obj.items() if k not in skip}
 
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
 def apply_defaults(rtype: ResourceType, obj: Obj) -> None:
     """The few server-side defaults clients notice (secret type, service type, ...)."""
+    if rtype.key == ("", "namespaces"):
+        # kube-apiserver (1.21+) labels every namespace with its name, on create and update, so
+        # that namespaceSelectors can pick one namespace
+        md = obj.setdefault("metadata", {})
+        name = md.get("name")
+        if name and (md.get("labels") or {}).get(NAMESPACE_NAME_LABEL) != name:
+            md["labels"] = {**(md.get("labels") or {}), NAMESPACE_NAME_LABEL: name}
     if rtype.key == ("", "secrets"):
         obj.setdefault("type", "Opaque")
         string_data = obj.pop("stringData", None)
