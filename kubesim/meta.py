@@ -340,6 +340,53 @@ def immutable_problems(rtype: ResourceType, new: Obj, *, old: Obj) -> list[dict[
                     "message": f'Invalid value: []string{{"{after_ip}"}}: may not change once set',
                 }
             )
+    causes += _more_immutable(rtype, new, old)
+    return causes
+
+
+_STS_MUTABLE = (
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+)
+
+
+def _more_immutable(rtype: ResourceType, new: Obj, old: Obj) -> list[dict[str, str]]:
+    """Secret type, StatefulSet spec (but the listed fields), Job template (unless suspended)."""
+    causes: list[dict[str, str]] = []
+    if rtype.key == ("", "secrets") and new.get("type", "Opaque") != old.get("type", "Opaque"):
+        causes.append(
+            errors.field_cause(
+                kind="Invalid", field="type", value=new.get("type"), detail="field is immutable"
+            )
+        )
+    if rtype.key == ("apps", "statefulsets"):
+        before = {k: v for k, v in (old.get("spec") or {}).items() if k not in _STS_MUTABLE}
+        after = {k: v for k, v in (new.get("spec") or {}).items() if k not in _STS_MUTABLE}
+        if before != after:
+            causes.append(
+                errors.field_cause(
+                    kind="Forbidden",
+                    field="spec",
+                    detail="updates to statefulset spec for fields other than 'replicas', 'ordinals', "
+                    "'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and "
+                    "'minReadySeconds' are forbidden",
+                )
+            )
+    if rtype.key == ("batch", "jobs"):
+        old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+        if new_spec.get("template") != old_spec.get("template") and not old_spec.get("suspend"):
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "field": "spec.template",
+                    # kube-apiserver prints the Go struct (core.PodTemplateSpec{...}) here
+                    "message": "Invalid value: core.PodTemplateSpec{...}: field is immutable",
+                }
+            )
     return causes
 
 
