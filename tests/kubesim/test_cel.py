@@ -51,6 +51,7 @@ SPEC: dict[str, Any] = {
                         "fieldPath": ".port",
                     }
                 ],
+                "required": ["name"],
                 "properties": {"name": {"type": "string"}, "port": {"type": "integer"}},
             },
             "x-kubernetes-validations": [
