@@ -389,3 +389,27 @@ async def test_explain_built_ins_from_the_types_the_server_checks(kubectl: Kubec
     )
     rc, _, err = await kubectl("apply", "-f", "-", stdin=bad)
     assert rc != 0 and "cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas" in err, err
+
+
+async def test_controller_gen_crd_objects_apply_with_kubectl(kubectl: Kubectl) -> None:
+    """Issue #16: with ``metadata: {type: object}`` kubectl said ``unknown field "metadata.name"``."""
+    crd = CRD.replace(
+        "        properties:\n          spec:",
+        "        properties:\n          apiVersion: {type: string}\n          kind: {type: string}\n"
+        "          metadata: {type: object}\n          spec:",
+    )
+    assert "metadata: {type: object}" in crd
+    rc, _, err = await kubectl("apply", "-f", "-", stdin=crd)
+    assert rc == 0, err
+    await kubectl("wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s")
+    widget = (
+        "apiVersion: example.com/v1\nkind: Widget\n"
+        "metadata: {name: w1, namespace: default, labels: {a: b}}\nspec: {size: 1}\n"
+    )
+    for args in (("apply", "-f", "-"), ("apply", "--server-side", "-f", "-")):
+        rc, out, err = await kubectl(*args, stdin=widget)
+        assert rc == 0, err
+    rc, out, err = await kubectl(
+        "get", "widget", "w1", "-o", "jsonpath={.metadata.name} {.metadata.labels.a}"
+    )
+    assert (rc, out) == (0, "w1 b"), err
