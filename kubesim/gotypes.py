@@ -168,6 +168,39 @@ _STRUCTS: dict[str, dict[str, str]] = {
         "nodePort": "int32",
     },
     "Namespace": {"metadata": "ObjectMeta"},
+    "Role": {"metadata": "ObjectMeta", "rules": "[]PolicyRule"},
+    "ClusterRole": {"metadata": "ObjectMeta", "rules": "[]PolicyRule"},
+    "PolicyRule": {
+        "verbs": "[]string",
+        "apiGroups": "[]string",
+        "resources": "[]string",
+        "resourceNames": "[]string",
+        "nonResourceURLs": "[]string",
+    },
+    "RoleBinding": {"metadata": "ObjectMeta", "roleRef": "RoleRef", "subjects": "[]Subject"},
+    "ClusterRoleBinding": {"metadata": "ObjectMeta", "roleRef": "RoleRef", "subjects": "[]Subject"},
+    "RoleRef": {"apiGroup": "string", "kind": "string", "name": "string"},
+    "Subject": {"kind": "string", "apiGroup": "string", "name": "string", "namespace": "string"},
+    "HorizontalPodAutoscaler": {"metadata": "ObjectMeta", "spec": "HorizontalPodAutoscalerSpec"},
+    "HorizontalPodAutoscalerSpec": {
+        "scaleTargetRef": "CrossVersionObjectReference",
+        "minReplicas": "int32",
+        "maxReplicas": "int32",
+    },
+    "CrossVersionObjectReference": {"kind": "string", "name": "string", "apiVersion": "string"},
+    "PodDisruptionBudget": {"metadata": "ObjectMeta", "spec": "PodDisruptionBudgetSpec"},
+    "PodDisruptionBudgetSpec": {
+        "minAvailable": "intstr.IntOrString",
+        "maxUnavailable": "intstr.IntOrString",
+        "selector": "LabelSelector",
+    },
+    "Ingress": {"metadata": "ObjectMeta", "spec": "IngressSpec"},
+    "IngressSpec": {"ingressClassName": "string", "rules": "[]IngressRule"},
+    "IngressRule": {"host": "string"},
+    "NetworkPolicy": {"metadata": "ObjectMeta", "spec": "NetworkPolicySpec"},
+    "NetworkPolicySpec": {"podSelector": "LabelSelector", "policyTypes": "[]v1.PolicyType"},
+    "ResourceQuota": {"metadata": "ObjectMeta", "spec": "ResourceQuotaSpec"},
+    "ResourceQuotaSpec": {"hard": "v1.ResourceList", "scopes": "[]v1.ResourceQuotaScope"},
     "ServiceAccount": {"metadata": "ObjectMeta", "automountServiceAccountToken": "bool"},
 }
 _ROOTS = {
@@ -183,6 +216,21 @@ _ROOTS = {
     ("apps", "replicasets"): "ReplicaSet",
     ("batch", "jobs"): "Job",
     ("batch", "cronjobs"): "CronJob",
+    ("rbac.authorization.k8s.io", "roles"): "Role",
+    ("rbac.authorization.k8s.io", "clusterroles"): "ClusterRole",
+    ("rbac.authorization.k8s.io", "rolebindings"): "RoleBinding",
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): "ClusterRoleBinding",
+    ("autoscaling", "horizontalpodautoscalers"): "HorizontalPodAutoscaler",
+    ("policy", "poddisruptionbudgets"): "PodDisruptionBudget",
+    ("networking.k8s.io", "ingresses"): "Ingress",
+    ("networking.k8s.io", "networkpolicies"): "NetworkPolicy",
+    ("", "resourcequotas"): "ResourceQuota",
+}
+# Go packages of the structs whose package is not "v1" (autoscaling/v2)
+_PACKAGES = {
+    "HorizontalPodAutoscaler": "v2",
+    "HorizontalPodAutoscalerSpec": "v2",
+    "CrossVersionObjectReference": "v2",
 }
 _STRINGS = {
     "string",
@@ -193,6 +241,8 @@ _STRINGS = {
     "v1.PullPolicy",
     "v1.Protocol",
     "v1.ServiceType",
+    "v1.PolicyType",
+    "v1.ResourceQuotaScope",
 }
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 QUANTITY_MESSAGE = (
@@ -287,7 +337,7 @@ def _go_name(go_type: str) -> str:
         return "[]" + _go_name(go_type[2:])
     if go_type.startswith("map[string]"):
         return "map[string]" + _go_name(go_type[len("map[string]") :])
-    return f"v1.{go_type}" if go_type in _STRUCTS else go_type
+    return f"{_PACKAGES.get(go_type, 'v1')}.{go_type}" if go_type in _STRUCTS else go_type
 
 
 def _fail(value: JSON, struct: str, path: str, go_type: str) -> _Unmarshal:
