@@ -264,6 +264,14 @@ def _subset(expected: JSON, actual: JSON, path: str = "") -> list[str]:
     return []
 
 
+def _warning_text(header: str) -> str:
+    """The text of a ``Warning: 299 - "text"`` header (quotes inside escaped)."""
+    text = header.split(" ", 2)[-1]
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        text = text[1:-1]
+    return text.replace('\\"', '"')
+
+
 def check(expect: dict[str, Any], code: int, body: JSON, warnings: list[str]) -> list[str]:
     """What differs between a response and its expectation (empty: it matches)."""
     problems: list[str] = []
@@ -286,7 +294,7 @@ def check(expect: dict[str, Any], code: int, body: JSON, warnings: list[str]) ->
     if "body" in expect:
         problems += _subset(expect["body"], body)
     if "warnings" in expect:
-        texts = [w.split(" ", 2)[-1].strip('"').replace('\\"', '"') for w in warnings]
+        texts = [_warning_text(w) for w in warnings]
         if texts != expect["warnings"]:
             problems.append(f"warnings {texts}, expected {expect['warnings']}")
     return problems

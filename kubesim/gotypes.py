@@ -23,7 +23,7 @@ from typing import Any
 
 from kubesim.registry import ResourceType
 
-__all__ = ["decode_problem", "drop_nulls", "openapi_schema", "parse_quantity"]
+__all__ = ["decode_problem", "drop_nulls", "openapi_schema", "parse_quantity", "unknown_fields"]
 
 JSON = Any
 
@@ -476,3 +476,97 @@ def openapi_schema(rtype: ResourceType) -> dict[str, Any] | None:
     checks (None for kinds without a type table)."""
     root = _ROOTS.get(rtype.key)
     return _openapi(root, top=True) if root is not None else None
+
+
+# ----------------------------------------------------------------------------- unknown fields
+
+_TOP = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
+# Structs whose every JSON field is listed here (typed in _STRUCTS or not): only inside these
+# can a field be called unknown. Other structs are open (kubesim does not know all their fields).
+_COMPLETE: dict[str, frozenset[str]] = {
+    **{root: _TOP for root in _ROOTS.values()},
+    "ConfigMap": frozenset({"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"}),
+    "Secret": frozenset({"apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"}),
+    "ServiceAccount": frozenset(
+        {"apiVersion", "kind", "metadata", "secrets", "imagePullSecrets", "automountServiceAccountToken"}
+    ),
+    "Role": frozenset({"apiVersion", "kind", "metadata", "rules"}),
+    "ClusterRole": frozenset({"apiVersion", "kind", "metadata", "rules", "aggregationRule"}),
+    "RoleBinding": frozenset({"apiVersion", "kind", "metadata", "subjects", "roleRef"}),
+    "ClusterRoleBinding": frozenset({"apiVersion", "kind", "metadata", "subjects", "roleRef"}),
+    "ObjectMeta": frozenset(
+        {
+            "name",
+            "generateName",
+            "namespace",
+            "selfLink",
+            "uid",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "labels",
+            "annotations",
+            "ownerReferences",
+            "finalizers",
+            "managedFields",
+        }
+    ),
+    "OwnerReference": frozenset({"apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion"}),
+    "DeploymentSpec": frozenset(
+        {
+            "replicas",
+            "selector",
+            "template",
+            "strategy",
+            "minReadySeconds",
+            "revisionHistoryLimit",
+            "paused",
+            "progressDeadlineSeconds",
+        }
+    ),
+    "PodTemplateSpec": frozenset({"metadata", "spec"}),
+    "JobTemplateSpec": frozenset({"metadata", "spec"}),
+    "LabelSelector": frozenset({"matchLabels", "matchExpressions"}),
+    "LabelSelectorRequirement": frozenset({"key", "operator", "values"}),
+    "ContainerPort": frozenset({"name", "hostPort", "containerPort", "protocol", "hostIP"}),
+    "EnvVar": frozenset({"name", "value", "valueFrom"}),
+    "ResourceRequirements": frozenset({"limits", "requests", "claims"}),
+    "ServicePort": frozenset({"name", "protocol", "appProtocol", "port", "targetPort", "nodePort"}),
+    "RoleRef": frozenset({"apiGroup", "kind", "name"}),
+    "Subject": frozenset({"kind", "apiGroup", "name", "namespace"}),
+    "PolicyRule": frozenset({"verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs"}),
+    "CrossVersionObjectReference": frozenset({"kind", "name", "apiVersion"}),
+    "HorizontalPodAutoscalerSpec": frozenset(
+        {"scaleTargetRef", "minReplicas", "maxReplicas", "metrics", "behavior"}
+    ),
+}
+
+
+def unknown_fields(rtype: ResourceType, obj: JSON) -> list[tuple[dict[str, Any], str, str]]:
+    """Fields of a built-in object that its Go type does not have: ``(container, key, path)``
+    (``spec.template.spec.containers[0].ports[0].contianerPort``), for strict decoding and
+    pruning. Only structs whose fields kubesim knows completely are looked into."""
+    root = _ROOTS.get(rtype.key)
+    out: list[tuple[dict[str, Any], str, str]] = []
+    if root is not None and isinstance(obj, dict):
+        _unknown(obj, root, "", out)
+    return out
+
+
+def _unknown(value: JSON, go_type: str, path: str, out: list[tuple[dict[str, Any], str, str]]) -> None:
+    if go_type.startswith("[]") and isinstance(value, list):
+        for index, item in enumerate(value):
+            _unknown(item, go_type[2:], f"{path}[{index}]", out)
+        return
+    if go_type not in _STRUCTS or not isinstance(value, dict):
+        return
+    known = _COMPLETE.get(go_type)
+    fields = _STRUCTS[go_type]
+    for key, item in value.items():
+        child = f"{path}.{key}" if path else key
+        if known is not None and key not in known and key not in fields:
+            out.append((value, key, child))
+        elif key in fields:
+            _unknown(item, fields[key], child, out)

@@ -231,6 +231,7 @@ class Store:
             decode = gotypes.decode_problem(rtype, obj)
             if decode is not None:
                 raise errors.bad_request(decode)
+            _drop_unknown(rtype, obj)
         md = obj.get("metadata")
         if not isinstance(md, dict):
             md = obj["metadata"] = {}
@@ -346,6 +347,7 @@ class Store:
             decode = gotypes.decode_problem(rtype, obj)
             if decode is not None:
                 raise errors.bad_request(decode)
+            _drop_unknown(rtype, obj)
         new = self._merge_update(rtype, old, meta.clone(obj) if copy else obj, subresource)
         if subresource is None:
             meta.apply_defaults(rtype, new)
@@ -526,6 +528,25 @@ class Store:
             raise errors.bad_request("an empty namespace may not be set during creation")
         md["namespace"] = ns
         return ns
+
+
+def _drop_unknown(rtype: ResourceType, obj: Obj) -> None:
+    """Unknown fields of a built-in body: 400 under ``fieldValidation=Strict`` (kubectl's default),
+    else dropped, with a ``Warning`` under ``Warn`` (the default), as kube-apiserver's decoder does."""
+    unknown = gotypes.unknown_fields(rtype, obj)
+    if not unknown:
+        return
+    directive = meta.field_validation.get()
+    if directive == "Strict":
+        listed = ", ".join(f'unknown field "{path}"' for _, _, path in unknown)
+        raise errors.bad_request(
+            f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+            f"strict decoding error: {listed}"
+        )
+    for container, key, path in unknown:
+        container.pop(key, None)
+        if directive == "Warn":
+            meta.warn(f'unknown field "{path}"')
 
 
 def _record(
