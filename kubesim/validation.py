@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kubesim import gotypes, selectors
+from kubesim import gotypes, meta, selectors
 from kubesim.registry import ResourceType
 
 Obj = dict[str, Any]
@@ -216,8 +216,11 @@ def _workload(rtype: ResourceType, obj: Obj) -> list[Cause]:
     selector = spec.get("selector")
     template = spec.get("template") or {}
     labels = (template.get("metadata") or {}).get("labels") or {}
+    selector_causes = _selector_problems(selector, "spec.selector") if isinstance(selector, dict) else []
     if not selector:
         causes.append(_required("spec.selector"))
+    elif selector_causes:
+        causes += selector_causes
     elif not (selector.get("matchLabels") or selector.get("matchExpressions")):
         causes.append(
             _invalid(
@@ -235,14 +238,74 @@ def _workload(rtype: ResourceType, obj: Obj) -> list[Cause]:
                 "`selector` does not match template `labels`",
             )
         )
+    causes += _template_meta(template, "spec.template")
     causes += _containers(template.get("spec"), "spec.template.spec")
     return causes
+
+
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def _selector_problems(selector: Obj, path: str) -> list[Cause]:
+    """``ValidateLabelSelector``: label syntax of matchLabels, operators and values of
+    matchExpressions; a selector that does not convert adds ``invalid label selector``."""
+    causes = _label_causes(selector.get("matchLabels") or {}, f"{path}.matchLabels")
+    convertible = True
+    for i, req in enumerate(selector.get("matchExpressions") or []):
+        if not isinstance(req, dict):
+            continue
+        at = f"{path}.matchExpressions[{i}]"
+        op, values = req.get("operator"), req.get("values") or []
+        if op in ("In", "NotIn") and not values:
+            causes.append(_required(f"{at}.values", "must be specified when `operator` is 'In' or 'NotIn'"))
+            convertible = False
+        elif op in ("Exists", "DoesNotExist") and values:
+            causes.append(
+                {
+                    "reason": "FieldValueForbidden",
+                    "field": f"{at}.values",
+                    "message": "Forbidden: may not be specified when `operator` is "
+                    "'Exists' or 'DoesNotExist'",
+                }
+            )
+            convertible = False
+        elif op not in _OPERATORS:
+            causes.append(_invalid(f"{at}.operator", _quoted(op), "not a valid selector operator"))
+            convertible = False
+        key_causes = _label_causes({str(req.get("key", "")): ""}, f"{at}.key", keys_only=True)
+        causes += key_causes
+        convertible = convertible and not key_causes
+    if causes and not convertible:
+        # kube-apiserver prints the Go struct here (v1.LabelSelector{...})
+        causes.append(_invalid(path, "v1.LabelSelector{...}", "invalid label selector"))
+    return causes
+
+
+def _label_causes(labels: Any, field: str, *, keys_only: bool = False) -> list[Cause]:
+    if not isinstance(labels, dict) or not labels:
+        return []
+    found = meta.label_problems({"labels": labels})
+    out = []
+    for cause in found:
+        if keys_only and "a valid label must be" in cause["message"]:
+            continue
+        out.append({**cause, "field": field})
+    return out
+
+
+def _template_meta(template: Obj, path: str) -> list[Cause]:
+    """A pod template's labels and annotations are validated as any object's metadata."""
+    md = template.get("metadata")
+    if not isinstance(md, dict) or not (md.get("labels") or md.get("annotations")):
+        return []
+    found = meta.label_problems({k: md[k] for k in ("labels", "annotations") if k in md})
+    return [{**c, "field": f"{path}.{c['field']}"} for c in found]
 
 
 def _job(obj: Obj) -> list[Cause]:
     template = (obj.get("spec") or {}).get("template") or {}
     pod_spec = template.get("spec") or {}
-    causes = _containers(pod_spec, "spec.template.spec")
+    causes = _template_meta(template, "spec.template") + _containers(pod_spec, "spec.template.spec")
     policy = pod_spec.get("restartPolicy")
     if policy not in ("OnFailure", "Never"):
         if policy:
