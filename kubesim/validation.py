@@ -339,7 +339,33 @@ def _service(obj: Obj) -> list[Cause]:
             causes += _dns_label_causes(f"spec.ports[{i}].name", str(port["name"]))
         if isinstance(port, dict):
             causes += _protocol(f"spec.ports[{i}].protocol", port.get("protocol"))
+            causes += _target_port(f"spec.ports[{i}].targetPort", port.get("targetPort"))
+    service_type = spec.get("type", "ClusterIP")
+    if service_type not in _SERVICE_TYPES:
+        supported = ", ".join(f'"{t}"' for t in _SERVICE_TYPES)
+        causes.append(
+            {
+                "reason": "FieldValueNotSupported",
+                "field": "spec.type",
+                "message": f"Unsupported value: {_quoted(service_type)}: supported values: {supported}",
+            }
+        )
+    if service_type == "ExternalName" and not spec.get("externalName"):
+        causes.append(_required("spec.externalName"))
+    causes += _label_causes(spec.get("selector") or {}, "spec.selector")
     return causes
+
+
+_SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
+
+
+def _target_port(field: str, target: Any) -> list[Cause]:
+    """A number (1-65535) or an IANA port name; 0 and "" are defaulted to ``port``."""
+    if target in (None, 0, ""):
+        return []
+    if isinstance(target, int):
+        return _port_number(field, target, required=False)
+    return [_invalid(field, _quoted(target), detail) for detail in port_name_problems(str(target))]
 
 
 def _keys(obj: Obj, fields: tuple[str, ...]) -> list[Cause]:
