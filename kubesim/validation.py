@@ -383,6 +383,62 @@ def _keys(obj: Obj, fields: tuple[str, ...]) -> list[Cause]:
     return causes
 
 
+_PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _ingress(obj: Obj) -> list[Cause]:
+    """Hosts (DNS subdomains, a leading ``*.`` allowed), pathType required and known, paths of
+    Prefix/Exact absolute."""
+    causes: list[Cause] = []
+    for i, rule in enumerate((obj.get("spec") or {}).get("rules") or []):
+        if not isinstance(rule, dict):
+            continue
+        host = rule.get("host")
+        if host:
+            bare = host[2:] if host.startswith("*.") else host
+            if not _SUBDOMAIN.match(bare):
+                causes.append(
+                    _invalid(
+                        f"spec.rules[{i}].host",
+                        _quoted(host),
+                        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                        "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+                        "'example.com', regex used for validation is "
+                        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+                    )
+                )
+        for j, item in enumerate(((rule.get("http") or {}).get("paths")) or []):
+            if not isinstance(item, dict):
+                continue
+            at = f"spec.rules[{i}].http.paths[{j}]"
+            path_type = item.get("pathType")
+            if not path_type:
+                causes.append(_required(f"{at}.pathType", "pathType must be specified"))
+            elif path_type not in _PATH_TYPES:
+                supported = ", ".join(f'"{t}"' for t in _PATH_TYPES)
+                causes.append(
+                    {
+                        "reason": "FieldValueNotSupported",
+                        "field": f"{at}.pathType",
+                        "message": f"Unsupported value: {_quoted(path_type)}: supported values: {supported}",
+                    }
+                )
+            path = item.get("path") or ""
+            if not isinstance(path, str) or path_type not in _PATH_TYPES:
+                continue
+            if (path or path_type != "ImplementationSpecific") and not path.startswith("/"):
+                causes.append(_invalid(f"{at}.path", _quoted(path), "must be an absolute path"))
+            if path_type != "ImplementationSpecific" and path:
+                for seq in ("//", "/./", "/../", "%2f", "%2F"):
+                    if seq in path:
+                        causes.append(_invalid(f"{at}.path", _quoted(path), f"must not contain '{seq}'"))
+                for suffix in ("/..", "/."):
+                    if path.endswith(suffix):
+                        causes.append(_invalid(f"{at}.path", _quoted(path), f"cannot end with '{suffix}'"))
+    return causes
+
+
 def problems(rtype: ResourceType, obj: Obj) -> list[Cause]:
     """Validation failures of a built-in object, worded like kube-apiserver."""
     if rtype.key in _WORKLOADS:
@@ -393,6 +449,8 @@ def problems(rtype: ResourceType, obj: Obj) -> list[Cause]:
         return _containers(obj.get("spec"), "spec")
     if rtype.key == ("", "services"):
         return _service(obj)
+    if rtype.key == ("networking.k8s.io", "ingresses"):
+        return _ingress(obj)
     if rtype.key == ("", "configmaps"):
         return _keys(obj, ("data", "binaryData"))
     if rtype.key == ("", "secrets"):
