@@ -143,3 +143,20 @@ async def _get(url: str) -> tuple[int, str]:
 
 async def _true(value: Any) -> bool:
     return bool(value)
+
+
+@pytest.mark.parametrize("fleet", ["pull"], indirect=True)
+async def test_a_silently_stalled_work_watch_is_noticed_within_30s(fleet: Fleet) -> None:
+    """The Works watch freezes (connection open, no bytes): the change still arrives within 30 s
+    (it took 305 s: the idle timeout was ``timeoutSeconds + 5``)."""
+    await fleet.start_agent()
+    await fleet.create_work("w", [configmap("cfg", namespace="default", k="1")])
+    await fleet.wait_work("w", "Applied")
+    fleet.hub.faults.stall_watch(path="/works", times=1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await fleet.update_work_spec("w", workload={"manifests": [configmap("cfg", namespace="default", k="2")]})
+    await eventually(lambda: data_is(fleet, "cfg", "2"), within=30)
+    took = loop.time() - started
+    assert fleet.hub.faults.injected >= 1, "the watch really stalled"
+    assert took > 1.0, f"arrived after {took:.1f}s: the stall did not hold it back"
