@@ -84,6 +84,7 @@ class Model:
     templates: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (group, value)
     epoch: dict[str, int] = field(default_factory=dict)
     changes: int = 0
+    last_change: float = 0.0
 
     def desired(self) -> dict[str, str]:
         return {n: v for n, (_, v) in self.templates.items()}
@@ -141,6 +142,7 @@ class World:
 async def _write_template(world: World, model: Model, name: str, group: str, value: str) -> None:
     model.templates[name] = (group, value)  # before the write: members may get it at once
     model.changes += 1
+    model.last_change = time.monotonic()
     await world.hub_admin.apply(template(name, group=group, value=value), field_manager="chaos", force=True)
 
 
@@ -148,6 +150,7 @@ async def _delete_template(world: World, model: Model, name: str) -> None:
     model.templates.pop(name, None)
     model.epoch[name] = model.epoch.get(name, 0) + 1
     model.changes += 1
+    model.last_change = time.monotonic()
     with contextlib.suppress(NotFound):
         await world.hub_admin.delete("v1", "ConfigMap", name=name, namespace=NS)
 
@@ -313,9 +316,11 @@ async def test_chaos(sim_factory: SimFactory, tmp_path: Path) -> None:
                 last = states
             await asyncio.sleep(0.2)
         converged = time.monotonic() - calm
+        since_change = time.monotonic() - model.last_change
         total_writes = sum(c.count for n in MEMBERS for c in writes[n])
         print(f"chaos seed={seed}: {len(log)} steps in {chaos_seconds:.1f}s, "
-              f"{model.changes} template changes; converged {converged:.1f}s after the calm; "
+              f"{model.changes} template changes; converged {converged:.1f}s after the calm, "
+              f"{since_change:.1f}s after the last change; "
               f"member ConfigMap writes {total_writes} "
               f"({total_writes / max(model.changes * len(MEMBERS), 1):.2f} per change per member)")
         assert converged < 120, f"seed {seed}: not converged: {last!r}\nschedule: {log}"
