@@ -105,6 +105,10 @@ async def ensure_applied_work_crd(member_api: KubeClient, *, within: float = 15.
             await asyncio.sleep(0.1)
 
 
+def _identity_only(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k != "status"}
+
+
 async def _until_reachable(step: Callable[[], Awaitable[None]], *, what: str) -> None:
     """Run ``step`` until it succeeds, backing off (0.5 s doubling to 30 s) on API errors."""
     delay = 0.5
@@ -172,6 +176,7 @@ class Agent:
             names.KIND_APPLIED_WORK,
             label_selector=f"{names.LABEL_WORK_NAMESPACE}={self.namespace}",
             name="member:AppliedWork",
+            transform=_identity_only,  # records and Work copies are read when needed, not cached
         )
         work_controller = WorkController(
             self.hub_api,
