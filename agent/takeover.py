@@ -61,6 +61,10 @@ class Strategy:
     when_to_take_over: str = TAKEOVER_IF_NO_DIFF
     force: bool | None = None  # None: force only over drift (fields not respected), see applier
 
+    def describe(self) -> str:
+        """What of the strategy changes what is written (part of a manifest's digest)."""
+        return f"{self.type}/{self.force}"
+
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any] | None) -> Strategy:
         spec = spec or {}
