@@ -191,6 +191,7 @@ class WorkSyncer:
         semaphore = asyncio.Semaphore(self.config.apply_concurrency)
         configs = [c for c in spec.get("manifestConfigs") or [] if isinstance(c, Mapping)]
         claims = None if from_copy else self.claims
+        recorded_uids = frozenset(str(r["uid"]) for r in record if r.get("uid"))
 
         async def one(m: DecodedManifest) -> None:
             nonlocal requeue
@@ -218,7 +219,7 @@ class WorkSyncer:
                     applied=applied,
                     recorded=before.get(aw.identifier_key(ident)),
                     prepared=prepared.get(ident.ordinal),
-                    record=record,
+                    recorded_uids=recorded_uids,
                     strategy=strategy,
                     configs=configs,
                     work_key=work_key,
@@ -311,7 +312,7 @@ class WorkSyncer:
         applied: Mapping[str, Any] | None,
         recorded: Mapping[str, Any] | None,
         prepared: tuple[dict[str, Any], str] | None,
-        record: Sequence[Mapping[str, Any]],
+        recorded_uids: frozenset[str],
         strategy: Strategy,
         configs: Sequence[Mapping[str, Any]],
         work_key: str,
@@ -349,9 +350,8 @@ class WorkSyncer:
                 message = f"the object is applied by another Work, {holder}; a member object has one Work"
                 return ManifestResult(ident, False, REASON_CONFLICT, message), None
             taking = decision == ownership.Claim.TAKE
-            uids = {str(r["uid"]) for r in record if r.get("uid")}
             owned = taking or (
-                live is not None and is_owned(live, applied_uids=uids, applied_work_name=aw_name)
+                live is not None and is_owned(live, applied_uids=recorded_uids, applied_work_name=aw_name)
             )
             if owned and not taking and aw.up_to_date(
                 recorded, digest=digest, live=live, written_version=written_version
