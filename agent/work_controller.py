@@ -18,6 +18,7 @@ resources another Work now carries are handed over, not deleted. Status is writt
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Mapping
@@ -27,9 +28,10 @@ from agent import applied_work as aw
 from agent.claims import WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
-from agent.status import status_changed
+from agent.status import condition, merge_conditions, status_changed
 from agent.work_sync import ORPHAN, WorkSyncer
 from shared.api import names
+from shared.api.meta import now_rfc3339
 from shared.kube.client import KubeClient
 from shared.kube.errors import ApiError, NotFound
 from shared.kube.informer import Informer
@@ -94,8 +96,12 @@ class WorkController:
         self._missing_since.pop(key, None)
         meta = work.get("metadata") or {}
         if meta.get("deletionTimestamp"):
-            # Another finalizer (not the agent's: it has none) holds the Work: remove now.
-            done = await self.syncer.remove(work_namespace=namespace, work_name=name, orphan=_orphan(work))
+            # Another finalizer (not the agent's: it has none; `waybill unjoin` holds one while it
+            # waits for this report) holds the Work: remove now, then say so in its status.
+            orphan = _orphan(work)
+            done = await self.syncer.remove(work_namespace=namespace, work_name=name, orphan=orphan)
+            if done:
+                await self._report_removed(work, orphan=orphan)
             return Result(requeue_after=None if done else 2.0)
         with _APPLY_LATENCY.time():
             outcome = await self.syncer.sync(work)
@@ -166,6 +172,25 @@ class WorkController:
             if self.claims is not None:
                 self.claims.forget(key)
         return Result(requeue_after=None if done else 2.0)
+
+    async def _report_removed(self, work: Mapping[str, Any], *, orphan: bool) -> None:
+        """``Removed=True`` on a deleted Work: everything applied for it is gone (or let go)."""
+        old = [c for c in (work.get("status") or {}).get("conditions") or [] if isinstance(c, Mapping)]
+        if any(c.get("type") == names.CONDITION_REMOVED and c.get("status") == "True" for c in old):
+            return
+        removed = condition(
+            names.CONDITION_REMOVED,
+            True,
+            "ResourcesOrphaned" if orphan else "ResourcesRemoved",
+            "left on the member, no longer managed (deleteOption Orphan)"
+            if orphan
+            else "every resource applied for this Work was removed from the member",
+            generation=(work.get("metadata") or {}).get("generation"),
+        )
+        kept = [dict(c) for c in old if c.get("type") != names.CONDITION_REMOVED]
+        status = {"conditions": merge_conditions([*kept, removed], old, now=now_rfc3339())}
+        with contextlib.suppress(ApiError):  # the holder retries; the member side is done either way
+            await self._write_status(work, status)
 
     async def _write_status(self, work: Mapping[str, Any], status: dict[str, Any]) -> None:
         if not status_changed(work.get("status"), status):
