@@ -272,7 +272,7 @@ def _warning_text(header: str) -> str:
     return text.replace('\\"', '"')
 
 
-def check(expect: dict[str, Any], code: int, body: JSON, warnings: list[str]) -> list[str]:
+def check(expect: dict[str, Any], *, code: int, body: JSON, warnings: list[str]) -> list[str]:
     """What differs between a response and its expectation (empty: it matches)."""
     problems: list[str] = []
     if code != expect["code"]:
@@ -332,7 +332,9 @@ async def run_suite(
                 if real and case.kubesim_only:
                     continue
                 code, body, warnings = await _send(session, target, case.request, ns)
-                outcomes.append(Outcome(case, check(_fill(case.expect, ns), code, body, warnings)))
+                outcomes.append(
+                    Outcome(case, check(_fill(case.expect, ns), code=code, body=body, warnings=warnings))
+                )
         finally:
             for path in suite.cleanup:
                 await _send(session, target, {"method": "DELETE", "path": path}, ns)
@@ -356,7 +358,7 @@ async def _setup_step(
     while True:
         code, body, warnings = await _send(session, target, step, ns)
         problems = (
-            check(_fill(expect, ns), code, body, warnings)
+            check(_fill(expect, ns), code=code, body=body, warnings=warnings)
             if expect
             else ([] if code < 300 else [f"code {code}: {body}"])
         )
