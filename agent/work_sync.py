@@ -251,7 +251,10 @@ class WorkSyncer:
                     applied, record, desired_keys, orphan=self._orphan(spec), work_key=work_key
                 )
                 if pending:
-                    requeue = min(requeue or self.config.handover_retry, self.config.handover_retry)
+                    # soon at first; slower while a claimant keeps not taking it (ReportDiff, NotTakenOver)
+                    age = self.remover.pending_for(aw_name)
+                    handover_again = min(max(self.config.handover_retry, age / 2), 30.0)
+                    requeue = min(requeue or handover_again, handover_again)
         ordered = [results[o] for o in sorted(results)]
         if any(r.applied and r.availability is not None and not r.availability.available for r in ordered):
             requeue = min(requeue or self.config.not_available_requeue, self.config.not_available_requeue)
