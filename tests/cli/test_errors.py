@@ -1,0 +1,150 @@
+"""Every mistake of issue #13's "Seen" list, run as a subprocess: one line on stderr saying what
+is wrong and what to do, exit code 1 or 2, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shared.api import names
+from tests.cli.cli_helpers import Result, cli_env, waybill
+
+
+def one_line(result: Result, code: int) -> str:
+    assert result.code == code, result
+    assert "Traceback" not in result.err, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result
+    assert lines[0].startswith("error: "), result
+    return lines[0]
+
+
+def dead_kubeconfig(tmp_path: Path) -> Path:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nobody listens there
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "dead",
+        "clusters": [{"name": "dead", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "dead", "user": {"token": "x"}}],
+        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "dead"}}],
+    }
+    path = tmp_path / "dead.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def not_yaml(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.kubeconfig"
+    path.write_text("apiVersion: v1\nclusters: [oops\n  - : :\n")
+    return path
+
+
+async def test_broken_pipe_into_head_is_quiet(tmp_path: Path) -> None:
+    # More than a pipe buffer of output, so the writer really hits the closed pipe.
+    command = f"{sys.executable} -m waybill crds | head -1"
+    process = await asyncio.create_subprocess_shell(
+        command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=cli_env()
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert out.decode().startswith("apiVersion") or out.decode().startswith("---"), out[:200]
+    assert err.decode() == "", err.decode()
+
+
+async def test_dead_api_server_answers_quickly_without_retry_spam(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = await waybill("get", "clusters", "--kubeconfig", str(dead_kubeconfig(tmp_path)))
+    took = time.monotonic() - started
+    line = one_line(result, 1)
+    assert "cannot reach the API server http://127.0.0.1:" in line and "is it running" in line
+    assert "retry" not in result.err
+    assert took < 4.0, took  # the old client printed debug retry lines for 4.5 s
+
+
+async def test_binary_file_to_plan(tmp_path: Path) -> None:
+    path = tmp_path / "blob.bin"
+    path.write_bytes(bytes(range(256)) * 8)
+    line = one_line(await waybill("plan", "-f", str(path)), 2)
+    assert "is not a text file" in line and str(path) in line
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"resourceSelectors": "Deployment"}, "spec.resourceSelectors"),
+        (
+            {
+                "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
+                "placement": {"clusterAffinity": {"clusterNames": "eu1"}},
+            },
+            "spec.placement.clusterAffinity.clusterNames",
+        ),
+        (
+            {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}], "priority": "high"},
+            "spec.priority",
+        ),
+    ],
+)
+async def test_policy_with_wrong_types_to_plan(tmp_path: Path, spec: dict, field: str) -> None:
+    objects = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"replicas": 1},
+        },
+        {
+            "apiVersion": names.POLICY_API_VERSION,
+            "kind": names.KIND_PROPAGATION_POLICY,
+            "metadata": {"name": "bad", "namespace": "default"},
+            "spec": spec,
+        },
+    ]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump_all(objects))
+    line = one_line(await waybill("plan", "-f", str(path)), 2)
+    assert f"PropagationPolicy default/bad: {field}" in line, line
+
+
+@pytest.mark.parametrize("command", ["join", "hub", "agent", "get"])
+async def test_kubeconfig_that_is_not_yaml(tmp_path: Path, command: str) -> None:
+    broken = str(not_yaml(tmp_path))
+    argv = {
+        "join": ["join", "eu1", "--kubeconfig", broken],
+        "hub": ["hub", "--kubeconfig", broken],
+        "agent": ["agent", "--cluster", "eu1", "--hub-kubeconfig", broken, "--kubeconfig", broken],
+        "get": ["get", "clusters", "--kubeconfig", broken],
+    }[command]
+    line = one_line(await waybill(*argv), 2)
+    assert f"kubeconfig {broken} is not YAML" in line, line
+
+
+async def test_agent_off_cluster_without_kubeconfig(tmp_path: Path) -> None:
+    hub = tmp_path / "hub.kubeconfig"
+    hub.write_text(dead_kubeconfig(tmp_path).read_text())
+    result = await waybill(
+        "agent", "--cluster", "eu1", "--hub-kubeconfig", str(hub), env={"KUBERNETES_SERVICE_HOST": ""}
+    )
+    line = one_line(result, 2)
+    assert "not running inside a cluster" in line and "pass --kubeconfig" in line
+    assert "Unclosed client session" not in result.err
+
+
+async def test_missing_kubeconfig_and_bad_usage(tmp_path: Path) -> None:
+    line = one_line(await waybill("get", "clusters", "--kubeconfig", str(tmp_path / "nope")), 2)
+    assert "does not exist" in line
+    line = one_line(await waybill("status", "web", "--kubeconfig", str(dead_kubeconfig(tmp_path))), 2)
+    assert "is not KIND/NAME" in line
+    line = one_line(await waybill("get", "clusters", "-n", "a", "-A", "--kubeconfig", str(tmp_path / "x")), 2)
+    assert "exclude each other" in line
+    empty_env = {"KUBECONFIG": f"{tmp_path / 'a'}:{tmp_path / 'b'}"}
+    line = one_line(await waybill("get", "clusters", env=empty_env), 2)
+    assert "none of the $KUBECONFIG files exist" in line
