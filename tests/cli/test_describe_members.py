@@ -6,10 +6,11 @@ import asyncio
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from shared.api import names
-from tests.cli.cli_helpers import eventually, waybill, web_objects
+from tests.cli.cli_helpers import cli_env, eventually, waybill, web_objects
 from tests.cli.test_unjoin import kubectl_apply
 from waybill.fleet import Fleet
 from waybill.version import client_version
@@ -161,3 +162,19 @@ async def test_completion_scripts(tmp_path: Path) -> None:
     fish = await waybill("completion", "fish")
     assert "complete -c waybill -n __fish_use_subcommand -a promote" in fish.out
     assert (await waybill("completion", "tcsh")).code == 2
+
+
+async def test_completion_offers_member_names_from_the_hub(fleet: Fleet, tmp_path: Path) -> None:
+    script = await waybill("completion", "bash")
+    path = tmp_path / "waybill.bash"
+    path.write_text(script.out)
+    body = f'source {path}; COMP_WORDS=(waybill cordon ""); COMP_CWORD=2; _waybill; echo "${{COMPREPLY[@]}}"'
+    env = {
+        "KUBECONFIG": str(fleet.hub.kubeconfig_path),
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+    }
+    process = await asyncio.create_subprocess_exec(
+        "bash", "-c", body, stdout=asyncio.subprocess.PIPE, env=cli_env(env)
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert sorted(out.decode().split()) == ["eu1", "us1"]
