@@ -206,7 +206,7 @@ async def run_demo(
             print("\nThe fleet converged. Kubeconfigs (hub, members, agents) are in", directory)
         else:
             # The temporary folder goes with this process: do not send anyone looking for it.
-            print("\nThe fleet converged. (Pass --keep to keep it running, --dir DIR to keep its kubeconfigs.)")
+            print("\nThe fleet converged. (--keep keeps it running, --dir DIR keeps its kubeconfigs.)")
         if keep:
             print("Try: kubectl --kubeconfig", directory / "hub.kubeconfig", "get deploy,pp,rb -n", NAMESPACE)
             print("     waybill get clusters --kubeconfig", directory / "hub.kubeconfig")
