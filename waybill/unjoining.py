@@ -225,6 +225,7 @@ async def unjoin(hub_api: KubeClient, *, cluster: str, wait: float, force: bool,
         works = await _works(hub_api, namespace)
         agent = agent_state(await _lease(hub_api, namespace), now=datetime.now(tz=UTC))
         objects = remaining_objects(works)
+        confirmed = all(waybill_finalizers((w.get("metadata") or {}).get("finalizers") or []) for w in works)
         if works and not agent.alive and not force:
             _print_remaining(
                 cluster,
@@ -281,6 +282,9 @@ async def unjoin(hub_api: KubeClient, *, cluster: str, wait: float, force: bool,
             )
             _print_remaining(cluster, objects, why=f"note: {why}", out=sys.stdout)
         elif objects:
-            print(f"removed {len(objects)} object(s) Waybill had applied on {cluster}")
+            if confirmed:  # a finalizer held each Work until its agent had removed what it applied
+                print(f"removed {len(objects)} object(s) Waybill had applied on {cluster}")
+            else:
+                print(f"the agent of {cluster} is removing the {len(objects)} object(s) Waybill had applied")
         print(f"member {cluster} unjoined (namespace {namespace} deleted)")
     return code

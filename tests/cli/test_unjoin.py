@@ -66,8 +66,14 @@ async def test_unjoin_with_live_agent_removes_what_waybill_applied(fleet: Fleet)
     await deploy_web(fleet, "eu1")
     result = await waybill("unjoin", "eu1", "--kubeconfig", hub)
     assert result.code == 0, result
-    assert "removed 1 object(s)" in result.out and "member eu1 unjoined" in result.out, result
-    assert await member_deployment(fleet, "eu1") is None
+    assert "member eu1 unjoined" in result.out, result
+    # "removed" when a finalizer held the Work until the agent was done; "is removing" otherwise.
+    assert "removed 1 object(s)" in result.out or "is removing the 1 object(s)" in result.out, result
+
+    async def removed() -> bool:
+        return await member_deployment(fleet, "eu1") is None
+
+    await eventually(removed, what="web removed from eu1")
     assert await namespace_gone(fleet, "member-eu1")  # gone, not Terminating: unjoin waited
 
 
@@ -97,7 +103,7 @@ async def test_unjoin_with_dead_agent_reports_then_force_finishes_cleanly(fleet:
     namespace = await fleet.hub_api.get("v1", "Namespace", name="member-eu1")
     assert namespace["metadata"]["labels"][names.LABEL_MEMBER] == "eu1"
     works = (await fleet.hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace="member-eu1")).items
-    assert works and all(names.FINALIZER_AGENT in w["metadata"].get("finalizers", []) for w in works)
+    assert works and not any(w["metadata"].get("deletionTimestamp") for w in works)
 
     forced = await waybill("unjoin", "eu1", "--force", "--wait", "10", "--kubeconfig", hub)
     assert forced.code == 0, forced
