@@ -24,8 +24,6 @@ from shared.ops.logging import configure
 from waybill import kubeconfigs
 from waybill.errors import UsageError
 
-SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -71,11 +69,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def in_cluster() -> bool:
-    """Whether this process runs in a pod with a service account (in-cluster config works)."""
-    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and Path(SERVICE_ACCOUNT_TOKEN).is_file()
-
-
 def holder_identity() -> str:
     """Who renews the heartbeat: host and pid (a pod's container restarts keep both: pid 1)."""
     return f"{socket.gethostname()}_{os.getpid()}"
@@ -93,7 +86,7 @@ def config_from_args(args: argparse.Namespace) -> AgentConfig:
                 kubeconfigs.load(str(path))
             except UsageError as exc:
                 raise UsageError(f"{flag}: {exc}") from exc
-    if args.kubeconfig is None and not in_cluster():
+    if args.kubeconfig is None and not kubeconfigs.in_cluster():
         raise UsageError(
             "not running inside a cluster (no in-cluster service account), so there is no member to "
             "talk to: pass --kubeconfig MEMBER_KUBECONFIG (push mode runs the agent outside the member)"

@@ -15,6 +15,7 @@ import yaml
 
 from shared.api import names
 from tests.cli.cli_helpers import Result, cli_env, waybill
+from waybill.errors import UsageError
 
 
 def one_line(result: Result, code: int) -> str:
@@ -161,3 +162,36 @@ async def test_missing_kubeconfig_and_bad_usage(tmp_path: Path) -> None:
     empty_env = {"KUBECONFIG": f"{tmp_path / 'a'}:{tmp_path / 'b'}"}
     line = one_line(await waybill("get", "clusters", env=empty_env), 2)
     assert "none of the $KUBECONFIG files exist" in line
+
+
+async def test_hub_reads_a_merged_kubeconfig_and_context(tmp_path: Path) -> None:
+    from waybill import cli
+    from waybill.cmd_hub import hub_kubeconfig
+
+    good = yaml.safe_load(dead_kubeconfig(tmp_path).read_text())
+    other = {
+        **good,
+        "current-context": "nowhere",
+        "contexts": [*good["contexts"], {"name": "alt", "context": {"cluster": "dead", "user": "dead"}}],
+    }
+    first, second = tmp_path / "1.yaml", tmp_path / "2.yaml"
+    first.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "alt"}))
+    second.write_text(yaml.safe_dump(other))
+    args = cli.build_parser().parse_args(["hub", "--context", "dead"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KUBECONFIG", f"{first}:{second}")
+        path, private = hub_kubeconfig(args)
+        assert private is not None and path == str(private)
+        written = yaml.safe_load(private.read_text())
+        assert written["current-context"] == "dead" and {c["name"] for c in written["contexts"]} == {
+            "dead",
+            "alt",
+        }
+        assert private.stat().st_mode & 0o077 == 0
+        private.unlink()
+        plain = str(tmp_path / "dead.kubeconfig")
+        single = cli.build_parser().parse_args(["hub", "--kubeconfig", plain])
+        assert hub_kubeconfig(single) == (plain, None)  # one file, its own context: used as is
+        broken = cli.build_parser().parse_args(["hub", "--kubeconfig", str(second)])
+        with pytest.raises(UsageError, match="current-context 'nowhere' is not defined"):
+            hub_kubeconfig(broken)
