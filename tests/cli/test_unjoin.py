@@ -201,3 +201,13 @@ async def test_agent_started_after_force_unjoin_removes_what_the_hub_no_longer_w
         await agent.stop()
         await hub_api.close()
         await member_api.close()
+
+
+async def test_join_with_an_unwritable_out_is_one_line(fleet: Fleet, tmp_path: Any) -> None:
+    out = tmp_path / "no-such-dir" / "x.kubeconfig"
+    result = await waybill("join", "eu3", "--out", str(out), "--kubeconfig", str(fleet.hub.kubeconfig_path))
+    assert result.code == 1 and "Traceback" not in result.err, result
+    assert result.err.strip().splitlines() == [
+        f"error: member eu3 joined, but its agent kubeconfig could not be written to {out}: "
+        "No such file or directory; run join again with another --out"
+    ]
