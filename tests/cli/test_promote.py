@@ -170,3 +170,28 @@ async def test_promote_mistakes_are_one_line(fleet: Fleet) -> None:
         "promote", "deploy/x", "--cluster", "eu1", "--member-kubeconfig", hub, "--kubeconfig", hub
     )
     assert itself.code == 2 and "points at the hub itself" in itself.err
+
+
+async def test_promote_refuses_what_the_hub_already_has(fleet: Fleet) -> None:
+    member = fleet.member_apis["eu1"]
+    await member.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}})
+    await member.create(legacy()[0])
+    await fleet.hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}})
+    await fleet.hub_api.create(legacy()[0])
+    result = await waybill(
+        "promote",
+        "cm/legacy-config",
+        "-n",
+        "ops",
+        "--cluster",
+        "eu1",
+        "--member-kubeconfig",
+        str(fleet.members["eu1"].kubeconfig_path),
+        "--kubeconfig",
+        str(fleet.hub.kubeconfig_path),
+    )
+    assert result.code == 1, result
+    assert result.err.strip() == (
+        "error: ConfigMap legacy-config already exists on the hub; nothing to promote "
+        "(edit the hub's template instead)"
+    )

@@ -11,6 +11,7 @@ import pytest
 from shared.api import names
 from shared.kube.errors import NotFound
 from tests.cli.cli_helpers import dump, eventually, waybill, web_objects
+from waybill import unjoining
 from waybill.fleet import Fleet
 
 
@@ -211,3 +212,21 @@ async def test_join_with_an_unwritable_out_is_one_line(fleet: Fleet, tmp_path: A
         f"error: member eu3 joined, but its agent kubeconfig could not be written to {out}: "
         "No such file or directory; run join again with another --out"
     ]
+
+
+async def test_a_half_done_unjoin_is_found_and_finished_by_a_rerun(fleet: Fleet) -> None:
+    # As left by an unjoin that stopped after deregistering (e.g. Works still finalizing).
+    await fleet.hub_api.patch(
+        "v1",
+        "Namespace",
+        name="member-us1",
+        patch={
+            "metadata": {
+                "labels": {names.LABEL_MEMBER: None},
+                "annotations": {unjoining.ANNOTATION_UNJOINING: "us1"},
+            }
+        },
+    )
+    result = await waybill("unjoin", "us1", "--kubeconfig", str(fleet.hub.kubeconfig_path))
+    assert result.code == 0 and "member us1 unjoined" in result.out, result
+    assert await namespace_gone(fleet, "member-us1")
