@@ -195,3 +195,35 @@ async def test_promote_refuses_what_the_hub_already_has(fleet: Fleet) -> None:
         "error: ConfigMap legacy-config already exists on the hub; nothing to promote "
         "(edit the hub's template instead)"
     )
+
+
+async def test_promote_a_cluster_scoped_object_uses_a_cluster_policy(fleet: Fleet) -> None:
+    member = fleet.member_apis["eu1"]
+    role = await member.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "reader"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+        }
+    )
+    result = await waybill(
+        "promote",
+        "clusterrole/reader",
+        "--cluster",
+        "eu1",
+        "--member-kubeconfig",
+        str(fleet.members["eu1"].kubeconfig_path),
+        "--kubeconfig",
+        str(fleet.hub.kubeconfig_path),
+    )
+    assert result.code == 0, result
+    assert "ClusterRole reader: adopted in place" in result.out, result
+    policy = await fleet.hub_api.get(
+        names.POLICY_API_VERSION, names.KIND_CLUSTER_PROPAGATION_POLICY, name="promote-clusterrole-reader"
+    )
+    assert policy["spec"]["resourceSelectors"] == [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "name": "reader"}
+    ]
+    after = await member.get("rbac.authorization.k8s.io/v1", "ClusterRole", name="reader")
+    assert after["metadata"]["uid"] == role["metadata"]["uid"]
