@@ -69,6 +69,17 @@ async def test_describe_member_and_template_with_reasons_state_drift_and_events(
     assert "Events:" in out and "NotTakenOver" in out.split("Events:")[1], out  # the agent's Event
     by_binding = await waybill("describe", "rb", "web-deployment", "-n", "shop", "--kubeconfig", hub)
     assert by_binding.code == 0 and "Placement:" in by_binding.out, by_binding
+    policy = await waybill("describe", "pp", "web", "-n", "shop", "--kubeconfig", hub)
+    assert policy.code == 0, policy
+    for text in (
+        "PropagationPolicy shop/web",
+        "clusterNames:",
+        "Conditions:",
+        "Bindings (1):",
+        "Deployment shop/web -> eu1(2)",
+        "Events:",
+    ):
+        assert text in policy.out, (text, policy.out)
     nothing = await waybill("describe", "cluster/nope", "--kubeconfig", hub)
     assert nothing.code == 1 and nothing.err.strip().startswith('error: membercluster "nope" not found')
 
