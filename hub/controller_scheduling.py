@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, matching, rendering, scheduling
+from hub import conditions, keys, matching, reasons, rendering, scheduling
 from hub.events import EventRecorder
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -32,8 +32,8 @@ from shared.runtime.controller import Result
 
 _log = get_logger("hub.scheduling")
 
-REASON_POLICY_REMOVED = "PolicyRemoved"
-REASON_INVALID_PLACEMENT = "InvalidPlacement"
+REASON_POLICY_REMOVED = reasons.POLICY_REMOVED  # (kept: other modules import these names)
+REASON_INVALID_PLACEMENT = reasons.INVALID_PLACEMENT
 
 
 def _summary(decision: scheduling.Decision) -> str:
@@ -113,7 +113,7 @@ class SchedulingController:
         if not self.state.template_known(ref):
             return Result(requeue_after=0.5)
         template = self.state.template(ref)
-        bkey = keys.binding_key(ref)
+        bkey = self.state.binding_key_for(ref)
         binding = self.state.binding(bkey)
         if template is None or (template.get("metadata") or {}).get("deletionTimestamp"):
             self._content.pop(key, None)
@@ -126,7 +126,8 @@ class SchedulingController:
         if binding is not None and self._content.get(key) != content:
             self._touch_works(binding)
         self._content[key] = content
-        chosen = matching.choose_policy(template, self.state.propagation_policies())
+        held = keys.binding_policy(binding) if binding is not None else None
+        chosen = matching.choose_policy(template, self.state.valid_propagation_policies(keep=held))
         if chosen is None:
             if binding is not None:
                 await self._orphan(binding)
@@ -135,6 +136,20 @@ class SchedulingController:
         generation = (template.get("metadata") or {}).get("generation")
         previous = keys.binding_clusters(binding) if binding else {}
         policy_name = str(chosen)
+        check = self.state.policy_check(policy)
+        if not check.valid:
+            # only the policy already holding it: keep the last placement, say why
+            await self._write(
+                ref,
+                binding,
+                chosen,
+                clusters=None,
+                total=None,
+                status=None,
+                scheduled=("False", reasons.INVALID_POLICY, f"{policy_name}: {'; '.join(check.problems)}"),
+                generation=generation,
+            )
+            return None
         try:
             decision = scheduling.schedule(
                 policy_spec=policy.get("spec") or {},
@@ -163,17 +178,17 @@ class SchedulingController:
                 clusters=None,
                 total=decision.total_replicas,
                 status=decision_status(decision, generation=generation),
-                scheduled=("False", "Unschedulable", f"{policy_name}: {decision.message}"),
+                scheduled=("False", reasons.UNSCHEDULABLE, f"{policy_name}: {decision.message}"),
                 generation=generation,
             )
             return None
         clusters = [t.to_dict() for t in decision.targets]
         scheduled = (
-            ("True", "Scheduled", f"{policy_name}: {_summary(decision)}")
+            ("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
             if decision.targets
             else (
                 "False",
-                "NoClusterEligible",
+                reasons.NO_CLUSTER_ELIGIBLE,
                 f"{policy_name}: {decision.message or 'no cluster is eligible'}",
             )
         )
@@ -200,7 +215,7 @@ class SchedulingController:
                 name=str(meta["name"]),
                 namespace=meta.get("namespace"),
             )
-        self.state.forget_binding(keys.binding_key(ref))
+        self.state.forget_binding(keys.binding_key_of(binding))
         _log.info("binding.deleted", template=str(ref))
         self._touch_works(binding)
 
@@ -270,7 +285,7 @@ class SchedulingController:
             spec["replicas"] = total
         labels = {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE, **_policy_labels(policy)}
         kind = keys.binding_kind(ref)
-        name = keys.binding_name(ref)
+        name = str(((binding or {}).get("metadata") or {}).get("name") or keys.binding_name(ref))
         if binding is None:
             body: dict[str, Any] = {
                 "apiVersion": names.WORK_API_VERSION,
@@ -326,7 +341,7 @@ class SchedulingController:
             await self.events.emit(written, event_type="Warning", reason=scheduled[1], message=scheduled[2])
         if binding is None or old_spec != spec:
             self._touch_works(binding, written)
-            self.enqueue_status(keys.binding_key(ref))
+            self.enqueue_status(keys.binding_key_of(written))
 
 
 def _policy_labels(policy: matching.PolicyRef) -> dict[str, str]:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, overrides, rendering
+from hub import conditions, keys, overrides, reasons, rendering
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
@@ -37,7 +37,7 @@ def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for work in works:
         for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            out[str(TemplateRef.of(manifest))] = manifest
+            out[str(TemplateRef.of(manifest).identity)] = manifest
     return out
 
 
@@ -83,7 +83,14 @@ class WorksController:
         last_good = _last_good(list(existing.values()))
         view = self.state.cluster_view(cluster)
         policy = self.state.policy(policy_ref)
-        override_policies = self.state.override_policies()
+        override_policies = []
+        invalid_overrides: list[tuple[dict[str, Any], str]] = []
+        for override in self.state.override_policies():
+            check = self.state.policy_check(override)
+            if check.valid:
+                override_policies.append(override)
+            else:
+                invalid_overrides.append((override, "; ".join(check.problems)))
         manifests: list[dict[str, Any]] = []
         generations: dict[str, int] = {}
         waiting = False
@@ -92,7 +99,7 @@ class WorksController:
             if ref is None:
                 continue
             bkey = keys.binding_key_of(binding)
-            previous = last_good.get(str(ref))
+            previous = last_good.get(str(ref.identity))
             template = self.state.template(ref)
             scheduled = conditions.find(
                 (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
@@ -107,6 +114,15 @@ class WorksController:
                 continue
             replicas = keys.binding_clusters(binding).get(cluster)
             try:
+                for override, problems in invalid_overrides:
+                    if overrides.applies_to(override, template):
+                        raise overrides.OverrideError(
+                            policy=overrides.policy_ref(override),
+                            obj=str(ref),
+                            cluster=cluster,
+                            field="spec",
+                            message=f"the policy is invalid: {problems}",
+                        )
                 manifest = rendering.render_manifest(
                     template,
                     cluster=view,
@@ -121,7 +137,7 @@ class WorksController:
                     _log.warning("render.failed", binding=bkey, cluster=cluster, error=str(exc))
                     if self.events is not None:
                         await self.events.emit(
-                            binding, event_type="Warning", reason="OverrideFailed", message=str(exc)
+                            binding, event_type="Warning", reason=reasons.OVERRIDE_FAILED, message=str(exc)
                         )
                 if previous is not None:
                     manifests.append(previous)
@@ -131,7 +147,7 @@ class WorksController:
             manifests.append(manifest)
             generation = (template.get("metadata") or {}).get("generation")
             if generation is not None:
-                generations[str(ref)] = int(generation)
+                generations[str(ref.identity)] = int(generation)
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
@@ -142,9 +158,10 @@ class WorksController:
             member_namespace=namespace,
             manifests=manifests,
             options=options,
+            previous=rendering.part_assignment(policy_ref, list(existing.values())),
         )
         for work in desired:
-            carried = [str(TemplateRef.of(m)) for m in work["spec"]["workload"]["manifests"]]
+            carried = [str(TemplateRef.of(m).identity) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))
             await self._write(work, existing.get(work["metadata"]["name"]))

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import matching, overrides, rendering, scheduling
+from hub import matching, overrides, rendering, scheduling, views
 from hub.clusters import ClusterView
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from shared.api import names
@@ -46,6 +46,17 @@ def split_objects(objects: Sequence[Mapping[str, Any]]) -> dict[str, list[Mappin
         elif group not in (names.WORK_GROUP, names.CLUSTER_GROUP, names.POLICY_GROUP):
             groups["templates"].append(obj)
     return groups
+
+
+def problems(groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    """What the hub would refuse (``Kind/ns/name: field: message``), the messages it reports in
+    the policies' ``Valid=False`` condition; [] when every (override) policy is valid."""
+    found = []
+    for obj in [*groups.get("policies", ()), *groups.get("overrides", ())]:
+        check = views.check_policy(obj)
+        if not check.valid:
+            found.append(f"{matching.PolicyRef.of(obj)}: {'; '.join(check.problems)}")
+    return found
 
 
 def plan(

@@ -153,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
         if code:
             return code
     groups = planning.split_objects(objects)
+    invalid = planning.problems(groups)
+    if invalid:
+        raise UsageError("invalid policies (the hub would refuse them):\n" + "\n".join(invalid))
     if not groups["templates"]:
         raise UsageError(f"{args.filename} contains no resource templates to plan")
     clusters = [ClusterView.from_member(m) for m in groups["members"]]

@@ -4,9 +4,12 @@
    annotation, so the hub stops placing anything there (and a re-run finds it again).
 2. With ``--keep-workloads`` every Work gets ``deleteOption.propagationPolicy: Orphan`` first,
    so the agent lets go of what it applied instead of deleting it.
-3. The Works are deleted; a live agent (its heartbeat Lease is fresh) removes or orphans what
-   it applied and lets them go. With the agent gone nothing can clean up the member: unjoin
-   then prints exactly which objects will remain there and stops with exit 1 — unless
+3. The Works are deleted. With a live agent (its heartbeat Lease is fresh) unjoin first puts
+   its own finalizer (``waybill.dev/unjoin``) on each Work, so the deleted Works stay until the
+   agent has removed — or orphaned — what it applied and says so with ``Removed=True`` in the
+   Work's status; then unjoin lets them go. (The agent itself holds no finalizer on Works: its
+   hub identity may not write them.) With the agent gone nothing can clean up the member:
+   unjoin then prints exactly which objects will remain there and stops with exit 1 — unless
    ``--force``, which removes any Waybill finalizer left on the Works so the hub side finishes.
 4. The namespace is deleted (MemberCluster, Lease, the agent's credentials go with it) and
    unjoin waits until it is gone: nothing is left Terminating.
@@ -156,6 +159,46 @@ async def _deregister(hub_api: KubeClient, namespace: str, cluster: str) -> None
         )
 
 
+def reported_removed(work: Mapping[str, Any]) -> bool:
+    """Whether the agent says it removed (or let go of) what it applied for this deleted Work."""
+    return any(
+        isinstance(c, Mapping) and c.get("type") == names.CONDITION_REMOVED and c.get("status") == "True"
+        for c in (work.get("status") or {}).get("conditions") or []
+    )
+
+
+async def _hold_and_delete(hub_api: KubeClient, work: Mapping[str, Any]) -> None:
+    """Put unjoin's finalizer on ``work`` and delete it: it stays until the agent reports."""
+    meta = work.get("metadata") or {}
+    finalizers = list(meta.get("finalizers") or [])
+    with contextlib.suppress(NotFound):
+        if names.FINALIZER_UNJOIN not in finalizers and not meta.get("deletionTimestamp"):
+            await hub_api.patch(
+                names.WORK_API_VERSION,
+                names.KIND_WORK,
+                name=meta["name"],
+                namespace=meta.get("namespace"),
+                patch={"metadata": {"finalizers": [*finalizers, names.FINALIZER_UNJOIN]}},
+            )
+        if not meta.get("deletionTimestamp"):
+            await hub_api.delete(
+                names.WORK_API_VERSION, names.KIND_WORK, name=meta["name"], namespace=meta.get("namespace")
+            )
+
+
+async def _drain(hub_api: KubeClient, namespace: str, *, deadline: float) -> list[str]:
+    """Delete every Work, held until the live agent reports it removed; the Works not reported."""
+    for work in await _works(hub_api, namespace):
+        await _hold_and_delete(hub_api, work)
+    while True:
+        pending = [w for w in await _works(hub_api, namespace) if not reported_removed(w)]
+        if not pending or time.monotonic() >= deadline:
+            return sorted(w["metadata"]["name"] for w in pending)
+        for work in pending:  # a Work the hub wrote meanwhile is held and deleted too
+            await _hold_and_delete(hub_api, work)
+        await asyncio.sleep(0.2)
+
+
 async def _wait_works_gone(
     hub_api: KubeClient, namespace: str, *, keep: bool, deadline: float, strip: bool
 ) -> list[dict[str, Any]]:
@@ -225,7 +268,6 @@ async def unjoin(hub_api: KubeClient, *, cluster: str, wait: float, force: bool,
         works = await _works(hub_api, namespace)
         agent = agent_state(await _lease(hub_api, namespace), now=datetime.now(tz=UTC))
         objects = remaining_objects(works)
-        confirmed = all(waybill_finalizers((w.get("metadata") or {}).get("finalizers") or []) for w in works)
         if works and not agent.alive and not force:
             _print_remaining(
                 cluster,
@@ -242,12 +284,24 @@ async def unjoin(hub_api: KubeClient, *, cluster: str, wait: float, force: bool,
             for work in works:
                 await _orphan(hub_api, work)
         await _deregister(hub_api, namespace, cluster)
+        unreported = await _drain(hub_api, namespace, deadline=deadline) if agent.alive else []
+        if unreported and not force:
+            print(
+                f"error: the agent of {cluster} has not reported {len(unreported)} Work(s) in {namespace} "
+                f"removed after {wait:.0f}s ({agent.description}): {', '.join(unreported)}",
+                file=sys.stderr,
+            )
+            print(
+                "Run unjoin again to keep waiting, or pass --force to finish the hub side anyway.",
+                file=sys.stderr,
+            )
+            return 1
         left = await _wait_works_gone(
             hub_api,
             namespace,
             keep=keep_workloads,
             deadline=deadline if agent.alive else time.monotonic(),
-            strip=force and not agent.alive,
+            strip=agent.alive or force,  # alive: only unjoin's own finalizer is left, the agent reported
         )
         if left and not force:
             print(
@@ -282,9 +336,7 @@ async def unjoin(hub_api: KubeClient, *, cluster: str, wait: float, force: bool,
             )
             _print_remaining(cluster, objects, why=f"note: {why}", out=sys.stdout)
         elif objects:
-            if confirmed:  # a finalizer held each Work until its agent had removed what it applied
-                print(f"removed {len(objects)} object(s) Waybill had applied on {cluster}")
-            else:
-                print(f"the agent of {cluster} is removing the {len(objects)} object(s) Waybill had applied")
+            # Each Work was held until its agent reported Removed=True: this is done, not pending.
+            print(f"removed {len(objects)} object(s) Waybill had applied on {cluster}")
         print(f"member {cluster} unjoined (namespace {namespace} deleted)")
     return code
