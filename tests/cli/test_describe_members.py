@@ -189,3 +189,17 @@ async def test_completion_offers_member_names_from_the_hub(fleet: Fleet, tmp_pat
     )
     out, _ = await asyncio.wait_for(process.communicate(), 30)
     assert sorted(out.decode().split()) == ["eu1", "us1"]
+
+
+async def test_describe_policy_shows_clusters_that_are_not_members(fleet: Fleet) -> None:
+    hub = str(fleet.hub.kubeconfig_path)
+    await kubectl_apply(fleet, web_objects(cluster_names=["eu1", "us-1"]))
+
+    async def flagged() -> str | None:
+        result = await waybill("describe", "pp", "web", "-n", "shop", "--kubeconfig", hub)
+        assert result.code == 0, result
+        return result.out if "UnknownClusters" in result.out.split("Events:")[1] else None
+
+    out = await eventually(flagged, within=30, what="the policy's UnknownClusters Event")
+    assert re.search(r"ClustersResolved\s+False\s+UnknownClusters", out), out
+    assert "us-1" in out and "Deployment shop/web -> eu1(2)" in out, out
