@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -158,6 +159,10 @@ async def test_watch_prints_changes(fleet: Fleet) -> None:
                 assert line, "watch ended"
                 if line == "us1=yes":
                     break
+        process.send_signal(signal.SIGINT)  # Ctrl-C ends a watch quietly
+        _, err = await asyncio.wait_for(process.communicate(), 20)
+        assert process.returncode == 130 and b"Traceback" not in err, err
     finally:
-        process.kill()
-        await process.wait()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
