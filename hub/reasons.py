@@ -13,6 +13,12 @@ INVALID_PLACEMENT = "InvalidPlacement"
 INVALID_POLICY = "InvalidPolicy"
 UNSCHEDULABLE = "Unschedulable"
 NO_CLUSTER_ELIGIBLE = "NoClusterEligible"
+# binding Applied / Available
+NO_CLUSTERS = "NoClusters"
+APPLIED_EVERYWHERE = "AppliedEverywhere"
+NOT_APPLIED_EVERYWHERE = "NotAppliedEverywhere"
+AVAILABLE_EVERYWHERE = "AvailableEverywhere"
+NOT_AVAILABLE_EVERYWHERE = "NotAvailableEverywhere"
 # binding Rendered
 RENDERED = "Rendered"
 OVERRIDE_FAILED = "OverrideFailed"
