@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import applied_work as aw
+from agent import identity
 from agent.claims import DeletionTap, WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
@@ -242,38 +243,81 @@ async def run_agent(
     member_kubeconfig: Path | None,
     metrics_port: int | None,
     stop: asyncio.Event,
+    default_metrics_port: bool = False,
+    identity_attempts: int = 5,
 ) -> int:
-    """Run an agent until ``stop`` is set: the body of ``waybill agent``."""
+    """Run an agent until ``stop`` is set: the body of ``waybill agent``.
+
+    Before starting: the hub must accept this identity and no other live agent may hold the
+    heartbeat Lease (:mod:`agent.identity`); while running, an identity the hub keeps refusing
+    ends the agent with :class:`~agent.identity.IdentityRefused`. ``default_metrics_port``: the
+    port was not asked for explicitly, so a taken one falls back to a free one.
+    """
     from shared.ops.server import OpsServer
 
     hub_api = await KubeClient.from_kubeconfig(hub_kubeconfig, name="hub")
-    member_api = (
-        await KubeClient.from_kubeconfig(member_kubeconfig, name="member")
-        if member_kubeconfig is not None
-        else await KubeClient.from_incluster(name="member")
-    )
-    ops = OpsServer(port=metrics_port) if metrics_port is not None else None
-    agent = Agent(hub_api=hub_api, member_api=member_api, config=config)
     try:
-        if ops is not None:
+        member_api = (
+            await KubeClient.from_kubeconfig(member_kubeconfig, name="member")
+            if member_kubeconfig is not None
+            else await KubeClient.from_incluster(name="member")
+        )
+    except BaseException:
+        await hub_api.close()  # no "Unclosed client session" after a bad member config
+        raise
+    ops: OpsServer | None = None
+    me = config.holder_identity or f"{config.cluster}-agent"
+    agent = Agent(hub_api=hub_api, member_api=member_api, config=config)
+
+    async def start() -> None:
+        """Identity accepted, no other live agent, then the agent itself (all cancellable)."""
+        namespace = config.member_namespace or await find_member_namespace(
+            hub_api, cluster=config.cluster, default=config.default_member_namespace
+        )
+        agent.namespace = namespace
+        await identity.check_identity(
+            hub_api, namespace=namespace, cluster=config.cluster, attempts=identity_attempts,
+            delay=min(config.heartbeat_interval, 2.0),
+        )
+        await identity.ensure_sole_agent(hub_api, namespace=namespace, me=me)
+        await agent.start()
+
+    try:
+        if metrics_port is not None or default_metrics_port:
             # Served from the start: not ready while the member or the hub cannot be reached.
+            ops = await identity.start_ops(lambda port: OpsServer(port=port), port=metrics_port)
             ops.add_liveness_check("agent", agent.healthy)
             ops.add_readiness_check("works-synced", lambda: agent.ready)
             ops.add_readiness_check("hub-reachable", lambda: agent.hub_reachable)
-            await ops.start()
-        starting = asyncio.create_task(agent.start())
+            _log.info("agent.ops.serving", port=ops.port)
+        starting = asyncio.create_task(start())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not starting.done():
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
-        else:
-            starting.result()
-        await stopping
+            return 0
+        starting.result()  # IdentityRefused / AnotherAgent end the process here
+        membership = agent.membership
+        watch = identity.IdentityWatch(
+            hub_api, namespace=agent.namespace, cluster=config.cluster, attempts=identity_attempts,
+            interval=config.heartbeat_interval,
+            heartbeat_ok=lambda: membership is None or membership.beats == 0 or membership.last_beat_ok,
+        )
+        watcher = asyncio.create_task(watch.run())
+        try:
+            await asyncio.wait({watcher, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (watcher, stopping):
+                task.cancel()
+        if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
+            raise identity.IdentityRefused(watcher.result())
         return 0
     finally:
         await agent.stop()
+        if agent.namespace:
+            await identity.release_lease(hub_api, namespace=agent.namespace, me=me)
         if ops is not None:
             await ops.stop()
         await hub_api.close()

@@ -11,13 +11,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
+import sys
 from pathlib import Path
 from typing import Any
 
+from agent import identity
 from agent.config import AgentConfig
 from agent.runner import run_agent
 from shared.ops import lifecycle
 from shared.ops.logging import configure
+from waybill import kubeconfigs
 from waybill.errors import UsageError
 
 
@@ -39,7 +43,18 @@ def register(subparsers: Any) -> None:
         default=None,
         help="the member namespace on the hub (default: found by label, else member-<cluster>)",
     )
-    parser.add_argument("--metrics-port", type=int, default=8080, help="port for /metrics, /healthz, /readyz")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="port for /metrics, /healthz, /readyz (default 8080, or a free port when 8080 is taken)",
+    )
+    parser.add_argument(
+        "--refused-retries",
+        type=int,
+        default=5,
+        help="how often an identity the hub refuses (401/403) is retried before the agent exits (default 5)",
+    )
     parser.add_argument(
         "--heartbeat-interval", type=float, default=10.0, help="Lease renewal period (seconds)"
     )
@@ -54,18 +69,39 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def holder_identity() -> str:
+    """Who renews the heartbeat: host and pid (a pod's container restarts keep both: pid 1)."""
+    return f"{socket.gethostname()}_{os.getpid()}"
+
+
 def config_from_args(args: argparse.Namespace) -> AgentConfig:
     for path, flag in ((args.hub_kubeconfig, "--hub-kubeconfig"), (args.kubeconfig, "--kubeconfig")):
         if path is not None and not Path(path).is_file():
             raise UsageError(f"{flag}: no such file: {path}")
     if args.heartbeat_interval <= 0 or args.lease_duration <= args.heartbeat_interval:
         raise UsageError("--lease-duration must be longer than --heartbeat-interval (both positive)")
+    for path, flag in ((args.hub_kubeconfig, "--hub-kubeconfig"), (args.kubeconfig, "--kubeconfig")):
+        if path is not None:
+            try:
+                kubeconfigs.load(str(path))
+            except UsageError as exc:
+                raise UsageError(f"{flag}: {exc}") from exc
+    if args.kubeconfig is None and not kubeconfigs.in_cluster():
+        raise UsageError(
+            "not running inside a cluster (no in-cluster service account), so there is no member to "
+            "talk to: pass --kubeconfig MEMBER_KUBECONFIG (push mode runs the agent outside the member)"
+        )
+    if args.refused_retries < 1:
+        raise UsageError("--refused-retries must be at least 1")
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        raise UsageError(f"--metrics-port {args.metrics_port} is not a port number")
     return AgentConfig(
         cluster=args.cluster,
         member_namespace=args.namespace,
         heartbeat_interval=args.heartbeat_interval,
         lease_duration_seconds=args.lease_duration,
         resync_interval=args.resync_interval,
+        holder_identity=holder_identity(),
     )
 
 
@@ -79,8 +115,14 @@ def run(args: argparse.Namespace) -> int:
             hub_kubeconfig=args.hub_kubeconfig,
             member_kubeconfig=args.kubeconfig,
             metrics_port=args.metrics_port,
+            default_metrics_port=args.metrics_port is None,
+            identity_attempts=args.refused_retries,
             stop=stop,
         )
 
-    result = lifecycle.run(main, grace_period=15.0)
+    try:
+        result = lifecycle.run(main, grace_period=15.0)
+    except (identity.IdentityRefused, identity.AnotherAgent, identity.OpsPortInUse) as exc:
+        print(f"error: agent {args.cluster}: {exc}", file=sys.stderr)
+        return 1
     return 0 if result is None else int(result)
