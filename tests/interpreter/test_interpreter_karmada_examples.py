@@ -39,7 +39,9 @@ def cloneset() -> Interpreter:
 
 def _subset(actual: Any, expected: Any) -> bool:
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(k in actual and _subset(actual[k], v) for k, v in expected.items())
+        return isinstance(actual, dict) and all(
+            k in actual and _subset(actual[k], v) for k, v in expected.items()
+        )
     return bool(actual == expected)
 
 
@@ -62,7 +64,8 @@ def test_karmada_cloneset_cases(cloneset: Interpreter, case: dict[str, Any]) -> 
         assert case["desiredObj"]["spec"]["replicas"] == 4  # the input is not mutated
     elif operation is Operation.INTERPRET_DEPENDENCY:
         assert cloneset.dependencies(case["desiredObj"]) == [
-            DependentObject(d["apiVersion"], d["kind"], d["namespace"], d["name"]) for d in expected["dependencies"]
+            DependentObject(d["apiVersion"], d["kind"], d["namespace"], d["name"])
+            for d in expected["dependencies"]
         ]
     elif operation is Operation.INTERPRET_STATUS:
         want = {k: v for k, v in expected["status"].items() if k not in case["framework_added"]}
@@ -70,7 +73,8 @@ def test_karmada_cloneset_cases(cloneset: Interpreter, case: dict[str, Any]) -> 
     elif operation is Operation.INTERPRET_HEALTH:
         assert cloneset.health(case["observedObj"]) is expected["healthy"]
     elif operation is Operation.AGGREGATE_STATUS:
-        assert cloneset.aggregate_status(case["desiredObj"], case["statusItems"]) == expected["aggregatedStatus"]
+        aggregated = cloneset.aggregate_status(case["desiredObj"], case["statusItems"])
+        assert aggregated == expected["aggregatedStatus"]
     else:  # pragma: no cover - every case in the data file has one of the operations above
         pytest.fail(f"unhandled operation {operation}")
 
@@ -107,7 +111,10 @@ def test_example_replicas_and_requirements(deployment_example: Interpreter) -> N
     result = deployment_example.replicas(_yaml("observed-deploy-nginx.yaml"))
     assert result is not None
     assert result.replicas == 3
-    assert result.requirements == {"nodeClaim": {"nodeSelector": {"foo": "bar"}}, "resourceRequest": {"cpu": "100m"}}
+    assert result.requirements == {
+        "nodeClaim": {"nodeSelector": {"foo": "bar"}},
+        "resourceRequest": {"cpu": "100m"},
+    }
     assert result.source == "customization declarative-configuration-example"
 
 
@@ -133,4 +140,5 @@ def test_example_retain_revise_aggregate_dependencies(deployment_example: Interp
     aggregated = deployment_example.aggregate_status(desired, items)
     assert aggregated is not None and aggregated["status"] == {"replicas": 2}
     # The desired object has no namespace, so the reference has none either.
-    assert deployment_example.dependencies(desired) == [DependentObject("v1", "ServiceAccount", None, "test-sa")]
+    expected = [DependentObject("v1", "ServiceAccount", None, "test-sa")]
+    assert deployment_example.dependencies(desired) == expected
