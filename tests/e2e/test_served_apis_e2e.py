@@ -96,9 +96,7 @@ async def test_custom_resource_placed_within_5s_of_its_crd_established(
         await eventually(hub_serves, what="Gadget served on the hub")
         # The agents' first (startup) status write is done: it does not list Gadget yet.
         for name in MEMBERS:
-            await eventually(
-                lambda n=name: _has_enablements(fleet, n), what=f"{name} reported its APIs once"
-            )
+            await eventually(lambda n=name: _has_enablements(fleet, n), what=f"{name} reported its APIs once")
             assert not await _serves_gadget(fleet, name)
         await fleet.apply(
             {
