@@ -18,6 +18,7 @@ import structlog
 from aiohttp import web
 
 from kubesim import (
+    audit,
     auth,
     authz,
     certs,
@@ -87,6 +88,7 @@ class SimServer:
         self._kubeconfig_dir = kubeconfig_dir
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self.faults = faults.Faults()
+        self.audit = audit.Audit()
         self.store = Store(Registry(), history=history)
         self.auth = auth.Authenticator()
         self._ca_pem: str | None = None
@@ -203,6 +205,17 @@ class SimServer:
 
     # ------------------------------------------------------------------ requests
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if not self.audit.enabled:
+            return await self._answer(request)
+        response = await self._answer(request)
+        pending: audit.Pending | None = request.get(audit.PENDING)
+        if pending is not None:
+            body = getattr(response, "body", None)
+            size = len(body) if isinstance(body, bytes | bytearray) else (response.content_length or 0)
+            self.audit.record(pending.finish(code=response.status, response_bytes=size))
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         try:
             return await self._dispatch(request)
         except errors.ApiError as exc:
@@ -308,6 +321,21 @@ class SimServer:
             raise errors.resource_not_found()
         return await self._resource(request, user, target, legacy_watch=legacy_watch)
 
+    def _audit_start(self, request: web.Request, user: auth.User, target: Target, verb: str) -> None:
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+        if verb == "patch" and content_type in (writes.APPLY_PATCH, writes.APPLY_CBOR):
+            verb = "apply"
+        request[audit.PENDING] = audit.Pending(
+            user=user.name,
+            verb=verb,
+            group=target.rtype.group,
+            resource=target.rtype.plural,
+            subresource=target.subresource,
+            namespace=target.namespace,
+            name=target.name,
+            request_bytes=request.content_length or 0,
+        )
+
     def _sa_uid(self, namespace: str, name: str) -> str | None:
         t = self.store.registry.lookup("", "v1", "serviceaccounts")
         assert t is not None
@@ -363,6 +391,10 @@ class SimServer:
         rtype = target.rtype
         watch = legacy_watch or (httpio.flag(request.query.get("watch")) and target.subresource is None)
         verb = _verb(method, name=target.name, watch=watch)
+        if self.audit.enabled:
+            self._audit_start(request, user, target, verb)
+        if verb == "watch":  # counted only while the audit is enabled, but for streams opened before
+            request[audit.ON_EVENT] = self.audit.event_counter(user.name)
         allowed, reason = self.authz.authorize(
             user=user,
             verb=verb,

@@ -1,0 +1,63 @@
+"""Round trips per template change, pinned: a regression in requests fails CI.
+
+``benchmarks/request_counts.py`` counts, with kubesim's audit, every request the hub controller
+and the agents make for one template change propagated to three members and back. The counts
+do not depend on the machine, but a few depend on timing (a Work or status written once more
+when two reports land apart), so each is pinned as a ceiling per member — today's worst case
+over repeated runs — and the floor is asserted too (the change must really have propagated).
+Lower a ceiling when you remove a request; never raise one without saying why in the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+MEMBERS = 3
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "request_counts.py"
+
+# (party verb resource) on the hub API server -> most requests per member for one change
+HUB_CEILINGS = {
+    "agent patch works/status": 3,
+    "hub patch works": 2,
+    "hub patch resourcebindings": 1,
+    "hub patch resourcebindings/status": 1,
+    "hub patch deployments/status": 1,
+}
+# (verb resource) on the member API servers -> most requests per member
+MEMBER_CEILINGS = {
+    "apply deployments": 1,
+    "get deployments": 1,
+    "get appliedworks": 5,
+}
+# the floor: what propagating one change to a member cannot do without
+HUB_FLOOR = {"hub patch works": 1, "agent patch works/status": 1}
+MEMBER_FLOOR = {"apply deployments": 1}
+
+
+def test_one_template_change_costs_at_most_the_pinned_requests(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--members", str(MEMBERS), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    hub = result["hub_requests_by_resource"]
+    member = result["member_requests"]
+    unexpected_hub = sorted(set(hub) - set(HUB_CEILINGS))
+    unexpected_member = sorted(set(member) - set(MEMBER_CEILINGS))
+    assert not unexpected_hub, f"new kinds of hub requests per change: {unexpected_hub} ({hub})"
+    assert not unexpected_member, f"new kinds of member requests per change: {unexpected_member} ({member})"
+    over = {key: hub[key] for key, top in HUB_CEILINGS.items() if hub.get(key, 0) > top * MEMBERS}
+    over |= {key: member[key] for key, top in MEMBER_CEILINGS.items() if member.get(key, 0) > top * MEMBERS}
+    assert not over, f"more requests than pinned (per {MEMBERS} members): {over}"
+    for key, floor in HUB_FLOOR.items():
+        assert hub.get(key, 0) >= floor * MEMBERS, (key, hub)
+    for key, floor in MEMBER_FLOOR.items():
+        assert member.get(key, 0) >= floor * MEMBERS, (key, member)
