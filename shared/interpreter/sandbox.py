@@ -18,8 +18,11 @@ Bounds per call: a count hook fires every ``HOOK_EVERY`` VM instructions and sto
 it used ``max_instructions`` or ``timeout_seconds`` of wall time (after that the hook fires on
 every instruction, so a script cannot keep running by catching the error with ``pcall``; the
 sandbox's ``pcall`` also re-raises it). Memory is capped with lupa's allocator limit at what the
-runtime used before the call plus ``max_memory_bytes``. One C library call (a pattern match) is not
-interrupted by the hook; its input size is bounded by the memory cap.
+runtime used before the call plus ``max_memory_bytes``. The hook cannot interrupt a C library
+function, so those whose running time does not follow the memory they allocate are bounded up
+front: ``string.rep`` of an empty string returns at once and a result beyond the memory budget is
+an error; a pattern (``find``, ``match``, ``gmatch``, ``gsub``) whose worst-case backtracking on
+its subject exceeds ``MATCH_BUDGET`` steps (len^(k+1) for k repetition items) is refused.
 
 Values cross the boundary by ``convert``: Python dicts and lists become Lua tables tagged with
 their shape, so an empty object and an empty list come back as they went in, and tables the
@@ -42,6 +45,8 @@ from shared.interpreter import convert, errors
 # enough that the check costs nothing measurable.
 HOOK_EVERY = 10_000
 MEMORY_ERROR = "not enough memory"
+# Steps Lua's pattern matcher may take in the worst case for one call (under a second here).
+MATCH_BUDGET = 300_000_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,63 @@ local create, resume = coroutine.create, coroutine.resume
 -- string.dump turns a function into bytecode, the first half of every bytecode exploit; the
 -- string metatable makes the real string table reachable from any string, so drop it there.
 string.dump = nil
+
+-- The count hook cannot interrupt a C function, so the C functions whose running time does not
+-- follow the memory they allocate are bounded here, in the real string table (reachable through
+-- every string's metatable): string.rep of an empty string loops without allocating, and Lua's
+-- backtracking pattern matcher takes len^(k+1) steps for k repetition items (k for an anchored
+-- pattern), hours on a long string.
+local real_rep, real_find, real_match, real_gmatch, real_gsub =
+  string.rep, string.find, string.match, string.gmatch, string.gsub
+local MATCH_BUDGET, log = %(match_budget)d, math.log
+string.rep = function(s, n, ...)
+  local len = #tostring(s)
+  if type(n) == "number" and n > 0 and (len == 0 or len * n > %(max_memory)d) then
+    if len == 0 then return "" end
+    error("%(memory)s", 0)  -- what the allocator would say, a moment and a lot of memory later
+  end
+  return real_rep(s, n, ...)
+end
+local function repetitions(pattern)
+  local count, i, n = 0, 1, #pattern
+  while i <= n do
+    local c = pattern:byte(i)
+    if c == 37 then i = i + 1  -- %%x: an escaped character or class
+    elseif c == 42 or c == 43 or c == 45 or c == 63 then count = count + 1 end  -- * + - ?
+    i = i + 1
+  end
+  return count
+end
+local function check_pattern(fname, s, pattern, anchorable)
+  if type(s) ~= "string" and type(s) ~= "number" then return end
+  if type(pattern) ~= "string" and type(pattern) ~= "number" then return end
+  pattern = tostring(pattern)
+  local k = repetitions(pattern)
+  if k == 0 then return end
+  local exponent = k + 1
+  if anchorable and pattern:byte(1) == 94 then exponent = k end  -- ^
+  local len = #tostring(s)
+  if len > 1 and exponent * log(len) > log(MATCH_BUDGET) then
+    error(fname .. ": a pattern with " .. k .. " repetitions on a " .. len ..
+      "-byte string exceeds the sandbox's matching budget", 3)
+  end
+end
+string.find = function(s, pattern, init, plain)
+  if not plain then check_pattern("string.find", s, pattern, true) end
+  return real_find(s, pattern, init, plain)
+end
+string.match = function(s, pattern, ...)
+  check_pattern("string.match", s, pattern, true)
+  return real_match(s, pattern, ...)
+end
+string.gmatch = function(s, pattern)
+  check_pattern("string.gmatch", s, pattern, false)
+  return real_gmatch(s, pattern)
+end
+string.gsub = function(s, pattern, ...)
+  check_pattern("string.gsub", s, pattern, true)
+  return real_gsub(s, pattern, ...)
+end
 
 local TIMEOUT = setmetatable({}, {__tostring = function() return "instruction or time budget exceeded" end})
 local OBJECT, ARRAY = {}, {}
@@ -228,7 +290,13 @@ class LuaSandbox:
             for lib, functions in (libraries or {}).items()
         }
         bootstrap = self._runtime.execute(
-            _BOOTSTRAP % {"every": HOOK_EVERY, "memory": MEMORY_ERROR},
+            _BOOTSTRAP
+            % {
+                "every": HOOK_EVERY,
+                "memory": MEMORY_ERROR,
+                "max_memory": self.limits.max_memory_bytes,
+                "match_budget": MATCH_BUDGET,
+            },
             time.monotonic,
             self.converter.to_lua(wrapped),
         )

@@ -205,3 +205,50 @@ def test_safe_libraries_work() -> None:
     end"""
     interpreter = Interpreter([customization(script)])
     assert interpreter.health(WIDGET) is True
+
+
+# --- C functions the count hook cannot interrupt ------------------------------------------------
+def test_string_rep_of_an_empty_string_returns_at_once() -> None:
+    # Unguarded, Lua 5.1's string.rep loops two billion times here without allocating (5 s+).
+    interpreter = Interpreter(
+        [customization('function InterpretHealth(o) return #string.rep("", 2e9) == 0 end')]
+    )
+    started = time.monotonic()
+    assert interpreter.health(WIDGET) is True
+    assert time.monotonic() - started < 1.0
+
+
+def test_string_rep_beyond_the_memory_budget_is_refused_up_front() -> None:
+    started = time.monotonic()
+    _, error = health_of('function InterpretHealth(o) return #(("x"):rep(2^30)) > 0 end')
+    assert isinstance(error, errors.ScriptMemoryExceeded)
+    assert time.monotonic() - started < 1.0
+
+
+CATASTROPHIC = {
+    # Unguarded these take 30 s and hours: backtracking is len^(k+1) for k repetition items.
+    "find .-.-b on 3 kB": 'string.find(string.rep("a", 3000), ".-.-b")',
+    "method call a-b on 200 kB": '(string.rep("a", 200000)):find("a-b")',
+    "gsub on 200 kB": 'string.gsub(string.rep("a", 200000), "a-b", "")',
+    "gmatch on 200 kB": 'string.gmatch(string.rep("a", 200000), "a-b")',
+}
+
+
+@pytest.mark.parametrize("call", CATASTROPHIC.values(), ids=CATASTROPHIC.keys())
+def test_catastrophic_patterns_are_refused(call: str) -> None:
+    started = time.monotonic()
+    interpreter, error = health_of(f"function InterpretHealth(o) local r = {call} return true end")
+    assert isinstance(error, errors.ScriptError)
+    assert "exceeds the sandbox's matching budget" in error.message
+    assert time.monotonic() - started < 1.0
+    still_answers(interpreter)
+
+
+def test_ordinary_patterns_still_work() -> None:
+    script = """
+    function InterpretHealth(o)
+      local repo, tag = string.match("registry.io/nginx:1.25", "^(.*):(.*)$")
+      local plain = string.find(string.rep("a", 100000) .. "b", "b", 1, true)
+      return repo == "registry.io/nginx" and tag == "1.25" and plain == 100001
+    end"""
+    assert Interpreter([customization(script)]).health(WIDGET) is True
