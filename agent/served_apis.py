@@ -114,10 +114,11 @@ class ServedApis:
                 self.reports += 1
                 self._removed.clear()
                 _log.info("served_apis.reported", crds=len(self._known))
-            except ApiError as err:
-                _log.warning("served_apis.report_failed", error=str(err))
+            except Exception as err:  # an API error or a bug: never stop watching, try again
+                level = _log.warning if isinstance(err, ApiError) else _log.error
+                level("served_apis.report_failed", error=str(err))
                 await asyncio.sleep(1.0)
-                self._dirty.set()  # level-triggered: try again
+                self._dirty.set()
 
     async def _settle(self) -> None:
         deadline = time.monotonic() + self.settle_timeout

@@ -164,7 +164,7 @@ math_lib.randomseed = nil  -- seeding is process-wide state
 local function wrap(fn)
   return function(...)
     local ok, value = fn(...)
-    if not ok then error(value, 2) end
+    if not ok then error(value, value == "%(memory)s" and 0 or 2) end
     return value
   end
 end
@@ -277,6 +277,7 @@ class LuaSandbox:
     ) -> None:
         self.limits = limits or Limits()
         self._lock = threading.RLock()
+        self._active_limit = 0  # the allocator cap of the call running now (0: none)
         self._runtime = lua51.LuaRuntime(
             register_eval=False,
             register_builtins=False,
@@ -312,9 +313,29 @@ class LuaSandbox:
                 result = fn(*[self.converter.to_python(arg) for arg in args])
             except Exception as exc:  # a helper's bad input becomes a Lua error, never a crash
                 return False, str(exc)
-            return True, self.converter.to_lua(result)
+            return self._result_to_lua(result)
 
         return call
+
+    def _result_to_lua(self, result: Any) -> tuple[bool, Any]:
+        """A library result as Lua tables, built with the memory cap lifted and checked after.
+
+        lupa's ``table_from`` hangs when the allocator refuses memory inside a callback, so the
+        cap is lifted while the result is built; a result that took the call past its budget is
+        reported the way the allocator would have, as running out of memory.
+        """
+        limit = self._active_limit
+        runtime = self._runtime
+        if limit:
+            runtime.set_max_memory(0)
+        try:
+            value = self.converter.to_lua(result)
+        finally:
+            if limit:
+                runtime.set_max_memory(limit, total=True)
+        if limit and runtime.get_memory_used(total=True) > limit:
+            return False, MEMORY_ERROR
+        return True, value
 
     def compile(self, source: str, *, customization: str, operation: str) -> CompiledScript:
         name = f"={customization}.{operation}"
@@ -341,7 +362,8 @@ class LuaSandbox:
         with self._lock:
             lua_args = [self.converter.to_lua(arg) for arg in args]
             runtime = self._runtime
-            runtime.set_max_memory(runtime.get_memory_used(total=True) + limits.max_memory_bytes, total=True)
+            self._active_limit = runtime.get_memory_used(total=True) + limits.max_memory_bytes
+            runtime.set_max_memory(self._active_limit, total=True)
             try:
                 result = self._run(
                     script.chunk,
@@ -355,6 +377,7 @@ class LuaSandbox:
                     message=f"more than {limits.max_memory_bytes} bytes allocated", **where
                 ) from None
             finally:
+                self._active_limit = 0
                 runtime.set_max_memory(0)
             count = int(result["n"])
             values = [result[i] for i in range(1, count + 1)]

@@ -252,3 +252,17 @@ def test_ordinary_patterns_still_work() -> None:
       return repo == "registry.io/nginx" and tag == "1.25" and plain == 100001
     end"""
     assert Interpreter([customization(script)]).health(WIDGET) is True
+
+
+def test_a_library_result_beyond_the_memory_budget_is_a_memory_error() -> None:
+    volumes = [{"name": f"v{i}", "configMap": {"name": f"config-{i:06d}"}} for i in range(20000)]
+    widget = {**WIDGET, "spec": {"template": {"spec": {"volumes": volumes}}}}
+    script = """
+    local kube = require("kube")
+    function InterpretHealth(o)
+      return #kube.getPodDependencies(o.spec.template, "default") > 0
+    end"""
+    interpreter = Interpreter([customization(script)], limits=Limits(max_memory_bytes=2**20))
+    with pytest.raises(errors.ScriptMemoryExceeded):
+        interpreter.health(widget)
+    still_answers(interpreter)
