@@ -16,10 +16,12 @@ method                      operation            result (None: no rule for this 
 ==========================  ===================  ============================================
 
 Precedence per (kind, operation), as in Karmada: a customization defining the operation's script
-wins over the built-in rule (if several do, the first by name); otherwise the built-in rule (see
-``builtin_*``); otherwise None. A customization's script that fails to compile, raises, runs out
-of its budget or returns the wrong shape raises an ``InterpreterError`` naming the customization
-and operation: it never silently falls back to the built-in rule. Inputs are never mutated.
+wins over the built-in rule; one whose target names the object's exact apiVersion before one
+naming another version of the same group and kind, and among equals the first by name. Otherwise
+the built-in rule (see ``builtin_*``); otherwise None. A customization's script that fails to
+compile, raises, runs out of its budget or returns the wrong shape raises an ``InterpreterError``
+naming the customization and operation: it never silently falls back to the built-in rule.
+Inputs are never mutated.
 Thread-safe; pure apart from the Lua runtime it owns.
 """
 
@@ -68,7 +70,9 @@ class Interpreter:
     ) -> None:
         self.sandbox = LuaSandbox(limits=limits, libraries={"kube": kube_library.FUNCTIONS})
         self._customizations: dict[str, ResourceInterpreterCustomization] = {}
-        self._rules: dict[tuple[KindKey, Operation], _Rule] = {}
+        self._compiled: dict[tuple[str, Operation], _Rule] = {}
+        self._exact: dict[tuple[str, str, Operation], _Rule] = {}
+        self._by_kind: dict[tuple[KindKey, Operation], _Rule] = {}
         for customization in customizations:
             self.set_customization(customization)
 
@@ -87,8 +91,8 @@ class Interpreter:
         self._rebuild()
         return [
             rule.problem
-            for rule in self._rules.values()
-            if rule.customization == name and rule.problem is not None
+            for (owner, _), rule in self._compiled.items()
+            if owner == name and rule.problem is not None
         ]
 
     def remove_customization(self, name: str) -> None:
@@ -99,21 +103,31 @@ class Interpreter:
         return sorted(self._customizations)
 
     def _rebuild(self) -> None:
-        rules: dict[tuple[KindKey, Operation], _Rule] = {}
+        compiled: dict[tuple[str, Operation], _Rule] = {}
+        exact: dict[tuple[str, str, Operation], _Rule] = {}
+        by_kind: dict[tuple[KindKey, Operation], _Rule] = {}
         for name in sorted(self._customizations):
             customization = self._customizations[name]
             target = customization.spec.target
             key = KindKey.parse(target.api_version, target.kind)
             for operation in Operation:
                 script = getattr(customization.spec.customizations, operation.field)
-                if script is None or (key, operation) in rules:
+                if script is None:
                     continue
-                previous = self._rules.get((key, operation))
-                if previous is not None and previous.customization == name and self._same(previous, script):
-                    rules[(key, operation)] = previous
-                    continue
-                rules[(key, operation)] = self._compile(name, operation, script.lua_script)
-        self._rules = rules
+                previous = self._compiled.get((name, operation))
+                if previous is not None and self._same(previous, script):
+                    rule = previous
+                else:
+                    rule = self._compile(name, operation, script.lua_script)
+                compiled[(name, operation)] = rule
+                exact.setdefault((target.api_version, target.kind, operation), rule)
+                by_kind.setdefault((key, operation), rule)
+        self._compiled, self._exact, self._by_kind = compiled, exact, by_kind
+
+    def _rule(self, obj: Mapping[str, Any], operation: Operation) -> _Rule | None:
+        """The target's exact apiVersion first, then any version of its group (first by name)."""
+        exact = self._exact.get((str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""), operation))
+        return exact or self._by_kind.get((KindKey.of(obj), operation))
 
     def _same(self, rule: _Rule, script: Any) -> bool:
         return rule.script is not None and rule.script.source == script.lua_script
@@ -125,16 +139,15 @@ class Interpreter:
             return _Rule(name, operation, None, problem)
         return _Rule(name, operation, compiled, None)
 
-    def rule_for(self, obj_or_key: Mapping[str, Any] | KindKey, operation: Operation) -> str | None:
-        """Which customization answers ``operation`` for this kind (None: built-in or no rule)."""
-        key = obj_or_key if isinstance(obj_or_key, KindKey) else KindKey.of(obj_or_key)
-        rule = self._rules.get((key, operation))
+    def rule_for(self, obj: Mapping[str, Any], operation: Operation) -> str | None:
+        """Which customization answers ``operation`` for this object (None: built-in or no rule)."""
+        rule = self._rule(obj, operation)
         return None if rule is None else rule.customization
 
     def _call(
         self, obj: Mapping[str, Any], operation: Operation, args: Sequence[Any]
     ) -> tuple[str, list[Any]] | None:
-        rule = self._rules.get((KindKey.of(obj), operation))
+        rule = self._rule(obj, operation)
         if rule is None:
             return None
         if rule.problem is not None:

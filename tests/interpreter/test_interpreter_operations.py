@@ -343,3 +343,30 @@ def test_inputs_are_never_mutated_by_scripts() -> None:
     widget = copy.deepcopy(WIDGET)
     Interpreter([WIDGET_RULES]).revise_replicas(widget, 9)
     assert widget == WIDGET
+
+
+def test_the_exact_api_version_wins_over_another_version_of_the_kind() -> None:
+    v1 = {"apiVersion": "example.com/v1", "kind": "Widget"}
+    v2 = {"apiVersion": "example.com/v2", "kind": "Widget"}
+    interpreter = Interpreter(
+        [
+            ric("a-v2", v2, healthInterpretation="function InterpretHealth(o) return false end"),
+            ric("b-v1", v1, healthInterpretation="function InterpretHealth(o) return true end"),
+        ]
+    )
+    assert (
+        interpreter.rule_for({**WIDGET, "apiVersion": "example.com/v1"}, Operation.INTERPRET_HEALTH) == "b-v1"
+    )
+    assert (
+        interpreter.rule_for({**WIDGET, "apiVersion": "example.com/v2"}, Operation.INTERPRET_HEALTH) == "a-v2"
+    )
+    # A version no customization names: the first by name for the group and kind.
+    assert interpreter.health({**WIDGET, "apiVersion": "example.com/v3"}) is False
+
+
+def test_unchanged_scripts_are_not_recompiled() -> None:
+    interpreter = Interpreter([WIDGET_RULES])
+    compiled = dict(interpreter._compiled)
+    interpreter.set_customization(WIDGET_RULES)  # an informer resync: the same object again
+    assert len(compiled) == 7
+    assert all(interpreter._compiled[key] is rule for key, rule in compiled.items())
