@@ -214,12 +214,17 @@ class Interpreter:
             return builtin_status.reflect_status(observed)
         return self._object(called[0], op, called[1], "a status table")
 
-    def aggregate_status(self, desired: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> Obj | None:
-        """AggregateStatus: the template with its status built from the members' ``{clusterName, status}``."""
+    def aggregate_status(
+        self, desired: Mapping[str, Any], items: Sequence[Mapping[str, Any]] | None
+    ) -> Obj | None:
+        """AggregateStatus: the template with its status from the members' ``{clusterName, status}``.
+
+        ``items`` None reaches a script as nil (Karmada passes nil when nothing was collected).
+        """
         op = Operation.AGGREGATE_STATUS
-        called = self._call(desired, op, [desired, list(items)])
+        called = self._call(desired, op, [desired, None if items is None else list(items)])
         if called is None:
-            return builtin_status.aggregate_status(desired, items)
+            return builtin_status.aggregate_status(desired, items or [])
         return self._object(called[0], op, called[1], "the object with its status (a table)")
 
     def health(self, observed: Mapping[str, Any]) -> bool | None:

@@ -1,7 +1,8 @@
 """Karmada's documented customizations run unchanged and give the results Karmada documents.
 
-The Lua is data under ``data/karmada/`` with its source named in each file: the CloneSet
-customization Karmada ships with its own test cases (inputs and expected outputs), and the
+The Lua is data under ``data/karmada/`` with its source named in each file: the CloneSet and
+Kyverno ClusterPolicy customizations Karmada ships, with its own test cases (inputs and expected
+outputs; the few deliberate differences are marked in the data), and the
 Deployment example of the user guide and ``karmadactl interpret`` (whose documented behaviour, one
 line per operation in the guide, the assertions spell out).
 """
@@ -27,14 +28,25 @@ def load_customization(path: Path) -> dict[str, Any]:
     return obj
 
 
-CLONESET = yaml.safe_load((DATA / "cloneset" / "cases.yaml").read_text())
+DATASETS = {
+    "cloneset": "declarative-configuration-cloneset",
+    "clusterpolicy": "declarative-configuration-clusterpolicy",
+}
+CASES = [
+    (dataset, case)
+    for dataset in DATASETS
+    for case in yaml.safe_load((DATA / dataset / "cases.yaml").read_text())["cases"]
+]
 
 
 @pytest.fixture(scope="module")
-def cloneset() -> Interpreter:
-    interpreter = Interpreter()
-    assert interpreter.set_customization(load_customization(DATA / "cloneset" / "customizations.yaml")) == []
-    return interpreter
+def interpreters() -> dict[str, Interpreter]:
+    out = {}
+    for dataset in DATASETS:
+        interpreter = Interpreter()
+        assert interpreter.set_customization(load_customization(DATA / dataset / "customizations.yaml")) == []
+        out[dataset] = interpreter
+    return out
 
 
 def _subset(actual: Any, expected: Any) -> bool:
@@ -45,42 +57,48 @@ def _subset(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
-@pytest.mark.parametrize("case", CLONESET["cases"], ids=lambda c: f"{c['operation']}: {c['name']}")
-def test_karmada_cloneset_cases(cloneset: Interpreter, case: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("dataset", "case"), CASES, ids=[f"{d}: {c['operation']}: {c['name']}" for d, c in CASES]
+)
+def test_karmada_thirdparty_cases(
+    interpreters: dict[str, Interpreter], dataset: str, case: dict[str, Any]
+) -> None:
+    interpreter = interpreters[dataset]
     operation = Operation(case["operation"])
-    expected = case["output"]
-    # The interpreter really uses the customization, not a built-in rule (CloneSet has none anyway).
-    assert cloneset.rule_for(case.get("desiredObj") or case["observedObj"], operation) == (
-        "declarative-configuration-cloneset"
-    )
+    # Where Waybill deliberately differs, the case says so (see the data file's header).
+    expected = case.get("waybill_output", case["output"])
+    obj = case.get("desiredObj") or case["observedObj"]
+    # The interpreter really uses the customization (neither kind has a built-in rule anyway).
+    assert interpreter.rule_for(obj, operation) == DATASETS[dataset]
     if operation is Operation.INTERPRET_REPLICA:
-        result = cloneset.replicas(case["desiredObj"])
+        result = interpreter.replicas(case["desiredObj"])
         assert result is not None
         assert result.replicas == expected["replica"]
         assert result.requirements is None  # the template requests nothing and has no node claim
     elif operation is Operation.REVISE_REPLICA:
-        revised = cloneset.revise_replicas(case["desiredObj"], case["inputReplicas"])
+        revised = interpreter.revise_replicas(case["desiredObj"], case["inputReplicas"])
         assert _subset(revised, expected)
         assert case["desiredObj"]["spec"]["replicas"] == 4  # the input is not mutated
     elif operation is Operation.INTERPRET_DEPENDENCY:
-        assert cloneset.dependencies(case["desiredObj"]) == [
+        assert interpreter.dependencies(case["desiredObj"]) == [
             DependentObject(d["apiVersion"], d["kind"], d["namespace"], d["name"])
             for d in expected["dependencies"]
         ]
     elif operation is Operation.INTERPRET_STATUS:
-        want = {k: v for k, v in expected["status"].items() if k not in case["framework_added"]}
-        assert cloneset.reflect_status(case["observedObj"]) == want
+        added = case.get("framework_added", [])
+        want = {k: v for k, v in expected["status"].items() if k not in added}
+        assert interpreter.reflect_status(case["observedObj"]) == want
     elif operation is Operation.INTERPRET_HEALTH:
-        assert cloneset.health(case["observedObj"]) is expected["healthy"]
+        assert interpreter.health(case["observedObj"]) is expected["healthy"]
     elif operation is Operation.AGGREGATE_STATUS:
-        aggregated = cloneset.aggregate_status(case["desiredObj"], case["statusItems"])
+        aggregated = interpreter.aggregate_status(case["desiredObj"], case["statusItems"])
         assert aggregated == expected["aggregatedStatus"]
-    else:  # pragma: no cover - every case in the data file has one of the operations above
+    else:  # pragma: no cover - every case in the data files has one of the operations above
         pytest.fail(f"unhandled operation {operation}")
 
 
-def test_every_karmada_cloneset_operation_is_covered() -> None:
-    assert {c["operation"] for c in CLONESET["cases"]} == {
+def test_every_karmada_operation_is_covered() -> None:
+    assert {c["operation"] for _, c in CASES} == {
         "InterpretReplica",
         "ReviseReplica",
         "InterpretDependency",
@@ -88,6 +106,7 @@ def test_every_karmada_cloneset_operation_is_covered() -> None:
         "InterpretHealth",
         "AggregateStatus",
     }
+    assert len(CASES) >= 25
 
 
 # --- the user guide's / karmadactl interpret's Deployment example -------------------------------
