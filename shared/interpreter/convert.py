@@ -10,8 +10,8 @@ empty table (the script made it, or emptied one) takes the shape the inputs have
 is dropped where the inputs have nothing there (Karmada drops it too). Numbers: Lua 5.1 has only doubles, so
 an integral number comes back as ``int`` (as on the Kubernetes wire, where Go writes 1.0 as
 ``1``), others as ``float``; integers beyond 2**53 lose precision, as in Karmada. Functions,
-sparse or mixed tables, non-finite numbers and non-string keys are conversion errors naming
-the path.
+sparse or mixed tables, tables nested more than ``MAX_DEPTH`` levels, non-finite numbers and
+non-string keys are conversion errors naming the path.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from lupa import lua51
 # Shapes the Lua side reports for an empty table (see the bootstrap's ``shape``).
 _OBJECT, _ARRAY = "object", "array"
 _DROP = object()
+# Kubernetes objects nest a few dozen levels at most; deeper is a script building a chain.
+MAX_DEPTH = 100
 
 
 class ConversionError(ValueError):
@@ -85,6 +87,8 @@ class Converter:
         return {} if result is _DROP else result
 
     def _back(self, value: Any, path: tuple[str, ...], references: Sequence[Any], *, top: bool) -> Any:
+        if len(path) > MAX_DEPTH:
+            raise ConversionError(f"{_show(path[:8])}...: nested more than {MAX_DEPTH} levels deep")
         kind = type(value)
         if kind is str or kind is int or kind is bool or value is None:
             return value

@@ -76,6 +76,7 @@ string.dump = nil
 -- every string's metatable): string.rep of an empty string loops without allocating, and Lua's
 -- backtracking pattern matcher takes len^(k+1) steps for k repetition items (k for an anchored
 -- pattern), hours on a long string.
+string.gfind = nil  -- Lua 5.0's name for gmatch, a second door to the unguarded matcher
 local real_rep, real_find, real_match, real_gmatch, real_gsub =
   string.rep, string.find, string.match, string.gmatch, string.gsub
 local MATCH_BUDGET, log = %(match_budget)d, math.log

@@ -98,3 +98,13 @@ def test_values_without_json_form_are_invalid_results(sandbox: LuaSandbox, body:
     with pytest.raises(errors.InvalidScriptResult) as raised:
         call(sandbox, body)
     assert message in str(raised.value)
+
+
+def test_a_deeply_nested_result_is_an_invalid_result_not_a_recursion_error(sandbox: LuaSandbox) -> None:
+    with pytest.raises(errors.InvalidScriptResult, match="nested more than 100 levels"):
+        call(sandbox, "local t = {} for i = 1, 100000 do t = {t} end return t")
+
+
+def test_deep_recursion_in_a_script_is_a_script_error(sandbox: LuaSandbox) -> None:
+    with pytest.raises(errors.ScriptError, match="stack overflow"):
+        call(sandbox, "local function f(n) return 1 + f(n + 1) end return f(1)")

@@ -65,6 +65,7 @@ ESCAPES = {
     "coroutine": "function InterpretHealth(o) return coroutine.wrap(function() end) ~= nil end",
     "collectgarbage": 'function InterpretHealth(o) collectgarbage("stop") return true end',
     "python bridge": "function InterpretHealth(o) return python.eval('1') == 1 end",
+    "string.gfind (unguarded matcher)": 'function InterpretHealth(o) return string.gfind("a", "a") end',
 }
 
 
