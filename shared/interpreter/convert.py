@@ -56,7 +56,7 @@ class Converter:
             return self._table(prepared, recursive=True)
         return prepared
 
-    def _prepare(self, value: Any) -> Any:
+    def _prepare(self, value: Any, depth: int = 0) -> Any:
         """``value`` with str keys, lists for tuples, and every empty container a tagged Lua table.
 
         Only empty tables are ambiguous coming back; a non-empty one the script empties takes the
@@ -65,14 +65,16 @@ class Converter:
         kind = type(value)
         if kind is str or kind is int or kind is bool:
             return value
+        if depth > MAX_DEPTH:
+            raise ConversionError(f"the input is nested more than {MAX_DEPTH} levels deep")
         if kind is dict or isinstance(value, Mapping):
             if not value:
                 return self._tagged(self._object_tag)
-            return {str(k): self._prepare(v) for k, v in value.items() if v is not None}
+            return {str(k): self._prepare(v, depth + 1) for k, v in value.items() if v is not None}
         if kind is list or kind is tuple:
             if not value:
                 return self._tagged(self._array_tag)
-            return [self._prepare(v) for v in value]
+            return [self._prepare(v, depth + 1) for v in value]
         if kind is float and not math.isfinite(value):
             raise ConversionError(f"a non-finite number has no JSON form: {value!r}")
         return value

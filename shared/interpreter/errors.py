@@ -55,3 +55,9 @@ class InvalidScriptResult(InterpreterError):
     """The script returned a value of the wrong type or shape for its operation."""
 
     reason = "InvalidScriptResult"
+
+
+class InvalidInput(InterpreterError):
+    """The object handed to the script has no Lua form (nested too deeply, a non-finite number)."""
+
+    reason = "InvalidInput"

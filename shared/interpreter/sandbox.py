@@ -361,7 +361,10 @@ class LuaSandbox:
         limits = self.limits
         where = {"customization": customization, "operation": operation}
         with self._lock:
-            lua_args = [self.converter.to_lua(arg) for arg in args]
+            try:
+                lua_args = [self.converter.to_lua(arg) for arg in args]
+            except convert.ConversionError as exc:
+                raise errors.InvalidInput(message=str(exc), **where) from None
             runtime = self._runtime
             self._active_limit = runtime.get_memory_used(total=True) + limits.max_memory_bytes
             runtime.set_max_memory(self._active_limit, total=True)

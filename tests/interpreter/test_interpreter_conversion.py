@@ -108,3 +108,16 @@ def test_a_deeply_nested_result_is_an_invalid_result_not_a_recursion_error(sandb
 def test_deep_recursion_in_a_script_is_a_script_error(sandbox: LuaSandbox) -> None:
     with pytest.raises(errors.ScriptError, match="stack overflow"):
         call(sandbox, "local function f(n) return 1 + f(n + 1) end return f(1)")
+
+
+def test_an_input_without_lua_form_is_an_invalid_input(sandbox: LuaSandbox) -> None:
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(500):
+        node["x"] = {}
+        node = node["x"]
+    node["leaf"] = 1
+    with pytest.raises(errors.InvalidInput, match="nested more than 100 levels"):
+        call(sandbox, "return a", deep)
+    with pytest.raises(errors.InvalidInput, match="non-finite"):
+        call(sandbox, "return a", {"x": float("nan")})
