@@ -380,6 +380,8 @@ class LuaSandbox:
                 raise errors.ScriptMemoryExceeded(
                     message=f"more than {limits.max_memory_bytes} bytes allocated", **where
                 ) from None
+            except lua51.LuaError as exc:  # the runner itself failed: still the script's call
+                raise errors.ScriptError(message=str(exc), **where) from None
             finally:
                 self._active_limit = 0
                 runtime.set_max_memory(0)
