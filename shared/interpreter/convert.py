@@ -22,7 +22,7 @@ from typing import Any
 
 from lupa import lua51
 
-# Shapes the Lua side reports for an empty table (see the bootstrap's ``shape``).
+# Tags the Lua side reports for an empty table (see the sandbox bootstrap's ``shape``).
 _OBJECT, _ARRAY = "object", "array"
 _DROP = object()
 # Kubernetes objects nest a few dozen levels at most; deeper is a script building a chain.
@@ -129,7 +129,7 @@ class Converter:
 
     def _empty(self, value: Any, path: tuple[str, ...], references: Sequence[Any], *, top: bool) -> Any:
         """An empty table: its tag if it came from Python, else the inputs' shape at its path."""
-        shape, _ = self._shape(value)
+        shape = self._shape(value)
         if shape == _OBJECT:
             return {}
         if shape == _ARRAY:

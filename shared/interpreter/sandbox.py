@@ -24,9 +24,9 @@ front: ``string.rep`` of an empty string returns at once and a result beyond the
 an error; a pattern (``find``, ``match``, ``gmatch``, ``gsub``) whose worst-case backtracking on
 its subject exceeds ``MATCH_BUDGET`` steps (len^(k+1) for k repetition items) is refused.
 
-Values cross the boundary by ``convert``: Python dicts and lists become Lua tables tagged with
-their shape, so an empty object and an empty list come back as they went in, and tables the
-script made are read by their keys.
+Values cross the boundary by ``convert``: Python dicts and lists become Lua tables, the empty
+ones tagged with their shape, so an empty object and an empty list come back as they went in;
+other tables are read by their keys.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ local sethook, setfenv, pcall, xpcall = debug.sethook, setfenv, pcall, xpcall
 local error, select, type, pairs = error, select, type, pairs
 local loadstring, setmetatable, getmetatable = loadstring, setmetatable, getmetatable
 local next, rawget = next, rawget
-local tostring, math_floor, huge, unpack = tostring, math.floor, math.huge, unpack
+local tostring, unpack = tostring, unpack
 local create, resume = coroutine.create, coroutine.resume
 
 -- string.dump turns a function into bytecode, the first half of every bytecode exploit; the
@@ -225,30 +225,15 @@ local function run(chunk, fname, max_instructions, deadline, ...)
   return result
 end
 
--- Shapes, for the way back: tables the Python side made carry OBJECT or ARRAY as metatable.
+-- Shapes, for the way back: empty tables the Python side made carry OBJECT or ARRAY as metatable
+-- (a non-empty table says what it is by its keys).
 local function object(t) return setmetatable(t, OBJECT) end
 local function array(t) return setmetatable(t, ARRAY) end
 local function shape(t)
   local mt = getmetatable(t)
-  local count, max, strings, integers = 0, 0, 0, 0
-  for k in next, t do
-    count = count + 1
-    local kt = type(k)
-    if kt == "string" then strings = strings + 1
-    elseif kt == "number" and k >= 1 and k == math_floor(k) and k < huge then
-      integers = integers + 1
-      if k > max then max = k end
-    else return "badkey", count end
-  end
-  if count == 0 then
-    if mt == OBJECT then return "object", 0 end
-    if mt == ARRAY then return "array", 0 end
-    return "empty", 0
-  end
-  if strings == count then return "object", count end
-  if integers == count and max == count then return "array", count end
-  if integers == count then return "sparse", max end
-  return "mixed", count
+  if mt == OBJECT then return "object" end
+  if mt == ARRAY then return "array" end
+  return "untagged"
 end
 
 return {compile = compile, run = run, object = object, array = array, shape = shape}
