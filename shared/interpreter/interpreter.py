@@ -17,8 +17,9 @@ method                      operation            result (None: no rule for this 
 
 Precedence per (kind, operation), as in Karmada: a customization defining the operation's script
 wins over the built-in rule; one whose target names the object's exact apiVersion before one
-naming another version of the same group and kind, and among equals the first by name. Otherwise
-the built-in rule (see ``builtin_*``); otherwise None. A customization's script that fails to
+naming another version of the same group and kind, and among equals the first by name. Then the
+process's ``defaults`` (e.g. ``shorthands.replica_path_customization``), then the built-in rule
+(see ``builtin_*``); otherwise None. A customization's script that fails to
 compile, raises, runs out of its budget or returns the wrong shape raises an ``InterpreterError``
 naming the customization and operation: it never silently falls back to the built-in rule.
 Inputs are never mutated.
@@ -67,14 +68,34 @@ class Interpreter:
         customizations: Iterable[ResourceInterpreterCustomization | Mapping[str, Any]] = (),
         *,
         limits: Limits | None = None,
+        defaults: Iterable[ResourceInterpreterCustomization | Mapping[str, Any]] = (),
     ) -> None:
+        """``defaults``: customizations the process brings (``shorthands``, such as the hub's
+        ``--replica-path``), below every user customization and above the built-in rules, like
+        Karmada's third-party layer. They must compile (``ValueError`` otherwise)."""
         self.sandbox = LuaSandbox(limits=limits, libraries={"kube": kube_library.FUNCTIONS})
         self._customizations: dict[str, ResourceInterpreterCustomization] = {}
         self._compiled: dict[tuple[str, Operation], _Rule] = {}
         self._exact: dict[tuple[str, str, Operation], _Rule] = {}
         self._by_kind: dict[tuple[KindKey, Operation], _Rule] = {}
+        self._defaults: dict[tuple[KindKey, Operation], _Rule] = {}
+        for default in sorted((_model(d) for d in defaults), key=lambda c: c.metadata.name or ""):
+            self._add_default(default)
         for customization in customizations:
             self.set_customization(customization)
+
+    def _add_default(self, customization: ResourceInterpreterCustomization) -> None:
+        name = customization.metadata.name or ""
+        target = customization.spec.target
+        key = KindKey.parse(target.api_version, target.kind)
+        for operation in Operation:
+            script = getattr(customization.spec.customizations, operation.field)
+            if script is None or (key, operation) in self._defaults:
+                continue
+            rule = self._compile(name, operation, script.lua_script)
+            if rule.problem is not None:
+                raise ValueError(str(rule.problem))
+            self._defaults[(key, operation)] = rule
 
     # --- customizations ----------------------------------------------------------------------
     def set_customization(
@@ -84,8 +105,7 @@ class Interpreter:
 
         A script that does not compile is kept as that error: calls for its operation raise it.
         """
-        if not isinstance(customization, ResourceInterpreterCustomization):
-            customization = ResourceInterpreterCustomization.from_dict(customization)
+        customization = _model(customization)
         name = customization.metadata.name or ""
         self._customizations[name] = customization
         self._rebuild()
@@ -127,7 +147,8 @@ class Interpreter:
     def _rule(self, obj: Mapping[str, Any], operation: Operation) -> _Rule | None:
         """The target's exact apiVersion first, then any version of its group (first by name)."""
         exact = self._exact.get((str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""), operation))
-        return exact or self._by_kind.get((KindKey.of(obj), operation))
+        key = (KindKey.of(obj), operation)
+        return exact or self._by_kind.get(key) or self._defaults.get(key)
 
     def _same(self, rule: _Rule, script: Any) -> bool:
         return rule.script is not None and rule.script.source == script.lua_script
@@ -271,6 +292,14 @@ class Interpreter:
             name=ref.get("name") if isinstance(ref.get("name"), str) else None,
             label_selector=selector if isinstance(selector, dict) else None,
         )
+
+
+def _model(
+    customization: ResourceInterpreterCustomization | Mapping[str, Any],
+) -> ResourceInterpreterCustomization:
+    if isinstance(customization, ResourceInterpreterCustomization):
+        return customization
+    return ResourceInterpreterCustomization.from_dict(customization)
 
 
 def _kind(value: Any) -> str:
