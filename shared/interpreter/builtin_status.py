@@ -10,7 +10,10 @@ counters are summed; ``observedGeneration`` becomes the template's generation on
 reports that its controller observed its object (otherwise it is left out, so a reader does not
 take the sum for settled); a Job is Complete once every member's is, Failed once any is, its
 ``startTime`` the earliest and ``completionTime`` the latest; a Service's and Ingress's
-load-balancer ingress entries are listed once each. Other kinds: no rule (None).
+load-balancer ingress entries are listed once each; a Pod's phase is the worst any member
+reports (Failed, Unknown, Pending, Running; Succeeded only once it succeeded everywhere), a PVC's
+Lost or Pending unless Bound everywhere, a PV's likewise; a CronJob lists every member's active
+Jobs and its latest schedule and success times. Other kinds: no rule (None).
 """
 
 from __future__ import annotations
@@ -123,6 +126,42 @@ def _load_balancer(items: Sequence[Mapping[str, Any]]) -> Obj:
     return {"loadBalancer": {"ingress": seen} if seen else {}}
 
 
+def _phase(items: Sequence[Mapping[str, Any]], order: tuple[str, ...], *, unanimous: tuple[str, ...]) -> Obj:
+    """The first phase of ``order`` any member reports, except that a ``unanimous`` one counts
+    only when every member reports it (a Pod is Succeeded only once it succeeded everywhere)."""
+    phases = [str(section(item, "status").get("phase") or "") for item in items]
+    for phase in order:
+        if phase in unanimous:
+            if phases and all(p == phase for p in phases):
+                return {"phase": phase}
+        elif phase in phases:
+            return {"phase": phase}
+    return {}
+
+
+def _cron_job(items: Sequence[Mapping[str, Any]]) -> Obj:
+    statuses = [section(item, "status") for item in items]
+    status: Obj = {}
+    active = [copy.deepcopy(ref) for s in statuses for ref in s.get("active") or []]
+    if active:
+        status["active"] = active
+    for field in ("lastScheduleTime", "lastSuccessfulTime"):
+        times = sorted(str(s[field]) for s in statuses if s.get(field))
+        if times:
+            status[field] = times[-1]
+    return status
+
+
+_PHASED: dict[KindKey, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    KindKey("", "Pod"): (("Failed", "Unknown", "Pending", "Running", "Succeeded"), ("Succeeded",)),
+    KindKey("", "PersistentVolumeClaim"): (("Lost", "Pending", "Bound"), ("Bound",)),
+    KindKey("", "PersistentVolume"): (
+        ("Failed", "Pending", "Released", "Available", "Bound"),
+        ("Available", "Bound"),
+    ),
+}
+
+
 def aggregate_status(desired: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> Obj | None:
     """``desired`` with its status aggregated from the members' items; None for kinds without a rule."""
     key = KindKey.of(desired)
@@ -130,6 +169,11 @@ def aggregate_status(desired: Mapping[str, Any], items: Sequence[Mapping[str, An
         status = _load_balancer(items)
     elif key == _JOB_KEY:
         status = _job(desired, items)
+    elif key in _PHASED:
+        order, unanimous = _PHASED[key]
+        status = _phase(items, order, unanimous=unanimous)
+    elif key == KindKey("batch", "CronJob"):
+        status = _cron_job(items)
     elif key in _COUNTERS:
         status = _sum(items, _COUNTERS[key])
         if key in _GENERATIONAL and _all_observed(items):

@@ -370,3 +370,69 @@ def test_unchanged_scripts_are_not_recompiled() -> None:
     interpreter.set_customization(WIDGET_RULES)  # an informer resync: the same object again
     assert len(compiled) == 7
     assert all(interpreter._compiled[key] is rule for key, rule in compiled.items())
+
+
+def _items(*statuses: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"clusterName": f"m{i}", "status": status} for i, status in enumerate(statuses)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "phases", "expected"),
+    [
+        ({"apiVersion": "v1", "kind": "Pod"}, ["Running", "Succeeded"], "Running"),
+        ({"apiVersion": "v1", "kind": "Pod"}, ["Succeeded", "Succeeded"], "Succeeded"),
+        ({"apiVersion": "v1", "kind": "Pod"}, ["Running", "Failed"], "Failed"),
+        ({"apiVersion": "v1", "kind": "Pod"}, ["Pending", "Running"], "Pending"),
+        ({"apiVersion": "v1", "kind": "PersistentVolumeClaim"}, ["Bound", "Bound"], "Bound"),
+        ({"apiVersion": "v1", "kind": "PersistentVolumeClaim"}, ["Bound", "Pending"], "Pending"),
+        ({"apiVersion": "v1", "kind": "PersistentVolume"}, ["Available", "Failed"], "Failed"),
+        ({"apiVersion": "v1", "kind": "PersistentVolume"}, ["Bound", "Bound"], "Bound"),
+    ],
+)
+def test_built_in_phase_aggregation(kind: dict[str, str], phases: list[str], expected: str) -> None:
+    aggregated = Interpreter().aggregate_status(kind, _items(*({"phase": p} for p in phases)))
+    assert aggregated is not None and aggregated["status"] == {"phase": expected}
+
+
+def test_built_in_cron_job_and_job_aggregation() -> None:
+    interpreter = Interpreter()
+    cron = interpreter.aggregate_status(
+        {"apiVersion": "batch/v1", "kind": "CronJob"},
+        _items(
+            {"active": [{"name": "a-1"}], "lastScheduleTime": "2026-01-01T00:00:00Z"},
+            {"lastScheduleTime": "2026-01-02T00:00:00Z", "lastSuccessfulTime": "2026-01-02T00:01:00Z"},
+        ),
+    )
+    assert cron is not None and cron["status"] == {
+        "active": [{"name": "a-1"}],
+        "lastScheduleTime": "2026-01-02T00:00:00Z",
+        "lastSuccessfulTime": "2026-01-02T00:01:00Z",
+    }
+    complete = {"type": "Complete", "status": "True"}
+    job = interpreter.aggregate_status(
+        {"apiVersion": "batch/v1", "kind": "Job"},
+        _items(
+            {"succeeded": 2, "conditions": [complete], "startTime": "t2", "completionTime": "t5"},
+            {"succeeded": 1, "conditions": [complete], "startTime": "t1", "completionTime": "t4"},
+        ),
+    )
+    assert job is not None
+    assert job["status"]["succeeded"] == 3 and job["status"]["startTime"] == "t1"
+    assert job["status"]["completionTime"] == "t5"
+    assert [c["type"] for c in job["status"]["conditions"]] == ["Complete"]
+    failed = interpreter.aggregate_status(
+        {"apiVersion": "batch/v1", "kind": "Job"},
+        _items({"failed": 1, "conditions": [{"type": "Failed", "status": "True"}]}, {"active": 1}),
+    )
+    assert failed is not None and failed["status"]["conditions"][0]["message"] == "Job failed in m0"
+
+
+def test_built_in_load_balancer_aggregation_lists_each_ingress_once() -> None:
+    service = {"apiVersion": "v1", "kind": "Service", "spec": {"type": "LoadBalancer"}}
+    lb = {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}
+    aggregated = Interpreter().aggregate_status(
+        service, _items(lb, lb, {"loadBalancer": {"ingress": [{"hostname": "x"}]}})
+    )
+    assert aggregated is not None
+    assert aggregated["status"] == {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}, {"hostname": "x"}]}}
+    assert Interpreter().reflect_status({**service, "status": lb, "metadata": {"generation": 1}}) == lb
