@@ -19,11 +19,10 @@ Precedence per (kind, operation), as in Karmada: a customization defining the op
 wins over the built-in rule; one whose target names the object's exact apiVersion before one
 naming another version of the same group and kind, and among equals the first by name. Then the
 process's ``defaults`` (e.g. ``shorthands.replica_path_customization``), then the built-in rule
-(see ``builtin_*``); otherwise None. A customization's script that fails to
-compile, raises, runs out of its budget or returns the wrong shape raises an ``InterpreterError``
-naming the customization and operation: it never silently falls back to the built-in rule.
-Inputs are never mutated.
-Thread-safe; pure apart from the Lua runtime it owns.
+(see ``builtin_*``); otherwise None. A customization's script that fails to compile, raises, runs
+out of its budget or returns the wrong shape raises an ``InterpreterError`` naming the
+customization and operation: it never silently falls back to the built-in rule. Inputs are never
+mutated. Thread-safe; pure apart from the Lua runtime it owns.
 """
 
 from __future__ import annotations
