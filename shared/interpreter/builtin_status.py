@@ -1,9 +1,11 @@
 """Built-in status reflection and aggregation (``InterpretStatus``, ``AggregateStatus``), pure.
 
-Reflection picks what a member reports: a Deployment's, StatefulSet's and DaemonSet's replica
-counters plus ``observedGeneration`` and the member object's ``generation``, a Job's counters,
-conditions and times, a PodDisruptionBudget's health counters, a Service's and Ingress's
-``loadBalancer``; any other kind reports its whole ``status`` (as Karmada does).
+Reflection picks what a member reports, as Karmada's built-in rules do: a Deployment's,
+StatefulSet's and DaemonSet's replica counters (Waybill adds ``observedGeneration`` and the member
+object's ``generation``, so aggregation can tell a settled sum), a Job's counters, conditions and
+times, a PodDisruptionBudget's health counters and disrupted pods, a Service's ``loadBalancer``, a
+HorizontalPodAutoscaler's current and desired replicas; any other kind (an Ingress too) reports
+its whole ``status``.
 
 Aggregation writes the template's status from the members' items (``{clusterName, status}``):
 counters are summed; ``observedGeneration`` becomes the template's generation once every member
@@ -47,6 +49,13 @@ _COUNTERS: dict[KindKey, tuple[str, ...]] = {
 _GENERATIONAL = {KindKey("apps", "Deployment"), KindKey("apps", "StatefulSet"), KindKey("apps", "DaemonSet")}
 _LOAD_BALANCED = {KindKey("", "Service"), KindKey("networking.k8s.io", "Ingress")}
 _JOB_KEY = KindKey("batch", "Job")
+_SERVICE = KindKey("", "Service")
+# Reflected beside the counters (not summed): a Job's conditions and times, a PDB's disrupted pods.
+_EXTRA = {
+    _JOB_KEY: ("conditions", "startTime", "completionTime"),
+    KindKey("policy", "PodDisruptionBudget"): ("disruptedPods",),
+}
+_HPA = KindKey("autoscaling", "HorizontalPodAutoscaler")
 
 
 def reflect_status(obj: Mapping[str, Any]) -> Obj | None:
@@ -55,16 +64,17 @@ def reflect_status(obj: Mapping[str, Any]) -> Obj | None:
     status = obj.get("status")
     if not isinstance(status, Mapping):
         return None
-    if key in _LOAD_BALANCED:
+    if key == _SERVICE:
         return {"loadBalancer": deep_copy(section(status, "loadBalancer"))}
+    if key == _HPA:
+        return {name: status[name] for name in ("currentReplicas", "desiredReplicas") if name in status}
     counters = _COUNTERS.get(key)
     if counters is None:
-        return deep_copy(status)
+        return deep_copy(status)  # the whole status (an Ingress's too)
     out: Obj = {name: status[name] for name in counters if name in status}
-    if key == _JOB_KEY:
-        for extra in ("conditions", "startTime", "completionTime"):
-            if extra in status:
-                out[extra] = copy.deepcopy(status[extra])
+    for extra in _EXTRA.get(key, ()):
+        if extra in status:
+            out[extra] = copy.deepcopy(status[extra])
     if key in _GENERATIONAL:
         if "observedGeneration" in status:
             out["observedGeneration"] = status["observedGeneration"]

@@ -436,3 +436,44 @@ def test_built_in_load_balancer_aggregation_lists_each_ingress_once() -> None:
     assert aggregated is not None
     assert aggregated["status"] == {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}, {"hostname": "x"}]}}
     assert Interpreter().reflect_status({**service, "status": lb, "metadata": {"generation": 1}}) == lb
+
+
+@pytest.mark.parametrize(
+    ("obj", "reflected"),
+    [
+        (
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "status": {"currentReplicas": 3, "desiredReplicas": 5, "conditions": []},
+            },
+            {"currentReplicas": 3, "desiredReplicas": 5},
+        ),
+        (
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "status": {"loadBalancer": {}, "other": 1},
+            },
+            {"loadBalancer": {}, "other": 1},
+        ),
+        (
+            {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "status": {"currentHealthy": 2, "disruptedPods": {"p": "t"}, "conditions": []},
+            },
+            {"currentHealthy": 2, "disruptedPods": {"p": "t"}},
+        ),
+        (
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "status": {"succeeded": 1, "startTime": "t", "uncountedTerminatedPods": {}},
+            },
+            {"succeeded": 1, "startTime": "t"},
+        ),
+    ],
+)
+def test_built_in_reflection_picks_karmadas_fields(obj: dict[str, Any], reflected: dict[str, Any]) -> None:
+    assert Interpreter().reflect_status(obj) == reflected
