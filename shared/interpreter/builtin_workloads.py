@@ -1,8 +1,8 @@
 """Built-in replica, revision and dependency rules for Kubernetes' own kinds (pure).
 
 Replicas (``InterpretReplica``): Deployment, StatefulSet, ReplicaSet and ReplicationController
-declare ``spec.replicas`` (absent means 1), a Job ``spec.parallelism`` (absent means 1, and never
-more than ``spec.completions``), a Pod is one replica; each replica's requirements come from its
+declare ``spec.replicas``, a Job ``spec.parallelism`` (as in Karmada; absent means 1, which is
+what the API server defaults both to and what the hub counts today), a Pod is one replica; each replica's requirements come from its
 pod template as ``kube.accuratePodRequirements`` computes them. Revision (``ReviseReplica``) sets
 the same field. Dependencies (``InterpretDependency``): the ConfigMaps, Secrets, ServiceAccount and
 PVCs a workload's pod template names (CronJob: its job template's), and an Ingress's TLS Secrets.
@@ -33,7 +33,6 @@ _REPLICAS_FIELD = {
     KindKey("batch", "Job"): "parallelism",
 }
 _POD = KindKey("", "Pod")
-_JOB = KindKey("batch", "Job")
 
 
 def _template_requirements(template: Mapping[str, Any]) -> Obj | None:
@@ -49,8 +48,6 @@ def replicas(obj: Mapping[str, Any]) -> ReplicaResult | None:
         return None
     spec = section(obj, "spec")
     count = integer(spec.get(field), 1)
-    if key == _JOB and isinstance(spec.get("completions"), int):
-        count = min(count, integer(spec.get("completions")))
     return ReplicaResult(count, _template_requirements(section(spec, "template")), BUILT_IN)
 
 

@@ -135,7 +135,7 @@ def test_built_in_aggregation_sums_and_settles_the_generation() -> None:
     [
         ({"apiVersion": "apps/v1", "kind": "StatefulSet", "spec": {"replicas": 3}}, 3),
         ({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {}}, 1),
-        ({"apiVersion": "batch/v1", "kind": "Job", "spec": {"parallelism": 5, "completions": 2}}, 2),
+        ({"apiVersion": "batch/v1", "kind": "Job", "spec": {"parallelism": 5, "completions": 2}}, 5),
         ({"apiVersion": "batch/v1", "kind": "Job", "spec": {}}, 1),
         ({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "c"}]}}, 1),
     ],
