@@ -1,11 +1,12 @@
 """Built-in replica, revision and dependency rules for Kubernetes' own kinds (pure).
 
 Replicas (``InterpretReplica``): Deployment, StatefulSet, ReplicaSet and ReplicationController
-declare ``spec.replicas``, a Job ``spec.parallelism`` (as in Karmada; absent means 1, which is
-what the API server defaults both to and what the hub counts today), a Pod is one replica; each replica's requirements come from its
-pod template as ``kube.accuratePodRequirements`` computes them. Revision (``ReviseReplica``) sets
-the same field. Dependencies (``InterpretDependency``): the ConfigMaps, Secrets, ServiceAccount and
-PVCs a workload's pod template names (CronJob: its job template's), and an Ingress's TLS Secrets.
+declare ``spec.replicas``, a Job ``spec.parallelism`` (as in Karmada; absent means 1, what the
+API server defaults both to and what the hub counts today), a Pod is one replica; each replica's
+requirements come from its pod template as ``kube.accuratePodRequirements`` computes them.
+Revision (``ReviseReplica``) sets the same field. Dependencies (``InterpretDependency``): the
+ConfigMaps, Secrets, ServiceAccount and PVCs a workload's pod template names (CronJob: its job
+template's), and an Ingress's TLS Secrets.
 """
 
 from __future__ import annotations
