@@ -161,3 +161,20 @@ def test_example_retain_revise_aggregate_dependencies(deployment_example: Interp
     # The desired object has no namespace, so the reference has none either.
     expected = [DependentObject("v1", "ServiceAccount", None, "test-sa")]
     assert deployment_example.dependencies(desired) == expected
+
+
+# --- the user guide's Retain example (HPA-owned replicas) ------------------------------------------
+def test_user_guide_retain_keeps_hpa_replicas_only_with_the_label() -> None:
+    interpreter = Interpreter([load_customization(DATA / "userguide-retain" / "customization.yaml")])
+    labelled = {
+        "apiVersion": "example.io/v1",
+        "kind": "CustomWorkload",
+        "metadata": {"name": "web-app", "labels": {"resourcetemplate.karmada.io/retain-replicas": "true"}},
+        "spec": {"replicas": 3},
+    }
+    observed = {**labelled, "spec": {"replicas": 7, "paused": True}}
+    # "HPA scales to 7 replicas; Karmada ... preserves 7 replicas (does not revert to 3)"
+    assert interpreter.retain(labelled, observed) == {**labelled, "spec": {"replicas": 7, "paused": True}}
+    # "Without label: replicas are controlled by the control plane"
+    unlabelled = {**labelled, "metadata": {"name": "web-app"}}
+    assert interpreter.retain(unlabelled, observed) == {**unlabelled, "spec": {"replicas": 3, "paused": True}}
