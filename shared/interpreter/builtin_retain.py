@@ -1,10 +1,11 @@
 """Built-in retention (``Retain``): values a member's own controllers set that Waybill keeps (pure).
 
-When the desired object leaves them out, these come from the observed object on the member, as in
-Karmada: a Service's ``clusterIP``/``clusterIPs``, ``healthCheckNodePort`` and each port's
-``nodePort``; a ServiceAccount's ``secrets``; a PVC's ``volumeName``; a PV's ``claimRef``; a Pod's
-``nodeName``; a Job's ``selector`` and the pod template labels the Job controller adds. Other
-kinds: no rule (None), the desired object is applied as it is.
+When the desired object leaves them out, these come from the observed object on the member (the
+core of Karmada's built-in retention; Karmada keeps a few more Pod fields): a Service's
+``clusterIP``/``clusterIPs``, ``healthCheckNodePort`` and each port's ``nodePort``; a
+ServiceAccount's ``secrets``; a PVC's ``volumeName``; a PV's ``claimRef``; a Pod's ``nodeName``; a
+Job's ``selector`` and the pod template labels the Job controller adds. Other kinds: no rule
+(None), the desired object is applied as it is.
 """
 
 from __future__ import annotations
