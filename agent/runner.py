@@ -23,6 +23,7 @@ from agent.config import AgentConfig
 from agent.events import EventRecorder
 from agent.member_cache import MemberCache
 from agent.membership import Membership
+from agent.served_apis import ServedApis
 from agent.work_controller import WorkController
 from agent.work_sync import WorkSyncer
 from shared.api import names
@@ -138,6 +139,7 @@ class Agent:
         self.cache: MemberCache | None = None
         self.membership: Membership | None = None
         self.claims: WorkClaims | None = None
+        self.served_apis: ServedApis | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -199,6 +201,10 @@ class Agent:
         ]
         self.works.start()
         self.applied_works.start()
+        # New or removed CRDs on the member reach MemberCluster.status at once, not at the next
+        # periodic status write (see agent/served_apis.py).
+        self.served_apis = ServedApis(self.member_api, report=self.membership.write_member_status)
+        self.served_apis.start()
         _log.info("agent.started", cluster=cfg.cluster, namespace=self.namespace)
 
     def _work_key_of_applied(self, obj: Obj) -> list[str]:
@@ -227,6 +233,8 @@ class Agent:
                 await informer.stop()
         if self.cache is not None:
             await self.cache.stop()
+        if self.served_apis is not None:
+            await self.served_apis.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
