@@ -1,0 +1,145 @@
+"""hub.failover: Karmada's taint keys, NoExecute eviction times, graceful purges, application failover."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from hub import failover
+from hub.failover import ClusterTaint, GracefulEviction
+from shared.api import names
+from shared.api.policy import Toleration
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+UNREACHABLE = ClusterTaint(names.TAINT_UNREACHABLE, "NoExecute", time_added=T0)
+
+
+def tol(**wire: Any) -> Toleration:
+    return Toleration.from_dict(wire)
+
+
+def test_karmada_keys_mean_waybills() -> None:
+    assert failover.canonical_key("cluster.karmada.io/unreachable") == names.TAINT_UNREACHABLE
+    assert failover.canonical_key("cluster.karmada.io/not-ready") == names.TAINT_NOT_READY
+    assert failover.canonical_key("example.com/other") == "example.com/other"
+    karmada = tol(key="cluster.karmada.io/unreachable", operator="Exists", effect="NoExecute")
+    assert failover.tolerates(karmada, UNREACHABLE)
+    assert not failover.tolerates(tol(key="cluster.karmada.io/not-ready", operator="Exists"), UNREACHABLE)
+
+
+@pytest.mark.parametrize(
+    ("ready", "unhealthy_for", "expected"),
+    [
+        ("True", 999, []),
+        ("Unknown", 10, [(names.TAINT_UNREACHABLE, "NoSchedule")]),
+        ("False", 10, [(names.TAINT_NOT_READY, "NoSchedule")]),
+        ("Unknown", 60, [(names.TAINT_UNREACHABLE, "NoSchedule"), (names.TAINT_UNREACHABLE, "NoExecute")]),
+    ],
+)
+def test_health_taints(ready: str, unhealthy_for: int, expected: list[tuple[str, str]]) -> None:
+    taints = failover.health_taints(
+        ready=ready,
+        unhealthy_since=T0,
+        now=T0 + timedelta(seconds=unhealthy_for),
+        eviction_timeout=timedelta(seconds=60),
+    )
+    assert [(t.key, t.effect) for t in taints] == expected
+    no_execute = [t for t in taints if t.effect == "NoExecute"]
+    assert all(t.time_added == T0 + timedelta(seconds=60) for t in no_execute)
+
+
+EVICTIONS: list[tuple[str, list[dict[str, Any]], int | None]] = [
+    ("no toleration: at once", [], 0),
+    ("another key: at once", [{"key": "x", "operator": "Exists"}], 0),
+    (
+        "tolerated forever",
+        [{"key": names.TAINT_UNREACHABLE, "operator": "Exists", "effect": "NoExecute"}],
+        None,
+    ),
+    ("empty key Exists tolerates everything", [{"operator": "Exists"}], None),
+    (
+        "after tolerationSeconds",
+        [{"key": names.TAINT_UNREACHABLE, "operator": "Exists", "tolerationSeconds": 30}],
+        30,
+    ),
+    (
+        "Karmada key, tolerationSeconds",
+        [
+            {
+                "key": failover.KARMADA_UNREACHABLE,
+                "operator": "Exists",
+                "effect": "NoExecute",
+                "tolerationSeconds": 45,
+            }
+        ],
+        45,
+    ),
+    (
+        "smallest of several",
+        [
+            {"key": names.TAINT_UNREACHABLE, "operator": "Exists", "tolerationSeconds": 90},
+            {"key": failover.KARMADA_UNREACHABLE, "operator": "Exists", "tolerationSeconds": 20},
+        ],
+        20,
+    ),
+    (
+        "a NoSchedule toleration does not tolerate NoExecute",
+        [{"key": names.TAINT_UNREACHABLE, "operator": "Exists", "effect": "NoSchedule"}],
+        0,
+    ),
+]
+
+
+@pytest.mark.parametrize(("tolerations", "after"), [c[1:] for c in EVICTIONS], ids=[c[0] for c in EVICTIONS])
+def test_eviction_time(tolerations: list[dict[str, Any]], after: int | None) -> None:
+    result = failover.eviction(UNREACHABLE, [tol(**t) for t in tolerations], now=T0 + timedelta(seconds=5))
+    if after is None:
+        assert result.never and not result.due(T0 + timedelta(days=1))
+    else:
+        assert result.at == T0 + timedelta(seconds=after)
+        assert result.due(T0 + timedelta(seconds=after))
+        assert not result.due(T0 + timedelta(seconds=after) - timedelta(microseconds=1))
+
+
+def test_first_eviction_ignores_noschedule() -> None:
+    taints = [ClusterTaint(names.TAINT_UNREACHABLE, "NoSchedule", time_added=T0)]
+    assert failover.first_eviction(taints, [], now=T0).never
+    taints.append(UNREACHABLE)
+    assert failover.first_eviction(taints, [], now=T0).at == T0
+
+
+@pytest.mark.parametrize(
+    ("mode", "healthy", "elapsed", "purge"),
+    [
+        ("Directly", False, 0, True),
+        ("Gracefully", False, 10, False),
+        ("Gracefully", True, 10, True),
+        ("Gracefully", False, 600, True),
+        ("Never", True, 10_000, False),
+    ],
+)
+def test_graceful_purge(mode: failover.PurgeMode, healthy: bool, elapsed: int, purge: bool) -> None:
+    task = GracefulEviction("m1", since=T0, mode=mode)
+    assert (
+        failover.may_purge(task, replacements_healthy=healthy, now=T0 + timedelta(seconds=elapsed)) is purge
+    )
+
+
+def test_purge_mode_spellings() -> None:
+    assert failover.purge_mode("Immediately") == "Directly"
+    assert failover.purge_mode("Graciously") == "Gracefully"
+    assert failover.purge_mode(None) == "Gracefully"
+    assert failover.purge_mode("Never") == "Never"
+
+
+def test_application_failover_due() -> None:
+    assert not failover.application_failover_due(unhealthy_since=None, toleration_seconds=0, now=T0)
+    assert failover.application_failover_due(unhealthy_since=T0, toleration_seconds=0, now=T0)
+    assert not failover.application_failover_due(
+        unhealthy_since=T0, toleration_seconds=None, now=T0 + timedelta(seconds=299)
+    )
+    assert failover.application_failover_due(
+        unhealthy_since=T0, toleration_seconds=None, now=T0 + timedelta(seconds=300)
+    )
