@@ -133,14 +133,6 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
-def _field_overriders(spec: OverrideSpec) -> Iterator[str]:
-    for index, rule in enumerate(spec.override_rules):
-        if rule.overriders.field_overrider:
-            yield f"spec.overrideRules[{index}].overriders.fieldOverrider"
-    if spec.overriders is not None and spec.overriders.field_overrider:
-        yield "spec.overriders.fieldOverrider"
-
-
 @dataclass(frozen=True)
 class OverrideFeature:
     """One OverridePolicy field Waybill does not implement."""
@@ -150,13 +142,8 @@ class OverrideFeature:
     uses: Callable[[OverrideSpec], Iterator[str]]
 
 
-OVERRIDE_FEATURES: tuple[OverrideFeature, ...] = (
-    OverrideFeature(
-        "spec.overrideRules[].overriders.fieldOverrider",
-        "overriding JSON/YAML inside string fields is not wired in yet",
-        _field_overriders,
-    ),
-)
+OVERRIDE_FEATURES: tuple[OverrideFeature, ...] = ()
+"""OverridePolicy fields not implemented: none (fieldOverrider is, in hub.field_overrider)."""
 
 
 def documented_paths() -> list[str]:

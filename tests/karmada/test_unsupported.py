@@ -87,13 +87,6 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("dependentOverrides", _pp(dependentOverrides=["op1"]), ["spec.dependentOverrides"]),
     ("another scheduler", _pp(schedulerName="my-scheduler"), ["spec.schedulerName"]),
-    (
-        "fieldOverrider",
-        _op(
-            {"fieldOverrider": [{"fieldPath": "/data/a", "json": [{"subPath": "/x", "operator": "remove"}]}]}
-        ),
-        ["spec.overrideRules[0].overriders.fieldOverrider"],
-    ),
     # No-op values of those fields are not uses: a Karmada file that spells out the defaults is fine.
     (
         "defaults spelled out",
