@@ -128,7 +128,7 @@ async def test_field_overrider_changes_documents_inside_strings(
 
         async def eu_overridden() -> bool:
             cm = await member_object(fleet, "eu1", "ConfigMap", "app-config")
-            return yaml.safe_load(cm["data"]["config.yaml"]) == {"db": {"host": "db.eu", "port": 5432}}
+            return bool(yaml.safe_load(cm["data"]["config.yaml"]) == {"db": {"host": "db.eu", "port": 5432}})
 
         await eventually(eu_overridden, what="eu1 ConfigMap overridden")
         eu = await member_object(fleet, "eu1", "ConfigMap", "app-config")
