@@ -1,17 +1,9 @@
 """The ``waybill hub`` process: CRDs, ops server, leader election, then the controllers.
 
-Two replicas are safe: only the holder of the Lease ``<namespace>/waybill-hub`` runs the
-controllers, where the namespace is the pod's own (``$POD_NAMESPACE``, set by the chart; else
-``waybill-system``). The other replica is a standby: it keeps trying to take the Lease.
-
-Readiness is about being able to serve, not about leading, so ``helm --wait`` and a rolling
-update of two replicas complete: ``/readyz`` is ready when the last Lease read reached the API
-server and, on the leader, the hub's caches are synced. Leadership is reported separately, by
-``/leaderz`` (200 only on the leader) and the ``waybill_leader_is_leader`` gauge.
-
-Losing the Lease (its renewal failed for the renew deadline, e.g. during a hub API outage)
-stops the controllers; the process stays up as a standby with a fresh hub and may lead again
-(no restarter needed). A hub failure other than that ends the process with exit code 1.
+Two replicas are safe: only the holder of the Lease ``waybill-system/waybill-hub`` runs the
+controllers; the other waits (and serves ``/healthz``; ``/readyz`` is ready only when leading
+and synced). Losing the Lease stops the controllers; the process then exits non-zero so its
+supervisor restarts it as a follower.
 """
 
 from __future__ import annotations
@@ -24,24 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hub.app import Hub
-from hub.crd_startup import CrdMode, CrdsNotReady, prepare_crds
+from hub.crds import ensure_crds
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from shared.kube import errors
 from shared.kube.client import KubeClient
 from shared.ops.logging import get_logger
 from shared.ops.server import OpsServer
-from shared.runtime.leader import LeaderElector, LeadershipLost
+from shared.runtime.leader import LeaderElector
 
 _log = get_logger("hub.process")
-DEFAULT_LEASE_NAMESPACE = "waybill-system"
-LEASE_NAMESPACE = DEFAULT_LEASE_NAMESPACE  # kept for callers of the old constant
+LEASE_NAMESPACE = "waybill-system"
 LEASE_NAME = "waybill-hub"
-
-
-def lease_namespace(environ: Mapping[str, str] | None = None) -> str:
-    """Where the leader-election Lease lives: the pod's namespace, else ``waybill-system``."""
-    env = os.environ if environ is None else environ
-    return env.get("POD_NAMESPACE") or DEFAULT_LEASE_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -49,119 +34,58 @@ class HubOptions:
     kubeconfig: str | None = None
     metrics_port: int | None = None
     leader_elect: bool = True
-    identity: str = field(default_factory=lambda: os.environ.get("POD_NAME") or
-                          f"{socket.gethostname()}-{os.getpid()}")
-    lease_namespace: str = field(default_factory=lease_namespace)
+    identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     grace_seconds: float = 40.0
     workers: int = 16
-    install_crds: bool = True  # False: ``crds="verify"`` (the old ``--no-install-crds``)
-    crds: CrdMode | None = None  # None: "create" if install_crds else "verify"
+    install_crds: bool = True
     lease_duration: float = 15.0
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     replica_paths: Mapping[tuple[str, str], str] = field(default_factory=lambda: dict(DEFAULT_REPLICA_PATHS))
 
-    @property
-    def crd_mode(self) -> CrdMode:
-        if self.crds is not None:
-            return self.crds
-        return "create" if self.install_crds else "verify"
-
 
 async def _ensure_namespace(hub_api: KubeClient, name: str) -> None:
-    """Create the Lease namespace only when it is missing (the chart's release namespace exists)."""
-    try:
-        await hub_api.get("v1", "Namespace", name=name)
-    except errors.NotFound:
-        with contextlib.suppress(errors.AlreadyExists):
-            await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-
-
-class HubProcess:
-    """One hub replica: a fresh :class:`Hub` per leadership term, readiness for the ops server."""
-
-    def __init__(self, hub_api: KubeClient, options: HubOptions) -> None:
-        self.hub_api = hub_api
-        self.options = options
-        self.hub = self._new_hub()
-        self.terms = 0  # leadership terms started (tests, logs)
-        self.elector: LeaderElector | None = None
-        if options.leader_elect:
-            self.elector = LeaderElector(
-                hub_api,
-                name=LEASE_NAME,
-                namespace=options.lease_namespace,
-                identity=options.identity,
-                lease_duration=options.lease_duration,
-                renew_deadline=options.renew_deadline,
-                retry_period=options.retry_period,
-            )
-
-    def _new_hub(self) -> Hub:
-        return Hub(
-            self.hub_api,
-            replica_paths=self.options.replica_paths,
-            grace_seconds=self.options.grace_seconds,
-            workers=self.options.workers,
-        )
-
-    @property
-    def is_leader(self) -> bool:
-        return self.elector is None or self.elector.is_leader
-
-    def ready(self) -> bool:
-        """Able to serve: the API answers, and the leader's caches are synced."""
-        if self.elector is not None and not self.elector.api_reachable:
-            return False
-        if not self.is_leader:
-            return True
-        return all(i.has_synced for i in self.hub.state.fixed_informers)
-
-    async def _lead(self) -> None:
-        self.terms += 1
-        _log.info("hub.leading", identity=self.options.identity, term=self.terms)
-        await self.hub.run()
-
-    async def run(self) -> None:
-        """Lead whenever this replica holds the Lease; back to standby on losing it."""
-        if self.elector is None:
-            await self._lead()
-            return
-        while True:
-            try:
-                await self.elector.run(self._lead)
-                return
-            except LeadershipLost:
-                _log.warning("hub.standby", identity=self.options.identity,
-                             lease=f"{self.elector.namespace}/{self.elector.name}")
-                self.hub = self._new_hub()
+    with contextlib.suppress(errors.AlreadyExists):
+        await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
 async def run_hub(options: HubOptions, stop: asyncio.Event) -> int:
     """Run until ``stop`` is set; the exit code (0 on a requested stop)."""
     hub_api = (
-        await KubeClient.from_kubeconfig(options.kubeconfig, name="hub")
+        await KubeClient.from_kubeconfig(options.kubeconfig)
         if options.kubeconfig
-        else await KubeClient.from_incluster(name="hub")
+        else await KubeClient.from_incluster()
     )
     ops: OpsServer | None = None
     try:
-        try:
-            await prepare_crds(hub_api, mode=options.crd_mode)
-        except CrdsNotReady as exc:
-            _log.error("hub.crds_not_ready", error=str(exc))
-            return 1
-        process = HubProcess(hub_api, options)
-        if process.elector is not None:
-            await _ensure_namespace(hub_api, options.lease_namespace)
+        if options.install_crds:
+            await ensure_crds(hub_api)
+        hub = Hub(
+            hub_api,
+            replica_paths=options.replica_paths,
+            grace_seconds=options.grace_seconds,
+            workers=options.workers,
+        )
+        elector: LeaderElector | None = None
+        if options.leader_elect:
+            await _ensure_namespace(hub_api, LEASE_NAMESPACE)
+            elector = LeaderElector(
+                hub_api,
+                name=LEASE_NAME,
+                namespace=LEASE_NAMESPACE,
+                identity=options.identity,
+                lease_duration=options.lease_duration,
+                renew_deadline=options.renew_deadline,
+                retry_period=options.retry_period,
+            )
         if options.metrics_port is not None:
             ops = OpsServer(port=options.metrics_port)
             ops.add_liveness_check("process", lambda: True)
-            ops.add_readiness_check("hub-api", process.ready)
-            ops.add_leader_check("leading", lambda: process.is_leader)
+            ops.add_readiness_check("leading", lambda: elector is None or elector.is_leader)
+            ops.add_readiness_check("synced", lambda: all(i.has_synced for i in hub.state.fixed_informers))
             await ops.start()
             _log.info("hub.ops", port=ops.port)
-        work = asyncio.ensure_future(process.run())
+        work = asyncio.ensure_future(elector.run(hub.run) if elector else hub.run())
         stopper = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (work, stopper):
