@@ -10,9 +10,9 @@ every cluster left out a reason. Order of the filters:
 2. taints vs ``clusterTolerations`` (NoSchedule and NoExecute; a NoSchedule taint never evicts a
    cluster that already holds the template, so a network blip moves nothing);
 3. the member must serve the template's API (when it has reported what it serves);
-4. ``spreadConstraints`` (region/zone/provider/label groups first, then the cluster count) and
-   ``maxClusters``, picking clusters that already hold the template first, then most capacity,
-   then name;
+4. ``spreadConstraints``, selected as Karmada's scheduler does (``hub.spread``: region, zone,
+   provider and label groups, then the cluster count; clusters that already hold the template
+   first, then most room), and ``maxClusters``;
 5. replicas (see ``hub.replicas``): Duplicated, or Divided by static weights, by available
    capacity (``dynamicWeight: AvailableReplicas``) or Aggregated, within per-cluster min/max.
 """
@@ -23,11 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from hub import replicas as replica_math
-from hub import selectors
+from hub import selectors, spread
 from hub.clusters import ClusterView, Taint
 from hub.quantities import QuantityError, parse_quantity
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, template_replicas
+from shared.api.policy import SpreadConstraint
 
 SPREAD_FIELDS = ("cluster", "region", "zone", "provider")
 
@@ -160,66 +163,57 @@ def _rank(candidate: _Candidate) -> tuple[int, float, float, str]:
     return (0 if candidate.previous > 0 else 1, -capacity, -candidate.cpu, candidate.cluster.name)
 
 
-def _group_value(constraint: Mapping[str, Any], cluster: ClusterView) -> str | None:
-    label = constraint.get("spreadByLabel")
-    if label:
-        return cluster.labels.get(str(label))
-    by_field = constraint.get("spreadByField")
-    if by_field == "cluster":
-        return cluster.name
-    return cluster.fields.get(str(by_field))
+def _spread_constraints(constraints: Sequence[Mapping[str, Any]]) -> list[SpreadConstraint]:
+    parsed = []
+    for index, constraint in enumerate(constraints):
+        by_field, by_label = constraint.get("spreadByField"), constraint.get("spreadByLabel")
+        if by_field and by_label:
+            raise PlacementError(f"spreadConstraints[{index}]: set spreadByField or spreadByLabel, not both")
+        if by_field and by_field not in SPREAD_FIELDS:
+            raise PlacementError(f"spreadByField {by_field!r} is not one of {', '.join(SPREAD_FIELDS)}")
+        low, high = constraint.get("minGroups"), constraint.get("maxGroups")
+        if low and high and int(low) > int(high):
+            what = f"label {by_label}" if by_label else str(by_field or "cluster")
+            raise PlacementError(f"spread by {what}: minGroups {low} > maxGroups {high}")
+        try:
+            parsed.append(SpreadConstraint.from_dict(constraint))
+        except ValidationError as exc:
+            raise PlacementError(f"spreadConstraints[{index}]: {exc.errors()[0]['msg']}") from exc
+    return parsed
 
 
 def apply_spread(
-    constraints: Sequence[Mapping[str, Any]], candidates: list[_Candidate]
+    constraints: Sequence[Mapping[str, Any]],
+    candidates: list[_Candidate],
+    *,
+    replicas: int | None = None,
+    divided: bool = False,
 ) -> tuple[list[_Candidate], list[Rejection], str | None]:
-    """Keep the clusters of the best groups for each constraint; an error when minGroups fails."""
-    rejections: list[Rejection] = []
-    kept = list(candidates)
-    ordered = sorted(constraints, key=lambda c: 1 if c.get("spreadByField") == "cluster" else 0)
-    for constraint in ordered:
-        by_field, by_label = constraint.get("spreadByField"), constraint.get("spreadByLabel")
-        if bool(by_field) == bool(by_label):
-            raise PlacementError("a spread constraint needs exactly one of spreadByField, spreadByLabel")
-        if by_field and by_field not in SPREAD_FIELDS:
-            raise PlacementError(f"spreadByField {by_field!r} is not one of {', '.join(SPREAD_FIELDS)}")
-        what = f"label {by_label}" if by_label else str(by_field)
-        min_groups = int(constraint.get("minGroups") or 1)
-        max_groups = int(constraint.get("maxGroups") or 0)
-        if max_groups and min_groups > max_groups:
-            raise PlacementError(f"spread by {what}: minGroups {min_groups} > maxGroups {max_groups}")
-        groups: dict[str, list[_Candidate]] = {}
-        for candidate in kept:
-            value = _group_value(constraint, candidate.cluster)
-            if value is None:
-                rejections.append(
-                    Rejection(candidate.cluster.name, "SpreadFieldMissing", f"has no {what} to spread by")
-                )
-                continue
-            groups.setdefault(value, []).append(candidate)
-        if len(groups) < min_groups:
-            return [], rejections, f"spread by {what} needs {min_groups} groups, only {len(groups)} eligible"
-
-        def group_rank(item: tuple[str, list[_Candidate]]) -> tuple[int, float, float, int, str]:
-            members = item[1]
-            placed = sum(1 for m in members if m.previous > 0)
-            capacity = sum(float("inf") if m.capacity is None else m.capacity for m in members)
-            cpu = sum(m.cpu for m in members)
-            return (-placed, -capacity, -cpu, -len(members), item[0])
-
-        chosen = sorted(groups.items(), key=group_rank)
-        if max_groups:
-            for _, members in chosen[max_groups:]:
-                rejections.extend(
-                    Rejection(
-                        m.cluster.name,
-                        "SpreadConstraint",
-                        f"its {what} group was not among the {max_groups} chosen",
-                    )
-                    for m in members
-                )
-            chosen = chosen[:max_groups]
-        kept = sorted((m for _, members in chosen for m in members), key=_rank)
+    """Keep the clusters ``hub.spread`` selects (Karmada's group selection); an error when none can be."""
+    parsed = _spread_constraints(constraints)
+    if not parsed:
+        return list(candidates), [], None
+    by_name = {c.cluster.name: c for c in candidates}
+    result = spread.select(
+        parsed,
+        [
+            spread.SpreadCandidate(
+                name=c.cluster.name,
+                score=spread.LOCALITY_SCORE if c.previous > 0 else 0,
+                # Karmada counts the replicas a cluster runs now as room it has.
+                available=None if c.capacity is None else c.capacity + c.previous,
+                fields={k: v for k, v in c.cluster.fields.items() if v},
+                labels=c.cluster.labels,
+            )
+            for c in candidates
+        ],
+        replicas=replicas or 0,
+        divided=divided,
+    )
+    rejections = [Rejection(x.cluster, x.reason, x.message) for x in result.left_out]
+    if result.error is not None:
+        return [], rejections, result.error
+    kept = sorted((by_name[name] for name in result.chosen), key=_rank)
     return kept, rejections, None
 
 
@@ -294,6 +288,12 @@ def divide(
 # ---------------------------------------------------------------- the whole decision
 
 
+def _divided(policy_spec: Mapping[str, Any]) -> bool:
+    """Whether replicas are divided (so cluster room matters when choosing clusters, as in Karmada)."""
+    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling")
+    return scheduling is not None and scheduling.get("replicaSchedulingType", "Divided") == "Divided"
+
+
 def _affinity_groups(placement: Mapping[str, Any]) -> list[tuple[str | None, Mapping[str, Any] | None]]:
     groups = placement.get("clusterAffinities")
     if groups:
@@ -338,7 +338,10 @@ def schedule(
             candidates.append(_Candidate(cluster, before.get(cluster.name, 0), capacity))
         candidates.sort(key=_rank)
         kept, spread_rejections, spread_error = apply_spread(
-            placement.get("spreadConstraints") or [], candidates
+            placement.get("spreadConstraints") or [],
+            candidates,
+            replicas=total,
+            divided=_divided(policy_spec),
         )
         rejections.extend(spread_rejections)
         if spread_error is None and kept:

@@ -136,3 +136,84 @@ async def test_field_overrider_changes_documents_inside_strings(
         us = await eventually(lambda: member_object(fleet, "us1", "ConfigMap", "app-config"), what="us1 cm")
         assert us["data"] == CONFIG["data"]
         assert (await policy_condition(fleet, "OverridePolicy", "config-eu")).get("status") != "False"
+
+
+# --- spread constraints ------------------------------------------------------------------------------
+REGIONS = {
+    "eu1": ["--region", "eu-west"],
+    "eu2": ["--region", "eu-west"],
+    "us1": ["--region", "us-east"],
+}
+
+
+@pytest.mark.parametrize(
+    ("cluster_constraint", "count"),
+    [
+        ({"spreadByField": "cluster", "maxGroups": 2}, 2),
+        ({"spreadByField": "cluster", "minGroups": 1, "maxGroups": 1}, 2),
+    ],
+    ids=["cluster-max-2", "cluster-1-1"],
+)
+async def test_spread_by_region_puts_one_cluster_in_each_region(
+    sim_factory: SimFactory, tmp_path: Path, cluster_constraint: dict[str, Any], count: int
+) -> None:
+    """Issue #9: region min/max 2 put both clusters in one region; region 2/2 + cluster 1/1 chose one."""
+    async with e2e_fleet(sim_factory, tmp_path, REGIONS) as fleet:
+        await fleet.apply(
+            SHOP,
+            pp(
+                "spread",
+                {
+                    "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                    "placement": {
+                        "replicaScheduling": {"replicaSchedulingType": "Duplicated"},
+                        "spreadConstraints": [
+                            {"spreadByField": "region", "minGroups": 2, "maxGroups": 2},
+                            cluster_constraint,
+                        ],
+                    },
+                },
+            ),
+            deployment(),
+        )
+        found = await eventually(lambda: _scheduled(fleet, "web-deployment"), what="web scheduled")
+        clusters = bound_clusters(found)
+        assert len(clusters) == count
+        assert "us1" in clusters and len({"eu1", "eu2"} & set(clusters)) == 1
+        for member in clusters:
+            await eventually(
+                lambda m=member: member_object(fleet, m, "Deployment", "web", "apps/v1"), what=member
+            )
+
+
+async def _scheduled(fleet: E2EFleet, name: str) -> dict[str, Any] | None:
+    found = await binding(fleet, name)
+    conditions = {c["type"]: c for c in (found.get("status") or {}).get("conditions") or []}
+    if conditions.get(names.CONDITION_SCHEDULED, {}).get("status") == "True" and bound_clusters(found):
+        return found
+    return None
+
+
+async def test_spread_constraint_without_spread_by_field_means_cluster(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    """Issue #9: a constraint without spreadByField was an error; Karmada defaults it to cluster."""
+    async with e2e_fleet(sim_factory, tmp_path, REGIONS) as fleet:
+        await fleet.apply(
+            SHOP,
+            pp(
+                "one",
+                {
+                    "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                    "placement": {"spreadConstraints": [{"minGroups": 1, "maxGroups": 1}]},
+                },
+            ),
+            deployment(),
+        )
+        found = await eventually(lambda: _scheduled(fleet, "web-deployment"), what="web scheduled")
+        assert len(bound_clusters(found)) == 1
+
+        async def valid() -> bool:
+            return (await policy_condition(fleet, "PropagationPolicy", "one")).get("status") == "True"
+
+        await eventually(valid, what="policy Valid=True")
