@@ -1,10 +1,14 @@
-"""Policy status controller: policy key → ``status.claimedTemplates`` and the Valid condition."""
+"""Policy status controller: policy key → ``status.claimedTemplates`` and the Valid condition.
+
+``Valid=False`` with reason ``Unsupported`` names every Karmada field the policy uses that Waybill
+does not implement (``hub.unsupported``); such a policy claims no template.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub import conditions, keys
+from hub import conditions, keys, unsupported
 from hub.controller_scheduling import REASON_INVALID_PLACEMENT
 from hub.state import HubState
 from shared.api import names
@@ -42,7 +46,17 @@ class PolicyStatusController:
         generation = (policy.get("metadata") or {}).get("generation")
         if generation is not None:
             new["observedGeneration"] = generation
-        if problems:
+        missing = unsupported.cached_unsupported(policy)
+        if missing:
+            # A Karmada field Waybill does not implement: refused by name, never silently ignored.
+            new["conditions"] = conditions.set_condition(
+                old.get("conditions"),
+                type=names.CONDITION_VALID,
+                status="False",
+                reason=unsupported.REASON_UNSUPPORTED,
+                message=unsupported.condition_message(missing),
+            )
+        elif problems:
             new["conditions"] = conditions.set_condition(
                 old.get("conditions"),
                 type=names.CONDITION_VALID,

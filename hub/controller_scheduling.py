@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, matching, rendering, scheduling
+from hub import conditions, keys, matching, preemption, rendering, scheduling, unsupported
 from hub.events import EventRecorder
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -126,7 +126,13 @@ class SchedulingController:
         if binding is not None and self._content.get(key) != content:
             self._touch_works(binding)
         self._content[key] = content
-        chosen = matching.choose_policy(template, self.state.propagation_policies())
+        # Karmada: a claim sticks unless a policy with preemption Always may take it; a policy using a
+        # field Waybill does not implement claims nothing (its status says Unsupported).
+        chosen = preemption.choose_policy(
+            template,
+            unsupported.claimable(self.state.propagation_policies()),
+            holder=keys.binding_policy(binding) if binding is not None else None,
+        )
         if chosen is None:
             if binding is not None:
                 await self._orphan(binding)

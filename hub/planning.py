@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import matching, overrides, rendering, scheduling
+from hub import matching, overrides, rendering, scheduling, unsupported
 from hub.clusters import ClusterView
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from shared.api import names
@@ -60,7 +60,7 @@ def plan(
     by_ref = {matching.PolicyRef.of(p): p for p in policies}
     out = []
     for template in sorted(templates, key=lambda t: matching.TemplateRef.of(t)):
-        chosen = matching.choose_policy(template, policies)
+        chosen = matching.choose_policy(template, unsupported.claimable(policies))
         entry = TemplatePlan(template=matching.TemplateRef.of(template), policy=chosen)
         out.append(entry)
         if chosen is None:

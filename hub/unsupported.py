@@ -12,7 +12,7 @@ against it by tests/karmada/test_docs_table.py, so the docs cannot claim more th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,3 +189,27 @@ def unsupported_fields(policy: PropagationPolicy | OverridePolicy | Mapping[str,
 def condition_message(problems: list[FieldProblem]) -> str:
     """One line naming every unsupported field, for the ``Valid=False`` condition."""
     return "; ".join(str(problem) for problem in problems)
+
+
+_CACHE: dict[tuple[str, str, str, str], list[FieldProblem]] = {}
+_CACHE_LIMIT = 4096
+
+
+def cached_unsupported(policy: Mapping[str, Any]) -> list[FieldProblem]:
+    """``unsupported_fields`` of a cached policy object, parsed once per resourceVersion."""
+    meta = policy.get("metadata") or {}
+    version = meta.get("resourceVersion")
+    if not version:
+        return unsupported_fields(policy)
+    key = (str(policy.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")), str(version))
+    found = _CACHE.get(key)
+    if found is None:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()  # versions only move forward: old entries are garbage
+        found = _CACHE[key] = unsupported_fields(policy)
+    return found
+
+
+def claimable(policies: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The policies that may claim templates: those using no unsupported field."""
+    return [policy for policy in policies if not cached_unsupported(policy)]

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from shared.api import names
+from shared.kube.errors import NotFound
 from tests.e2e.e2e_fleet import E2EFleet, SimFactory, e2e_fleet
 from tests.hub.fleet import eventually
 
@@ -217,3 +218,114 @@ async def test_spread_constraint_without_spread_by_field_means_cluster(
             return (await policy_condition(fleet, "PropagationPolicy", "one")).get("status") == "True"
 
         await eventually(valid, what="policy Valid=True")
+
+
+# --- fields Waybill does not implement: Valid=False, Unsupported, claims nothing ----------------------
+async def test_unsupported_field_is_refused_by_name_and_claims_nothing(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    async with e2e_fleet(sim_factory, tmp_path, {"eu1": []}) as fleet:
+        await fleet.apply(
+            SHOP,
+            pp(
+                "affine",
+                {
+                    "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                    "placement": {"workloadAffinity": {"antiAffinity": {"groupByLabelKey": "app"}}},
+                },
+            ),
+            pp(
+                "plain",
+                {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}]},
+            ),
+            deployment("web"),
+            deployment("api"),
+        )
+
+        async def refused() -> dict[str, Any] | None:
+            condition = await policy_condition(fleet, "PropagationPolicy", "affine")
+            return condition if condition.get("status") == "False" else None
+
+        condition = await eventually(refused, what="Valid=False")
+        assert condition["reason"] == "Unsupported"
+        assert "spec.placement.workloadAffinity" in condition["message"]
+        # Fence: the other template, applied together, has been scheduled and delivered...
+        await eventually(
+            lambda: member_object(fleet, "eu1", "Deployment", "api", "apps/v1"), what="api on eu1"
+        )
+        await eventually(lambda: _scheduled(fleet, "api-deployment"), what="api scheduled")
+        # ...while the one only the refused policy selects got no binding at all.
+        with pytest.raises(NotFound):
+            await binding(fleet, "web-deployment")
+        with pytest.raises(NotFound):
+            await member_object(fleet, "eu1", "Deployment", "web", "apps/v1")
+
+
+# --- preemption ----------------------------------------------------------------------------------------
+def _claimer(found: dict[str, Any]) -> str:
+    return str(((found.get("spec") or {}).get("policy") or {}).get("name"))
+
+
+async def test_a_claim_sticks_unless_the_newcomer_preempts(sim_factory: SimFactory, tmp_path: Path) -> None:
+    """Issue #9: with preemption Never (the default) a later higher-priority policy took the template."""
+    select_web = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}]
+    async with e2e_fleet(sim_factory, tmp_path, {"eu1": [], "us1": []}) as fleet:
+        await fleet.apply(
+            SHOP,
+            pp(
+                "first",
+                {
+                    "resourceSelectors": select_web,
+                    "placement": {"clusterAffinity": {"clusterNames": ["eu1"]}},
+                },
+            ),
+            deployment(),
+        )
+        found = await eventually(lambda: _scheduled(fleet, "web-deployment"), what="web scheduled")
+        assert _claimer(found) == "first"
+        await fleet.apply(
+            pp(
+                "second",
+                {
+                    "resourceSelectors": [
+                        *select_web,
+                        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
+                    ],
+                    "priority": 10,
+                    "placement": {"clusterAffinity": {"clusterNames": ["us1"]}},
+                },
+            ),
+            deployment("api"),
+        )
+        # Fence: "second" is seen by the scheduler once it has claimed api.
+        found_api = await eventually(lambda: _scheduled(fleet, "api-deployment"), what="api scheduled")
+        assert _claimer(found_api) == "second"
+        assert _claimer(await binding(fleet, "web-deployment")) == "first"
+        await fleet.apply(
+            pp(
+                "third",
+                {
+                    "resourceSelectors": select_web,
+                    "priority": 5,
+                    "preemption": "Always",
+                    "placement": {"clusterAffinity": {"clusterNames": ["us1"]}},
+                },
+            )
+        )
+
+        async def taken_over() -> bool:
+            return _claimer(await binding(fleet, "web-deployment")) == "third"
+
+        await eventually(taken_over, what="third preempts first")
+        await eventually(
+            lambda: member_object(fleet, "us1", "Deployment", "web", "apps/v1"), what="web on us1"
+        )
+
+        async def gone_from_eu1() -> bool:
+            try:
+                await member_object(fleet, "eu1", "Deployment", "web", "apps/v1")
+            except NotFound:
+                return True
+            return False
+
+        await eventually(gone_from_eu1, what="web left eu1")
