@@ -329,3 +329,49 @@ async def test_a_claim_sticks_unless_the_newcomer_preempts(sim_factory: SimFacto
             return False
 
         await eventually(gone_from_eu1, what="web left eu1")
+
+
+# --- conflictResolution: Karmada's default is Abort --------------------------------------------------
+async def _manifest_reason(fleet: E2EFleet, member: str, kind: str, name: str) -> str | None:
+    works = await fleet.hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace=f"member-{member}")
+    for work in works.items:
+        for entry in (work.get("status") or {}).get("manifestConditions") or []:
+            identifier = entry.get("identifier") or {}
+            if identifier.get("kind") == kind and identifier.get("name") == name:
+                applied = [c for c in entry.get("conditions") or [] if c["type"] == names.CONDITION_APPLIED]
+                if applied:
+                    return str(applied[0]["reason"])
+    return None
+
+
+@pytest.mark.parametrize(
+    ("resolution", "reason"), [(None, "NotTakenOver"), ("Abort", "NotTakenOver"), ("Overwrite", None)]
+)
+async def test_an_existing_identical_object_is_adopted_only_with_overwrite(
+    sim_factory: SimFactory, tmp_path: Path, resolution: str | None, reason: str | None
+) -> None:
+    """Issue #9: an unset conflictResolution adopted an identical pre-existing object (Karmada: Abort)."""
+    existing = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "legacy", "namespace": "shop"},
+        "data": {"k": "v"},
+    }
+    async with e2e_fleet(sim_factory, tmp_path, {"eu1": []}) as fleet:
+        await fleet.member_apis["eu1"].create(SHOP)
+        await fleet.member_apis["eu1"].create(existing)
+        spec: dict[str, Any] = {
+            "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "legacy"}]
+        }
+        if resolution:
+            spec["conflictResolution"] = resolution
+        await fleet.apply(SHOP, pp("legacy", spec), existing)
+
+        async def reported() -> str | None:
+            return await _manifest_reason(fleet, "eu1", "ConfigMap", "legacy")
+
+        found = await eventually(reported, what="Applied condition of the ConfigMap")
+        if reason is None:
+            assert found not in ("NotTakenOver",), found
+        else:
+            assert found == reason
