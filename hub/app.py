@@ -83,11 +83,14 @@ class Hub:
         *,
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         grace_seconds: float = 40.0,
+        failover_eviction_seconds: float | None = 300.0,
         workers: int = 16,
     ) -> None:
         self.state = HubState(hub_api)
         self.events = EventRecorder(hub_api)
-        self.members_ctl = MembersController(state=self.state, grace_seconds=grace_seconds)
+        self.members_ctl = MembersController(
+            state=self.state, grace_seconds=grace_seconds, failover_eviction_seconds=failover_eviction_seconds
+        )
         self.members = Controller("hub-members", self.members_ctl.reconcile, workers=2)
         self.works_ctl = WorksController(
             state=self.state,

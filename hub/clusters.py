@@ -19,6 +19,7 @@ class Taint:
     key: str
     value: str = ""
     effect: str = "NoSchedule"
+    time_added: str | None = None  # RFC 3339; NoExecute tolerationSeconds count from it
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class ClusterView:
                 key=str(t.get("key", "")),
                 value=str(t.get("value") or ""),
                 effect=str(t.get("effect") or "NoSchedule"),
+                time_added=str(t["timeAdded"]) if t.get("timeAdded") else None,
             )
             for t in spec.get("taints") or []
         )

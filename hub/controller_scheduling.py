@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from hub import conditions, keys, matching, preemption, rendering, scheduling, unsupported
@@ -193,6 +194,10 @@ class SchedulingController:
             scheduled=scheduled,
             generation=generation,
         )
+        if decision.recheck_at is not None:
+            # A NoExecute toleration runs out then: nothing else would wake this template.
+            wait = (decision.recheck_at - datetime.now(UTC)).total_seconds()
+            return Result(requeue_after=max(wait, 0.0) + 0.05)
         return None
 
     # ---- writes -------------------------------------------------------------------------------

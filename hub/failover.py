@@ -26,10 +26,10 @@ or ``Never``. Karmada's older names ``Immediately`` and ``Graciously`` mean ``Di
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 from shared.api import names
 from shared.api.policy import Toleration
@@ -158,3 +158,59 @@ def application_failover_due(
         return False
     seconds = DEFAULT_APPLICATION_TOLERATION_SECONDS if toleration_seconds is None else toleration_seconds
     return now >= unhealthy_since + timedelta(seconds=seconds)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class TaintPlan:
+    """A member's ``spec.taints`` as they should be, and when to look again (a NoExecute falls due)."""
+
+    taints: list[dict[str, Any]]
+    recheck_after: float | None = None
+
+
+def desired_health_taints(
+    taints: Sequence[Mapping[str, Any]],
+    *,
+    unreachable: bool,
+    now: datetime,
+    eviction_seconds: float | None,
+) -> TaintPlan:
+    """``spec.taints`` with the unreachable taints: NoSchedule while the heartbeat is lost, NoExecute
+    once it has been lost for ``eviction_seconds`` (None: never). Other taints are kept, in order;
+    both health taints go when the heartbeat resumes."""
+    ours = {(names.TAINT_UNREACHABLE, "NoSchedule"), (names.TAINT_UNREACHABLE, "NoExecute")}
+    kept = [dict(t) for t in taints if (t.get("key"), t.get("effect") or "NoSchedule") not in ours]
+    if not unreachable:
+        return TaintPlan(kept)
+    existing = {(t.get("key"), t.get("effect") or "NoSchedule"): dict(t) for t in taints}
+    no_schedule = existing.get((names.TAINT_UNREACHABLE, "NoSchedule")) or {
+        "key": names.TAINT_UNREACHABLE,
+        "effect": "NoSchedule",
+        "timeAdded": _rfc3339(now),
+    }
+    kept.append(no_schedule)
+    if eviction_seconds is None:
+        return TaintPlan(kept)
+    since = _parse(no_schedule.get("timeAdded")) or now
+    due = since + timedelta(seconds=eviction_seconds)
+    no_execute = existing.get((names.TAINT_UNREACHABLE, "NoExecute"))
+    if no_execute is None and now < due:
+        return TaintPlan(kept, recheck_after=(due - now).total_seconds() + 0.05)
+    kept.append(
+        no_execute or {"key": names.TAINT_UNREACHABLE, "effect": "NoExecute", "timeAdded": _rfc3339(now)}
+    )
+    return TaintPlan(kept)

@@ -8,7 +8,9 @@ every cluster left out a reason. Order of the filters:
    ``placement.clusterAffinity`` or, with ``placement.clusterAffinities``, from the first group
    (in order) that yields at least one cluster;
 2. taints vs ``clusterTolerations`` (NoSchedule and NoExecute; a NoSchedule taint never evicts a
-   cluster that already holds the template, so a network blip moves nothing);
+   cluster that already holds the template, so a network blip moves nothing; a NoExecute taint
+   tolerated with ``tolerationSeconds`` evicts that long after its ``timeAdded``; Karmada's
+   ``cluster.karmada.io/not-ready|unreachable`` keys mean Waybill's);
 3. the member must serve the template's API (when it has reported what it serves);
 4. ``spreadConstraints``, selected as Karmada's scheduler does (``hub.spread``: region, zone,
    provider and label groups, then the cluster count; clusters that already hold the template
@@ -21,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
+from hub import failover, selectors, spread
 from hub import replicas as replica_math
-from hub import selectors, spread
 from hub.clusters import ClusterView, Taint
 from hub.quantities import QuantityError, parse_quantity
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, template_replicas
@@ -68,6 +71,8 @@ class Decision:
     affinity_name: str | None = None
     total_replicas: int | None = None
     unplaced_replicas: int = 0
+    recheck_at: datetime | None = None
+    """When a NoExecute toleration runs out: the decision may change then without any event."""
 
     @property
     def cluster_names(self) -> list[str]:
@@ -106,31 +111,80 @@ def affinity_rejection(affinity: Mapping[str, Any] | None, cluster: ClusterView)
 
 
 def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
+    """core/v1 matching; Karmada's ``cluster.karmada.io/not-ready|unreachable`` keys mean Waybill's."""
     effect = toleration.get("effect") or ""
     if effect and effect != taint.effect:
         return False
     operator = toleration.get("operator") or "Equal"
-    key = toleration.get("key") or ""
+    key = failover.canonical_key(toleration.get("key"))
     if operator == "Exists":
-        return not key or key == taint.key
-    return key == taint.key and str(toleration.get("value") or "") == taint.value
+        return not key or key == failover.canonical_key(taint.key)
+    return key == failover.canonical_key(taint.key) and str(toleration.get("value") or "") == taint.value
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def toleration_deadline(tolerations: Sequence[Mapping[str, Any]], taint: Taint) -> datetime | None:
+    """When a tolerated NoExecute taint stops being tolerated (``tolerationSeconds`` after it was
+    added; the smallest when several match); None: tolerated for good."""
+    matching = [t for t in tolerations if tolerates(t, taint)]
+    if not matching or any(t.get("tolerationSeconds") is None for t in matching):
+        return None
+    added = _time(taint.time_added) or datetime.now(UTC)
+    seconds = max(min(int(t.get("tolerationSeconds") or 0) for t in matching), 0)
+    return added + timedelta(seconds=seconds)
 
 
 def taint_rejection(
-    tolerations: Sequence[Mapping[str, Any]], cluster: ClusterView, *, already_placed: bool
+    tolerations: Sequence[Mapping[str, Any]],
+    cluster: ClusterView,
+    *,
+    already_placed: bool,
+    now: datetime | None = None,
 ) -> Rejection | None:
+    now = now or datetime.now(UTC)
     for taint in cluster.taints:
         if taint.effect not in ("NoSchedule", "NoExecute"):
             continue
+        value = f"={taint.value}" if taint.value else ""
         if any(tolerates(t, taint) for t in tolerations):
+            deadline = toleration_deadline(tolerations, taint) if taint.effect == "NoExecute" else None
+            if deadline is not None and now >= deadline:
+                return Rejection(
+                    cluster.name,
+                    "TolerationExpired",
+                    f"taint {taint.key}{value}:NoExecute was tolerated until {deadline.isoformat()}",
+                )
             continue
         if taint.effect == "NoSchedule" and already_placed:
             continue  # NoSchedule keeps what is already there
-        value = f"={taint.value}" if taint.value else ""
         return Rejection(
             cluster.name, "TaintNotTolerated", f"taint {taint.key}{value}:{taint.effect} is not tolerated"
         )
     return None
+
+
+def next_toleration_deadline(
+    tolerations: Sequence[Mapping[str, Any]], clusters: Sequence[ClusterView], *, now: datetime
+) -> datetime | None:
+    """The earliest future moment a NoExecute toleration of these clusters runs out (to look again)."""
+    deadlines = [
+        deadline
+        for cluster in clusters
+        for taint in cluster.taints
+        if taint.effect == "NoExecute"
+        for deadline in (toleration_deadline(tolerations, taint),)
+        if deadline is not None and deadline > now
+    ]
+    return min(deadlines, default=None)
 
 
 def api_rejection(template: Mapping[str, Any], cluster: ClusterView) -> Rejection | None:
@@ -308,6 +362,7 @@ def schedule(
     clusters: Sequence[ClusterView],
     previous: Mapping[str, int | None] | None = None,
     replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+    now: datetime | None = None,
 ) -> Decision:
     """Decide where ``template`` goes under a policy spec. Raises ``PlacementError`` on bad input.
 
@@ -320,7 +375,9 @@ def schedule(
     total = template_replicas(template, replica_paths)
     requests = replica_math.pod_requests(template) if total is not None else {}
     ordered_clusters = sorted(clusters, key=lambda c: c.name)
+    now = now or datetime.now(UTC)
     decision = Decision(total_replicas=total)
+    decision.recheck_at = next_toleration_deadline(tolerations, ordered_clusters, now=now)
     skipped: list[str] = []
     for affinity_name, affinity in _affinity_groups(placement):
         rejections: list[Rejection] = []
@@ -328,7 +385,7 @@ def schedule(
         for cluster in ordered_clusters:
             rejection = (
                 affinity_rejection(affinity, cluster)
-                or taint_rejection(tolerations, cluster, already_placed=cluster.name in before)
+                or taint_rejection(tolerations, cluster, already_placed=cluster.name in before, now=now)
                 or api_rejection(template, cluster)
             )
             if rejection:

@@ -206,7 +206,7 @@ def _by_cluster(
             taken[index], rest[roomiest] = rest[roomiest], taken[index]
         index -= 1
     if sum(c.room for c in taken) < replicas:
-        return [], f"not enough room for {replicas} replicas in {count} clusters"
+        return [], f"spread by cluster: not enough room for {replicas} replicas in {count} clusters"
     return taken, None
 
 
@@ -281,7 +281,8 @@ def select(
             return SpreadResult(
                 left_out=tuple(left_out),
                 error=(
-                    f"no {low}..{high} {what} groups hold the {cluster_low} clusters spread by cluster needs"
+                    f"spread by {what}: no {low}..{high} groups hold the {cluster_low} clusters"
+                    " spread by cluster needs"
                 ),
             )
         chosen_names = {g.name for g in chosen}

@@ -49,12 +49,6 @@ def _overflow(spec: PropagationSpec) -> Iterator[str]:
             yield f"spec.placement.clusterAffinities[{index}].overflowAffinities"
 
 
-def _toleration_seconds(spec: PropagationSpec) -> Iterator[str]:
-    for index, toleration in enumerate(spec.placement.cluster_tolerations):
-        if toleration.toleration_seconds is not None:
-            yield f"spec.placement.clusterTolerations[{index}].tolerationSeconds"
-
-
 def _suspension(spec: PropagationSpec) -> Iterator[str]:
     suspension = spec.suspension
     if suspension is None:
@@ -88,11 +82,6 @@ FEATURES: tuple[Feature, ...] = (
         "spec.failover.cluster",
         "per-policy cluster failover behaviour is not implemented",
         lambda s: _when(s.failover is not None and s.failover.cluster is not None, "spec.failover.cluster"),
-    ),
-    Feature(
-        "spec.placement.clusterTolerations[].tolerationSeconds",
-        "timed NoExecute eviction is not implemented",
-        _toleration_seconds,
     ),
     Feature("spec.suspension.dispatching", "suspending dispatch is not implemented", _suspension),
     Feature(

@@ -143,3 +143,33 @@ def test_application_failover_due() -> None:
     assert failover.application_failover_due(
         unhealthy_since=T0, toleration_seconds=None, now=T0 + timedelta(seconds=300)
     )
+
+
+def _keys(plan: failover.TaintPlan) -> list[tuple[str, str]]:
+    return [(t["key"], t["effect"]) for t in plan.taints]
+
+
+def test_desired_health_taints_no_schedule_then_no_execute() -> None:
+    other = {"key": "dedicated", "effect": "NoSchedule", "value": "gpu"}
+    first = failover.desired_health_taints([other], unreachable=True, now=T0, eviction_seconds=60)
+    assert _keys(first) == [("dedicated", "NoSchedule"), (names.TAINT_UNREACHABLE, "NoSchedule")]
+    assert first.recheck_after == pytest.approx(60.05)
+    later = failover.desired_health_taints(
+        first.taints, unreachable=True, now=T0 + timedelta(seconds=61), eviction_seconds=60
+    )
+    assert _keys(later)[-1] == (names.TAINT_UNREACHABLE, "NoExecute")
+    assert later.recheck_after is None
+    # Stable: the same taints (with their timeAdded) on the next pass, so nothing is rewritten.
+    again = failover.desired_health_taints(
+        later.taints, unreachable=True, now=T0 + timedelta(seconds=99), eviction_seconds=60
+    )
+    assert again.taints == later.taints
+    back = failover.desired_health_taints(again.taints, unreachable=False, now=T0, eviction_seconds=60)
+    assert back.taints == [other]
+
+
+def test_desired_health_taints_without_eviction() -> None:
+    plan = failover.desired_health_taints(
+        [], unreachable=True, now=T0 + timedelta(days=1), eviction_seconds=None
+    )
+    assert _keys(plan) == [(names.TAINT_UNREACHABLE, "NoSchedule")]

@@ -15,7 +15,7 @@ import yaml
 
 from shared.api import names
 from shared.kube.errors import NotFound
-from tests.e2e.e2e_fleet import E2EFleet, SimFactory, e2e_fleet
+from tests.e2e.e2e_fleet import E2EFleet, SimFactory, e2e_fleet, start_agent, stop_agent
 from tests.hub.fleet import eventually
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not on PATH")
@@ -375,3 +375,81 @@ async def test_an_existing_identical_object_is_adopted_only_with_overwrite(
             assert found not in ("NotTakenOver",), found
         else:
             assert found == reason
+
+
+# --- cluster failover --------------------------------------------------------------------------------
+async def test_cluster_failover_after_lease_expiry_and_clean_return(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    """A member stops: its Lease expires, it is tainted unreachable (NoSchedule, then NoExecute), the
+    workload tolerating Karmada's key for 1 s moves; back again, the member gets only what the policy asks."""
+    members = {"a": [], "b": []}
+    async with e2e_fleet(
+        sim_factory, tmp_path, members, grace_seconds=1.5, failover_eviction_seconds=1.0
+    ) as fleet:
+        policy = pp(
+            "one",
+            {
+                "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                "placement": {
+                    "spreadConstraints": [{"spreadByField": "cluster", "minGroups": 1, "maxGroups": 1}],
+                    "clusterTolerations": [
+                        {
+                            "key": "cluster.karmada.io/unreachable",
+                            "operator": "Exists",
+                            "effect": "NoExecute",
+                            "tolerationSeconds": 1,
+                        }
+                    ],
+                },
+            },
+        )
+        await fleet.apply(SHOP, policy, deployment())
+        first = bound_clusters(
+            await eventually(lambda: _scheduled(fleet, "web-deployment"), what="scheduled")
+        )
+        assert len(first) == 1
+        lost, other = first[0], ({"a", "b"} - set(first)).pop()
+        await eventually(
+            lambda: member_object(fleet, lost, "Deployment", "web", "apps/v1"), what="web applied"
+        )
+        await stop_agent(fleet, lost)
+
+        async def taints() -> set[tuple[str, str]]:
+            found = await fleet.hub_api.get(
+                names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER, name=lost, namespace=f"member-{lost}"
+            )
+            return {(t["key"], t["effect"]) for t in found["spec"].get("taints") or []}
+
+        async def evicting() -> bool:
+            return (names.TAINT_UNREACHABLE, "NoExecute") in await taints()
+
+        await eventually(evicting, within=20, what="NoExecute taint")
+
+        async def moved() -> bool:
+            return bound_clusters(await binding(fleet, "web-deployment")) == [other]
+
+        await eventually(moved, within=20, what="moved off the lost member")
+        await eventually(
+            lambda: member_object(fleet, other, "Deployment", "web", "apps/v1"), what="web on other"
+        )
+        # The lost member's agent is down: what it runs stays until it can hear the hub again.
+        assert await member_object(fleet, lost, "Deployment", "web", "apps/v1")
+
+        await start_agent(fleet, lost, tmp_path / f"{lost}-hub.kubeconfig")
+
+        async def healthy_again() -> bool:
+            return not await taints()
+
+        await eventually(healthy_again, within=20, what="taints removed")
+
+        async def cleaned() -> bool:
+            try:
+                await member_object(fleet, lost, "Deployment", "web", "apps/v1")
+            except NotFound:
+                return True
+            return False
+
+        await eventually(cleaned, within=20, what="the returning member drops what it no longer holds")
+        # No churn: the workload stays where it moved (maxGroups 1 and a locality preference).
+        assert bound_clusters(await binding(fleet, "web-deployment")) == [other]

@@ -40,18 +40,6 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["spec.failover.application"],
     ),
     ("cluster failover", _pp(failover={"cluster": {"purgeMode": "Directly"}}), ["spec.failover.cluster"]),
-    (
-        "tolerationSeconds",
-        _pp(
-            placement={
-                "clusterTolerations": [
-                    {"key": "a", "operator": "Exists"},
-                    {"key": "b", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 60},
-                ]
-            }
-        ),
-        ["spec.placement.clusterTolerations[1].tolerationSeconds"],
-    ),
     ("suspend all", _pp(suspension={"dispatching": True}), ["spec.suspension.dispatching"]),
     (
         "suspend some",
