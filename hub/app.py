@@ -223,6 +223,12 @@ class Hub:
                 self._policy_specs[identity] = digest
             self._sync_template_kinds()
             self._all_templates()
+            # Works depend on policy fields beyond placement (suspension, conflictResolution).
+            changed = PolicyRef(kind, namespace, name)
+            for binding in self.state.all_bindings():
+                if keys.binding_policy(binding) == changed:
+                    for works_key in self._binding_works_keys(binding):
+                        self.works.enqueue(works_key)
 
         return handler
 

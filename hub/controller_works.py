@@ -46,6 +46,15 @@ def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     return (work.get("spec"), meta.get("labels"), meta.get("annotations"))
 
 
+def suspended(policy: Mapping[str, Any], cluster: str) -> bool:
+    """Whether ``spec.suspension`` stops dispatching to ``cluster``."""
+    suspension = (policy.get("spec") or {}).get("suspension") or {}
+    if suspension.get("dispatching"):
+        return True
+    on_clusters = (suspension.get("dispatchingOnClusters") or {}).get("clusterNames") or []
+    return cluster in on_clusters
+
+
 class WorksController:
     """Reconciles works keys (``policyKind|ns|name|cluster``) into Work objects."""
 
@@ -83,6 +92,10 @@ class WorksController:
         last_good = _last_good(list(existing.values()))
         view = self.state.cluster_view(cluster)
         policy = self.state.policy(policy_ref)
+        if policy is not None and suspended(policy, cluster):
+            # Karmada's suspension: the member's Works stay exactly as they are (nothing created,
+            # updated or deleted) until dispatching resumes; the policy's change wakes them again.
+            return None
         override_policies = self.state.override_policies()
         manifests: list[dict[str, Any]] = []
         generations: dict[str, int] = {}

@@ -49,17 +49,6 @@ def _overflow(spec: PropagationSpec) -> Iterator[str]:
             yield f"spec.placement.clusterAffinities[{index}].overflowAffinities"
 
 
-def _suspension(spec: PropagationSpec) -> Iterator[str]:
-    suspension = spec.suspension
-    if suspension is None:
-        return
-    yield from _when(bool(suspension.dispatching), "spec.suspension.dispatching")
-    on_clusters = suspension.dispatching_on_clusters
-    yield from _when(
-        on_clusters is not None and bool(on_clusters.cluster_names), "spec.suspension.dispatchingOnClusters"
-    )
-
-
 FEATURES: tuple[Feature, ...] = (
     Feature(
         "spec.propagateDeps",
@@ -83,7 +72,6 @@ FEATURES: tuple[Feature, ...] = (
         "per-policy cluster failover behaviour is not implemented",
         lambda s: _when(s.failover is not None and s.failover.cluster is not None, "spec.failover.cluster"),
     ),
-    Feature("spec.suspension.dispatching", "suspending dispatch is not implemented", _suspension),
     Feature(
         "spec.preserveResourcesOnDeletion",
         "keeping member objects when the template is deleted is not implemented",
@@ -140,8 +128,6 @@ def documented_paths() -> list[str]:
     paths = []
     for feature in FEATURES:
         paths.append(feature.path)
-        if feature.path == "spec.suspension.dispatching":
-            paths.append("spec.suspension.dispatchingOnClusters")  # one check yields both fields
     return paths + [feature.path for feature in OVERRIDE_FEATURES]
 
 

@@ -16,7 +16,7 @@ import yaml
 from shared.api import names
 from shared.kube.errors import NotFound
 from tests.e2e.e2e_fleet import E2EFleet, SimFactory, e2e_fleet, start_agent, stop_agent
-from tests.hub.fleet import eventually
+from tests.hub.fleet import eventually, settled
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not on PATH")
 
@@ -453,3 +453,46 @@ async def test_cluster_failover_after_lease_expiry_and_clean_return(
         await eventually(cleaned, within=20, what="the returning member drops what it no longer holds")
         # No churn: the workload stays where it moved (maxGroups 1 and a locality preference).
         assert bound_clusters(await binding(fleet, "web-deployment")) == [other]
+
+
+# --- suspension -------------------------------------------------------------------------------------
+async def test_suspended_members_keep_the_old_version_until_resumed(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    def image(pod: dict[str, Any]) -> str:
+        return str(pod["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    async def has_image(member: str, wanted: str) -> bool:
+        return image(await member_object(fleet, member, "Deployment", "web", "apps/v1")) == wanted
+
+    spec: dict[str, Any] = {
+        "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}]
+    }
+    async with e2e_fleet(sim_factory, tmp_path, {"eu1": [], "us1": []}) as fleet:
+        await fleet.apply(SHOP, pp("web", spec), deployment())
+        for member in ("eu1", "us1"):
+            await eventually(lambda m=member: has_image(m, "nginx:1.25"), what=f"v1 on {member}")
+        # Karmada's documented example: suspend dispatching to one member.
+        await fleet.apply(
+            pp("web", {**spec, "suspension": {"dispatchingOnClusters": {"clusterNames": ["us1"]}}})
+        )
+        updated = deployment(pod_spec={"containers": [{"name": "c", "image": "nginx:1.26"}]})
+
+        async def suspension_seen() -> bool:
+            works = await fleet.hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace="member-us1")
+            return bool(works.items)
+
+        await eventually(suspension_seen, what="us1 Work exists")
+        await fleet.apply(updated)
+        await eventually(
+            lambda: has_image("eu1", "nginx:1.26"), what="v2 on eu1"
+        )  # fence: the update went out
+        await settled(fleet.hub)  # every hub controller has processed the update
+        works = await fleet.hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace="member-us1")
+        carried = [
+            m for w in works.items for m in w["spec"]["workload"]["manifests"] if m["kind"] == "Deployment"
+        ]
+        assert [image(m) for m in carried] == ["nginx:1.25"]
+        assert await has_image("us1", "nginx:1.25")
+        await fleet.apply(pp("web", spec))  # resume
+        await eventually(lambda: has_image("us1", "nginx:1.26"), what="v2 on us1 after resuming")

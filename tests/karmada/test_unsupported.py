@@ -40,12 +40,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["spec.failover.application"],
     ),
     ("cluster failover", _pp(failover={"cluster": {"purgeMode": "Directly"}}), ["spec.failover.cluster"]),
-    ("suspend all", _pp(suspension={"dispatching": True}), ["spec.suspension.dispatching"]),
-    (
-        "suspend some",
-        _pp(suspension={"dispatchingOnClusters": {"clusterNames": ["m1"]}}),
-        ["spec.suspension.dispatchingOnClusters"],
-    ),
+    ("suspension is implemented", _pp(suspension={"dispatching": True}), []),
     ("preserve", _pp(preserveResourcesOnDeletion=True), ["spec.preserveResourcesOnDeletion"]),
     ("lazy", _pp(activationPreference="Lazy"), ["spec.activationPreference"]),
     (
