@@ -149,6 +149,11 @@ class SchedulingController:
                 clusters=self.state.clusters(),
                 previous=previous,
                 replica_paths=self.replica_paths,
+                current_affinity=(
+                    ((binding.get("status") or {}).get("schedulingDecision") or {}).get("affinityName")
+                    if binding is not None
+                    else None
+                ),
             )
         except scheduling.PlacementError as exc:
             await self._write(

@@ -6,7 +6,9 @@ every cluster left out a reason. Order of the filters:
 
 1. affinity (``clusterNames``, ``exclude``, ``labelSelector``, ``fieldSelector``), taken from
    ``placement.clusterAffinity`` or, with ``placement.clusterAffinities``, from the first group
-   (in order) that yields at least one cluster;
+   (in order) that yields at least one cluster, starting from the group the template is on
+   (``current_affinity``: as Karmada, a template does not move back to an earlier group when it
+   recovers);
 2. taints vs ``clusterTolerations`` (NoSchedule and NoExecute; a NoSchedule taint never evicts a
    cluster that already holds the template, so a network blip moves nothing; a NoExecute taint
    tolerated with ``tolerationSeconds`` evicts that long after its ``timeAdded``; Karmada's
@@ -348,10 +350,17 @@ def _divided(policy_spec: Mapping[str, Any]) -> bool:
     return scheduling is not None and scheduling.get("replicaSchedulingType", "Divided") == "Divided"
 
 
-def _affinity_groups(placement: Mapping[str, Any]) -> list[tuple[str | None, Mapping[str, Any] | None]]:
+def _affinity_groups(
+    placement: Mapping[str, Any], current: str | None = None
+) -> list[tuple[str | None, Mapping[str, Any] | None]]:
     groups = placement.get("clusterAffinities")
     if groups:
-        return [(str(g.get("affinityName") or f"group-{i}"), g) for i, g in enumerate(groups)]
+        named: list[tuple[str | None, Mapping[str, Any] | None]] = [
+            (str(g.get("affinityName") or f"group-{i}"), g) for i, g in enumerate(groups)
+        ]
+        # Karmada starts from the group the template is on and never goes back to an earlier one.
+        start = next((i for i, (name, _) in enumerate(named) if name == current), 0)
+        return named[start:]
     return [(None, placement.get("clusterAffinity"))]
 
 
@@ -363,6 +372,7 @@ def schedule(
     previous: Mapping[str, int | None] | None = None,
     replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
     now: datetime | None = None,
+    current_affinity: str | None = None,
 ) -> Decision:
     """Decide where ``template`` goes under a policy spec. Raises ``PlacementError`` on bad input.
 
@@ -379,7 +389,7 @@ def schedule(
     decision = Decision(total_replicas=total)
     decision.recheck_at = next_toleration_deadline(tolerations, ordered_clusters, now=now)
     skipped: list[str] = []
-    for affinity_name, affinity in _affinity_groups(placement):
+    for affinity_name, affinity in _affinity_groups(placement, current_affinity):
         rejections: list[Rejection] = []
         candidates: list[_Candidate] = []
         for cluster in ordered_clusters:

@@ -496,3 +496,49 @@ async def test_suspended_members_keep_the_old_version_until_resumed(
         assert await has_image("us1", "nginx:1.25")
         await fleet.apply(pp("web", spec))  # resume
         await eventually(lambda: has_image("us1", "nginx:1.26"), what="v2 on us1 after resuming")
+
+
+# --- clusterAffinities: no move back ------------------------------------------------------------------
+async def test_cluster_affinities_stay_on_the_backup_group(sim_factory: SimFactory, tmp_path: Path) -> None:
+    """Issue #9: the workload went back to the primary group when it recovered (Karmada stays)."""
+
+    async def label(member: str, value: str | None) -> None:
+        await fleet.hub_api.patch(
+            names.CLUSTER_API_VERSION,
+            names.KIND_MEMBER_CLUSTER,
+            name=member,
+            namespace=f"member-{member}",
+            patch={"metadata": {"labels": {"tier": value}}},
+        )
+
+    def policy(name: str, template: str) -> dict[str, Any]:
+        return pp(
+            name,
+            {
+                "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": template}],
+                "placement": {
+                    "clusterAffinities": [
+                        {"affinityName": "primary", "labelSelector": {"matchLabels": {"tier": "primary"}}},
+                        {"affinityName": "backup", "clusterNames": ["b1"]},
+                    ]
+                },
+            },
+        )
+
+    async with e2e_fleet(sim_factory, tmp_path, {"p1": ["--label", "tier=primary"], "b1": []}) as fleet:
+        await fleet.apply(SHOP, policy("web", "web"), deployment())
+        found = await eventually(lambda: _scheduled(fleet, "web-deployment"), what="web scheduled")
+        assert bound_clusters(found) == ["p1"]
+        await label("p1", None)
+
+        async def on(name: str, clusters: list[str]) -> bool:
+            return bound_clusters(await binding(fleet, name)) == clusters
+
+        await eventually(lambda: on("web-deployment", ["b1"]), what="web moved to backup")
+        await label("p1", "primary")
+        # Fence: a template scheduled after the label came back lands on the primary group...
+        await fleet.apply(policy("api", "api"), deployment("api"))
+        await eventually(lambda: on("api-deployment", ["p1"]), what="api on primary")
+        await settled(fleet.hub)
+        # ...while the one already on the backup group stays there.
+        assert await on("web-deployment", ["b1"])
