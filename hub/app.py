@@ -182,13 +182,19 @@ class Hub:
             (state.cluster_policies, names.KIND_CLUSTER_PROPAGATION_POLICY),
         ):
             informer.add_handler(self._make_policy_handler(kind))
-        state.overrides.add_handler(lambda _key: self._all_works())
-        state.cluster_overrides.add_handler(lambda _key: self._all_works())
+        state.overrides.add_handler(self._override_changed)
+        state.cluster_overrides.add_handler(self._override_changed)
         state.bindings.add_handler(self._binding_changed)
         state.cluster_bindings.add_handler(lambda name: self._binding_changed(f"/{name}"))
         # Work status arrives from many members at once: gather it into fewer binding status
         # writes, and wake only the bindings whose manifest (or its status) changed.
         state.works.add_handler(self._work_changed)
+
+    def _override_changed(self, _key: str) -> None:
+        self._all_works()
+        # A policy waiting for its dependentOverrides may take effect now.
+        if any((p.get("spec") or {}).get("dependentOverrides") for p in self.state.propagation_policies()):
+            self._all_templates()
 
     def _enqueue_policy_status(self, key: str) -> None:
         # counts need not be instant: one status write per policy per batch window

@@ -9,6 +9,8 @@ converges the template's binding. Spec and status are written only when they cha
 * bad placement (a selector or spread constraint that cannot be evaluated) → ``Scheduled=False``
   (``InvalidPlacement``) naming the policy and the field; the last placement is kept;
 * minGroups cannot be met → ``Scheduled=False`` (``Unschedulable``), the last placement is kept;
+* an OverridePolicy named in ``dependentOverrides`` does not exist yet → ``Scheduled=False``
+  (``DependentOverridesMissing``), the last placement is kept;
 * otherwise the decision is written: chosen clusters with replicas, and every rejected cluster
   with its reason.
 """
@@ -35,6 +37,27 @@ _log = get_logger("hub.scheduling")
 
 REASON_POLICY_REMOVED = "PolicyRemoved"
 REASON_INVALID_PLACEMENT = "InvalidPlacement"
+REASON_DEPENDENT_OVERRIDES_MISSING = "DependentOverridesMissing"
+
+
+def missing_dependent_overrides(
+    policy: Mapping[str, Any], override_policies: list[dict[str, Any]]
+) -> list[str]:
+    """The ``dependentOverrides`` of a policy that do not exist yet: OverridePolicies of its namespace
+    (ClusterOverridePolicies for a ClusterPropagationPolicy)."""
+    wanted = (policy.get("spec") or {}).get("dependentOverrides") or []
+    if not wanted:
+        return []
+    namespace = (policy.get("metadata") or {}).get("namespace") or ""
+    kind = names.KIND_OVERRIDE_POLICY if namespace else names.KIND_CLUSTER_OVERRIDE_POLICY
+    present = {
+        str((o.get("metadata") or {}).get("name"))
+        for o in override_policies
+        if o.get("kind", kind) == kind
+        and ((o.get("metadata") or {}).get("namespace") or "") == namespace
+        and not (o.get("metadata") or {}).get("deletionTimestamp")
+    }
+    return [str(name) for name in wanted if name not in present]
 
 
 def _summary(decision: scheduling.Decision) -> str:
@@ -142,6 +165,24 @@ class SchedulingController:
         generation = (template.get("metadata") or {}).get("generation")
         previous = keys.binding_clusters(binding) if binding else {}
         policy_name = str(chosen)
+        missing = missing_dependent_overrides(policy, self.state.override_policies())
+        if missing:
+            # Karmada: the policy takes effect only once the OverridePolicies it names exist.
+            await self._write(
+                ref,
+                binding,
+                chosen,
+                clusters=None,
+                total=None,
+                status=None,
+                scheduled=(
+                    "False",
+                    REASON_DEPENDENT_OVERRIDES_MISSING,
+                    f"{policy_name}: waiting for dependentOverrides {', '.join(missing)}",
+                ),
+                generation=generation,
+            )
+            return None
         try:
             decision = scheduling.schedule(
                 policy_spec=policy.get("spec") or {},

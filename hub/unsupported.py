@@ -98,11 +98,6 @@ FEATURES: tuple[Feature, ...] = (
         _overflow,
     ),
     Feature(
-        "spec.dependentOverrides",
-        "waiting for named OverridePolicies is not implemented",
-        lambda s: _when(bool(s.dependent_overrides), "spec.dependentOverrides"),
-    ),
-    Feature(
         "spec.schedulerName",
         f"Waybill has one scheduler ({DEFAULT_SCHEDULER})",
         lambda s: _when(s.scheduler_name not in (None, "", DEFAULT_SCHEDULER), "spec.schedulerName"),

@@ -542,3 +542,56 @@ async def test_cluster_affinities_stay_on_the_backup_group(sim_factory: SimFacto
         await settled(fleet.hub)
         # ...while the one already on the backup group stays there.
         assert await on("web-deployment", ["b1"])
+
+
+# --- dependentOverrides -------------------------------------------------------------------------------
+async def test_dependent_overrides_must_exist_first(sim_factory: SimFactory, tmp_path: Path) -> None:
+    override = {
+        "apiVersion": POLICY,
+        "kind": "OverridePolicy",
+        "metadata": {"name": "mirror", "namespace": "shop"},
+        "spec": {
+            "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+            "overrideRules": [
+                {
+                    "overriders": {
+                        "imageOverrider": [
+                            {"component": "Registry", "operator": "replace", "value": "mirror.local"}
+                        ]
+                    }
+                }
+            ],
+        },
+    }
+    async with e2e_fleet(sim_factory, tmp_path, {"eu1": []}) as fleet:
+        await fleet.apply(
+            SHOP,
+            pp(
+                "web",
+                {
+                    "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                    "dependentOverrides": ["mirror"],
+                },
+            ),
+            deployment(),
+        )
+
+        async def waiting() -> bool:
+            found = await binding(fleet, "web-deployment")
+            conditions = {c["type"]: c for c in (found.get("status") or {}).get("conditions") or []}
+            return conditions.get(names.CONDITION_SCHEDULED, {}).get("reason") == "DependentOverridesMissing"
+
+        await eventually(waiting, what="waiting for the override")
+        await settled(fleet.hub)
+        assert bound_clusters(await binding(fleet, "web-deployment")) == []
+        with pytest.raises(NotFound):  # nothing went out without the override
+            await member_object(fleet, "eu1", "Deployment", "web", "apps/v1")
+        await fleet.apply(override)
+
+        async def overridden() -> bool:
+            found = await member_object(fleet, "eu1", "Deployment", "web", "apps/v1")
+            return bool(
+                found["spec"]["template"]["spec"]["containers"][0]["image"] == "mirror.local/nginx:1.25"
+            )
+
+        await eventually(overridden, what="web applied with the override")

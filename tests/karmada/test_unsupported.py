@@ -68,7 +68,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ),
         ["spec.placement.clusterAffinities[0].overflowAffinities"],
     ),
-    ("dependentOverrides", _pp(dependentOverrides=["op1"]), ["spec.dependentOverrides"]),
+    ("dependentOverrides is implemented", _pp(dependentOverrides=["op1"]), []),
     ("another scheduler", _pp(schedulerName="my-scheduler"), ["spec.schedulerName"]),
     # No-op values of those fields are not uses: a Karmada file that spells out the defaults is fine.
     (
