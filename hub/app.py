@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hub import conditions as hub_conditions
-from hub import keys, matching
+from hub import dependencies, keys, matching
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -190,6 +190,18 @@ class Hub:
         # writes, and wake only the bindings whose manifest (or its status) changed.
         state.works.add_handler(self._work_changed)
 
+    def _wake_dependency_works(self) -> None:
+        """Re-render the Works of every policy that propagates dependencies (one changed)."""
+        deps_policies = {
+            PolicyRef.of(p) for p in self.state.propagation_policies() if dependencies.propagates_deps(p)
+        }
+        if not deps_policies:
+            return
+        for binding in self.state.all_bindings():
+            if keys.binding_policy(binding) in deps_policies:
+                for works_key in self._binding_works_keys(binding):
+                    self.works.enqueue(works_key)
+
     def _override_changed(self, _key: str) -> None:
         self._all_works()
         # A policy waiting for its dependentOverrides may take effect now.
@@ -270,6 +282,8 @@ class Hub:
             if placement is not None and placement[0] is not None:
                 for cluster, _replicas in placement[1]:
                     self.works.enqueue(keys.works_key(placement[0], cluster))
+        # A workload that moved can change which policy's Works carry a shared dependency.
+        self._wake_dependency_works()
         if current is None:
             self._placements.pop(bkey, None)
             return
@@ -347,6 +361,8 @@ class Hub:
 
     def _sync_template_kinds(self) -> None:
         wanted = matching.selected_kinds(self.state.propagation_policies())
+        if any(dependencies.propagates_deps(p) for p in self.state.propagation_policies()):
+            wanted.update(dependencies.DEPENDENCY_KINDS)
         for binding in self.state.all_bindings():
             ref = keys.binding_template(binding)
             if ref is not None:
@@ -361,9 +377,13 @@ class Hub:
             _log.info("templates.watch", api_version=api_version, kind=kind)
 
     def _make_template_handler(self, api_version: str, kind: str) -> Any:
+        dependency_kind = (api_version, kind) in dependencies.DEPENDENCY_KINDS
+
         def handler(key: str) -> None:
             namespace, _, name = key.rpartition("/")
             self.scheduler.enqueue(keys.template_key(TemplateRef(api_version, kind, namespace, name)))
+            if dependency_kind:
+                self._wake_dependency_works()
 
         return handler
 

@@ -5,7 +5,9 @@ the manifests (``hub.rendering.pack_works``) and writes only the Works whose con
 deleting parts no longer needed. A manifest that cannot be rendered (a bad override) keeps its
 last good version from the current Work; the error is kept in ``render_errors`` for the status
 controller to report. Orphaned bindings (policy removed) and templates of kinds not yet cached
-also keep their last rendered manifest.
+also keep their last rendered manifest. With ``propagateDeps`` the Works also carry the
+ConfigMaps, Secrets, ServiceAccounts and PVCs the policy's workloads on that member reference
+(``hub.dependencies``; a dependency several policies need goes with the first of them).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, overrides, rendering
+from hub import conditions, dependencies, keys, overrides, rendering
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
-from hub.matching import TemplateRef
+from hub.matching import PolicyRef, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
@@ -145,6 +147,33 @@ class WorksController:
             generation = (template.get("metadata") or {}).get("generation")
             if generation is not None:
                 generations[str(ref)] = int(generation)
+        if policy is not None and view is not None and dependencies.propagates_deps(policy):
+            present = {str(TemplateRef.of(m)) for m in manifests}
+            for dep in self._dependencies(policy_ref, cluster):
+                dep_ref = TemplateRef(dep.api_version, dep.kind, dep.namespace, dep.name)
+                dep_template = self.state.template(dep_ref)
+                if str(dep_ref) in present:
+                    continue
+                if dep_template is None:
+                    if (
+                        previous := last_good.get(str(dep_ref))
+                    ) is not None and not self.state.template_known(dep_ref):
+                        manifests.append(previous)  # its informer is still listing: keep it for now
+                    continue
+                try:
+                    manifests.append(
+                        rendering.render_manifest(
+                            dep_template,
+                            cluster=view,
+                            replicas=None,
+                            overrides=override_policies,
+                            replica_paths=self.replica_paths,
+                        )
+                    )
+                except overrides.OverrideError as exc:
+                    _log.warning("render.failed", dependency=str(dep_ref), cluster=cluster, error=str(exc))
+                    if (previous := last_good.get(str(dep_ref))) is not None:
+                        manifests.append(previous)
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
@@ -170,6 +199,30 @@ class WorksController:
             _WRITES.labels("delete").inc()
             _log.info("work.deleted", work=f"{namespace}/{name}")
         return Result(requeue_after=1.0) if waiting else None
+
+    def _dependencies(self, policy_ref: PolicyRef, cluster: str) -> list[dependencies.DependencyRef]:
+        """The dependencies (``propagateDeps``) this policy's Works on ``cluster`` carry."""
+        dependents: list[tuple[PolicyRef, list[dependencies.DependencyRef]]] = []
+        propagated: list[dependencies.DependencyRef] = []
+        for binding in self.state.all_bindings():
+            ref = keys.binding_template(binding)
+            if ref is None:
+                continue
+            if ref.api_version == "v1" and (ref.api_version, ref.kind) in dependencies.DEPENDENCY_KINDS:
+                propagated.append(
+                    dependencies.DependencyRef(ref.api_version, ref.kind, ref.namespace, ref.name)
+                )
+            owner = keys.binding_policy(binding)
+            if owner is None or cluster not in keys.binding_clusters(binding):
+                continue
+            owner_policy = self.state.policy(owner)
+            template = self.state.template(ref)
+            if owner_policy is None or template is None or not dependencies.propagates_deps(owner_policy):
+                continue
+            dependents.append((owner, dependencies.dependencies_of(template)))
+        return dependencies.owned_dependencies(
+            policy=policy_ref, dependents=dependents, propagated=propagated
+        )
 
     async def _write(self, desired: dict[str, Any], live: Mapping[str, Any] | None) -> None:
         meta = desired["metadata"]

@@ -154,3 +154,40 @@ def placements(
         for ref in refs:
             union.setdefault(ref, set()).update(cluster_set)
     return {ref: frozenset(clusters) for ref, clusters in union.items() if clusters}
+
+
+DEPENDENCY_KINDS: tuple[tuple[str, str], ...] = (
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "ServiceAccount"),
+    ("v1", "PersistentVolumeClaim"),
+)
+"""The kinds a dependency can be: the hub watches them while some policy propagates dependencies."""
+
+
+def propagates_deps(policy: Mapping[str, Any]) -> bool:
+    """``propagateDeps`` (or Karmada's deprecated ``association``) is on."""
+    spec = policy.get("spec") or {}
+    return bool(spec.get("propagateDeps") or spec.get("association"))
+
+
+def owned_dependencies(
+    *,
+    policy: Any,
+    dependents: Iterable[tuple[Any, Iterable[DependencyRef]]],
+    propagated: Iterable[DependencyRef] = (),
+) -> list[DependencyRef]:
+    """The dependencies ``policy``'s Works on one member carry.
+
+    ``dependents`` gives, for every workload on that member whose policy propagates dependencies,
+    the policy (any orderable reference) and the workload's dependencies. A dependency several
+    policies need goes into the Works of the first of them (in order), so one Work owns it on the
+    member; one that a policy propagates in its own right (``propagated``) is left to that policy.
+    """
+    owners: dict[DependencyRef, Any] = {}
+    for owner, refs in dependents:
+        for ref in refs:
+            if ref not in owners or owner < owners[ref]:
+                owners[ref] = owner
+    skip = set(propagated)
+    return sorted(ref for ref, owner in owners.items() if owner == policy and ref not in skip)

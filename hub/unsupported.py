@@ -51,16 +51,6 @@ def _overflow(spec: PropagationSpec) -> Iterator[str]:
 
 FEATURES: tuple[Feature, ...] = (
     Feature(
-        "spec.propagateDeps",
-        "dependencies (ConfigMaps, Secrets, ServiceAccounts, PVCs) are not propagated along",
-        lambda s: _when(s.propagate_deps, "spec.propagateDeps"),
-    ),
-    Feature(
-        "spec.association",
-        "dependencies (deprecated spelling of propagateDeps) are not propagated along",
-        lambda s: _when(s.association, "spec.association"),
-    ),
-    Feature(
         "spec.failover.application",
         "application failover (evicting an unhealthy workload) is not implemented",
         lambda s: _when(

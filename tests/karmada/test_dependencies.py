@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hub.dependencies import DependencyRef, dependencies_of, placements
+from hub.dependencies import DependencyRef, dependencies_of, owned_dependencies, placements
 
 POD_SPEC: dict[str, Any] = {
     "serviceAccountName": "runner",
@@ -143,3 +143,12 @@ def test_shared_dependencies_go_to_the_union_and_leave_when_unneeded() -> None:
         [([shared, own], ["m1"]), ([shared], ["m2", "m3"]), ([DependencyRef("v1", "Secret", "n", "x")], [])]
     )
     assert result == {shared: frozenset({"m1", "m2", "m3"}), own: frozenset({"m1"})}
+
+
+def test_owned_dependencies_one_owner_per_member() -> None:
+    shared = DependencyRef("v1", "ConfigMap", "n", "shared")
+    own = DependencyRef("v1", "Secret", "n", "own")
+    selected = DependencyRef("v1", "ConfigMap", "n", "selected")
+    dependents = [("b-policy", [shared, own, selected]), ("a-policy", [shared])]
+    assert owned_dependencies(policy="a-policy", dependents=dependents) == [shared]
+    assert owned_dependencies(policy="b-policy", dependents=dependents, propagated=[selected]) == [own]

@@ -595,3 +595,107 @@ async def test_dependent_overrides_must_exist_first(sim_factory: SimFactory, tmp
             )
 
         await eventually(overridden, what="web applied with the override")
+
+
+# --- propagateDeps --------------------------------------------------------------------------------------
+async def test_propagate_deps_follow_their_workloads(sim_factory: SimFactory, tmp_path: Path) -> None:
+    """Issue #9: with propagateDeps the Deployment arrived without the objects it references."""
+    settings = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "shop"},
+        "data": {"a": "1"},
+    }
+    creds = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "creds", "namespace": "shop"},
+        "stringData": {"p": "x"},
+    }
+    runner = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "runner", "namespace": "shop"},
+    }
+    unrelated = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "unrelated", "namespace": "shop"},
+        "data": {},
+    }
+    web_pod = {
+        "serviceAccountName": "runner",
+        "containers": [
+            {
+                "name": "c",
+                "image": "nginx",
+                "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "a"}}}],
+            }
+        ],
+        "volumes": [{"name": "s", "secret": {"secretName": "creds"}}],
+    }
+    api_pod = {
+        "containers": [{"name": "c", "image": "nginx", "envFrom": [{"configMapRef": {"name": "settings"}}]}]
+    }
+
+    def policy(name: str, member: str) -> dict[str, Any]:
+        return pp(
+            name,
+            {
+                "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name}],
+                "propagateDeps": True,
+                "placement": {"clusterAffinity": {"clusterNames": [member]}},
+            },
+        )
+
+    async def present(member: str, kind: str, name: str) -> bool:
+        try:
+            await member_object(fleet, member, kind, name)
+        except NotFound:
+            return False
+        return True
+
+    async with e2e_fleet(sim_factory, tmp_path, {"eu1": [], "us1": []}) as fleet:
+        await fleet.apply(
+            SHOP,
+            settings,
+            creds,
+            runner,
+            unrelated,
+            policy("web", "eu1"),
+            policy("api", "us1"),
+            deployment("web", pod_spec=web_pod),
+            deployment("api", pod_spec=api_pod),
+        )
+        for member, kind, name in [
+            ("eu1", "ConfigMap", "settings"),
+            ("eu1", "Secret", "creds"),
+            ("eu1", "ServiceAccount", "runner"),
+            ("us1", "ConfigMap", "settings"),  # shared: the union of both workloads' members
+        ]:
+            await eventually(
+                lambda m=member, k=kind, n=name: present(m, k, n), what=f"{kind}/{name} on {member}"
+            )
+        await eventually(
+            lambda: member_object(fleet, "us1", "Deployment", "api", "apps/v1"), what="api on us1"
+        )
+        await settled(fleet.hub)
+        assert not await present("us1", "Secret", "creds")  # only web needs it, and web is on eu1
+        assert not await present("eu1", "ConfigMap", "unrelated") and not await present(
+            "us1", "ConfigMap", "unrelated"
+        )
+        # A dependency's own changes follow it.
+        await fleet.apply(settings | {"data": {"a": "2"}})
+
+        async def updated() -> bool:
+            return bool((await member_object(fleet, "us1", "ConfigMap", "settings"))["data"] == {"a": "2"})
+
+        await eventually(updated, what="settings updated on us1")
+        # api stops referencing settings: it leaves us1 and stays on eu1 (web still needs it).
+        await fleet.apply(deployment("api", pod_spec={"containers": [{"name": "c", "image": "nginx"}]}))
+
+        async def left_us1() -> bool:
+            return not await present("us1", "ConfigMap", "settings")
+
+        await eventually(left_us1, what="settings left us1")
+        assert await present("eu1", "ConfigMap", "settings")
