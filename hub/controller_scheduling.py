@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from hub import conditions, keys, matching, preemption, rendering, scheduling, unsupported
+from hub import conditions, keys, matching, preemption, rendering, scheduling, unsupported, workload_affinity
 from hub.events import EventRecorder
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -190,6 +190,7 @@ class SchedulingController:
                 clusters=self.state.clusters(),
                 previous=previous,
                 replica_paths=self.replica_paths,
+                peers=self._peers(template, policy.get("spec") or {}),
                 current_affinity=(
                     ((binding.get("status") or {}).get("schedulingDecision") or {}).get("affinityName")
                     if binding is not None
@@ -245,6 +246,23 @@ class SchedulingController:
             wait = (decision.recheck_at - datetime.now(UTC)).total_seconds()
             return Result(requeue_after=max(wait, 0.0) + 0.05)
         return None
+
+    def _peers(self, template: Mapping[str, Any], spec: Mapping[str, Any]) -> list[workload_affinity.Peer]:
+        """Other placed templates of the namespace, for ``workloadAffinity`` (none when it is unset)."""
+        if not (spec.get("placement") or {}).get("workloadAffinity"):
+            return []
+        own = matching.TemplateRef.of(template)
+        peers = []
+        for binding in self.state.all_bindings():
+            ref = keys.binding_template(binding)
+            if ref is None or ref == own or ref.namespace != own.namespace:
+                continue
+            other = self.state.template(ref)
+            if other is None:
+                continue
+            labels = (other.get("metadata") or {}).get("labels") or {}
+            peers.append(workload_affinity.Peer(labels, frozenset(keys.binding_clusters(binding))))
+        return peers
 
     # ---- writes -------------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ every cluster left out a reason. Order of the filters:
    cluster that already holds the template, so a network blip moves nothing; a NoExecute taint
    tolerated with ``tolerationSeconds`` evicts that long after its ``timeAdded``; Karmada's
    ``cluster.karmada.io/not-ready|unreachable`` keys mean Waybill's);
-3. the member must serve the template's API (when it has reported what it serves);
+3. the member must serve the template's API (when it has reported what it serves), and
+   ``workloadAffinity`` (``hub.workload_affinity``: peers of the same label value);
 4. ``spreadConstraints``, selected as Karmada's scheduler does (``hub.spread``: region, zone,
    provider and label groups, then the cluster count; clusters that already hold the template
    first, then most room), and ``maxClusters``;
@@ -30,7 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub import failover, selectors, spread
+from hub import failover, selectors, spread, workload_affinity
 from hub import replicas as replica_math
 from hub.clusters import ClusterView, Taint
 from hub.quantities import QuantityError, parse_quantity
@@ -187,6 +188,18 @@ def next_toleration_deadline(
         if deadline is not None and deadline > now
     ]
     return min(deadlines, default=None)
+
+
+def _workload_rejection(restriction: workload_affinity.Restriction, cluster: ClusterView) -> Rejection | None:
+    reason = restriction.rejects(cluster.name)
+    if reason is None:
+        return None
+    what = (
+        "no workload of its affinity group runs there"
+        if reason == "WorkloadAffinity"
+        else ("a workload of its anti-affinity group runs there")
+    )
+    return Rejection(cluster.name, reason, what)
 
 
 def api_rejection(template: Mapping[str, Any], cluster: ClusterView) -> Rejection | None:
@@ -373,6 +386,7 @@ def schedule(
     replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
     now: datetime | None = None,
     current_affinity: str | None = None,
+    peers: Sequence[workload_affinity.Peer] = (),
 ) -> Decision:
     """Decide where ``template`` goes under a policy spec. Raises ``PlacementError`` on bad input.
 
@@ -386,6 +400,13 @@ def schedule(
     requests = replica_math.pod_requests(template) if total is not None else {}
     ordered_clusters = sorted(clusters, key=lambda c: c.name)
     now = now or datetime.now(UTC)
+    workload = placement.get("workloadAffinity") or {}
+    restriction = workload_affinity.restriction(
+        labels=(template.get("metadata") or {}).get("labels") or {},
+        affinity_key=(workload.get("affinity") or {}).get("groupByLabelKey"),
+        anti_affinity_key=(workload.get("antiAffinity") or {}).get("groupByLabelKey"),
+        peers=peers,
+    )
     decision = Decision(total_replicas=total)
     decision.recheck_at = next_toleration_deadline(tolerations, ordered_clusters, now=now)
     skipped: list[str] = []
@@ -397,6 +418,7 @@ def schedule(
                 affinity_rejection(affinity, cluster)
                 or taint_rejection(tolerations, cluster, already_placed=cluster.name in before, now=now)
                 or api_rejection(template, cluster)
+                or _workload_rejection(restriction, cluster)
             )
             if rejection:
                 rejections.append(rejection)

@@ -78,11 +78,6 @@ FEATURES: tuple[Feature, ...] = (
         lambda s: _when(s.schedule_priority is not None, "spec.schedulePriority"),
     ),
     Feature(
-        "spec.placement.workloadAffinity",
-        "workload affinity groups are not implemented",
-        lambda s: _when(s.placement.workload_affinity is not None, "spec.placement.workloadAffinity"),
-    ),
-    Feature(
         "spec.placement.clusterAffinities[].overflowAffinities",
         "overflow affinity groups are not implemented",
         _overflow,

@@ -699,3 +699,35 @@ async def test_propagate_deps_follow_their_workloads(sim_factory: SimFactory, tm
 
         await eventually(left_us1, what="settings left us1")
         assert await present("eu1", "ConfigMap", "settings")
+
+
+# --- workloadAffinity ----------------------------------------------------------------------------------
+async def test_workload_anti_affinity_separates_a_group(sim_factory: SimFactory, tmp_path: Path) -> None:
+    def labelled(name: str) -> dict[str, Any]:
+        found = deployment(name)
+        found["metadata"]["labels"]["replica-set"] = "db"
+        return found
+
+    policy = pp(
+        "db",
+        {
+            "resourceSelectors": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "labelSelector": {"matchLabels": {"replica-set": "db"}},
+                }
+            ],
+            "placement": {
+                "spreadConstraints": [{"spreadByField": "cluster", "maxGroups": 1, "minGroups": 1}],
+                "workloadAffinity": {"antiAffinity": {"groupByLabelKey": "replica-set"}},
+            },
+        },
+    )
+    async with e2e_fleet(sim_factory, tmp_path, {"m1": [], "m2": []}) as fleet:
+        await fleet.apply(SHOP, policy, labelled("db-0"))
+        first = bound_clusters(await eventually(lambda: _scheduled(fleet, "db-0-deployment"), what="db-0"))
+        await fleet.apply(labelled("db-1"))
+        second = bound_clusters(await eventually(lambda: _scheduled(fleet, "db-1-deployment"), what="db-1"))
+        assert len(first) == len(second) == 1 and first != second
+        assert (await policy_condition(fleet, "PropagationPolicy", "db")).get("reason") != "Unsupported"

@@ -49,9 +49,9 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["spec.schedulePriority"],
     ),
     (
-        "workloadAffinity",
+        "workloadAffinity is implemented",
         _pp(placement={"workloadAffinity": {"affinity": {"groupByLabelKey": "app"}}}),
-        ["spec.placement.workloadAffinity"],
+        [],
     ),
     (
         "overflow",
