@@ -231,7 +231,10 @@ async def test_unsupported_field_is_refused_by_name_and_claims_nothing(
                 "affine",
                 {
                     "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
-                    "placement": {"workloadAffinity": {"antiAffinity": {"groupByLabelKey": "app"}}},
+                    "schedulePriority": {
+                        "priorityClassSource": "KubePriorityClass",
+                        "priorityClassName": "high",
+                    },
                 },
             ),
             pp(
@@ -248,7 +251,7 @@ async def test_unsupported_field_is_refused_by_name_and_claims_nothing(
 
         condition = await eventually(refused, what="Valid=False")
         assert condition["reason"] == "Unsupported"
-        assert "spec.placement.workloadAffinity" in condition["message"]
+        assert "spec.schedulePriority" in condition["message"]
         # Fence: the other template, applied together, has been scheduled and delivered...
         await eventually(
             lambda: member_object(fleet, "eu1", "Deployment", "api", "apps/v1"), what="api on eu1"
