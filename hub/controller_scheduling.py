@@ -24,7 +24,17 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from hub import conditions, keys, matching, preemption, rendering, scheduling, unsupported, workload_affinity
+from hub import (
+    conditions,
+    failover,
+    keys,
+    matching,
+    preemption,
+    rendering,
+    scheduling,
+    unsupported,
+    workload_affinity,
+)
 from hub.events import EventRecorder
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -38,6 +48,16 @@ _log = get_logger("hub.scheduling")
 REASON_POLICY_REMOVED = "PolicyRemoved"
 REASON_INVALID_PLACEMENT = "InvalidPlacement"
 REASON_DEPENDENT_OVERRIDES_MISSING = "DependentOverridesMissing"
+
+
+GRACEFUL_EVICTION_SECONDS = 600.0
+"""How long an evicted copy may wait for its replacement (Karmada's --graceful-eviction-timeout)."""
+
+
+def graceful_eviction_seconds(spec: Mapping[str, Any]) -> float | None:
+    """The grace of a cluster-failover eviction: None for ``failover.cluster.purgeMode: Directly``."""
+    mode = failover.purge_mode(((spec.get("failover") or {}).get("cluster") or {}).get("purgeMode"))
+    return None if mode == "Directly" else GRACEFUL_EVICTION_SECONDS
 
 
 def missing_dependent_overrides(
@@ -78,7 +98,7 @@ def decision_status(decision: scheduling.Decision, *, generation: int | None) ->
         "targets": [
             {
                 "cluster": t.cluster,
-                "reason": "Scheduled",
+                "reason": t.reason,
                 **({"replicas": t.replicas} if t.replicas is not None else {}),
             }
             for t in decision.targets
@@ -191,6 +211,11 @@ class SchedulingController:
                 previous=previous,
                 replica_paths=self.replica_paths,
                 peers=self._peers(template, policy.get("spec") or {}),
+                health={
+                    str(item.get("clusterName")): str(item.get("health") or "Unknown")
+                    for item in ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
+                },
+                graceful_seconds=graceful_eviction_seconds(policy.get("spec") or {}),
                 current_affinity=(
                     ((binding.get("status") or {}).get("schedulingDecision") or {}).get("affinityName")
                     if binding is not None

@@ -55,6 +55,7 @@ class Rejection:
 class Target:
     cluster: str
     replicas: int | None = None
+    reason: str = "Scheduled"  # or GracefulEviction: an evicted copy kept until its replacement is healthy
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.cluster}
@@ -387,6 +388,8 @@ def schedule(
     now: datetime | None = None,
     current_affinity: str | None = None,
     peers: Sequence[workload_affinity.Peer] = (),
+    health: Mapping[str, str] | None = None,
+    graceful_seconds: float | None = None,
 ) -> Decision:
     """Decide where ``template`` goes under a policy spec. Raises ``PlacementError`` on bad input.
 
@@ -437,6 +440,15 @@ def schedule(
             decision.affinity_name = affinity_name
             decision.rejections = rejections
             _finish(decision, policy_spec=policy_spec, placement=placement, kept=kept, total=total)
+            _keep_evicted(
+                decision,
+                previous=previous or {},
+                clusters=ordered_clusters,
+                tolerations=tolerations,
+                health=health or {},
+                now=now,
+                grace=graceful_seconds,
+            )
             if skipped:
                 decision.message = (
                     f"affinity groups {', '.join(skipped)} had no eligible cluster; " + decision.message
@@ -446,7 +458,68 @@ def schedule(
         decision.rejections = rejections
         decision.message = spread_error or "no cluster is eligible"
     decision.schedulable = False
+    _keep_evicted(
+        decision,
+        previous=previous or {},
+        clusters=ordered_clusters,
+        tolerations=tolerations,
+        health=health or {},
+        now=now,
+        grace=graceful_seconds,
+    )
     return decision
+
+
+def eviction_moment(
+    tolerations: Sequence[Mapping[str, Any]], cluster: ClusterView, *, now: datetime
+) -> datetime | None:
+    """When a NoExecute taint evicted (or evicts) workloads with these tolerations from ``cluster``."""
+    moments = []
+    for taint in cluster.taints:
+        if taint.effect != "NoExecute":
+            continue
+        if not any(tolerates(t, taint) for t in tolerations):
+            moments.append(_time(taint.time_added) or now)
+            continue
+        deadline = toleration_deadline(tolerations, taint)
+        if deadline is not None and deadline <= now:
+            moments.append(deadline)
+    return min(moments, default=None)
+
+
+def _keep_evicted(
+    decision: Decision,
+    *,
+    previous: Mapping[str, int | None],
+    clusters: Sequence[ClusterView],
+    tolerations: Sequence[Mapping[str, Any]],
+    health: Mapping[str, str],
+    now: datetime,
+    grace: float | None,
+) -> None:
+    """Graceful eviction (Karmada's default purge mode): a copy evicted by a NoExecute taint stays
+    until every replacing cluster is Healthy or ``grace`` seconds have passed since the eviction."""
+    if grace is None:
+        return
+    chosen = {t.cluster for t in decision.targets}
+    replaced = bool(chosen) and all(health.get(name) == "Healthy" for name in chosen)
+    views = {c.name: c for c in clusters}
+    for name, replicas in sorted(previous.items()):
+        view = views.get(name)
+        if name in chosen or view is None:
+            continue
+        moment = eviction_moment(tolerations, view, now=now)
+        if moment is None:
+            continue
+        until = moment + timedelta(seconds=grace)
+        if replaced or now >= until:
+            continue
+        decision.targets.append(Target(name, replicas, reason="GracefulEviction"))
+        decision.targets.sort(key=lambda t: t.cluster)
+        decision.rejections = [r for r in decision.rejections if r.cluster != name]
+        # Look again soon for the replacement's health, and at the latest when the grace ends.
+        soon = min(until, now + timedelta(seconds=2))
+        decision.recheck_at = soon if decision.recheck_at is None else min(decision.recheck_at, soon)
 
 
 def _finish(

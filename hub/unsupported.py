@@ -58,9 +58,14 @@ FEATURES: tuple[Feature, ...] = (
         ),
     ),
     Feature(
-        "spec.failover.cluster",
-        "per-policy cluster failover behaviour is not implemented",
-        lambda s: _when(s.failover is not None and s.failover.cluster is not None, "spec.failover.cluster"),
+        "spec.failover.cluster.statePreservation",
+        "state preservation across a cluster failover is not implemented",
+        lambda s: _when(
+            s.failover is not None
+            and s.failover.cluster is not None
+            and s.failover.cluster.state_preservation is not None,
+            "spec.failover.cluster.statePreservation",
+        ),
     ),
     Feature(
         "spec.preserveResourcesOnDeletion",

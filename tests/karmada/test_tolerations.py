@@ -67,3 +67,31 @@ def test_recheck_at_the_deadline() -> None:
 def test_no_schedule_keeps_what_is_there() -> None:
     decision = run([], after=0, effect="NoSchedule")
     assert decision.cluster_names == ["lost", "ok"]
+
+
+def graceful(health: dict[str, str], *, after: int, grace: float | None = 600) -> scheduling.Decision:
+    return scheduling.schedule(
+        policy_spec={"placement": {}},
+        template=CM,
+        clusters=fleet(),
+        previous={"lost": None},
+        now=T0 + timedelta(seconds=after),
+        health=health,
+        graceful_seconds=grace,
+    )
+
+
+def test_graceful_eviction_keeps_the_old_copy_until_the_replacement_is_healthy() -> None:
+    waiting = graceful({"ok": "Unknown"}, after=10)
+    assert [(t.cluster, t.reason) for t in waiting.targets] == [
+        ("lost", "GracefulEviction"),
+        ("ok", "Scheduled"),
+    ]
+    assert waiting.recheck_at == T0 + timedelta(seconds=12)
+    assert graceful({"ok": "Healthy"}, after=10).cluster_names == ["ok"]
+
+
+def test_graceful_eviction_ends_with_the_grace_period_or_directly() -> None:
+    assert graceful({}, after=600).cluster_names == ["ok"]
+    assert graceful({}, after=599).cluster_names == ["lost", "ok"]
+    assert graceful({}, after=10, grace=None).cluster_names == ["ok"]

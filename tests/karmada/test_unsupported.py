@@ -39,7 +39,16 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ),
         ["spec.failover.application"],
     ),
-    ("cluster failover", _pp(failover={"cluster": {"purgeMode": "Directly"}}), ["spec.failover.cluster"]),
+    ("cluster failover purge mode is implemented", _pp(failover={"cluster": {"purgeMode": "Directly"}}), []),
+    (
+        "cluster failover state preservation",
+        _pp(
+            failover={
+                "cluster": {"statePreservation": {"rules": [{"aliasLabelName": "a", "jsonPath": "{.x}"}]}}
+            }
+        ),
+        ["spec.failover.cluster.statePreservation"],
+    ),
     ("suspension is implemented", _pp(suspension={"dispatching": True}), []),
     ("preserve", _pp(preserveResourcesOnDeletion=True), ["spec.preserveResourcesOnDeletion"]),
     ("lazy", _pp(activationPreference="Lazy"), ["spec.activationPreference"]),
