@@ -48,6 +48,16 @@ def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     return (work.get("spec"), meta.get("labels"), meta.get("annotations"))
 
 
+def _orphan_unseen(work: Mapping[str, Any]) -> bool:
+    """A Work written with deleteOption Orphan whose latest generation the agent has not applied yet."""
+    if ((work.get("spec") or {}).get("deleteOption") or {}).get("propagationPolicy") != "Orphan":
+        return False
+    generation = (work.get("metadata") or {}).get("generation")
+    applied = conditions.find((work.get("status") or {}).get("conditions"), names.CONDITION_APPLIED)
+    seen = (applied or {}).get("observedGeneration")
+    return generation is None or seen is None or int(seen) < int(generation)
+
+
 def suspended(policy: Mapping[str, Any], cluster: str) -> bool:
     """Whether ``spec.suspension`` stops dispatching to ``cluster``."""
     suspension = (policy.get("spec") or {}).get("suspension") or {}
@@ -174,6 +184,9 @@ class WorksController:
                     _log.warning("render.failed", dependency=str(dep_ref), cluster=cluster, error=str(exc))
                     if (previous := last_good.get(str(dep_ref))) is not None:
                         manifests.append(previous)
+        orphaning = False
+        if policy is not None and (policy.get("spec") or {}).get("preserveResourcesOnDeletion"):
+            orphaning = self._preserve_deleted(manifests, last_good, list(existing.values()))
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
@@ -185,6 +198,29 @@ class WorksController:
             manifests=manifests,
             options=options,
         )
+        if orphaning:
+            # preserveResourcesOnDeletion: the write that drops a deleted template's manifest tells
+            # the agent to leave the object on the member; a Work left empty is kept (empty) until
+            # the agent has seen that, instead of being deleted (which would remove everything).
+            kept_names = {w["metadata"]["name"] for w in desired}
+            for name, live in sorted(existing.items()):
+                if name not in kept_names:
+                    meta = live.get("metadata") or {}
+                    desired.append(
+                        {
+                            "apiVersion": names.WORK_API_VERSION,
+                            "kind": names.KIND_WORK,
+                            "metadata": {
+                                "name": name,
+                                "namespace": namespace,
+                                "labels": dict(meta.get("labels") or {}),
+                                "annotations": dict(meta.get("annotations") or {}),
+                            },
+                            "spec": {**(live.get("spec") or {}), "workload": {"manifests": []}},
+                        }
+                    )
+            for work in desired:
+                work["spec"]["deleteOption"] = {"propagationPolicy": "Orphan"}
         for work in desired:
             carried = [str(TemplateRef.of(m)) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
@@ -198,7 +234,32 @@ class WorksController:
                 )
             _WRITES.labels("delete").inc()
             _log.info("work.deleted", work=f"{namespace}/{name}")
-        return Result(requeue_after=1.0) if waiting else None
+        return Result(requeue_after=1.0) if waiting or orphaning else None
+
+    def _preserve_deleted(
+        self,
+        manifests: list[dict[str, Any]],
+        last_good: Mapping[str, dict[str, Any]],
+        works: list[dict[str, Any]],
+    ) -> bool:
+        """Whether this write must orphan (``preserveResourcesOnDeletion``): a template was deleted, or
+        the agent has not yet seen the orphaning write. Meanwhile other removals are held back (so
+        only deleted templates' objects are ever orphaned): their last manifests are kept."""
+        carried = {str(TemplateRef.of(m)) for m in manifests}
+        deleted = {
+            key
+            for key, manifest in last_good.items()
+            if key not in carried
+            and self.state.template_known(ref := TemplateRef.of(manifest))
+            and self.state.template(ref) is None
+        }
+        pending = any(_orphan_unseen(work) for work in works)
+        if not deleted and not pending:
+            return False
+        for key, manifest in last_good.items():
+            if key not in carried and key not in deleted:
+                manifests.append(manifest)
+        return True
 
     def _dependencies(self, policy_ref: PolicyRef, cluster: str) -> list[dependencies.DependencyRef]:
         """The dependencies (``propagateDeps``) this policy's Works on ``cluster`` carry."""

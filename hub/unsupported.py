@@ -68,11 +68,6 @@ FEATURES: tuple[Feature, ...] = (
         ),
     ),
     Feature(
-        "spec.preserveResourcesOnDeletion",
-        "keeping member objects when the template is deleted is not implemented",
-        lambda s: _when(bool(s.preserve_resources_on_deletion), "spec.preserveResourcesOnDeletion"),
-    ),
-    Feature(
         "spec.activationPreference",
         "Lazy activation is not implemented",
         lambda s: _when(s.activation_preference is not None, "spec.activationPreference"),

@@ -734,3 +734,55 @@ async def test_workload_anti_affinity_separates_a_group(sim_factory: SimFactory,
         second = bound_clusters(await eventually(lambda: _scheduled(fleet, "db-1-deployment"), what="db-1"))
         assert len(first) == len(second) == 1 and first != second
         assert (await policy_condition(fleet, "PropagationPolicy", "db")).get("reason") != "Unsupported"
+
+
+# --- preserveResourcesOnDeletion -----------------------------------------------------------------------
+@pytest.mark.parametrize("preserve", [True, False])
+async def test_preserve_resources_on_deletion(
+    sim_factory: SimFactory, tmp_path: Path, preserve: bool
+) -> None:
+    async def present(name: str) -> bool:
+        try:
+            await member_object(fleet, "eu1", "Deployment", name, "apps/v1")
+        except NotFound:
+            return False
+        return True
+
+    spec: dict[str, Any] = {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}]}
+    if preserve:
+        spec["preserveResourcesOnDeletion"] = True
+    async with e2e_fleet(sim_factory, tmp_path, {"eu1": []}) as fleet:
+        await fleet.apply(SHOP, pp("all", spec), deployment("web"), deployment("api"))
+        for name in ("web", "api"):
+            await eventually(lambda n=name: present(n), what=f"{name} applied")
+        await fleet.kubectl("delete", "deployment", "web", "-n", "shop")
+
+        async def web_dropped_and_seen() -> bool:
+            works = (
+                await fleet.hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace="member-eu1")
+            ).items
+            carried = [m["metadata"]["name"] for w in works for m in w["spec"]["workload"]["manifests"]]
+            seen = all(
+                any(
+                    c["type"] == names.CONDITION_APPLIED
+                    and c.get("observedGeneration") == w["metadata"]["generation"]
+                    for c in (w.get("status") or {}).get("conditions") or []
+                )
+                for w in works
+            )
+            return "web" not in carried and "api" in carried and seen
+
+        await eventually(web_dropped_and_seen, what="web gone from the Work, and the agent has seen it")
+        if preserve:
+            assert await present("web")  # left on the member
+        else:
+            await eventually(lambda: _absent(fleet, "web"), what="web removed from the member")
+        assert await present("api")
+
+
+async def _absent(fleet: E2EFleet, name: str) -> bool:
+    try:
+        await member_object(fleet, "eu1", "Deployment", name, "apps/v1")
+    except NotFound:
+        return True
+    return False

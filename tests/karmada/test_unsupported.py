@@ -50,7 +50,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["spec.failover.cluster.statePreservation"],
     ),
     ("suspension is implemented", _pp(suspension={"dispatching": True}), []),
-    ("preserve", _pp(preserveResourcesOnDeletion=True), ["spec.preserveResourcesOnDeletion"]),
+    ("preserve is implemented", _pp(preserveResourcesOnDeletion=True), []),
     ("lazy", _pp(activationPreference="Lazy"), ["spec.activationPreference"]),
     (
         "schedulePriority",
@@ -110,8 +110,8 @@ def test_unsupported_fields_are_named(policy: dict[str, Any], expected: list[str
 
 
 def test_several_at_once_in_one_message() -> None:
-    problems = unsupported_fields(_pp(preserveResourcesOnDeletion=True, activationPreference="Lazy"))
-    assert {p.path for p in problems} == {"spec.preserveResourcesOnDeletion", "spec.activationPreference"}
+    problems = unsupported_fields(_pp(schedulerName="mine", activationPreference="Lazy"))
+    assert {p.path for p in problems} == {"spec.schedulerName", "spec.activationPreference"}
 
 
 def test_every_documented_path_has_a_case() -> None:
