@@ -194,13 +194,19 @@ class MemberApplier:
                 return True
         return False
 
-    async def delete(self, record: Mapping[str, Any], *, applied_work_name: str) -> bool:
-        """Delete the recorded resource if the live one is the one applied (UID-checked)."""
+    async def delete(
+        self, record: Mapping[str, Any], *, applied_work_name: str, live: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Delete the recorded resource if the live one (read unless given) is the one applied.
+
+        UID-checked, and the delete carries the UID as a precondition.
+        """
         api_version = aw.api_version_of(record)
         kind, name = str(record.get("kind")), str(record.get("name"))
         namespace = record.get("namespace") or None
         try:
-            live = await self.get_live(api_version, kind, name=name, namespace=namespace)
+            if live is None:
+                live = await self.get_live(api_version, kind, name=name, namespace=namespace)
         except NotFound:  # the kind itself is gone (its CRD was removed)
             return True
         if live is None:
@@ -220,13 +226,20 @@ class MemberApplier:
             )
         return True
 
-    async def orphan(self, record: Mapping[str, Any], *, applied_work: Mapping[str, Any]) -> None:
+    async def orphan(
+        self,
+        record: Mapping[str, Any],
+        *,
+        applied_work: Mapping[str, Any],
+        live: Mapping[str, Any] | None = None,
+    ) -> None:
         """Leave the resource on the member: drop the ownerReference (so GC keeps it) and Waybill's labels."""
         api_version = aw.api_version_of(record)
         kind, name = str(record.get("kind")), str(record.get("name"))
         namespace = record.get("namespace") or None
         try:
-            live = await self.get_live(api_version, kind, name=name, namespace=namespace)
+            if live is None:
+                live = await self.get_live(api_version, kind, name=name, namespace=namespace)
         except NotFound:
             return
         if live is None or not aw.may_delete(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import applied_work as aw
+from agent.claims import DeletionTap, WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
 from agent.member_cache import MemberCache
@@ -82,6 +83,7 @@ class Agent:
         self.applied_works: Informer | None = None
         self.cache: MemberCache | None = None
         self.membership: Membership | None = None
+        self.claims: WorkClaims | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -90,9 +92,12 @@ class Agent:
                 self.hub_api, cluster=cfg.cluster, default=cfg.default_member_namespace
             )
         await ensure_applied_work_crd(self.member_api)
+        self.claims = WorkClaims()
+        tap = DeletionTap(self.hub_api, on_deleted=self.claims.deleted)
         self.works = Informer(
-            self.hub_api, names.WORK_API_VERSION, names.KIND_WORK, namespace=self.namespace, name="hub:Work"
+            tap, names.WORK_API_VERSION, names.KIND_WORK, namespace=self.namespace, name="hub:Work"
         )
+        self.claims.attach(self.works)
         controller_ref: list[Controller] = []
 
         def enqueue(key: str) -> None:
@@ -105,14 +110,10 @@ class Agent:
             on_change=enqueue,
             field_manager=self.config.field_manager,
         )
-        syncer = WorkSyncer(self.member_api, config=cfg, cache=self.cache)
-        events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
-        work_controller = WorkController(
-            self.hub_api, works=self.works, syncer=syncer, events=events, config=cfg
+        syncer = WorkSyncer(
+            self.member_api, config=cfg, cache=self.cache, claims=self.claims, on_handover=enqueue
         )
-        self.controller = Controller("agent-works", work_controller.reconcile, workers=cfg.workers)
-        controller_ref.append(self.controller)
-        self.works.add_handler(enqueue)
+        events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
         self.applied_works = Informer(
             self.member_api,
             aw.APPLIED_WORK_API_VERSION,
@@ -120,6 +121,18 @@ class Agent:
             label_selector=f"{names.LABEL_WORK_NAMESPACE}={self.namespace}",
             name="member:AppliedWork",
         )
+        work_controller = WorkController(
+            self.hub_api,
+            works=self.works,
+            applied_works=self.applied_works,
+            claims=self.claims,
+            syncer=syncer,
+            events=events,
+            config=cfg,
+        )
+        self.controller = Controller("agent-works", work_controller.reconcile, workers=cfg.workers)
+        controller_ref.append(self.controller)
+        self.works.add_handler(enqueue, map_keys=self.claims.observe)
         self.applied_works.add_handler(enqueue, map_keys=self._work_key_of_applied)
         self.membership = Membership(self.hub_api, self.member_api, namespace=self.namespace, config=cfg)
         self._tasks = [

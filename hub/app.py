@@ -15,13 +15,11 @@ policies change, every (apiVersion, kind) their resource selectors name gets an 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import conditions as hub_conditions
-from hub import dependencies, keys, matching
+from hub import dependencies, keys, matching, views
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -32,6 +30,7 @@ from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
+from hub.views import changed_templates
 from shared.api import names
 from shared.kube import errors
 from shared.kube.client import KubeClient
@@ -40,6 +39,7 @@ from shared.ops.logging import get_logger
 from shared.runtime.controller import Controller, Result
 
 _log = get_logger("hub.app")
+Obj = dict[str, Any]
 
 # Never propagated: the hub's own bookkeeping and Kubernetes' per-namespace objects.
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "waybill-system"})
@@ -65,6 +65,11 @@ def _facts(view: ClusterView | None) -> tuple[Any, ...] | None:
         view.taints,
         view.api_resources,
     )
+
+
+def _policy_inputs(policy: Obj) -> tuple[Any, Any]:
+    """What of a policy scheduling and rendering read (not its status)."""
+    return (policy.get("spec"), (policy.get("metadata") or {}).get("deletionTimestamp"))
 
 
 def _capacity_sensitive(policy: Mapping[str, Any]) -> bool:
@@ -108,7 +113,7 @@ class Hub:
             events=self.events,
         )
         self.scheduler = Controller("hub-scheduler", self._schedule, workers=workers)
-        self.policies_ctl = PolicyStatusController(state=self.state)
+        self.policies_ctl = PolicyStatusController(state=self.state, events=self.events)
         self.policy_status = Controller("hub-policies", self.policies_ctl.reconcile, workers=1)
         self.status_ctl = StatusController(
             state=self.state,
@@ -120,10 +125,6 @@ class Hub:
         self._facts: dict[str, tuple[Any, ...] | None] = {}
         self._ns_seen: dict[str, str] = {}  # member namespace → the cluster it was labelled for
         self._capacity: dict[str, Any] = {}
-        self._policy_specs: dict[str, str] = {}  # "kind/key" → digest of spec (+ deletion)
-        self._placements: dict[
-            str, tuple[PolicyRef | None, tuple[tuple[str, int | None], ...], Any, Any]
-        ] = {}
         self._wire()
 
     @property
@@ -181,14 +182,19 @@ class Hub:
             (state.policies, names.KIND_PROPAGATION_POLICY),
             (state.cluster_policies, names.KIND_CLUSTER_PROPAGATION_POLICY),
         ):
-            informer.add_handler(self._make_policy_handler(kind))
-        state.overrides.add_handler(self._override_changed)
-        state.cluster_overrides.add_handler(self._override_changed)
-        state.bindings.add_handler(self._binding_changed)
-        state.cluster_bindings.add_handler(lambda name: self._binding_changed(f"/{name}"))
+            informer.add_update_handler(self._make_policy_handler(kind))
+        for informer, kind in (
+            (state.overrides, names.KIND_OVERRIDE_POLICY),
+            (state.cluster_overrides, names.KIND_CLUSTER_OVERRIDE_POLICY),
+        ):
+            informer.add_handler(self._make_override_handler(kind))
+        state.bindings.add_update_handler(self._binding_changed)
+        state.cluster_bindings.add_update_handler(
+            lambda name, old, new: self._binding_changed(f"/{name}", old, new)
+        )
         # Work status arrives from many members at once: gather it into fewer binding status
         # writes, and wake only the bindings whose manifest (or its status) changed.
-        state.works.add_handler(self._work_changed)
+        state.works.add_update_handler(self._work_changed)
 
     def _wake_dependency_works(self) -> None:
         """Re-render the Works of every policy that propagates dependencies (one changed)."""
@@ -202,93 +208,72 @@ class Hub:
                 for works_key in self._binding_works_keys(binding):
                     self.works.enqueue(works_key)
 
-    def _override_changed(self, _key: str) -> None:
-        self._all_works()
-        # A policy waiting for its dependentOverrides may take effect now.
-        if any((p.get("spec") or {}).get("dependentOverrides") for p in self.state.propagation_policies()):
-            self._all_templates()
-
     def _enqueue_policy_status(self, key: str) -> None:
         # counts need not be instant: one status write per policy per batch window
         self.policy_status.queue.add_after(key, POLICY_STATUS_BATCH_SECONDS)
 
     def _make_policy_handler(self, kind: str) -> Any:
-        informer = (
-            self.state.policies if kind == names.KIND_PROPAGATION_POLICY else self.state.cluster_policies
-        )
-
-        def handler(key: str) -> None:
+        def handler(key: str, old: Obj | None, new: Obj | None) -> None:
             namespace, _, name = key.rpartition("/")
-            self._enqueue_policy_status(keys.policy_key(PolicyRef(kind, namespace, name)))
-            policy = informer.get(key)
-            digest = (
-                None
-                if policy is None
-                else json.dumps(
-                    [policy.get("spec"), (policy.get("metadata") or {}).get("deletionTimestamp")],
-                    sort_keys=True,
-                    default=str,
-                )
-            )
-            identity = f"{kind}/{key}"
-            if self._policy_specs.get(identity) == digest and (
-                digest is not None or identity in self._policy_specs
-            ):
-                return  # a status-only change (ours): nothing to reschedule
-            if digest is None:
-                self._policy_specs.pop(identity, None)
-            else:
-                self._policy_specs[identity] = digest
+            ref = PolicyRef(kind, namespace, name)
+            self._enqueue_policy_status(keys.policy_key(ref))
+            if old is not None and new is not None and _policy_inputs(old) == _policy_inputs(new):
+                return  # a status-only change (ours): nothing to reschedule or re-render
             self._sync_template_kinds()
             self._all_templates()
-            # Works depend on policy fields beyond placement (suspension, conflictResolution).
-            changed = PolicyRef(kind, namespace, name)
-            for binding in self.state.all_bindings():
-                if keys.binding_policy(binding) == changed:
-                    for works_key in self._binding_works_keys(binding):
-                        self.works.enqueue(works_key)
+            # every rendering input of a policy (conflictResolution, ...) reaches its Works even
+            # when no placement changes
+            for binding in self.state.bindings_of_policy(ref):
+                for cluster in keys.binding_clusters(binding):
+                    self.works.enqueue(keys.works_key(ref, cluster))
 
         return handler
 
-    def _work_changed(self, key: str) -> None:
-        for ref in self.state.work_index.update(key, self.state.works.get(key)):
-            self.status.queue.add_after(keys.binding_key(ref), STATUS_BATCH_SECONDS)
+    def _make_override_handler(self, kind: str) -> Any:
+        def handler(key: str) -> None:
+            namespace, _, name = key.rpartition("/")
+            self._enqueue_policy_status(keys.policy_key(PolicyRef(kind, namespace, name)))
+            self._all_works()
+            # A policy waiting for its dependentOverrides may take effect now.
+            if any(
+                (p.get("spec") or {}).get("dependentOverrides") for p in self.state.propagation_policies()
+            ):
+                self._all_templates()
 
-    def _binding_changed(self, informer_key: str) -> None:
+        return handler
+
+    def _all_policy_status(self) -> None:
+        for policy in self.state.propagation_policies():
+            self._enqueue_policy_status(keys.policy_key(PolicyRef.of(policy)))
+
+    def _work_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
+        views = self.state.work_views
+        before = views.of(key, old) if old is not None else None
+        after = views.of(key, new) if new is not None else None
+        for ref in changed_templates(before, after):
+            self.status.queue.add_after(self.state.binding_key_for(ref), STATUS_BATCH_SECONDS)
+
+    def _binding_changed(self, informer_key: str, old: Obj | None, new: Obj | None) -> None:
         """Works, status and policy counts, when the placement or the scheduling outcome changed
         (not on the status controller's own aggregated-status writes)."""
         namespace, _, name = informer_key.rpartition("/")
         bkey = f"{namespace}|{name}"
-        binding = self.state.binding(bkey)
-        previous = self._placements.get(bkey)
-        current = None
-        if binding is not None:
-            scheduled = hub_conditions.find(
-                (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
-            )
-            current = (
-                keys.binding_policy(binding),
-                tuple(sorted(keys.binding_clusters(binding).items())),
-                keys.binding_template(binding),
-                (scheduled or {}).get("reason"),
-            )
+        previous, current = views.placement_of(old), views.placement_of(new)
+        if old is None and current is not None and current.template is not None:
+            # first sight (a start): its template may have gone while no hub was running, and
+            # only the scheduler deletes a binding whose template is gone
+            self.scheduler.enqueue(keys.template_key(current.template))
         if current == previous:
             return
         self.status.enqueue(bkey)
         for placement in (previous, current):
-            if placement is not None and placement[0] is not None:
-                self._enqueue_policy_status(keys.policy_key(placement[0]))
-        for placement in (previous, current):
-            if placement is not None and placement[0] is not None:
-                for cluster, _replicas in placement[1]:
-                    self.works.enqueue(keys.works_key(placement[0], cluster))
+            if placement is not None and placement.policy is not None:
+                self._enqueue_policy_status(keys.policy_key(placement.policy))
+                for cluster, _replicas in placement.clusters:
+                    self.works.enqueue(keys.works_key(placement.policy, cluster))
+        ref = current.template if current is not None else None
         # A workload that moved can change which policy's Works carry a shared dependency.
         self._wake_dependency_works()
-        if current is None:
-            self._placements.pop(bkey, None)
-            return
-        self._placements[bkey] = current
-        ref = current[2]
         if ref is not None and (ref.api_version, ref.kind) not in self.state.templates:
             self._sync_template_kinds()
 
@@ -347,6 +332,7 @@ class Hub:
         if gone or changed:
             _log.info("fleet.changed", changed=sorted(changed), gone=sorted(gone))
             self._all_templates()
+            self._all_policy_status()  # clusterNames that are (no longer) members
             for cluster in changed:
                 for binding in self.state.all_bindings():
                     policy = keys.binding_policy(binding)

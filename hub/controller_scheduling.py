@@ -30,9 +30,9 @@ from hub import (
     keys,
     matching,
     preemption,
+    reasons,
     rendering,
     scheduling,
-    unsupported,
     workload_affinity,
 )
 from hub.events import EventRecorder
@@ -45,8 +45,9 @@ from shared.runtime.controller import Result
 
 _log = get_logger("hub.scheduling")
 
-REASON_POLICY_REMOVED = "PolicyRemoved"
-REASON_INVALID_PLACEMENT = "InvalidPlacement"
+REASON_POLICY_REMOVED = reasons.POLICY_REMOVED  # (kept: other modules import these names)
+REASON_INVALID_PLACEMENT = reasons.INVALID_PLACEMENT
+
 REASON_DEPENDENT_OVERRIDES_MISSING = "DependentOverridesMissing"
 
 
@@ -157,7 +158,7 @@ class SchedulingController:
         if not self.state.template_known(ref):
             return Result(requeue_after=0.5)
         template = self.state.template(ref)
-        bkey = keys.binding_key(ref)
+        bkey = self.state.binding_key_for(ref)
         binding = self.state.binding(bkey)
         if template is None or (template.get("metadata") or {}).get("deletionTimestamp"):
             self._content.pop(key, None)
@@ -170,12 +171,11 @@ class SchedulingController:
         if binding is not None and self._content.get(key) != content:
             self._touch_works(binding)
         self._content[key] = content
-        # Karmada: a claim sticks unless a policy with preemption Always may take it; a policy using a
-        # field Waybill does not implement claims nothing (its status says Unsupported).
+        held = keys.binding_policy(binding) if binding is not None else None
+        # Karmada: a claim sticks unless a policy with preemption Always may take it. Invalid and
+        # Unsupported policies claim nothing new (the holder keeps its last placement).
         chosen = preemption.choose_policy(
-            template,
-            unsupported.claimable(self.state.propagation_policies()),
-            holder=keys.binding_policy(binding) if binding is not None else None,
+            template, self.state.valid_propagation_policies(keep=held), holder=held
         )
         if chosen is None:
             if binding is not None:
@@ -185,6 +185,20 @@ class SchedulingController:
         generation = (template.get("metadata") or {}).get("generation")
         previous = keys.binding_clusters(binding) if binding else {}
         policy_name = str(chosen)
+        check = self.state.policy_check(policy)
+        if not check.valid:
+            # only the policy already holding it: keep the last placement, say why
+            await self._write(
+                ref,
+                binding,
+                chosen,
+                clusters=None,
+                total=None,
+                status=None,
+                scheduled=("False", check.reason, f"{policy_name}: {'; '.join(check.messages)}"),
+                generation=generation,
+            )
+            return None
         missing = missing_dependent_overrides(policy, self.state.override_policies())
         if missing:
             # Karmada: the policy takes effect only once the OverridePolicies it names exist.
@@ -242,17 +256,17 @@ class SchedulingController:
                 clusters=None,
                 total=decision.total_replicas,
                 status=decision_status(decision, generation=generation),
-                scheduled=("False", "Unschedulable", f"{policy_name}: {decision.message}"),
+                scheduled=("False", reasons.UNSCHEDULABLE, f"{policy_name}: {decision.message}"),
                 generation=generation,
             )
             return None
         clusters = [t.to_dict() for t in decision.targets]
         scheduled = (
-            ("True", "Scheduled", f"{policy_name}: {_summary(decision)}")
+            ("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
             if decision.targets
             else (
                 "False",
-                "NoClusterEligible",
+                reasons.NO_CLUSTER_ELIGIBLE,
                 f"{policy_name}: {decision.message or 'no cluster is eligible'}",
             )
         )
@@ -300,7 +314,7 @@ class SchedulingController:
                 name=str(meta["name"]),
                 namespace=meta.get("namespace"),
             )
-        self.state.forget_binding(keys.binding_key(ref))
+        self.state.forget_binding(keys.binding_key_of(binding))
         _log.info("binding.deleted", template=str(ref))
         self._touch_works(binding)
 
@@ -370,7 +384,7 @@ class SchedulingController:
             spec["replicas"] = total
         labels = {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE, **_policy_labels(policy)}
         kind = keys.binding_kind(ref)
-        name = keys.binding_name(ref)
+        name = str(((binding or {}).get("metadata") or {}).get("name") or keys.binding_name(ref))
         if binding is None:
             body: dict[str, Any] = {
                 "apiVersion": names.WORK_API_VERSION,
@@ -426,7 +440,7 @@ class SchedulingController:
             await self.events.emit(written, event_type="Warning", reason=scheduled[1], message=scheduled[2])
         if binding is None or old_spec != spec:
             self._touch_works(binding, written)
-            self.enqueue_status(keys.binding_key(ref))
+            self.enqueue_status(keys.binding_key_of(written))
 
 
 def _policy_labels(policy: matching.PolicyRef) -> dict[str, str]:

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import aggregation, conditions, keys
+from hub import aggregation, conditions, keys, reasons
 from hub.matching import TemplateRef
 from hub.state import HubState
 from shared.api import names
@@ -88,11 +88,13 @@ class StatusController:
                 conds,
                 type=CONDITION_RENDERED,
                 status="False",
-                reason="OverrideFailed",
+                reason=reasons.OVERRIDE_FAILED,
                 message="; ".join(errors_seen),
             )
         elif conditions.find(conds, CONDITION_RENDERED) is not None:
-            conds = conditions.set_condition(conds, type=CONDITION_RENDERED, status="True", reason="Rendered")
+            conds = conditions.set_condition(
+                conds, type=CONDITION_RENDERED, status="True", reason=reasons.RENDERED
+            )
         new_status["conditions"] = conds
         if new_status != old_status:
             now = self.clock()

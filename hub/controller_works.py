@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, dependencies, keys, overrides, rendering
+from hub import conditions, dependencies, keys, overrides, reasons, rendering
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
@@ -39,7 +39,7 @@ def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for work in works:
         for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            out[str(TemplateRef.of(manifest))] = manifest
+            out[str(TemplateRef.of(manifest).identity)] = manifest
     return out
 
 
@@ -108,7 +108,14 @@ class WorksController:
             # Karmada's suspension: the member's Works stay exactly as they are (nothing created,
             # updated or deleted) until dispatching resumes; the policy's change wakes them again.
             return None
-        override_policies = self.state.override_policies()
+        override_policies = []
+        invalid_overrides: list[tuple[dict[str, Any], str]] = []
+        for override in self.state.override_policies():
+            check = self.state.policy_check(override)
+            if check.valid:
+                override_policies.append(override)
+            else:
+                invalid_overrides.append((override, "; ".join(check.problems)))
         manifests: list[dict[str, Any]] = []
         generations: dict[str, int] = {}
         waiting = False
@@ -117,7 +124,7 @@ class WorksController:
             if ref is None:
                 continue
             bkey = keys.binding_key_of(binding)
-            previous = last_good.get(str(ref))
+            previous = last_good.get(str(ref.identity))
             template = self.state.template(ref)
             scheduled = conditions.find(
                 (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
@@ -132,6 +139,15 @@ class WorksController:
                 continue
             replicas = keys.binding_clusters(binding).get(cluster)
             try:
+                for override, problems in invalid_overrides:
+                    if overrides.applies_to(override, template):
+                        raise overrides.OverrideError(
+                            policy=overrides.policy_ref(override),
+                            obj=str(ref),
+                            cluster=cluster,
+                            field="spec",
+                            message=f"the policy is invalid: {problems}",
+                        )
                 manifest = rendering.render_manifest(
                     template,
                     cluster=view,
@@ -146,7 +162,7 @@ class WorksController:
                     _log.warning("render.failed", binding=bkey, cluster=cluster, error=str(exc))
                     if self.events is not None:
                         await self.events.emit(
-                            binding, event_type="Warning", reason="OverrideFailed", message=str(exc)
+                            binding, event_type="Warning", reason=reasons.OVERRIDE_FAILED, message=str(exc)
                         )
                 if previous is not None:
                     manifests.append(previous)
@@ -156,17 +172,17 @@ class WorksController:
             manifests.append(manifest)
             generation = (template.get("metadata") or {}).get("generation")
             if generation is not None:
-                generations[str(ref)] = int(generation)
+                generations[str(ref.identity)] = int(generation)
         if policy is not None and view is not None and dependencies.propagates_deps(policy):
-            present = {str(TemplateRef.of(m)) for m in manifests}
+            present = {str(TemplateRef.of(m).identity) for m in manifests}
             for dep in self._dependencies(policy_ref, cluster):
                 dep_ref = TemplateRef(dep.api_version, dep.kind, dep.namespace, dep.name)
                 dep_template = self.state.template(dep_ref)
-                if str(dep_ref) in present:
+                if str(dep_ref.identity) in present:
                     continue
                 if dep_template is None:
                     if (
-                        previous := last_good.get(str(dep_ref))
+                        previous := last_good.get(str(dep_ref.identity))
                     ) is not None and not self.state.template_known(dep_ref):
                         manifests.append(previous)  # its informer is still listing: keep it for now
                     continue
@@ -182,7 +198,7 @@ class WorksController:
                     )
                 except overrides.OverrideError as exc:
                     _log.warning("render.failed", dependency=str(dep_ref), cluster=cluster, error=str(exc))
-                    if (previous := last_good.get(str(dep_ref))) is not None:
+                    if (previous := last_good.get(str(dep_ref.identity))) is not None:
                         manifests.append(previous)
         orphaning = False
         if policy is not None and (policy.get("spec") or {}).get("preserveResourcesOnDeletion"):
@@ -197,6 +213,7 @@ class WorksController:
             member_namespace=namespace,
             manifests=manifests,
             options=options,
+            previous=rendering.part_assignment(policy_ref, list(existing.values())),
         )
         if orphaning:
             # preserveResourcesOnDeletion: the write that drops a deleted template's manifest tells
@@ -222,7 +239,7 @@ class WorksController:
             for work in desired:
                 work["spec"]["deleteOption"] = {"propagationPolicy": "Orphan"}
         for work in desired:
-            carried = [str(TemplateRef.of(m)) for m in work["spec"]["workload"]["manifests"]]
+            carried = [str(TemplateRef.of(m).identity) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))
             await self._write(work, existing.get(work["metadata"]["name"]))
@@ -245,7 +262,7 @@ class WorksController:
         """Whether this write must orphan (``preserveResourcesOnDeletion``): a template was deleted, or
         the agent has not yet seen the orphaning write. Meanwhile other removals are held back (so
         only deleted templates' objects are ever orphaned): their last manifests are kept."""
-        carried = {str(TemplateRef.of(m)) for m in manifests}
+        carried = {str(TemplateRef.of(m).identity) for m in manifests}
         deleted = {
             key
             for key, manifest in last_good.items()

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from hub import views
 from hub.matching import PolicyRef, TemplateRef
 from shared.api import names
 
@@ -38,11 +39,20 @@ def parse_works_key(key: str) -> tuple[PolicyRef, str]:
 
 
 def binding_name(ref: TemplateRef) -> str:
-    """Deterministic binding name: ``<name>-<kind>`` (Karmada's convention), hashed when too long."""
-    readable = re.sub(r"[^a-z0-9.-]+", "-", f"{ref.name}-{ref.kind}".lower()).strip("-.")
+    """Deterministic binding name, unique per template identity (group included, version not).
+
+    ``<name>-<kind>`` (Karmada's convention) for the core group and Kubernetes' dot-less groups
+    (``apps``, ``batch``...: no two of them share a kind name), ``<name>-<kind>.<group>`` for
+    every other group, so ``Certificate/shop/web`` of two groups get two bindings; hashed when
+    too long. Bindings named before the group was part of the name are found by their template
+    (``HubState.binding_key_for``) and keep their name.
+    """
+    group = ref.group
+    suffix = f".{group}" if "." in group else ""
+    readable = re.sub(r"[^a-z0-9.-]+", "-", f"{ref.name}-{ref.kind}{suffix}".lower()).strip("-.")
     if len(readable) <= 240:
         return readable
-    digest = hashlib.sha256(str(ref).encode()).hexdigest()[:10]
+    digest = hashlib.sha256(str(ref.identity).encode()).hexdigest()[:10]
     return f"{readable[:229].rstrip('-.')}-{digest}"
 
 
@@ -64,31 +74,9 @@ def parse_binding_key(key: str) -> tuple[str, str]:
     return namespace, name
 
 
-def binding_template(binding: Mapping[str, Any]) -> TemplateRef | None:
-    resource = (binding.get("spec") or {}).get("resource") or {}
-    if not resource.get("kind") or not resource.get("name"):
-        return None
-    return TemplateRef(
-        str(resource.get("apiVersion", "")),
-        str(resource["kind"]),
-        str(resource.get("namespace") or ""),
-        str(resource["name"]),
-    )
-
-
-def binding_policy(binding: Mapping[str, Any]) -> PolicyRef | None:
-    policy = (binding.get("spec") or {}).get("policy") or {}
-    if not policy.get("name"):
-        return None
-    return PolicyRef(str(policy.get("kind", "")), str(policy.get("namespace") or ""), str(policy["name"]))
-
-
-def binding_clusters(binding: Mapping[str, Any]) -> dict[str, int | None]:
-    return {
-        str(c["name"]): c.get("replicas")
-        for c in (binding.get("spec") or {}).get("clusters") or []
-        if c.get("name")
-    }
+binding_template = views.binding_template
+binding_policy = views.binding_policy
+binding_clusters = views.binding_clusters
 
 
 def policy_key(policy: PolicyRef) -> str:

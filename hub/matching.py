@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub import selectors
+from shared.kube.types import split_api_version
 
 NAMESPACED_POLICY = "PropagationPolicy"
 CLUSTER_POLICY = "ClusterPropagationPolicy"
@@ -31,8 +32,27 @@ SPECIFICITY_KIND = 1
 
 
 @dataclass(frozen=True, order=True)
+class TemplateId:
+    """Version-independent identity of a template: what bindings, indexes and Works key on.
+
+    Two kinds of the same name in different API groups (``Certificate`` of ``cert-manager.io``
+    and of ``example.com``) are different templates; two versions of one group are the same.
+    """
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{kind}/{where}{self.name}"
+
+
+@dataclass(frozen=True, order=True)
 class TemplateRef:
-    """Identity of a resource template on the hub."""
+    """A resource template on the hub, with the version it is read at (see ``identity``)."""
 
     api_version: str
     kind: str
@@ -48,6 +68,14 @@ class TemplateRef:
             namespace=str(meta.get("namespace") or ""),
             name=str(meta.get("name", "")),
         )
+
+    @property
+    def group(self) -> str:
+        return split_api_version(self.api_version)[0]
+
+    @property
+    def identity(self) -> TemplateId:
+        return TemplateId(self.group, self.kind, self.namespace, self.name)
 
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import matching, overrides, rendering, scheduling, unsupported
+from hub import matching, overrides, rendering, scheduling, views
 from hub.clusters import ClusterView
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from shared.api import names
@@ -48,6 +48,17 @@ def split_objects(objects: Sequence[Mapping[str, Any]]) -> dict[str, list[Mappin
     return groups
 
 
+def problems(groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    """What the hub would refuse (``Kind/ns/name: field: message``), the messages it reports in
+    the policies' ``Valid=False`` condition; [] when every (override) policy is valid."""
+    found = []
+    for obj in [*groups.get("policies", ()), *groups.get("overrides", ())]:
+        check = views.check_policy(obj)
+        if not check.valid:
+            found.append(f"{matching.PolicyRef.of(obj)}: {'; '.join(check.messages)}")
+    return found
+
+
 def plan(
     *,
     templates: Sequence[Mapping[str, Any]],
@@ -58,9 +69,10 @@ def plan(
 ) -> list[TemplatePlan]:
     """Match, schedule and render every template; errors are collected, never raised."""
     by_ref = {matching.PolicyRef.of(p): p for p in policies}
+    claimable = [p for p in policies if views.check_policy(p).valid]
     out = []
     for template in sorted(templates, key=lambda t: matching.TemplateRef.of(t)):
-        chosen = matching.choose_policy(template, unsupported.claimable(policies))
+        chosen = matching.choose_policy(template, claimable)
         entry = TemplatePlan(template=matching.TemplateRef.of(template), policy=chosen)
         out.append(entry)
         if chosen is None:
@@ -75,12 +87,12 @@ def plan(
         except scheduling.PlacementError as exc:
             entry.errors.append(f"{chosen}: {exc}")
             continue
-        views = {c.name: c for c in clusters}
+        cluster_views = {c.name: c for c in clusters}
         for target in entry.decision.targets:
             try:
                 entry.manifests[target.cluster] = rendering.render_manifest(
                     template,
-                    cluster=views[target.cluster],
+                    cluster=cluster_views[target.cluster],
                     replicas=target.replicas,
                     overrides=override_policies,
                     replica_paths=replica_paths,

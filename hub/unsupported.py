@@ -4,7 +4,8 @@ Waybill's schema carries every field of Karmada's four policy kinds, so ``kubect
 Karmada file succeeds. A field that is in the schema but not implemented must never be accepted
 and ignored: ``unsupported_fields(policy)`` names each one a policy *uses* (set to something
 other than its no-op value), and the hub reports them as ``Valid=False`` with reason
-``Unsupported``; such a policy claims no template (see docs/karmada.md).
+``Unsupported`` (through the validation layer, ``hub.views.check_policy``); such a policy claims
+nothing new (see docs/karmada.md).
 
 ``FEATURES`` is the single list of those fields; docs/karmada.md's field table is checked
 against it by tests/karmada/test_docs_table.py, so the docs cannot claim more than the code does.
@@ -12,17 +13,18 @@ against it by tests/karmada/test_docs_table.py, so the docs cannot claim more th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from hub import reasons
 from shared.api import load
 from shared.api.policy import OverridePolicy, OverrideSpec, PropagationPolicy, PropagationSpec
 from shared.api.validation import FieldProblem
 
-REASON_UNSUPPORTED = "Unsupported"
+REASON_UNSUPPORTED = reasons.UNSUPPORTED
 DEFAULT_SCHEDULER = "default-scheduler"
 
 
@@ -144,27 +146,3 @@ def unsupported_fields(policy: PropagationPolicy | OverridePolicy | Mapping[str,
 def condition_message(problems: list[FieldProblem]) -> str:
     """One line naming every unsupported field, for the ``Valid=False`` condition."""
     return "; ".join(str(problem) for problem in problems)
-
-
-_CACHE: dict[tuple[str, str, str, str], list[FieldProblem]] = {}
-_CACHE_LIMIT = 4096
-
-
-def cached_unsupported(policy: Mapping[str, Any]) -> list[FieldProblem]:
-    """``unsupported_fields`` of a cached policy object, parsed once per resourceVersion."""
-    meta = policy.get("metadata") or {}
-    version = meta.get("resourceVersion")
-    if not version:
-        return unsupported_fields(policy)
-    key = (str(policy.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")), str(version))
-    found = _CACHE.get(key)
-    if found is None:
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()  # versions only move forward: old entries are garbage
-        found = _CACHE[key] = unsupported_fields(policy)
-    return found
-
-
-def claimable(policies: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The policies that may claim templates: those using no unsupported field."""
-    return [policy for policy in policies if not cached_unsupported(policy)]

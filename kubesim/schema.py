@@ -432,10 +432,12 @@ def _prune(value: JSON, schema: Schema | None, *, embedded: bool) -> JSON:
         result: dict[str, JSON] = {}
         changed = False
         for key, item in value.items():
-            if key in properties:
-                kept = _prune(item, properties[key], embedded=False)
-            elif is_embedded and key in _EMBEDDED_KEYS:
+            if is_embedded and key in _EMBEDDED_KEYS and (key == "metadata" or key not in properties):
+                # kube-apiserver never prunes a resource's ObjectMeta by the schema: controller-gen
+                # writes ``metadata: {type: object}``, which would otherwise drop ``name``
                 kept = item
+            elif key in properties:
+                kept = _prune(item, properties[key], embedded=False)
             elif isinstance(additional, dict):
                 kept = _prune(item, additional, embedded=False)
             elif additional is True or preserve:

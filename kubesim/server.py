@@ -35,6 +35,7 @@ from kubesim import (
     reads,
     reviews,
     simulate,
+    vap,
     writes,
 )
 from kubesim.httpio import Call, Target, respond
@@ -100,6 +101,7 @@ class SimServer:
         self.crds = crds.CrdController(self.store)
         self.authz = authz.Authorizer(self.store, enabled=rbac)
         self.store.admitters.append(self.authz.admit)
+        self.policies = vap.PolicyAdmission(self.store)
         self.gc = gc.GarbageCollector(self.store, root_ca=self._ca_pem or "")
         self.admin_token = self.auth.issue(user="kubernetes-admin", groups=("system:masters",))
         self._runner: web.AppRunner | None = None
@@ -435,16 +437,17 @@ class SimServer:
                 )
             meta.field_validation.set(directive)
             authz.writer.set(call.user)
-            collected: list[str] = []
+            collected: list[str] = [rtype.deprecation] if rtype.deprecation else []
             meta.warnings.set(collected)
             response = await self._write(call, verb)
             for text in collected:
                 response.headers.add("Warning", '299 - "' + text.replace('"', '\\"') + '"')
             return response
-        if verb == "get":
-            return reads.get(call, self.store)
-        if verb == "list":
-            return reads.list_(call, self.store)
+        if verb in ("get", "list"):
+            response = reads.get(call, self.store) if verb == "get" else reads.list_(call, self.store)
+            if rtype.deprecation:
+                response.headers.add("Warning", '299 - "' + rtype.deprecation.replace('"', '\\"') + '"')
+            return response
         if verb == "watch":
             return await reads.watch(
                 call,
@@ -456,6 +459,29 @@ class SimServer:
         return await self._write(call, verb)
 
     async def _write(self, call: Call, verb: str) -> web.StreamResponse:
+        target = call.target
+        rtype = target.rtype
+        request = vap.Request(
+            operation="DELETE" if verb == "delete" else "",
+            user=call.user,
+            target=(rtype.group, rtype.plural, target.namespace or "", target.name or ""),
+            subresource=target.subresource or "",
+            dry_run=call.dry_run,
+        )
+        token = vap.request_var.set(request)
+        try:
+            if verb == "delete" and target.name is not None:
+                stored = self.store.peek(rtype, target.name, target.namespace)
+                if stored is not None:
+                    self.policies.check(rtype, request, obj=None, old=stored)
+            response = await self._write_call(call, verb)
+        finally:
+            vap.request_var.reset(token)
+        for text in request.warnings:
+            response.headers.add("Warning", '299 - "' + text.replace('"', '\\"') + '"')
+        return response
+
+    async def _write_call(self, call: Call, verb: str) -> web.StreamResponse:
         target = call.target
         if verb == "create":
             if target.subresource == "token":

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubesim import encoding, errors, meta, ssa, validation
+from kubesim import encoding, errors, gotypes, meta, ssa, validation
 from kubesim.registry import Registry, ResourceType
 
 Obj = dict[str, Any]
@@ -219,7 +219,10 @@ class Store:
         operation: str = "Update",
         validate: bool = False,
         copy: bool = True,
+        fields_recorded: bool = False,
     ) -> Obj:
+        """Replace an object; ``fields_recorded``: ``obj``'s managedFields are final (a ``/scale``
+        write maps them from the Scale itself)."""
         served, rtype = rtype, self._storage(rtype)
         obj = meta.clone(obj) if copy else obj
         md = obj.get("metadata")
@@ -270,6 +273,9 @@ class Store:
                 )
         causes = meta.name_problems(rtype, name) + meta.label_problems(md)
         if validate:
+            decode = gotypes.decode_problem(rtype, obj)
+            if decode is not None:
+                raise errors.bad_request(decode)
             causes += validation.problems(rtype, obj)
         if causes:
             raise errors.invalid(group=rtype.group, kind=rtype.kind, name=name, causes=causes)
@@ -318,7 +324,10 @@ class Store:
         operation: str = "Update",
         validate: bool = False,
         copy: bool = True,
+        fields_recorded: bool = False,
     ) -> Obj:
+        """Replace an object; ``fields_recorded``: ``obj``'s managedFields are final (a ``/scale``
+        write maps them from the Scale itself)."""
         served, rtype = rtype, self._storage(rtype)
         md = obj.get("metadata") or {}
         name = md.get("name") or ""
@@ -329,6 +338,10 @@ class Store:
         rv = md.get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.stale(group=rtype.group, plural=rtype.plural, name=name)
+        if validate:
+            decode = gotypes.decode_problem(rtype, obj)
+            if decode is not None:
+                raise errors.bad_request(decode)
         new = self._merge_update(rtype, old, meta.clone(obj) if copy else obj, subresource)
         if subresource is None:
             meta.apply_defaults(rtype, new)
@@ -358,7 +371,7 @@ class Store:
                 old, status_is_spec=status_is_spec
             ):
                 nmd["generation"] = int(old["metadata"].get("generation") or 1) + 1
-        if operation != "Apply":
+        if operation != "Apply" and not fields_recorded:
             _record(new, old, rtype=rtype, manager=manager, operation=operation, subresource=subresource)
         if _same(new, old):
             return self._out(rtype, old, copy)

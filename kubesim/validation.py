@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kubesim import selectors
+from kubesim import gotypes, selectors
 from kubesim.registry import ResourceType
 
 Obj = dict[str, Any]
@@ -65,8 +65,148 @@ def _containers(spec: Any, path: str) -> list[Cause]:
             )
         else:
             seen.add(name)
+            if not _dns_label_ok(name):
+                causes += _dns_label_causes(f"{path}.containers[{i}].name", str(name))
         if not c.get("image"):
             causes.append(_required(f"{path}.containers[{i}].image"))
+        causes += _container_details(c, f"{path}.containers[{i}]")
+    return causes
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_ENV_NAME_MSG = (
+    "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or "
+    "'.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', "
+    "regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
+)
+_PORT_NAME_CHARS = re.compile(r"^[-a-z0-9]+$")
+_PROTOCOLS = ("SCTP", "TCP", "UDP")
+
+
+def _quoted(value: Any) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dns_label_ok(name: Any) -> bool:
+    return isinstance(name, str) and len(name) <= 63 and _DNS_LABEL.match(name) is not None
+
+
+def _dns_label_causes(field: str, name: str) -> list[Cause]:
+    causes = []
+    if len(name) > 63:
+        causes.append(_invalid(field, _quoted(name), "must be no more than 63 characters"))
+    if not _DNS_LABEL.match(name):
+        causes.append(_invalid(field, _quoted(name), _DNS_LABEL_MSG))
+    return causes
+
+
+def port_name_problems(name: str) -> list[str]:
+    """``IsValidPortName`` (IANA_SVC_NAME): each failed rule is its own error."""
+    out = []
+    if len(name) > 15:
+        out.append("must be no more than 15 characters")
+    if not _PORT_NAME_CHARS.match(name):
+        out.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not re.search(r"[a-z]", name):
+        out.append("must contain at least one letter (a-z)")
+    if "--" in name:
+        out.append("must not contain consecutive hyphens")
+    if name and (name[0] == "-" or name[-1] == "-"):
+        out.append("must not begin or end with a hyphen")
+    return out
+
+
+def _protocol(field: str, protocol: Any) -> list[Cause]:
+    if protocol is None or protocol in _PROTOCOLS:
+        return []
+    supported = ", ".join(f'"{p}"' for p in _PROTOCOLS)
+    if protocol == "":
+        return [_required(field, "")]
+    return [
+        {
+            "reason": "FieldValueNotSupported",
+            "field": field,
+            "message": f"Unsupported value: {_quoted(protocol)}: supported values: {supported}",
+        }
+    ]
+
+
+def _port_number(field: str, number: Any, *, required: bool) -> list[Cause]:
+    if number in (None, 0):
+        return [_required(field)] if required else []
+    if isinstance(number, int) and not 1 <= number <= 65535:
+        return [_invalid(field, str(number), "must be between 1 and 65535, inclusive")]
+    return []
+
+
+def _container_details(c: Obj, path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    names: set[str] = set()
+    for j, port in enumerate(c.get("ports") or []):
+        if not isinstance(port, dict):
+            continue
+        at = f"{path}.ports[{j}]"
+        name = port.get("name")
+        if name:
+            for detail in port_name_problems(str(name)):
+                causes.append(_invalid(f"{at}.name", _quoted(name), detail))
+            if name in names:
+                causes.append(
+                    {
+                        "reason": "FieldValueDuplicate",
+                        "field": f"{at}.name",
+                        "message": f"Duplicate value: {_quoted(name)}",
+                    }
+                )
+            names.add(str(name))
+        causes += _port_number(f"{at}.containerPort", port.get("containerPort"), required=True)
+        causes += _port_number(f"{at}.hostPort", port.get("hostPort"), required=False)
+        causes += _protocol(f"{at}.protocol", port.get("protocol"))
+    for j, env in enumerate(c.get("env") or []):
+        if not isinstance(env, dict):
+            continue
+        name = env.get("name")
+        if not name:
+            causes.append(_required(f"{path}.env[{j}].name"))
+        elif not _ENV_NAME.match(str(name)):
+            causes.append(_invalid(f"{path}.env[{j}].name", _quoted(name), _ENV_NAME_MSG))
+    causes += _resources(c.get("resources"), f"{path}.resources")
+    return causes
+
+
+def _resources(resources: Any, path: str) -> list[Cause]:
+    if not isinstance(resources, dict):
+        return []
+    causes: list[Cause] = []
+    parsed: dict[str, dict[str, Any]] = {}
+    for kind in ("limits", "requests"):
+        values = resources.get(kind) or {}
+        parsed[kind] = {}
+        for name, raw in values.items() if isinstance(values, dict) else ():
+            quantity = gotypes.parse_quantity(raw)
+            if quantity is None:
+                continue
+            parsed[kind][name] = (raw, quantity)
+            if quantity < 0:
+                causes.append(
+                    _invalid(f"{path}.{kind}[{name}]", _quoted(raw), "must be greater than or equal to 0")
+                )
+    for name, (raw, quantity) in parsed["requests"].items():
+        limit = parsed["limits"].get(name)
+        if limit is not None and quantity > limit[1]:
+            causes.append(
+                _invalid(
+                    f"{path}.requests",
+                    _quoted(raw),
+                    f"must be less than or equal to {name} limit of {limit[0]}",
+                )
+            )
     return causes
 
 
@@ -135,6 +275,10 @@ def _service(obj: Obj) -> list[Cause]:
             )
         if len(ports) > 1 and isinstance(port, dict) and not port.get("name"):
             causes.append(_required(f"spec.ports[{i}].name"))
+        if isinstance(port, dict) and port.get("name") and not _dns_label_ok(port["name"]):
+            causes += _dns_label_causes(f"spec.ports[{i}].name", str(port["name"]))
+        if isinstance(port, dict):
+            causes += _protocol(f"spec.ports[{i}].protocol", port.get("protocol"))
     return causes
 
 

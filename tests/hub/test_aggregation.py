@@ -53,7 +53,7 @@ def work(
         "metadata": {
             "name": "w",
             "generation": 5,
-            "annotations": {aggregation.ANNOTATION_GENERATIONS: json.dumps({str(REF): rendered})},
+            "annotations": {aggregation.ANNOTATION_GENERATIONS: json.dumps({str(REF.identity): rendered})},
         },
         "status": {
             "conditions": [{"type": "Applied", "status": "True", "observedGeneration": 5}],

@@ -439,7 +439,9 @@ async def test_cluster_failover_after_lease_expiry_and_clean_return(
         # The lost member's agent is down: what it runs stays until it can hear the hub again.
         assert await member_object(fleet, lost, "Deployment", "web", "apps/v1")
 
-        await start_agent(fleet, lost, tmp_path / f"{lost}-hub.kubeconfig")
+        # The agent removes what a vanished Work carried only after its grace (600 s by default: a
+        # hub that merely looks empty must not wipe a member); short here.
+        await start_agent(fleet, lost, tmp_path / f"{lost}-hub.kubeconfig", orphaned_applied_work_grace=1.0)
 
         async def healthy_again() -> bool:
             return not await taints()

@@ -46,7 +46,10 @@ def test_unknown_fields_are_ignored_like_the_api_server_prunes_them() -> None:
             "apiVersion": names.POLICY_API_VERSION,
             "kind": "PropagationPolicy",
             "metadata": {"name": "p", "namespace": "default"},
-            "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap"}], "frobnicate": 1},
+            "spec": {
+                "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap"}],
+                "frobnicate": {"x": 1},
+            },
         }
     )
     assert "frobnicate" not in policy.to_dict()["spec"]
