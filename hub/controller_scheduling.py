@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub import (
+    activation,
     conditions,
     failover,
     keys,
@@ -217,19 +218,26 @@ class SchedulingController:
                 generation=generation,
             )
             return None
+        # activationPreference Lazy: an unchanged template keeps the rules it was placed with.
+        spec, lazy_annotations = activation.effective_spec(
+            spec=policy.get("spec") or {},
+            binding=binding,
+            held=binding is not None and keys.binding_policy(binding) == chosen,
+            content=content,
+        )
         try:
             decision = scheduling.schedule(
-                policy_spec=policy.get("spec") or {},
+                policy_spec=spec,
                 template=template,
                 clusters=self.state.clusters(),
                 previous=previous,
                 replica_paths=self.replica_paths,
-                peers=self._peers(template, policy.get("spec") or {}),
+                peers=self._peers(template, spec),
                 health={
                     str(item.get("clusterName")): str(item.get("health") or "Unknown")
                     for item in ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
                 },
-                graceful_seconds=graceful_eviction_seconds(policy.get("spec") or {}),
+                graceful_seconds=graceful_eviction_seconds(spec),
                 current_affinity=(
                     ((binding.get("status") or {}).get("schedulingDecision") or {}).get("affinityName")
                     if binding is not None
@@ -279,6 +287,7 @@ class SchedulingController:
             status=decision_status(decision, generation=generation),
             scheduled=scheduled,
             generation=generation,
+            annotations=lazy_annotations,
         )
         if decision.recheck_at is not None:
             # A NoExecute toleration runs out then: nothing else would wake this template.
@@ -363,6 +372,7 @@ class SchedulingController:
         status: dict[str, Any] | None,
         scheduled: tuple[str, str, str],
         generation: int | None,
+        annotations: Mapping[str, str | None] | None = None,
     ) -> None:
         old_spec = (binding or {}).get("spec") or {}
         spec: dict[str, Any] = {
@@ -389,7 +399,15 @@ class SchedulingController:
             body: dict[str, Any] = {
                 "apiVersion": names.WORK_API_VERSION,
                 "kind": kind,
-                "metadata": {"name": name, "labels": labels},
+                "metadata": {
+                    "name": name,
+                    "labels": labels,
+                    **(
+                        {"annotations": {k: v for k, v in annotations.items() if v is not None}}
+                        if annotations
+                        else {}
+                    ),
+                },
                 "spec": spec,
             }
             if ref.namespace:
@@ -399,13 +417,26 @@ class SchedulingController:
             _log.info(
                 "binding.created", template=str(ref), policy=str(policy), clusters=len(spec["clusters"])
             )
-        elif old_spec != spec or any(
-            (binding.get("metadata") or {}).get("labels", {}).get(k) != v for k, v in labels.items()
+        elif (
+            old_spec != spec
+            or any((binding.get("metadata") or {}).get("labels", {}).get(k) != v for k, v in labels.items())
+            or any(
+                (binding.get("metadata") or {}).get("annotations", {}).get(k) != v
+                for k, v in (annotations or {}).items()
+            )
         ):
             old_labels = dict(binding["metadata"].get("labels") or {})
+            old_annotations = dict(binding["metadata"].get("annotations") or {})
+            new_annotations = {**old_annotations, **(annotations or {})}
             patch = conditions.merge_patch(
-                {"spec": old_spec, "metadata": {"labels": old_labels}},
-                {"spec": spec, "metadata": {"labels": {**old_labels, **labels}}},
+                {"spec": old_spec, "metadata": {"labels": old_labels, "annotations": old_annotations}},
+                {
+                    "spec": spec,
+                    "metadata": {
+                        "labels": {**old_labels, **labels},
+                        "annotations": {k: v for k, v in new_annotations.items() if v is not None},
+                    },
+                },
             )
             # merge patch: the status controller writes /status concurrently (no 409 on stale caches)
             written = await self.state.hub_api.patch(

@@ -70,11 +70,6 @@ FEATURES: tuple[Feature, ...] = (
         ),
     ),
     Feature(
-        "spec.activationPreference",
-        "Lazy activation is not implemented",
-        lambda s: _when(s.activation_preference is not None, "spec.activationPreference"),
-    ),
-    Feature(
         "spec.schedulePriority",
         "priority-ordered scheduling is not implemented",
         lambda s: _when(s.schedule_priority is not None, "spec.schedulePriority"),

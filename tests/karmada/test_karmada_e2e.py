@@ -788,3 +788,36 @@ async def _absent(fleet: E2EFleet, name: str) -> bool:
     except NotFound:
         return True
     return False
+
+
+# --- activationPreference: Lazy --------------------------------------------------------------------------
+async def test_lazy_policy_changes_wait_for_the_template(sim_factory: SimFactory, tmp_path: Path) -> None:
+    def policy(member: str) -> dict[str, Any]:
+        return pp(
+            "lazy",
+            {
+                "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                "activationPreference": "Lazy",
+                "placement": {"clusterAffinity": {"clusterNames": [member]}},
+            },
+        )
+
+    async def on(clusters: list[str]) -> bool:
+        return bound_clusters(await binding(fleet, "web-deployment")) == clusters
+
+    async with e2e_fleet(sim_factory, tmp_path, {"m1": [], "m2": []}) as fleet:
+        await fleet.apply(SHOP, policy("m1"), deployment())
+        await eventually(lambda: on(["m1"]), what="web on m1")
+        await fleet.apply(policy("m2"))
+
+        async def policy_seen() -> bool:
+            found = await fleet.hub_api.get(POLICY, "PropagationPolicy", name="lazy", namespace="shop")
+            return bool(
+                (found.get("status") or {}).get("observedGeneration") == found["metadata"]["generation"]
+            )
+
+        await eventually(policy_seen, what="the hub saw the edit")
+        await settled(fleet.hub)
+        assert await on(["m1"])  # the edit waits for the template
+        await fleet.apply(deployment(pod_spec={"containers": [{"name": "c", "image": "nginx:1.26"}]}))
+        await eventually(lambda: on(["m2"]), what="web follows the new rules after its own change")

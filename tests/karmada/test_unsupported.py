@@ -51,7 +51,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("suspension is implemented", _pp(suspension={"dispatching": True}), []),
     ("preserve is implemented", _pp(preserveResourcesOnDeletion=True), []),
-    ("lazy", _pp(activationPreference="Lazy"), ["spec.activationPreference"]),
+    ("lazy is implemented", _pp(activationPreference="Lazy"), []),
     (
         "schedulePriority",
         _pp(schedulePriority={"priorityClassSource": "KubePriorityClass", "priorityClassName": "high"}),
@@ -110,8 +110,15 @@ def test_unsupported_fields_are_named(policy: dict[str, Any], expected: list[str
 
 
 def test_several_at_once_in_one_message() -> None:
-    problems = unsupported_fields(_pp(schedulerName="mine", activationPreference="Lazy"))
-    assert {p.path for p in problems} == {"spec.schedulerName", "spec.activationPreference"}
+    problems = unsupported_fields(
+        _pp(
+            schedulerName="mine",
+            dependentOverrides=[],
+            association=True,
+            schedulePriority={"priorityClassSource": "KubePriorityClass", "priorityClassName": "x"},
+        )
+    )
+    assert {p.path for p in problems} == {"spec.schedulerName", "spec.schedulePriority"}
 
 
 def test_every_documented_path_has_a_case() -> None:
