@@ -358,6 +358,72 @@ def divide(
 # ---------------------------------------------------------------- the whole decision
 
 
+def _overflow_allowed(policy_spec: Mapping[str, Any]) -> bool:
+    """Karmada: overflow groups need dynamic weights or Aggregated division."""
+    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
+    if scheduling.get("replicaSchedulingType", "Divided") != "Divided":
+        return False
+    return scheduling.get("replicaDivisionPreference") == "Aggregated" or bool(
+        (scheduling.get("weightPreference") or {}).get("dynamicWeight")
+    )
+
+
+def _overflow_order(
+    affinity: Mapping[str, Any] | None, overflow: Sequence[Mapping[str, Any]], cluster: ClusterView
+) -> int | None:
+    """0 for a cluster of the primary group, i for the i-th overflow group (its first), None: neither."""
+    if affinity_rejection(affinity, cluster) is None:
+        return 0
+    for index, group in enumerate(overflow, start=1):
+        if affinity_rejection(group, cluster) is None:
+            return index
+    return None
+
+
+def _expand_overflow(
+    candidates: list[_Candidate], orders: Mapping[str, int], *, total: int | None
+) -> tuple[list[_Candidate], list[Rejection]]:
+    """Karmada's overflowAffinities: the primary group, then overflow groups in order, only as far as
+    needed for the replicas to fit (so a scale-down contracts them in reverse)."""
+    kept: list[_Candidate] = []
+    room = 0.0
+    levels = sorted({orders[c.cluster.name] for c in candidates})
+    for level in levels:
+        if kept and total is not None and room >= total:
+            break
+        if kept and total is None:
+            break
+        group = [c for c in candidates if orders[c.cluster.name] == level]
+        kept += group
+        room += sum(float("inf") if c.capacity is None else c.capacity + c.previous for c in group)
+    names = {c.cluster.name for c in kept}
+    rejections = [
+        Rejection(c.cluster.name, "OverflowNotNeeded", "its overflow group is not needed for the replicas")
+        for c in candidates
+        if c.cluster.name not in names
+    ]
+    return sorted(kept, key=lambda c: (orders[c.cluster.name], _rank(c))), rejections
+
+
+def _aggregated(policy_spec: Mapping[str, Any]) -> bool:
+    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
+    return scheduling.get("replicaDivisionPreference") == "Aggregated"
+
+
+def _fill(total: int, kept: Sequence[_Candidate], order: Sequence[str]) -> replica_math.Division:
+    """Aggregated over overflow groups: fill clusters in order (primary group first) up to their room."""
+    by_name = {c.cluster.name: c for c in kept}
+    replicas: dict[str, int] = {}
+    left = total
+    for name in order:
+        candidate = by_name[name]
+        room = left if candidate.capacity is None else min(left, candidate.capacity + candidate.previous)
+        if room > 0:
+            replicas[name] = room
+            left -= room
+    return replica_math.Division(replicas=replicas, unplaced=left)
+
+
 def _divided(policy_spec: Mapping[str, Any]) -> bool:
     """Whether replicas are divided (so cluster room matters when choosing clusters, as in Karmada)."""
     scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling")
@@ -416,9 +482,18 @@ def schedule(
     for affinity_name, affinity in _affinity_groups(placement, current_affinity):
         rejections: list[Rejection] = []
         candidates: list[_Candidate] = []
+        overflow = list((affinity or {}).get("overflowAffinities") or [])
+        if overflow and not _overflow_allowed(policy_spec):
+            raise PlacementError(
+                "overflowAffinities can only be used with dynamicWeight or Aggregated replica scheduling"
+            )
+        orders: dict[str, int] = {}
         for cluster in ordered_clusters:
+            order = _overflow_order(affinity, overflow, cluster) if overflow else None
+            if order is not None:
+                orders[cluster.name] = order
             rejection = (
-                affinity_rejection(affinity, cluster)
+                (None if order is not None else affinity_rejection(affinity, cluster))
                 or taint_rejection(tolerations, cluster, already_placed=cluster.name in before, now=now)
                 or api_rejection(template, cluster)
                 or _workload_rejection(restriction, cluster)
@@ -429,6 +504,9 @@ def schedule(
             capacity = replica_math.capacity_replicas(cluster.available, requests) if requests else None
             candidates.append(_Candidate(cluster, before.get(cluster.name, 0), capacity))
         candidates.sort(key=_rank)
+        if overflow:
+            candidates, overflow_rejections = _expand_overflow(candidates, orders, total=total)
+            rejections.extend(overflow_rejections)
         kept, spread_rejections, spread_error = apply_spread(
             placement.get("spreadConstraints") or [],
             candidates,
@@ -439,7 +517,18 @@ def schedule(
         if spread_error is None and kept:
             decision.affinity_name = affinity_name
             decision.rejections = rejections
-            _finish(decision, policy_spec=policy_spec, placement=placement, kept=kept, total=total)
+            _finish(
+                decision,
+                policy_spec=policy_spec,
+                placement=placement,
+                kept=kept,
+                total=total,
+                fill_order=(
+                    [c.cluster.name for c in sorted(kept, key=lambda c: (orders[c.cluster.name], _rank(c)))]
+                    if overflow and _aggregated(policy_spec)
+                    else None
+                ),
+            )
             _keep_evicted(
                 decision,
                 previous=previous or {},
@@ -529,6 +618,7 @@ def _finish(
     placement: Mapping[str, Any],
     kept: list[_Candidate],
     total: int | None,
+    fill_order: list[str] | None = None,
 ) -> None:
     max_clusters = int(placement.get("maxClusters") or 0)
     if max_clusters and len(kept) > max_clusters:
@@ -540,7 +630,7 @@ def _finish(
     if total is None:
         decision.targets = sorted((Target(c.cluster.name) for c in kept), key=lambda t: t.cluster)
         return
-    division = divide(policy_spec, total, kept)
+    division = _fill(total, kept, fill_order) if fill_order else divide(policy_spec, total, kept)
     decision.unplaced_replicas = division.unplaced
     decision.message = "; ".join(division.notes)
     targets: list[Target] = []

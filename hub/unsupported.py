@@ -45,12 +45,6 @@ def _when(flag: bool, path: str) -> Iterator[str]:
         yield path
 
 
-def _overflow(spec: PropagationSpec) -> Iterator[str]:
-    for index, term in enumerate(spec.placement.cluster_affinities):
-        if term.overflow_affinities:
-            yield f"spec.placement.clusterAffinities[{index}].overflowAffinities"
-
-
 FEATURES: tuple[Feature, ...] = (
     Feature(
         "spec.failover.application",
@@ -73,11 +67,6 @@ FEATURES: tuple[Feature, ...] = (
         "spec.schedulePriority",
         "priority-ordered scheduling is not implemented",
         lambda s: _when(s.schedule_priority is not None, "spec.schedulePriority"),
-    ),
-    Feature(
-        "spec.placement.clusterAffinities[].overflowAffinities",
-        "overflow affinity groups are not implemented",
-        _overflow,
     ),
     Feature(
         "spec.schedulerName",

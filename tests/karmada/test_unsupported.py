@@ -62,22 +62,6 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         _pp(placement={"workloadAffinity": {"affinity": {"groupByLabelKey": "app"}}}),
         [],
     ),
-    (
-        "overflow",
-        _pp(
-            placement={
-                "clusterAffinities": [
-                    {
-                        "affinityName": "a",
-                        "clusterNames": ["m1"],
-                        "overflowAffinities": [{"affinityName": "b", "clusterNames": ["m2"]}],
-                    }
-                ]
-            }
-        ),
-        ["spec.placement.clusterAffinities[0].overflowAffinities"],
-    ),
-    ("dependentOverrides is implemented", _pp(dependentOverrides=["op1"]), []),
     ("another scheduler", _pp(schedulerName="my-scheduler"), ["spec.schedulerName"]),
     # No-op values of those fields are not uses: a Karmada file that spells out the defaults is fine.
     (
