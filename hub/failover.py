@@ -89,9 +89,9 @@ def tolerates(toleration: Toleration, taint: ClusterTaint) -> bool:
     if toleration.effect and toleration.effect != taint.effect:
         return False
     key = canonical_key(toleration.key)
-    if (toleration.operator or "Equal") == "Exists":
-        return not key or key == canonical_key(taint.key)
-    return key == canonical_key(taint.key) and (toleration.value or "") == taint.value
+    if key and key != canonical_key(taint.key):
+        return False
+    return (toleration.operator or "Equal") == "Exists" or (toleration.value or "") == taint.value
 
 
 @dataclass(frozen=True)

@@ -121,9 +121,10 @@ def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
         return False
     operator = toleration.get("operator") or "Equal"
     key = failover.canonical_key(toleration.get("key"))
-    if operator == "Exists":
-        return not key or key == failover.canonical_key(taint.key)
-    return key == failover.canonical_key(taint.key) and str(toleration.get("value") or "") == taint.value
+    if key and key != failover.canonical_key(taint.key):
+        return False
+    # core/v1 ToleratesTaint: an empty key matches every key; Equal then compares the values
+    return operator == "Exists" or str(toleration.get("value") or "") == taint.value
 
 
 def _time(text: str | None) -> datetime | None:

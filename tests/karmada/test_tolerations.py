@@ -95,3 +95,17 @@ def test_graceful_eviction_ends_with_the_grace_period_or_directly() -> None:
     assert graceful({}, after=600).cluster_names == ["ok"]
     assert graceful({}, after=599).cluster_names == ["lost", "ok"]
     assert graceful({}, after=10, grace=None).cluster_names == ["ok"]
+
+
+def test_empty_key_equal_tolerates_every_key_with_that_value() -> None:
+    """Karmada's taint-toleration example: only an effect; core/v1 matching tolerates any key."""
+    decision = scheduling.schedule(
+        policy_spec={"placement": {"clusterTolerations": [{"effect": "NoExecute"}]}},
+        template=CM,
+        clusters=fleet(),
+        now=T0,
+    )
+    assert decision.cluster_names == ["lost", "ok"]
+    valued = Taint("dedicated", value="gpu", effect="NoSchedule")
+    assert not scheduling.tolerates({"effect": "NoSchedule"}, valued)
+    assert scheduling.tolerates({"effect": "NoSchedule", "value": "gpu"}, valued)
