@@ -72,6 +72,11 @@ def _policy_inputs(policy: Obj) -> tuple[Any, Any]:
     return (policy.get("spec"), (policy.get("metadata") or {}).get("deletionTimestamp"))
 
 
+def _health(binding: Obj | None) -> dict[str, str]:
+    items = ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
+    return {str(i.get("clusterName")): str(i.get("health")) for i in items if isinstance(i, Mapping)}
+
+
 def _capacity_sensitive(policy: Mapping[str, Any]) -> bool:
     scheduling = ((policy.get("spec") or {}).get("placement") or {}).get("replicaScheduling") or {}
     preference = scheduling.get("replicaDivisionPreference")
@@ -263,6 +268,11 @@ class Hub:
             # first sight (a start): its template may have gone while no hub was running, and
             # only the scheduler deletes a binding whose template is gone
             self.scheduler.enqueue(keys.template_key(current.template))
+        if current is not None and current.template is not None and _health(old) != _health(new):
+            policy = self.state.policy(current.policy) if current.policy is not None else None
+            if policy is not None and ((policy.get("spec") or {}).get("failover") or {}).get("application"):
+                # application failover acts on the workload's health on each member
+                self.scheduler.enqueue(keys.template_key(current.template))
         if current == previous:
             return
         self.status.enqueue(bkey)

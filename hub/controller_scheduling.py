@@ -225,6 +225,18 @@ class SchedulingController:
             held=binding is not None and keys.binding_policy(binding) == chosen,
             content=content,
         )
+        health = {
+            str(item.get("clusterName")): str(item.get("health") or "Unknown")
+            for item in ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
+        }
+        app_failover = failover.application_failover(
+            spec=spec,
+            annotations=((binding or {}).get("metadata") or {}).get("annotations") or {},
+            placed=previous,
+            health=health,
+            now=datetime.now(UTC),
+        )
+        app = (spec.get("failover") or {}).get("application") or {}
         try:
             decision = scheduling.schedule(
                 policy_spec=spec,
@@ -233,11 +245,13 @@ class SchedulingController:
                 previous=previous,
                 replica_paths=self.replica_paths,
                 peers=self._peers(template, spec),
-                health={
-                    str(item.get("clusterName")): str(item.get("health") or "Unknown")
-                    for item in ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
-                },
+                health=health,
                 graceful_seconds=graceful_eviction_seconds(spec),
+                app_evicted=app_failover.evicted,
+                app_purge=failover.purge_mode(app.get("purgeMode")),
+                app_grace_seconds=float(
+                    app.get("gracePeriodSeconds") or failover.DEFAULT_GRACE_PERIOD_SECONDS
+                ),
                 current_affinity=(
                     ((binding.get("status") or {}).get("schedulingDecision") or {}).get("affinityName")
                     if binding is not None
@@ -287,13 +301,13 @@ class SchedulingController:
             status=decision_status(decision, generation=generation),
             scheduled=scheduled,
             generation=generation,
-            annotations=lazy_annotations,
+            annotations={**lazy_annotations, **app_failover.annotations},
         )
+        waits = [] if app_failover.recheck_after is None else [app_failover.recheck_after]
         if decision.recheck_at is not None:
             # A NoExecute toleration runs out then: nothing else would wake this template.
-            wait = (decision.recheck_at - datetime.now(UTC)).total_seconds()
-            return Result(requeue_after=max(wait, 0.0) + 0.05)
-        return None
+            waits.append(max((decision.recheck_at - datetime.now(UTC)).total_seconds(), 0.0) + 0.05)
+        return Result(requeue_after=min(waits)) if waits else None
 
     def _peers(self, template: Mapping[str, Any], spec: Mapping[str, Any]) -> list[workload_affinity.Peer]:
         """Other placed templates of the namespace, for ``workloadAffinity`` (none when it is unset)."""

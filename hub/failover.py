@@ -26,6 +26,7 @@ or ``Never``. Karmada's older names ``Immediately`` and ``Graciously`` mean ``Di
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -214,3 +215,88 @@ def desired_health_taints(
         no_execute or {"key": names.TAINT_UNREACHABLE, "effect": "NoExecute", "timeAdded": _rfc3339(now)}
     )
     return TaintPlan(kept)
+
+
+ANNOTATION_UNHEALTHY_SINCE = "policy.waybill.dev/unhealthy-since"
+ANNOTATION_EVICTED = "policy.waybill.dev/application-evicted"
+
+
+def _times(raw: Any) -> dict[str, datetime]:
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    out: dict[str, datetime] = {}
+    for key, value in parsed.items() if isinstance(parsed, dict) else []:
+        moment = _parse(value)
+        if moment is not None:
+            out[str(key)] = moment
+    return out
+
+
+@dataclass(frozen=True)
+class ApplicationFailover:
+    """Where a binding stands in application failover, and what to record on it."""
+
+    evicted: dict[str, datetime]
+    """Clusters the workload was moved off, and when (they are not scheduled to meanwhile)."""
+    annotations: dict[str, str | None]
+    """The binding annotations to write (None: remove)."""
+    recheck_after: float | None
+    """When a toleration time runs out (seconds from now)."""
+
+
+def application_failover(
+    *,
+    spec: Mapping[str, Any],
+    annotations: Mapping[str, str],
+    placed: Iterable[str],
+    health: Mapping[str, str],
+    now: datetime,
+) -> ApplicationFailover:
+    """Track how long the workload has been Unhealthy on each member it is placed on, evict it from
+    one after ``decisionConditions.tolerationSeconds``, and forget an eviction once the workload is
+    Healthy on every member it is on now (purge done) — except with ``purgeMode: Never``."""
+    app = ((spec.get("failover") or {}).get("application")) or {}
+    placed_set = set(placed)
+    since = _times(annotations.get(ANNOTATION_UNHEALTHY_SINCE))
+    evicted = _times(annotations.get(ANNOTATION_EVICTED))
+    if not app:
+        clear: dict[str, str | None] = {
+            k: None for k in (ANNOTATION_UNHEALTHY_SINCE, ANNOTATION_EVICTED) if k in annotations
+        }
+        return ApplicationFailover({}, clear, None)
+    seconds = (app.get("decisionConditions") or {}).get("tolerationSeconds")
+    toleration = DEFAULT_APPLICATION_TOLERATION_SECONDS if seconds is None else int(seconds)
+    since = {c: t for c, t in since.items() if c in placed_set and health.get(c) == "Unhealthy"}
+    for cluster in sorted(placed_set):
+        if health.get(cluster) == "Unhealthy":
+            since.setdefault(cluster, now)
+    recheck: float | None = None
+    for cluster, moment in since.items():
+        if cluster in evicted:
+            continue
+        if application_failover_due(unhealthy_since=moment, toleration_seconds=toleration, now=now):
+            evicted[cluster] = now
+        else:
+            wait = (moment + timedelta(seconds=toleration) - now).total_seconds() + 0.05
+            recheck = wait if recheck is None else min(recheck, wait)
+    elsewhere = placed_set - set(evicted)
+    if (
+        purge_mode(app.get("purgeMode")) != "Never"
+        and elsewhere
+        and all(health.get(c) == "Healthy" for c in elsewhere)
+    ):
+        evicted = {c: t for c, t in evicted.items() if c in placed_set}  # purged ones are forgotten
+    out = {
+        ANNOTATION_UNHEALTHY_SINCE: json.dumps({c: _rfc3339(t) for c, t in sorted(since.items())})
+        if since
+        else None,
+        ANNOTATION_EVICTED: json.dumps({c: _rfc3339(t) for c, t in sorted(evicted.items())})
+        if evicted
+        else None,
+    }
+    changed = {
+        k: v for k, v in out.items() if annotations.get(k) != v and not (v is None and k not in annotations)
+    }
+    return ApplicationFailover(evicted, changed, recheck)

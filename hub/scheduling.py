@@ -457,6 +457,9 @@ def schedule(
     peers: Sequence[workload_affinity.Peer] = (),
     health: Mapping[str, str] | None = None,
     graceful_seconds: float | None = None,
+    app_evicted: Mapping[str, datetime] | None = None,
+    app_purge: str = "Gracefully",
+    app_grace_seconds: float = 600.0,
 ) -> Decision:
     """Decide where ``template`` goes under a policy spec. Raises ``PlacementError`` on bad input.
 
@@ -498,6 +501,15 @@ def schedule(
                 or taint_rejection(tolerations, cluster, already_placed=cluster.name in before, now=now)
                 or api_rejection(template, cluster)
                 or _workload_rejection(restriction, cluster)
+                or (
+                    Rejection(
+                        cluster.name,
+                        "ApplicationFailover",
+                        "the workload stayed unhealthy here and was moved off (failover.application)",
+                    )
+                    if cluster.name in (app_evicted or {})
+                    else None
+                )
             )
             if rejection:
                 rejections.append(rejection)
@@ -539,6 +551,15 @@ def schedule(
                 now=now,
                 grace=graceful_seconds,
             )
+            _keep_app_evicted(
+                decision,
+                previous=previous or {},
+                evicted=app_evicted or {},
+                health=health or {},
+                now=now,
+                purge=app_purge,
+                grace=app_grace_seconds,
+            )
             if skipped:
                 decision.message = (
                     f"affinity groups {', '.join(skipped)} had no eligible cluster; " + decision.message
@@ -556,6 +577,15 @@ def schedule(
         health=health or {},
         now=now,
         grace=graceful_seconds,
+    )
+    _keep_app_evicted(
+        decision,
+        previous=previous or {},
+        evicted=app_evicted or {},
+        health=health or {},
+        now=now,
+        purge=app_purge,
+        grace=app_grace_seconds,
     )
     return decision
 
@@ -610,6 +640,36 @@ def _keep_evicted(
         # Look again soon for the replacement's health, and at the latest when the grace ends.
         soon = min(until, now + timedelta(seconds=2))
         decision.recheck_at = soon if decision.recheck_at is None else min(decision.recheck_at, soon)
+
+
+def _keep_app_evicted(
+    decision: Decision,
+    *,
+    previous: Mapping[str, int | None],
+    evicted: Mapping[str, datetime],
+    health: Mapping[str, str],
+    now: datetime,
+    purge: str,
+    grace: float,
+) -> None:
+    """Application failover's purge: Directly drops the old copy, Gracefully keeps it until the
+    replacements are Healthy or ``grace`` seconds passed, Never keeps it (a person cleans up)."""
+    if purge == "Directly":
+        return
+    chosen = {t.cluster for t in decision.targets}
+    replaced = bool(chosen) and all(health.get(name) == "Healthy" for name in chosen)
+    for name, since in sorted(evicted.items()):
+        if name in chosen or name not in previous:
+            continue
+        until = since + timedelta(seconds=grace)
+        if purge != "Never" and (replaced or now >= until):
+            continue
+        decision.targets.append(Target(name, previous[name], reason="GracefulEviction"))
+        decision.targets.sort(key=lambda t: t.cluster)
+        decision.rejections = [r for r in decision.rejections if r.cluster != name]
+        if purge != "Never":
+            soon = min(until, now + timedelta(seconds=2))
+            decision.recheck_at = soon if decision.recheck_at is None else min(decision.recheck_at, soon)
 
 
 def _finish(

@@ -47,10 +47,13 @@ def _when(flag: bool, path: str) -> Iterator[str]:
 
 FEATURES: tuple[Feature, ...] = (
     Feature(
-        "spec.failover.application",
-        "application failover (evicting an unhealthy workload) is not implemented",
+        "spec.failover.application.statePreservation",
+        "state preservation across an application failover is not implemented",
         lambda s: _when(
-            s.failover is not None and s.failover.application is not None, "spec.failover.application"
+            s.failover is not None
+            and s.failover.application is not None
+            and s.failover.application.state_preservation is not None,
+            "spec.failover.application.statePreservation",
         ),
     ),
     Feature(

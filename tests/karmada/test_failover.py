@@ -173,3 +173,54 @@ def test_desired_health_taints_without_eviction() -> None:
         [], unreachable=True, now=T0 + timedelta(days=1), eviction_seconds=None
     )
     assert _keys(plan) == [(names.TAINT_UNREACHABLE, "NoSchedule")]
+
+
+def _app(**application: Any) -> dict[str, Any]:
+    return {"failover": {"application": {"decisionConditions": {"tolerationSeconds": 60}, **application}}}
+
+
+def test_application_failover_tracks_unhealthy_then_evicts() -> None:
+    first = failover.application_failover(
+        spec=_app(), annotations={}, placed=["m1"], health={"m1": "Unhealthy"}, now=T0
+    )
+    assert first.evicted == {} and first.recheck_after == pytest.approx(60.05)
+    noted = {k: v for k, v in first.annotations.items() if v is not None}
+    later = failover.application_failover(
+        spec=_app(),
+        annotations=noted,
+        placed=["m1"],
+        health={"m1": "Unhealthy"},
+        now=T0 + timedelta(seconds=60),
+    )
+    assert set(later.evicted) == {"m1"}
+    recovered = failover.application_failover(
+        spec=_app(),
+        annotations=noted,
+        placed=["m1"],
+        health={"m1": "Healthy"},
+        now=T0 + timedelta(seconds=30),
+    )
+    assert recovered.evicted == {} and recovered.annotations[failover.ANNOTATION_UNHEALTHY_SINCE] is None
+
+
+def test_eviction_is_forgotten_once_healthy_elsewhere_unless_never() -> None:
+    evicted = {failover.ANNOTATION_EVICTED: '{"m1": "2026-01-01T00:00:00Z"}'}
+    moved = failover.application_failover(
+        spec=_app(), annotations=evicted, placed=["m2"], health={"m2": "Healthy"}, now=T0
+    )
+    assert moved.evicted == {} and moved.annotations[failover.ANNOTATION_EVICTED] is None
+    kept = failover.application_failover(
+        spec=_app(purgeMode="Never"),
+        annotations=evicted,
+        placed=["m1", "m2"],
+        health={"m2": "Healthy"},
+        now=T0,
+    )
+    assert set(kept.evicted) == {"m1"}
+
+
+def test_without_application_failover_the_annotations_go() -> None:
+    result = failover.application_failover(
+        spec={}, annotations={failover.ANNOTATION_EVICTED: "{}"}, placed=["m1"], health={}, now=T0
+    )
+    assert result.annotations == {failover.ANNOTATION_EVICTED: None} and result.evicted == {}

@@ -821,3 +821,44 @@ async def test_lazy_policy_changes_wait_for_the_template(sim_factory: SimFactory
         assert await on(["m1"])  # the edit waits for the template
         await fleet.apply(deployment(pod_spec={"containers": [{"name": "c", "image": "nginx:1.26"}]}))
         await eventually(lambda: on(["m2"]), what="web follows the new rules after its own change")
+
+
+# --- application failover --------------------------------------------------------------------------------
+async def test_application_failover_moves_a_workload_that_stays_unhealthy(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    """m1 already runs a 'web' Waybill may not take over (Abort), so the workload is Unhealthy there;
+    after tolerationSeconds it moves to m2 (Karmada's documented failover.application shape)."""
+    async with e2e_fleet(sim_factory, tmp_path, {"m1": [], "m2": []}) as fleet:
+        await fleet.member_apis["m1"].create(SHOP)
+        await fleet.member_apis["m1"].create(deployment())
+        policy = pp(
+            "web",
+            {
+                "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                "propagateDeps": True,
+                "failover": {
+                    "application": {
+                        "decisionConditions": {"tolerationSeconds": 1},
+                        "purgeMode": "Gracefully",
+                        "gracePeriodSeconds": 30,
+                    }
+                },
+                "placement": {
+                    "spreadConstraints": [{"spreadByField": "cluster", "maxGroups": 1, "minGroups": 1}]
+                },
+            },
+        )
+        await fleet.apply(SHOP, policy, deployment())
+
+        async def on(clusters: list[str]) -> bool:
+            return bound_clusters(await binding(fleet, "web-deployment")) == clusters
+
+        await eventually(lambda: on(["m1"]), what="web placed on m1 first")
+        await eventually(lambda: on(["m2"]), within=20, what="web moved to m2 after staying unhealthy on m1")
+        await eventually(lambda: member_object(fleet, "m2", "Deployment", "web", "apps/v1"), what="web on m2")
+        # Healthy on m2: the eviction is forgotten, and the workload stays where it is (no bounce back).
+        await settled(fleet.hub)
+        assert await on(["m2"])
+        # m1's own object was never Waybill's: it is left alone.
+        assert await member_object(fleet, "m1", "Deployment", "web", "apps/v1")

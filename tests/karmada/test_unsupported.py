@@ -33,11 +33,23 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("propagateDeps is implemented", _pp(propagateDeps=True), []),
     ("association is implemented", _pp(association=True), []),
     (
-        "application failover",
+        "application failover is implemented",
         _pp(
             failover={"application": {"decisionConditions": {"tolerationSeconds": 30}, "purgeMode": "Never"}}
         ),
-        ["spec.failover.application"],
+        [],
+    ),
+    (
+        "application failover state preservation",
+        _pp(
+            failover={
+                "application": {
+                    "decisionConditions": {},
+                    "statePreservation": {"rules": [{"aliasLabelName": "a", "jsonPath": "{.x}"}]},
+                }
+            }
+        ),
+        ["spec.failover.application.statePreservation"],
     ),
     ("cluster failover purge mode is implemented", _pp(failover={"cluster": {"purgeMode": "Directly"}}), []),
     (
