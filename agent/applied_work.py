@@ -153,6 +153,39 @@ def with_applied(
     return out
 
 
+def with_digests(
+    current: Sequence[Mapping[str, Any]],
+    digests: Mapping[RecordKey, str],
+    known_versions: Mapping[RecordKey, str],
+) -> list[dict[str, Any]]:
+    """The write-ahead record: the digest each manifest is about to be written with.
+
+    An entry whose digest changes loses its resourceVersion (the write may not happen: the next
+    pass, even after a crash, cannot take the object as written). Entries whose write this agent
+    has seen (``known_versions``) get that resourceVersion, carried along with this write.
+    """
+    out = []
+    for rec in current:
+        rec = dict(rec)
+        key = record_key(rec)
+        digest = digests.get(key)
+        if digest is not None and rec.get("digest") != digest:
+            rec["digest"] = digest
+            rec["resourceVersion"] = ""
+        elif known_versions.get(key) and rec.get("digest"):
+            rec["resourceVersion"] = known_versions[key]
+        out.append(rec)
+    return out
+
+
+def needs_completion(current: Sequence[Mapping[str, Any]], completed: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether completing the record changes a UID or a digest (resourceVersions alone wait)."""
+    def essentials(records: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(record_key(r), r.get("uid"), r.get("digest")) for r in records]
+
+    return essentials(current) != essentials(completed)
+
+
 def entry(current: Sequence[Mapping[str, Any]], key: RecordKey) -> Mapping[str, Any] | None:
     for rec in current:
         if record_key(rec) == key:
@@ -160,13 +193,20 @@ def entry(current: Sequence[Mapping[str, Any]], key: RecordKey) -> Mapping[str, 
     return None
 
 
-def up_to_date(record: Mapping[str, Any] | None, *, digest: str, live: Mapping[str, Any] | None) -> bool:
-    """Whether the object is exactly as this agent last wrote it: same digest, untouched since."""
+def up_to_date(
+    record: Mapping[str, Any] | None,
+    *,
+    digest: str,
+    live: Mapping[str, Any] | None,
+    written_version: str | None = None,
+) -> bool:
+    """Whether the object is exactly as this agent last wrote it: same digest, untouched since
+    (its resourceVersion is the one the write left: ``written_version``, else the recorded one)."""
     if record is None or live is None or record.get("digest") != digest:
         return False
     meta = live.get("metadata") or {}
-    recorded_rv = record.get("resourceVersion")
-    return bool(recorded_rv) and meta.get("resourceVersion") == recorded_rv
+    expected = written_version or record.get("resourceVersion")
+    return bool(expected) and meta.get("resourceVersion") == expected
 
 
 # ---- the Work copy -------------------------------------------------------------------------

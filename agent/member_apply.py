@@ -9,7 +9,6 @@ human's ``kubectl edit``) is corrected, unless the Work says ``applyStrategy.for
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from shared.kube.client import KubeClient
 from shared.kube.errors import AlreadyExists, NotFound
 from shared.kube.types import ResourceInfo
 from shared.ops.logging import get_logger
+from shared.runtime.crds import CRD_API, wait_established
 
 _log = get_logger("agent.member_apply")
 
@@ -266,17 +266,8 @@ class MemberApplier:
 
     async def wait_established(self, crd_name: str, *, within: float) -> bool:
         """Wait (polling, bounded) until the CRD reports Established."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        delay = 0.05
-        while True:
-            crd = await self.get_live(
-                "apiextensions.k8s.io/v1", "CustomResourceDefinition", name=crd_name, namespace=None
-            )
-            conds = ((crd or {}).get("status") or {}).get("conditions") or []
-            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conds):
-                return True
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+
+        async def live() -> dict[str, Any] | None:
+            return await self.get_live(CRD_API, "CustomResourceDefinition", name=crd_name, namespace=None)
+
+        return await wait_established(live, within=within)

@@ -121,16 +121,22 @@ class WorkController:
         requeue = outcome.requeue_after if outcome.requeue_after is not None else self._resync_after()
         return Result(requeue_after=requeue)
 
-    def _copy(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The Work as kept in its AppliedWork on the member, if the member informer has it."""
-        if self.applied_works is None:
+    async def _copy(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Work as kept in its AppliedWork on the member (read there: the informer keeps no copies)."""
+        if self.applied_works is not None and self.applied_works.has_synced:
+            key = aw.applied_work_name(work_namespace=namespace, work_name=name)
+            if self.applied_works.get(key) is None:
+                return None
+        try:
+            applied = await self.syncer.records.get(namespace, name, create=False)
+        except ApiError as err:
+            _log.warning("work.copy_unreadable", work=f"{namespace}/{name}", error=str(err))
             return None
-        applied = self.applied_works.get(aw.applied_work_name(work_namespace=namespace, work_name=name))
         return aw.work_from_copy(applied) if applied is not None else None
 
     async def _apply_copy(self, key: str, *, namespace: str, name: str) -> Result:
         """The hub has not answered since the agent started: apply the member's copy of the Work."""
-        work = self._copy(namespace, name)
+        work = await self._copy(namespace, name)
         if work is None:
             return Result(requeue_after=1.0)
         if key not in self._from_copy:
@@ -149,7 +155,7 @@ class WorkController:
         seconds without the Work coming back, so a hub restored from an old backup does not wipe
         its members.
         """
-        last = self._last_known.get(key) or self._copy(namespace, name)
+        last = self._last_known.get(key) or await self._copy(namespace, name)
         deleting = bool((self.claims is not None and self.claims.seen_deleted(key))
                         or ((last or {}).get("metadata") or {}).get("deletionTimestamp"))
         now = time.monotonic()

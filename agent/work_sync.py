@@ -104,6 +104,8 @@ class WorkSyncer:
         self.config = config
         self.cache = cache
         self.claims = claims
+        # (AppliedWork name, record key) -> the resourceVersion this process's last write left
+        self._written: dict[tuple[str, aw.RecordKey], str] = {}
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
         self.remover = WorkRemover(
@@ -151,25 +153,45 @@ class WorkSyncer:
         writing = strategy.type != STRATEGY_REPORT_DIFF
         applied = await self.records.get(work_ns, work_name, create=writing and not from_copy)
         record = aw.records(applied)
+        before = {aw.record_key(r): r for r in record}  # as the last pass left it
+        work_key = f"{work_ns}/{work_name}"
+        aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
+        owner = applied or {"metadata": {"name": aw_name, "uid": ""}}
+        prepared: dict[int, tuple[dict[str, Any], str]] = {}
+        for m in decoded:
+            ident, info = resolved.get(m.identifier.ordinal, (m.identifier, None))
+            if m.ok and info is not None:
+                obj = prepare(m.obj or {}, info=info, applied_work=owner, work_namespace=work_ns,
+                              work_name=work_name)
+                prepared[ident.ordinal] = (obj, aw.digest_of(obj, strategy=strategy.describe()))
         desired_keys = {aw.identifier_key(ident) for ident, info in resolved.values()}
         needed_namespaces = _namespaces_needed(resolved.values())
         desired_keys |= {("", "Namespace", "", ns) for ns in needed_namespaces}
         if writing and applied is not None and not from_copy:
+            # Write ahead, in one write: new entries, the digests about to be written, the Work copy.
             idents = [ident for ident, _ in resolved.values()]
-            ahead = aw.with_write_ahead(record, idents)
+            digests = {aw.identifier_key(resolved[o][0]): d for o, (_, d) in prepared.items()}
+            ahead = aw.with_digests(aw.with_write_ahead(record, idents), digests, {})
             copy = aw.work_copy(work)
             if ahead != record or aw.copy_of(applied) != copy:
+                # resourceVersions seen since the last record write ride along (never a write of their own)
+                # (not for a manifest about to change: its last write is not of this digest)
+                known = {
+                    k: v
+                    for (name, k), v in self._written.items()
+                    if name == aw_name and (before.get(k) or {}).get("digest") == digests.get(k)
+                }
+                ahead = aw.with_digests(ahead, {}, known)
                 applied = await self.records.write(applied, ahead, work_copy=copy)
                 record = ahead
-        work_key = f"{work_ns}/{work_name}"
         listed = await self._prefetch(decoded, resolved)
         states: dict[aw.RecordKey, aw.AppliedState] = {}
         requeue: float | None = None
         waiting_crds: set[str] = set()
         semaphore = asyncio.Semaphore(self.config.apply_concurrency)
         configs = [c for c in spec.get("manifestConfigs") or [] if isinstance(c, Mapping)]
-        by_key = {aw.record_key(r): r for r in record}
         claims = None if from_copy else self.claims
+        recorded_uids = frozenset(str(r["uid"]) for r in record if r.get("uid"))
 
         async def one(m: DecodedManifest) -> None:
             nonlocal requeue
@@ -195,8 +217,9 @@ class WorkSyncer:
                     ident,
                     info,
                     applied=applied,
-                    recorded=by_key.get(aw.identifier_key(ident)),
-                    record=record,
+                    recorded=before.get(aw.identifier_key(ident)),
+                    prepared=prepared.get(ident.ordinal),
+                    recorded_uids=recorded_uids,
                     strategy=strategy,
                     configs=configs,
                     work_key=work_key,
@@ -212,15 +235,15 @@ class WorkSyncer:
         if writing and applied is not None:
             uids: dict[aw.RecordKey, str] = {}
             for ns in sorted(needed_namespaces):
-                obj = await self.applier.ensure_namespace(ns, work_key=work_key)
-                if obj is not None:
+                created = await self.applier.ensure_namespace(ns, work_key=work_key)
+                if created is not None:
                     ns_ident = ManifestIdentifier(
                         ordinal=0, version="v1", kind="Namespace", resource="namespaces", name=ns
                     )
                     record = aw.with_write_ahead(record, [ns_ident])
-                    uids[aw.identifier_key(ns_ident)] = str(obj["metadata"].get("uid") or "")
+                    uids[aw.identifier_key(ns_ident)] = str(created["metadata"].get("uid") or "")
             completed = aw.with_uids(aw.with_applied(record, states), uids)
-            if completed != record:
+            if aw.needs_completion(record, completed):  # a new UID, or a digest not written ahead
                 applied = await self.records.write(applied, completed)
                 record = completed
             if not from_copy:
@@ -288,7 +311,8 @@ class WorkSyncer:
         *,
         applied: Mapping[str, Any] | None,
         recorded: Mapping[str, Any] | None,
-        record: Sequence[Mapping[str, Any]],
+        prepared: tuple[dict[str, Any], str] | None,
+        recorded_uids: frozenset[str],
         strategy: Strategy,
         configs: Sequence[Mapping[str, Any]],
         work_key: str,
@@ -297,15 +321,19 @@ class WorkSyncer:
     ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
-        owner = applied or {"metadata": {"name": aw_name, "uid": ""}}
-        prepared = prepare(
-            manifest, info=info, applied_work=owner, work_namespace=work_ns, work_name=work_name
-        )
-        digest = aw.digest_of(prepared, strategy=f"{strategy.type}/{strategy.force}")
+        if prepared is None:  # its kind was served only once the CRD the Work ships was Established
+            owner = applied or {"metadata": {"name": aw_name, "uid": ""}}
+            late = prepare(
+                manifest, info=info, applied_work=owner, work_namespace=work_ns, work_name=work_name
+            )
+            prepared = (late, aw.digest_of(late, strategy=strategy.describe()))
+        desired, digest = prepared
+        key = aw.identifier_key(ident)
+        written_version = self._written.get((aw_name, key))
         namespace = ident.namespace or None
         if info.namespaced:
-            namespace = str(prepared["metadata"]["namespace"])
-        api_version = str(prepared["apiVersion"])
+            namespace = str(desired["metadata"]["namespace"])
+        api_version = str(desired["apiVersion"])
         state: aw.AppliedState | None = None
         try:
             live = await self.cache.get(
@@ -316,23 +344,23 @@ class WorkSyncer:
                 listed=listed.get((api_version, ident.kind, namespace or "")),
             )
             holder = ownership.holder(live, work_namespace=work_ns)
-            key = aw.identifier_key(ident)
             holder_carries = claims is None or (holder is not None and claims.carries(holder, key))
             decision = ownership.claim(holder_key=holder, work_key=work_key, holder_carries=holder_carries)
             if decision == ownership.Claim.CONFLICT:
                 message = f"the object is applied by another Work, {holder}; a member object has one Work"
                 return ManifestResult(ident, False, REASON_CONFLICT, message), None
             taking = decision == ownership.Claim.TAKE
-            uids = {str(r["uid"]) for r in record if r.get("uid")}
             owned = taking or (
-                live is not None and is_owned(live, applied_uids=uids, applied_work_name=aw_name)
+                live is not None and is_owned(live, applied_uids=recorded_uids, applied_work_name=aw_name)
             )
-            if owned and not taking and aw.up_to_date(recorded, digest=digest, live=live):
+            if owned and not taking and aw.up_to_date(
+                recorded, digest=digest, live=live, written_version=written_version
+            ):
                 # Exactly as written at the last apply, and nobody wrote it since: nothing to compare.
                 action = Action(ActionType.APPLY, "Owned", "up to date")
             else:
                 action = plan_apply(
-                    prepared,
+                    desired,
                     live,
                     owned=owned,
                     strategy=strategy,
@@ -347,7 +375,13 @@ class WorkSyncer:
             if action.type == ActionType.SKIP:
                 return ManifestResult(ident, False, action.reason, action.message, diffs=action.diffs), None
             # A manifest that changed since its last apply is not drift: the member is merely behind.
-            changed = recorded is None or recorded.get("digest") != digest
+            # (Also when the record says this digest but whether it was written is unknown: a
+            # write-ahead not followed by a seen write, e.g. an agent killed in between.)
+            changed = (
+                recorded is None
+                or recorded.get("digest") != digest
+                or not (written_version or recorded.get("resourceVersion"))
+            )
             drifts = [] if changed else action.drifts
             current = (
                 action.type == ActionType.APPLY and owned and not taking and not action.drifts and not changed
@@ -357,7 +391,7 @@ class WorkSyncer:
             else:
                 if namespace and live is None and ident.kind != "Namespace":
                     await self.applier.ensure_namespace(namespace, work_key=work_key)
-                obj = await self.applier.write(prepared, live, action=action, strategy=strategy)
+                obj = await self.applier.write(desired, live, action=action, strategy=strategy)
                 self.cache.remember(obj)
                 written = obj.get("metadata") or {}
                 state = aw.AppliedState(
@@ -365,6 +399,7 @@ class WorkSyncer:
                     digest=digest,
                     resource_version=str(written.get("resourceVersion") or ""),
                 )
+                self._written[(aw_name, key)] = state.resource_version
                 _APPLIES.labels("TakingOverFromWork" if taking else action.reason).inc()
                 if taking:
                     _log.info(

@@ -15,6 +15,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hub import reasons
+from hub.conditions import WantedCondition
 from hub.matching import TemplateRef
 from hub.views import ANNOTATION_GENERATIONS, WorkView
 from shared.api import names
@@ -107,45 +109,50 @@ def cluster_item(
     return {**item, "upToDate": up_to_date and item["applied"]}
 
 
-def binding_conditions(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
-    """(type, status, reason, message) for Applied and Available over the chosen clusters."""
+def binding_conditions(items: Sequence[Mapping[str, Any]]) -> list[WantedCondition]:
+    """Applied and Available over the chosen clusters."""
+    applied, available = names.CONDITION_APPLIED, names.CONDITION_AVAILABLE
     if not items:
         return [
-            (names.CONDITION_APPLIED, "False", "NoClusters", "no cluster chosen"),
-            (names.CONDITION_AVAILABLE, "False", "NoClusters", "no cluster chosen"),
+            WantedCondition(
+                type=applied, status="False", reason=reasons.NO_CLUSTERS, message="no cluster chosen"
+            ),
+            WantedCondition(
+                type=available, status="False", reason=reasons.NO_CLUSTERS, message="no cluster chosen"
+            ),
         ]
-    not_applied = [str(i["clusterName"]) for i in items if not i.get("applied")]
-    not_available = [
+    not_applied = sorted(str(i["clusterName"]) for i in items if not i.get("applied"))
+    not_available = sorted(
         str(i["clusterName"]) for i in items if i.get("available") is False or not i.get("applied")
+    )
+    return [
+        WantedCondition(
+            type=applied,
+            status="False",
+            reason=reasons.NOT_APPLIED_EVERYWHERE,
+            message=f"not applied on {', '.join(not_applied)}",
+        )
+        if not_applied
+        else WantedCondition(
+            type=applied,
+            status="True",
+            reason=reasons.APPLIED_EVERYWHERE,
+            message=f"applied on {len(items)} clusters",
+        ),
+        WantedCondition(
+            type=available,
+            status="False",
+            reason=reasons.NOT_AVAILABLE_EVERYWHERE,
+            message=f"not available on {', '.join(not_available)}",
+        )
+        if not_available
+        else WantedCondition(
+            type=available,
+            status="True",
+            reason=reasons.AVAILABLE_EVERYWHERE,
+            message=f"available on {len(items)} clusters",
+        ),
     ]
-    out = []
-    if not_applied:
-        out.append(
-            (
-                names.CONDITION_APPLIED,
-                "False",
-                "NotAppliedEverywhere",
-                f"not applied on {', '.join(sorted(not_applied))}",
-            )
-        )
-    else:
-        out.append(
-            (names.CONDITION_APPLIED, "True", "AppliedEverywhere", f"applied on {len(items)} clusters")
-        )
-    if not_available:
-        out.append(
-            (
-                names.CONDITION_AVAILABLE,
-                "False",
-                "NotAvailableEverywhere",
-                f"not available on {', '.join(sorted(not_available))}",
-            )
-        )
-    else:
-        out.append(
-            (names.CONDITION_AVAILABLE, "True", "AvailableEverywhere", f"available on {len(items)} clusters")
-        )
-    return out
 
 
 def _lower_camel(name: str) -> str:

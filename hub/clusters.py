@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from shared.api.cluster import Taint, TaintEffect
+
+__all__ = ["UNREACHABLE_TAINT", "ClusterView", "Taint"]
 
 UNREACHABLE_TAINT = "cluster.waybill.dev/unreachable"
-
-
-@dataclass(frozen=True)
-class Taint:
-    key: str
-    value: str = ""
-    effect: str = "NoSchedule"
-    time_added: str | None = None  # RFC 3339; NoExecute tolerationSeconds count from it
 
 
 @dataclass(frozen=True)
@@ -56,13 +52,16 @@ class ClusterView:
             if condition.get("type") == "Ready":
                 ready = str(condition.get("status", "Unknown"))
         taints = tuple(
-            Taint(
+            # the one Taint model (shared.api.cluster); built without validation: a member
+            # written by hand may be odd, scheduling still reads what it can
+            Taint.model_construct(
                 key=str(t.get("key", "")),
-                value=str(t.get("value") or ""),
-                effect=str(t.get("effect") or "NoSchedule"),
+                value=str(t["value"]) if t.get("value") else None,
+                effect=cast(TaintEffect, str(t.get("effect") or "NoSchedule")),
                 time_added=str(t["timeAdded"]) if t.get("timeAdded") else None,
             )
             for t in spec.get("taints") or []
+            if isinstance(t, Mapping)
         )
         return cls(
             name=str(meta.get("name", "")),

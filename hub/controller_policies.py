@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub import conditions, keys, reasons
+from hub import conditions, reasons
 from hub.events import EventRecorder
+from hub.matching import PolicyRef
 from hub.state import HubState
 from shared.api import names
 from shared.kube import errors
@@ -33,8 +34,8 @@ class PolicyStatusController:
         self.state = state
         self.events = events
 
-    async def reconcile(self, key: str) -> Result | None:
-        ref = keys.parse_policy_key(key)
+    async def reconcile(self, key: PolicyRef) -> Result | None:
+        ref = key
         override = ref.kind in OVERRIDE_KINDS
         policy = self.state.override_policy(ref) if override else self.state.policy(ref)
         if policy is None:

@@ -18,8 +18,6 @@ converges the template's binding. Spec and status are written only when they cha
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +32,7 @@ from hub import (
     reasons,
     rendering,
     scheduling,
+    status_writes,
     workload_affinity,
 )
 from hub.events import EventRecorder
@@ -82,6 +81,12 @@ def missing_dependent_overrides(
     return [str(name) for name in wanted if name not in present]
 
 
+def _scheduled(status: str, reason: str, message: str) -> conditions.WantedCondition:
+    return conditions.WantedCondition(
+        type=names.CONDITION_SCHEDULED, status=status, reason=reason, message=message
+    )
+
+
 def _summary(decision: scheduling.Decision) -> str:
     parts = [t.cluster if t.replicas is None else f"{t.cluster}({t.replicas})" for t in decision.targets]
     return ", ".join(parts) if parts else "none"
@@ -114,11 +119,6 @@ def decision_status(decision: scheduling.Decision, *, generation: int | None) ->
     return out
 
 
-def _content_digest(template: Mapping[str, Any]) -> str:
-    stripped = rendering.strip_server_fields(template)
-    return hashlib.sha256(json.dumps(stripped, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def _same(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, *, ignore: tuple[str, ...] = ()) -> bool:
     return {k: v for k, v in (a or {}).items() if k not in ignore} == {
         k: v for k, v in (b or {}).items() if k not in ignore
@@ -132,8 +132,8 @@ class SchedulingController:
         self,
         *,
         state: HubState,
-        enqueue_works: Callable[[str], None],
-        enqueue_status: Callable[[str], None],
+        enqueue_works: Callable[[keys.WorksKey], None],
+        enqueue_status: Callable[[keys.BindingKey], None],
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
     ) -> None:
@@ -142,7 +142,10 @@ class SchedulingController:
         self.enqueue_status = enqueue_status
         self.replica_paths = replica_paths
         self.events = events
-        self._content: dict[str, str] = {}  # template key → digest of what members get
+
+    def touch_works(self, ref: matching.TemplateRef) -> None:
+        """Re-render the Works carrying ``ref`` (its content changed, its placement did not)."""
+        self._touch_works(self.state.binding(self.state.binding_key_for(ref)))
 
     def _touch_works(self, *bindings: Mapping[str, Any] | None) -> None:
         for binding in bindings:
@@ -152,32 +155,33 @@ class SchedulingController:
             if policy is None:
                 continue
             for cluster in keys.binding_clusters(binding):
-                self.enqueue_works(keys.works_key(policy, cluster))
+                self.enqueue_works(keys.WorksKey(policy, cluster))
 
-    async def reconcile(self, key: str) -> Result | None:
-        ref = keys.parse_template_key(key)
+    async def reconcile(self, key: matching.TemplateRef) -> Result | None:
+        ref = key
         if not self.state.template_known(ref):
             return Result(requeue_after=0.5)
         template = self.state.template(ref)
         bkey = self.state.binding_key_for(ref)
         binding = self.state.binding(bkey)
         if template is None or (template.get("metadata") or {}).get("deletionTimestamp"):
-            self._content.pop(key, None)
             if binding is not None:
                 await self._delete_binding(ref, binding)
             return None
-        # Content changes that leave the generation alone (labels, annotations) must reach the
-        # Works too; status-only writes (ours, aggregated) must not cost a re-render.
-        content = _content_digest(template)
-        if binding is not None and self._content.get(key) != content:
-            self._touch_works(binding)
-        self._content[key] = content
         held = keys.binding_policy(binding) if binding is not None else None
-        # Karmada: a claim sticks unless a policy with preemption Always may take it. Invalid and
-        # Unsupported policies claim nothing new (the holder keeps its last placement).
-        chosen = preemption.choose_policy(
-            template, self.state.valid_propagation_policies(keep=held), holder=held
-        )
+        held_policy = self.state.policy(held) if held is not None else None
+        if (
+            held is not None
+            and held_policy is not None
+            and not (held_policy.get("metadata") or {}).get("deletionTimestamp")
+            and not self.state.policy_check(held_policy).valid
+        ):
+            # an invalid edit of the policy holding it: it is not matched (its fields may not
+            # even have the right types), the last placement is kept and the reason said
+            chosen: matching.PolicyRef | None = held
+        else:
+            # Karmada: a claim sticks unless a policy with preemption Always may take it
+            chosen = preemption.choose_policy(template, self.state.valid_propagation_policies(), holder=held)
         if chosen is None:
             if binding is not None:
                 await self._orphan(binding)
@@ -196,7 +200,7 @@ class SchedulingController:
                 clusters=None,
                 total=None,
                 status=None,
-                scheduled=("False", check.reason, f"{policy_name}: {'; '.join(check.messages)}"),
+                scheduled=_scheduled("False", check.reason, f"{policy_name}: {'; '.join(check.messages)}"),
                 generation=generation,
             )
             return None
@@ -210,7 +214,7 @@ class SchedulingController:
                 clusters=None,
                 total=None,
                 status=None,
-                scheduled=(
+                scheduled=_scheduled(
                     "False",
                     REASON_DEPENDENT_OVERRIDES_MISSING,
                     f"{policy_name}: waiting for dependentOverrides {', '.join(missing)}",
@@ -223,7 +227,9 @@ class SchedulingController:
             spec=policy.get("spec") or {},
             binding=binding,
             held=binding is not None and keys.binding_policy(binding) == chosen,
-            content=content,
+            content=rendering.content_digest(template)
+            if activation.is_lazy(policy.get("spec") or {})
+            else "",
         )
         health = {
             str(item.get("clusterName")): str(item.get("health") or "Unknown")
@@ -266,7 +272,7 @@ class SchedulingController:
                 clusters=None,
                 total=None,
                 status=None,
-                scheduled=("False", REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"),
+                scheduled=_scheduled("False", REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"),
                 generation=generation,
             )
             return None
@@ -278,15 +284,15 @@ class SchedulingController:
                 clusters=None,
                 total=decision.total_replicas,
                 status=decision_status(decision, generation=generation),
-                scheduled=("False", reasons.UNSCHEDULABLE, f"{policy_name}: {decision.message}"),
+                scheduled=_scheduled("False", reasons.UNSCHEDULABLE, f"{policy_name}: {decision.message}"),
                 generation=generation,
             )
             return None
         clusters = [t.to_dict() for t in decision.targets]
         scheduled = (
-            ("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
+            _scheduled("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
             if decision.targets
-            else (
+            else _scheduled(
                 "False",
                 reasons.NO_CLUSTER_ELIGIBLE,
                 f"{policy_name}: {decision.message or 'no cluster is eligible'}",
@@ -363,15 +369,9 @@ class SchedulingController:
             )
 
     async def _patch_status(self, binding: Mapping[str, Any], status: dict[str, Any]) -> None:
-        meta = binding.get("metadata") or {}
-        written = await self.state.hub_api.patch_status(
-            names.WORK_API_VERSION,
-            str(binding.get("kind")),
-            name=str(meta["name"]),
-            namespace=meta.get("namespace"),
-            # the resourceVersion makes it conditional: the status controller writes this status
-            # too, and a merge patch computed from a stale copy would undo its work (or ours)
-            patch={"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": status},
+        # server-side apply of the scheduler's own fields: the status controller's stay its own
+        written = await status_writes.apply_binding_status(
+            self.state.hub_api, binding, owner=status_writes.SCHEDULER, status=status
         )
         self.state.remember_binding(written)
 
@@ -384,7 +384,7 @@ class SchedulingController:
         clusters: list[dict[str, Any]] | None,
         total: int | None,
         status: dict[str, Any] | None,
-        scheduled: tuple[str, str, str],
+        scheduled: conditions.WantedCondition,
         generation: int | None,
         annotations: Mapping[str, str | None] | None = None,
     ) -> None:
@@ -474,15 +474,17 @@ class SchedulingController:
         new_status["conditions"] = conditions.set_condition(
             old_status.get("conditions"),
             type=names.CONDITION_SCHEDULED,
-            status=scheduled[0],
-            reason=scheduled[1],
-            message=scheduled[2],
+            status=scheduled.status,
+            reason=scheduled.reason,
+            message=scheduled.message,
             observed_generation=generation,
         )
         if new_status != old_status or binding is None:
             await self._patch_status(written, new_status)
-        if self.events is not None and scheduled[0] == "False":
-            await self.events.emit(written, event_type="Warning", reason=scheduled[1], message=scheduled[2])
+        if self.events is not None and scheduled.status == "False":
+            await self.events.emit(
+                written, event_type="Warning", reason=scheduled.reason, message=scheduled.message
+            )
         if binding is None or old_spec != spec:
             self._touch_works(binding, written)
             self.enqueue_status(keys.binding_key_of(written))

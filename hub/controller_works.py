@@ -21,7 +21,7 @@ from hub import conditions, dependencies, keys, overrides, reasons, rendering
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
-from hub.matching import PolicyRef, TemplateRef
+from hub.matching import PolicyRef, TemplateId, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
@@ -39,7 +39,7 @@ def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for work in works:
         for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            out[str(TemplateRef.of(manifest).identity)] = manifest
+            out[str(TemplateId.of(manifest))] = manifest
     return out
 
 
@@ -74,7 +74,7 @@ class WorksController:
         self,
         *,
         state: HubState,
-        enqueue_status: Callable[[str], None],
+        enqueue_status: Callable[[keys.BindingKey], None],
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
     ) -> None:
@@ -83,11 +83,11 @@ class WorksController:
         self.replica_paths = replica_paths
         self.events = events
         # (binding key, cluster) → the render error of its manifest for that cluster
-        self.render_errors: dict[tuple[str, str], str] = {}
+        self.render_errors: dict[tuple[keys.BindingKey, str], str] = {}
         self._created: dict[tuple[str, str], dict[str, Any]] = {}  # (namespace, name) → created Work
 
-    async def reconcile(self, key: str) -> Result | None:
-        policy_ref, cluster = keys.parse_works_key(key)
+    async def reconcile(self, key: keys.WorksKey) -> Result | None:
+        policy_ref, cluster = key.policy, key.cluster
         namespace = self.state.namespace_of(cluster)
         if namespace is None:
             return None  # the member left: its namespace (and Works) go with it
@@ -120,7 +120,8 @@ class WorksController:
         generations: dict[str, int] = {}
         waiting = False
         for binding in sorted(self.state.bindings_for(policy_ref, cluster), key=keys.binding_key_of):
-            ref = keys.binding_template(binding)
+            binding_view = self.state.binding_view(binding)
+            ref = binding_view.template
             if ref is None:
                 continue
             bkey = keys.binding_key_of(binding)
@@ -137,7 +138,7 @@ class WorksController:
                 if previous is not None:
                     manifests.append(previous)
                 continue
-            replicas = keys.binding_clusters(binding).get(cluster)
+            replicas = binding_view.clusters.get(cluster)
             try:
                 for override, problems in invalid_overrides:
                     if overrides.applies_to(override, template):
@@ -239,7 +240,7 @@ class WorksController:
             for work in desired:
                 work["spec"]["deleteOption"] = {"propagationPolicy": "Orphan"}
         for work in desired:
-            carried = [str(TemplateRef.of(m).identity) for m in work["spec"]["workload"]["manifests"]]
+            carried = [str(TemplateId.of(m)) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))
             await self._write(work, existing.get(work["metadata"]["name"]))

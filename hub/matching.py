@@ -31,7 +31,7 @@ SPECIFICITY_LABELS = 2
 SPECIFICITY_KIND = 1
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class TemplateId:
     """Version-independent identity of a template: what bindings, indexes and Works key on.
 
@@ -44,13 +44,28 @@ class TemplateId:
     namespace: str
     name: str
 
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> TemplateId:
+        """The identity of an object (a template or a manifest)."""
+        meta = obj.get("metadata") or {}
+        return cls(
+            group=split_api_version(str(obj.get("apiVersion", "")))[0],
+            kind=str(obj.get("kind", "")),
+            namespace=str(meta.get("namespace") or ""),
+            name=str(meta.get("name", "")),
+        )
+
+    @property
+    def identity(self) -> TemplateId:
+        return self
+
     def __str__(self) -> str:
         kind = f"{self.kind}.{self.group}" if self.group else self.kind
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{kind}/{where}{self.name}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class TemplateRef:
     """A resource template on the hub, with the version it is read at (see ``identity``)."""
 
@@ -82,7 +97,7 @@ class TemplateRef:
         return f"{self.kind}/{where}{self.name}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class PolicyRef:
     """Identity of a (Cluster)PropagationPolicy."""
 

@@ -10,6 +10,7 @@ from hub import matching, overrides, rendering, scheduling, views
 from hub.clusters import ClusterView
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from shared.api import names
+from shared.kube.types import split_api_version
 
 POLICY_KINDS = (names.KIND_PROPAGATION_POLICY, names.KIND_CLUSTER_PROPAGATION_POLICY)
 OVERRIDE_KINDS = (names.KIND_OVERRIDE_POLICY, names.KIND_CLUSTER_OVERRIDE_POLICY)
@@ -36,7 +37,7 @@ def split_objects(objects: Sequence[Mapping[str, Any]]) -> dict[str, list[Mappin
     }
     for obj in objects:
         kind = obj.get("kind")
-        group = str(obj.get("apiVersion", "")).split("/")[0]
+        group = split_api_version(str(obj.get("apiVersion", "")))[0]
         if kind in POLICY_KINDS and group == names.POLICY_GROUP:
             groups["policies"].append(obj)
         elif kind in OVERRIDE_KINDS and group == names.POLICY_GROUP:

@@ -14,6 +14,12 @@ INVALID_POLICY = "InvalidPolicy"
 UNSUPPORTED = "Unsupported"  # a Karmada field Waybill does not implement (hub.unsupported)
 UNSCHEDULABLE = "Unschedulable"
 NO_CLUSTER_ELIGIBLE = "NoClusterEligible"
+# binding Applied / Available
+NO_CLUSTERS = "NoClusters"
+APPLIED_EVERYWHERE = "AppliedEverywhere"
+NOT_APPLIED_EVERYWHERE = "NotAppliedEverywhere"
+AVAILABLE_EVERYWHERE = "AvailableEverywhere"
+NOT_AVAILABLE_EVERYWHERE = "NotAvailableEverywhere"
 # binding Rendered
 RENDERED = "Rendered"
 OVERRIDE_FAILED = "OverrideFailed"

@@ -9,6 +9,7 @@ parts before ~800 KiB, named deterministically and labelled to trace back to the
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.clusters import ClusterView
-from hub.matching import PolicyRef, TemplateId, TemplateRef
+from hub.matching import PolicyRef, TemplateId
 from hub.overrides import apply_overrides
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, replica_path, set_path
 from shared.api import names
+from shared.kube.types import split_api_version
 
 WORK_SIZE_LIMIT = 800 * 1024
 SERVER_METADATA = (
@@ -73,6 +75,12 @@ def strip_server_fields(template: Mapping[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def content_digest(template: Mapping[str, Any]) -> str:
+    """A digest of what members get of ``template`` before overrides (not its status)."""
+    stripped = strip_server_fields(template)
+    return hashlib.sha256(json.dumps(stripped, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def render_manifest(
     template: Mapping[str, Any],
     *,
@@ -113,11 +121,18 @@ def work_base_name(policy: PolicyRef) -> str:
     return f"{prefix}-{readable}-{_digest(str(policy))}"
 
 
+@functools.lru_cache(maxsize=4096)  # pure; asked for on every status pass per member
+def policy_label_values(policy: PolicyRef) -> tuple[str, str]:
+    """The values of a policy's Work labels: (policy namespace, policy name)."""
+    return label_value(policy.namespace), label_value(policy.name)
+
+
 def policy_labels(policy: PolicyRef) -> dict[str, str]:
+    namespace, name = policy_label_values(policy)
     return {
         names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE,
-        names.LABEL_POLICY_NAME: label_value(policy.name),
-        names.LABEL_POLICY_NAMESPACE: label_value(policy.namespace),
+        names.LABEL_POLICY_NAME: name,
+        names.LABEL_POLICY_NAMESPACE: namespace,
     }
 
 
@@ -156,7 +171,7 @@ def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, 
             continue
         api_version, kind, namespace, name = manifest_key(manifest)
         identifier: dict[str, Any] = {
-            "group": api_version.rsplit("/", 1)[0] if "/" in api_version else "",
+            "group": split_api_version(api_version)[0],
             "kind": kind,
             "name": name,
         }
@@ -192,7 +207,7 @@ def part_assignment(policy: PolicyRef, works: Sequence[Mapping[str, Any]]) -> di
         if index is None:
             continue
         for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            out.setdefault(TemplateRef.of(manifest).identity, index)
+            out.setdefault(TemplateId.of(manifest), index)
     return out
 
 
@@ -251,7 +266,7 @@ def pack_works(
     ``previous`` (``part_assignment`` of the existing Works) keeps each template in its part:
     see ``assign_parts``. Without it, manifests are packed in identity order.
     """
-    by_identity = {TemplateRef.of(m).identity: m for m in manifests}
+    by_identity = {TemplateId.of(m): m for m in manifests}
     sizes = {identity: _size(m) for identity, m in by_identity.items()}
     assignment = assign_parts(sizes, previous=previous or {}, limit=limit)
     parts: dict[int, list[Mapping[str, Any]]] = {}

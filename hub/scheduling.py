@@ -34,9 +34,9 @@ from pydantic import ValidationError
 from hub import failover, selectors, spread, workload_affinity
 from hub import replicas as replica_math
 from hub.clusters import ClusterView, Taint
-from hub.quantities import QuantityError, parse_quantity
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, template_replicas
 from shared.api.policy import SpreadConstraint
+from shared.api.quantity import QuantityError, parse_quantity
 
 SPREAD_FIELDS = ("cluster", "region", "zone", "provider")
 
@@ -124,7 +124,7 @@ def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
     if key and key != failover.canonical_key(taint.key):
         return False
     # core/v1 ToleratesTaint: an empty key matches every key; Equal then compares the values
-    return operator == "Exists" or str(toleration.get("value") or "") == taint.value
+    return operator == "Exists" or str(toleration.get("value") or "") == (taint.value or "")
 
 
 def _time(text: str | None) -> datetime | None:
@@ -224,7 +224,7 @@ class _Candidate:
     def cpu(self) -> float:
         available = self.cluster.available or {}
         try:
-            return parse_quantity(available.get("cpu", 0))
+            return float(parse_quantity(available.get("cpu", 0)))
         except QuantityError:
             return 0.0
 

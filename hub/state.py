@@ -11,12 +11,12 @@ from typing import Any
 
 from hub import keys, views
 from hub.clusters import ClusterView
-from hub.matching import PolicyRef, TemplateRef
-from hub.rendering import policy_labels
-from hub.views import PolicyCheck, WorkView
+from hub.matching import PolicyRef, TemplateId, TemplateRef
+from hub.rendering import policy_label_values
+from hub.views import BindingView, PolicyCheck, WorkView
 from shared.api import names
 from shared.kube.client import KubeClient
-from shared.kube.informer import Informer, Views
+from shared.kube.informer import Informer, Views, strip_managed_fields
 from shared.kube.types import object_key
 
 Obj = dict[str, Any]
@@ -40,28 +40,57 @@ class HubState:
     def __init__(self, hub_api: KubeClient) -> None:
         self.hub_api = hub_api
         managed = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
+        # the hub never reads managedFields (often half an object): not cached
         self.namespaces = Informer(
-            hub_api, "v1", "Namespace", label_selector=names.LABEL_MEMBER, name="hub:ns"
+            hub_api,
+            "v1",
+            "Namespace",
+            label_selector=names.LABEL_MEMBER,
+            name="hub:ns",
+            transform=strip_managed_fields,
         )
-        self.members = Informer(hub_api, names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER, name="hub:mc")
+        self.members = Informer(
+            hub_api,
+            names.CLUSTER_API_VERSION,
+            names.KIND_MEMBER_CLUSTER,
+            name="hub:mc",
+            transform=strip_managed_fields,
+        )
         self.leases = Informer(
             hub_api,
             LEASE_API,
             "Lease",
             field_selector=f"metadata.name={names.HEARTBEAT_LEASE_NAME}",
             name="hub:lease",
+            transform=strip_managed_fields,
         )
         self.policies = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_PROPAGATION_POLICY, name="hub:pp"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_PROPAGATION_POLICY,
+            name="hub:pp",
+            transform=strip_managed_fields,
         )
         self.cluster_policies = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_CLUSTER_PROPAGATION_POLICY, name="hub:cpp"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_CLUSTER_PROPAGATION_POLICY,
+            name="hub:cpp",
+            transform=strip_managed_fields,
         )
         self.overrides = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_OVERRIDE_POLICY, name="hub:op"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_OVERRIDE_POLICY,
+            name="hub:op",
+            transform=strip_managed_fields,
         )
         self.cluster_overrides = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_CLUSTER_OVERRIDE_POLICY, name="hub:cop"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_CLUSTER_OVERRIDE_POLICY,
+            name="hub:cop",
+            transform=strip_managed_fields,
         )
         self.bindings = Informer(
             hub_api,
@@ -69,6 +98,7 @@ class HubState:
             names.KIND_RESOURCE_BINDING,
             label_selector=managed,
             name="hub:rb",
+            transform=strip_managed_fields,
         )
         self.cluster_bindings = Informer(
             hub_api,
@@ -76,19 +106,32 @@ class HubState:
             names.KIND_CLUSTER_RESOURCE_BINDING,
             label_selector=managed,
             name="hub:crb",
+            transform=strip_managed_fields,
         )
         self.works = Informer(
-            hub_api, names.WORK_API_VERSION, names.KIND_WORK, label_selector=managed, name="hub:work"
+            hub_api,
+            names.WORK_API_VERSION,
+            names.KIND_WORK,
+            label_selector=managed,
+            name="hub:work",
+            transform=strip_managed_fields,
         )
         self.templates: dict[tuple[str, str], Informer] = {}
+        # per template kind: a digest of what members get, per template version
+        self.template_contents: dict[tuple[str, str], Views[str]] = {}
         # Everything derived is an index of an informer (kept current before any handler runs)
         # or a typed view cached per object version; nothing is kept by hand.
-        self.namespaces.add_indexer(INDEX_MEMBER, _member_of_namespace)
+        self.namespaces.add_indexer(INDEX_MEMBER, member_of_namespace)
+        self._binding_views: dict[str, Views[BindingView]] = {
+            names.KIND_RESOURCE_BINDING: Views(self.bindings, BindingView.of),
+            names.KIND_CLUSTER_RESOURCE_BINDING: Views(self.cluster_bindings, BindingView.of),
+        }
         for informer in (self.bindings, self.cluster_bindings):
-            informer.add_indexer(INDEX_SLOT, _binding_slots)
-            informer.add_indexer(INDEX_TEMPLATE, _binding_template)
+            informer.add_indexer(INDEX_SLOT, lambda b: _binding_slots(self.binding_view(b)))
+            informer.add_indexer(INDEX_TEMPLATE, lambda b: _binding_template(self.binding_view(b)))
+            informer.add_indexer(INDEX_CLUSTER, lambda b: list(self.binding_view(b).clusters))
         self.works.add_indexer(INDEX_NAMESPACE, _namespace_of)
-        self.works.add_indexer(INDEX_CARRIES, views.carried_values)
+        self.works.add_indexer(INDEX_POLICY, _work_policy)
         self.work_views: Views[WorkView] = Views(self.works, WorkView.of)
         self.cluster_views: Views[ClusterView] = Views(self.members, ClusterView.from_member)
         self._member_namespaces: tuple[int, dict[str, str]] | None = None
@@ -101,9 +144,9 @@ class HubState:
         }
         # read-your-writes: the hub's latest write of a binding, until the cache has caught up
         # (so a second pass never computes a conditional status patch from a stale copy: 409)
-        self._written: dict[str, Obj] = {}
-        self.bindings.add_handler(lambda key: self._binding_event(key.replace("/", "|", 1)))
-        self.cluster_bindings.add_handler(lambda name: self._binding_event(f"|{name}"))
+        self._written: dict[keys.BindingKey, Obj] = {}
+        self.bindings.add_handler(lambda key: self._binding_event(keys.BindingKey.from_informer_key(key)))
+        self.cluster_bindings.add_handler(lambda name: self._binding_event(keys.BindingKey("", name)))
 
     @property
     def fixed_informers(self) -> list[Informer]:
@@ -143,7 +186,7 @@ class HubState:
     def labelled_cluster(self, namespace: str) -> str | None:
         """The member ``namespace`` is labelled for (even if another namespace wins that name)."""
         found = self.namespaces.get(namespace)
-        labelled = list(_member_of_namespace(found)) if found is not None else []
+        labelled = list(member_of_namespace(found)) if found is not None else []
         return labelled[0] if labelled else None
 
     def cluster_of(self, namespace: str) -> str | None:
@@ -187,14 +230,9 @@ class HubState:
             return views.check_policy(policy)
         return checks.of(object_key(policy), policy)
 
-    def valid_propagation_policies(self, *, keep: PolicyRef | None = None) -> list[Obj]:
-        """Propagation policies that may claim templates: the valid ones (and ``keep``, the
-        policy already holding a template, so an invalid edit keeps its last placement)."""
-        return [
-            p
-            for p in self.propagation_policies()
-            if self.policy_check(p).valid or (keep is not None and PolicyRef.of(p) == keep)
-        ]
+    def valid_propagation_policies(self) -> list[Obj]:
+        """Propagation policies that may claim templates: the valid ones."""
+        return [p for p in self.propagation_policies() if self.policy_check(p).valid]
 
     def override_policy(self, ref: PolicyRef) -> Obj | None:
         if ref.kind == names.KIND_CLUSTER_OVERRIDE_POLICY:
@@ -224,13 +262,11 @@ class HubState:
             for obj in informer.list():
                 yield TemplateRef.of(obj), obj
 
-    def _cached_binding(self, key: str) -> Obj | None:
-        namespace, name = keys.parse_binding_key(key)
-        if namespace:
-            return self.bindings.get(f"{namespace}/{name}")
-        return self.cluster_bindings.get(name)
+    def _cached_binding(self, key: keys.BindingKey) -> Obj | None:
+        informer = self.bindings if key.namespace else self.cluster_bindings
+        return informer.get(key.informer_key)
 
-    def binding(self, key: str) -> Obj | None:
+    def binding(self, key: keys.BindingKey) -> Obj | None:
         """The binding from the cache, or the hub's own later write of it (read-your-writes)."""
         written = self._written.get(key)
         return written if written is not None else self._cached_binding(key)
@@ -239,28 +275,38 @@ class HubState:
         """Record a binding as the API server returned it after the hub wrote it."""
         key = keys.binding_key_of(obj)
         cached = self._cached_binding(key)
+        written = self._written.get(key)
+        if written is not None and _at_least(_rv(written), _rv(obj)) and _rv(written) != _rv(obj):
+            return  # two writes answered out of order: keep the later
         if cached is None or not _at_least(_rv(cached), _rv(obj)):
             self._written[key] = obj
 
-    def forget_binding(self, key: str) -> None:
+    def forget_binding(self, key: keys.BindingKey) -> None:
         self._written.pop(key, None)
 
-    def binding_key_for(self, ref: TemplateRef) -> str:
+    def binding_key_for(self, ref: TemplateRef | TemplateId) -> keys.BindingKey:
         """The key of ``ref``'s binding: the existing one (found by template identity, so one
         named before names carried the group keeps its name), else the one to create."""
         identity = str(ref.identity)
         informer = self.bindings if ref.namespace else self.cluster_bindings
         found = informer.index_keys(INDEX_TEMPLATE, identity)
         expected = keys.binding_key(ref)
-        if not found or expected.replace("|", "/", 1).lstrip("/") in found:
+        if not found or expected.informer_key in found:
             return expected
-        return f"{ref.namespace}|{found[0].rpartition('/')[2]}"
+        return keys.BindingKey(ref.namespace, found[0].rpartition("/")[2])
 
-    def _binding_event(self, key: str) -> None:
+    def _binding_event(self, key: keys.BindingKey) -> None:
         cached = self._cached_binding(key)
         written = self._written.get(key)
         if written is not None and (cached is None or _at_least(_rv(cached), _rv(written))):
             self._written.pop(key, None)
+
+    def binding_view(self, binding: Obj) -> BindingView:
+        """The typed view of a binding (parsed once per version when it is the cached one)."""
+        views_of = self._binding_views.get(str(binding.get("kind")))
+        if views_of is None:
+            return BindingView.of(binding)
+        return views_of.of(object_key(binding), binding)
 
     def all_bindings(self) -> list[Obj]:
         return [*self.bindings.list(), *self.cluster_bindings.list()]
@@ -278,49 +324,90 @@ class HubState:
             *self.cluster_bindings.by_index(INDEX_SLOT, value),
         ]
 
+    def bindings_on(self, cluster: str) -> list[Obj]:
+        """Bindings that place their template on ``cluster`` (from the index)."""
+        return [
+            *self.bindings.by_index(INDEX_CLUSTER, cluster),
+            *self.cluster_bindings.by_index(INDEX_CLUSTER, cluster),
+        ]
+
     def works_for(self, policy: PolicyRef, namespace: str) -> list[Obj]:
-        """Existing Works of ``policy`` in one member namespace."""
-        wanted = policy_labels(policy)
+        """Existing Works of ``policy`` in one member namespace (from the index)."""
+        policy_namespace, policy_name = policy_label_values(policy)
         out = []
-        for work in self.works.by_index(INDEX_NAMESPACE, namespace):
+        for work in self.works.by_index(
+            INDEX_POLICY, _policy_value(policy_namespace, policy_name, namespace)
+        ):
             labels = (work.get("metadata") or {}).get("labels") or {}
-            if all(labels.get(k) == v for k, v in wanted.items()):
+            if labels.get(names.LABEL_MANAGED_BY) == names.MANAGED_BY_VALUE:
                 out.append(work)
         return out
 
-    def work_carrying(self, ref: TemplateRef, namespace: str) -> WorkView | None:
-        """The Work in ``namespace`` whose manifests include ``ref`` (from the index)."""
-        found = self.works.index_keys(INDEX_CARRIES, f"{namespace}|{ref.identity}")
-        return self.work_views.get(found[0]) if found else None
+    def work_carrying(
+        self, ref: TemplateRef, namespace: str, *, policy: PolicyRef | None = None
+    ) -> WorkView | None:
+        """The Work in ``namespace`` whose manifests include ``ref``: among ``policy``'s Works
+        there first (one or a few parts), else among every Work in the namespace (a template
+        that just moved between policies)."""
+        identity = ref.identity
+        if policy is not None:
+            for work in self.works_for(policy, namespace):
+                view = self.work_views.of(object_key(work), work)
+                if view.carries(identity):
+                    return view
+        for key in self.works.index_keys(INDEX_NAMESPACE, namespace):
+            found = self.work_views.get(key)
+            if found is not None and found.carries(identity):
+                return found
+        return None
 
 
 INDEX_MEMBER = "member"  # namespace → the member it registers (unless being deleted)
 INDEX_SLOT = "slot"  # binding → "policy|cluster" per chosen cluster, and "policy|" once
 INDEX_TEMPLATE = "template"  # binding → its template identity
+INDEX_CLUSTER = "cluster"  # binding → each chosen cluster
 INDEX_NAMESPACE = "namespace"  # Work → its namespace
-INDEX_CARRIES = "carries"  # Work → "namespace|template identity" per manifest
+INDEX_POLICY = "policy"  # Work → "policy namespace|policy name|member namespace" (its labels)
 
 
-def _member_of_namespace(namespace: Obj) -> list[str]:
+def member_of_namespace(namespace: Obj) -> list[str]:
+    """The member a namespace registers ([] when none, or it is being deleted)."""
     meta = namespace.get("metadata") or {}
     cluster = (meta.get("labels") or {}).get(names.LABEL_MEMBER)
     return [str(cluster)] if cluster and not meta.get("deletionTimestamp") else []
 
 
 def _slot(policy: PolicyRef, cluster: str) -> str:
-    return f"{keys.policy_key(policy)}|{cluster}"
+    where = f"{policy.namespace}/" if policy.namespace else ""
+    return f"{policy.kind}|{where}{policy.name}|{cluster}"
 
 
-def _binding_slots(binding: Obj) -> list[str]:
-    policy = keys.binding_policy(binding)
-    if policy is None:
+def _binding_slots(view: BindingView) -> list[str]:
+    if view.policy is None:
         return []
-    return [_slot(policy, ""), *(_slot(policy, cluster) for cluster in keys.binding_clusters(binding))]
+    return [_slot(view.policy, ""), *(_slot(view.policy, cluster) for cluster in view.clusters)]
 
 
-def _binding_template(binding: Obj) -> list[str]:
-    ref = keys.binding_template(binding)
-    return [] if ref is None else [str(ref.identity)]
+def _binding_template(view: BindingView) -> list[str]:
+    return [] if view.template is None else [str(view.template.identity)]
+
+
+def _policy_value(policy_namespace: str, policy_name: str, namespace: str) -> str:
+    return f"{policy_namespace}|{policy_name}|{namespace}"
+
+
+def _work_policy(work: Obj) -> list[str]:
+    meta = work.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    if names.LABEL_POLICY_NAME not in labels:
+        return []
+    return [
+        _policy_value(
+            str(labels.get(names.LABEL_POLICY_NAMESPACE) or ""),
+            str(labels[names.LABEL_POLICY_NAME]),
+            str(meta.get("namespace") or ""),
+        )
+    ]
 
 
 def _namespace_of(obj: Obj) -> list[str]:

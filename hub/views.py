@@ -13,7 +13,6 @@ resourceVersion and is immutable; expensive parts are computed on first use.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -87,14 +86,14 @@ class WorkView:
     def name(self) -> str:
         return str(self.meta.get("name") or "")
 
-    @cached_property
     def manifests(self) -> dict[TemplateId, Mapping[str, Any]]:
-        """Manifest by template identity (the first of a duplicated identity)."""
+        """Manifest by template identity (the first of a duplicated identity); built on each call
+        (not kept: ``digests`` answers "does this Work carry T")."""
         spec = self.obj.get("spec") or {}
         out: dict[TemplateId, Mapping[str, Any]] = {}
         for manifest in (spec.get("workload") or {}).get("manifests") or []:
             if isinstance(manifest, Mapping):
-                out.setdefault(TemplateRef.of(manifest).identity, manifest)
+                out.setdefault(TemplateId.of(manifest), manifest)
         return out
 
     @cached_property
@@ -108,6 +107,9 @@ class WorkView:
     @cached_property
     def generations(self) -> dict[str, int]:
         return parse_generations((self.meta.get("annotations") or {}).get(ANNOTATION_GENERATIONS))
+
+    def carries(self, identity: TemplateId) -> bool:
+        return identity in self.digests
 
     def rendered_generation(self, identity: TemplateId) -> int | None:
         return self.generations.get(str(identity))
@@ -124,7 +126,7 @@ class WorkView:
         return bool(applied and applied.get("observedGeneration") in (None, self.meta.get("generation")))
 
     @cached_property
-    def digests(self) -> dict[TemplateId, bytes]:
+    def digests(self) -> dict[TemplateId, int]:
         """Per carried template, a digest of what its binding's status reads from this Work.
 
         The Work as a whole contributes only whether the agent applied its current generation
@@ -132,36 +134,23 @@ class WorkView:
         template it carries).
         """
         shared = "1" if self.current else json.dumps([False, self.applied], sort_keys=True, default=str)
-        out: dict[TemplateId, bytes] = {}
-        for identity, manifest in self.manifests.items():
+        out: dict[TemplateId, int] = {}
+        for identity, manifest in self.manifests().items():
             text = json.dumps(
                 [manifest, self.manifest_conditions.get(identity), self.rendered_generation(identity)],
                 sort_keys=True,
                 default=str,
             )
-            out[identity] = hashlib.blake2b((text + shared).encode(), digest_size=12).digest()
+            # only ever compared within this process: the str hash (64 bits) is enough
+            out[identity] = hash(text + shared)
         return out
 
 
-def changed_templates(old: WorkView | None, new: WorkView | None) -> list[TemplateRef]:
+def changed_templates(old: WorkView | None, new: WorkView | None) -> list[TemplateId]:
     """Templates whose manifest or manifest status differs between two versions of a Work."""
     before = old.digests if old is not None else {}
     after = new.digests if new is not None else {}
-    changed = sorted(i for i in set(before) | set(after) if before.get(i) != after.get(i))
-    out = []
-    for identity in changed:
-        manifest = (new.manifests.get(identity) if new is not None else None) or (
-            old.manifests.get(identity) if old is not None else None
-        )
-        if manifest is not None:
-            out.append(TemplateRef.of(manifest))
-    return out
-
-
-def carried_values(work: Obj) -> Iterable[str]:
-    """Index values of a Work: ``namespace|identity`` of every template it carries."""
-    view = WorkView.of(work)
-    return [f"{view.namespace}|{identity}" for identity in view.manifests]
+    return sorted(i for i in set(before) | set(after) if before.get(i) != after.get(i))
 
 
 @dataclass(frozen=True)
@@ -199,6 +188,27 @@ def binding_clusters(binding: Obj) -> dict[str, int | None]:
         for c in (binding.get("spec") or {}).get("clusters") or []
         if isinstance(c, Mapping) and c.get("name")
     }
+
+
+@dataclass(frozen=True, eq=False)
+class BindingView:
+    """One version of a (Cluster)ResourceBinding, parsed once (``Views``)."""
+
+    template: TemplateRef | None
+    policy: PolicyRef | None
+    clusters: Mapping[str, int | None]
+    placement: Placement
+
+    @classmethod
+    def of(cls, binding: Obj) -> BindingView:
+        placement = placement_of(binding)
+        assert placement is not None
+        return cls(
+            template=placement.template,
+            policy=placement.policy,
+            clusters=dict(placement.clusters),
+            placement=placement,
+        )
 
 
 def placement_of(binding: Obj | None) -> Placement | None:

@@ -43,6 +43,7 @@ __all__ = [
     "CelError",
     "compile_expression",
     "evaluate",
+    "has_rules",
     "rule_problems",
     "to_cel",
     "validate",
@@ -173,10 +174,20 @@ def evaluate(expression: str, activation: dict[str, Any]) -> Any:
     return result
 
 
+_MEMBER = re.compile(r"no such member in mapping: '([^']*)'")
+
+
 def _eval_text(exc: BaseException) -> str:
-    if exc.args and isinstance(exc.args[0], str):
-        return exc.args[0]
-    return str(exc)
+    """celpy's evaluation error in cel-go's words (the ones kube-apiserver's messages carry)."""
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    member = _MEMBER.search(text)
+    if member:
+        return f"no such key: {member.group(1)}"
+    if text.startswith("found no matching overload"):
+        return "no such overload"
+    if text == "modulus or divide by zero":
+        return "division by zero"
+    return text
 
 
 # ---------------------------------------------------------------------- CRD schema rule checks
@@ -188,11 +199,13 @@ def rule_problems(schema: Schema, *, path: str) -> list[str]:
     ``path`` is the schema's field path (``spec.versions[0].schema.openAPIV3Schema``).
     """
     problems: list[str] = []
-    _check_rules(schema, path, problems, correlatable=True)
+    _check_rules(schema, path, problems, correlatable=True, is_root=True)
     return problems
 
 
-def _check_rules(node: JSON, path: str, problems: list[str], *, correlatable: bool) -> None:
+def _check_rules(
+    node: JSON, path: str, problems: list[str], *, correlatable: bool, is_root: bool = False
+) -> None:
     if not isinstance(node, dict):
         return
     for index, rule in enumerate(node.get("x-kubernetes-validations") or []):
@@ -204,6 +217,13 @@ def _check_rules(node: JSON, path: str, problems: list[str], *, correlatable: bo
             compile_expression(rule["rule"])
         except CelError as exc:
             problems.append(f"{at}.rule: Invalid value: {_quote(rule['rule'])}: {exc}")
+        else:
+            undefined = undefined_field(rule["rule"], node, root=is_root)
+            if undefined:
+                problems.append(
+                    f"{at}.rule: Invalid value: {_quote(rule['rule'])}: compilation failed: "
+                    f"ERROR: undefined field '{undefined}'"
+                )
         expression = rule.get("messageExpression")
         if expression:
             try:
@@ -249,6 +269,43 @@ def _check_rules(node: JSON, path: str, problems: list[str], *, correlatable: bo
         _check_rules(node["items"], f"{path}.items", problems, correlatable=items_correlatable)
 
 
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_SELECT = re.compile(r"\b(?:self|oldSelf)((?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)+)(\s*\()?")
+
+
+def undefined_field(rule: str, schema: Schema, *, root: bool = False) -> str | None:
+    """A field a rule selects from ``self``/``oldSelf`` that the schema does not declare.
+
+    cel-go type-checks rules against the schema when the CRD is written; celpy does not, so this
+    approximates the check for plain selections (``self.a.b``; method calls, indexing and macro
+    variables are not followed).
+    """
+    code = _LITERAL.sub("''", rule)
+    for match in _SELECT.finditer(code):
+        names = [n.strip() for n in match.group(1).split(".") if n.strip()]
+        if match.group(2):  # the last name is a method call: self.name.startsWith(...)
+            names = names[:-1]
+        node: JSON = schema
+        for depth, name in enumerate(names):
+            if depth == 1 and names[0] == "metadata" and root:
+                # a resource root's self.metadata has exactly name and generateName
+                if name in ("name", "generateName"):
+                    break
+                return name
+            if not isinstance(node, dict) or node.get("type") != "object":
+                break
+            properties = node.get("properties") or {}
+            if name in properties:
+                node = properties[name]
+                continue
+            if node.get("x-kubernetes-preserve-unknown-fields") or "additionalProperties" in node:
+                break  # a map or preserved object: any key may be there
+            if name in ("apiVersion", "kind", "metadata") and node is schema:
+                break
+            return name
+    return None
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -277,6 +334,11 @@ def _split_field_path(field_path: str) -> list[str] | None:
 class _Budget:
     remaining: int = RUNTIME_BUDGET
     exhausted: bool = False
+
+
+def has_rules(schema: Schema) -> bool:
+    """Whether any node of ``schema`` has ``x-kubernetes-validations`` (cached per schema object)."""
+    return _has_rules(id(schema), schema)
 
 
 def validate(obj: JSON, old: JSON, schema: Schema, *, path: str = "") -> list[FieldError]:
@@ -440,6 +502,11 @@ def _run_rules(
         except CelError as exc:
             if str(exc).startswith("compilation failed"):
                 message = f"rule compile error: {exc}"
+            elif str(exc).startswith("no such overload"):
+                message = (
+                    f"'{exc}': call arguments did not match a supported operator, function or macro "
+                    f"signature for rule: {shown}"
+                )
             else:
                 message = f"{exc} evaluating rule: {shown}"
             errors.append(FieldError(path, "FieldValueInvalid", message, type_name))

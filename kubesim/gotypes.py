@@ -23,7 +23,7 @@ from typing import Any
 
 from kubesim.registry import ResourceType
 
-__all__ = ["decode_problem", "parse_quantity"]
+__all__ = ["decode_problem", "drop_nulls", "openapi_schema", "parse_quantity", "unknown_fields"]
 
 JSON = Any
 
@@ -168,6 +168,39 @@ _STRUCTS: dict[str, dict[str, str]] = {
         "nodePort": "int32",
     },
     "Namespace": {"metadata": "ObjectMeta"},
+    "Role": {"metadata": "ObjectMeta", "rules": "[]PolicyRule"},
+    "ClusterRole": {"metadata": "ObjectMeta", "rules": "[]PolicyRule"},
+    "PolicyRule": {
+        "verbs": "[]string",
+        "apiGroups": "[]string",
+        "resources": "[]string",
+        "resourceNames": "[]string",
+        "nonResourceURLs": "[]string",
+    },
+    "RoleBinding": {"metadata": "ObjectMeta", "roleRef": "RoleRef", "subjects": "[]Subject"},
+    "ClusterRoleBinding": {"metadata": "ObjectMeta", "roleRef": "RoleRef", "subjects": "[]Subject"},
+    "RoleRef": {"apiGroup": "string", "kind": "string", "name": "string"},
+    "Subject": {"kind": "string", "apiGroup": "string", "name": "string", "namespace": "string"},
+    "HorizontalPodAutoscaler": {"metadata": "ObjectMeta", "spec": "HorizontalPodAutoscalerSpec"},
+    "HorizontalPodAutoscalerSpec": {
+        "scaleTargetRef": "CrossVersionObjectReference",
+        "minReplicas": "int32",
+        "maxReplicas": "int32",
+    },
+    "CrossVersionObjectReference": {"kind": "string", "name": "string", "apiVersion": "string"},
+    "PodDisruptionBudget": {"metadata": "ObjectMeta", "spec": "PodDisruptionBudgetSpec"},
+    "PodDisruptionBudgetSpec": {
+        "minAvailable": "intstr.IntOrString",
+        "maxUnavailable": "intstr.IntOrString",
+        "selector": "LabelSelector",
+    },
+    "Ingress": {"metadata": "ObjectMeta", "spec": "IngressSpec"},
+    "IngressSpec": {"ingressClassName": "string", "rules": "[]IngressRule"},
+    "IngressRule": {"host": "string"},
+    "NetworkPolicy": {"metadata": "ObjectMeta", "spec": "NetworkPolicySpec"},
+    "NetworkPolicySpec": {"podSelector": "LabelSelector", "policyTypes": "[]v1.PolicyType"},
+    "ResourceQuota": {"metadata": "ObjectMeta", "spec": "ResourceQuotaSpec"},
+    "ResourceQuotaSpec": {"hard": "v1.ResourceList", "scopes": "[]v1.ResourceQuotaScope"},
     "ServiceAccount": {"metadata": "ObjectMeta", "automountServiceAccountToken": "bool"},
 }
 _ROOTS = {
@@ -183,6 +216,21 @@ _ROOTS = {
     ("apps", "replicasets"): "ReplicaSet",
     ("batch", "jobs"): "Job",
     ("batch", "cronjobs"): "CronJob",
+    ("rbac.authorization.k8s.io", "roles"): "Role",
+    ("rbac.authorization.k8s.io", "clusterroles"): "ClusterRole",
+    ("rbac.authorization.k8s.io", "rolebindings"): "RoleBinding",
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): "ClusterRoleBinding",
+    ("autoscaling", "horizontalpodautoscalers"): "HorizontalPodAutoscaler",
+    ("policy", "poddisruptionbudgets"): "PodDisruptionBudget",
+    ("networking.k8s.io", "ingresses"): "Ingress",
+    ("networking.k8s.io", "networkpolicies"): "NetworkPolicy",
+    ("", "resourcequotas"): "ResourceQuota",
+}
+# Go packages of the structs whose package is not "v1" (autoscaling/v2)
+_PACKAGES = {
+    "HorizontalPodAutoscaler": "v2",
+    "HorizontalPodAutoscalerSpec": "v2",
+    "CrossVersionObjectReference": "v2",
 }
 _STRINGS = {
     "string",
@@ -193,6 +241,8 @@ _STRINGS = {
     "v1.PullPolicy",
     "v1.Protocol",
     "v1.ServiceType",
+    "v1.PolicyType",
+    "v1.ResourceQuotaScope",
 }
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 QUANTITY_MESSAGE = (
@@ -251,6 +301,24 @@ def parse_quantity(value: JSON) -> Decimal | None:
     return None
 
 
+_B64 = re.compile(r"[A-Za-z0-9+/]")
+
+
+def _base64_error(text: str) -> int | None:
+    """Where Go's StdEncoding stops decoding ``text`` (None: valid base64)."""
+    for index, char in enumerate(text):
+        if char == "=":
+            rest = text[index:]
+            if len(text) % 4 == 0 and rest in ("=", "==") and index >= 2:
+                return None
+            return index
+        if not _B64.match(char):
+            return index
+    if len(text) % 4:
+        return len(text) - len(text) % 4
+    return None
+
+
 def _json_kind(value: JSON) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -263,12 +331,21 @@ def _json_kind(value: JSON) -> str:
     return "object"
 
 
+def _go_name(go_type: str) -> str:
+    """How Go prints the type: structs with their package (``v1.PodSpec``, ``[]v1.Container``)."""
+    if go_type.startswith("[]"):
+        return "[]" + _go_name(go_type[2:])
+    if go_type.startswith("map[string]"):
+        return "map[string]" + _go_name(go_type[len("map[string]") :])
+    return f"{_PACKAGES.get(go_type, 'v1')}.{go_type}" if go_type in _STRUCTS else go_type
+
+
 def _fail(value: JSON, struct: str, path: str, go_type: str) -> _Unmarshal:
     shown = _json_kind(value)
     if shown == "number" and go_type in _INT_RANGES:
         shown = f"number {value}"
     return _Unmarshal(
-        f"json: cannot unmarshal {shown} into Go struct field {struct}.{path} of type {go_type}"
+        f"json: cannot unmarshal {shown} into Go struct field {struct}.{path} of type {_go_name(go_type)}"
     )
 
 
@@ -303,6 +380,9 @@ def _check(value: JSON, go_type: str, struct: str, path: str) -> None:
         if go_type == "[]uint8":
             if not isinstance(value, str):
                 raise _fail(value, struct, path, go_type)
+            bad = _base64_error(value)
+            if bad is not None:
+                raise _Unmarshal(f"illegal base64 data at input byte {bad}")
             return
         if not isinstance(value, list):
             raise _fail(value, struct, path, go_type)
@@ -311,6 +391,8 @@ def _check(value: JSON, go_type: str, struct: str, path: str) -> None:
     elif go_type.startswith("map[string]"):
         if not isinstance(value, dict):
             raise _fail(value, struct, path, go_type)
+        if go_type == "map[string]string" and all(type(v) is str for v in value.values()):
+            return  # the common case (labels, data), without a call per value
         for item in value.values():
             _check(item, go_type[len("map[string]") :], struct, path)
     elif go_type in _STRUCTS:
@@ -335,3 +417,231 @@ def decode_problem(rtype: ResourceType, obj: JSON) -> str | None:
     except _Unmarshal as exc:
         return f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: {exc.message}'
     return None
+
+
+def drop_nulls(rtype: ResourceType, obj: JSON) -> None:
+    """Remove ``null`` fields of a built-in object in place (Go decodes them as zero values, which
+    the apiserver then defaults or omits); custom resources keep theirs for schema validation."""
+    if rtype.key in _ROOTS:
+        _drop_nulls(obj)
+
+
+def _drop_nulls(value: JSON) -> None:
+    if type(value) is dict:
+        if None in value.values():
+            for key in [k for k, v in value.items() if v is None]:
+                del value[key]
+        for item in value.values():
+            if type(item) is dict or type(item) is list:
+                _drop_nulls(item)
+    elif type(value) is list:
+        for item in value:
+            if type(item) is dict or type(item) is list:
+                _drop_nulls(item)
+
+
+_OPENAPI_SCALARS: dict[str, dict[str, Any]] = {
+    "int32": {"type": "integer", "format": "int32"},
+    "int64": {"type": "integer", "format": "int64"},
+    "bool": {"type": "boolean"},
+    "[]uint8": {"type": "string", "format": "byte"},
+    "intstr.IntOrString": {"x-kubernetes-int-or-string": True},
+    "v1.ResourceList": {
+        "type": "object",
+        "additionalProperties": {"x-kubernetes-int-or-string": True, "description": "a resource quantity"},
+    },
+}
+
+
+def _openapi(go_type: str, *, top: bool = False) -> dict[str, Any]:
+    if go_type in _STRINGS:
+        return {"type": "string"}
+    if go_type in _OPENAPI_SCALARS:
+        return dict(_OPENAPI_SCALARS[go_type])
+    if go_type.startswith("[]"):
+        return {"type": "array", "items": _openapi(go_type[2:])}
+    if go_type.startswith("map[string]"):
+        return {"type": "object", "additionalProperties": _openapi(go_type[len("map[string]") :])}
+    fields = _STRUCTS[go_type]
+    return {
+        "type": "object",
+        "description": f"{go_type}: the fields kubesim type-checks (others are kept, not checked)",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "properties": {name: _openapi(t) for name, t in fields.items() if not (top and name == "metadata")},
+    }
+
+
+def openapi_schema(rtype: ResourceType) -> dict[str, Any] | None:
+    """The published OpenAPI v3 schema of a built-in kind: the very types ``decode_problem``
+    checks (None for kinds without a type table)."""
+    root = _ROOTS.get(rtype.key)
+    return _openapi(root, top=True) if root is not None else None
+
+
+# ----------------------------------------------------------------------------- unknown fields
+
+_TOP = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
+# Structs whose every JSON field is listed here (typed in _STRUCTS or not): only inside these
+# can a field be called unknown. Other structs are open (kubesim does not know all their fields).
+_COMPLETE: dict[str, frozenset[str]] = {
+    **{root: _TOP for root in _ROOTS.values()},
+    "ConfigMap": frozenset({"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"}),
+    "Secret": frozenset({"apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"}),
+    "ServiceAccount": frozenset(
+        {"apiVersion", "kind", "metadata", "secrets", "imagePullSecrets", "automountServiceAccountToken"}
+    ),
+    "Role": frozenset({"apiVersion", "kind", "metadata", "rules"}),
+    "ClusterRole": frozenset({"apiVersion", "kind", "metadata", "rules", "aggregationRule"}),
+    "RoleBinding": frozenset({"apiVersion", "kind", "metadata", "subjects", "roleRef"}),
+    "ClusterRoleBinding": frozenset({"apiVersion", "kind", "metadata", "subjects", "roleRef"}),
+    "ObjectMeta": frozenset(
+        {
+            "name",
+            "generateName",
+            "namespace",
+            "selfLink",
+            "uid",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "labels",
+            "annotations",
+            "ownerReferences",
+            "finalizers",
+            "managedFields",
+        }
+    ),
+    "OwnerReference": frozenset({"apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion"}),
+    "DeploymentSpec": frozenset(
+        {
+            "replicas",
+            "selector",
+            "template",
+            "strategy",
+            "minReadySeconds",
+            "revisionHistoryLimit",
+            "paused",
+            "progressDeadlineSeconds",
+        }
+    ),
+    "PodTemplateSpec": frozenset({"metadata", "spec"}),
+    "JobTemplateSpec": frozenset({"metadata", "spec"}),
+    # core/v1 as of 1.34 (alpha fields included: the API types have them whatever the gates)
+    "PodSpec": frozenset(
+        {
+            "volumes",
+            "initContainers",
+            "containers",
+            "ephemeralContainers",
+            "restartPolicy",
+            "terminationGracePeriodSeconds",
+            "activeDeadlineSeconds",
+            "dnsPolicy",
+            "nodeSelector",
+            "serviceAccountName",
+            "serviceAccount",
+            "automountServiceAccountToken",
+            "nodeName",
+            "hostNetwork",
+            "hostPID",
+            "hostIPC",
+            "shareProcessNamespace",
+            "securityContext",
+            "imagePullSecrets",
+            "hostname",
+            "subdomain",
+            "affinity",
+            "schedulerName",
+            "tolerations",
+            "hostAliases",
+            "priorityClassName",
+            "priority",
+            "dnsConfig",
+            "readinessGates",
+            "runtimeClassName",
+            "enableServiceLinks",
+            "preemptionPolicy",
+            "overhead",
+            "topologySpreadConstraints",
+            "setHostnameAsFQDN",
+            "os",
+            "hostUsers",
+            "schedulingGates",
+            "resourceClaims",
+            "resources",
+            "hostnameOverride",
+        }
+    ),
+    "Container": frozenset(
+        {
+            "name",
+            "image",
+            "command",
+            "args",
+            "workingDir",
+            "ports",
+            "envFrom",
+            "env",
+            "resources",
+            "resizePolicy",
+            "restartPolicy",
+            "restartPolicyRules",
+            "volumeMounts",
+            "volumeDevices",
+            "livenessProbe",
+            "readinessProbe",
+            "startupProbe",
+            "lifecycle",
+            "terminationMessagePath",
+            "terminationMessagePolicy",
+            "imagePullPolicy",
+            "securityContext",
+            "stdin",
+            "stdinOnce",
+            "tty",
+        }
+    ),
+    "LabelSelector": frozenset({"matchLabels", "matchExpressions"}),
+    "LabelSelectorRequirement": frozenset({"key", "operator", "values"}),
+    "ContainerPort": frozenset({"name", "hostPort", "containerPort", "protocol", "hostIP"}),
+    "EnvVar": frozenset({"name", "value", "valueFrom"}),
+    "ResourceRequirements": frozenset({"limits", "requests", "claims"}),
+    "ServicePort": frozenset({"name", "protocol", "appProtocol", "port", "targetPort", "nodePort"}),
+    "RoleRef": frozenset({"apiGroup", "kind", "name"}),
+    "Subject": frozenset({"kind", "apiGroup", "name", "namespace"}),
+    "PolicyRule": frozenset({"verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs"}),
+    "CrossVersionObjectReference": frozenset({"kind", "name", "apiVersion"}),
+    "HorizontalPodAutoscalerSpec": frozenset(
+        {"scaleTargetRef", "minReplicas", "maxReplicas", "metrics", "behavior"}
+    ),
+}
+
+
+def unknown_fields(rtype: ResourceType, obj: JSON) -> list[tuple[dict[str, Any], str, str]]:
+    """Fields of a built-in object that its Go type does not have: ``(container, key, path)``
+    (``spec.template.spec.containers[0].ports[0].contianerPort``), for strict decoding and
+    pruning. Only structs whose fields kubesim knows completely are looked into."""
+    root = _ROOTS.get(rtype.key)
+    out: list[tuple[dict[str, Any], str, str]] = []
+    if root is not None and isinstance(obj, dict):
+        _unknown(obj, root, "", out)
+    return out
+
+
+def _unknown(value: JSON, go_type: str, path: str, out: list[tuple[dict[str, Any], str, str]]) -> None:
+    if go_type.startswith("[]") and isinstance(value, list):
+        for index, item in enumerate(value):
+            _unknown(item, go_type[2:], f"{path}[{index}]", out)
+        return
+    if go_type not in _STRUCTS or not isinstance(value, dict):
+        return
+    known = _COMPLETE.get(go_type)
+    fields = _STRUCTS[go_type]
+    for key, item in value.items():
+        child = f"{path}.{key}" if path else key
+        if known is not None and key not in known and key not in fields:
+            out.append((value, key, child))
+        elif key in fields:
+            _unknown(item, fields[key], child, out)

@@ -119,6 +119,31 @@ class SimServer:
         assert ns is not None and crole is not None and cbind is not None
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self.store.create(ns, {"metadata": {"name": name}}, manager="kube-apiserver")
+        svc = self.store.registry.lookup("", "v1", "services")
+        assert svc is not None
+        # the apiserver's own Service, as kube-apiserver keeps it in "default" (kind's layout)
+        self.store.create(
+            svc,
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
+                "spec": {
+                    "type": "ClusterIP",
+                    "clusterIP": "10.96.0.1",
+                    "clusterIPs": ["10.96.0.1"],
+                    "ipFamilies": ["IPv4"],
+                    "ipFamilyPolicy": "SingleStack",
+                    "sessionAffinity": "None",
+                    "internalTrafficPolicy": "Cluster",
+                    "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                },
+            },
+            namespace="default",
+            manager="kube-apiserver",
+        )
         for role in rbac.BOOTSTRAP_CLUSTER_ROLES:
             self.store.create(crole, role, manager="kube-apiserver")
         for binding in rbac.BOOTSTRAP_CLUSTER_ROLE_BINDINGS:
@@ -459,6 +484,8 @@ class SimServer:
         return await self._write(call, verb)
 
     async def _write(self, call: Call, verb: str) -> web.StreamResponse:
+        if not self.store.holds_any(vap.BINDINGS):
+            return await self._write_call(call, verb)  # no admission policy is bound
         target = call.target
         rtype = target.rtype
         request = vap.Request(

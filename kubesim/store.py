@@ -92,6 +92,10 @@ class Store:
             raise errors.not_found(group=rtype.group, plural=rtype.plural, name=name)
         return self._out(rtype, obj)
 
+    def holds_any(self, key: tuple[str, str]) -> bool:
+        """Whether any object of the resource ``(group, plural)`` is stored (O(1))."""
+        return any(self._data.get(key, {}).values())
+
     def scan(self, rtype: ResourceType, namespace: str | None = None) -> ObjList:
         """Stored objects (not copies), sorted by namespace then name."""
         buckets = self._data.get(rtype.key, {})
@@ -219,12 +223,15 @@ class Store:
         operation: str = "Update",
         validate: bool = False,
         copy: bool = True,
-        fields_recorded: bool = False,
     ) -> Obj:
-        """Replace an object; ``fields_recorded``: ``obj``'s managedFields are final (a ``/scale``
-        write maps them from the Scale itself)."""
         served, rtype = rtype, self._storage(rtype)
         obj = meta.clone(obj) if copy else obj
+        if validate:
+            gotypes.drop_nulls(rtype, obj)  # decoding into Go types: null is the zero value
+            decode = gotypes.decode_problem(rtype, obj)
+            if decode is not None:
+                raise errors.bad_request(decode)
+            _drop_unknown(rtype, obj)
         md = obj.get("metadata")
         if not isinstance(md, dict):
             md = obj["metadata"] = {}
@@ -273,9 +280,6 @@ class Store:
                 )
         causes = meta.name_problems(rtype, name) + meta.label_problems(md)
         if validate:
-            decode = gotypes.decode_problem(rtype, obj)
-            if decode is not None:
-                raise errors.bad_request(decode)
             causes += validation.problems(rtype, obj)
         if causes:
             raise errors.invalid(group=rtype.group, kind=rtype.kind, name=name, causes=causes)
@@ -339,9 +343,11 @@ class Store:
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.stale(group=rtype.group, plural=rtype.plural, name=name)
         if validate:
+            gotypes.drop_nulls(rtype, obj)
             decode = gotypes.decode_problem(rtype, obj)
             if decode is not None:
                 raise errors.bad_request(decode)
+            _drop_unknown(rtype, obj)
         new = self._merge_update(rtype, old, meta.clone(obj) if copy else obj, subresource)
         if subresource is None:
             meta.apply_defaults(rtype, new)
@@ -522,6 +528,25 @@ class Store:
             raise errors.bad_request("an empty namespace may not be set during creation")
         md["namespace"] = ns
         return ns
+
+
+def _drop_unknown(rtype: ResourceType, obj: Obj) -> None:
+    """Unknown fields of a built-in body: 400 under ``fieldValidation=Strict`` (kubectl's default),
+    else dropped, with a ``Warning`` under ``Warn`` (the default), as kube-apiserver's decoder does."""
+    unknown = gotypes.unknown_fields(rtype, obj)
+    if not unknown:
+        return
+    directive = meta.field_validation.get()
+    if directive == "Strict":
+        listed = ", ".join(f'unknown field "{path}"' for _, _, path in unknown)
+        raise errors.bad_request(
+            f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+            f"strict decoding error: {listed}"
+        )
+    for container, key, path in unknown:
+        container.pop(key, None)
+        if directive == "Warn":
+            meta.warn(f'unknown field "{path}"')
 
 
 def _record(

@@ -104,6 +104,15 @@ def policy_problems(policy: Obj) -> list[dict[str, str]]:
                 "FieldValueNotSupported",
             )
         )
+    policy_name = (spec.get("matchConstraints") or {}).get("matchPolicy", "Equivalent")
+    if policy_name not in ("Equivalent", "Exact"):
+        causes.append(
+            _cause(
+                "spec.matchConstraints.matchPolicy",
+                f'Unsupported value: "{policy_name}": supported values: "Equivalent", "Exact"',
+                "FieldValueNotSupported",
+            )
+        )
     if not isinstance(spec.get("matchConstraints"), dict) or not spec["matchConstraints"].get(
         "resourceRules"
     ):
@@ -184,13 +193,21 @@ def binding_problems(binding: Obj) -> list[dict[str, str]]:
 # -------------------------------------------------------------------------------- matching
 
 
-def _rule_matches(rule: Obj, rtype: ResourceType, request: Request, name: str) -> bool:
+def _rule_matches(
+    rule: Obj, rtype: ResourceType, request: Request, name: str, *, equivalent: frozenset[str] = frozenset()
+) -> bool:
+    """``equivalent``: the resource's served versions (``matchPolicy: Equivalent``)."""
+
     def listed(values: Any, value: str) -> bool:
         return isinstance(values, list) and ("*" in values or value in values)
 
     if not listed(rule.get("operations"), request.operation):
         return False
-    if not listed(rule.get("apiGroups"), rtype.group) or not listed(rule.get("apiVersions"), rtype.version):
+    versions = rule.get("apiVersions")
+    version_ok = listed(versions, rtype.version) or (
+        isinstance(versions, list) and any(v in equivalent for v in versions)
+    )
+    if not listed(rule.get("apiGroups"), rtype.group) or not version_ok:
         return False
     scope = rule.get("scope", "*")
     if (scope == "Namespaced" and not rtype.namespaced) or (scope == "Cluster" and rtype.namespaced):
@@ -219,12 +236,18 @@ def _matches(
     obj: Obj | None,
     old: Obj | None,
     namespace_labels: dict[str, str] | None,
+    *,
+    versions: frozenset[str] = frozenset(),
 ) -> bool:
     name = ((obj or old or {}).get("metadata") or {}).get("name", "")
+    if match.get("matchPolicy", "Equivalent") not in ("Equivalent", "Exact"):
+        return False  # refused when the policy is written
+    equivalent = versions if match.get("matchPolicy", "Equivalent") == "Equivalent" else frozenset()
     rules = match.get("resourceRules") or []
-    if rules and not any(_rule_matches(r, rtype, request, name) for r in rules):
+    if rules and not any(_rule_matches(r, rtype, request, name, equivalent=equivalent) for r in rules):
         return False
-    if any(_rule_matches(r, rtype, request, name) for r in match.get("excludeResourceRules") or []):
+    excluded = match.get("excludeResourceRules") or []
+    if any(_rule_matches(r, rtype, request, name, equivalent=equivalent) for r in excluded):
         return False
     ns_selector = match.get("namespaceSelector")
     if (
@@ -365,6 +388,8 @@ class PolicyAdmission:
                 raise errors.invalid(
                     group=GROUP, kind=rtype.kind, name=obj["metadata"].get("name", ""), causes=causes
                 )
+        if not self.store.holds_any(BINDINGS):
+            return obj  # no binding: no policy applies (the common case, kept cheap)
         request = request_var.get()
         if request is not None and not request.operation and request.concerns(rtype, obj):
             operation = "CREATE" if old is None else "UPDATE"
@@ -373,6 +398,8 @@ class PolicyAdmission:
 
     def check(self, rtype: ResourceType, request: Request, *, obj: Obj | None, old: Obj | None) -> None:
         """Raise the denial of the first bound policy that denies this request; collect warnings."""
+        if not self.store.holds_any(BINDINGS):
+            return
         policy_type = self.store.registry.lookup(GROUP, "v1", "validatingadmissionpolicies")
         binding_type = self.store.registry.lookup(GROUP, "v1", "validatingadmissionpolicybindings")
         if policy_type is None or binding_type is None:
@@ -386,16 +413,18 @@ class PolicyAdmission:
             ns_type = self.store.registry.lookup("", "v1", "namespaces")
             namespace = self.store.peek(ns_type, ns_name) if ns_type is not None else None
         ns_labels = ((namespace or {}).get("metadata") or {}).get("labels") or {}
+        served = self.store.registry.crd_types(rtype.crd) if rtype.crd else (rtype,)
+        versions = frozenset(t.version for t in served)
         for binding in sorted(bindings, key=lambda b: str(b["metadata"]["name"])):
             spec = binding.get("spec") or {}
             policy = self.store.peek(policy_type, str(spec.get("policyName", "")))
             if policy is None:
                 continue
             constraints = (policy.get("spec") or {}).get("matchConstraints") or {}
-            if not _matches(constraints, rtype, request, obj, old, ns_labels):
+            if not _matches(constraints, rtype, request, obj, old, ns_labels, versions=versions):
                 continue
             if spec.get("matchResources") and not _matches(
-                spec["matchResources"], rtype, request, obj, old, ns_labels
+                spec["matchResources"], rtype, request, obj, old, ns_labels, versions=versions
             ):
                 continue
             denial = evaluate_policy(

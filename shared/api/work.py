@@ -21,7 +21,6 @@ from shared.api.meta import (
     EmbeddedObject,
     KubeObject,
     PrinterColumn,
-    RawObject,
     condition_column,
 )
 
@@ -218,7 +217,7 @@ class AppliedWorkCopy(ApiModel):
 
     uid: str = ""
     generation: int | None = None
-    spec: RawObject = Field(default_factory=dict)
+    spec: WorkSpec = Field(default_factory=WorkSpec)
 
 
 class AppliedWorkStatus(ApiModel):

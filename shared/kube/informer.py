@@ -25,6 +25,7 @@ import asyncio
 import builtins
 import contextlib
 import random
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, TypeVar
@@ -94,7 +95,9 @@ class Informer:
         self._update_handlers: list[UpdateHandler] = []
         self._after: list[UpdateHandler] = []  # internal: run after every handler (view eviction)
         self._indexers: dict[str, IndexFunc] = {}
-        self._indexes: dict[str, dict[str, set[str]]] = {}
+        # index → value → the key filed there, or a set of them (most values name one object:
+        # a bare key saves a set per value, tens of MB for 100,000 entries)
+        self._indexes: dict[str, dict[str, str | set[str]]] = {}
         self._indexed: dict[str, dict[str, tuple[str, ...]]] = {}  # index → key → its values
         self.version = 0  # bumped on every cache change (memoise derived values on it)
         self._synced = asyncio.Event()
@@ -148,7 +151,10 @@ class Informer:
 
     def index_keys(self, name: str, value: str) -> builtins.list[str]:
         """Keys of the cached objects the index ``name`` files under ``value`` (sorted)."""
-        return sorted(self._indexes[name].get(value, ()))
+        holders = self._indexes[name].get(value)
+        if holders is None:
+            return []
+        return [holders] if isinstance(holders, str) else sorted(holders)
 
     def by_index(self, name: str, value: str) -> builtins.list[Obj]:
         """The cached objects the index ``name`` files under ``value`` (by key)."""
@@ -160,24 +166,38 @@ class Informer:
 
     def _index_one(self, name: str, key: str, obj: Obj | None) -> None:
         index = self._indexes[name]
+        if obj is not None:
+            try:
+                fresh = tuple(dict.fromkeys(self._indexers[name](obj)))
+            except Exception as err:  # a broken indexer must not kill the informer
+                _log.error("informer.indexer_failed", informer=self.name, index=name, key=key,
+                           error=str(err), error_type=type(err).__name__)
+                fresh = ()
+            if fresh == self._indexed[name].get(key, ()):
+                return  # filed under the same values already (most updates)
         for value in self._indexed[name].pop(key, ()):
             holders = index.get(value)
-            if holders is not None:
+            if holders == key:
+                del index[value]
+            elif isinstance(holders, set):
                 holders.discard(key)
-                if not holders:
-                    del index[value]
+                if len(holders) == 1:
+                    index[value] = next(iter(holders))
         if obj is None:
             return
-        try:
-            values = tuple(dict.fromkeys(self._indexers[name](obj)))
-        except Exception as err:  # a broken indexer must not kill the informer
-            _log.error("informer.indexer_failed", informer=self.name, index=name, key=key,
-                       error=str(err), error_type=type(err).__name__)
-            return
+        # interned: every object filed under a value shares one copy of it
+        values = tuple(sys.intern(v) for v in fresh)
         if values:
             self._indexed[name][key] = values
             for value in values:
-                index.setdefault(value, set()).add(key)
+                holders = index.get(value)
+                if holders is None:
+                    index[value] = key
+                elif isinstance(holders, str):
+                    if holders != key:
+                        index[value] = {holders, key}
+                else:
+                    holders.add(key)
 
     def _reindex(self, key: str, obj: Obj | None) -> None:
         self.version += 1

@@ -108,3 +108,20 @@ def test_work_copy_round_trip() -> None:
     assert rebuilt["metadata"] == {"name": "w", "namespace": NS, "uid": "u", "generation": 3}
     assert rebuilt["spec"] == work["spec"]
     assert aw.work_from_copy({"spec": {"workName": "w", "workNamespace": NS}, "status": {}}) is None
+
+
+def test_write_ahead_digest_forgets_the_resource_version_of_a_changing_manifest() -> None:
+    key = ("", "ConfigMap", "default", "a")
+    other = ("", "ConfigMap", "default", "b")
+    record = [
+        {"kind": "ConfigMap", "namespace": "default", "name": "a", "digest": "old", "resourceVersion": "5"},
+        {"kind": "ConfigMap", "namespace": "default", "name": "b", "digest": "same", "resourceVersion": ""},
+    ]
+    ahead = aw.with_digests(record, {key: "new", other: "same"}, {other: "9"})
+    # a killed agent must not take "a" as written: no resourceVersion goes with the new digest
+    assert ahead[0]["digest"] == "new" and ahead[0]["resourceVersion"] == ""
+    assert not aw.up_to_date(ahead[0], digest="new", live={"metadata": {"resourceVersion": "5"}})
+    # "b" was written by this process since: its resourceVersion rides along
+    assert ahead[1]["resourceVersion"] == "9"
+    assert aw.needs_completion(record, ahead)  # a digest changed
+    assert not aw.needs_completion(record, aw.with_digests(record, {}, {other: "9"}))  # only a version

@@ -180,6 +180,12 @@ def test_plan_prints_clusters_replicas_and_manifests(
     err = capsys.readouterr().err
     assert "PropagationPolicy/default/twice: spec.placement.clusterAffinity.exclude" in err
     assert "Traceback" not in err
+    wrong_types = policy("typed", selectors=[{"apiVersion": "apps/v1", "kind": "Deployment"}])
+    wrong_types["spec"]["resourceSelectors"] = "Deployment"  # (matching used to raise AttributeError)
+    refused = write_yaml(tmp_path / "types.yaml", [*members, deployment(replicas=3), wrong_types])
+    assert cli.main(["plan", "-f", refused]) == 2
+    err = capsys.readouterr().err
+    assert "typed" in err and "spec.resourceSelectors" in err and "Traceback" not in err
 
 
 def test_hub_command_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

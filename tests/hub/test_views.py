@@ -24,7 +24,7 @@ def work(*manifests: dict[str, Any]) -> WorkView:
 
 def test_changed_templates_between_versions() -> None:
     first = work(deployment(), configmap())
-    assert changed_templates(None, first) == [CFG, WEB]
+    assert changed_templates(None, first) == [CFG.identity, WEB.identity]
     assert changed_templates(first, WorkView.of(copy.deepcopy(first.obj))) == []
     with_status = copy.deepcopy(dict(first.obj))
     with_status["status"] = {
@@ -35,9 +35,9 @@ def test_changed_templates_between_versions() -> None:
             }
         ]
     }
-    assert changed_templates(first, WorkView.of(with_status)) == [CFG]
-    assert changed_templates(WorkView.of(with_status), work(deployment())) == [CFG]
-    assert changed_templates(work(deployment()), None) == [WEB]
+    assert changed_templates(first, WorkView.of(with_status)) == [CFG.identity]
+    assert changed_templates(WorkView.of(with_status), work(deployment())) == [CFG.identity]
+    assert changed_templates(work(deployment()), None) == [WEB.identity]
 
 
 def test_identity_includes_the_group_not_the_version() -> None:

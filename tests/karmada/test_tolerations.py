@@ -16,7 +16,7 @@ CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namesp
 
 
 def fleet(effect: str = "NoExecute") -> list[ClusterView]:
-    lost = Taint(names.TAINT_UNREACHABLE, effect=effect, time_added=T0.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    lost = Taint(key=names.TAINT_UNREACHABLE, effect=effect, time_added=T0.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return [ClusterView("lost", taints=(lost,)), ClusterView("ok")]
 
 
@@ -106,6 +106,6 @@ def test_empty_key_equal_tolerates_every_key_with_that_value() -> None:
         now=T0,
     )
     assert decision.cluster_names == ["lost", "ok"]
-    valued = Taint("dedicated", value="gpu", effect="NoSchedule")
+    valued = Taint(key="dedicated", value="gpu", effect="NoSchedule")
     assert not scheduling.tolerates({"effect": "NoSchedule"}, valued)
     assert scheduling.tolerates({"effect": "NoSchedule", "value": "gpu"}, valued)

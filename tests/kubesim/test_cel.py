@@ -51,6 +51,7 @@ SPEC: dict[str, Any] = {
                         "fieldPath": ".port",
                     }
                 ],
+                "required": ["name"],
                 "properties": {"name": {"type": "string"}, "port": {"type": "integer"}},
             },
             "x-kubernetes-validations": [
@@ -151,7 +152,7 @@ def test_default_message_and_evaluation_errors() -> None:
     }
     errors = texts(cel.validate({"a": 1}, None, schema))
     assert errors[1] == '<root>: Invalid value: "object": failed rule: self.a == 2'.replace("<root>: ", "")
-    assert errors[0].endswith("evaluating rule: self.missing > 1")
+    assert errors[0] == 'Invalid value: "object": no such key: missing evaluating rule: self.missing > 1'
 
 
 def test_cost_limits_approximated() -> None:
@@ -256,3 +257,19 @@ async def test_crd_with_a_rule_that_does_not_compile_is_refused(api: Api) -> Non
     assert err["details"]["causes"][0]["field"] == (
         "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
     )
+
+
+@pytest.mark.parametrize(
+    ("rule", "undefined"),
+    [
+        ("self.minReplicas > 0", None),
+        ("self.nope > 0", "nope"),
+        ("has(self.name) && self.name.startsWith('a.nope')", None),
+        ("self.listeners.all(l, l.whatever)", None),  # macro variables are not followed
+        ("oldSelf.gone == self.mode", "gone"),
+    ],
+)
+def test_undefined_fields_are_found_as_cel_go_type_checking_would(rule: str, undefined: str | None) -> None:
+    assert cel.undefined_field(rule, SPEC) == undefined
+    assert cel.undefined_field("self.metadata.name == 'x'", ROOT, root=True) is None
+    assert cel.undefined_field("self.metadata.labels == {}", ROOT, root=True) == "labels"

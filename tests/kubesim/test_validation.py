@@ -113,7 +113,7 @@ async def test_ports_env_and_quantities(api: Api) -> None:
     d = deployment("web")
     c = d["spec"]["template"]["spec"]["containers"][0]
     c["ports"] = [{"name": "Http_Port", "containerPort": 70000, "protocol": "XTP"}]
-    c["env"] = [{"name": "1BAD", "value": "x"}]
+    c["env"] = [{"name": "BAD=NAME", "value": "x"}]
     c["resources"] = {"limits": {"cpu": "500m"}, "requests": {"cpu": "1"}}
     status, err = await api.post(DEPLOY, d)
     assert status == 422
@@ -126,7 +126,10 @@ async def test_ports_env_and_quantities(api: Api) -> None:
         (f"{p}.env[0].name", err["details"]["causes"][3]["message"].split(": ")[-1]),
         (f"{p}.resources.requests", "must be less than or equal to cpu limit of 500m"),
     ]
-    assert "a valid environment variable name" in err["details"]["causes"][3]["message"]
+    assert err["details"]["causes"][3]["message"] == (
+        'Invalid value: "BAD=NAME": a valid environment variable name must consist only of printable ASCII '
+        "characters other than '='"
+    )
     c["ports"], c["env"] = [], []
     c["resources"] = {"limits": {"memory": "lots"}}
     status, err = await api.post(DEPLOY, d)

@@ -189,3 +189,45 @@ async def test_what_kubesim_does_not_implement_is_refused(server: SimServer) -> 
         assert status == 422 and err["details"]["causes"][0]["field"] == "spec.validations[0].expression"
     finally:
         await admin.close()
+
+
+async def test_match_policy_equivalent_and_exact(server: SimServer) -> None:
+    admin = Api(server)
+    try:
+        crd = {
+            **CRD,
+            "spec": {
+                **CRD["spec"],
+                "versions": [
+                    CRD["spec"]["versions"][0],
+                    {**CRD["spec"]["versions"][0], "name": "v2", "storage": False},
+                ],
+            },
+        }
+        assert (await admin.post(CRDS, crd))[0] == 201
+        v2 = "/apis/example.com/v2/namespaces/default/widgets"
+        policy = status_only_policy()
+        policy["spec"]["matchConstraints"]["resourceRules"][0]["apiVersions"] = ["v1"]
+        policy["spec"]["matchConditions"] = []
+        assert (await admin.post(VAPS, policy))[0] == 201
+        assert (await admin.post(BINDINGS, binding()))[0] == 201
+        widget = {
+            "apiVersion": "example.com/v2",
+            "kind": "Widget",
+            "metadata": {"name": "w"},
+            "spec": {"a": 1},
+        }
+        assert (await admin.post(v2, widget))[0] == 201
+        status, _ = await admin.patch(f"{v2}/w", {"spec": {"a": 2}})
+        assert status == 403  # Equivalent (the default): a v1 rule also sees v2 requests
+        policy["spec"]["matchConstraints"]["matchPolicy"] = "Exact"
+        _, live = await admin.get(f"{VAPS}/status-only")
+        policy["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        assert (await admin.put(f"{VAPS}/status-only", policy))[0] == 200
+        status, _ = await admin.patch(f"{v2}/w", {"spec": {"a": 2}})
+        assert status == 200
+        policy["spec"]["matchConstraints"]["matchPolicy"] = "Loose"
+        status, err = await admin.put(f"{VAPS}/status-only", {**policy, "metadata": {"name": "status-only"}})
+        assert status == 422 and err["details"]["causes"][0]["field"] == "spec.matchConstraints.matchPolicy"
+    finally:
+        await admin.close()

@@ -24,7 +24,8 @@ HUB_CEILINGS = {
     "agent patch works/status": 3,
     "hub patch works": 2,
     "hub patch resourcebindings": 1,
-    "hub patch resourcebindings/status": 1,
+    # binding status is server-side applied (one field manager per hub controller)
+    "hub apply resourcebindings/status": 1,
     "hub patch deployments/status": 1,
 }
 # (verb resource) on the member API servers -> most requests per member
