@@ -25,6 +25,11 @@ from shared.runtime.controller import Result
 _log = get_logger("hub.members")
 
 
+def _reported_ready(member: dict[str, Any]) -> str | None:
+    ready = conditions.find((member.get("status") or {}).get("conditions"), names.CONDITION_READY)
+    return None if ready is None else str(ready.get("status"))
+
+
 class MembersController:
     """Reconciles member namespace names."""
 
@@ -59,6 +64,7 @@ class MembersController:
         plan = failover.desired_health_taints(
             taints,
             unreachable=health.unreachable_taint,
+            not_ready=health.ready_status is None and _reported_ready(member) == "False",
             now=now,
             eviction_seconds=self.failover_eviction_seconds,
         )

@@ -189,17 +189,20 @@ def desired_health_taints(
     unreachable: bool,
     now: datetime,
     eviction_seconds: float | None,
+    not_ready: bool = False,
 ) -> TaintPlan:
-    """``spec.taints`` with the unreachable taints: NoSchedule while the heartbeat is lost, NoExecute
-    once it has been lost for ``eviction_seconds`` (None: never). Other taints are kept, in order;
-    both health taints go when the heartbeat resumes."""
-    ours = {(names.TAINT_UNREACHABLE, "NoSchedule"), (names.TAINT_UNREACHABLE, "NoExecute")}
-    kept = [dict(t) for t in taints if (t.get("key"), t.get("effect") or "NoSchedule") not in ours]
-    if not unreachable:
+    """``spec.taints`` with the health taints: ``unreachable`` while the heartbeat is lost, else
+    ``not-ready`` while the agent reports ``Ready=False`` (Karmada's two keys); NoSchedule at once,
+    NoExecute once the condition has lasted ``eviction_seconds`` (None: never). Other taints are
+    kept, in order; the health taints go when the member is healthy again."""
+    health_keys = (names.TAINT_UNREACHABLE, names.TAINT_NOT_READY)
+    kept = [dict(t) for t in taints if t.get("key") not in health_keys]
+    key = names.TAINT_UNREACHABLE if unreachable else names.TAINT_NOT_READY if not_ready else None
+    if key is None:
         return TaintPlan(kept)
     existing = {(t.get("key"), t.get("effect") or "NoSchedule"): dict(t) for t in taints}
-    no_schedule = existing.get((names.TAINT_UNREACHABLE, "NoSchedule")) or {
-        "key": names.TAINT_UNREACHABLE,
+    no_schedule = existing.get((key, "NoSchedule")) or {
+        "key": key,
         "effect": "NoSchedule",
         "timeAdded": _rfc3339(now),
     }
@@ -208,12 +211,10 @@ def desired_health_taints(
         return TaintPlan(kept)
     since = _parse(no_schedule.get("timeAdded")) or now
     due = since + timedelta(seconds=eviction_seconds)
-    no_execute = existing.get((names.TAINT_UNREACHABLE, "NoExecute"))
+    no_execute = existing.get((key, "NoExecute"))
     if no_execute is None and now < due:
         return TaintPlan(kept, recheck_after=(due - now).total_seconds() + 0.05)
-    kept.append(
-        no_execute or {"key": names.TAINT_UNREACHABLE, "effect": "NoExecute", "timeAdded": _rfc3339(now)}
-    )
+    kept.append(no_execute or {"key": key, "effect": "NoExecute", "timeAdded": _rfc3339(now)})
     return TaintPlan(kept)
 
 

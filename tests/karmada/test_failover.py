@@ -224,3 +224,21 @@ def test_without_application_failover_the_annotations_go() -> None:
         spec={}, annotations={failover.ANNOTATION_EVICTED: "{}"}, placed=["m1"], health={}, now=T0
     )
     assert result.annotations == {failover.ANNOTATION_EVICTED: None} and result.evicted == {}
+
+
+def test_a_member_reporting_not_ready_gets_the_not_ready_taint() -> None:
+    plan = failover.desired_health_taints([], unreachable=False, not_ready=True, now=T0, eviction_seconds=60)
+    assert _keys(plan) == [(names.TAINT_NOT_READY, "NoSchedule")]
+    later = failover.desired_health_taints(
+        plan.taints, unreachable=False, not_ready=True, now=T0 + timedelta(seconds=60), eviction_seconds=60
+    )
+    assert _keys(later)[-1] == (names.TAINT_NOT_READY, "NoExecute")
+    # a lost heartbeat wins: unreachable replaces not-ready
+    lost = failover.desired_health_taints(
+        later.taints, unreachable=True, not_ready=True, now=T0, eviction_seconds=60
+    )
+    assert _keys(lost) == [(names.TAINT_UNREACHABLE, "NoSchedule")]
+    assert (
+        failover.desired_health_taints(later.taints, unreachable=False, now=T0, eviction_seconds=60).taints
+        == []
+    )
