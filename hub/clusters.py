@@ -58,6 +58,7 @@ class ClusterView:
                 key=str(t.get("key", "")),
                 value=str(t["value"]) if t.get("value") else None,
                 effect=cast(TaintEffect, str(t.get("effect") or "NoSchedule")),
+                time_added=str(t["timeAdded"]) if t.get("timeAdded") else None,
             )
             for t in spec.get("taints") or []
             if isinstance(t, Mapping)
