@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agent.guardrails import Guardrails
 from shared.api import names
 
 
@@ -34,6 +35,8 @@ class AgentConfig:
     # A Work that vanished from the hub without being seen deleted: wait this long before removing.
     orphaned_applied_work_grace: float = 600.0
     holder_identity: str = field(default="")
+    # What this member's administrator lets Works apply (agent/guardrails.py).
+    guardrails: Guardrails = field(default_factory=Guardrails)
 
     @property
     def default_member_namespace(self) -> str:

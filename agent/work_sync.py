@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent import applied_work as aw
-from agent import availability, feedback, ordering
+from agent import availability, feedback, guardrails, ordering
 from agent.config import AgentConfig
 from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
 from agent.member_apply import MemberApplier, prepare
@@ -58,6 +58,7 @@ CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
 # at the periodic resync). Ownership conflicts are not watched, so they are polled slowly.
 _RETRY_AFTER: dict[str, float | None] = {
     REASON_DECODING_ERRED: None,
+    guardrails.REASON_FORBIDDEN: None,
     "NotTakenOver": 30.0,
     REASON_CONFLICT: 30.0,
 }
@@ -131,12 +132,14 @@ class WorkSyncer:
         spec = work.get("spec") or {}
         strategy = Strategy.from_spec(spec.get("applyStrategy"))
         decoded = decode_manifests((spec.get("workload") or {}).get("manifests") or [])
+        decoded, refused = guardrails.screen(decoded, rules=self.config.guardrails)
         results: dict[int, ManifestResult] = {}
         for m in decoded:
             if not m.ok:
                 results[m.identifier.ordinal] = ManifestResult(
                     m.identifier, False, REASON_DECODING_ERRED, m.error or ""
                 )
+        results.update(refused)  # guard-rail refusals: reason Forbidden, not DecodingErred
         resolved: dict[int, tuple[ManifestIdentifier, ResourceInfo | None]] = {}
         for m in decoded:
             if m.ok:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import AgentConfig
+from agent.guardrails import GuardrailError, Guardrails
 from agent.runner import run_agent
 from shared.ops import lifecycle
 from shared.ops.logging import configure
@@ -45,6 +46,32 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--lease-duration", type=int, default=40, help="Lease duration (seconds)")
     parser.add_argument("--resync-interval", type=float, default=300.0, help="full re-apply period (seconds)")
+    guard = parser.add_argument_group(
+        "guard rails", "what this member lets Works apply (a refused manifest fails alone, reason Forbidden)"
+    )
+    guard.add_argument(
+        "--allow-kinds",
+        action="append",
+        default=[],
+        metavar="KINDS",
+        help="only these kinds (Kind or group/Kind, comma-separated; core/Kind for the core group)",
+    )
+    guard.add_argument(
+        "--deny-kinds", action="append", default=[], metavar="KINDS", help="never these kinds (same form)"
+    )
+    guard.add_argument(
+        "--deny-namespaces",
+        action="append",
+        default=[],
+        metavar="NAMESPACES",
+        help="never anything in these namespaces (comma-separated)",
+    )
+    guard.add_argument(
+        "--allow-privileged-rbac",
+        action="store_true",
+        help="apply bindings to cluster-admin and roles granting * / escalate / bind / impersonate "
+        "(refused by default)",
+    )
     parser.add_argument(
         "--log-level",
         default=os.environ.get("WAYBILL_LOG_LEVEL", "info"),
@@ -60,7 +87,17 @@ def config_from_args(args: argparse.Namespace) -> AgentConfig:
             raise UsageError(f"{flag}: no such file: {path}")
     if args.heartbeat_interval <= 0 or args.lease_duration <= args.heartbeat_interval:
         raise UsageError("--lease-duration must be longer than --heartbeat-interval (both positive)")
+    try:
+        rails = Guardrails.from_options(
+            allow_kinds=args.allow_kinds,
+            deny_kinds=args.deny_kinds,
+            deny_namespaces=args.deny_namespaces,
+            allow_privileged_rbac=args.allow_privileged_rbac,
+        )
+    except GuardrailError as err:
+        raise UsageError(str(err)) from None
     return AgentConfig(
+        guardrails=rails,
         cluster=args.cluster,
         member_namespace=args.namespace,
         heartbeat_interval=args.heartbeat_interval,
