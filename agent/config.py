@@ -37,6 +37,9 @@ class AgentConfig:
     holder_identity: str = field(default="")
     # What this member's administrator lets Works apply (agent/guardrails.py).
     guardrails: Guardrails = field(default_factory=Guardrails)
+    # Sealing keys (agent/sealing_keys.py): the member-side Secret's namespace, and rotation age.
+    sealing_key_namespace: str = "waybill-system"
+    sealing_key_max_age: float | None = 90 * 24 * 3600.0
 
     @property
     def default_member_namespace(self) -> str:

@@ -20,6 +20,7 @@ from agent.config import AgentConfig
 from agent.events import EventRecorder
 from agent.member_cache import MemberCache
 from agent.membership import Membership
+from agent.sealing_keys import Keyring
 from agent.work_controller import WorkController
 from agent.work_sync import WorkSyncer
 from shared.api import names
@@ -82,6 +83,7 @@ class Agent:
         self.applied_works: Informer | None = None
         self.cache: MemberCache | None = None
         self.membership: Membership | None = None
+        self.keyring: Keyring | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -90,6 +92,13 @@ class Agent:
                 self.hub_api, cluster=cfg.cluster, default=cfg.default_member_namespace
             )
         await ensure_applied_work_crd(self.member_api)
+        self.keyring = Keyring(
+            self.member_api, namespace=cfg.sealing_key_namespace, max_age=cfg.sealing_key_max_age
+        )
+        try:
+            await self.keyring.sync()
+        except ApiError as err:  # sealed manifests wait; the heartbeat tries again
+            _log.warning("sealing_keys.unavailable", error=str(err))
         self.works = Informer(
             self.hub_api, names.WORK_API_VERSION, names.KIND_WORK, namespace=self.namespace, name="hub:Work"
         )
@@ -105,7 +114,7 @@ class Agent:
             on_change=enqueue,
             field_manager=self.config.field_manager,
         )
-        syncer = WorkSyncer(self.member_api, config=cfg, cache=self.cache)
+        syncer = WorkSyncer(self.member_api, config=cfg, cache=self.cache, keyring=self.keyring)
         events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
         work_controller = WorkController(
             self.hub_api, works=self.works, syncer=syncer, events=events, config=cfg
@@ -121,7 +130,9 @@ class Agent:
             name="member:AppliedWork",
         )
         self.applied_works.add_handler(enqueue, map_keys=self._work_key_of_applied)
-        self.membership = Membership(self.hub_api, self.member_api, namespace=self.namespace, config=cfg)
+        self.membership = Membership(
+            self.hub_api, self.member_api, namespace=self.namespace, config=cfg, keyring=self.keyring
+        )
         self._tasks = [
             asyncio.create_task(self.controller.run(), name="agent-controller"),
             asyncio.create_task(self.membership.run(), name="agent-heartbeat"),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent import applied_work as aw
-from agent import availability, feedback, guardrails, ordering
+from agent import availability, feedback, guardrails, ordering, sealing_keys
 from agent.config import AgentConfig
 from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
 from agent.member_apply import MemberApplier, prepare
@@ -106,8 +106,16 @@ def _namespaces_needed(resolved: Iterable[tuple[ManifestIdentifier, ResourceInfo
 class WorkSyncer:
     """Applies Works on the member (``member_api``) and records what it applied."""
 
-    def __init__(self, member_api: KubeClient, *, config: AgentConfig, cache: MemberCache) -> None:
+    def __init__(
+        self,
+        member_api: KubeClient,
+        *,
+        config: AgentConfig,
+        cache: MemberCache,
+        keyring: sealing_keys.Keyring | None = None,
+    ) -> None:
         self.member_api = member_api
+        self.keyring = keyring
         self.config = config
         self.cache = cache
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
@@ -132,6 +140,7 @@ class WorkSyncer:
         spec = work.get("spec") or {}
         strategy = Strategy.from_spec(spec.get("applyStrategy"))
         decoded = decode_manifests((spec.get("workload") or {}).get("manifests") or [])
+        decoded = sealing_keys.open_manifests(decoded, keys=self.keyring.by_id() if self.keyring else {})
         decoded, refused = guardrails.screen(decoded, rules=self.config.guardrails)
         results: dict[int, ManifestResult] = {}
         for m in decoded:

@@ -64,6 +64,7 @@ def _facts(view: ClusterView | None) -> tuple[Any, ...] | None:
         view.zone,
         view.taints,
         view.api_resources,
+        view.sealing_key,  # a new key re-seals the member's Works
     )
 
 

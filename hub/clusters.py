@@ -35,6 +35,7 @@ class ClusterView:
     # "group/version/Kind" strings the member serves; None when not reported yet (no filtering).
     api_resources: frozenset[str] | None = None
     available: Mapping[str, str] | None = None  # e.g. {"cpu": "3500m", "memory": "6Gi"}
+    sealing_key: Mapping[str, Any] | None = None  # status.sealingKey as published (hub.manifest_sealing)
 
     @property
     def fields(self) -> dict[str, str | None]:
@@ -72,6 +73,7 @@ class ClusterView:
             ready=ready,
             api_resources=_api_resources(status.get("apiEnablements") or None),
             available=_available(status),
+            sealing_key=status.get("sealingKey") if isinstance(status.get("sealingKey"), Mapping) else None,
         )
 
 

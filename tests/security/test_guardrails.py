@@ -15,7 +15,7 @@ import pytest
 from agent import guardrails
 from agent.guardrails import GuardrailError, Guardrails, KindPattern
 from agent.manifests import decode_manifests
-from tests.agent.fleet import Fleet, configmap, manifest_condition
+from tests.agent.fleet import Fleet, configmap, manifest_condition, manifest_entry
 
 RBAC = "rbac.authorization.k8s.io/v1"
 
@@ -167,3 +167,50 @@ def test_cli_options_build_the_guard_rails(tmp_path: Any, capsys: pytest.Capture
     assert capsys.readouterr().err.strip() == (
         "error: --allow-kinds: '/Secret' is not Kind or group/Kind (core/Kind for the core group)"
     )
+
+
+async def test_sealed_secret_diffs_and_status_never_echo_values(fleet: Fleet) -> None:
+    """A sealed Secret the member holds differently: ReportDiff names the path, never a value."""
+    import base64
+    import json
+
+    from shared import sealing
+    from shared.api import names
+
+    await fleet.start_agent()
+
+    async def published() -> dict[str, Any] | None:
+        member = await fleet.hub_admin.get(
+            names.CLUSTER_API_VERSION,
+            names.KIND_MEMBER_CLUSTER,
+            name=fleet.cluster,
+            namespace=fleet.namespace,
+        )
+        return (member.get("status") or {}).get("sealingKey")
+
+    from tests.agent.fleet import eventually
+
+    key = sealing.PublicKey.from_status(await eventually(published))
+    hub_value, member_value = "hub-side-value-123", "member-side-value-456"
+    await fleet.member_admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})
+    await fleet.member_admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "app"},
+            "data": {"password": base64.b64encode(member_value.encode()).decode()},
+        }
+    )
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "app"},
+        "data": {"password": base64.b64encode(hub_value.encode()).decode()},
+    }
+    envelope = sealing.seal(manifest, recipient=key, derivation_secret=b"test")
+    await fleet.create_work("diff", [envelope], applyStrategy={"type": "ReportDiff"})
+    work = await fleet.wait_work("diff", "DiffReported")
+    text = json.dumps(work["status"])
+    assert manifest_entry(work, 0)["diffs"][0]["path"] == "/data/password"  # the path is reported ...
+    for value in (hub_value, member_value):  # ... but neither value, plain or base64
+        assert value not in text and base64.b64encode(value.encode()).decode() not in text

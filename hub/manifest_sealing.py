@@ -1,0 +1,67 @@
+"""Which manifests the hub seals for a member, and sealing them (pure but for one process secret).
+
+A ``v1`` Secret is always sealed; any other manifest is sealed when its template carries the
+annotation ``waybill.dev/seal: "true"``. The envelope (``shared.sealing``) is sealed to the public
+key the member's agent publishes in ``MemberCluster.status.sealingKey``; a member that has not
+published one (yet) gets nothing: the manifest fails for that cluster with a ``Rendered=False``
+condition saying so, and goes out once the key is there (a key change re-renders the member's
+Works, see ``hub.app._facts``).
+
+Envelopes are derived from ``DERIVATION_SECRET``, random per hub process: the same content gives
+the same envelope while the process lives (no Work rewrites), and each sealed manifest is
+re-sealed once when a new leader takes over (the member's object does not change).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from hub import matching
+from hub.clusters import ClusterView
+from hub.overrides import OverrideError
+from shared import sealing
+
+SEAL_ANNOTATION = "waybill.dev/seal"
+DERIVATION_SECRET = secrets.token_bytes(32)
+
+
+class SealingRefused(OverrideError):
+    """A manifest that must be sealed for a member that cannot receive sealed manifests."""
+
+    def __init__(self, *, obj: str, cluster: str, message: str) -> None:
+        ValueError.__init__(self, f"cannot seal {obj} for cluster {cluster}: status.sealingKey: {message}")
+        self.policy, self.obj, self.cluster, self.field, self.detail = (
+            "",
+            obj,
+            cluster,
+            "status.sealingKey",
+            message,
+        )
+
+
+def must_seal(manifest: Mapping[str, Any]) -> bool:
+    """Secrets always; anything else when its template opts in with ``waybill.dev/seal: "true"``."""
+    if (manifest.get("apiVersion"), manifest.get("kind")) == ("v1", "Secret"):
+        return True
+    annotations = (manifest.get("metadata") or {}).get("annotations") or {}
+    return isinstance(annotations, Mapping) and str(annotations.get(SEAL_ANNOTATION, "")).lower() == "true"
+
+
+def seal_for(manifest: dict[str, Any], *, cluster: ClusterView) -> dict[str, Any]:
+    """``manifest`` as it goes into ``cluster``'s Work: sealed for its agent when it must be."""
+    if not must_seal(manifest):
+        return manifest
+    obj = str(matching.TemplateRef.of(manifest))
+    if cluster.sealing_key is None:
+        raise SealingRefused(
+            obj=obj,
+            cluster=cluster.name,
+            message="the member's agent has not published a sealing key yet (not sent in plain text)",
+        )
+    try:
+        recipient = sealing.PublicKey.from_status(cluster.sealing_key)
+    except sealing.SealingError as exc:
+        raise SealingRefused(obj=obj, cluster=cluster.name, message=str(exc)) from exc
+    return sealing.seal(manifest, recipient=recipient, derivation_secret=DERIVATION_SECRET)
