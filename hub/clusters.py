@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub import member_reports
+
 UNREACHABLE_TAINT = "cluster.waybill.dev/unreachable"
 
 
@@ -72,7 +74,7 @@ class ClusterView:
             taints=taints,
             ready=ready,
             api_resources=_api_resources(status.get("apiEnablements") or None),
-            available=_available(status),
+            available=member_reports.check_capacity(status).available,  # implausible figures: none spare
             sealing_key=status.get("sealingKey") if isinstance(status.get("sealingKey"), Mapping) else None,
         )
 
@@ -95,11 +97,3 @@ def _api_resources(raw: Any) -> frozenset[str] | None:
         if entry.get("kind"):
             served.add(f"{group_version}/{entry['kind']}")
     return frozenset(served)
-
-
-def _available(status: Mapping[str, Any]) -> Mapping[str, str] | None:
-    summary = status.get("resources") or {}
-    available = summary.get("available") if isinstance(summary, Mapping) else None
-    if available is None:
-        available = status.get("available")
-    return dict(available) if isinstance(available, Mapping) else None

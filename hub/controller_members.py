@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from hub import conditions, membership
+from hub import conditions, membership, report_trust
 from hub.state import HubState
 from shared.api import names
 from shared.kube import errors
@@ -92,6 +92,7 @@ class MembersController:
                     },
                 )
                 _log.info("member.ready", cluster=cluster, status=health.ready_status, reason=health.reason)
+        await report_trust.sync_capacity_condition(self.state, namespace=key, cluster=cluster)
         wait = membership.seconds_until_expiry(lease, now=now, grace_seconds=self.grace_seconds)
         return Result(requeue_after=wait) if wait is not None else None
 
