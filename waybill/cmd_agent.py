@@ -73,6 +73,17 @@ def register(subparsers: Any) -> None:
         "(refused by default)",
     )
     parser.add_argument(
+        "--sealing-key-namespace",
+        default="waybill-system",
+        help="member namespace of the Secret holding the agent's sealing keys (default waybill-system)",
+    )
+    parser.add_argument(
+        "--sealing-key-max-days",
+        type=float,
+        default=90.0,
+        help="rotate the member's sealing key pair after this many days (0: never; default 90)",
+    )
+    parser.add_argument(
         "--log-level",
         default=os.environ.get("WAYBILL_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -96,8 +107,12 @@ def config_from_args(args: argparse.Namespace) -> AgentConfig:
         )
     except GuardrailError as err:
         raise UsageError(str(err)) from None
+    if args.sealing_key_max_days < 0:
+        raise UsageError("--sealing-key-max-days must be 0 (never) or positive")
     return AgentConfig(
         guardrails=rails,
+        sealing_key_namespace=args.sealing_key_namespace,
+        sealing_key_max_age=args.sealing_key_max_days * 86400.0 if args.sealing_key_max_days else None,
         cluster=args.cluster,
         member_namespace=args.namespace,
         heartbeat_interval=args.heartbeat_interval,

@@ -163,6 +163,10 @@ def test_cli_options_build_the_guard_rails(tmp_path: Any, capsys: pytest.Capture
     assert cmd_agent.config_from_args(
         cli.build_parser(only="agent").parse_args([*base, "--allow-privileged-rbac"])
     ).guardrails.allow_privileged_rbac
+    config = cmd_agent.config_from_args(cli.build_parser(only="agent").parse_args(base))
+    assert config.sealing_key_max_age == 90 * 86400.0
+    never = cli.build_parser(only="agent").parse_args([*base, "--sealing-key-max-days", "0"])
+    assert cmd_agent.config_from_args(never).sealing_key_max_age is None
     assert cli.main([*base, "--allow-kinds", "/Secret"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: --allow-kinds: '/Secret' is not Kind or group/Kind (core/Kind for the core group)"
