@@ -134,3 +134,16 @@ def test_rotation_keeps_previous_keys_for_works_sealed_before() -> None:
         rotated = rotated.rotated(now=now)
     assert len(rotated.keys) == 3 and EU1.public.key_id not in rotated.by_id()
     assert KeySet.from_data(rotated.to_data()) == rotated
+
+
+def test_hub_envelope_cache_is_bounded_and_returns_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manifest_sealing, "CACHE_SIZE", 2)
+    monkeypatch.setattr(manifest_sealing, "_envelopes", type(manifest_sealing._envelopes)())
+    first = manifest_sealing.seal_for(secret("a"), cluster=view(EU1))
+    first["metadata"]["name"] = "mutated by a caller"
+    assert manifest_sealing.seal_for(secret("a"), cluster=view(EU1))["metadata"]["name"] == "a"
+    for name in ("b", "c", "d"):
+        manifest_sealing.seal_for(secret(name), cluster=view(EU1))
+    assert len(manifest_sealing._envelopes) == 2
+    # a new key means new envelopes, never a cached one for the old key
+    assert manifest_sealing.seal_for(secret("d"), cluster=view(EU2))["sealed"]["keyID"] == EU2.public.key_id
