@@ -2,9 +2,11 @@
 
 On start the agent reads the Secret ``waybill-system/waybill-agent-sealing-key`` on its member
 (creating the namespace and a first key pair when missing), and from then on publishes the
-newest public key in its MemberCluster's ``status.sealingKey``; the hub seals Secret manifests
-for this member to it (``shared.sealing``). Only this agent opens them: the private keys never
-leave the member (in push mode: the process that holds the member's kubeconfig).
+newest public key in its MemberCluster's ``status.sealingKey``, signed by the agent's long-lived
+Ed25519 signer (also in that Secret); the hub pins the first signer it sees and seals Secret
+manifests for this member only to keys that signer signed (``shared.sealing``). Only this agent
+opens them: the private keys never leave the member (in push mode: the process that holds the
+member's kubeconfig).
 
 Rotation (checked on every MemberCluster status write): a new key pair is generated when the
 newest is older than ``max_age``, or when the Secret's annotation ``waybill.dev/rotate`` holds a
@@ -61,9 +63,19 @@ def _age_seconds(created: str, now: datetime) -> float | None:
 
 @dataclass(frozen=True)
 class KeySet:
-    """The agent's private keys, newest first."""
+    """The agent's private sealing keys, newest first, and the signing key that vouches for them."""
 
     keys: tuple[sealing.PrivateKey, ...]
+    signer: sealing.Signer
+
+    @classmethod
+    def fresh(cls, *, now: datetime) -> KeySet:
+        return cls((sealing.PrivateKey.generate(created=_rfc3339(now)),), sealing.Signer.generate())
+
+    @property
+    def published(self) -> sealing.PublicKey:
+        """The active public key, signed."""
+        return self.signer.sign(self.active.public)
 
     @property
     def active(self) -> sealing.PrivateKey:
@@ -73,7 +85,9 @@ class KeySet:
         return {key.public.key_id: key for key in self.keys}
 
     def rotated(self, *, now: datetime) -> KeySet:
-        return KeySet((sealing.PrivateKey.generate(created=_rfc3339(now)), *self.keys[: KEEP - 1]))
+        return KeySet(
+            (sealing.PrivateKey.generate(created=_rfc3339(now)), *self.keys[: KEEP - 1]), self.signer
+        )
 
     def due(self, *, now: datetime, max_age: float | None) -> bool:
         if max_age is None:
@@ -82,14 +96,21 @@ class KeySet:
         return age is None or age >= max_age
 
     def to_data(self) -> str:
-        return json.dumps([key.to_record() for key in self.keys], separators=(",", ":"))
+        return json.dumps(
+            {"signer": self.signer.to_record(), "keys": [key.to_record() for key in self.keys]},
+            separators=(",", ":"),
+        )
 
     @classmethod
     def from_data(cls, text: str) -> KeySet:
         raw = json.loads(text)
-        if not isinstance(raw, list) or not raw or not all(isinstance(r, Mapping) for r in raw):
-            raise sealing.SealingError(f"{DATA_KEY} is not a non-empty list of keys")
-        return cls(tuple(sealing.PrivateKey.from_record(r) for r in raw))
+        keys = raw.get("keys") if isinstance(raw, Mapping) else None
+        if not isinstance(keys, list) or not keys or not all(isinstance(r, Mapping) for r in keys):
+            raise sealing.SealingError(f"{DATA_KEY} has no list of keys")
+        return cls(
+            tuple(sealing.PrivateKey.from_record(r) for r in keys),
+            sealing.Signer.from_record(raw.get("signer")),
+        )
 
 
 def _decode(secret: Mapping[str, Any]) -> KeySet | None:
@@ -142,8 +163,9 @@ class Keyring:
         """The ``status.sealingKey`` to publish ({} before the keys are loaded)."""
         if self.keys is None:
             return {}
-        active = self.keys.active
-        return {"sealingKey": {**active.public.to_status(), "created": active.created or None}}
+        return {
+            "sealingKey": {**self.keys.published.to_status(), "created": self.keys.active.created or None}
+        }
 
     def by_id(self) -> dict[str, sealing.PrivateKey]:
         """The private keys held, by key id ({} before they are loaded)."""
@@ -157,7 +179,7 @@ class Keyring:
         except NotFound:
             secret = None
         if secret is None:
-            keys = self.keys.rotated(now=now) if self.keys else KeySet(()).rotated(now=now)
+            keys = self.keys.rotated(now=now) if self.keys else KeySet.fresh(now=now)
             await self._create(keys)
             return self._adopt(keys)
         loaded = _decode(secret)
@@ -168,13 +190,14 @@ class Keyring:
             return self._adopt(loaded)
         if loaded is None:
             _log.warning("sealing_keys.unreadable", secret=f"{self.namespace}/{self.name}")
-        keys = (loaded or KeySet(())).rotated(now=now)
+        # an unreadable Secret loses the signer too: the hub then needs its pin reset (security.md)
+        keys = loaded.rotated(now=now) if loaded else KeySet.fresh(now=now)
         await self._update(secret, keys, unreadable=loaded is None, rotated_for=requested if asked else None)
         _log.info("sealing_keys.rotated", key=keys.active.public.key_id, requested=asked)
         return self._adopt(keys)
 
     def _adopt(self, keys: KeySet) -> bool:
-        changed = self.keys is None or self.keys.active.public != keys.active.public
+        changed = self.keys is None or self.keys.published != keys.published
         self.keys = keys
         return changed
 

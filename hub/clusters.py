@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub import member_reports
+from shared import sealing
 
 UNREACHABLE_TAINT = "cluster.waybill.dev/unreachable"
 
@@ -38,6 +39,7 @@ class ClusterView:
     api_resources: frozenset[str] | None = None
     available: Mapping[str, str] | None = None  # e.g. {"cpu": "3500m", "memory": "6Gi"}
     sealing_key: Mapping[str, Any] | None = None  # status.sealingKey as published (hub.manifest_sealing)
+    sealing_signer: str | None = None  # the signer the hub pinned for this member (annotation)
 
     @property
     def fields(self) -> dict[str, str | None]:
@@ -76,6 +78,7 @@ class ClusterView:
             api_resources=_api_resources(status.get("apiEnablements") or None),
             available=member_reports.check_capacity(status).available,  # implausible figures: none spare
             sealing_key=status.get("sealingKey") if isinstance(status.get("sealingKey"), Mapping) else None,
+            sealing_signer=(meta.get("annotations") or {}).get(sealing.PIN_ANNOTATION),
         )
 
 

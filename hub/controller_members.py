@@ -92,7 +92,7 @@ class MembersController:
                     },
                 )
                 _log.info("member.ready", cluster=cluster, status=health.ready_status, reason=health.reason)
-        await report_trust.sync_capacity_condition(self.state, namespace=key, cluster=cluster)
+        await report_trust.sync_member_reports(self.state, namespace=key, cluster=cluster)
         wait = membership.seconds_until_expiry(lease, now=now, grace_seconds=self.grace_seconds)
         return Result(requeue_after=wait) if wait is not None else None
 

@@ -49,6 +49,18 @@ class SealingRefused(OverrideError):
         )
 
 
+def pin_problem(key: sealing.PublicKey, *, pinned: str | None) -> str | None:
+    """Why ``key`` may not be sealed to, given the signer pinned for the member (None: it may)."""
+    if pinned is None:
+        return f"the hub has not pinned this member's signer yet (annotation {sealing.PIN_ANNOTATION})"
+    if key.signer_id != pinned:
+        return (
+            f"the key is signed by {key.signer_id}, not by the signer pinned in {sealing.PIN_ANNOTATION}; "
+            "a cluster admin who trusts the new signer removes the annotation"
+        )
+    return None
+
+
 def must_seal(manifest: Mapping[str, Any]) -> bool:
     """Secrets always; anything else when its template opts in with ``waybill.dev/seal: "true"``."""
     if (manifest.get("apiVersion"), manifest.get("kind")) == ("v1", "Secret"):
@@ -72,6 +84,9 @@ def seal_for(manifest: dict[str, Any], *, cluster: ClusterView) -> dict[str, Any
         recipient = sealing.PublicKey.from_status(cluster.sealing_key)
     except sealing.SealingError as exc:
         raise SealingRefused(obj=obj, cluster=cluster.name, message=str(exc)) from exc
+    problem = pin_problem(recipient, pinned=cluster.sealing_signer)
+    if problem is not None:
+        raise SealingRefused(obj=obj, cluster=cluster.name, message=problem)
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     key = (recipient.key_id, digest)
     envelope = _envelopes.get(key)
@@ -83,3 +98,32 @@ def seal_for(manifest: dict[str, Any], *, cluster: ClusterView) -> dict[str, Any
     else:
         _envelopes.move_to_end(key)
     return copy.deepcopy(envelope)
+
+
+CONDITION_SEALING_KEY_TRUSTED = "SealingKeyTrusted"
+
+
+def key_condition(raw: Mapping[str, Any] | None, *, pinned: str | None) -> tuple[str, str, str] | None:
+    """The ``SealingKeyTrusted`` condition (status, reason, message); None: nothing to say yet."""
+    if raw is None:
+        return None
+    try:
+        key = sealing.PublicKey.from_status(raw)
+    except sealing.SealingError as exc:
+        return ("False", "InvalidSealingKey", f"{exc}; Secrets are not sent to this member")
+    if pinned is None:
+        return None  # pinned on this pass; the next one reports
+    problem = pin_problem(key, pinned=pinned)
+    if problem is not None:
+        return ("False", "SignerNotPinned", f"{problem}; Secrets are not sent to this member")
+    return ("True", "Pinned", f"key {key.key_id} is signed by the pinned signer")
+
+
+def signer_to_pin(raw: Mapping[str, Any] | None, *, pinned: str | None) -> str | None:
+    """The signer to pin for a member (trust on first use): only when none is pinned and the key verifies."""
+    if pinned is not None or raw is None:
+        return None
+    try:
+        return sealing.PublicKey.from_status(raw).signer_id
+    except sealing.SealingError:
+        return None

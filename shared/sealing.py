@@ -27,16 +27,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 ALGORITHM = "X25519-HKDF-SHA256-A256GCM"
+# On a MemberCluster (metadata, which the agent cannot write): the signer the hub pinned for it.
+PIN_ANNOTATION = "cluster.waybill.dev/sealing-signer"
 SEALED_FIELD = "sealed"
 _INFO = b"waybill.dev sealed manifest v1"
 _RAW = serialization.Encoding.Raw
+_SIGNED = b"waybill.dev sealing key v1\0"
 
 
 class SealingError(ValueError):
@@ -61,17 +65,30 @@ def key_id(public_key: bytes) -> str:
 
 @dataclass(frozen=True)
 class PublicKey:
-    """A member's published sealing key."""
+    """A member's published sealing key, signed by the agent's long-lived signing key.
+
+    The hub pins the first signer it sees for a member; a sealing key signed by anyone else
+    (someone holding the agent's hub token could publish their own key) is not used.
+    """
 
     key_id: str
     public_key: bytes
+    signer: bytes = b""
+    signature: bytes = b""
+
+    @property
+    def signer_id(self) -> str:
+        return _b64(self.signer)
 
     def to_status(self) -> dict[str, str]:
-        return {"keyID": self.key_id, "publicKey": _b64(self.public_key), "algorithm": ALGORITHM}
+        status = {"keyID": self.key_id, "publicKey": _b64(self.public_key), "algorithm": ALGORITHM}
+        if self.signer:
+            status.update(signer=_b64(self.signer), signature=_b64(self.signature))
+        return status
 
     @classmethod
     def from_status(cls, raw: Any) -> PublicKey:
-        """From ``status.sealingKey``; raises SealingError when it is not a usable key."""
+        """From ``status.sealingKey``; raises SealingError when it is not a usable, signed key."""
         if not isinstance(raw, Mapping):
             raise SealingError("status.sealingKey is not an object")
         if raw.get("algorithm") not in (None, ALGORITHM):
@@ -82,7 +99,46 @@ class PublicKey:
         kid = key_id(public)
         if raw.get("keyID") not in (None, kid):
             raise SealingError("status.sealingKey.keyID does not match its publicKey")
-        return cls(key_id=kid, public_key=public)
+        if not raw.get("signer") or not raw.get("signature"):
+            raise SealingError("status.sealingKey is not signed (signer, signature)")
+        signer = _unb64(raw.get("signer"), "status.sealingKey.signer")
+        signature = _unb64(raw.get("signature"), "status.sealingKey.signature")
+        try:
+            Ed25519PublicKey.from_public_bytes(signer).verify(signature, _SIGNED + public)
+        except (InvalidSignature, ValueError) as exc:
+            raise SealingError("status.sealingKey.signature does not verify with its signer") from exc
+        return cls(key_id=kid, public_key=public, signer=signer, signature=signature)
+
+
+@dataclass(frozen=True)
+class Signer:
+    """The agent's long-lived Ed25519 key: it signs each sealing key the agent publishes."""
+
+    private_key: bytes
+
+    @classmethod
+    def generate(cls) -> Signer:
+        return cls(private_key=Ed25519PrivateKey.generate().private_bytes_raw())
+
+    @property
+    def public(self) -> bytes:
+        return Ed25519PrivateKey.from_private_bytes(self.private_key).public_key().public_bytes_raw()
+
+    def sign(self, key: PublicKey) -> PublicKey:
+        signature = Ed25519PrivateKey.from_private_bytes(self.private_key).sign(_SIGNED + key.public_key)
+        return PublicKey(
+            key_id=key.key_id, public_key=key.public_key, signer=self.public, signature=signature
+        )
+
+    def to_record(self) -> str:
+        return _b64(self.private_key)
+
+    @classmethod
+    def from_record(cls, raw: Any) -> Signer:
+        private = _unb64(raw, "signer")
+        if len(private) != 32:
+            raise SealingError("signer is not a 32-byte Ed25519 key")
+        return cls(private_key=private)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,10 @@ class SealingKey(ApiModel):
     """How manifests are sealed for this key."""
     created: str | None = None
     """When the agent generated the key pair (RFC 3339)."""
+    signer: str = Field(min_length=1)
+    """The agent's long-lived Ed25519 public key, base64; the hub pins the first one it sees."""
+    signature: str = Field(min_length=1)
+    """The signer's signature over publicKey, base64."""
 
 
 class MemberClusterStatus(ApiModel):

@@ -30,6 +30,7 @@ def secret(name: str = "db", value: str = VALUE) -> dict[str, Any]:
 
 EU1 = sealing.PrivateKey.generate(created="2026-01-01T00:00:00Z")
 EU2 = sealing.PrivateKey.generate()
+SIGNER = sealing.Signer.generate()
 
 
 def test_round_trip_and_nothing_readable_in_the_envelope() -> None:
@@ -75,8 +76,14 @@ def test_altered_or_moved_envelopes_do_not_open(tamper: Any) -> None:
 
 
 def test_published_key_is_checked() -> None:
-    status = EU1.public.to_status()
-    assert sealing.PublicKey.from_status(status) == EU1.public
+    signed = SIGNER.sign(EU1.public)
+    status = signed.to_status()
+    assert sealing.PublicKey.from_status(status) == signed
+    with pytest.raises(sealing.SealingError, match="not signed"):
+        sealing.PublicKey.from_status(EU1.public.to_status())
+    other = SIGNER.sign(EU2.public).to_status()
+    with pytest.raises(sealing.SealingError, match="does not verify"):  # a signature of another key
+        sealing.PublicKey.from_status({**status, "signature": other["signature"]})
     with pytest.raises(sealing.SealingError, match="keyID"):
         sealing.PublicKey.from_status({**status, "keyID": "0" * 16})
     with pytest.raises(sealing.SealingError, match="32-byte"):
@@ -85,8 +92,14 @@ def test_published_key_is_checked() -> None:
         sealing.PublicKey.from_status({**status, "algorithm": "rot13"})
 
 
-def view(key: sealing.PrivateKey | None) -> ClusterView:
-    return ClusterView(name="eu1", sealing_key=key.public.to_status() if key else None)
+def view(
+    key: sealing.PrivateKey | None, *, signer: sealing.Signer = SIGNER, pinned: sealing.Signer | None = SIGNER
+) -> ClusterView:
+    return ClusterView(
+        name="eu1",
+        sealing_key=signer.sign(key.public).to_status() if key else None,
+        sealing_signer=base64.b64encode(pinned.public).decode() if pinned else None,
+    )
 
 
 def test_hub_seals_secrets_and_opted_in_kinds_only() -> None:
@@ -107,8 +120,31 @@ def test_member_without_a_key_gets_no_plain_text_secret() -> None:
         manifest_sealing.seal_for(secret(), cluster=broken)
 
 
+def test_only_keys_signed_by_the_pinned_signer_are_sealed_to() -> None:
+    """Someone holding the agent's hub token may publish their own key: it is not used."""
+    intruder = sealing.Signer.generate()
+    with pytest.raises(manifest_sealing.SealingRefused, match="not by the signer pinned"):
+        manifest_sealing.seal_for(secret(), cluster=view(EU2, signer=intruder))
+    with pytest.raises(manifest_sealing.SealingRefused, match="has not pinned"):
+        manifest_sealing.seal_for(secret(), cluster=view(EU1, pinned=None))
+    pinned = base64.b64encode(SIGNER.public).decode()
+    good = SIGNER.sign(EU1.public).to_status()
+    bad = intruder.sign(EU2.public).to_status()
+    assert manifest_sealing.signer_to_pin(good, pinned=None) == pinned  # trust on first use
+    assert manifest_sealing.signer_to_pin(bad, pinned=pinned) is None  # never re-pinned by a report
+    assert manifest_sealing.signer_to_pin({"publicKey": "x"}, pinned=None) is None
+    assert manifest_sealing.key_condition(good, pinned=pinned) == (
+        "True",
+        "Pinned",
+        f"key {EU1.public.key_id} is signed by the pinned signer",
+    )
+    condition = manifest_sealing.key_condition(bad, pinned=pinned)
+    assert condition is not None and condition[:2] == ("False", "SignerNotPinned")
+    assert manifest_sealing.key_condition(None, pinned=pinned) is None
+
+
 def test_agent_opens_its_manifests_and_fails_others_alone() -> None:
-    keys = KeySet((EU1,))
+    keys = KeySet((EU1,), SIGNER)
     for_me = sealing.seal(secret("mine"), recipient=EU1.public, derivation_secret=b"hub")
     for_other = sealing.seal(secret("theirs"), recipient=EU2.public, derivation_secret=b"hub")
     plain = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "a"}}
@@ -123,7 +159,7 @@ def test_rotation_keeps_previous_keys_for_works_sealed_before() -> None:
     from datetime import UTC, datetime
 
     now = datetime(2026, 6, 1, tzinfo=UTC)
-    keys = KeySet((EU1,))
+    keys = KeySet((EU1,), SIGNER)
     assert keys.due(now=now, max_age=3600) and not keys.due(now=now, max_age=None)
     rotated = keys.rotated(now=now)
     assert rotated.active != EU1 and rotated.keys[1] == EU1
@@ -134,6 +170,8 @@ def test_rotation_keeps_previous_keys_for_works_sealed_before() -> None:
         rotated = rotated.rotated(now=now)
     assert len(rotated.keys) == 3 and EU1.public.key_id not in rotated.by_id()
     assert KeySet.from_data(rotated.to_data()) == rotated
+    assert rotated.signer == SIGNER  # rotation keeps the signer the hub pinned
+    assert sealing.PublicKey.from_status(rotated.published.to_status()).signer == SIGNER.public
 
 
 def test_hub_envelope_cache_is_bounded_and_returns_copies(monkeypatch: pytest.MonkeyPatch) -> None:

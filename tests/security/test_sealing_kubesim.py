@@ -19,7 +19,8 @@ from agent import sealing_keys
 from shared import sealing
 from shared.api import names
 from shared.kube.client import KubeClient
-from tests.e2e.e2e_fleet import SimFactory, e2e_fleet
+from shared.kube.errors import Forbidden
+from tests.e2e.e2e_fleet import SimFactory, e2e_fleet, stop_agent
 from tests.hub.fleet import eventually
 from tests.security.tenants import make_tenant
 
@@ -180,3 +181,89 @@ async def _applied_everywhere(hub_api: KubeClient) -> bool:
             ):
                 return False
     return True
+
+
+@pytest.mark.timeout(120)
+async def test_stolen_agent_token_cannot_redirect_secrets_to_its_own_key(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    """The thief publishes its own (self-signed) key in eu1's MemberCluster status: the hub keeps
+    sealing to the signer it pinned, so the thief never gets a Secret it can open."""
+    async with e2e_fleet(sim_factory, tmp_path, {"eu1": ["--label", "geo=eu"]}) as fleet:
+        await fleet.hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}})
+        await fleet.hub_api.create(POLICY)
+        await fleet.hub_api.create(db_secret(VALUE))
+        await eventually(
+            lambda: _equals(member_password(fleet.member_apis["eu1"]), VALUE), within=30, what="secret on eu1"
+        )
+        mc_key = (names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER)
+
+        async def pinned_and_trusted() -> dict[str, Any] | None:
+            live = await fleet.hub_api.get(*mc_key, name="eu1", namespace="member-eu1")
+            found = [c for c in live["status"].get("conditions") or [] if c["type"] == "SealingKeyTrusted"]
+            return live if found and (found[0]["status"], found[0]["reason"]) == ("True", "Pinned") else None
+
+        member = await eventually(pinned_and_trusted, within=30, what="SealingKeyTrusted=True")
+        pinned = member["metadata"]["annotations"][sealing.PIN_ANNOTATION]
+        before = await sealed_manifest(fleet.hub_api, "eu1")
+
+        # the real agent stops (so it does not re-publish its key); the thief has its token
+        await stop_agent(fleet, "eu1")
+        thief = await KubeClient.from_kubeconfig(tmp_path / "eu1-hub.kubeconfig", name="thief")
+        try:
+            own_key, own_signer = sealing.PrivateKey.generate(), sealing.Signer.generate()
+            forged = own_signer.sign(own_key.public).to_status()
+            with pytest.raises(Forbidden):  # it cannot re-pin: MemberCluster metadata is not its to write
+                await thief.patch(
+                    *mc_key,
+                    name="eu1",
+                    namespace="member-eu1",
+                    patch={"metadata": {"annotations": {sealing.PIN_ANNOTATION: forged["signer"]}}},
+                )
+            await thief.patch_status(
+                *mc_key,
+                name="eu1",
+                namespace="member-eu1",
+                patch={
+                    "metadata": {"annotations": {sealing.PIN_ANNOTATION: None}},  # ignored on /status
+                    "status": {"sealingKey": forged},
+                },
+            )
+
+            async def refused() -> dict[str, Any] | None:
+                live = await fleet.hub_api.get(*mc_key, name="eu1", namespace="member-eu1")
+                found = [
+                    c for c in live["status"].get("conditions") or [] if c["type"] == "SealingKeyTrusted"
+                ]
+                return found[0] if found and found[0]["status"] == "False" else None
+
+            condition = await eventually(refused, within=30, what="SealingKeyTrusted=False")
+            assert condition["reason"] == "SignerNotPinned"
+            live = await fleet.hub_api.get(*mc_key, name="eu1", namespace="member-eu1")
+            assert live["metadata"]["annotations"][sealing.PIN_ANNOTATION] == pinned
+            # a new value now: the hub does not seal it to the thief's key (the binding says why)
+            await fleet.hub_api.patch(
+                "v1",
+                "Secret",
+                name="db",
+                namespace="team-a",
+                patch={"data": {"password": b64("new-" + VALUE)}},
+            )
+
+            async def not_rendered() -> dict[str, Any] | None:
+                binding = await fleet.hub_api.get(
+                    names.WORK_API_VERSION, names.KIND_RESOURCE_BINDING, name="db-secret", namespace="team-a"
+                )
+                for c in (binding.get("status") or {}).get("conditions") or []:
+                    if c["type"] == "Rendered" and c["status"] == "False" and "pinned" in c["message"]:
+                        return dict(c)
+                return None
+
+            await eventually(not_rendered, within=30, what="Rendered=False: not signed by the pinned signer")
+            assert await sealed_manifest(fleet.hub_api, "eu1") == before  # the last good envelope
+            works = await thief.list(*WORK, namespace="member-eu1")
+            for manifest in (m for w in works.items for m in w["spec"]["workload"]["manifests"]):
+                with pytest.raises(sealing.SealingError):
+                    sealing.open_sealed(manifest, keys={own_key.public.key_id: own_key})
+        finally:
+            await thief.close()
