@@ -14,7 +14,10 @@ manifest (or any manifest that opts in) for that member before it goes into a Wo
   re-rendering the same manifest yields the same envelope and the Work is not rewritten on every
   pass; without that secret, a guessed plaintext cannot be confirmed against the envelope.
 
-Only the holder of the private key opens it. Nothing here does I/O.
+Only the holder of the private key opens it. Each published sealing key is signed by the agent's
+long-lived Ed25519 ``Signer``; the hub pins that signer (``PIN_ANNOTATION``) and seals only to keys
+it signed, so whoever can write the MemberCluster's status cannot substitute a key of their own.
+Nothing here does I/O.
 """
 
 from __future__ import annotations

@@ -185,3 +185,23 @@ def test_hub_envelope_cache_is_bounded_and_returns_copies(monkeypatch: pytest.Mo
     assert len(manifest_sealing._envelopes) == 2
     # a new key means new envelopes, never a cached one for the old key
     assert manifest_sealing.seal_for(secret("d"), cluster=view(EU2))["sealed"]["keyID"] == EU2.public.key_id
+
+
+def test_status_feedback_cannot_read_secret_data() -> None:
+    """A Work's manifestConfigs could ask the agent to report any path: Secret data is out of reach."""
+    from agent import feedback
+
+    live = {**secret(), "status": {}}
+    rules = [
+        {
+            "type": "JSONPaths",
+            "jsonPaths": [
+                {"name": "p", "path": ".data.password"},
+                {"name": "q", "path": "{.data}"},
+                {"name": "r", "path": ".stringData.plain"},
+            ],
+        },
+        {"type": "WellKnownStatus"},
+    ]
+    values, _ = feedback.collect(live, rules)
+    assert values == []
