@@ -10,8 +10,8 @@ The rules, in the order they are checked:
 * ``allow-kinds``: when set, only these kinds;
 * ``privileged-rbac`` (on unless ``allow_privileged_rbac``): no (Cluster)RoleBinding to the
   ``cluster-admin`` ClusterRole, and no (Cluster)Role granting the verbs ``*``, ``escalate``,
-  ``bind`` or ``impersonate`` — a compromised hub or hub namespace must not be able to hand
-  itself the member.
+  ``bind`` or ``impersonate``, and no aggregated ClusterRole (``aggregationRule``) — a
+  compromised hub or hub namespace must not be able to hand itself the member.
 
 A kind is written ``Kind`` (any group) or ``group/Kind`` (``core/Kind`` for the core group), as
 in ``--deny-kinds rbac.authorization.k8s.io/ClusterRoleBinding,core/Secret``. Namespaces are
@@ -118,6 +118,9 @@ def _privileged_rbac(identifier: ManifestIdentifier, obj: Mapping[str, Any]) -> 
             return f"it binds the ClusterRole {role_ref.get('name')}"
         return None
     if identifier.kind in _ROLES:
+        if identifier.kind == "ClusterRole" and obj.get("aggregationRule"):
+            # an aggregated ClusterRole collects the rules of others (admin's, cluster-admin's...)
+            return "it has an aggregationRule (it would collect other roles' rules)"
         rules = obj.get("rules")
         for index, rule in enumerate(rules if isinstance(rules, list) else []):
             verbs = rule.get("verbs") if isinstance(rule, Mapping) else None

@@ -66,6 +66,18 @@ def verdict(obj: dict[str, Any], rules: Guardrails = Guardrails()) -> str | None
         (role(["bind"]), Guardrails(), "privileged-rbac"),
         (role(["impersonate"]), Guardrails(), "privileged-rbac"),
         (role(["get", "list"]), Guardrails(), None),
+        (
+            {
+                **role(["get"]),
+                "aggregationRule": {
+                    "clusterRoleSelectors": [
+                        {"matchLabels": {"rbac.authorization.k8s.io/aggregate-to-admin": "true"}}
+                    ]
+                },
+            },
+            Guardrails(),
+            "privileged-rbac",
+        ),
         (crb(), Guardrails(allow_privileged_rbac=True), None),
         (role(["*"]), Guardrails(allow_privileged_rbac=True), None),
         (
