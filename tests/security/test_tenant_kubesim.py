@@ -82,7 +82,15 @@ POLICY = {
     "apiVersion": names.POLICY_API_VERSION,
     "kind": "PropagationPolicy",
     "metadata": {"name": "everything", "namespace": "team-a"},
-    "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap"}], "placement": {}},
+    "spec": {
+        "resourceSelectors": [
+            {"apiVersion": "v1", "kind": "ConfigMap"},
+            # reaching out of team-a: another tenant's template, and a cluster-scoped one
+            {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "team-b"},
+            {"apiVersion": RBAC, "kind": "ClusterRole", "name": "grab-me"},
+        ],
+        "placement": {},
+    },
 }
 
 
@@ -118,6 +126,16 @@ async def test_namespace_tenant_cannot_escape_its_namespace(sim_factory: SimFact
                 )
             with pytest.raises(Forbidden):
                 await tenant.create({**cm("x"), "metadata": {"name": "x", "namespace": "default"}})
+            # templates the tenant does not own, created by the platform team
+            await fleet.hub_api.create(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}}
+            )
+            await fleet.hub_api.create(
+                {**cm("foreign"), "metadata": {"name": "foreign", "namespace": "team-b"}}
+            )
+            await fleet.hub_api.create(
+                {"apiVersion": RBAC, "kind": "ClusterRole", "metadata": {"name": "grab-me"}, "rules": []}
+            )
             for obj in (ESCALATE, MOVE, REPLACE_META, NEW_NS, POLICY):
                 await tenant.create(obj)
             for name in ("innocent", "moved", "relabelled", "elsewhere", "marker"):
@@ -195,5 +213,9 @@ async def test_namespace_tenant_cannot_escape_its_namespace(sim_factory: SimFact
                         await api.get("v1", "ConfigMap", name=name, namespace="kube-system")
                 with pytest.raises(NotFound):
                     await api.get("v1", "Namespace", name="tenant-owned")
+                with pytest.raises(NotFound):
+                    await api.get("v1", "ConfigMap", name="foreign", namespace="team-b")
+                with pytest.raises(NotFound):
+                    await api.get(RBAC, "ClusterRole", name="grab-me")
         finally:
             await tenant.close()
