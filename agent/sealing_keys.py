@@ -219,9 +219,8 @@ class Keyring:
             await self.member_api.create(
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
             )
-        await self.member_api.create(
-            self._body(keys)
-        )  # AlreadyExists: another replica won; next sync reads it
+        # AlreadyExists (another replica was first) propagates: the next sync reads the winner's keys
+        await self.member_api.create(self._body(keys))
         _log.info("sealing_keys.created", key=keys.active.public.key_id)
 
     async def _update(
