@@ -3,15 +3,21 @@
 One cluster-scoped AppliedWork per Work lives on the member, named ``<work-namespace>.<work-name>``
 (a hash when that would be too long). Its ``status.appliedResources`` is written **ahead** of
 the first write of a resource (identity without UID), then completed with the UID the member
-gave it. Removal deletes only resources whose live UID matches the record (or, for an entry a
-crash left without UID, whose ownerReference points at this AppliedWork). Pure functions here;
-the shell reads and writes the object.
+gave it, the digest of what was applied and the object's resourceVersion after the write (so
+an unchanged manifest whose object nobody touched is not written again). The status also keeps a
+copy of the Work itself (``status.work``: uid, generation, spec), written in the same write-ahead
+step, so an agent restarted while the hub is unreachable still knows what to apply. Removal
+deletes only resources whose live UID matches the record (or, for an entry a crash left without
+UID, whose ownerReference points at this AppliedWork). Pure functions here; the shell reads and
+writes the object.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agent.manifests import ManifestIdentifier
@@ -103,6 +109,21 @@ def with_write_ahead(
     return out
 
 
+@dataclass(frozen=True)
+class AppliedState:
+    """What a write left on the member: the object's UID and resourceVersion, and what was written."""
+
+    uid: str
+    digest: str
+    resource_version: str
+
+
+def digest_of(obj: Mapping[str, Any], *, strategy: str = "") -> str:
+    """A stable digest of what the agent writes for one manifest (and how it writes it)."""
+    text = json.dumps({"object": obj, "strategy": strategy}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def with_uids(current: Sequence[Mapping[str, Any]], uids: Mapping[RecordKey, str]) -> list[dict[str, Any]]:
     """The record with UIDs filled in (or replaced: a recreated object has a new UID)."""
     out = []
@@ -113,6 +134,117 @@ def with_uids(current: Sequence[Mapping[str, Any]], uids: Mapping[RecordKey, str
             rec["uid"] = uid
         out.append(rec)
     return out
+
+
+def with_applied(
+    current: Sequence[Mapping[str, Any]], states: Mapping[RecordKey, AppliedState]
+) -> list[dict[str, Any]]:
+    """The record completed with what the writes of this pass left (UID, digest, resourceVersion)."""
+    out = []
+    for rec in current:
+        rec = dict(rec)
+        state = states.get(record_key(rec))
+        if state is not None:
+            if state.uid:
+                rec["uid"] = state.uid
+            rec["digest"] = state.digest
+            rec["resourceVersion"] = state.resource_version
+        out.append(rec)
+    return out
+
+
+def with_digests(
+    current: Sequence[Mapping[str, Any]],
+    digests: Mapping[RecordKey, str],
+    known_versions: Mapping[RecordKey, str],
+) -> list[dict[str, Any]]:
+    """The write-ahead record: the digest each manifest is about to be written with.
+
+    An entry whose digest changes loses its resourceVersion (the write may not happen: the next
+    pass, even after a crash, cannot take the object as written). Entries whose write this agent
+    has seen (``known_versions``) get that resourceVersion, carried along with this write.
+    """
+    out = []
+    for rec in current:
+        rec = dict(rec)
+        key = record_key(rec)
+        digest = digests.get(key)
+        if digest is not None and rec.get("digest") != digest:
+            rec["digest"] = digest
+            rec["resourceVersion"] = ""
+        elif known_versions.get(key) and rec.get("digest"):
+            rec["resourceVersion"] = known_versions[key]
+        out.append(rec)
+    return out
+
+
+def needs_completion(current: Sequence[Mapping[str, Any]], completed: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether completing the record changes a UID or a digest (resourceVersions alone wait)."""
+    def essentials(records: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(record_key(r), r.get("uid"), r.get("digest")) for r in records]
+
+    return essentials(current) != essentials(completed)
+
+
+def entry(current: Sequence[Mapping[str, Any]], key: RecordKey) -> Mapping[str, Any] | None:
+    for rec in current:
+        if record_key(rec) == key:
+            return rec
+    return None
+
+
+def up_to_date(
+    record: Mapping[str, Any] | None,
+    *,
+    digest: str,
+    live: Mapping[str, Any] | None,
+    written_version: str | None = None,
+) -> bool:
+    """Whether the object is exactly as this agent last wrote it: same digest, untouched since
+    (its resourceVersion is the one the write left: ``written_version``, else the recorded one)."""
+    if record is None or live is None or record.get("digest") != digest:
+        return False
+    meta = live.get("metadata") or {}
+    expected = written_version or record.get("resourceVersion")
+    return bool(expected) and meta.get("resourceVersion") == expected
+
+
+# ---- the Work copy -------------------------------------------------------------------------
+
+
+def work_copy(work: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``status.work`` keeps of a hub Work."""
+    meta = work.get("metadata") or {}
+    gen = meta.get("generation")
+    return {
+        "uid": str(meta.get("uid") or ""),
+        "generation": gen if isinstance(gen, int) else None,
+        "spec": dict(work.get("spec") or {}),
+    }
+
+
+def copy_of(applied_work: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    copy = ((applied_work or {}).get("status") or {}).get("work")
+    return dict(copy) if isinstance(copy, Mapping) else None
+
+
+def work_from_copy(applied_work: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The Work as last seen, rebuilt from an AppliedWork's copy (None: no copy was kept)."""
+    copy = copy_of(applied_work)
+    spec = applied_work.get("spec") or {}
+    if copy is None or not spec.get("workName") or not spec.get("workNamespace"):
+        return None
+    return {
+        "apiVersion": names.WORK_API_VERSION,
+        "kind": names.KIND_WORK,
+        "metadata": {
+            "name": spec["workName"],
+            "namespace": spec["workNamespace"],
+            "uid": copy.get("uid") or "",
+            "generation": copy.get("generation"),
+        },
+        "spec": dict(copy.get("spec") or {}),
+    }
 
 
 def without(current: Sequence[Mapping[str, Any]], keys: Iterable[RecordKey]) -> list[dict[str, Any]]:

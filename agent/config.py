@@ -34,6 +34,10 @@ class AgentConfig:
     status_limit_bytes: int = 600 * 1024
     # A Work that vanished from the hub without being seen deleted: wait this long before removing.
     orphaned_applied_work_grace: float = 600.0
+    # A resource that left a Work is kept this long for another Work of the member to take it
+    # over (a policy change writes the old and the new Work one after the other), then removed.
+    handover_grace: float = 5.0
+    handover_retry: float = 1.0  # how often a pending handover is looked at again
     holder_identity: str = field(default="")
     # What this member's administrator lets Works apply (agent/guardrails.py).
     guardrails: Guardrails = field(default_factory=Guardrails)

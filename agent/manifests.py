@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from shared.kube.types import split_api_version
+
 REASON_DECODING_ERRED = "DecodingErred"
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -73,14 +75,6 @@ class DecodedManifest:
     @property
     def ok(self) -> bool:
         return self.obj is not None and self.error is None
-
-
-def split_api_version(api_version: str) -> tuple[str, str]:
-    """``apps/v1`` -> (``apps``, ``v1``); ``v1`` -> (``""``, ``v1``)."""
-    if "/" in api_version:
-        group, _, version = api_version.partition("/")
-        return group, version
-    return "", api_version
 
 
 def _load(raw: Any) -> Any:

@@ -9,7 +9,6 @@ human's ``kubectl edit``) is corrected, unless the Work says ``applyStrategy.for
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from shared.kube.client import KubeClient
 from shared.kube.errors import AlreadyExists, NotFound
 from shared.kube.types import ResourceInfo
 from shared.ops.logging import get_logger
+from shared.runtime.crds import CRD_API, wait_established
 
 _log = get_logger("agent.member_apply")
 
@@ -194,13 +194,19 @@ class MemberApplier:
                 return True
         return False
 
-    async def delete(self, record: Mapping[str, Any], *, applied_work_name: str) -> bool:
-        """Delete the recorded resource if the live one is the one applied (UID-checked)."""
+    async def delete(
+        self, record: Mapping[str, Any], *, applied_work_name: str, live: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Delete the recorded resource if the live one (read unless given) is the one applied.
+
+        UID-checked, and the delete carries the UID as a precondition.
+        """
         api_version = aw.api_version_of(record)
         kind, name = str(record.get("kind")), str(record.get("name"))
         namespace = record.get("namespace") or None
         try:
-            live = await self.get_live(api_version, kind, name=name, namespace=namespace)
+            if live is None:
+                live = await self.get_live(api_version, kind, name=name, namespace=namespace)
         except NotFound:  # the kind itself is gone (its CRD was removed)
             return True
         if live is None:
@@ -220,13 +226,20 @@ class MemberApplier:
             )
         return True
 
-    async def orphan(self, record: Mapping[str, Any], *, applied_work: Mapping[str, Any]) -> None:
+    async def orphan(
+        self,
+        record: Mapping[str, Any],
+        *,
+        applied_work: Mapping[str, Any],
+        live: Mapping[str, Any] | None = None,
+    ) -> None:
         """Leave the resource on the member: drop the ownerReference (so GC keeps it) and Waybill's labels."""
         api_version = aw.api_version_of(record)
         kind, name = str(record.get("kind")), str(record.get("name"))
         namespace = record.get("namespace") or None
         try:
-            live = await self.get_live(api_version, kind, name=name, namespace=namespace)
+            if live is None:
+                live = await self.get_live(api_version, kind, name=name, namespace=namespace)
         except NotFound:
             return
         if live is None or not aw.may_delete(
@@ -253,17 +266,8 @@ class MemberApplier:
 
     async def wait_established(self, crd_name: str, *, within: float) -> bool:
         """Wait (polling, bounded) until the CRD reports Established."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        delay = 0.05
-        while True:
-            crd = await self.get_live(
-                "apiextensions.k8s.io/v1", "CustomResourceDefinition", name=crd_name, namespace=None
-            )
-            conds = ((crd or {}).get("status") or {}).get("conditions") or []
-            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conds):
-                return True
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+
+        async def live() -> dict[str, Any] | None:
+            return await self.get_live(CRD_API, "CustomResourceDefinition", name=crd_name, namespace=None)
+
+        return await wait_established(live, within=within)

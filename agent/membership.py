@@ -72,11 +72,16 @@ class Membership:
         try:
             await self.renew_lease()
             _BEATS.labels("ok").inc()
+            if not self.last_beat_ok and self.beats:
+                _log.info("hub.reachable", namespace=self.namespace)
             self.last_beat_ok = True
         except ApiError as err:
             _BEATS.labels("error").inc()
+            if self.last_beat_ok or not self.beats:
+                # said once per outage; the agent keeps applying its last known Works meanwhile
+                _log.warning("hub.unreachable", namespace=self.namespace, error=str(err))
             self.last_beat_ok = False
-            _log.warning("heartbeat.failed", namespace=self.namespace, error=str(err))
+            _log.debug("heartbeat.failed", namespace=self.namespace, error=str(err))
         self.beats += 1
         due = time.monotonic() - self._last_status_write >= self.config.member_status_interval
         if due or self._last_status_write == 0.0:

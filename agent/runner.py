@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from agent import applied_work as aw
+from agent.claims import DeletionTap, WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
 from agent.member_cache import MemberCache
@@ -36,26 +38,61 @@ from shared.runtime.controller import Controller
 _log = get_logger("agent.runner")
 
 
-async def find_member_namespace(hub_api: KubeClient, *, cluster: str, default: str) -> str:
-    """The hub namespace labelled ``waybill.dev/member=<cluster>``; ``default`` if none may be listed."""
+async def find_member_namespace(
+    hub_api: KubeClient, *, cluster: str, default: str, member_api: KubeClient | None = None
+) -> str:
+    """The hub namespace labelled ``waybill.dev/member=<cluster>``; ``default`` if none may be listed.
+
+    With the hub unreachable, the namespace the member's AppliedWorks name (if they agree on
+    one) — so an agent restarted during a hub outage finds its Work copies — else ``default``.
+    """
     try:
         found = await hub_api.list("v1", "Namespace", label_selector=f"{names.LABEL_MEMBER}={cluster}")
     except (Forbidden, NotFound):
         return default
+    except ApiError as err:
+        recorded = await _namespace_of_applied_works(member_api) if member_api is not None else None
+        _log.warning(
+            "hub.unreachable", during="namespace lookup", error=str(err), namespace=recorded or default
+        )
+        return recorded or default
     items = sorted(str(ns["metadata"]["name"]) for ns in found.items)
     return items[0] if items else default
 
 
+async def _namespace_of_applied_works(member_api: KubeClient) -> str | None:
+    try:
+        listed = await member_api.list(
+            aw.APPLIED_WORK_API_VERSION,
+            names.KIND_APPLIED_WORK,
+            label_selector=f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}",
+        )
+    except ApiError:
+        return None
+    found = {str((item.get("spec") or {}).get("workNamespace") or "") for item in listed.items} - {""}
+    return found.pop() if len(found) == 1 else None
+
+
 async def ensure_applied_work_crd(member_api: KubeClient, *, within: float = 15.0) -> None:
-    """Install the AppliedWork CRD on the member if it is missing, and wait until it is served."""
+    """Install (or update) the AppliedWork CRD on the member, and wait until it is served.
+
+    An older CRD is replaced: its schema would prune the fields this agent records (digests,
+    the Work copy).
+    """
     crd = crd_for(AppliedWork)
     name = str(crd["metadata"]["name"])
     try:
-        await member_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name=name)
+        live = await member_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name=name)
     except NotFound:
         with contextlib.suppress(AlreadyExists):
             await member_api.create(crd)
             _log.info("member.crd.installed", name=name)
+    else:
+        if live.get("spec") != crd["spec"]:
+            version = live["metadata"]["resourceVersion"]
+            body = {**crd, "metadata": {**crd["metadata"], "resourceVersion": version}}
+            await member_api.replace(body)
+            _log.info("member.crd.updated", name=name)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
@@ -67,6 +104,23 @@ async def ensure_applied_work_crd(member_api: KubeClient, *, within: float = 15.
             if loop.time() >= deadline:
                 raise
             await asyncio.sleep(0.1)
+
+
+def _identity_only(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k != "status"}
+
+
+async def _until_reachable(step: Callable[[], Awaitable[None]], *, what: str) -> None:
+    """Run ``step`` until it succeeds, backing off (0.5 s doubling to 30 s) on API errors."""
+    delay = 0.5
+    while True:
+        try:
+            await step()
+            return
+        except ApiError as err:
+            _log.warning("agent.start.unreachable", api=what, error=str(err), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 class Agent:
@@ -84,14 +138,18 @@ class Agent:
         self.cache: MemberCache | None = None
         self.membership: Membership | None = None
         self.keyring: Keyring | None = None
+        self.claims: WorkClaims | None = None
 
     async def start(self) -> None:
         cfg = self.config
+        await _until_reachable(lambda: ensure_applied_work_crd(self.member_api), what="member")
         if not self.namespace:
             self.namespace = await find_member_namespace(
-                self.hub_api, cluster=cfg.cluster, default=cfg.default_member_namespace
+                self.hub_api,
+                cluster=cfg.cluster,
+                default=cfg.default_member_namespace,
+                member_api=self.member_api,
             )
-        await ensure_applied_work_crd(self.member_api)
         self.keyring = Keyring(
             self.member_api, namespace=cfg.sealing_key_namespace, max_age=cfg.sealing_key_max_age
         )
@@ -99,9 +157,12 @@ class Agent:
             await self.keyring.sync()
         except ApiError as err:  # sealed manifests wait; the heartbeat tries again
             _log.warning("sealing_keys.unavailable", error=str(err))
+        self.claims = WorkClaims()
+        tap = DeletionTap(self.hub_api, on_deleted=self.claims.deleted)
         self.works = Informer(
-            self.hub_api, names.WORK_API_VERSION, names.KIND_WORK, namespace=self.namespace, name="hub:Work"
+            tap, names.WORK_API_VERSION, names.KIND_WORK, namespace=self.namespace, name="hub:Work"
         )
+        self.claims.attach(self.works)
         controller_ref: list[Controller] = []
 
         def enqueue(key: str) -> None:
@@ -114,21 +175,35 @@ class Agent:
             on_change=enqueue,
             field_manager=self.config.field_manager,
         )
-        syncer = WorkSyncer(self.member_api, config=cfg, cache=self.cache, keyring=self.keyring)
-        events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
-        work_controller = WorkController(
-            self.hub_api, works=self.works, syncer=syncer, events=events, config=cfg
+        syncer = WorkSyncer(
+            self.member_api,
+            config=cfg,
+            cache=self.cache,
+            claims=self.claims,
+            on_handover=enqueue,
+            keyring=self.keyring,
         )
-        self.controller = Controller("agent-works", work_controller.reconcile, workers=cfg.workers)
-        controller_ref.append(self.controller)
-        self.works.add_handler(enqueue)
+        events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
         self.applied_works = Informer(
             self.member_api,
             aw.APPLIED_WORK_API_VERSION,
             names.KIND_APPLIED_WORK,
             label_selector=f"{names.LABEL_WORK_NAMESPACE}={self.namespace}",
             name="member:AppliedWork",
+            transform=_identity_only,  # records and Work copies are read when needed, not cached
         )
+        work_controller = WorkController(
+            self.hub_api,
+            works=self.works,
+            applied_works=self.applied_works,
+            claims=self.claims,
+            syncer=syncer,
+            events=events,
+            config=cfg,
+        )
+        self.controller = Controller("agent-works", work_controller.reconcile, workers=cfg.workers)
+        controller_ref.append(self.controller)
+        self.works.add_handler(enqueue, map_keys=self.claims.observe)
         self.applied_works.add_handler(enqueue, map_keys=self._work_key_of_applied)
         self.membership = Membership(
             self.hub_api, self.member_api, namespace=self.namespace, config=cfg, keyring=self.keyring
@@ -150,6 +225,11 @@ class Agent:
     @property
     def ready(self) -> bool:
         return bool(self.works is not None and self.works.has_synced)
+
+    @property
+    def hub_reachable(self) -> bool:
+        """Whether the last heartbeat reached the hub (False while it is unreachable)."""
+        return bool(self.membership is not None and self.membership.last_beat_ok)
 
     def healthy(self) -> bool:
         return all(not t.done() for t in self._tasks)
@@ -191,12 +271,22 @@ async def run_agent(
     ops = OpsServer(port=metrics_port) if metrics_port is not None else None
     agent = Agent(hub_api=hub_api, member_api=member_api, config=config)
     try:
-        await agent.start()
         if ops is not None:
+            # Served from the start: not ready while the member or the hub cannot be reached.
             ops.add_liveness_check("agent", agent.healthy)
             ops.add_readiness_check("works-synced", lambda: agent.ready)
+            ops.add_readiness_check("hub-reachable", lambda: agent.hub_reachable)
             await ops.start()
-        await stop.wait()
+        starting = asyncio.create_task(agent.start())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+        else:
+            starting.result()
+        await stopping
         return 0
     finally:
         await agent.stop()

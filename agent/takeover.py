@@ -15,7 +15,7 @@ object on the member (or None), whether this agent already owns that object, and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -61,6 +61,10 @@ class Strategy:
     when_to_take_over: str = TAKEOVER_IF_NO_DIFF
     force: bool | None = None  # None: force only over drift (fields not respected), see applier
 
+    def describe(self) -> str:
+        """What of the strategy changes what is written (part of a manifest's digest)."""
+        return f"{self.type}/{self.force}"
+
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any] | None) -> Strategy:
         spec = spec or {}
@@ -74,13 +78,13 @@ class Strategy:
 def is_owned(
     live: Mapping[str, Any],
     *,
-    applied_uids: Iterable[str],
+    applied_uids: Collection[str],
     applied_work_name: str,
 ) -> bool:
     """Did this agent apply ``live``? Its UID is recorded, or it points at our AppliedWork."""
     meta = live.get("metadata") or {}
     uid = meta.get("uid")
-    if uid and uid in set(applied_uids):
+    if uid and uid in applied_uids:
         return True
     for ref in meta.get("ownerReferences") or []:
         if ref.get("kind") == APPLIED_WORK_KIND and ref.get("name") == applied_work_name:

@@ -2,27 +2,38 @@
 
 A key is ``<member namespace>/<work name>``. The Work is read from the hub informer's cache,
 so a hub that cannot be reached leaves the last known Works in place: the agent keeps applying
-them and correcting drift, and nothing is deleted because of a disconnect. Only a Work the
-hub really reports gone (a successful list/watch) for longer than a grace period, or one being
-deleted, has its resources removed. A finalizer on the Work makes its deletion wait for that
-removal, even across agent restarts. Status is written to ``works/status`` only when it
-changed; failures become Events.
+them and correcting drift, and nothing is deleted because of a disconnect. An agent that
+*starts* while the hub cannot be reached applies the copy of each Work kept in its AppliedWork
+(``agent.applied_work.work_from_copy``) until the hub answers.
+
+The agent writes nothing to a Work but its status (its hub identity may not): ownership is
+tracked on the member, in the AppliedWork records written before the first write. A Work the
+agent saw deleted (a watch DELETED event, or a deletionTimestamp while another finalizer holds
+it) has its resources removed now; one that is merely missing from a successful list (deleted
+while the agent was down, or a hub that lost its Works) only after ``orphaned_applied_work_grace``.
+Either way the removal obeys the deleteOption of the last known Work (or of the copy), and
+resources another Work now carries are handed over, not deleted. Status is written to
+``works/status`` only when it changed; failures become Events.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from agent import applied_work as aw
+from agent.claims import WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
-from agent.status import status_changed
+from agent.status import condition, merge_conditions, status_changed
 from agent.work_sync import ORPHAN, WorkSyncer
 from shared.api import names
+from shared.api.meta import now_rfc3339
 from shared.kube.client import KubeClient
-from shared.kube.errors import ApiError, Conflict, NotFound
+from shared.kube.errors import ApiError, NotFound
 from shared.kube.informer import Informer
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter, histogram
@@ -33,6 +44,13 @@ _STATUS_WRITES = counter(
     "agent_work_status_writes_total", "Work status writes to the hub", labels=("result",)
 )
 _APPLY_LATENCY = histogram("agent_work_sync_seconds", "Time to apply one Work on the member")
+# While the hub has never answered, how often a Work is re-applied from its copy (drift events
+# trigger passes too); the hub's first answer re-queues every Work at once.
+COPY_RESYNC_SECONDS = 30.0
+
+
+def _orphan(work: Mapping[str, Any] | None) -> bool:
+    return (((work or {}).get("spec") or {}).get("deleteOption") or {}).get("propagationPolicy") == ORPHAN
 
 
 class WorkController:
@@ -43,26 +61,34 @@ class WorkController:
         hub_api: KubeClient,
         *,
         works: Informer,
+        applied_works: Informer | None = None,
+        claims: WorkClaims | None = None,
         syncer: WorkSyncer,
         events: EventRecorder,
         config: AgentConfig,
     ) -> None:
         self.hub_api = hub_api
         self.works = works
+        self.applied_works = applied_works
+        self.claims = claims
         self.syncer = syncer
         self.events = events
         self.config = config
         self._last_known: dict[str, Mapping[str, Any]] = {}
         self._missing_since: dict[str, float] = {}
+        self._from_copy: set[str] = set()
 
     def _resync_after(self) -> float:
         jitter = self.config.resync_jitter
         return self.config.resync_interval * (1.0 + random.uniform(-jitter, jitter))
 
     async def reconcile(self, key: str) -> Result:
-        if not self.works.has_synced:
-            return Result(requeue_after=1.0)
         namespace, _, name = key.partition("/")
+        if not self.works.has_synced:
+            return await self._apply_copy(key, namespace=namespace, name=name)
+        if self._from_copy:
+            _log.info("work.hub_answered", works_applied_from_copy=len(self._from_copy))
+            self._from_copy.clear()
         work = self.works.get(key)
         if work is None:
             return await self._gone(key, namespace=namespace, name=name)
@@ -70,12 +96,17 @@ class WorkController:
         self._missing_since.pop(key, None)
         meta = work.get("metadata") or {}
         if meta.get("deletionTimestamp"):
-            return await self._deleting(work, namespace=namespace, name=name)
+            # Another finalizer (not the agent's: it has none; `waybill unjoin` holds one while it
+            # waits for this report) holds the Work: remove now, then say so in its status.
+            orphan = _orphan(work)
+            done = await self.syncer.remove(work_namespace=namespace, work_name=name, orphan=orphan)
+            if done:
+                await self._report_removed(work, orphan=orphan)
+            return Result(requeue_after=None if done else 2.0)
         with _APPLY_LATENCY.time():
             outcome = await self.syncer.sync(work)
         hub_error: ApiError | None = None
         try:
-            await self._ensure_finalizer(work)
             await self._write_status(work, outcome.status)
         except ApiError as err:
             hub_error = err
@@ -90,16 +121,43 @@ class WorkController:
         requeue = outcome.requeue_after if outcome.requeue_after is not None else self._resync_after()
         return Result(requeue_after=requeue)
 
+    async def _copy(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Work as kept in its AppliedWork on the member (read there: the informer keeps no copies)."""
+        if self.applied_works is not None and self.applied_works.has_synced:
+            key = aw.applied_work_name(work_namespace=namespace, work_name=name)
+            if self.applied_works.get(key) is None:
+                return None
+        try:
+            applied = await self.syncer.records.get(namespace, name, create=False)
+        except ApiError as err:
+            _log.warning("work.copy_unreadable", work=f"{namespace}/{name}", error=str(err))
+            return None
+        return aw.work_from_copy(applied) if applied is not None else None
+
+    async def _apply_copy(self, key: str, *, namespace: str, name: str) -> Result:
+        """The hub has not answered since the agent started: apply the member's copy of the Work."""
+        work = await self._copy(namespace, name)
+        if work is None:
+            return Result(requeue_after=1.0)
+        if key not in self._from_copy:
+            self._from_copy.add(key)
+            _log.info("work.applying_copy", work=key, generation=work["metadata"].get("generation"))
+        with _APPLY_LATENCY.time():
+            outcome = await self.syncer.sync(work, from_copy=True)
+        again = outcome.requeue_after if outcome.requeue_after is not None else COPY_RESYNC_SECONDS
+        return Result(requeue_after=min(again, COPY_RESYNC_SECONDS))
+
     async def _gone(self, key: str, *, namespace: str, name: str) -> Result:
         """The hub no longer has the Work (a successful list/watch says so).
 
-        If it was seen being deleted, its resources go now. Otherwise (its finalizer was
-        removed by force, or the hub lost its Works) they go only after
-        ``orphaned_applied_work_grace`` seconds without the Work coming back, so a hub
-        restored from an old backup does not wipe its members.
+        If the agent saw it deleted, its resources go now. Otherwise (deleted while the agent
+        was down, or the hub lost its Works) they go only after ``orphaned_applied_work_grace``
+        seconds without the Work coming back, so a hub restored from an old backup does not wipe
+        its members.
         """
-        last = self._last_known.get(key) or {}
-        deleting = bool((last.get("metadata") or {}).get("deletionTimestamp"))
+        last = self._last_known.get(key) or await self._copy(namespace, name)
+        deleting = bool((self.claims is not None and self.claims.seen_deleted(key))
+                        or ((last or {}).get("metadata") or {}).get("deletionTimestamp"))
         now = time.monotonic()
         first_missing = self._missing_since.setdefault(key, now)
         wait = self.config.orphaned_applied_work_grace - (now - first_missing)
@@ -107,46 +165,32 @@ class WorkController:
             if first_missing == now:
                 _log.info("work.missing", work=key, grace_seconds=self.config.orphaned_applied_work_grace)
             return Result(requeue_after=wait)
-        orphan = ((last.get("spec") or {}).get("deleteOption") or {}).get("propagationPolicy") == ORPHAN
-        done = await self.syncer.remove(work_namespace=namespace, work_name=name, orphan=orphan)
+        done = await self.syncer.remove(work_namespace=namespace, work_name=name, orphan=_orphan(last))
         if done:
             self._last_known.pop(key, None)
             self._missing_since.pop(key, None)
+            if self.claims is not None:
+                self.claims.forget(key)
         return Result(requeue_after=None if done else 2.0)
 
-    async def _deleting(self, work: Mapping[str, Any], *, namespace: str, name: str) -> Result:
-        finalizers = list((work.get("metadata") or {}).get("finalizers") or [])
-        if names.FINALIZER_AGENT not in finalizers:
-            return Result()
-        orphan = ((work.get("spec") or {}).get("deleteOption") or {}).get("propagationPolicy") == ORPHAN
-        if not await self.syncer.remove(work_namespace=namespace, work_name=name, orphan=orphan):
-            return Result(requeue_after=2.0)
-        await self._set_finalizers(work, [f for f in finalizers if f != names.FINALIZER_AGENT])
-        _log.info("work.finalized", work=f"{namespace}/{name}", orphan=orphan)
-        return Result()
-
-    async def _ensure_finalizer(self, work: Mapping[str, Any]) -> None:
-        finalizers = list((work.get("metadata") or {}).get("finalizers") or [])
-        if names.FINALIZER_AGENT not in finalizers:
-            await self._set_finalizers(work, [*finalizers, names.FINALIZER_AGENT])
-
-    async def _set_finalizers(self, work: Mapping[str, Any], finalizers: list[str]) -> None:
-        meta = work.get("metadata") or {}
-        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta.get("resourceVersion")}}
-        try:
-            await self.hub_api.patch(
-                names.WORK_API_VERSION,
-                names.KIND_WORK,
-                name=str(meta.get("name")),
-                namespace=meta.get("namespace"),
-                patch=patch,
-                patch_type="merge",
-            )
-        except NotFound:
+    async def _report_removed(self, work: Mapping[str, Any], *, orphan: bool) -> None:
+        """``Removed=True`` on a deleted Work: everything applied for it is gone (or let go)."""
+        old = [c for c in (work.get("status") or {}).get("conditions") or [] if isinstance(c, Mapping)]
+        if any(c.get("type") == names.CONDITION_REMOVED and c.get("status") == "True" for c in old):
             return
-        except Conflict:
-            # The Work changed meanwhile: its new version is (or soon will be) in the cache and queued.
-            return
+        removed = condition(
+            names.CONDITION_REMOVED,
+            True,
+            "ResourcesOrphaned" if orphan else "ResourcesRemoved",
+            "left on the member, no longer managed (deleteOption Orphan)"
+            if orphan
+            else "every resource applied for this Work was removed from the member",
+            generation=(work.get("metadata") or {}).get("generation"),
+        )
+        kept = [dict(c) for c in old if c.get("type") != names.CONDITION_REMOVED]
+        status = {"conditions": merge_conditions([*kept, removed], old, now=now_rfc3339())}
+        with contextlib.suppress(ApiError):  # the holder retries; the member side is done either way
+            await self._write_status(work, status)
 
     async def _write_status(self, work: Mapping[str, Any], status: dict[str, Any]) -> None:
         if not status_changed(work.get("status"), status):

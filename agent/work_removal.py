@@ -2,18 +2,22 @@
 
 ``AppliedWorks`` reads and writes the per-Work record on the member. ``WorkRemover`` deletes
 (UID-checked) or orphans recorded resources in the reverse of the apply order; a namespace the
-agent created for a Work is kept while anything else lives in it. Both are idempotent: a pass
-cut short is finished by the next one.
+agent created for a Work is kept while anything else lives in it. A resource that another Work
+holds or carries is handed over instead (``agent.ownership.removal``): never deleted, dropped from
+this record once the other Work has taken it. Both are idempotent: a pass cut short is finished
+by the next one.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from agent import applied_work as aw
-from agent import ordering
+from agent import ordering, ownership
+from agent.claims import WorkClaims
 from agent.manifests import ManifestIdentifier
 from agent.member_apply import MemberApplier
 from agent.member_cache import MemberCache
@@ -51,9 +55,20 @@ class AppliedWorks:
         except AlreadyExists:
             return await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
 
-    async def write(self, applied: dict[str, Any], record: list[dict[str, Any]]) -> dict[str, Any]:
+    async def write(
+        self,
+        applied: dict[str, Any],
+        record: list[dict[str, Any]],
+        *,
+        work_copy: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Replace the record (and the Work copy, when given; otherwise the current one is kept)."""
         body = dict(applied)
-        body["status"] = {"appliedResources": record}
+        status: dict[str, Any] = {"appliedResources": record}
+        copy = work_copy if work_copy is not None else aw.copy_of(applied)
+        if copy is not None:
+            status["work"] = copy
+        body["status"] = status
         return await self.member_api.replace_status(body, field_manager=self.field_manager)
 
     async def delete(self, applied: Mapping[str, Any], *, orphan: bool) -> None:
@@ -69,12 +84,25 @@ class AppliedWorks:
 
 
 class WorkRemover:
-    """Removes (or orphans) the resources recorded for Works."""
+    """Removes (or orphans) the resources recorded for Works, handing over what another Work carries."""
 
-    def __init__(self, *, records: AppliedWorks, applier: MemberApplier, cache: MemberCache) -> None:
+    def __init__(
+        self,
+        *,
+        records: AppliedWorks,
+        applier: MemberApplier,
+        cache: MemberCache,
+        claims: WorkClaims | None = None,
+        handover_grace: float = 0.0,
+        on_handover: Callable[[str], None] = lambda key: None,
+    ) -> None:
         self.records = records
         self.applier = applier
         self.cache = cache
+        self.claims = claims
+        self.handover_grace = handover_grace
+        self.on_handover = on_handover
+        self._stale_since: dict[tuple[str, aw.RecordKey], float] = {}
 
     async def remove_stale(
         self,
@@ -83,46 +111,93 @@ class WorkRemover:
         desired: set[aw.RecordKey],
         *,
         orphan: bool,
-    ) -> list[dict[str, Any]]:
+        work_key: str,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Remove what the Work no longer carries; the record left, and whether some wait for a handover."""
+        aw_name = str((applied.get("metadata") or {}).get("name"))
+        for key in [k for k in self._stale_since if k[0] == aw_name and k[1] in desired]:
+            del self._stale_since[key]  # carried again
         stale = aw.stale(record, desired)
         if not stale:
-            return record
-        removed = await self.remove_records(applied, stale, orphan=orphan)
+            return record, False
+        removed = await self.remove_records(applied, stale, orphan=orphan, work_key=work_key)
         remaining = aw.without(record, removed)
-        await self.records.write(applied, remaining)
-        return remaining
+        if removed:
+            await self.records.write(applied, remaining)
+        return remaining, len(removed) != len(stale)
+
+    def _claimant(self, key: aw.RecordKey, *, work_key: str) -> str | None:
+        return None if self.claims is None else self.claims.claimant(key, besides=work_key)
 
     async def remove_records(
-        self, applied: Mapping[str, Any], stale: Sequence[Mapping[str, Any]], *, orphan: bool
+        self,
+        applied: Mapping[str, Any],
+        stale: Sequence[Mapping[str, Any]],
+        *,
+        orphan: bool,
+        work_key: str,
     ) -> list[aw.RecordKey]:
-        """Delete (or orphan) recorded resources in reverse apply order; the keys handled."""
+        """Delete (or orphan) recorded resources in reverse apply order; the keys handled.
+
+        A resource another Work holds is forgotten (handled, left alone); one another Work
+        carries, or that left this Work less than ``handover_grace`` ago, is kept (not handled).
+        """
         aw_name = str((applied.get("metadata") or {}).get("name"))
+        work_namespace = work_key.partition("/")[0]
         by_key = {aw.record_key(r): r for r in stale}
         idents = [
             ManifestIdentifier(ordinal=i, group=k[0], kind=k[1], namespace=k[2], name=k[3])
             for i, k in enumerate(by_key)
         ]
         handled: list[aw.RecordKey] = []
+        now = time.monotonic()
         for ident in ordering.removal_order(idents):
             key = aw.identifier_key(ident)
             rec = by_key[key]
             try:
-                if (ident.group, ident.kind) == ("", "Namespace") and await self._keep_namespace(
+                live = await self.applier.get_live(
+                    aw.api_version_of(rec), ident.kind, name=ident.name, namespace=ident.namespace or None
+                )
+            except ApiError as err:
+                if err.status != 404:  # 404: the kind itself is gone (its CRD was removed)
+                    _log.warning("resource.remove_failed", kind=ident.kind, name=ident.name, error=str(err))
+                    continue
+                live = None
+            claimant = self._claimant(key, work_key=work_key)
+            since = self._stale_since.setdefault((aw_name, key), now)
+            decision = ownership.removal(
+                holder_key=ownership.holder(live, work_namespace=work_namespace),
+                work_key=work_key,
+                claimant=claimant,
+                stale_for=now - since,
+                handover_grace=self.handover_grace,
+            )
+            if live is not None and decision == ownership.Removal.WAIT:
+                if claimant is not None:
+                    self.on_handover(claimant)
+                continue
+            try:
+                if live is None or decision == ownership.Removal.FORGET:
+                    _REMOVALS.labels("handed-over" if live is not None else "gone").inc()
+                elif (ident.group, ident.kind) == ("", "Namespace") and await self._keep_namespace(
                     rec, orphan=orphan
                 ):
                     _REMOVALS.labels("kept-namespace").inc()
                 elif orphan:
-                    await self.applier.orphan(rec, applied_work=applied)
+                    await self.applier.orphan(rec, applied_work=applied, live=live)
                     _REMOVALS.labels("orphan").inc()
                 else:
-                    await self.applier.delete(rec, applied_work_name=aw_name)
+                    await self.applier.delete(rec, applied_work_name=aw_name, live=live)
                     _REMOVALS.labels("delete").inc()
             except ApiError as err:
                 _log.warning("resource.remove_failed", kind=ident.kind, name=ident.name, error=str(err))
                 continue
+            if live is not None and decision == ownership.Removal.FORGET:
+                _log.info("resource.handed_over", work=work_key, kind=ident.kind, name=ident.name)
             self.cache.forget(
                 aw.api_version_of(rec), ident.kind, name=ident.name, namespace=ident.namespace or None
             )
+            self._stale_since.pop((aw_name, key), None)
             handled.append(key)
         return handled
 
@@ -138,16 +213,19 @@ class WorkRemover:
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work: remove (or orphan) everything recorded, then the AppliedWork.
 
-        True when done (the Work's finalizer may go); False when something is left to retry.
+        True when done; False when something is left to retry (a failed delete, or a resource
+        waiting for the Work that carries it now to take it over).
         """
         applied = await self.records.get(work_namespace, work_name, create=False)
         if applied is None:
             return True
         record = aw.records(applied)
-        handled = await self.remove_records(applied, record, orphan=orphan)
+        work_key = f"{work_namespace}/{work_name}"
+        handled = await self.remove_records(applied, record, orphan=orphan, work_key=work_key)
         if len(handled) != len(record):
-            await self.records.write(applied, aw.without(record, handled))
+            if handled:
+                await self.records.write(applied, aw.without(record, handled))
             return False
         await self.records.delete(applied, orphan=orphan)
-        _log.info("work.removed", work=f"{work_namespace}/{work_name}", orphan=orphan, resources=len(record))
+        _log.info("work.removed", work=work_key, orphan=orphan, resources=len(record))
         return True

@@ -3,12 +3,17 @@
 ``WorkSyncer.sync(work)`` reads → decides → writes, as a chain of small steps:
 
 1. decode the manifests (a bad one fails alone) and resolve their kinds by discovery;
-2. write ahead: record every resource about to be written in the Work's AppliedWork;
+2. write ahead: record every resource about to be written, and a copy of the Work, in the
+   Work's AppliedWork (one write, before the first write to the member);
 3. apply wave by wave (namespaces/CRDs, config/RBAC, workloads, webhooks), waiting for a CRD
    the Work ships to be Established before its custom resources; each manifest is planned by
-   ``takeover.plan_apply`` and written only when something must change;
-4. complete the record with UIDs, remove (UID-checked) what the Work no longer carries, or
-   orphan it when ``deleteOption.propagationPolicy`` is Orphan;
+   ``takeover.plan_apply`` and written only when something must change: a manifest whose
+   digest and object resourceVersion are those recorded at its last apply is not even compared;
+   an object another Work holds is taken over only when that Work no longer carries it
+   (``agent.ownership``);
+4. complete the record with UIDs, digests and resourceVersions, remove (UID-checked) what the
+   Work no longer carries — unless another Work takes it over — or orphan it when
+   ``deleteOption.propagationPolicy`` is Orphan;
 5. build the status (per manifest: applied, available, feedback, drift; the Work's conditions).
 
 Removal (step 4, and ``remove`` for a deleted Work) lives in ``work_removal``. Both are idempotent: a pass cut
@@ -18,12 +23,13 @@ short by a crash is finished by the next one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agent import applied_work as aw
-from agent import availability, feedback, guardrails, ordering, sealing_keys
+from agent import availability, feedback, guardrails, ordering, ownership, sealing_keys
+from agent.claims import WorkClaims
 from agent.config import AgentConfig
 from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
 from agent.member_apply import MemberApplier, prepare
@@ -36,9 +42,8 @@ from agent.status import (
     ManifestResult,
     build_work_status,
 )
-from agent.takeover import STRATEGY_REPORT_DIFF, ActionType, Strategy, is_owned, plan_apply
+from agent.takeover import STRATEGY_REPORT_DIFF, Action, ActionType, Strategy, is_owned, plan_apply
 from agent.work_removal import AppliedWorks, WorkRemover
-from shared.api import names
 from shared.api.meta import now_rfc3339
 from shared.kube.client import KubeClient
 from shared.kube.errors import ApiError, NotFound
@@ -77,25 +82,6 @@ def _work_meta(work: Mapping[str, Any]) -> tuple[str, str, int | None]:
     return str(meta.get("namespace")), str(meta.get("name")), gen if isinstance(gen, int) else None
 
 
-def _applied_generation(work: Mapping[str, Any]) -> int | None:
-    for cond in (work.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == names.CONDITION_APPLIED:
-            gen = cond.get("observedGeneration")
-            return gen if isinstance(gen, int) else None
-    return None
-
-
-def _other_work(live: Mapping[str, Any] | None, *, work_namespace: str, work_name: str) -> str | None:
-    """The other Work (``namespace/name``) whose labels the live object carries, if any."""
-    labels = ((live or {}).get("metadata") or {}).get("labels") or {}
-    other_ns, other_name = labels.get(names.LABEL_WORK_NAMESPACE), labels.get(names.LABEL_WORK_NAME)
-    if not other_ns or not other_name:
-        return None
-    if (other_ns, other_name) == (work_namespace, work_name[:63]):
-        return None
-    return f"{other_ns}/{other_name}"
-
-
 def _namespaces_needed(resolved: Iterable[tuple[ManifestIdentifier, ResourceInfo | None]]) -> set[str]:
     """Namespaces the Work's namespaced manifests live in, except those the Work itself ships."""
     shipped = {ident.name for ident, _ in resolved if (ident.group, ident.kind) == ("", "Namespace")}
@@ -112,16 +98,27 @@ class WorkSyncer:
         *,
         config: AgentConfig,
         cache: MemberCache,
+        claims: WorkClaims | None = None,
+        on_handover: Callable[[str], None] = lambda key: None,
         keyring: sealing_keys.Keyring | None = None,
     ) -> None:
         self.member_api = member_api
         self.keyring = keyring
         self.config = config
         self.cache = cache
+        self.claims = claims
+        # (AppliedWork name, record key) -> the resourceVersion this process's last write left
+        self._written: dict[tuple[str, aw.RecordKey], str] = {}
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
-        self.remover = WorkRemover(records=self.records, applier=self.applier, cache=cache)
-        self._applied_generations: dict[str, int | None] = {}
+        self.remover = WorkRemover(
+            records=self.records,
+            applier=self.applier,
+            cache=cache,
+            claims=claims,
+            handover_grace=config.handover_grace,
+            on_handover=on_handover,
+        )
 
     # ---- sync ----------------------------------------------------------------------------
 
@@ -134,8 +131,13 @@ class WorkSyncer:
             return ident, None
         return with_resource(ident, info.plural, info.namespaced), info
 
-    async def sync(self, work: Mapping[str, Any]) -> SyncOutcome:
-        """Apply ``work`` on the member and return its new status (not written here)."""
+    async def sync(self, work: Mapping[str, Any], *, from_copy: bool = False) -> SyncOutcome:
+        """Apply ``work`` on the member and return its new status (not written here).
+
+        ``from_copy``: ``work`` was rebuilt from the AppliedWork's copy because the hub has not
+        answered since the agent started: apply and correct drift, but remove nothing and
+        take nothing over (what other Works carry is unknown).
+        """
         work_ns, work_name, generation = _work_meta(work)
         spec = work.get("spec") or {}
         strategy = Strategy.from_spec(spec.get("applyStrategy"))
@@ -155,25 +157,47 @@ class WorkSyncer:
                 resolved[m.identifier.ordinal] = await self._resolve(m)
         crd_deps = ordering.crd_dependencies(decoded)
         writing = strategy.type != STRATEGY_REPORT_DIFF
-        applied = await self.records.get(work_ns, work_name, create=writing)
+        applied = await self.records.get(work_ns, work_name, create=writing and not from_copy)
         record = aw.records(applied)
+        before = {aw.record_key(r): r for r in record}  # as the last pass left it
+        work_key = f"{work_ns}/{work_name}"
+        aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
+        owner = applied or {"metadata": {"name": aw_name, "uid": ""}}
+        prepared: dict[int, tuple[dict[str, Any], str]] = {}
+        for m in decoded:
+            ident, info = resolved.get(m.identifier.ordinal, (m.identifier, None))
+            if m.ok and info is not None:
+                obj = prepare(m.obj or {}, info=info, applied_work=owner, work_namespace=work_ns,
+                              work_name=work_name)
+                prepared[ident.ordinal] = (obj, aw.digest_of(obj, strategy=strategy.describe()))
         desired_keys = {aw.identifier_key(ident) for ident, info in resolved.values()}
         needed_namespaces = _namespaces_needed(resolved.values())
         desired_keys |= {("", "Namespace", "", ns) for ns in needed_namespaces}
-        if writing and applied is not None:
+        if writing and applied is not None and not from_copy:
+            # Write ahead, in one write: new entries, the digests about to be written, the Work copy.
             idents = [ident for ident, _ in resolved.values()]
-            ahead = aw.with_write_ahead(record, idents)
-            if ahead != record:
-                applied = await self.records.write(applied, ahead)
+            digests = {aw.identifier_key(resolved[o][0]): d for o, (_, d) in prepared.items()}
+            ahead = aw.with_digests(aw.with_write_ahead(record, idents), digests, {})
+            copy = aw.work_copy(work)
+            if ahead != record or aw.copy_of(applied) != copy:
+                # resourceVersions seen since the last record write ride along (never a write of their own)
+                # (not for a manifest about to change: its last write is not of this digest)
+                known = {
+                    k: v
+                    for (name, k), v in self._written.items()
+                    if name == aw_name and (before.get(k) or {}).get("digest") == digests.get(k)
+                }
+                ahead = aw.with_digests(ahead, {}, known)
+                applied = await self.records.write(applied, ahead, work_copy=copy)
                 record = ahead
-        work_key = f"{work_ns}/{work_name}"
-        full = generation not in (_applied_generation(work), self._applied_generations.get(work_key))
         listed = await self._prefetch(decoded, resolved)
-        uids: dict[aw.RecordKey, str] = {}
+        states: dict[aw.RecordKey, aw.AppliedState] = {}
         requeue: float | None = None
         waiting_crds: set[str] = set()
         semaphore = asyncio.Semaphore(self.config.apply_concurrency)
         configs = [c for c in spec.get("manifestConfigs") or [] if isinstance(c, Mapping)]
+        claims = None if from_copy else self.claims
+        recorded_uids = frozenset(str(r["uid"]) for r in record if r.get("uid"))
 
         async def one(m: DecodedManifest) -> None:
             nonlocal requeue
@@ -194,38 +218,46 @@ class WorkSyncer:
                 requeue = min(requeue or 5.0, 5.0)
                 return
             async with semaphore:
-                result, uid = await self._sync_manifest(
+                result, state = await self._sync_manifest(
                     m.obj or {},
                     ident,
                     info,
                     applied=applied,
-                    record=record,
+                    recorded=before.get(aw.identifier_key(ident)),
+                    prepared=prepared.get(ident.ordinal),
+                    recorded_uids=recorded_uids,
                     strategy=strategy,
-                    full=full,
                     configs=configs,
                     work_key=work_key,
                     listed=listed,
+                    claims=claims,
                 )
             results[ident.ordinal] = result
-            if uid:
-                uids[aw.identifier_key(ident)] = uid
+            if state is not None:
+                states[aw.identifier_key(ident)] = state
 
         for wave in ordering.waves(decoded):
             await asyncio.gather(*(one(m) for m in wave))
         if writing and applied is not None:
+            uids: dict[aw.RecordKey, str] = {}
             for ns in sorted(needed_namespaces):
-                obj = await self.applier.ensure_namespace(ns, work_key=work_key)
-                if obj is not None:
+                created = await self.applier.ensure_namespace(ns, work_key=work_key)
+                if created is not None:
                     ns_ident = ManifestIdentifier(
                         ordinal=0, version="v1", kind="Namespace", resource="namespaces", name=ns
                     )
                     record = aw.with_write_ahead(record, [ns_ident])
-                    uids[aw.identifier_key(ns_ident)] = str(obj["metadata"].get("uid") or "")
-            completed = aw.with_uids(record, uids)
-            if completed != record:
+                    uids[aw.identifier_key(ns_ident)] = str(created["metadata"].get("uid") or "")
+            completed = aw.with_uids(aw.with_applied(record, states), uids)
+            if aw.needs_completion(record, completed):  # a new UID, or a digest not written ahead
                 applied = await self.records.write(applied, completed)
                 record = completed
-            record = await self.remover.remove_stale(applied, record, desired_keys, orphan=self._orphan(spec))
+            if not from_copy:
+                record, pending = await self.remover.remove_stale(
+                    applied, record, desired_keys, orphan=self._orphan(spec), work_key=work_key
+                )
+                if pending:
+                    requeue = min(requeue or self.config.handover_retry, self.config.handover_retry)
         ordered = [results[o] for o in sorted(results)]
         if any(r.applied and r.availability is not None and not r.availability.available for r in ordered):
             requeue = min(requeue or self.config.not_available_requeue, self.config.not_available_requeue)
@@ -242,8 +274,6 @@ class WorkSyncer:
             limit_bytes=self.config.status_limit_bytes,
         )
         failures = [r for r in ordered if r.failed]
-        if writing:
-            self._applied_generations[work_key] = generation
         return SyncOutcome(status=status, requeue_after=requeue, failures=failures)
 
     async def _prefetch(
@@ -286,23 +316,31 @@ class WorkSyncer:
         info: ResourceInfo,
         *,
         applied: Mapping[str, Any] | None,
-        record: Sequence[Mapping[str, Any]],
+        recorded: Mapping[str, Any] | None,
+        prepared: tuple[dict[str, Any], str] | None,
+        recorded_uids: frozenset[str],
         strategy: Strategy,
-        full: bool,
         configs: Sequence[Mapping[str, Any]],
         work_key: str,
         listed: Mapping[tuple[str, str, str], dict[str, Any]],
-    ) -> tuple[ManifestResult, str | None]:
+        claims: WorkClaims | None,
+    ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
-        owner = applied or {"metadata": {"name": aw_name, "uid": ""}}
-        prepared = prepare(
-            manifest, info=info, applied_work=owner, work_namespace=work_ns, work_name=work_name
-        )
+        if prepared is None:  # its kind was served only once the CRD the Work ships was Established
+            owner = applied or {"metadata": {"name": aw_name, "uid": ""}}
+            late = prepare(
+                manifest, info=info, applied_work=owner, work_namespace=work_ns, work_name=work_name
+            )
+            prepared = (late, aw.digest_of(late, strategy=strategy.describe()))
+        desired, digest = prepared
+        key = aw.identifier_key(ident)
+        written_version = self._written.get((aw_name, key))
         namespace = ident.namespace or None
         if info.namespaced:
-            namespace = str(prepared["metadata"]["namespace"])
-        api_version = str(prepared["apiVersion"])
+            namespace = str(desired["metadata"]["namespace"])
+        api_version = str(desired["apiVersion"])
+        state: aw.AppliedState | None = None
         try:
             live = await self.cache.get(
                 api_version,
@@ -311,42 +349,74 @@ class WorkSyncer:
                 namespace=namespace,
                 listed=listed.get((api_version, ident.kind, namespace or "")),
             )
-            other = _other_work(live, work_namespace=work_ns, work_name=work_name)
-            if other is not None:
-                message = f"the object is applied by another Work, {other}; a member object has one Work"
+            holder = ownership.holder(live, work_namespace=work_ns)
+            holder_carries = claims is None or (holder is not None and claims.carries(holder, key))
+            decision = ownership.claim(holder_key=holder, work_key=work_key, holder_carries=holder_carries)
+            if decision == ownership.Claim.CONFLICT:
+                message = f"the object is applied by another Work, {holder}; a member object has one Work"
                 return ManifestResult(ident, False, REASON_CONFLICT, message), None
-            uids = {str(r["uid"]) for r in record if r.get("uid")}
-            owned = live is not None and is_owned(live, applied_uids=uids, applied_work_name=aw_name)
-            action = plan_apply(
-                prepared,
-                live,
-                owned=owned,
-                strategy=strategy,
-                field_manager=self.config.field_manager,
-                respected_managers=self.config.respected_managers,
-                original=manifest,
+            taking = decision == ownership.Claim.TAKE
+            owned = taking or (
+                live is not None and is_owned(live, applied_uids=recorded_uids, applied_work_name=aw_name)
             )
+            if owned and not taking and aw.up_to_date(
+                recorded, digest=digest, live=live, written_version=written_version
+            ):
+                # Exactly as written at the last apply, and nobody wrote it since: nothing to compare.
+                action = Action(ActionType.APPLY, "Owned", "up to date")
+            else:
+                action = plan_apply(
+                    desired,
+                    live,
+                    owned=owned,
+                    strategy=strategy,
+                    field_manager=self.config.field_manager,
+                    respected_managers=self.config.respected_managers,
+                    original=manifest,
+                )
             if action.type == ActionType.REPORT_DIFF:
                 return ManifestResult(
                     ident, False, action.reason, action.message, diffs=action.diffs, report_diff=True
                 ), None
             if action.type == ActionType.SKIP:
                 return ManifestResult(ident, False, action.reason, action.message, diffs=action.diffs), None
-            up_to_date = action.type == ActionType.APPLY and owned and not action.drifts and not full
-            if up_to_date and live is not None:
+            # A manifest that changed since its last apply is not drift: the member is merely behind.
+            # (Also when the record says this digest but whether it was written is unknown: a
+            # write-ahead not followed by a seen write, e.g. an agent killed in between.)
+            changed = (
+                recorded is None
+                or recorded.get("digest") != digest
+                or not (written_version or recorded.get("resourceVersion"))
+            )
+            drifts = [] if changed else action.drifts
+            current = (
+                action.type == ActionType.APPLY and owned and not taking and not action.drifts and not changed
+            )
+            if current and live is not None:
                 obj = live
             else:
                 if namespace and live is None and ident.kind != "Namespace":
                     await self.applier.ensure_namespace(namespace, work_key=work_key)
-                obj = await self.applier.write(prepared, live, action=action, strategy=strategy)
+                obj = await self.applier.write(desired, live, action=action, strategy=strategy)
                 self.cache.remember(obj)
-                _APPLIES.labels(action.reason).inc()
-                if action.drifts and not full:
+                written = obj.get("metadata") or {}
+                state = aw.AppliedState(
+                    uid=str(written.get("uid") or ""),
+                    digest=digest,
+                    resource_version=str(written.get("resourceVersion") or ""),
+                )
+                self._written[(aw_name, key)] = state.resource_version
+                _APPLIES.labels("TakingOverFromWork" if taking else action.reason).inc()
+                if taking:
+                    _log.info(
+                        "manifest.handed_over", work=work_key, manifest=ident.describe(), previous=holder
+                    )
+                elif drifts:
                     _log.info(
                         "manifest.drift_corrected",
                         work=work_key,
                         manifest=ident.describe(),
-                        paths=[d.path for d in action.drifts],
+                        paths=[d.path for d in drifts],
                     )
         except ApiError as err:
             if isinstance(err, NotFound) and namespace:
@@ -366,6 +436,8 @@ class WorkSyncer:
         meta = obj.get("metadata") or {}
         gen = meta.get("generation")
         message = action.message if action.take_over else "applied"
+        if taking:
+            message = f"taken over from {holder}"
         result = ManifestResult(
             ident,
             True,
@@ -373,10 +445,17 @@ class WorkSyncer:
             message,
             availability=health,
             feedback=values,
-            drifts=[] if full else action.drifts,
+            drifts=drifts,
             observed_generation=gen if isinstance(gen, int) else None,
         )
-        return result, str(meta.get("uid") or "") or None
+        if state is None and recorded is not None and not recorded.get("uid") and meta.get("uid"):
+            # written by an earlier pass that died before completing the record
+            state = aw.AppliedState(
+                uid=str(meta.get("uid")),
+                digest=str(recorded.get("digest") or ""),
+                resource_version=str(recorded.get("resourceVersion") or ""),
+            )
+        return result, state
 
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""

@@ -156,6 +156,38 @@ async def time_to_applied(hub_api: KubeClient, size: int) -> float:
         await asyncio.sleep(0.01)
 
 
+async def one_edit(hub_api: KubeClient, member: SimServer, size: int) -> tuple[float, int, int]:
+    """Edit one manifest of the ``size`` Work: (seconds to Applied, object writes, AppliedWork writes)."""
+    budget = 10**9  # zero-second latency rules: kubesim counts the requests they match
+    writes = ("POST", "PUT", "PATCH")
+    objects = [member.faults.latency(0.0, path="/configmaps", method=m, times=budget) for m in writes]
+    records = [member.faults.latency(0.0, path="/appliedworks", method=m, times=budget) for m in writes]
+    name = f"bench-{size}"
+    manifests = [configmap(name, i) for i in range(size)]
+    manifests[size // 2]["data"] = {"edited": "yes"}
+    started = time.perf_counter()
+    patched = await hub_api.patch(
+        names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=NAMESPACE,
+        patch={"spec": {"workload": {"manifests": manifests}}},
+    )
+    generation = patched["metadata"]["generation"]
+    while True:
+        work = await hub_api.get(names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=NAMESPACE)
+        conds = (work.get("status") or {}).get("conditions") or []
+        if any(c["type"] == "Applied" and c["status"] == "True" and c.get("observedGeneration") == generation
+               for c in conds):
+            break
+        if time.perf_counter() - started > 600:
+            raise TimeoutError("the edit was not applied within 600 s")
+        await asyncio.sleep(0.01)
+    took = time.perf_counter() - started
+    member.faults.rules[:] = [r for r in member.faults.rules if r not in (*objects, *records)]
+    def used(rules: list[Any]) -> int:
+        return sum(budget - int(r.times or 0) for r in rules)
+
+    return took, used(objects), used(records)
+
+
 async def main(sizes: list[int], idle_seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -195,6 +227,12 @@ async def main(sizes: list[int], idle_seconds: float) -> None:
                 seconds = await time_to_applied(hub_api, size)
                 millis = seconds * 1000
                 print(f"work of {size:5d} manifests: created -> Applied=True on the hub in {millis:8.1f} ms")
+            largest = max(sizes)
+            took, written, recorded = await one_edit(hub_api, member, largest)
+            print(
+                f"one manifest edited in the {largest}-manifest Work: Applied=True in {took * 1000:.1f} ms, "
+                f"{written} member object write(s), {recorded} AppliedWork write(s)"
+            )
             await asyncio.sleep(3.0)  # let the last passes settle before measuring idle
             before = await scrape(port)
             cpu0, _ = proc_usage(agent.pid)

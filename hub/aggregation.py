@@ -15,12 +15,20 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hub import reasons
+from hub.conditions import WantedCondition
 from hub.matching import TemplateRef
-from hub.replica_paths import group_of
+from hub.views import ANNOTATION_GENERATIONS, WorkView
 from shared.api import names
 
-# Work annotation: which template generation each of its manifests was rendered from.
-ANNOTATION_GENERATIONS = "work.waybill.dev/template-generations"
+__all__ = [
+    "ANNOTATION_GENERATIONS",
+    "binding_conditions",
+    "cluster_item",
+    "feedback_values",
+    "rendered_generations",
+    "template_status",
+]
 
 SUMMED_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 
@@ -30,15 +38,6 @@ def _condition(conditions: Sequence[Mapping[str, Any]] | None, kind: str) -> Map
         if condition.get("type") == kind:
             return condition
     return None
-
-
-def _matches(identifier: Mapping[str, Any], ref: TemplateRef) -> bool:
-    return (
-        identifier.get("kind") == ref.kind
-        and identifier.get("name") == ref.name
-        and (identifier.get("namespace") or "") == ref.namespace
-        and (identifier.get("group") or "") == group_of(ref.api_version)
-    )
 
 
 def feedback_values(manifest_condition: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,67 +61,24 @@ def feedback_values(manifest_condition: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def rendered_generations(work: Mapping[str, Any]) -> dict[str, int]:
-    raw = ((work.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_GENERATIONS)
-    try:
-        parsed = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return {str(k): int(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
-
-
-_WORK_CACHE_SIZE = 20000
-_Lookup = tuple[dict[tuple[str, str, str, str], Any], dict[str, int]]
-# Work (namespace, name) → ((uid, resourceVersion), its manifest conditions by identity and its
-# rendered generations): a binding reads one template out of a Work that may carry thousands;
-# one entry per Work (the latest version seen)
-_work_cache: dict[tuple[str, str], tuple[tuple[str, str], _Lookup]] = {}
-
-
-def _identity(identifier: Mapping[str, Any]) -> tuple[str, str, str, str]:
-    return (
-        str(identifier.get("group") or ""),
-        str(identifier.get("kind") or ""),
-        str(identifier.get("namespace") or ""),
-        str(identifier.get("name") or ""),
-    )
-
-
-def _work_lookup(work: Mapping[str, Any]) -> _Lookup:
-    meta = work.get("metadata") or {}
-    rv = str(meta.get("resourceVersion") or "")
-    key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
-    version = (str(meta.get("uid") or ""), rv)
-    cached = _work_cache.get(key) if rv else None
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    by_identity: dict[tuple[str, str, str, str], Any] = {}
-    for condition in (work.get("status") or {}).get("manifestConditions") or []:
-        by_identity.setdefault(_identity(condition.get("identifier") or {}), condition)
-    result = (by_identity, rendered_generations(work))
-    if rv:
-        if len(_work_cache) >= _WORK_CACHE_SIZE and key not in _work_cache:
-            _work_cache.clear()
-        _work_cache[key] = (version, result)
-    return result
+    """Which template generation each manifest of ``work`` was rendered from (by identity)."""
+    return WorkView.of(work).generations
 
 
 def cluster_item(
-    *, cluster: str, ref: TemplateRef, work: Mapping[str, Any] | None, generation: int | None
+    *, cluster: str, ref: TemplateRef, work: WorkView | Mapping[str, Any] | None, generation: int | None
 ) -> dict[str, Any]:
     """One ``aggregatedStatus`` entry; ``upToDate`` says the member applied ``generation``."""
     item: dict[str, Any] = {"clusterName": cluster, "applied": False, "health": "Unknown"}
     if work is None:
         item["errors"] = ["no Work for this cluster yet"]
         return {**item, "upToDate": False}
-    item["workName"] = (work.get("metadata") or {}).get("name")
-    status = work.get("status") or {}
-    by_identity, generations = _work_lookup(work)
-    manifest = by_identity.get((group_of(ref.api_version), ref.kind, ref.namespace, ref.name))
-    work_applied = _condition(status.get("conditions"), names.CONDITION_APPLIED)
-    work_generation = (work.get("metadata") or {}).get("generation")
-    work_current = bool(work_applied and (work_applied.get("observedGeneration") in (None, work_generation)))
-    rendered = generations.get(str(ref))
-    up_to_date = work_current and (generation is None or rendered == generation)
+    view = work if isinstance(work, WorkView) else WorkView.of(work)
+    item["workName"] = view.meta.get("name")
+    identity = ref.identity
+    manifest = view.manifest_conditions.get(identity)
+    rendered = view.rendered_generation(identity)
+    up_to_date = view.current and (generation is None or rendered == generation)
     if manifest is None:
         item["errors"] = ["not applied yet"]
         return {**item, "upToDate": False}
@@ -153,45 +109,50 @@ def cluster_item(
     return {**item, "upToDate": up_to_date and item["applied"]}
 
 
-def binding_conditions(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
-    """(type, status, reason, message) for Applied and Available over the chosen clusters."""
+def binding_conditions(items: Sequence[Mapping[str, Any]]) -> list[WantedCondition]:
+    """Applied and Available over the chosen clusters."""
+    applied, available = names.CONDITION_APPLIED, names.CONDITION_AVAILABLE
     if not items:
         return [
-            (names.CONDITION_APPLIED, "False", "NoClusters", "no cluster chosen"),
-            (names.CONDITION_AVAILABLE, "False", "NoClusters", "no cluster chosen"),
+            WantedCondition(
+                type=applied, status="False", reason=reasons.NO_CLUSTERS, message="no cluster chosen"
+            ),
+            WantedCondition(
+                type=available, status="False", reason=reasons.NO_CLUSTERS, message="no cluster chosen"
+            ),
         ]
-    not_applied = [str(i["clusterName"]) for i in items if not i.get("applied")]
-    not_available = [
+    not_applied = sorted(str(i["clusterName"]) for i in items if not i.get("applied"))
+    not_available = sorted(
         str(i["clusterName"]) for i in items if i.get("available") is False or not i.get("applied")
+    )
+    return [
+        WantedCondition(
+            type=applied,
+            status="False",
+            reason=reasons.NOT_APPLIED_EVERYWHERE,
+            message=f"not applied on {', '.join(not_applied)}",
+        )
+        if not_applied
+        else WantedCondition(
+            type=applied,
+            status="True",
+            reason=reasons.APPLIED_EVERYWHERE,
+            message=f"applied on {len(items)} clusters",
+        ),
+        WantedCondition(
+            type=available,
+            status="False",
+            reason=reasons.NOT_AVAILABLE_EVERYWHERE,
+            message=f"not available on {', '.join(not_available)}",
+        )
+        if not_available
+        else WantedCondition(
+            type=available,
+            status="True",
+            reason=reasons.AVAILABLE_EVERYWHERE,
+            message=f"available on {len(items)} clusters",
+        ),
     ]
-    out = []
-    if not_applied:
-        out.append(
-            (
-                names.CONDITION_APPLIED,
-                "False",
-                "NotAppliedEverywhere",
-                f"not applied on {', '.join(sorted(not_applied))}",
-            )
-        )
-    else:
-        out.append(
-            (names.CONDITION_APPLIED, "True", "AppliedEverywhere", f"applied on {len(items)} clusters")
-        )
-    if not_available:
-        out.append(
-            (
-                names.CONDITION_AVAILABLE,
-                "False",
-                "NotAvailableEverywhere",
-                f"not available on {', '.join(sorted(not_available))}",
-            )
-        )
-    else:
-        out.append(
-            (names.CONDITION_AVAILABLE, "True", "AvailableEverywhere", f"available on {len(items)} clusters")
-        )
-    return out
 
 
 def _lower_camel(name: str) -> str:

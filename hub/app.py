@@ -15,13 +15,11 @@ policies change, every (apiVersion, kind) their resource selectors name gets an 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import conditions as hub_conditions
-from hub import keys, matching
+from hub import keys, matching, rendering
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -31,15 +29,17 @@ from hub.controller_works import WorksController
 from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
-from hub.state import HubState
+from hub.state import HubState, member_of_namespace
+from hub.views import changed_templates
 from shared.api import names
-from shared.kube import errors
 from shared.kube.client import KubeClient
-from shared.kube.informer import Informer
+from shared.kube.informer import Informer, Views, strip_managed_fields
+from shared.kube.types import split_api_version
 from shared.ops.logging import get_logger
 from shared.runtime.controller import Controller, Result
 
 _log = get_logger("hub.app")
+Obj = dict[str, Any]
 
 # Never propagated: the hub's own bookkeeping and Kubernetes' per-namespace objects.
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "waybill-system"})
@@ -47,7 +47,6 @@ SYSTEM_OBJECTS = frozenset({("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount"
 STATUS_BATCH_SECONDS = 0.05
 POLICY_STATUS_BATCH_SECONDS = 0.5
 STARTUP_SCHEDULE_WAIT = 30.0
-CONFLICT_RETRY_SECONDS = 0.1
 SCHEDULER_BACKLOG = 64  # templates waiting to be scheduled before Works are held back
 WORKS_DEFER_SECONDS = 0.25
 WORKS_MAX_DEFER = 10.0
@@ -67,6 +66,11 @@ def _facts(view: ClusterView | None) -> tuple[Any, ...] | None:
         view.sealing_key,  # a new key (or a new pin) re-seals the member's Works
         view.sealing_signer,
     )
+
+
+def _policy_inputs(policy: Obj) -> tuple[Any, Any]:
+    """What of a policy scheduling and rendering read (not its status)."""
+    return (policy.get("spec"), (policy.get("metadata") or {}).get("deletionTimestamp"))
 
 
 def _capacity_sensitive(policy: Mapping[str, Any]) -> bool:
@@ -98,7 +102,7 @@ class Hub:
             events=self.events,
         )
         self.works = Controller("hub-works", self._render_works, workers=workers)
-        self._works_deferred: dict[str, float] = {}  # works key → when it was first held back
+        self._works_deferred: dict[keys.WorksKey, float] = {}  # works key → when it was first held back
         self.scheduler_ctl = SchedulingController(
             state=self.state,
             enqueue_works=self.works.enqueue,
@@ -107,7 +111,7 @@ class Hub:
             events=self.events,
         )
         self.scheduler = Controller("hub-scheduler", self._schedule, workers=workers)
-        self.policies_ctl = PolicyStatusController(state=self.state)
+        self.policies_ctl = PolicyStatusController(state=self.state, events=self.events)
         self.policy_status = Controller("hub-policies", self.policies_ctl.reconcile, workers=1)
         self.status_ctl = StatusController(
             state=self.state,
@@ -116,20 +120,13 @@ class Hub:
             clock=time.monotonic,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
-        self._facts: dict[str, tuple[Any, ...] | None] = {}
-        self._ns_seen: dict[str, str] = {}  # member namespace → the cluster it was labelled for
-        self._capacity: dict[str, Any] = {}
-        self._policy_specs: dict[str, str] = {}  # "kind/key" → digest of spec (+ deletion)
-        self._placements: dict[
-            str, tuple[PolicyRef | None, tuple[tuple[str, int | None], ...], Any, Any]
-        ] = {}
         self._wire()
 
     @property
-    def controllers(self) -> list[Controller]:
+    def controllers(self) -> list[Controller[Any]]:
         return [self.members, self.scheduler, self.works, self.status, self.policy_status]
 
-    async def _render_works(self, key: str) -> Any:
+    async def _render_works(self, key: keys.WorksKey) -> Any:
         """Works, unless the scheduler has a backlog: then each (policy, member) Work would be
         rewritten (all its manifests) for every few bindings the backlog produces; hold it back
         until the backlog drains (at most ``WORKS_MAX_DEFER`` seconds)."""
@@ -141,19 +138,14 @@ class Hub:
         self._works_deferred.pop(key, None)
         return await self.works_ctl.reconcile(key)
 
-    def _enqueue_status(self, key: str) -> None:
+    def _enqueue_status(self, key: keys.BindingKey) -> None:
         self.status.enqueue(key)
 
-    async def _schedule(self, key: str) -> Any:
-        ref = keys.parse_template_key(key)
+    async def _schedule(self, key: TemplateRef) -> Any:
+        ref = key
         if self._ignored(ref):
             return None
-        try:
-            return await self.scheduler_ctl.reconcile(key)
-        except errors.Conflict:
-            # the status controller wrote the binding in between: again from a fresher copy
-            self.state.forget_binding(keys.binding_key(ref))
-            return Result(requeue_after=CONFLICT_RETRY_SECONDS)
+        return await self.scheduler_ctl.reconcile(key)
 
     def _ignored(self, ref: TemplateRef) -> bool:
         member_namespace = self.state.is_member_namespace
@@ -167,170 +159,159 @@ class Hub:
             return True
         if (ref.kind, ref.name) in SYSTEM_OBJECTS:
             return True
-        return ref.api_version.split("/")[0] in WAYBILL_GROUPS
+        return ref.group in WAYBILL_GROUPS
 
     # ---- wiring ---------------------------------------------------------------------------------
 
     def _wire(self) -> None:
         state = self.state
-        state.namespaces.add_handler(self._member_changed)
+        state.namespaces.add_update_handler(self._namespace_changed)
         state.leases.add_handler(lambda key: self.members.enqueue(key.split("/")[0]))
-        state.members.add_handler(lambda key: self._member_changed(key.split("/")[0]))
+        state.members.add_update_handler(self._member_cluster_changed)
         for informer, kind in (
             (state.policies, names.KIND_PROPAGATION_POLICY),
             (state.cluster_policies, names.KIND_CLUSTER_PROPAGATION_POLICY),
         ):
-            informer.add_handler(self._make_policy_handler(kind))
-        state.overrides.add_handler(lambda _key: self._all_works())
-        state.cluster_overrides.add_handler(lambda _key: self._all_works())
-        state.bindings.add_handler(self._binding_changed)
-        state.cluster_bindings.add_handler(lambda name: self._binding_changed(f"/{name}"))
+            informer.add_update_handler(self._make_policy_handler(kind))
+        for informer, kind in (
+            (state.overrides, names.KIND_OVERRIDE_POLICY),
+            (state.cluster_overrides, names.KIND_CLUSTER_OVERRIDE_POLICY),
+        ):
+            informer.add_handler(self._make_override_handler(kind))
+        state.bindings.add_update_handler(self._binding_changed)
+        state.cluster_bindings.add_update_handler(
+            lambda name, old, new: self._binding_changed(name, old, new)
+        )
         # Work status arrives from many members at once: gather it into fewer binding status
         # writes, and wake only the bindings whose manifest (or its status) changed.
-        state.works.add_handler(self._work_changed)
+        state.works.add_update_handler(self._work_changed)
 
-    def _enqueue_policy_status(self, key: str) -> None:
+    def _enqueue_policy_status(self, key: PolicyRef) -> None:
         # counts need not be instant: one status write per policy per batch window
         self.policy_status.queue.add_after(key, POLICY_STATUS_BATCH_SECONDS)
 
     def _make_policy_handler(self, kind: str) -> Any:
-        informer = (
-            self.state.policies if kind == names.KIND_PROPAGATION_POLICY else self.state.cluster_policies
-        )
-
-        def handler(key: str) -> None:
+        def handler(key: str, old: Obj | None, new: Obj | None) -> None:
             namespace, _, name = key.rpartition("/")
-            self._enqueue_policy_status(keys.policy_key(PolicyRef(kind, namespace, name)))
-            policy = informer.get(key)
-            digest = (
-                None
-                if policy is None
-                else json.dumps(
-                    [policy.get("spec"), (policy.get("metadata") or {}).get("deletionTimestamp")],
-                    sort_keys=True,
-                    default=str,
-                )
-            )
-            identity = f"{kind}/{key}"
-            if self._policy_specs.get(identity) == digest and (
-                digest is not None or identity in self._policy_specs
-            ):
-                return  # a status-only change (ours): nothing to reschedule
-            if digest is None:
-                self._policy_specs.pop(identity, None)
-            else:
-                self._policy_specs[identity] = digest
+            ref = PolicyRef(kind, namespace, name)
+            self._enqueue_policy_status(ref)
+            if old is not None and new is not None and _policy_inputs(old) == _policy_inputs(new):
+                return  # a status-only change (ours): nothing to reschedule or re-render
             self._sync_template_kinds()
             self._all_templates()
+            # every rendering input of a policy (conflictResolution, ...) reaches its Works even
+            # when no placement changes
+            for binding in self.state.bindings_of_policy(ref):
+                for cluster in self.state.binding_view(binding).clusters:
+                    self.works.enqueue(keys.WorksKey(ref, cluster))
 
         return handler
 
-    def _work_changed(self, key: str) -> None:
-        for ref in self.state.work_index.update(key, self.state.works.get(key)):
-            self.status.queue.add_after(keys.binding_key(ref), STATUS_BATCH_SECONDS)
+    def _make_override_handler(self, kind: str) -> Any:
+        def handler(key: str) -> None:
+            namespace, _, name = key.rpartition("/")
+            self._enqueue_policy_status(PolicyRef(kind, namespace, name))
+            self._all_works()
 
-    def _binding_changed(self, informer_key: str) -> None:
+        return handler
+
+    def _all_policy_status(self) -> None:
+        for policy in self.state.propagation_policies():
+            self._enqueue_policy_status(PolicyRef.of(policy))
+
+    def _work_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
+        views = self.state.work_views
+        before = views.of(key, old) if old is not None else None
+        after = views.of(key, new) if new is not None else None
+        for ref in changed_templates(before, after):
+            self.status.queue.add_after(self.state.binding_key_for(ref), STATUS_BATCH_SECONDS)
+
+    def _binding_changed(self, informer_key: str, old: Obj | None, new: Obj | None) -> None:
         """Works, status and policy counts, when the placement or the scheduling outcome changed
         (not on the status controller's own aggregated-status writes)."""
-        namespace, _, name = informer_key.rpartition("/")
-        bkey = f"{namespace}|{name}"
-        binding = self.state.binding(bkey)
-        previous = self._placements.get(bkey)
-        current = None
-        if binding is not None:
-            scheduled = hub_conditions.find(
-                (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
-            )
-            current = (
-                keys.binding_policy(binding),
-                tuple(sorted(keys.binding_clusters(binding).items())),
-                keys.binding_template(binding),
-                (scheduled or {}).get("reason"),
-            )
+        bkey = keys.BindingKey.from_informer_key(informer_key)
+        previous = None if old is None else self.state.binding_view(old).placement
+        current = None if new is None else self.state.binding_view(new).placement
+        template = current.template if current is not None else None
+        if old is None and template is not None and self.state.template(template) is None:
+            # first sight (a start) of a binding whose template is not (yet) cached: it may have
+            # gone while no hub was running, and only the scheduler deletes such a binding
+            self.scheduler.enqueue(template)
         if current == previous:
             return
         self.status.enqueue(bkey)
         for placement in (previous, current):
-            if placement is not None and placement[0] is not None:
-                self._enqueue_policy_status(keys.policy_key(placement[0]))
-        for placement in (previous, current):
-            if placement is not None and placement[0] is not None:
-                for cluster, _replicas in placement[1]:
-                    self.works.enqueue(keys.works_key(placement[0], cluster))
-        if current is None:
-            self._placements.pop(bkey, None)
-            return
-        self._placements[bkey] = current
-        ref = current[2]
+            if placement is not None and placement.policy is not None:
+                self._enqueue_policy_status(placement.policy)
+                for cluster, _replicas in placement.clusters:
+                    self.works.enqueue(keys.WorksKey(placement.policy, cluster))
+        ref = current.template if current is not None else None
         if ref is not None and (ref.api_version, ref.kind) not in self.state.templates:
             self._sync_template_kinds()
 
     @staticmethod
-    def _binding_works_keys(binding: Mapping[str, Any]) -> Iterable[str]:
+    def _binding_works_keys(binding: Mapping[str, Any]) -> Iterable[keys.WorksKey]:
         policy = keys.binding_policy(binding)
         if policy is None:
             return []
-        return [keys.works_key(policy, cluster) for cluster in keys.binding_clusters(binding)]
+        return [keys.WorksKey(policy, cluster) for cluster in keys.binding_clusters(binding)]
 
     @staticmethod
-    def _binding_policy_keys(binding: Mapping[str, Any]) -> Iterable[str]:
+    def _binding_policy_keys(binding: Mapping[str, Any]) -> Iterable[PolicyRef]:
         policy = keys.binding_policy(binding)
-        return [keys.policy_key(policy)] if policy else []
+        return [policy] if policy else []
 
     def _all_templates(self) -> None:
         for ref, _ in self.state.all_templates():
-            self.scheduler.enqueue(keys.template_key(ref))
+            self.scheduler.enqueue(ref)
 
     def _all_works(self) -> None:
         for binding in self.state.all_bindings():
             for key in self._binding_works_keys(binding):
                 self.works.enqueue(key)
 
-    def _member_changed(self, namespace: str) -> None:
-        """A member namespace or MemberCluster changed: health, and rescheduling if needed.
-
-        Only the member(s) this namespace names (before and now) are looked at: O(1) per event.
-        """
+    def _namespace_changed(self, namespace: str, old: Obj | None, new: Obj | None) -> None:
+        """A namespace changed: health, and a fleet change if the member it registers did."""
         self.members.enqueue(namespace)
-        labelled = self.state.labelled_cluster(namespace)
-        candidates = {c for c in (self._ns_seen.get(namespace), labelled) if c}
-        if labelled is None:
-            self._ns_seen.pop(namespace, None)
-        else:
-            self._ns_seen[namespace] = labelled
-        gone: list[str] = []
-        changed: list[str] = []
-        capacity: list[str] = []
-        for cluster in sorted(candidates):
-            if self.state.namespace_of(cluster) is None:
-                if cluster in self._facts or cluster in self._capacity:
-                    gone.append(cluster)
-                continue
-            view = self.state.cluster_view(cluster)
-            facts = _facts(view)
-            if self._facts.get(cluster, "unseen") != facts:
-                changed.append(cluster)
-                self._facts[cluster] = facts
-            if view is not None and self._capacity.get(cluster) != view.available:
-                capacity.append(cluster)
-                self._capacity[cluster] = view.available
-        for cluster in gone:
-            self._facts.pop(cluster, None)
-            self._capacity.pop(cluster, None)
-        if gone or changed:
-            _log.info("fleet.changed", changed=sorted(changed), gone=sorted(gone))
-            self._all_templates()
-            for cluster in changed:
-                for binding in self.state.all_bindings():
-                    policy = keys.binding_policy(binding)
-                    if policy is not None and cluster in keys.binding_clusters(binding):
-                        self.works.enqueue(keys.works_key(policy, cluster))
-        elif capacity:
+        before = set(member_of_namespace(old)) if old is not None else set()
+        after = set(member_of_namespace(new)) if new is not None else set()
+        if before != after:
+            self._fleet_changed(joined=sorted(after - before), gone=sorted(before - after))
+
+    def _member_cluster_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
+        """A MemberCluster changed: health; rescheduling only for the facts scheduling reads.
+
+        Only this member's old and new facts are compared: O(1) per event.
+        """
+        namespace, _, cluster = key.rpartition("/")
+        self.members.enqueue(namespace)
+        if self.state.namespace_of(cluster) != namespace:
+            return  # not (or not yet) a registered member: its namespace's label decides
+        views = self.state.cluster_views
+        before = views.of(key, old) if old is not None else None
+        after = views.of(key, new) if new is not None else None
+        if _facts(before) != _facts(after):
+            self._fleet_changed(
+                joined=[cluster] if before is None else [], gone=[] if after else [cluster], changed=[cluster]
+            )
+        elif before is not None and after is not None and before.available != after.available:
             sensitive = {PolicyRef.of(p) for p in self.state.propagation_policies() if _capacity_sensitive(p)}
             for binding in self.state.all_bindings():
                 ref = keys.binding_template(binding)
                 if ref is not None and keys.binding_policy(binding) in sensitive:
-                    self.scheduler.enqueue(keys.template_key(ref))
+                    self.scheduler.enqueue(ref)
+
+    def _fleet_changed(self, *, joined: list[str], gone: list[str], changed: Iterable[str] = ()) -> None:
+        """Members joined, left or changed what scheduling reads: every template is re-evaluated
+        (in memory; only changed results are written) and the changed members' Works rendered."""
+        _log.info("fleet.changed", joined=joined, gone=gone, changed=sorted(changed))
+        self._all_templates()
+        self._all_policy_status()  # clusterNames that are (no longer) members
+        for cluster in {*joined, *changed}:
+            for binding in self.state.bindings_on(cluster):
+                policy = keys.binding_policy(binding)
+                if policy is not None:
+                    self.works.enqueue(keys.WorksKey(policy, cluster))
 
     def _sync_template_kinds(self) -> None:
         wanted = matching.selected_kinds(self.state.propagation_policies())
@@ -339,18 +320,32 @@ class Hub:
             if ref is not None:
                 wanted.add((ref.api_version, ref.kind))
         for api_version, kind in sorted(wanted - set(self.state.templates)):
-            if api_version.split("/")[0] in WAYBILL_GROUPS:
+            if split_api_version(api_version)[0] in WAYBILL_GROUPS:
                 continue
-            informer = Informer(self.state.hub_api, api_version, kind, name=f"hub:template:{kind}")
-            informer.add_handler(self._make_template_handler(api_version, kind))
+            informer = Informer(
+                self.state.hub_api,
+                api_version,
+                kind,
+                name=f"hub:template:{kind}",
+                transform=strip_managed_fields,
+            )
+            self.state.template_contents[(api_version, kind)] = Views(informer, rendering.content_digest)
+            informer.add_update_handler(self._make_template_handler(api_version, kind))
             self.state.templates[(api_version, kind)] = informer
             informer.start()
             _log.info("templates.watch", api_version=api_version, kind=kind)
 
     def _make_template_handler(self, api_version: str, kind: str) -> Any:
-        def handler(key: str) -> None:
+        contents = self.state.template_contents[(api_version, kind)]
+
+        def handler(key: str, old: Obj | None, new: Obj | None) -> None:
             namespace, _, name = key.rpartition("/")
-            self.scheduler.enqueue(keys.template_key(TemplateRef(api_version, kind, namespace, name)))
+            ref = TemplateRef(api_version, kind, namespace, name)
+            self.scheduler.enqueue(ref)
+            # content changes that leave the generation alone (labels, annotations) reach the
+            # Works too; status-only writes (ours, aggregated) cost no re-render
+            if old is not None and new is not None and contents.of(key, old) != contents.of(key, new):
+                self.scheduler_ctl.touch_works(ref)
 
         return handler
 

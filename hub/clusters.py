@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from shared.api.cluster import Taint, TaintEffect
+
+__all__ = ["UNREACHABLE_TAINT", "ClusterView", "Taint"]
 
 from hub import member_reports
 from shared import sealing
 
 UNREACHABLE_TAINT = "cluster.waybill.dev/unreachable"
-
-
-@dataclass(frozen=True)
-class Taint:
-    key: str
-    value: str = ""
-    effect: str = "NoSchedule"
 
 
 @dataclass(frozen=True)
@@ -60,12 +57,15 @@ class ClusterView:
             if condition.get("type") == "Ready":
                 ready = str(condition.get("status", "Unknown"))
         taints = tuple(
-            Taint(
+            # the one Taint model (shared.api.cluster); built without validation: a member
+            # written by hand may be odd, scheduling still reads what it can
+            Taint.model_construct(
                 key=str(t.get("key", "")),
-                value=str(t.get("value") or ""),
-                effect=str(t.get("effect") or "NoSchedule"),
+                value=str(t["value"]) if t.get("value") else None,
+                effect=cast(TaintEffect, str(t.get("effect") or "NoSchedule")),
             )
             for t in spec.get("taints") or []
+            if isinstance(t, Mapping)
         )
         return cls(
             name=str(meta.get("name", "")),

@@ -1,44 +1,27 @@
-"""metav1.Condition lists over plain dicts (pure): set one, keeping lastTransitionTime stable."""
+"""metav1.Condition lists over plain dicts (pure): find one; set one (``shared.api.meta``); merge patches."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
-
-def now_rfc3339() -> str:
-    return datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from shared.api import meta
 
 
-def set_condition(
-    conditions: Sequence[Mapping[str, Any]] | None,
-    *,
-    type: str,
-    status: str,
-    reason: str,
-    message: str = "",
-    observed_generation: int | None = None,
-    now: str | None = None,
-) -> list[dict[str, Any]]:
-    """A new list with ``type`` set; its transition time moves only when ``status`` changes."""
-    current = [dict(c) for c in conditions or []]
-    previous = next((c for c in current if c.get("type") == type), None)
-    transition = now or now_rfc3339()
-    if previous is not None and previous.get("status") == status and previous.get("lastTransitionTime"):
-        transition = str(previous["lastTransitionTime"])
-    updated: dict[str, Any] = {
-        "type": type,
-        "status": status,
-        "reason": reason,
-        "message": message[:32000],
-        "lastTransitionTime": transition,
-    }
-    if observed_generation is not None:
-        updated["observedGeneration"] = observed_generation
-    if previous is None:
-        return [*current, updated]
-    return [updated if c.get("type") == type else c for c in current]
+@dataclass(frozen=True)
+class WantedCondition:
+    """A condition a decision asks for (``set_condition`` stamps the transition time)."""
+
+    type: str
+    status: str
+    reason: str
+    message: str = ""
+
+
+# one condition rule and one time format for the whole project: shared.api.meta
+now_rfc3339 = meta.now_rfc3339
+set_condition = meta.set_wire_condition
 
 
 def find(conditions: Sequence[Mapping[str, Any]] | None, type: str) -> Mapping[str, Any] | None:

@@ -1,59 +1,111 @@
-"""Policy status controller: policy key → ``status.claimedTemplates`` and the Valid condition."""
+"""Policy status controller: policy key → ``status`` of (Cluster)Propagation/OverridePolicies.
+
+* ``claimedTemplates``: how many templates the policy claims (from the bindings index);
+* ``Valid``: False naming every field the API's rules refuse (``InvalidPolicy``: the policy then
+  claims nothing new, see the scheduler), or a placement the scheduler could not evaluate
+  (``InvalidPlacement``); True otherwise;
+* ``ClustersResolved`` (policies whose affinity names clusters): False naming the
+  ``clusterNames`` that are not members (a typo like ``us-1``); the policy still places on the
+  others.
+
+A Warning Event goes on the policy for each distinct problem.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub import conditions, keys
-from hub.controller_scheduling import REASON_INVALID_PLACEMENT
+from hub import conditions, reasons
+from hub.events import EventRecorder
+from hub.matching import PolicyRef
 from hub.state import HubState
 from shared.api import names
 from shared.kube import errors
 from shared.runtime.controller import Result
 
+OVERRIDE_KINDS = (names.KIND_OVERRIDE_POLICY, names.KIND_CLUSTER_OVERRIDE_POLICY)
+
 
 class PolicyStatusController:
-    """Counts the templates a policy claims and reports placement errors as ``Valid=False``."""
+    """Counts the templates a policy claims and reports what is wrong with it."""
 
-    def __init__(self, *, state: HubState) -> None:
+    def __init__(self, *, state: HubState, events: EventRecorder | None = None) -> None:
         self.state = state
+        self.events = events
 
-    async def reconcile(self, key: str) -> Result | None:
-        ref = keys.parse_policy_key(key)
-        policy = self.state.policy(ref)
+    async def reconcile(self, key: PolicyRef) -> Result | None:
+        ref = key
+        override = ref.kind in OVERRIDE_KINDS
+        policy = self.state.override_policy(ref) if override else self.state.policy(ref)
         if policy is None:
             return None
-        claimed = 0
-        problems: list[str] = []
-        for binding in self.state.all_bindings():
-            if keys.binding_policy(binding) != ref:
-                continue
-            scheduled = conditions.find(
-                (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
-            )
-            if scheduled is not None and scheduled.get("reason") == "PolicyRemoved":
-                continue
-            claimed += 1
-            if scheduled is not None and scheduled.get("reason") == REASON_INVALID_PLACEMENT:
-                problems.append(str(scheduled.get("message", "")))
+        check = self.state.policy_check(policy)
         old: dict[str, Any] = dict(policy.get("status") or {})
         new = dict(old)
-        new["claimedTemplates"] = claimed
+        conds = old.get("conditions")
+        placement_problems: list[str] = []
+        if not override:
+            claimed = 0
+            for binding in self.state.bindings_of_policy(ref):
+                scheduled = conditions.find(
+                    (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
+                )
+                if scheduled is not None and scheduled.get("reason") == reasons.POLICY_REMOVED:
+                    continue
+                claimed += 1
+                if scheduled is not None and scheduled.get("reason") == reasons.INVALID_PLACEMENT:
+                    placement_problems.append(str(scheduled.get("message", "")))
+            new["claimedTemplates"] = claimed
         generation = (policy.get("metadata") or {}).get("generation")
         if generation is not None:
             new["observedGeneration"] = generation
-        if problems:
-            new["conditions"] = conditions.set_condition(
-                old.get("conditions"),
+        warnings: list[tuple[str, str]] = []
+        if not check.valid:
+            message = f"{ref}: {'; '.join(check.problems)}"
+            conds = conditions.set_condition(
+                conds,
                 type=names.CONDITION_VALID,
                 status="False",
-                reason=REASON_INVALID_PLACEMENT,
-                message=sorted(problems)[0],
+                reason=reasons.INVALID_POLICY,
+                message=message,
+            )
+            warnings.append((reasons.INVALID_POLICY, message))
+        elif placement_problems:
+            conds = conditions.set_condition(
+                conds,
+                type=names.CONDITION_VALID,
+                status="False",
+                reason=reasons.INVALID_PLACEMENT,
+                message=sorted(placement_problems)[0],
             )
         else:
-            new["conditions"] = conditions.set_condition(
-                old.get("conditions"), type=names.CONDITION_VALID, status="True", reason="Valid"
+            conds = conditions.set_condition(
+                conds, type=names.CONDITION_VALID, status="True", reason=reasons.VALID
             )
+        if check.named_clusters and not override:
+            unknown = check.unknown_clusters(self.state.member_namespaces())
+            if unknown:
+                message = (
+                    f"{ref}: clusterNames name clusters that are not members: {', '.join(unknown)} "
+                    "(placed on the others)"
+                )
+                conds = conditions.set_condition(
+                    conds,
+                    type=names.CONDITION_CLUSTERS_RESOLVED,
+                    status="False",
+                    reason=reasons.UNKNOWN_CLUSTERS,
+                    message=message,
+                )
+                warnings.append((reasons.UNKNOWN_CLUSTERS, message))
+            else:
+                conds = conditions.set_condition(
+                    conds,
+                    type=names.CONDITION_CLUSTERS_RESOLVED,
+                    status="True",
+                    reason=reasons.CLUSTERS_RESOLVED,
+                    message="every cluster named is a member",
+                )
+        new["conditions"] = conds
         if new != old:
             meta = policy["metadata"]
             try:
@@ -66,4 +118,7 @@ class PolicyStatusController:
                 )
             except errors.NotFound:
                 return None
+        if self.events is not None:
+            for reason, message in warnings:
+                await self.events.emit(policy, event_type="Warning", reason=reason, message=message)
         return None

@@ -16,12 +16,10 @@ converges the template's binding. Spec and status are written only when they cha
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, matching, rendering, scheduling
+from hub import conditions, keys, matching, reasons, scheduling, status_writes
 from hub.events import EventRecorder
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -32,8 +30,14 @@ from shared.runtime.controller import Result
 
 _log = get_logger("hub.scheduling")
 
-REASON_POLICY_REMOVED = "PolicyRemoved"
-REASON_INVALID_PLACEMENT = "InvalidPlacement"
+REASON_POLICY_REMOVED = reasons.POLICY_REMOVED  # (kept: other modules import these names)
+REASON_INVALID_PLACEMENT = reasons.INVALID_PLACEMENT
+
+
+def _scheduled(status: str, reason: str, message: str) -> conditions.WantedCondition:
+    return conditions.WantedCondition(
+        type=names.CONDITION_SCHEDULED, status=status, reason=reason, message=message
+    )
 
 
 def _summary(decision: scheduling.Decision) -> str:
@@ -68,11 +72,6 @@ def decision_status(decision: scheduling.Decision, *, generation: int | None) ->
     return out
 
 
-def _content_digest(template: Mapping[str, Any]) -> str:
-    stripped = rendering.strip_server_fields(template)
-    return hashlib.sha256(json.dumps(stripped, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def _same(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, *, ignore: tuple[str, ...] = ()) -> bool:
     return {k: v for k, v in (a or {}).items() if k not in ignore} == {
         k: v for k, v in (b or {}).items() if k not in ignore
@@ -86,8 +85,8 @@ class SchedulingController:
         self,
         *,
         state: HubState,
-        enqueue_works: Callable[[str], None],
-        enqueue_status: Callable[[str], None],
+        enqueue_works: Callable[[keys.WorksKey], None],
+        enqueue_status: Callable[[keys.BindingKey], None],
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
     ) -> None:
@@ -96,7 +95,10 @@ class SchedulingController:
         self.enqueue_status = enqueue_status
         self.replica_paths = replica_paths
         self.events = events
-        self._content: dict[str, str] = {}  # template key → digest of what members get
+
+    def touch_works(self, ref: matching.TemplateRef) -> None:
+        """Re-render the Works carrying ``ref`` (its content changed, its placement did not)."""
+        self._touch_works(self.state.binding(self.state.binding_key_for(ref)))
 
     def _touch_works(self, *bindings: Mapping[str, Any] | None) -> None:
         for binding in bindings:
@@ -106,27 +108,32 @@ class SchedulingController:
             if policy is None:
                 continue
             for cluster in keys.binding_clusters(binding):
-                self.enqueue_works(keys.works_key(policy, cluster))
+                self.enqueue_works(keys.WorksKey(policy, cluster))
 
-    async def reconcile(self, key: str) -> Result | None:
-        ref = keys.parse_template_key(key)
+    async def reconcile(self, key: matching.TemplateRef) -> Result | None:
+        ref = key
         if not self.state.template_known(ref):
             return Result(requeue_after=0.5)
         template = self.state.template(ref)
-        bkey = keys.binding_key(ref)
+        bkey = self.state.binding_key_for(ref)
         binding = self.state.binding(bkey)
         if template is None or (template.get("metadata") or {}).get("deletionTimestamp"):
-            self._content.pop(key, None)
             if binding is not None:
                 await self._delete_binding(ref, binding)
             return None
-        # Content changes that leave the generation alone (labels, annotations) must reach the
-        # Works too; status-only writes (ours, aggregated) must not cost a re-render.
-        content = _content_digest(template)
-        if binding is not None and self._content.get(key) != content:
-            self._touch_works(binding)
-        self._content[key] = content
-        chosen = matching.choose_policy(template, self.state.propagation_policies())
+        held = keys.binding_policy(binding) if binding is not None else None
+        held_policy = self.state.policy(held) if held is not None else None
+        if (
+            held is not None
+            and held_policy is not None
+            and not (held_policy.get("metadata") or {}).get("deletionTimestamp")
+            and not self.state.policy_check(held_policy).valid
+        ):
+            # an invalid edit of the policy holding it: it is not matched (its fields may not
+            # even have the right types), the last placement is kept and the reason said
+            chosen: matching.PolicyRef | None = held
+        else:
+            chosen = matching.choose_policy(template, self.state.valid_propagation_policies())
         if chosen is None:
             if binding is not None:
                 await self._orphan(binding)
@@ -135,6 +142,22 @@ class SchedulingController:
         generation = (template.get("metadata") or {}).get("generation")
         previous = keys.binding_clusters(binding) if binding else {}
         policy_name = str(chosen)
+        check = self.state.policy_check(policy)
+        if not check.valid:
+            # only the policy already holding it: keep the last placement, say why
+            await self._write(
+                ref,
+                binding,
+                chosen,
+                clusters=None,
+                total=None,
+                status=None,
+                scheduled=_scheduled(
+                    "False", reasons.INVALID_POLICY, f"{policy_name}: {'; '.join(check.problems)}"
+                ),
+                generation=generation,
+            )
+            return None
         try:
             decision = scheduling.schedule(
                 policy_spec=policy.get("spec") or {},
@@ -151,7 +174,7 @@ class SchedulingController:
                 clusters=None,
                 total=None,
                 status=None,
-                scheduled=("False", REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"),
+                scheduled=_scheduled("False", REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"),
                 generation=generation,
             )
             return None
@@ -163,17 +186,17 @@ class SchedulingController:
                 clusters=None,
                 total=decision.total_replicas,
                 status=decision_status(decision, generation=generation),
-                scheduled=("False", "Unschedulable", f"{policy_name}: {decision.message}"),
+                scheduled=_scheduled("False", reasons.UNSCHEDULABLE, f"{policy_name}: {decision.message}"),
                 generation=generation,
             )
             return None
         clusters = [t.to_dict() for t in decision.targets]
         scheduled = (
-            ("True", "Scheduled", f"{policy_name}: {_summary(decision)}")
+            _scheduled("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
             if decision.targets
-            else (
+            else _scheduled(
                 "False",
-                "NoClusterEligible",
+                reasons.NO_CLUSTER_ELIGIBLE,
                 f"{policy_name}: {decision.message or 'no cluster is eligible'}",
             )
         )
@@ -200,7 +223,7 @@ class SchedulingController:
                 name=str(meta["name"]),
                 namespace=meta.get("namespace"),
             )
-        self.state.forget_binding(keys.binding_key(ref))
+        self.state.forget_binding(keys.binding_key_of(binding))
         _log.info("binding.deleted", template=str(ref))
         self._touch_works(binding)
 
@@ -226,15 +249,9 @@ class SchedulingController:
             )
 
     async def _patch_status(self, binding: Mapping[str, Any], status: dict[str, Any]) -> None:
-        meta = binding.get("metadata") or {}
-        written = await self.state.hub_api.patch_status(
-            names.WORK_API_VERSION,
-            str(binding.get("kind")),
-            name=str(meta["name"]),
-            namespace=meta.get("namespace"),
-            # the resourceVersion makes it conditional: the status controller writes this status
-            # too, and a merge patch computed from a stale copy would undo its work (or ours)
-            patch={"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": status},
+        # server-side apply of the scheduler's own fields: the status controller's stay its own
+        written = await status_writes.apply_binding_status(
+            self.state.hub_api, binding, owner=status_writes.SCHEDULER, status=status
         )
         self.state.remember_binding(written)
 
@@ -247,7 +264,7 @@ class SchedulingController:
         clusters: list[dict[str, Any]] | None,
         total: int | None,
         status: dict[str, Any] | None,
-        scheduled: tuple[str, str, str],
+        scheduled: conditions.WantedCondition,
         generation: int | None,
     ) -> None:
         old_spec = (binding or {}).get("spec") or {}
@@ -270,7 +287,7 @@ class SchedulingController:
             spec["replicas"] = total
         labels = {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE, **_policy_labels(policy)}
         kind = keys.binding_kind(ref)
-        name = keys.binding_name(ref)
+        name = str(((binding or {}).get("metadata") or {}).get("name") or keys.binding_name(ref))
         if binding is None:
             body: dict[str, Any] = {
                 "apiVersion": names.WORK_API_VERSION,
@@ -315,18 +332,20 @@ class SchedulingController:
         new_status["conditions"] = conditions.set_condition(
             old_status.get("conditions"),
             type=names.CONDITION_SCHEDULED,
-            status=scheduled[0],
-            reason=scheduled[1],
-            message=scheduled[2],
+            status=scheduled.status,
+            reason=scheduled.reason,
+            message=scheduled.message,
             observed_generation=generation,
         )
         if new_status != old_status or binding is None:
             await self._patch_status(written, new_status)
-        if self.events is not None and scheduled[0] == "False":
-            await self.events.emit(written, event_type="Warning", reason=scheduled[1], message=scheduled[2])
+        if self.events is not None and scheduled.status == "False":
+            await self.events.emit(
+                written, event_type="Warning", reason=scheduled.reason, message=scheduled.message
+            )
         if binding is None or old_spec != spec:
             self._touch_works(binding, written)
-            self.enqueue_status(keys.binding_key(ref))
+            self.enqueue_status(keys.binding_key_of(written))
 
 
 def _policy_labels(policy: matching.PolicyRef) -> dict[str, str]:

@@ -12,10 +12,9 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import aggregation, conditions, keys
-from hub.matching import TemplateRef
+from hub import aggregation, conditions, keys, reasons, status_writes
+from hub.matching import PolicyRef, TemplateRef
 from hub.state import HubState
-from shared.api import names
 from shared.kube import errors
 from shared.ops.logging import get_logger
 from shared.ops.metrics import histogram
@@ -23,7 +22,6 @@ from shared.runtime.controller import Result
 
 _log = get_logger("hub.status")
 CONDITION_RENDERED = "Rendered"
-CONFLICT_RETRY_SECONDS = 0.1
 # Intermediate status (some members still rolling out) is written at most this often per binding;
 # the write that completes a rollout (every member up to date) is never held back.
 MIN_WRITE_INTERVAL = 0.5
@@ -44,33 +42,33 @@ class StatusController:
         self,
         *,
         state: HubState,
-        render_errors: Mapping[tuple[str, str], str],
-        enqueue_policy: Callable[[str], None],
+        render_errors: Mapping[tuple[keys.BindingKey, str], str],
+        enqueue_policy: Callable[[PolicyRef], None],
         clock: Callable[[], float],
     ) -> None:
         self.state = state
         self.render_errors = render_errors
         self.enqueue_policy = enqueue_policy
         self.clock = clock
-        self._pending: dict[tuple[str, int], float] = {}  # (binding key, generation) → first seen
-        self._last_write: dict[str, float] = {}  # binding key → when its status was last written
+        self._pending: dict[tuple[keys.BindingKey, int], float] = {}  # (binding key, generation) → first seen
+        self._last_write: dict[keys.BindingKey, float] = {}  # binding key → when its status was last written
 
-    async def reconcile(self, key: str) -> Result | None:
+    async def reconcile(self, key: keys.BindingKey) -> Result | None:
         binding = self.state.binding(key)
         if binding is None:
             self._last_write.pop(key, None)
             return None
-        ref = keys.binding_template(binding)
-        policy = keys.binding_policy(binding)
+        view = self.state.binding_view(binding)
+        ref, policy = view.template, view.policy
         if ref is None or policy is None:
             return None
         template = self.state.template(ref)
         generation = (template or {}).get("metadata", {}).get("generation")
         items: list[dict[str, Any]] = []
         errors_seen: list[str] = []
-        for cluster in sorted(keys.binding_clusters(binding)):
+        for cluster in sorted(view.clusters):
             namespace = self.state.namespace_of(cluster)
-            work = self.state.work_carrying(ref, namespace) if namespace else None
+            work = self.state.work_carrying(ref, namespace, policy=policy) if namespace else None
             item = aggregation.cluster_item(cluster=cluster, ref=ref, work=work, generation=generation)
             render_error = self.render_errors.get((key, cluster))
             if render_error:
@@ -81,18 +79,22 @@ class StatusController:
         new_status = dict(old_status)
         new_status["aggregatedStatus"] = [{k: v for k, v in i.items() if k != "upToDate"} for i in items]
         conds = old_status.get("conditions")
-        for kind, status, reason, message in aggregation.binding_conditions(items):
-            conds = conditions.set_condition(conds, type=kind, status=status, reason=reason, message=message)
+        for wanted in aggregation.binding_conditions(items):
+            conds = conditions.set_condition(
+                conds, type=wanted.type, status=wanted.status, reason=wanted.reason, message=wanted.message
+            )
         if errors_seen:
             conds = conditions.set_condition(
                 conds,
                 type=CONDITION_RENDERED,
                 status="False",
-                reason="OverrideFailed",
+                reason=reasons.OVERRIDE_FAILED,
                 message="; ".join(errors_seen),
             )
         elif conditions.find(conds, CONDITION_RENDERED) is not None:
-            conds = conditions.set_condition(conds, type=CONDITION_RENDERED, status="True", reason="Rendered")
+            conds = conditions.set_condition(
+                conds, type=CONDITION_RENDERED, status="True", reason=reasons.RENDERED
+            )
         new_status["conditions"] = conds
         if new_status != old_status:
             now = self.clock()
@@ -103,37 +105,26 @@ class StatusController:
                 self._observe(key, generation, items)
                 return Result(requeue_after=MIN_WRITE_INTERVAL - (now - last))
             self._last_write[key] = now
-            meta = binding["metadata"]
-            # the binding and the template status are independent writes: both at once
-            binding_write = self.state.hub_api.patch_status(
-                names.WORK_API_VERSION,
-                str(binding.get("kind")),
-                name=str(meta["name"]),
-                namespace=meta.get("namespace"),
-                # conditional on the copy it was computed from (the scheduler writes status too)
-                patch={
-                    "metadata": {"resourceVersion": meta.get("resourceVersion")},
-                    "status": new_status,
-                },
+            # the binding and the template status are independent writes: both at once; the
+            # binding's is a server-side apply of this controller's own fields (the scheduler
+            # owns the rest), so a stale copy cannot undo the scheduler's update
+            binding_write = status_writes.apply_binding_status(
+                self.state.hub_api, binding, owner=status_writes.AGGREGATOR, status=new_status
             )
             written, _ = await asyncio.gather(
                 binding_write, self._template_status(ref, template, items), return_exceptions=True
             )
             self._observe(key, generation, items)
-            if isinstance(written, errors.Conflict):
-                # the scheduler wrote in between: look again once the cache has its write
-                self.state.forget_binding(key)
-                return Result(requeue_after=CONFLICT_RETRY_SECONDS)
             if isinstance(written, BaseException):
                 raise written
             self.state.remember_binding(written)
-            self.enqueue_policy(keys.policy_key(policy))
+            self.enqueue_policy(policy)
             return None
         self._observe(key, generation, items)
         await self._template_status(ref, template, items)
         return None
 
-    def _observe(self, key: str, generation: Any, items: list[dict[str, Any]]) -> None:
+    def _observe(self, key: keys.BindingKey, generation: Any, items: list[dict[str, Any]]) -> None:
         if not isinstance(generation, int):
             return
         marker = (key, generation)

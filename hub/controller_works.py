@@ -15,11 +15,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, manifest_sealing, overrides, rendering
+from hub import conditions, keys, manifest_sealing, overrides, reasons, rendering
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
-from hub.matching import TemplateRef
+from hub.matching import TemplateId
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
@@ -37,7 +37,7 @@ def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for work in works:
         for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            out[str(TemplateRef.of(manifest))] = manifest
+            out[str(TemplateId.of(manifest))] = manifest
     return out
 
 
@@ -53,7 +53,7 @@ class WorksController:
         self,
         *,
         state: HubState,
-        enqueue_status: Callable[[str], None],
+        enqueue_status: Callable[[keys.BindingKey], None],
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
     ) -> None:
@@ -62,11 +62,11 @@ class WorksController:
         self.replica_paths = replica_paths
         self.events = events
         # (binding key, cluster) → the render error of its manifest for that cluster
-        self.render_errors: dict[tuple[str, str], str] = {}
+        self.render_errors: dict[tuple[keys.BindingKey, str], str] = {}
         self._created: dict[tuple[str, str], dict[str, Any]] = {}  # (namespace, name) → created Work
 
-    async def reconcile(self, key: str) -> Result | None:
-        policy_ref, cluster = keys.parse_works_key(key)
+    async def reconcile(self, key: keys.WorksKey) -> Result | None:
+        policy_ref, cluster = key.policy, key.cluster
         namespace = self.state.namespace_of(cluster)
         if namespace is None:
             return None  # the member left: its namespace (and Works) go with it
@@ -83,16 +83,24 @@ class WorksController:
         last_good = _last_good(list(existing.values()))
         view = self.state.cluster_view(cluster)
         policy = self.state.policy(policy_ref)
-        override_policies = self.state.override_policies()
+        override_policies = []
+        invalid_overrides: list[tuple[dict[str, Any], str]] = []
+        for override in self.state.override_policies():
+            check = self.state.policy_check(override)
+            if check.valid:
+                override_policies.append(override)
+            else:
+                invalid_overrides.append((override, "; ".join(check.problems)))
         manifests: list[dict[str, Any]] = []
         generations: dict[str, int] = {}
         waiting = False
         for binding in sorted(self.state.bindings_for(policy_ref, cluster), key=keys.binding_key_of):
-            ref = keys.binding_template(binding)
+            binding_view = self.state.binding_view(binding)
+            ref = binding_view.template
             if ref is None:
                 continue
             bkey = keys.binding_key_of(binding)
-            previous = last_good.get(str(ref))
+            previous = last_good.get(str(ref.identity))
             template = self.state.template(ref)
             scheduled = conditions.find(
                 (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
@@ -105,8 +113,17 @@ class WorksController:
                 if previous is not None:
                     manifests.append(previous)
                 continue
-            replicas = keys.binding_clusters(binding).get(cluster)
+            replicas = binding_view.clusters.get(cluster)
             try:
+                for override, problems in invalid_overrides:
+                    if overrides.applies_to(override, template):
+                        raise overrides.OverrideError(
+                            policy=overrides.policy_ref(override),
+                            obj=str(ref),
+                            cluster=cluster,
+                            field="spec",
+                            message=f"the policy is invalid: {problems}",
+                        )
                 manifest = rendering.render_manifest(
                     template,
                     cluster=view,
@@ -122,7 +139,7 @@ class WorksController:
                     _log.warning("render.failed", binding=bkey, cluster=cluster, error=str(exc))
                     if self.events is not None:
                         await self.events.emit(
-                            binding, event_type="Warning", reason="OverrideFailed", message=str(exc)
+                            binding, event_type="Warning", reason=reasons.OVERRIDE_FAILED, message=str(exc)
                         )
                 if previous is not None:
                     manifests.append(previous)
@@ -132,7 +149,7 @@ class WorksController:
             manifests.append(manifest)
             generation = (template.get("metadata") or {}).get("generation")
             if generation is not None:
-                generations[str(ref)] = int(generation)
+                generations[str(ref.identity)] = int(generation)
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
@@ -143,9 +160,10 @@ class WorksController:
             member_namespace=namespace,
             manifests=manifests,
             options=options,
+            previous=rendering.part_assignment(policy_ref, list(existing.values())),
         )
         for work in desired:
-            carried = [str(TemplateRef.of(m)) for m in work["spec"]["workload"]["manifests"]]
+            carried = [str(TemplateId.of(m)) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))
             await self._write(work, existing.get(work["metadata"]["name"]))

@@ -1,11 +1,13 @@
 """Work-queue keys of the hub's controllers, and binding names (pure).
 
-Keys are strings (the runtime's queue is keyed by ``str``); each controller has its own shape:
+Keys are typed, hashable records (the runtime's queue is generic over its key type), so nothing
+is formatted into a string and parsed back:
 
-* template (scheduler): ``apiVersion|kind|namespace|name``
-* binding (status): ``namespace|name`` (namespace empty for a ClusterResourceBinding)
-* works: ``policyKind|policyNamespace|policyName|cluster``
-* member: the member namespace's name
+* scheduler: the template's ``TemplateRef``;
+* status: ``BindingKey`` (namespace empty for a ClusterResourceBinding);
+* works: ``WorksKey`` (policy, member cluster);
+* policy status: the policy's ``PolicyRef`` (override policies too);
+* members: the member namespace's name.
 """
 
 from __future__ import annotations
@@ -13,36 +15,65 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from hub.matching import PolicyRef, TemplateRef
+from hub import views
+from hub.matching import PolicyRef, TemplateId, TemplateRef
 from shared.api import names
 
 
-def template_key(ref: TemplateRef) -> str:
-    return "|".join((ref.api_version, ref.kind, ref.namespace, ref.name))
+@dataclass(frozen=True, order=True, slots=True)
+class BindingKey:
+    """A (Cluster)ResourceBinding: ``namespace`` is empty for a cluster-scoped one."""
+
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, binding: Mapping[str, Any]) -> BindingKey:
+        meta = binding.get("metadata") or {}
+        return cls(str(meta.get("namespace") or ""), str(meta.get("name", "")))
+
+    @classmethod
+    def from_informer_key(cls, key: str) -> BindingKey:
+        namespace, _, name = key.rpartition("/")
+        return cls(namespace, name)
+
+    @property
+    def informer_key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    def __str__(self) -> str:
+        return self.informer_key
 
 
-def parse_template_key(key: str) -> TemplateRef:
-    api_version, kind, namespace, name = key.split("|")
-    return TemplateRef(api_version, kind, namespace, name)
+@dataclass(frozen=True, order=True, slots=True)
+class WorksKey:
+    """The Works of one policy in one member's namespace."""
+
+    policy: PolicyRef
+    cluster: str
+
+    def __str__(self) -> str:
+        return f"{self.policy}@{self.cluster}"
 
 
-def works_key(policy: PolicyRef, cluster: str) -> str:
-    return "|".join((policy.kind, policy.namespace, policy.name, cluster))
+def binding_name(ref: TemplateRef | TemplateId) -> str:
+    """Deterministic binding name, unique per template identity (group included, version not).
 
-
-def parse_works_key(key: str) -> tuple[PolicyRef, str]:
-    kind, namespace, name, cluster = key.split("|")
-    return PolicyRef(kind, namespace, name), cluster
-
-
-def binding_name(ref: TemplateRef) -> str:
-    """Deterministic binding name: ``<name>-<kind>`` (Karmada's convention), hashed when too long."""
-    readable = re.sub(r"[^a-z0-9.-]+", "-", f"{ref.name}-{ref.kind}".lower()).strip("-.")
+    ``<name>-<kind>`` (Karmada's convention) for the core group and Kubernetes' dot-less groups
+    (``apps``, ``batch``...: no two of them share a kind name), ``<name>-<kind>.<group>`` for
+    every other group, so ``Certificate/shop/web`` of two groups get two bindings; hashed when
+    too long. Bindings named before the group was part of the name are found by their template
+    (``HubState.binding_key_for``) and keep their name.
+    """
+    group = ref.group
+    suffix = f".{group}" if "." in group else ""
+    readable = re.sub(r"[^a-z0-9.-]+", "-", f"{ref.name}-{ref.kind}{suffix}".lower()).strip("-.")
     if len(readable) <= 240:
         return readable
-    digest = hashlib.sha256(str(ref).encode()).hexdigest()[:10]
+    digest = hashlib.sha256(str(ref.identity).encode()).hexdigest()[:10]
     return f"{readable[:229].rstrip('-.')}-{digest}"
 
 
@@ -50,51 +81,16 @@ def binding_kind(ref: TemplateRef) -> str:
     return names.KIND_RESOURCE_BINDING if ref.namespace else names.KIND_CLUSTER_RESOURCE_BINDING
 
 
-def binding_key(ref: TemplateRef) -> str:
-    return f"{ref.namespace}|{binding_name(ref)}"
 
 
-def binding_key_of(binding: Mapping[str, Any]) -> str:
-    meta = binding.get("metadata") or {}
-    return f"{meta.get('namespace') or ''}|{meta.get('name', '')}"
+binding_template = views.binding_template
+binding_policy = views.binding_policy
+binding_clusters = views.binding_clusters
 
 
-def parse_binding_key(key: str) -> tuple[str, str]:
-    namespace, name = key.split("|")
-    return namespace, name
+def binding_key(ref: TemplateRef | TemplateId) -> BindingKey:
+    """The key of the binding ``ref`` gets when it is created (see ``HubState.binding_key_for``)."""
+    return BindingKey(ref.namespace, binding_name(ref))
 
 
-def binding_template(binding: Mapping[str, Any]) -> TemplateRef | None:
-    resource = (binding.get("spec") or {}).get("resource") or {}
-    if not resource.get("kind") or not resource.get("name"):
-        return None
-    return TemplateRef(
-        str(resource.get("apiVersion", "")),
-        str(resource["kind"]),
-        str(resource.get("namespace") or ""),
-        str(resource["name"]),
-    )
-
-
-def binding_policy(binding: Mapping[str, Any]) -> PolicyRef | None:
-    policy = (binding.get("spec") or {}).get("policy") or {}
-    if not policy.get("name"):
-        return None
-    return PolicyRef(str(policy.get("kind", "")), str(policy.get("namespace") or ""), str(policy["name"]))
-
-
-def binding_clusters(binding: Mapping[str, Any]) -> dict[str, int | None]:
-    return {
-        str(c["name"]): c.get("replicas")
-        for c in (binding.get("spec") or {}).get("clusters") or []
-        if c.get("name")
-    }
-
-
-def policy_key(policy: PolicyRef) -> str:
-    return "|".join((policy.kind, policy.namespace, policy.name))
-
-
-def parse_policy_key(key: str) -> PolicyRef:
-    kind, namespace, name = key.split("|")
-    return PolicyRef(kind, namespace, name)
+binding_key_of = BindingKey.of

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub import selectors, tenancy
+from shared.kube.types import split_api_version
 
 NAMESPACED_POLICY = "PropagationPolicy"
 CLUSTER_POLICY = "ClusterPropagationPolicy"
@@ -30,9 +31,43 @@ SPECIFICITY_LABELS = 2
 SPECIFICITY_KIND = 1
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
+class TemplateId:
+    """Version-independent identity of a template: what bindings, indexes and Works key on.
+
+    Two kinds of the same name in different API groups (``Certificate`` of ``cert-manager.io``
+    and of ``example.com``) are different templates; two versions of one group are the same.
+    """
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> TemplateId:
+        """The identity of an object (a template or a manifest)."""
+        meta = obj.get("metadata") or {}
+        return cls(
+            group=split_api_version(str(obj.get("apiVersion", "")))[0],
+            kind=str(obj.get("kind", "")),
+            namespace=str(meta.get("namespace") or ""),
+            name=str(meta.get("name", "")),
+        )
+
+    @property
+    def identity(self) -> TemplateId:
+        return self
+
+    def __str__(self) -> str:
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{kind}/{where}{self.name}"
+
+
+@dataclass(frozen=True, order=True, slots=True)
 class TemplateRef:
-    """Identity of a resource template on the hub."""
+    """A resource template on the hub, with the version it is read at (see ``identity``)."""
 
     api_version: str
     kind: str
@@ -49,12 +84,20 @@ class TemplateRef:
             name=str(meta.get("name", "")),
         )
 
+    @property
+    def group(self) -> str:
+        return split_api_version(self.api_version)[0]
+
+    @property
+    def identity(self) -> TemplateId:
+        return TemplateId(self.group, self.kind, self.namespace, self.name)
+
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind}/{where}{self.name}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class PolicyRef:
     """Identity of a (Cluster)PropagationPolicy."""
 

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hub import reasons
 from shared.api import names
 
-REASON_LEASE_EXPIRED = "LeaseExpired"
-REASON_AWAITING_AGENT = "AwaitingAgent"
-REASON_HEARTBEAT_RESUMED = "HeartbeatResumed"
+REASON_LEASE_EXPIRED = reasons.LEASE_EXPIRED
+REASON_AWAITING_AGENT = reasons.AWAITING_AGENT
+REASON_HEARTBEAT_RESUMED = reasons.HEARTBEAT_RESUMED
 HUB_REASONS = (REASON_LEASE_EXPIRED, REASON_AWAITING_AGENT)
 
 

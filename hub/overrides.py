@@ -16,7 +16,6 @@ that cannot be applied raises ``OverrideError`` naming the policy, object, clust
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,10 +24,10 @@ import jsonpatch
 from hub import matching, tenancy
 from hub.clusters import ClusterView
 from hub.scheduling import PlacementError, affinity_rejection
+from shared.api import variables
 
 CLUSTER_OVERRIDE = "ClusterOverridePolicy"
 NAMESPACED_OVERRIDE = "OverridePolicy"
-_VARIABLE = re.compile(r"\$\{(MEMBER_CLUSTER_NAME|MEMBER_CLUSTER_LABEL:([^}]*))\}")
 
 # Where pod specs live, per kind (JSON pointers without the trailing container list).
 POD_SPEC_PATHS: Mapping[str, str] = {
@@ -96,23 +95,9 @@ def _rules(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def substitute(value: Any, cluster: ClusterView) -> Any:
-    """Replace the cluster variables in every string inside ``value``."""
-    if isinstance(value, str):
-
-        def one(match: re.Match[str]) -> str:
-            if match.group(1) == "MEMBER_CLUSTER_NAME":
-                return cluster.name
-            key = match.group(2)
-            if key not in cluster.labels:
-                raise KeyError(f"cluster {cluster.name} has no label {key!r} for ${{{match.group(1)}}}")
-            return cluster.labels[key]
-
-        return _VARIABLE.sub(one, value)
-    if isinstance(value, list):
-        return [substitute(v, cluster) for v in value]
-    if isinstance(value, dict):
-        return {k: substitute(v, cluster) for k, v in value.items()}
-    return value
+    """Replace the cluster variables in every string inside ``value`` (``shared.api.variables``:
+    the one substitution, also what validation checks); ``VariableError`` names what is wrong."""
+    return variables.substitute(value, cluster_name=cluster.name, cluster_labels=cluster.labels)
 
 
 # ---------------------------------------------------------------- images
@@ -297,13 +282,13 @@ def apply_overrides(
                     where = f"overrideRules[{rule_index}].overriders.{field}[{index}]"
                     try:
                         concrete = substitute(overrider, cluster)
-                    except KeyError as exc:
+                    except variables.VariableError as exc:
                         raise OverrideError(
                             policy=name,
                             obj=_describe(manifest),
                             cluster=cluster.name,
                             field=where,
-                            message=str(exc.args[0]),
+                            message=str(exc),
                         ) from exc
                     problem = apply(result, concrete) or tenancy.identity_problem(
                         manifest, result, path=concrete.get("path")

@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import matching, overrides, rendering, scheduling
+from hub import matching, overrides, rendering, scheduling, views
 from hub.clusters import ClusterView
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from shared.api import names
+from shared.kube.types import split_api_version
 
 POLICY_KINDS = (names.KIND_PROPAGATION_POLICY, names.KIND_CLUSTER_PROPAGATION_POLICY)
 OVERRIDE_KINDS = (names.KIND_OVERRIDE_POLICY, names.KIND_CLUSTER_OVERRIDE_POLICY)
@@ -36,7 +37,7 @@ def split_objects(objects: Sequence[Mapping[str, Any]]) -> dict[str, list[Mappin
     }
     for obj in objects:
         kind = obj.get("kind")
-        group = str(obj.get("apiVersion", "")).split("/")[0]
+        group = split_api_version(str(obj.get("apiVersion", "")))[0]
         if kind in POLICY_KINDS and group == names.POLICY_GROUP:
             groups["policies"].append(obj)
         elif kind in OVERRIDE_KINDS and group == names.POLICY_GROUP:
@@ -46,6 +47,17 @@ def split_objects(objects: Sequence[Mapping[str, Any]]) -> dict[str, list[Mappin
         elif group not in (names.WORK_GROUP, names.CLUSTER_GROUP, names.POLICY_GROUP):
             groups["templates"].append(obj)
     return groups
+
+
+def problems(groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    """What the hub would refuse (``Kind/ns/name: field: message``), the messages it reports in
+    the policies' ``Valid=False`` condition; [] when every (override) policy is valid."""
+    found = []
+    for obj in [*groups.get("policies", ()), *groups.get("overrides", ())]:
+        check = views.check_policy(obj)
+        if not check.valid:
+            found.append(f"{matching.PolicyRef.of(obj)}: {'; '.join(check.problems)}")
+    return found
 
 
 def plan(

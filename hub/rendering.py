@@ -9,6 +9,7 @@ parts before ~800 KiB, named deterministically and labelled to trace back to the
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.clusters import ClusterView
-from hub.matching import PolicyRef
+from hub.matching import PolicyRef, TemplateId
 from hub.overrides import apply_overrides
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, replica_path, set_path
 from shared.api import names
+from shared.kube.types import split_api_version
 
 WORK_SIZE_LIMIT = 800 * 1024
 SERVER_METADATA = (
@@ -73,6 +75,12 @@ def strip_server_fields(template: Mapping[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def content_digest(template: Mapping[str, Any]) -> str:
+    """A digest of what members get of ``template`` before overrides (not its status)."""
+    stripped = strip_server_fields(template)
+    return hashlib.sha256(json.dumps(stripped, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def render_manifest(
     template: Mapping[str, Any],
     *,
@@ -113,11 +121,18 @@ def work_base_name(policy: PolicyRef) -> str:
     return f"{prefix}-{readable}-{_digest(str(policy))}"
 
 
+@functools.lru_cache(maxsize=4096)  # pure; asked for on every status pass per member
+def policy_label_values(policy: PolicyRef) -> tuple[str, str]:
+    """The values of a policy's Work labels: (policy namespace, policy name)."""
+    return label_value(policy.namespace), label_value(policy.name)
+
+
 def policy_labels(policy: PolicyRef) -> dict[str, str]:
+    namespace, name = policy_label_values(policy)
     return {
         names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE,
-        names.LABEL_POLICY_NAME: label_value(policy.name),
-        names.LABEL_POLICY_NAMESPACE: label_value(policy.namespace),
+        names.LABEL_POLICY_NAME: name,
+        names.LABEL_POLICY_NAMESPACE: namespace,
     }
 
 
@@ -155,7 +170,7 @@ def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, 
             continue
         api_version, kind, namespace, name = manifest_key(manifest)
         identifier: dict[str, Any] = {
-            "group": api_version.rsplit("/", 1)[0] if "/" in api_version else "",
+            "group": split_api_version(api_version)[0],
             "kind": kind,
             "name": name,
         }
@@ -163,6 +178,76 @@ def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, 
             identifier["namespace"] = namespace
         configs.append({"resourceIdentifier": identifier, "feedbackRules": [{"type": "WellKnownStatus"}]})
     return configs
+
+
+def part_name(policy: PolicyRef, index: int) -> str:
+    """The name of a policy's Work part ``index`` (0: the base name, then ``-p1``, ``-p2``...)."""
+    base = work_base_name(policy)
+    return base if index == 0 else f"{base}-p{index}"
+
+
+def part_index(policy: PolicyRef, name: str) -> int | None:
+    """Which part of ``policy``'s Works ``name`` is (None: not one of its parts)."""
+    base = work_base_name(policy)
+    if name == base:
+        return 0
+    prefix = f"{base}-p"
+    if name.startswith(prefix) and name[len(prefix) :].isdigit():
+        index = int(name[len(prefix) :])
+        return index if index > 0 else None
+    return None
+
+
+def part_assignment(policy: PolicyRef, works: Sequence[Mapping[str, Any]]) -> dict[TemplateId, int]:
+    """Which part each template is in now, from a (policy, member)'s existing Works."""
+    out: dict[TemplateId, int] = {}
+    for work in works:
+        index = part_index(policy, str((work.get("metadata") or {}).get("name") or ""))
+        if index is None:
+            continue
+        for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
+            out.setdefault(TemplateId.of(manifest), index)
+    return out
+
+
+def assign_parts(
+    sizes: Mapping[TemplateId, int], *, previous: Mapping[TemplateId, int], limit: int
+) -> dict[TemplateId, int]:
+    """A part index per template, moving as few templates as possible (pure).
+
+    Templates stay in the part they were in; a part grown past ``limit`` gives up its largest
+    templates first; new and displaced templates go, in identity order, to the lowest part with
+    room, else to the lowest unused index. So adding or removing one template moves no other.
+    """
+    parts: dict[int, list[TemplateId]] = {}
+    used: dict[int, int] = {}
+    loose: list[TemplateId] = []
+    for identity in sorted(sizes):
+        index = previous.get(identity)
+        if index is None:
+            loose.append(identity)
+        else:
+            parts.setdefault(index, []).append(identity)
+            used[index] = used.get(index, 0) + sizes[identity]
+    for index, members in parts.items():
+        by_size = sorted(members, key=lambda i: (-sizes[i], i))
+        while used[index] > limit and len(members) > 1:
+            largest = by_size.pop(0)
+            members.remove(largest)
+            used[index] -= sizes[largest]
+            loose.append(largest)
+    out = {identity: index for index, members in parts.items() for identity in members}
+    for identity in sorted(loose):
+        size = sizes[identity]
+        fits = [i for i in sorted(used) if parts.get(i) and used[i] + size <= limit]
+        if fits:
+            index = fits[0]
+        else:
+            index = next(i for i in range(len(used) + 1) if not parts.get(i))
+        parts.setdefault(index, []).append(identity)
+        used[index] = used.get(index, 0) + size
+        out[identity] = index
+    return out
 
 
 def pack_works(
@@ -173,21 +258,22 @@ def pack_works(
     manifests: Sequence[Mapping[str, Any]],
     options: WorkOptions = WorkOptions(),
     limit: int = WORK_SIZE_LIMIT,
+    previous: Mapping[TemplateId, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The Works carrying ``manifests`` for one (policy, member); [] when there is nothing to carry."""
-    ordered = sorted(manifests, key=manifest_key)
-    parts: list[list[Mapping[str, Any]]] = []
-    size = 0
-    for manifest in ordered:
-        item = _size(manifest)
-        if not parts or (size + item > limit and parts[-1]):
-            parts.append([])
-            size = 0
-        parts[-1].append(manifest)
-        size += item
-    base = work_base_name(policy)
+    """The Works carrying ``manifests`` for one (policy, member); [] when there is nothing to carry.
+
+    ``previous`` (``part_assignment`` of the existing Works) keeps each template in its part:
+    see ``assign_parts``. Without it, manifests are packed in identity order.
+    """
+    by_identity = {TemplateId.of(m): m for m in manifests}
+    sizes = {identity: _size(m) for identity, m in by_identity.items()}
+    assignment = assign_parts(sizes, previous=previous or {}, limit=limit)
+    parts: dict[int, list[Mapping[str, Any]]] = {}
+    for identity in sorted(by_identity, key=lambda i: manifest_key(by_identity[i])):
+        parts.setdefault(assignment[identity], []).append(by_identity[identity])
+    count = max(parts, default=-1) + 1
     works = []
-    for index, part in enumerate(parts):
+    for index, part in sorted(parts.items()):
         spec: dict[str, Any] = {"workload": {"manifests": [dict(m) for m in part]}}
         if options.when_to_take_over:
             spec["applyStrategy"] = {"type": "ServerSideApply", "whenToTakeOver": options.when_to_take_over}
@@ -199,10 +285,11 @@ def pack_works(
                 "apiVersion": names.WORK_API_VERSION,
                 "kind": names.KIND_WORK,
                 "metadata": {
-                    "name": base if index == 0 else f"{base}-p{index}",
+                    "name": part_name(policy, index),
                     "namespace": member_namespace,
                     "labels": {**policy_labels(policy), names.LABEL_CLUSTER: label_value(cluster)},
-                    "annotations": {names.ANNOTATION_WORK_PART: f"{index + 1}/{len(parts)}"},
+                    # part i of the highest part index in use (a removal may leave a gap)
+                    "annotations": {names.ANNOTATION_WORK_PART: f"{index + 1}/{count}"},
                 },
                 "spec": spec,
             }

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared.kube.types import split_api_version
+
 DEFAULT_REPLICA_PATHS: Mapping[tuple[str, str], str] = {
     ("apps", "Deployment"): "spec.replicas",
     ("apps", "StatefulSet"): "spec.replicas",
@@ -21,7 +23,7 @@ DEFAULT_REPLICA_PATHS: Mapping[tuple[str, str], str] = {
 
 
 def group_of(api_version: str) -> str:
-    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    return split_api_version(api_version)[0]
 
 
 def replica_path(template: Mapping[str, Any], table: Mapping[tuple[str, str], str]) -> str | None:

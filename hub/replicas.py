@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from hub.quantities import parse_quantity
+from shared.api.quantity import parse_quantity
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def capacity_replicas(
         need = parse_quantity(request)
         if need <= 0 or resource not in available:
             continue
-        fits.append(max(0, int(parse_quantity(available[resource]) / need + 1e-9)))
+        fits.append(max(0, int(parse_quantity(available[resource]) / need)))  # exact: Decimal
     return min(fits) if fits else None
 
 
@@ -170,5 +170,5 @@ def pod_requests(template: Mapping[str, object]) -> dict[str, float]:
     for container in pod_spec.get("containers") or []:
         requests = ((container or {}).get("resources") or {}).get("requests") or {}
         for resource, quantity in requests.items():
-            totals[resource] = totals.get(resource, 0.0) + parse_quantity(quantity)
+            totals[resource] = totals.get(resource, 0.0) + float(parse_quantity(quantity))
     return totals

@@ -26,8 +26,8 @@ from typing import Any
 from hub import replicas as replica_math
 from hub import selectors
 from hub.clusters import ClusterView, Taint
-from hub.quantities import QuantityError, parse_quantity
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, template_replicas
+from shared.api.quantity import QuantityError, parse_quantity
 
 SPREAD_FIELDS = ("cluster", "region", "zone", "provider")
 
@@ -110,7 +110,7 @@ def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
     key = toleration.get("key") or ""
     if operator == "Exists":
         return not key or key == taint.key
-    return key == taint.key and str(toleration.get("value") or "") == taint.value
+    return key == taint.key and str(toleration.get("value") or "") == (taint.value or "")
 
 
 def taint_rejection(
@@ -150,7 +150,7 @@ class _Candidate:
     def cpu(self) -> float:
         available = self.cluster.available or {}
         try:
-            return parse_quantity(available.get("cpu", 0))
+            return float(parse_quantity(available.get("cpu", 0)))
         except QuantityError:
             return 0.0
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hub import keys
+from hub import keys, views
 from hub.clusters import ClusterView
-from hub.matching import PolicyRef, TemplateRef
-from hub.rendering import policy_labels
-from hub.work_index import WorkIndex
+from hub.matching import PolicyRef, TemplateId, TemplateRef
+from hub.rendering import policy_label_values
+from hub.views import BindingView, PolicyCheck, WorkView
 from shared.api import names
 from shared.kube.client import KubeClient
-from shared.kube.informer import Informer
+from shared.kube.informer import Informer, Views, strip_managed_fields
+from shared.kube.types import object_key
 
 Obj = dict[str, Any]
 LEASE_API = "coordination.k8s.io/v1"
@@ -39,28 +40,57 @@ class HubState:
     def __init__(self, hub_api: KubeClient) -> None:
         self.hub_api = hub_api
         managed = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
+        # the hub never reads managedFields (often half an object): not cached
         self.namespaces = Informer(
-            hub_api, "v1", "Namespace", label_selector=names.LABEL_MEMBER, name="hub:ns"
+            hub_api,
+            "v1",
+            "Namespace",
+            label_selector=names.LABEL_MEMBER,
+            name="hub:ns",
+            transform=strip_managed_fields,
         )
-        self.members = Informer(hub_api, names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER, name="hub:mc")
+        self.members = Informer(
+            hub_api,
+            names.CLUSTER_API_VERSION,
+            names.KIND_MEMBER_CLUSTER,
+            name="hub:mc",
+            transform=strip_managed_fields,
+        )
         self.leases = Informer(
             hub_api,
             LEASE_API,
             "Lease",
             field_selector=f"metadata.name={names.HEARTBEAT_LEASE_NAME}",
             name="hub:lease",
+            transform=strip_managed_fields,
         )
         self.policies = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_PROPAGATION_POLICY, name="hub:pp"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_PROPAGATION_POLICY,
+            name="hub:pp",
+            transform=strip_managed_fields,
         )
         self.cluster_policies = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_CLUSTER_PROPAGATION_POLICY, name="hub:cpp"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_CLUSTER_PROPAGATION_POLICY,
+            name="hub:cpp",
+            transform=strip_managed_fields,
         )
         self.overrides = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_OVERRIDE_POLICY, name="hub:op"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_OVERRIDE_POLICY,
+            name="hub:op",
+            transform=strip_managed_fields,
         )
         self.cluster_overrides = Informer(
-            hub_api, names.POLICY_API_VERSION, names.KIND_CLUSTER_OVERRIDE_POLICY, name="hub:cop"
+            hub_api,
+            names.POLICY_API_VERSION,
+            names.KIND_CLUSTER_OVERRIDE_POLICY,
+            name="hub:cop",
+            transform=strip_managed_fields,
         )
         self.bindings = Informer(
             hub_api,
@@ -68,6 +98,7 @@ class HubState:
             names.KIND_RESOURCE_BINDING,
             label_selector=managed,
             name="hub:rb",
+            transform=strip_managed_fields,
         )
         self.cluster_bindings = Informer(
             hub_api,
@@ -75,31 +106,47 @@ class HubState:
             names.KIND_CLUSTER_RESOURCE_BINDING,
             label_selector=managed,
             name="hub:crb",
+            transform=strip_managed_fields,
         )
         self.works = Informer(
-            hub_api, names.WORK_API_VERSION, names.KIND_WORK, label_selector=managed, name="hub:work"
+            hub_api,
+            names.WORK_API_VERSION,
+            names.KIND_WORK,
+            label_selector=managed,
+            name="hub:work",
+            transform=strip_managed_fields,
         )
         self.templates: dict[tuple[str, str], Informer] = {}
-        self.work_index = WorkIndex()
-        # member namespace index, kept up to date from the namespace informer (registered first,
-        # so every other handler sees it current): namespace → cluster, cluster → namespaces
-        self._ns_cluster: dict[str, str] = {}
-        self._cluster_nss: dict[str, set[str]] = {}
-        self._member_namespaces: dict[str, str] | None = None
-        self.namespaces.add_handler(self._namespace_changed)
+        # per template kind: a digest of what members get, per template version
+        self.template_contents: dict[tuple[str, str], Views[str]] = {}
+        # Everything derived is an index of an informer (kept current before any handler runs)
+        # or a typed view cached per object version; nothing is kept by hand.
+        self.namespaces.add_indexer(INDEX_MEMBER, member_of_namespace)
+        self._binding_views: dict[str, Views[BindingView]] = {
+            names.KIND_RESOURCE_BINDING: Views(self.bindings, BindingView.of),
+            names.KIND_CLUSTER_RESOURCE_BINDING: Views(self.cluster_bindings, BindingView.of),
+        }
+        for informer in (self.bindings, self.cluster_bindings):
+            informer.add_indexer(INDEX_SLOT, lambda b: _binding_slots(self.binding_view(b)))
+            informer.add_indexer(INDEX_TEMPLATE, lambda b: _binding_template(self.binding_view(b)))
+            informer.add_indexer(INDEX_CLUSTER, lambda b: list(self.binding_view(b).clusters))
+        self.works.add_indexer(INDEX_NAMESPACE, _namespace_of)
+        self.works.add_indexer(INDEX_POLICY, _work_policy)
+        self.work_views: Views[WorkView] = Views(self.works, WorkView.of)
+        self.cluster_views: Views[ClusterView] = Views(self.members, ClusterView.from_member)
+        self._member_namespaces: tuple[int, dict[str, str]] | None = None
+        # each policy's validation, once per resourceVersion
+        self._policy_checks: dict[str, Views[PolicyCheck]] = {
+            names.KIND_PROPAGATION_POLICY: Views(self.policies, views.check_policy),
+            names.KIND_CLUSTER_PROPAGATION_POLICY: Views(self.cluster_policies, views.check_policy),
+            names.KIND_OVERRIDE_POLICY: Views(self.overrides, views.check_policy),
+            names.KIND_CLUSTER_OVERRIDE_POLICY: Views(self.cluster_overrides, views.check_policy),
+        }
         # read-your-writes: the hub's latest write of a binding, until the cache has caught up
         # (so a second pass never computes a conditional status patch from a stale copy: 409)
-        self._written: dict[str, Obj] = {}
-        self.bindings.add_handler(lambda key: self._binding_event(key.replace("/", "|", 1)))
-        self.cluster_bindings.add_handler(lambda name: self._binding_event(f"|{name}"))
-        # (policy, cluster) → keys of the cached bindings placing their template there
-        self._by_slot: dict[tuple[PolicyRef, str], set[str]] = {}
-        self._slots: dict[str, tuple[PolicyRef, tuple[str, ...]]] = {}
-        # member namespace → keys of the cached Works there
-        self._works_by_ns: dict[str, set[str]] = {}
-        self.works.add_handler(self._work_event)
-        # ClusterView per MemberCluster key, valid for one resourceVersion
-        self._views: dict[str, tuple[str, ClusterView]] = {}
+        self._written: dict[keys.BindingKey, Obj] = {}
+        self.bindings.add_handler(lambda key: self._binding_event(keys.BindingKey.from_informer_key(key)))
+        self.cluster_bindings.add_handler(lambda name: self._binding_event(keys.BindingKey("", name)))
 
     @property
     def fixed_informers(self) -> list[Informer]:
@@ -118,52 +165,34 @@ class HubState:
 
     # ---- members ---------------------------------------------------------------------------------
 
-    def _namespace_changed(self, name: str) -> None:
-        namespace = self.namespaces.get(name)
-        meta = (namespace or {}).get("metadata") or {}
-        cluster = (meta.get("labels") or {}).get(names.LABEL_MEMBER)
-        cluster = str(cluster) if cluster and not meta.get("deletionTimestamp") else None
-        old = self._ns_cluster.get(name)
-        if old == cluster:
-            return
-        if old is not None:
-            self._ns_cluster.pop(name, None)
-            owners = self._cluster_nss.get(old)
-            if owners is not None:
-                owners.discard(name)
-                if not owners:
-                    self._cluster_nss.pop(old, None)
-        if cluster is not None:
-            self._ns_cluster[name] = cluster
-            self._cluster_nss.setdefault(cluster, set()).add(name)
-        self._member_namespaces = None
-
     def member_namespaces(self) -> dict[str, str]:
         """cluster name → member namespace, for namespaces that are not being deleted (when two
-        namespaces name the same member, the first by name); a shared cache: do not mutate."""
-        if self._member_namespaces is None:
-            self._member_namespaces = {
-                cluster: namespace
-                for namespace, cluster in sorted(self._ns_cluster.items())
-                if self.namespace_of(cluster) == namespace
+        namespaces name the same member, the first by name); a shared memo: do not mutate."""
+        memo = self._member_namespaces
+        if memo is None or memo[0] != self.namespaces.version:
+            found = {
+                cluster: min(self.namespaces.index_keys(INDEX_MEMBER, cluster))
+                for cluster in self.namespaces.index_values(INDEX_MEMBER)
             }
-        return self._member_namespaces
+            memo = (self.namespaces.version, dict(sorted(found.items())))
+            self._member_namespaces = memo
+        return memo[1]
 
     def namespace_of(self, cluster: str) -> str | None:
         """The member namespace of ``cluster`` (O(1))."""
-        owners = self._cluster_nss.get(cluster)
-        if not owners:
-            return None
-        return next(iter(owners)) if len(owners) == 1 else min(owners)
-
-    def cluster_of(self, namespace: str) -> str | None:
-        """The member that ``namespace`` registers (only if it is that member's namespace)."""
-        cluster = self._ns_cluster.get(namespace)
-        return cluster if cluster is not None and self.namespace_of(cluster) == namespace else None
+        owners = self.namespaces.index_keys(INDEX_MEMBER, cluster)
+        return owners[0] if owners else None
 
     def labelled_cluster(self, namespace: str) -> str | None:
         """The member ``namespace`` is labelled for (even if another namespace wins that name)."""
-        return self._ns_cluster.get(namespace)
+        found = self.namespaces.get(namespace)
+        labelled = list(member_of_namespace(found)) if found is not None else []
+        return labelled[0] if labelled else None
+
+    def cluster_of(self, namespace: str) -> str | None:
+        """The member that ``namespace`` registers (only if it is that member's namespace)."""
+        cluster = self.labelled_cluster(namespace)
+        return cluster if cluster is not None and self.namespace_of(cluster) == namespace else None
 
     def is_member_namespace(self, namespace: str) -> bool:
         return self.cluster_of(namespace) is not None
@@ -172,35 +201,19 @@ class HubState:
         namespace = self.namespace_of(cluster)
         return self.members.get(f"{namespace}/{cluster}") if namespace else None
 
-    def _view(self, key: str, member: Obj) -> ClusterView:
-        rv = str((member.get("metadata") or {}).get("resourceVersion") or "")
-        cached = self._views.get(key)
-        if cached is not None and cached[0] == rv and rv:
-            return cached[1]
-        view = ClusterView.from_member(member)
-        self._views[key] = (rv, view)
-        return view
-
     def clusters(self) -> list[ClusterView]:
         """Every registered member with a MemberCluster (what scheduling chooses from)."""
-        views = []
+        out = []
         for cluster, namespace in self.member_namespaces().items():
             key = f"{namespace}/{cluster}"
             member = self.members.get(key)
             if member is not None and not (member.get("metadata") or {}).get("deletionTimestamp"):
-                views.append(self._view(key, member))
-        if len(self._views) > 2 * len(views) + 16:
-            live = {v.name for v in views}
-            self._views = {k: v for k, v in self._views.items() if k.rpartition("/")[2] in live}
-        return views
+                out.append(self.cluster_views.of(key, member))
+        return out
 
     def cluster_view(self, cluster: str) -> ClusterView | None:
         namespace = self.namespace_of(cluster)
-        if namespace is None:
-            return None
-        key = f"{namespace}/{cluster}"
-        member = self.members.get(key)
-        return self._view(key, member) if member else None
+        return None if namespace is None else self.cluster_views.get(f"{namespace}/{cluster}")
 
     # ---- policies --------------------------------------------------------------------------------
 
@@ -209,6 +222,22 @@ class HubState:
 
     def override_policies(self) -> list[Obj]:
         return [*self.cluster_overrides.list(), *self.overrides.list()]
+
+    def policy_check(self, policy: Obj) -> PolicyCheck:
+        """The validation of a cached (override) policy (parsed once per resourceVersion)."""
+        checks = self._policy_checks.get(str(policy.get("kind")))
+        if checks is None:
+            return views.check_policy(policy)
+        return checks.of(object_key(policy), policy)
+
+    def valid_propagation_policies(self) -> list[Obj]:
+        """Propagation policies that may claim templates: the valid ones."""
+        return [p for p in self.propagation_policies() if self.policy_check(p).valid]
+
+    def override_policy(self, ref: PolicyRef) -> Obj | None:
+        if ref.kind == names.KIND_CLUSTER_OVERRIDE_POLICY:
+            return self.cluster_overrides.get(ref.name)
+        return self.overrides.get(f"{ref.namespace}/{ref.name}")
 
     def policy(self, ref: PolicyRef) -> Obj | None:
         if ref.kind == names.KIND_CLUSTER_PROPAGATION_POLICY:
@@ -233,13 +262,11 @@ class HubState:
             for obj in informer.list():
                 yield TemplateRef.of(obj), obj
 
-    def _cached_binding(self, key: str) -> Obj | None:
-        namespace, name = keys.parse_binding_key(key)
-        if namespace:
-            return self.bindings.get(f"{namespace}/{name}")
-        return self.cluster_bindings.get(name)
+    def _cached_binding(self, key: keys.BindingKey) -> Obj | None:
+        informer = self.bindings if key.namespace else self.cluster_bindings
+        return informer.get(key.informer_key)
 
-    def binding(self, key: str) -> Obj | None:
+    def binding(self, key: keys.BindingKey) -> Obj | None:
         """The binding from the cache, or the hub's own later write of it (read-your-writes)."""
         written = self._written.get(key)
         return written if written is not None else self._cached_binding(key)
@@ -248,71 +275,140 @@ class HubState:
         """Record a binding as the API server returned it after the hub wrote it."""
         key = keys.binding_key_of(obj)
         cached = self._cached_binding(key)
+        written = self._written.get(key)
+        if written is not None and _at_least(_rv(written), _rv(obj)) and _rv(written) != _rv(obj):
+            return  # two writes answered out of order: keep the later
         if cached is None or not _at_least(_rv(cached), _rv(obj)):
             self._written[key] = obj
 
-    def forget_binding(self, key: str) -> None:
+    def forget_binding(self, key: keys.BindingKey) -> None:
         self._written.pop(key, None)
 
-    def _binding_event(self, key: str) -> None:
+    def binding_key_for(self, ref: TemplateRef | TemplateId) -> keys.BindingKey:
+        """The key of ``ref``'s binding: the existing one (found by template identity, so one
+        named before names carried the group keeps its name), else the one to create."""
+        identity = str(ref.identity)
+        informer = self.bindings if ref.namespace else self.cluster_bindings
+        found = informer.index_keys(INDEX_TEMPLATE, identity)
+        expected = keys.binding_key(ref)
+        if not found or expected.informer_key in found:
+            return expected
+        return keys.BindingKey(ref.namespace, found[0].rpartition("/")[2])
+
+    def _binding_event(self, key: keys.BindingKey) -> None:
         cached = self._cached_binding(key)
-        old = self._slots.pop(key, None)
-        if old is not None:
-            for cluster in old[1]:
-                holders = self._by_slot.get((old[0], cluster))
-                if holders is not None:
-                    holders.discard(key)
-                    if not holders:
-                        self._by_slot.pop((old[0], cluster), None)
-        policy = keys.binding_policy(cached) if cached is not None else None
-        if cached is not None and policy is not None:
-            clusters = tuple(keys.binding_clusters(cached))
-            if clusters:
-                self._slots[key] = (policy, clusters)
-                for cluster in clusters:
-                    self._by_slot.setdefault((policy, cluster), set()).add(key)
         written = self._written.get(key)
         if written is not None and (cached is None or _at_least(_rv(cached), _rv(written))):
             self._written.pop(key, None)
 
-    def _work_event(self, key: str) -> None:
-        namespace = key.split("/", 1)[0]
-        if key in self.works:
-            self._works_by_ns.setdefault(namespace, set()).add(key)
-        else:
-            held = self._works_by_ns.get(namespace)
-            if held is not None:
-                held.discard(key)
-                if not held:
-                    self._works_by_ns.pop(namespace, None)
+    def binding_view(self, binding: Obj) -> BindingView:
+        """The typed view of a binding (parsed once per version when it is the cached one)."""
+        views_of = self._binding_views.get(str(binding.get("kind")))
+        if views_of is None:
+            return BindingView.of(binding)
+        return views_of.of(object_key(binding), binding)
 
     def all_bindings(self) -> list[Obj]:
         return [*self.bindings.list(), *self.cluster_bindings.list()]
 
     def bindings_for(self, policy: PolicyRef, cluster: str) -> list[Obj]:
         """Bindings of ``policy`` that place their template on ``cluster`` (from the index)."""
-        out = []
-        for key in self._by_slot.get((policy, cluster), ()):
-            binding = self._cached_binding(key)
-            if binding is not None:
-                out.append(binding)
-        return out
+        slot = _slot(policy, cluster)
+        return [*self.bindings.by_index(INDEX_SLOT, slot), *self.cluster_bindings.by_index(INDEX_SLOT, slot)]
+
+    def bindings_of_policy(self, policy: PolicyRef) -> list[Obj]:
+        """Bindings (placed or not) of ``policy`` (from the index)."""
+        value = _slot(policy, "")
+        return [
+            *self.bindings.by_index(INDEX_SLOT, value),
+            *self.cluster_bindings.by_index(INDEX_SLOT, value),
+        ]
+
+    def bindings_on(self, cluster: str) -> list[Obj]:
+        """Bindings that place their template on ``cluster`` (from the index)."""
+        return [
+            *self.bindings.by_index(INDEX_CLUSTER, cluster),
+            *self.cluster_bindings.by_index(INDEX_CLUSTER, cluster),
+        ]
 
     def works_for(self, policy: PolicyRef, namespace: str) -> list[Obj]:
-        """Existing Works of ``policy`` in one member namespace."""
-        wanted = policy_labels(policy)
+        """Existing Works of ``policy`` in one member namespace (from the index)."""
+        policy_namespace, policy_name = policy_label_values(policy)
         out = []
-        for key in sorted(self._works_by_ns.get(namespace, ())):
-            work = self.works.get(key)
-            if work is None:
-                continue
-            meta = work.get("metadata") or {}
-            labels = meta.get("labels") or {}
-            if all(labels.get(k) == v for k, v in wanted.items()):
+        for work in self.works.by_index(
+            INDEX_POLICY, _policy_value(policy_namespace, policy_name, namespace)
+        ):
+            labels = (work.get("metadata") or {}).get("labels") or {}
+            if labels.get(names.LABEL_MANAGED_BY) == names.MANAGED_BY_VALUE:
                 out.append(work)
         return out
 
-    def work_carrying(self, ref: TemplateRef, namespace: str) -> Obj | None:
-        """The Work in ``namespace`` whose manifests include ``ref`` (from the index)."""
-        key = self.work_index.carrying(ref, namespace)
-        return self.works.get(key) if key else None
+    def work_carrying(
+        self, ref: TemplateRef, namespace: str, *, policy: PolicyRef | None = None
+    ) -> WorkView | None:
+        """The Work in ``namespace`` whose manifests include ``ref``: among ``policy``'s Works
+        there first (one or a few parts), else among every Work in the namespace (a template
+        that just moved between policies)."""
+        identity = ref.identity
+        if policy is not None:
+            for work in self.works_for(policy, namespace):
+                view = self.work_views.of(object_key(work), work)
+                if view.carries(identity):
+                    return view
+        for key in self.works.index_keys(INDEX_NAMESPACE, namespace):
+            found = self.work_views.get(key)
+            if found is not None and found.carries(identity):
+                return found
+        return None
+
+
+INDEX_MEMBER = "member"  # namespace → the member it registers (unless being deleted)
+INDEX_SLOT = "slot"  # binding → "policy|cluster" per chosen cluster, and "policy|" once
+INDEX_TEMPLATE = "template"  # binding → its template identity
+INDEX_CLUSTER = "cluster"  # binding → each chosen cluster
+INDEX_NAMESPACE = "namespace"  # Work → its namespace
+INDEX_POLICY = "policy"  # Work → "policy namespace|policy name|member namespace" (its labels)
+
+
+def member_of_namespace(namespace: Obj) -> list[str]:
+    """The member a namespace registers ([] when none, or it is being deleted)."""
+    meta = namespace.get("metadata") or {}
+    cluster = (meta.get("labels") or {}).get(names.LABEL_MEMBER)
+    return [str(cluster)] if cluster and not meta.get("deletionTimestamp") else []
+
+
+def _slot(policy: PolicyRef, cluster: str) -> str:
+    where = f"{policy.namespace}/" if policy.namespace else ""
+    return f"{policy.kind}|{where}{policy.name}|{cluster}"
+
+
+def _binding_slots(view: BindingView) -> list[str]:
+    if view.policy is None:
+        return []
+    return [_slot(view.policy, ""), *(_slot(view.policy, cluster) for cluster in view.clusters)]
+
+
+def _binding_template(view: BindingView) -> list[str]:
+    return [] if view.template is None else [str(view.template.identity)]
+
+
+def _policy_value(policy_namespace: str, policy_name: str, namespace: str) -> str:
+    return f"{policy_namespace}|{policy_name}|{namespace}"
+
+
+def _work_policy(work: Obj) -> list[str]:
+    meta = work.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    if names.LABEL_POLICY_NAME not in labels:
+        return []
+    return [
+        _policy_value(
+            str(labels.get(names.LABEL_POLICY_NAMESPACE) or ""),
+            str(labels[names.LABEL_POLICY_NAME]),
+            str(meta.get("namespace") or ""),
+        )
+    ]
+
+
+def _namespace_of(obj: Obj) -> list[str]:
+    return [str((obj.get("metadata") or {}).get("namespace") or "")]

@@ -19,13 +19,18 @@ import contextlib
 from collections.abc import Collection
 from typing import Any
 
-from kubesim import errors, meta, schema
-from kubesim.registry import ResourceType
+from kubesim import cel, errors, meta, schema
+from kubesim.registry import ResourceType, version_priority
+from kubesim.schema import FieldError
 from kubesim.store import Event, Store
 
 Obj = dict[str, Any]
 CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
+_CEL_BLOCKED = (
+    "some validation rules were not checked because the object was invalid; "
+    "correct the existing errors to complete validation"
+)
 
 
 def _scale_paths(scale: Any) -> tuple[str, str, str]:
@@ -68,9 +73,72 @@ def types_from_crd(crd: Obj) -> tuple[ResourceType, ...]:
                 schema=(v.get("schema") or {}).get("openAPIV3Schema"),
                 crd=crd["metadata"]["name"],
                 storage_version=bool(v.get("storage", False)),
+                deprecation=_deprecation(spec, v) if v.get("deprecated") else "",
             )
         )
     return tuple(out)
+
+
+def _deprecation(spec: Obj, version: Obj) -> str:
+    """``deprecationWarning``, or kube-apiserver's default text naming the newest served successor."""
+    if version.get("deprecationWarning"):
+        return str(version["deprecationWarning"])
+    group, kind, name = (
+        spec.get("group", ""),
+        (spec.get("names") or {}).get("kind", ""),
+        version.get("name", ""),
+    )
+    text = f"{group}/{name} {kind} is deprecated"
+    newer = [
+        str(v.get("name"))
+        for v in spec.get("versions") or []
+        if v.get("served")
+        and not v.get("deprecated")
+        and version_priority(str(v.get("name"))) < version_priority(name)
+    ]
+    if newer:
+        text += f"; use {group}/{min(newer, key=version_priority)} {kind}"
+    return text
+
+
+def _version_problems(spec: Obj) -> list[dict[str, str]]:
+    causes: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for i, v in enumerate(spec.get("versions") or []):
+        name = str(v.get("name") or "")
+        if name in seen:
+            causes.append(
+                errors.field_cause(kind="Duplicate", field=f"spec.versions[{i}].name", value=name, detail="")
+            )
+        seen.add(name)
+    if spec.get("versions") and not any(v.get("served") for v in spec["versions"]):
+        causes.append(
+            errors.field_cause(
+                kind="Invalid",
+                field="spec.versions",
+                value=spec["versions"],
+                detail="must have at least one version marked as served",
+            )
+        )
+    strategy = (spec.get("conversion") or {}).get("strategy", "None")
+    if strategy == "Webhook":
+        causes.append(
+            errors.field_cause(
+                kind="Forbidden",
+                field="spec.conversion.strategy",
+                detail='"Webhook" conversion is not supported by kubesim (it calls no webhooks): use "None"',
+            )
+        )
+    elif strategy != "None":
+        causes.append(
+            errors.field_cause(
+                kind="NotSupported",
+                field="spec.conversion.strategy",
+                value=strategy,
+                detail='supported values: "None", "Webhook"',
+            )
+        )
+    return causes
 
 
 def crd_problems(crd: Obj) -> list[dict[str, str]]:
@@ -101,6 +169,7 @@ def crd_problems(crd: Obj) -> list[dict[str, str]]:
                 detail='supported values: "Cluster", "Namespaced"',
             )
         )
+    causes += _version_problems(spec)
     versions = spec.get("versions") or []
     if not versions:
         causes.append(
@@ -138,6 +207,9 @@ def crd_problems(crd: Obj) -> list[dict[str, str]]:
                     "field": f"spec.versions[{i}].schema.openAPIV3Schema",
                 }
             )
+        for problem in cel.rule_problems(root, path=f"spec.versions[{i}].schema.openAPIV3Schema"):
+            field, _, message = problem.partition(": ")
+            causes.append({"reason": "FieldValueInvalid", "message": message, "field": field})
     return causes
 
 
@@ -183,6 +255,12 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None, *, unchanged: Collecti
         properties = {**(root.get("properties") or {}), **{k: {} for k in kept}}  # {}: not walked
         root = {**root, "properties": properties}
     problems = schema.validate(pruned, root)
+    if not cel.has_rules(rtype.schema):
+        pass  # no CEL validator at all (and no "rules were not checked" error)
+    elif any(p.type == "FieldValueTypeInvalid" for p in problems):
+        problems.append(FieldError("<nil>", "FieldValueInvalid", _CEL_BLOCKED, "null"))
+    else:
+        problems += cel.validate(pruned, old, root)
     if problems:
         raise errors.ApiError(
             code=422,

@@ -7,6 +7,7 @@ Name validation (DNS-1123 subdomain or label, per kind), ``generateName``, syste
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import datetime
 import random
@@ -106,6 +107,10 @@ def name_problems(rtype: ResourceType, name: str) -> list[dict[str, str]]:
                     detail="must be no more than 63 characters",
                 )
             ]
+        if rtype.key == ("", "services") and not _DNS1035.match(name):
+            return [
+                errors.field_cause(kind="Invalid", field="metadata.name", value=name, detail=_DNS1035_MSG)
+            ]
         if not _LABEL.match(name):
             return [errors.field_cause(kind="Invalid", field="metadata.name", value=name, detail=_LABEL_MSG)]
         return []
@@ -123,6 +128,12 @@ def name_problems(rtype: ResourceType, name: str) -> list[dict[str, str]]:
     return []
 
 
+_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS1035_MSG = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
+    "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+)
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
@@ -199,7 +210,9 @@ def label_problems(meta: Obj) -> list[dict[str, str]]:
 
 
 def _key_ok(key: str) -> bool:
-    prefix, _, name = key.rpartition("/")
+    prefix, slash, name = key.rpartition("/")
+    if slash and not prefix:
+        return False  # "prefix part must be non-empty"
     if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
         return False
     return 0 < len(name) <= 63 and bool(_QUALIFIED.match(name))
@@ -221,10 +234,27 @@ def spec_of(obj: Obj, *, status_is_spec: bool) -> Obj:
     return {k: v for k, v in obj.items() if k not in skip}
 
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
 def apply_defaults(rtype: ResourceType, obj: Obj) -> None:
     """The few server-side defaults clients notice (secret type, service type, ...)."""
+    if rtype.key == ("", "namespaces"):
+        # kube-apiserver (1.21+) labels every namespace with its name, on create and update, so
+        # that namespaceSelectors can pick one namespace
+        md = obj.setdefault("metadata", {})
+        name = md.get("name")
+        if name and (md.get("labels") or {}).get(NAMESPACE_NAME_LABEL) != name:
+            md["labels"] = {**(md.get("labels") or {}), NAMESPACE_NAME_LABEL: name}
     if rtype.key == ("", "secrets"):
         obj.setdefault("type", "Opaque")
+        string_data = obj.pop("stringData", None)
+        if isinstance(string_data, dict) and string_data:
+            # write-only: kube-apiserver merges it into data (base64) and never stores it
+            data = dict(obj.get("data") or {})
+            for key, value in string_data.items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
+            obj["data"] = data
     elif rtype.key == ("", "services"):
         spec = obj.setdefault("spec", {})
         spec.setdefault("type", "ClusterIP")
@@ -308,6 +338,53 @@ def immutable_problems(rtype: ResourceType, new: Obj, *, old: Obj) -> list[dict[
                     "reason": "FieldValueInvalid",
                     "field": "spec.clusterIPs[0]",
                     "message": f'Invalid value: []string{{"{after_ip}"}}: may not change once set',
+                }
+            )
+    causes += _more_immutable(rtype, new, old)
+    return causes
+
+
+_STS_MUTABLE = (
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+)
+
+
+def _more_immutable(rtype: ResourceType, new: Obj, old: Obj) -> list[dict[str, str]]:
+    """Secret type, StatefulSet spec (but the listed fields), Job template (unless suspended)."""
+    causes: list[dict[str, str]] = []
+    if rtype.key == ("", "secrets") and new.get("type", "Opaque") != old.get("type", "Opaque"):
+        causes.append(
+            errors.field_cause(
+                kind="Invalid", field="type", value=new.get("type"), detail="field is immutable"
+            )
+        )
+    if rtype.key == ("apps", "statefulsets"):
+        before = {k: v for k, v in (old.get("spec") or {}).items() if k not in _STS_MUTABLE}
+        after = {k: v for k, v in (new.get("spec") or {}).items() if k not in _STS_MUTABLE}
+        if before != after:
+            causes.append(
+                errors.field_cause(
+                    kind="Forbidden",
+                    field="spec",
+                    detail="updates to statefulset spec for fields other than 'replicas', 'ordinals', "
+                    "'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and "
+                    "'minReadySeconds' are forbidden",
+                )
+            )
+    if rtype.key == ("batch", "jobs"):
+        old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+        if new_spec.get("template") != old_spec.get("template") and not old_spec.get("suspend"):
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "field": "spec.template",
+                    # kube-apiserver prints the Go struct (core.PodTemplateSpec{...}) here
+                    "message": "Invalid value: core.PodTemplateSpec{...}: field is immutable",
                 }
             )
     return causes

@@ -5,7 +5,8 @@ operation carrying the ``fieldValidation`` query parameter), strategic-merge met
 client-side apply (we list no strategic-merge content type, so kubectl falls back to its
 compiled-in Go structs for built-ins and to merge patch for custom resources) and
 ``kubectl explain`` (component schemas tagged ``x-kubernetes-group-version-kind``; full for
-CRDs, skeletal for built-ins). ``/openapi/v2`` answers 404, as kubectl tolerates.
+CRDs; for built-ins the ``kubesim.gotypes`` tables the server decodes bodies with, else
+skeletal). ``/openapi/v2`` answers 404, as kubectl tolerates.
 Built-in documents are computed once per process and shared by every server.
 """
 
@@ -16,6 +17,7 @@ import hashlib
 import json
 from typing import Any
 
+from kubesim import gotypes
 from kubesim.registry import Registry, ResourceType
 
 Obj = dict[str, Any]
@@ -86,10 +88,20 @@ def _paths(t: ResourceType) -> Obj:
 
 def _component(t: ResourceType) -> Obj:
     schema: Obj
+    typed = None if t.schema else gotypes.openapi_schema(t)
     if t.schema:
         schema = json.loads(json.dumps(t.schema))
         schema.setdefault("type", "object")
         props = schema.setdefault("properties", {})
+    elif typed is not None:  # the same types the server decodes bodies into (kubesim.gotypes)
+        schema = typed
+        props = schema["properties"]
+        if t.has_status:
+            props["status"] = {
+                "type": "object",
+                "x-kubernetes-preserve-unknown-fields": True,
+                "description": f"Observed state of the {t.kind}.",
+            }
     else:
         schema = {"type": "object", "description": f"{t.kind} (detailed schema not published by kubesim)"}
         props = schema["properties"] = {

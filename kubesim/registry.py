@@ -36,6 +36,7 @@ class ResourceType:
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     crd: str = ""  # name of the CRD serving it ("" for built-ins)
     storage_version: bool = True
+    deprecation: str = ""  # a deprecated CRD version's Warning text
     storage_only: bool = False  # a virtual (create-only, never stored) resource when False-ish
 
     @property
@@ -175,6 +176,21 @@ BUILTINS: tuple[ResourceType, ...] = (
         "v1",
         "mutatingwebhookconfigurations",
         "MutatingWebhookConfiguration",
+        namespaced=False,
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicy",
+        namespaced=False,
+        subs=["status"],
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
         namespaced=False,
     ),
     _r(

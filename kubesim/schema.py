@@ -432,10 +432,12 @@ def _prune(value: JSON, schema: Schema | None, *, embedded: bool) -> JSON:
         result: dict[str, JSON] = {}
         changed = False
         for key, item in value.items():
-            if key in properties:
-                kept = _prune(item, properties[key], embedded=False)
-            elif is_embedded and key in _EMBEDDED_KEYS:
+            if is_embedded and key in _EMBEDDED_KEYS and (key == "metadata" or key not in properties):
+                # kube-apiserver never prunes a resource's ObjectMeta by the schema: controller-gen
+                # writes ``metadata: {type: object}``, which would otherwise drop ``name``
                 kept = item
+            elif key in properties:
+                kept = _prune(item, properties[key], embedded=False)
             elif isinstance(additional, dict):
                 kept = _prune(item, additional, embedded=False)
             elif additional is True or preserve:
@@ -621,6 +623,7 @@ def _structural(node: Schema, path: str, problems: list[str], *, root: bool = Fa
         )
     if typ == "array" and not isinstance(node.get("items"), dict):
         problems.append(f"{path}.items: Required value: must be specified")
+    _list_markers(node, path, problems)
     for name, sub in (node.get("properties") or {}).items():
         _structural(sub, f"{path}.properties[{name}]", problems)
         if root and name == "metadata" and isinstance(sub, dict):
@@ -642,3 +645,55 @@ def _structural(node: Schema, path: str, problems: list[str], *, root: bool = Fa
                         f"{path}.{combinator}[{index}].{key}: Forbidden: must not be specified "
                         "in value validation"
                     )
+
+
+def _list_markers(node: Schema, path: str, problems: list[str]) -> None:
+    """``x-kubernetes-list-type`` / ``-list-map-keys`` / ``-map-type`` consistency (as the CRD
+    validation of kube-apiserver words it)."""
+    list_type = node.get("x-kubernetes-list-type")
+    keys = node.get("x-kubernetes-list-map-keys") or []
+    if list_type is not None and list_type not in ("atomic", "map", "set"):
+        problems.append(
+            f"{path}.x-kubernetes-list-type: Unsupported value: {format_value(list_type)}: "
+            'supported values: "atomic", "map", "set"'
+        )
+    map_type = node.get("x-kubernetes-map-type")
+    if map_type is not None and map_type not in ("atomic", "granular"):
+        problems.append(
+            f"{path}.x-kubernetes-map-type: Unsupported value: {format_value(map_type)}: "
+            'supported values: "atomic", "granular"'
+        )
+    if keys and list_type != "map":
+        problems.append(
+            f"{path}.x-kubernetes-list-type: Invalid value: {format_value(list_type or '')}: "
+            "must be map if x-kubernetes-list-map-keys is non-empty"
+        )
+    if list_type != "map":
+        return
+    if not keys:
+        problems.append(
+            f"{path}.x-kubernetes-list-map-keys: Required value: "
+            "must not be empty if x-kubernetes-list-type is map"
+        )
+    items = node.get("items")
+    if not isinstance(items, dict):
+        return
+    if items.get("type") != "object":
+        problems.append(
+            f"{path}.items.type: Invalid value: {format_value(items.get('type', ''))}: "
+            "must be object if parent array's x-kubernetes-list-type is map"
+        )
+        return
+    required = set(items.get("required") or [])
+    for key in keys:
+        prop = (items.get("properties") or {}).get(key)
+        if prop is None:
+            problems.append(
+                f"{path}.x-kubernetes-list-map-keys: Invalid value: {format_value(key)}: "
+                "entries must all be names of item properties"
+            )
+        elif key not in required and "default" not in prop:
+            problems.append(
+                f"{path}.items.properties[{key}]: Required value: this property is in "
+                "x-kubernetes-list-map-keys, so it must have a default or be a required property"
+            )

@@ -18,6 +18,7 @@ import structlog
 from aiohttp import web
 
 from kubesim import (
+    audit,
     auth,
     authz,
     certs,
@@ -34,6 +35,7 @@ from kubesim import (
     reads,
     reviews,
     simulate,
+    vap,
     writes,
 )
 from kubesim.httpio import Call, Target, respond
@@ -87,6 +89,7 @@ class SimServer:
         self._kubeconfig_dir = kubeconfig_dir
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self.faults = faults.Faults()
+        self.audit = audit.Audit()
         self.store = Store(Registry(), history=history)
         self.auth = auth.Authenticator()
         self._ca_pem: str | None = None
@@ -98,6 +101,7 @@ class SimServer:
         self.crds = crds.CrdController(self.store)
         self.authz = authz.Authorizer(self.store, enabled=rbac)
         self.store.admitters.append(self.authz.admit)
+        self.policies = vap.PolicyAdmission(self.store)
         self.gc = gc.GarbageCollector(self.store, root_ca=self._ca_pem or "")
         self.admin_token = self.auth.issue(user="kubernetes-admin", groups=("system:masters",))
         self._runner: web.AppRunner | None = None
@@ -115,6 +119,31 @@ class SimServer:
         assert ns is not None and crole is not None and cbind is not None
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self.store.create(ns, {"metadata": {"name": name}}, manager="kube-apiserver")
+        svc = self.store.registry.lookup("", "v1", "services")
+        assert svc is not None
+        # the apiserver's own Service, as kube-apiserver keeps it in "default" (kind's layout)
+        self.store.create(
+            svc,
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
+                "spec": {
+                    "type": "ClusterIP",
+                    "clusterIP": "10.96.0.1",
+                    "clusterIPs": ["10.96.0.1"],
+                    "ipFamilies": ["IPv4"],
+                    "ipFamilyPolicy": "SingleStack",
+                    "sessionAffinity": "None",
+                    "internalTrafficPolicy": "Cluster",
+                    "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                },
+            },
+            namespace="default",
+            manager="kube-apiserver",
+        )
         for role in rbac.BOOTSTRAP_CLUSTER_ROLES:
             self.store.create(crole, role, manager="kube-apiserver")
         for binding in rbac.BOOTSTRAP_CLUSTER_ROLE_BINDINGS:
@@ -203,6 +232,17 @@ class SimServer:
 
     # ------------------------------------------------------------------ requests
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if not self.audit.enabled:
+            return await self._answer(request)
+        response = await self._answer(request)
+        pending: audit.Pending | None = request.get(audit.PENDING)
+        if pending is not None:
+            body = getattr(response, "body", None)
+            size = len(body) if isinstance(body, bytes | bytearray) else (response.content_length or 0)
+            self.audit.record(pending.finish(code=response.status, response_bytes=size))
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         try:
             return await self._dispatch(request)
         except errors.ApiError as exc:
@@ -308,6 +348,21 @@ class SimServer:
             raise errors.resource_not_found()
         return await self._resource(request, user, target, legacy_watch=legacy_watch)
 
+    def _audit_start(self, request: web.Request, user: auth.User, target: Target, verb: str) -> None:
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+        if verb == "patch" and content_type in (writes.APPLY_PATCH, writes.APPLY_CBOR):
+            verb = "apply"
+        request[audit.PENDING] = audit.Pending(
+            user=user.name,
+            verb=verb,
+            group=target.rtype.group,
+            resource=target.rtype.plural,
+            subresource=target.subresource,
+            namespace=target.namespace,
+            name=target.name,
+            request_bytes=request.content_length or 0,
+        )
+
     def _sa_uid(self, namespace: str, name: str) -> str | None:
         t = self.store.registry.lookup("", "v1", "serviceaccounts")
         assert t is not None
@@ -363,6 +418,10 @@ class SimServer:
         rtype = target.rtype
         watch = legacy_watch or (httpio.flag(request.query.get("watch")) and target.subresource is None)
         verb = _verb(method, name=target.name, watch=watch)
+        if self.audit.enabled:
+            self._audit_start(request, user, target, verb)
+        if verb == "watch":  # counted only while the audit is enabled, but for streams opened before
+            request[audit.ON_EVENT] = self.audit.event_counter(user.name)
         allowed, reason = self.authz.authorize(
             user=user,
             verb=verb,
@@ -403,16 +462,17 @@ class SimServer:
                 )
             meta.field_validation.set(directive)
             authz.writer.set(call.user)
-            collected: list[str] = []
+            collected: list[str] = [rtype.deprecation] if rtype.deprecation else []
             meta.warnings.set(collected)
             response = await self._write(call, verb)
             for text in collected:
                 response.headers.add("Warning", '299 - "' + text.replace('"', '\\"') + '"')
             return response
-        if verb == "get":
-            return reads.get(call, self.store)
-        if verb == "list":
-            return reads.list_(call, self.store)
+        if verb in ("get", "list"):
+            response = reads.get(call, self.store) if verb == "get" else reads.list_(call, self.store)
+            if rtype.deprecation:
+                response.headers.add("Warning", '299 - "' + rtype.deprecation.replace('"', '\\"') + '"')
+            return response
         if verb == "watch":
             return await reads.watch(
                 call,
@@ -424,6 +484,31 @@ class SimServer:
         return await self._write(call, verb)
 
     async def _write(self, call: Call, verb: str) -> web.StreamResponse:
+        if not self.store.holds_any(vap.BINDINGS):
+            return await self._write_call(call, verb)  # no admission policy is bound
+        target = call.target
+        rtype = target.rtype
+        request = vap.Request(
+            operation="DELETE" if verb == "delete" else "",
+            user=call.user,
+            target=(rtype.group, rtype.plural, target.namespace or "", target.name or ""),
+            subresource=target.subresource or "",
+            dry_run=call.dry_run,
+        )
+        token = vap.request_var.set(request)
+        try:
+            if verb == "delete" and target.name is not None:
+                stored = self.store.peek(rtype, target.name, target.namespace)
+                if stored is not None:
+                    self.policies.check(rtype, request, obj=None, old=stored)
+            response = await self._write_call(call, verb)
+        finally:
+            vap.request_var.reset(token)
+        for text in request.warnings:
+            response.headers.add("Warning", '299 - "' + text.replace('"', '\\"') + '"')
+        return response
+
+    async def _write_call(self, call: Call, verb: str) -> web.StreamResponse:
         target = call.target
         if verb == "create":
             if target.subresource == "token":

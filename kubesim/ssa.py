@@ -381,20 +381,79 @@ def _merge(
     if isinstance(applied, list) and isinstance(live, list) and names:
         list_type = _list_type(names[:-1], names[-1], schema, typed)
         if list_type.kind == "set":
-            return list(live) + [take(i) for i in applied if i not in live]
+            live_ids = [_canon(i) for i in live]
+            applied_ids = [_canon(i) for i in applied]
+            by_id = dict(zip(live_ids, live, strict=True))
+            return [
+                by_id[ident] if side == "live" else take(applied[index])
+                for side, index, ident in _merged_order(live_ids, applied_ids)
+            ]
         if list_type.kind == "map":
             item_schema = schema.get("items") if isinstance(schema, dict) else None
-            result_list = list(live)
-            for item in applied:
-                element = _key_element(item, list_type.keys) if isinstance(item, dict) else None
-                current = _step(result_list, element) if element else _MISSING
-                if current is _MISSING:
-                    result_list.append(take(item))
+            live_ids = [_key_element(i, list_type.keys) if isinstance(i, dict) else _canon(i) for i in live]
+            applied_ids = [
+                _key_element(i, list_type.keys) if isinstance(i, dict) else _canon(i) for i in applied
+            ]
+            live_by_id = dict(zip(live_ids, live, strict=False))
+            out: list[JSON] = []
+            for side, index, ident in _merged_order(live_ids, applied_ids):
+                if side == "live":
+                    out.append(live[index])
+                elif ident in live_by_id:
+                    out.append(_merge(live_by_id[ident], applied[index], names, item_schema, typed, own))
                 else:
-                    position = result_list.index(current)
-                    result_list[position] = _merge(current, item, names, item_schema, typed, own)
-            return result_list
+                    out.append(take(applied[index]))
+            return out
     return take(applied)
+
+
+def _merged_order(live: list[str], applied: list[str]) -> list[tuple[str, int, str]]:
+    """The item order of an associative list after apply, as structured-merge-diff's merge walker
+    builds it: items both lists have follow the applied order, items only the live list has keep
+    their place among them, new items come where the applied list has them.
+
+    Returns ``(side, index, id)``: ``("live", i, id)`` for a live-only item, ``("applied", j, id)``
+    for an applied item (merged with its live counterpart when there is one).
+    """
+    live_set, applied_set = set(live), set(applied)
+    shared = [ident for ident in applied if ident in live_set]
+    next_shared = iter(shared)
+    want = next(next_shared, None)
+    out: list[tuple[str, int, str]] = []
+    merged: set[str] = set()
+    li = ri = 0
+    while li < len(live) or ri < len(applied):
+        if li < len(live) and ri < len(applied):
+            ident = live[li]
+            if ident == applied[ri]:
+                merged.add(ident)
+                out.append(("applied", ri, ident))
+                li += 1
+                ri += 1
+                want = next(next_shared, None)
+                continue
+            if ident in applied_set and want is not None and want != ident:
+                li += 1  # a shared item, but not the one whose turn it is
+                continue
+        if li < len(live):
+            ident = live[li]
+            if ident not in applied_set:
+                out.append(("live", li, ident))
+                li += 1
+                continue
+            if ident in merged:
+                li += 1
+                continue
+        if ri < len(applied):
+            ident = applied[ri]
+            merged.add(ident)
+            out.append(("applied", ri, ident))
+            ri += 1
+            if want is not None and want == ident:
+                want = next(next_shared, None)
+        else:
+            li += 1  # only reachable with duplicate keys in the live list: never loop
+    return out
 
 
 def _same_value(value: JSON) -> JSON:

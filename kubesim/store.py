@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubesim import encoding, errors, meta, ssa, validation
+from kubesim import encoding, errors, gotypes, meta, ssa, validation
 from kubesim.registry import Registry, ResourceType
 
 Obj = dict[str, Any]
@@ -91,6 +91,10 @@ class Store:
         if obj is None:
             raise errors.not_found(group=rtype.group, plural=rtype.plural, name=name)
         return self._out(rtype, obj)
+
+    def holds_any(self, key: tuple[str, str]) -> bool:
+        """Whether any object of the resource ``(group, plural)`` is stored (O(1))."""
+        return any(self._data.get(key, {}).values())
 
     def scan(self, rtype: ResourceType, namespace: str | None = None) -> ObjList:
         """Stored objects (not copies), sorted by namespace then name."""
@@ -222,6 +226,12 @@ class Store:
     ) -> Obj:
         served, rtype = rtype, self._storage(rtype)
         obj = meta.clone(obj) if copy else obj
+        if validate:
+            gotypes.drop_nulls(rtype, obj)  # decoding into Go types: null is the zero value
+            decode = gotypes.decode_problem(rtype, obj)
+            if decode is not None:
+                raise errors.bad_request(decode)
+            _drop_unknown(rtype, obj)
         md = obj.get("metadata")
         if not isinstance(md, dict):
             md = obj["metadata"] = {}
@@ -318,7 +328,10 @@ class Store:
         operation: str = "Update",
         validate: bool = False,
         copy: bool = True,
+        fields_recorded: bool = False,
     ) -> Obj:
+        """Replace an object; ``fields_recorded``: ``obj``'s managedFields are final (a ``/scale``
+        write maps them from the Scale itself)."""
         served, rtype = rtype, self._storage(rtype)
         md = obj.get("metadata") or {}
         name = md.get("name") or ""
@@ -329,6 +342,12 @@ class Store:
         rv = md.get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.stale(group=rtype.group, plural=rtype.plural, name=name)
+        if validate:
+            gotypes.drop_nulls(rtype, obj)
+            decode = gotypes.decode_problem(rtype, obj)
+            if decode is not None:
+                raise errors.bad_request(decode)
+            _drop_unknown(rtype, obj)
         new = self._merge_update(rtype, old, meta.clone(obj) if copy else obj, subresource)
         if subresource is None:
             meta.apply_defaults(rtype, new)
@@ -358,7 +377,7 @@ class Store:
                 old, status_is_spec=status_is_spec
             ):
                 nmd["generation"] = int(old["metadata"].get("generation") or 1) + 1
-        if operation != "Apply":
+        if operation != "Apply" and not fields_recorded:
             _record(new, old, rtype=rtype, manager=manager, operation=operation, subresource=subresource)
         if _same(new, old):
             return self._out(rtype, old, copy)
@@ -509,6 +528,25 @@ class Store:
             raise errors.bad_request("an empty namespace may not be set during creation")
         md["namespace"] = ns
         return ns
+
+
+def _drop_unknown(rtype: ResourceType, obj: Obj) -> None:
+    """Unknown fields of a built-in body: 400 under ``fieldValidation=Strict`` (kubectl's default),
+    else dropped, with a ``Warning`` under ``Warn`` (the default), as kube-apiserver's decoder does."""
+    unknown = gotypes.unknown_fields(rtype, obj)
+    if not unknown:
+        return
+    directive = meta.field_validation.get()
+    if directive == "Strict":
+        listed = ", ".join(f'unknown field "{path}"' for _, _, path in unknown)
+        raise errors.bad_request(
+            f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+            f"strict decoding error: {listed}"
+        )
+    for container, key, path in unknown:
+        container.pop(key, None)
+        if directive == "Warn":
+            meta.warn(f'unknown field "{path}"')
 
 
 def _record(

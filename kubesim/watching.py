@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubesim import encoding, errors, selectors
+from kubesim import audit, encoding, errors, selectors
 from kubesim.registry import ResourceType
 from kubesim.store import Event, Store
 
@@ -88,6 +88,7 @@ async def serve(
     ``streams`` collects the queues so the server can end every stream (put None) on stop.
     """
     queue: asyncio.Queue[tuple[str, Obj] | None] = asyncio.Queue()
+    delivered: Callable[[], None] | None = request.get(audit.ON_EVENT)
     if streams is not None:
         streams.add(queue)
 
@@ -130,6 +131,8 @@ async def serve(
         await response.prepare(request)
         for kind, obj in initial:
             await _send(response, kind, obj if kind == "ERROR" else render(obj))
+            if delivered is not None:
+                delivered()
             if kind == "ERROR":
                 return response
         if spec.send_initial and spec.bookmarks:
@@ -171,6 +174,8 @@ async def serve(
             if fault == "stall":
                 await asyncio.sleep(3600)
             await _send(response, item[0], render(item[1]))
+            if delivered is not None:
+                delivered()
         await response.write_eof()
         return response
     except ConnectionResetError:  # the client went away (or the server is stopping)

@@ -66,15 +66,7 @@ async def update(call: Call, store: Store) -> web.Response:
         current = _current(call, store)
         if md.get("resourceVersion") and md["resourceVersion"] != current["metadata"]["resourceVersion"]:
             raise errors.stale(group=t.rtype.group, plural=t.rtype.plural, name=t.name)
-        obj = store.update(
-            t.rtype,
-            scale.apply_scale(t.rtype, current, scale=body),
-            dry_run=call.dry_run,
-            manager=call.field_manager(),
-            validate=True,
-            copy=False,
-        )
-        return respond(scale.to_scale(t.rtype, obj))
+        return _write_scale(call, store, current=current, new_scale=body)
     if t.subresource == "finalize":
         current = _current(call, store)
         new = meta.clone(current)
@@ -146,15 +138,7 @@ async def patch(call: Call, store: Store) -> web.Response:
     if not isinstance(patched, dict):
         raise errors.bad_request("the patch did not produce an object")
     if t.subresource == "scale":
-        obj = store.update(
-            t.rtype,
-            scale.apply_scale(t.rtype, current, scale=patched),
-            dry_run=call.dry_run,
-            manager=call.field_manager(),
-            validate=True,
-            copy=False,
-        )
-        return respond(scale.to_scale(t.rtype, obj))
+        return _write_scale(call, store, current=current, new_scale=patched)
     md = patched.setdefault("metadata", {})
     if isinstance(md, dict):
         md = patched["metadata"] = dict(md)  # never the stored object's own metadata
@@ -174,6 +158,56 @@ async def patch(call: Call, store: Store) -> web.Response:
         copy=False,
     )
     return respond(render(t.rtype, obj))
+
+
+def _write_scale(
+    call: Call, store: Store, *, current: Obj, new_scale: Obj, apply_manager: str = "", force: bool = False
+) -> web.Response:
+    """A write to ``/scale``: the parent's replica count, with managedFields mapped as
+    kube-apiserver's scale handler does (the writer owns ``spec.replicas`` with ``subresource:
+    scale``; an apply conflicts with the parent's other owners of the replica count)."""
+    t = call.target
+    assert t.name is not None
+    replicas = (new_scale.get("spec") or {}).get("replicas", 0)
+    if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas < 0:
+        raise errors.invalid(
+            group="autoscaling",
+            kind="Scale",
+            name=t.name,
+            causes=[
+                errors.field_cause(
+                    kind="Invalid",
+                    field="spec.replicas",
+                    value=replicas,
+                    detail="must be greater than or equal to 0",
+                )
+            ],
+        )
+    old_scale = scale.to_scale(t.rtype, current)
+    if apply_manager:
+        merged = ssa.apply(
+            old_scale, new_scale, manager=apply_manager, force=force, now=meta.now(), subresource="scale"
+        )
+        entries = list((merged.get("metadata") or {}).get("managedFields") or [])
+        new_scale, manager, operation = merged, apply_manager, "Apply"
+    else:
+        manager, operation = call.field_manager() or "unknown", "Update"
+        entries = ssa.record_update(
+            old_scale, new_scale, manager=manager, now=meta.now(), subresource="scale"
+        )
+    parent = scale.apply_scale(t.rtype, current, scale=new_scale)
+    parent["metadata"]["managedFields"] = scale.parent_managed_fields(t.rtype, current, entries)
+    obj = store.update(
+        t.rtype,
+        parent,
+        dry_run=call.dry_run,
+        manager=manager,
+        operation=operation,
+        validate=True,
+        copy=False,
+        fields_recorded=True,
+    )
+    return respond(scale.to_scale(t.rtype, obj))
 
 
 async def _apply(call: Call, store: Store) -> web.Response:
@@ -213,6 +247,10 @@ async def _apply(call: Call, store: Store) -> web.Response:
     live = store.peek(t.rtype, t.name, t.namespace)
     subresource = t.subresource if t.subresource == "status" else None
     try:
+        if t.subresource == "scale":
+            return _write_scale(
+                call, store, current=_current(call, store), new_scale=body, apply_manager=manager, force=force
+            )
         merged = ssa.apply(
             None if live is None else render(t.rtype, live),  # read-only: ssa.apply copies what it changes
             body,

@@ -2,8 +2,9 @@
 
 ARCHITECTURE §3: an agent may read its Works and write their status, update its
 MemberCluster's status, renew its heartbeat Lease and create Events, in its own member
-namespace only. Updating a Work itself (not its spec: only ``metadata.finalizers``) is also
-needed, so that a Work's deletion waits for the agent to remove what it applied. Both the hub's
+namespace only. It may not write a Work itself (spec, metadata, finalizers) nor create or delete
+one: the agent tracks what it applied on the member (AppliedWork records), so it needs no
+finalizer on the hub, and a stolen agent token cannot change the member's orders. Both the hub's
 ``waybill join`` and the agent's tests build the identity from these functions, so the rules
 live in one place. Pure functions returning plain dicts.
 """
@@ -23,7 +24,7 @@ def agent_role_rules() -> list[dict[str, Any]]:
         {
             "apiGroups": [names.WORK_GROUP],
             "resources": ["works"],
-            "verbs": ["get", "list", "watch", "patch", "update"],
+            "verbs": ["get", "list", "watch"],
         },
         {"apiGroups": [names.WORK_GROUP], "resources": ["works/status"], "verbs": ["get", "patch", "update"]},
         {

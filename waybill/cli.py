@@ -8,12 +8,16 @@ Each sub-command lives in its own ``waybill/cmd_<name>.py`` module exposing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from shared.kube import slim
+from shared.kube.errors import ConfigError
+from shared.ops.logging import configure
+from waybill.errors import CommandFailed, UsageError
 
 # Sub-command modules, in the order they appear in ``--help``.
 COMMAND_MODULES = (
@@ -23,18 +27,21 @@ COMMAND_MODULES = (
     "join",
     "agent",
     "get",
+    "describe",
     "status",
     "plan",
+    "promote",
+    "members",
+    "version",
+    "completion",
     "crds",
 )
 
 
 # Sub-commands registered by a module of another name.
-COMMAND_ALIASES = {"unjoin": "join"}
+COMMAND_ALIASES = {"unjoin": "join", "cordon": "members", "uncordon": "members", "taint": "members"}
 
-
-class UsageError(Exception):
-    """Bad usage or input: printed as ``error: ...`` and exit code 2."""
+__all__ = ["COMMAND_MODULES", "CommandFailed", "UsageError", "build_parser", "main"]
 
 
 def build_parser(*, only: str | None = None) -> argparse.ArgumentParser:
@@ -72,11 +79,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    # Client commands log nothing below warnings (the API client's retry lines are debug);
+    # ``hub`` and ``agent`` configure their own logging when they start.
+    configure(level="warning", json=False)
     try:
         code = handler(args)
+        sys.stdout.flush()
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except CommandFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (``waybill get works | head``): stop quietly. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         return 130
     return int(code or 0)

@@ -19,7 +19,7 @@ from agent.guardrails import GuardrailError, Guardrails
 from agent.runner import run_agent
 from shared.ops import lifecycle
 from shared.ops.logging import configure
-from waybill.cli import UsageError
+from waybill.errors import UsageError
 
 
 def register(subparsers: Any) -> None:

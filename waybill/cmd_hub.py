@@ -12,8 +12,8 @@ from hub.replica_paths import DEFAULT_REPLICA_PATHS, parse_replica_path
 from shared.kube.errors import ApiError
 from shared.ops import lifecycle
 from shared.ops.logging import configure
-from waybill.cli import UsageError
-from waybill.cmd_get import kubeconfig_path
+from waybill import kubeconfigs
+from waybill.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         paths[key] = path
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    kubeconfig = kubeconfig_path(args.kubeconfig) if args.kubeconfig else None
+    # Check the file the way every client command does (one line naming it, not a traceback).
+    kubeconfig = kubeconfigs.load(args.kubeconfig).sources[0] if args.kubeconfig else None
     if args.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise UsageError(f"--log-level {args.log_level!r} is not debug, info, warning or error")
     try:

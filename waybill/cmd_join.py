@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +29,9 @@ from shared import membership_rbac
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.errors import NotFound
-from waybill.cli import UsageError
-from waybill.cmd_get import add_kubeconfig, kubeconfig_path, run_async
+from waybill import connect, kubeconfigs, unjoining
+from waybill.connect import add_kubeconfig, run_async
+from waybill.errors import UsageError
 
 FIELD_MANAGER = "waybill-join"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -48,14 +47,12 @@ def parse_labels(pairs: list[str]) -> dict[str, str]:
     return labels
 
 
-def agent_kubeconfig(*, hub_kubeconfig: str, token: str, cluster: str, namespace: str) -> dict[str, Any]:
+def agent_kubeconfig(
+    *, hub_kubeconfig: str | kubeconfigs.LoadedKubeconfig, token: str, cluster: str, namespace: str
+) -> dict[str, Any]:
     """A kubeconfig for the agent: the hub's server and CA from ``hub_kubeconfig``, the SA token."""
-    config = yaml.safe_load(Path(hub_kubeconfig).read_text(encoding="utf-8")) or {}
-    context_name = config.get("current-context")
-    contexts = {c["name"]: c.get("context") or {} for c in config.get("contexts") or []}
-    context = contexts.get(context_name) or next(iter(contexts.values()), {})
-    clusters = {c["name"]: c.get("cluster") or {} for c in config.get("clusters") or []}
-    server = dict(clusters.get(context.get("cluster")) or next(iter(clusters.values()), {}))
+    loaded = kubeconfigs.load(hub_kubeconfig) if isinstance(hub_kubeconfig, str) else hub_kubeconfig
+    server = loaded.selected()[1]
     ca_file = server.pop("certificate-authority", None)
     if ca_file and "certificate-authority-data" not in server:
         server["certificate-authority-data"] = base64.b64encode(Path(ca_file).read_bytes()).decode()
@@ -82,7 +79,9 @@ async def _ensure(hub_api: KubeClient, obj: dict[str, Any]) -> None:
     await hub_api.apply(obj, field_manager=FIELD_MANAGER, force=True)
 
 
-async def join(hub_api: KubeClient, args: argparse.Namespace, *, hub_kubeconfig: str) -> int:
+async def join(
+    hub_api: KubeClient, args: argparse.Namespace, *, hub_kubeconfig: str | kubeconfigs.LoadedKubeconfig
+) -> int:
     cluster = args.name
     namespace = args.namespace or f"{names.MEMBER_NAMESPACE_PREFIX}{cluster}"
     await ensure_crds(hub_api)
@@ -142,34 +141,13 @@ async def join(hub_api: KubeClient, args: argparse.Namespace, *, hub_kubeconfig:
 
 
 async def unjoin(hub_api: KubeClient, args: argparse.Namespace) -> int:
-    cluster = args.name
-    found = (await hub_api.list("v1", "Namespace", label_selector=f"{names.LABEL_MEMBER}={cluster}")).items
-    if not found:
-        print(f"error: no member namespace registers {cluster!r}", file=sys.stderr)
-        return 1
-    for namespace in sorted(str(n["metadata"]["name"]) for n in found):
-        for work in (await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace=namespace)).items:
-            with contextlib.suppress(NotFound):
-                await hub_api.delete(
-                    names.WORK_API_VERSION,
-                    names.KIND_WORK,
-                    name=work["metadata"]["name"],
-                    namespace=namespace,
-                )
-        deadline = time.monotonic() + args.wait
-        while (await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace=namespace)).items:
-            if time.monotonic() > deadline:
-                print(
-                    f"warning: Works in {namespace} still finalizing after {args.wait}s (agent offline?); "
-                    "deleting the namespace anyway",
-                    file=sys.stderr,
-                )
-                break
-            await asyncio.sleep(0.2)
-        with contextlib.suppress(NotFound):
-            await hub_api.delete("v1", "Namespace", name=namespace)
-        print(f"member {cluster} unjoined (namespace {namespace} deleted)")
-    return 0
+    return await unjoining.unjoin(
+        hub_api,
+        cluster=args.name,
+        wait=args.wait,
+        force=args.force,
+        keep_workloads=args.keep_workloads,
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -199,7 +177,9 @@ def register(subparsers: Any) -> None:
     unparser = subparsers.add_parser(
         "unjoin",
         help="deregister a member cluster",
-        description="Remove a member's Works (agents clean up), then its namespace.",
+        description="Deregister a member: its agent removes what Waybill applied (or leaves it, "
+        "--keep-workloads), then the member namespace goes. With the agent gone, says what will "
+        "remain on the member and stops, unless --force.",
     )
     unparser.add_argument("name")
     add_kubeconfig(unparser)
@@ -207,7 +187,17 @@ def register(subparsers: Any) -> None:
         "--wait",
         type=float,
         default=60.0,
-        help="seconds to wait for the agent to clean up Works (default 60)",
+        help="seconds to wait for the agent to clean up Works, and for the namespace to go (default 60)",
+    )
+    unparser.add_argument(
+        "--force",
+        action="store_true",
+        help="finish the hub side even if the agent cannot clean up (what it applied stays on the member)",
+    )
+    unparser.add_argument(
+        "--keep-workloads",
+        action="store_true",
+        help="leave what Waybill applied running on the member, no longer managed",
     )
     unparser.set_defaults(handler=run_unjoin)
 
@@ -220,14 +210,13 @@ def _check_name(name: str) -> None:
 def run_join(args: argparse.Namespace) -> int:
     _check_name(args.name)
     parse_labels(args.label or [])
-    kubeconfig = kubeconfig_path(args.kubeconfig)
-    return run_async(lambda hub_api: join(hub_api, args, hub_kubeconfig=kubeconfig), kubeconfig)
+    loaded = connect.load(args)
+    return run_async(lambda hub_api: join(hub_api, args, hub_kubeconfig=loaded), loaded)
 
 
 def run_unjoin(args: argparse.Namespace) -> int:
     _check_name(args.name)
-    kubeconfig = kubeconfig_path(args.kubeconfig)
-    return run_async(lambda hub_api: unjoin(hub_api, args), kubeconfig)
+    return run_async(lambda hub_api: unjoin(hub_api, args), args)
 
 
 __all__ = ["join", "register", "unjoin"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from kubesim import SimServer
 from shared.ops import lifecycle
-from waybill.cli import UsageError
+from waybill.errors import UsageError
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

@@ -9,33 +9,9 @@ from typing import Any
 from hub import conditions as hub_conditions
 from shared.api import names
 from shared.kube.client import KubeClient
-from waybill.cli import UsageError
-from waybill.cmd_get import add_kubeconfig, kubeconfig_path, run_async, table
-
-
-def parse_target(text: str) -> tuple[str, str]:
-    kind, sep, name = text.partition("/")
-    if not sep or not kind or not name:
-        raise UsageError(f"{text!r} is not KIND/NAME (e.g. deployment/web)")
-    return kind.split(".")[0].lower(), name
-
-
-def _kind_matches(wanted: str, kind: str) -> bool:
-    kind = kind.lower()
-    return wanted in (kind, f"{kind}s", f"{kind}es") or (kind.endswith("y") and wanted == f"{kind[:-1]}ies")
-
-
-async def find_binding(hub_api: KubeClient, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
-    candidates = (
-        await hub_api.list(names.WORK_API_VERSION, names.KIND_RESOURCE_BINDING, namespace=namespace)
-    ).items
-    candidates += (await hub_api.list(names.WORK_API_VERSION, names.KIND_CLUSTER_RESOURCE_BINDING)).items
-    for binding in candidates:
-        resource = (binding.get("spec") or {}).get("resource") or {}
-        same_ns = (resource.get("namespace") or "") in ("", namespace)
-        if resource.get("name") == name and _kind_matches(kind, str(resource.get("kind", ""))) and same_ns:
-            return binding
-    return None
+from waybill import connect, kinds, output, templates
+from waybill.connect import add_kubeconfig, run_async
+from waybill.output import table
 
 
 def render(binding: dict[str, Any]) -> str:
@@ -91,28 +67,38 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "status",
         help="where a template went and how it is doing",
-        description="Per-cluster placement and status of one template.",
+        description="Per-cluster placement and status of one template (KIND as kubectl accepts it: "
+        "deploy, deployment, deployments.apps, ...).",
     )
     parser.add_argument("target", metavar="KIND/NAME")
-    parser.add_argument("-n", "--namespace", default="default")
+    parser.add_argument(
+        "-n", "--namespace", help="the template's namespace (default: the context's, else default)"
+    )
+    output.add_output(parser, table=False)
     add_kubeconfig(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    kind, name = parse_target(args.target)
-    kubeconfig = kubeconfig_path(args.kubeconfig)
+    word, name = kinds.parse_target(args.target)
+    fmt = output.check_format(args.output, table=False)
+    loaded = connect.load(args)
+    namespace = args.namespace or loaded.namespace or "default"
 
     async def main(hub_api: KubeClient) -> int:
-        binding = await find_binding(hub_api, kind, name, args.namespace)
+        info = await templates.resolve_kind(hub_api, word)
+        binding = await templates.find_binding(hub_api, info=info, name=name, namespace=namespace)
         if binding is None:
+            where = f" in namespace {namespace}" if info.namespaced else ""
             print(
-                f"error: no binding for {args.target} in namespace {args.namespace} "
-                "(is it claimed by a propagation policy?)",
+                f"error: no binding for {info.kind} {name}{where} "
+                "(is it claimed by a propagation policy? `waybill get policies`)",
                 file=sys.stderr,
             )
             return 1
-        print(render(binding))
+        output.emit(
+            render(binding) if fmt is None else output.render_document(fmt, [binding], single=True), fmt
+        )
         return 0
 
-    return run_async(main, kubeconfig)
+    return run_async(main, loaded)

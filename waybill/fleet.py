@@ -78,6 +78,7 @@ async def start_fleet(
     directory: Path,
     workload_delay: float = 0.3,
     heartbeat_interval: float = 2.0,
+    lease_duration_seconds: int = 40,
 ) -> Fleet:
     """Start a hub and ``members`` on kubesim (TLS, so kubectl works against every kubeconfig in
     ``directory``), run the hub controller, join every member and start its agent."""
@@ -111,7 +112,11 @@ async def start_fleet(
         agent = Agent(
             hub_api=agent_hub_api,
             member_api=agent_member_api,
-            config=AgentConfig(cluster=spec.name, heartbeat_interval=heartbeat_interval),
+            config=AgentConfig(
+                cluster=spec.name,
+                heartbeat_interval=heartbeat_interval,
+                lease_duration_seconds=lease_duration_seconds,
+            ),
         )
         await agent.start()
         agents[spec.name] = agent

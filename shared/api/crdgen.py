@@ -96,7 +96,12 @@ def schema_for_type(tp: Any, metadata: tuple[Any, ...] = ()) -> tuple[Schema, bo
     if origin is list:
         (item,) = get_args(tp)
         items, _ = schema_for_type(item)
-        return _with_constraints({"type": "array", "items": items}, metadata), False
+        array: Schema = {"type": "array", "items": items}
+        keys = getattr(item, "LIST_MAP_KEYS", None) if isinstance(item, type) else None
+        if keys:
+            array["x-kubernetes-list-type"] = "map"
+            array["x-kubernetes-list-map-keys"] = list(keys)
+        return _with_constraints(array, metadata), False
     if origin is dict:
         _, value = get_args(tp)
         value_schema, _ = schema_for_type(value)

@@ -9,7 +9,7 @@ The kinds themselves live in one module per API group (``policy``, ``binding``, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -143,6 +143,10 @@ class LabelSelector(ApiModel):
 class Condition(ApiModel):
     """metav1.Condition: one observation about an object (``Ready``, ``Applied``, ``Scheduled``...)."""
 
+    # lists of conditions are list maps keyed by type (as in Kubernetes' own types), so that
+    # writers applying different condition types server-side each own only their own entries
+    LIST_MAP_KEYS: ClassVar[tuple[str, ...]] = ("type",)
+
     type: str = Field(min_length=1, max_length=316)
     status: ConditionStatus
     reason: str = Field(min_length=1, max_length=1024, pattern=CONDITION_REASON)
@@ -154,6 +158,45 @@ class Condition(ApiModel):
 def now_rfc3339() -> str:
     """The current time as Kubernetes writes it (second precision, ``Z``)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def transition_time(previous_status: str | None, previous_time: str | None, status: str, now: str) -> str:
+    """The one rule for ``lastTransitionTime``: kept while the status stays, ``now`` when it moves."""
+    if previous_status == status and previous_time:
+        return previous_time
+    return now
+
+
+def set_wire_condition(
+    conditions: Sequence[Mapping[str, Any]] | None,
+    *,
+    type: str,
+    status: str,
+    reason: str,
+    message: str = "",
+    observed_generation: int | None = None,
+    now: str | None = None,
+) -> list[dict[str, Any]]:
+    """``set_condition`` over wire dicts (what controllers read from caches and write back)."""
+    current = [dict(c) for c in conditions or []]
+    previous = next((c for c in current if c.get("type") == type), None)
+    updated: dict[str, Any] = {
+        "type": type,
+        "status": status,
+        "reason": reason,
+        "message": message[:32000],
+        "lastTransitionTime": transition_time(
+            None if previous is None else previous.get("status"),
+            None if previous is None else previous.get("lastTransitionTime"),
+            status,
+            now or now_rfc3339(),
+        ),
+    }
+    if observed_generation is not None:
+        updated["observedGeneration"] = observed_generation
+    if previous is None:
+        return [*current, updated]
+    return [updated if c.get("type") == type else c for c in current]
 
 
 def find_condition(conditions: list[Condition], condition_type: str) -> Condition | None:
@@ -176,9 +219,12 @@ def set_condition(
 ) -> list[Condition]:
     """A new condition list with that condition set; ``lastTransitionTime`` moves only when status changes."""
     previous = find_condition(conditions, type)
-    transition = now or now_rfc3339()
-    if previous is not None and previous.status == status:
-        transition = previous.last_transition_time
+    transition = transition_time(
+        None if previous is None else previous.status,
+        None if previous is None else previous.last_transition_time,
+        status,
+        now or now_rfc3339(),
+    )
     updated = Condition(
         type=type,
         status=status,

@@ -55,6 +55,11 @@ ANNOTATION_CLAIMED_BY = "waybill.dev/claimed-by"
 # --- finalizers ----------------------------------------------------------------------------------
 FINALIZER_HUB = "waybill.dev/hub"
 FINALIZER_AGENT = "waybill.dev/agent"
+# Held by `waybill unjoin` on the Works it deletes, until the agent reports them removed.
+FINALIZER_UNJOIN = "waybill.dev/unjoin"
+# The Work condition the agent sets on a deleted Work (held by another finalizer) once it has
+# removed — or, with deleteOption Orphan, let go of — everything it applied for it.
+CONDITION_REMOVED = "Removed"
 FINALIZER_MEMBER_CLUSTER = "cluster.waybill.dev/cleanup"
 
 # --- taints set by the hub on MemberCluster.spec.taints -----------------------------------------
@@ -75,4 +80,5 @@ CONDITION_AVAILABLE = "Available"
 CONDITION_DEGRADED = "Degraded"
 CONDITION_SCHEDULED = "Scheduled"
 CONDITION_VALID = "Valid"
+CONDITION_CLUSTERS_RESOLVED = "ClustersResolved"
 CONDITION_DRIFTED = "Drifted"

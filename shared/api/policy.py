@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, model_validator
 
 from shared.api import names
 from shared.api.meta import (
@@ -38,6 +38,11 @@ FieldSelectorOperator = Literal["In", "NotIn"]
 OverriderOperator = Literal["add", "remove", "replace"]
 CommandArgsOperator = Literal["add", "remove"]
 ImageComponent = Literal["Registry", "Repository", "Tag"]
+# Karmada renamed Immediately -> Directly and Graciously -> Gracefully; both spellings are accepted.
+PurgeMode = Literal["Directly", "Gracefully", "Never", "Immediately", "Graciously"]
+ClusterPurgeMode = Literal["Directly", "Gracefully", "Immediately", "Graciously"]
+ActivationPreference = Literal["Lazy"]
+PriorityClassSource = Literal["KubePriorityClass"]
 
 JSON_POINTER = r"^(/([^/~]|~[01])*)*$"
 
@@ -87,11 +92,20 @@ class ClusterAffinity(ApiModel):
     """Never these clusters."""
 
 
+class OverflowClusterAffinity(ClusterAffinity):
+    """A further group a ``clusterAffinities`` term may overflow into when its own clusters lack room."""
+
+    affinity_name: str = Field(min_length=1, max_length=32)
+    """Name of this overflow group."""
+
+
 class ClusterAffinityTerm(ClusterAffinity):
     """One named group of ``placement.clusterAffinities``: tried in order, the next only if this one fails."""
 
     affinity_name: str = Field(min_length=1, max_length=32)
     """Name of this group, reported in the binding's schedulingDecision."""
+    overflow_affinities: list[OverflowClusterAffinity] = Field(default_factory=list)
+    """Karmada: groups that take replicas the primary group has no room for (not supported yet)."""
 
 
 class Toleration(ApiModel):
@@ -119,6 +133,13 @@ class SpreadConstraint(ApiModel):
     """Use at most this many groups."""
     min_groups: int | None = Field(default=None, ge=1)
     """Use at least this many groups, or fail to schedule."""
+
+    @model_validator(mode="after")
+    def _default_to_cluster(self) -> SpreadConstraint:
+        # Karmada's defaulting webhook: neither spreadByField nor spreadByLabel means "cluster".
+        if not self.spread_by_field and not self.spread_by_label:
+            self.spread_by_field = "cluster"
+        return self
 
 
 class StaticClusterWeight(ApiModel):
@@ -164,6 +185,27 @@ class ReplicaSchedulingStrategy(ApiModel):
     """Waybill: per-cluster minReplicas/maxReplicas for Divided schedules."""
 
 
+class WorkloadAffinityTerm(ApiModel):
+    """Workloads whose templates carry the same value of this label go to the same clusters."""
+
+    group_by_label_key: str = Field(min_length=1)
+    """Template label key whose value forms the affinity group."""
+
+
+class WorkloadAntiAffinityTerm(ApiModel):
+    """Workloads whose templates carry the same value of this label go to different clusters."""
+
+    group_by_label_key: str = Field(min_length=1)
+    """Template label key whose value forms the anti-affinity group."""
+
+
+class WorkloadAffinity(ApiModel):
+    """Karmada: co-locate or separate workloads by a template label (not supported yet)."""
+
+    affinity: WorkloadAffinityTerm | None = None
+    anti_affinity: WorkloadAntiAffinityTerm | None = None
+
+
 class Placement(ApiModel):
     """Where a policy's templates go."""
 
@@ -179,6 +221,81 @@ class Placement(ApiModel):
     """How replicas are spread; unset: every cluster gets all replicas."""
     max_clusters: int | None = Field(default=None, ge=1)
     """Waybill: choose at most this many clusters."""
+    workload_affinity: WorkloadAffinity | None = None
+    """Karmada: workload affinity/anti-affinity groups (not supported yet)."""
+
+
+# --- failover, suspension, priority ---------------------------------------------------------------
+class DecisionConditions(ApiModel):
+    """When application failover acts."""
+
+    toleration_seconds: int | None = Field(default=None, ge=0)
+    """How long the workload may stay unhealthy on a member before it is moved (default 300; 0: at once)."""
+
+
+class StatePreservationRule(ApiModel):
+    """One piece of state carried from the old copy to the new one, as a label."""
+
+    alias_label_name: str = Field(min_length=1)
+    """Label key under which the value is handed to the new copy."""
+    json_path: str = Field(min_length=1)
+    """JSONPath into the old copy's status, e.g. {.jobStatus.state}."""
+
+
+class StatePreservation(ApiModel):
+    """State to keep across a failover (Karmada feature gate StatefulFailoverInjection)."""
+
+    rules: list[StatePreservationRule]
+
+
+class ApplicationFailoverBehavior(ApiModel):
+    """Move a workload off a member where it stays unhealthy."""
+
+    decision_conditions: DecisionConditions
+    purge_mode: PurgeMode | None = None
+    """Directly: remove the old copy at once; Gracefully (default): after the new one is healthy or the
+    grace period ends; Never: leave it. Immediately/Graciously are Karmada's older names."""
+    grace_period_seconds: int | None = Field(default=None, ge=1)
+    """For Gracefully: longest wait for the new copy before the old one is removed (default 600)."""
+    state_preservation: StatePreservation | None = None
+
+
+class ClusterFailoverBehavior(ApiModel):
+    """How a workload leaves a failed member."""
+
+    purge_mode: ClusterPurgeMode | None = None
+    """Directly or Gracefully (default)."""
+    state_preservation: StatePreservation | None = None
+
+
+class FailoverBehavior(ApiModel):
+    """Failover on application or cluster failure."""
+
+    application: ApplicationFailoverBehavior | None = None
+    cluster: ClusterFailoverBehavior | None = None
+
+
+class SuspendClusters(ApiModel):
+    """Clusters to which dispatching is suspended."""
+
+    cluster_names: list[str] = Field(default_factory=list)
+
+
+class Suspension(ApiModel):
+    """Suspend dispatching to all members, or to some."""
+
+    dispatching: bool | None = None
+    """true: members get no updates (cannot be combined with dispatchingOnClusters)."""
+    dispatching_on_clusters: SuspendClusters | None = None
+    """Members that get no updates."""
+
+
+class SchedulePriority(ApiModel):
+    """Where a workload's scheduling priority comes from."""
+
+    priority_class_source: PriorityClassSource
+    """KubePriorityClass: a scheduling.k8s.io PriorityClass on the hub."""
+    priority_class_name: str = Field(min_length=1)
 
 
 class PropagationSpec(ApiModel):
@@ -197,9 +314,21 @@ class PropagationSpec(ApiModel):
     dependent_overrides: list[str] = Field(default_factory=list)
     """OverridePolicies that must exist first (Karmada compatibility)."""
     scheduler_name: str | None = None
-    """Accepted for Karmada compatibility; Waybill has one scheduler."""
+    """Karmada: the scheduler to use; Waybill has one (default-scheduler)."""
     placement: Placement = Field(default_factory=Placement)
     """Where the templates go."""
+    association: bool = False
+    """Karmada's deprecated spelling of propagateDeps."""
+    failover: FailoverBehavior | None = None
+    """Karmada: application and cluster failover."""
+    activation_preference: ActivationPreference | None = None
+    """Lazy: policy changes reach a template only when the template itself changes."""
+    suspension: Suspension | None = None
+    """Suspend dispatching to members."""
+    preserve_resources_on_deletion: bool | None = None
+    """true: deleting a template leaves its objects on the members."""
+    schedule_priority: SchedulePriority | None = None
+    """Karmada: scheduling priority from a PriorityClass."""
 
 
 PropagationPolicySpec = PropagationSpec
@@ -306,8 +435,29 @@ class PlaintextOverrider(ApiModel):
     """Any JSON value (variables allowed in strings); unset for remove."""
 
 
+class FieldPatchOperation(ApiModel):
+    """One JSON-patch-like operation inside the document held in a string field."""
+
+    sub_path: str = Field(pattern=JSON_POINTER)
+    """JSON pointer into the parsed document, e.g. /db/port."""
+    operator: OverriderOperator
+    value: JsonValue = None
+    """Any JSON value; unset for remove."""
+
+
+class FieldOverrider(ApiModel):
+    """Patches a JSON or YAML document kept in a string field (such as a ConfigMap's data entry)."""
+
+    field_path: str = Field(min_length=1, pattern=JSON_POINTER)
+    """JSON pointer to the string field, e.g. /data/config.yaml."""
+    json_patches: list[FieldPatchOperation] = Field(default_factory=list, alias="json")
+    """Operations on the field read as JSON."""
+    yaml_patches: list[FieldPatchOperation] = Field(default_factory=list, alias="yaml")
+    """Operations on the field read as YAML."""
+
+
 class Overriders(ApiModel):
-    """One rule's overriders, applied in this order: image, command, args, labels, annotations, plaintext."""
+    """A rule's overriders, applied in order: image, command, args, labels, annotations, field, plaintext."""
 
     image_overrider: list[ImageOverrider] = Field(default_factory=list)
     command_overrider: list[CommandArgsOverrider] = Field(default_factory=list)
@@ -315,6 +465,8 @@ class Overriders(ApiModel):
     labels_overrider: list[LabelAnnotationOverrider] = Field(default_factory=list)
     annotations_overrider: list[LabelAnnotationOverrider] = Field(default_factory=list)
     plaintext: list[PlaintextOverrider] = Field(default_factory=list)
+    field_overrider: list[FieldOverrider] = Field(default_factory=list)
+    """JSON/YAML sub-paths inside string fields."""
 
 
 class RuleWithCluster(ApiModel):

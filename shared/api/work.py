@@ -206,12 +206,25 @@ class AppliedResource(ApiModel):
     name: str = Field(min_length=1)
     uid: str | None = None
     """UID of the object on the member; deletes check it."""
+    digest: str | None = None
+    """SHA-256 of the object as the agent last applied it (unchanged manifests are not rewritten)."""
+    resource_version: str | None = None
+    """The member object's resourceVersion right after that apply."""
+
+
+class AppliedWorkCopy(ApiModel):
+    """The hub Work this record was last written for: what a restarted agent applies while the hub is away."""
+
+    uid: str = ""
+    generation: int | None = None
+    spec: WorkSpec = Field(default_factory=WorkSpec)
 
 
 class AppliedWorkStatus(ApiModel):
-    """What the agent applied."""
+    """What the agent applied, and a copy of the Work it applied it for."""
 
     applied_resources: list[AppliedResource] = Field(default_factory=list)
+    work: AppliedWorkCopy | None = None
 
 
 class AppliedWork(KubeObject):

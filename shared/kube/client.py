@@ -62,6 +62,9 @@ _REQUESTS = counter("kube_requests_total", "Kubernetes API requests by client, v
                     labels=("client", "method", "code"))
 _RETRIES = counter("kube_request_retries_total", "Kubernetes API request retries by client and reason",
                    labels=("client", "reason"))
+_WATCH_SILENT = counter("kube_watch_silent_total",
+                        "Watch streams ended by the client after its read deadline (stalled or quiet)",
+                        labels=("client",))
 _LATENCY = histogram("kube_request_duration_seconds", "Kubernetes API request latency (one attempt)",
                      labels=("client", "method"))
 
@@ -69,6 +72,11 @@ _CONFIG_ERRORS = (k8s_config.ConfigException, yaml.YAMLError, OSError, ValueErro
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_WATCH_SECONDS = 300
 WATCH_GRACE_SECONDS = 5.0
+# The read deadline of a watch stream: silent this long, it is taken as stalled and ended, so the
+# caller resumes from its last resourceVersion. kubesim sends bookmarks every 10 s and
+# kube-apiserver about once a minute, so a healthy but quiet stream is at worst restarted (no
+# relist) every 25 s, while a dead one (connection open, no bytes) is noticed within 30 s.
+WATCH_STALL_SECONDS = 25.0
 
 
 class KubeClient:
@@ -509,8 +517,10 @@ class KubeClient:
         Opening the stream is retried like any GET; a broken stream raises ``ConnectionFailed``
         or ``Timeout`` (resume from the last event's resourceVersion), an ERROR event raises its
         error — ``Gone`` for 410 (relist, never resume). A stream silent for ``idle_timeout``
-        seconds (default ``timeout_seconds`` + 5) is a stalled one: ``Timeout``. Use
-        ``contextlib.aclosing`` when leaving the loop early.
+        seconds (default ``WATCH_STALL_SECONDS``, or ``timeout_seconds`` + 5 if shorter) may
+        be stalled: it is ended like one the server closed, so the caller resumes from its last
+        resourceVersion at once (not after an error backoff). Use ``contextlib.aclosing`` when
+        leaving the loop early.
         """
         info = await self.resource_info(api_version, kind)
         path = resource_path(info, namespace=namespace)
@@ -518,13 +528,19 @@ class KubeClient:
                            resource_version=resource_version, watch=True, allow_bookmarks=allow_bookmarks,
                            timeout_seconds=timeout_seconds)
         req = KubeRequest(method="GET", path=path, query=query)
-        idle = idle_timeout if idle_timeout is not None else timeout_seconds + WATCH_GRACE_SECONDS
+        idle = (idle_timeout if idle_timeout is not None
+                else min(timeout_seconds + WATCH_GRACE_SECONDS, WATCH_STALL_SECONDS))
         resp = await self._open_stream(req, idle_timeout=idle)
         try:
             while True:
                 try:
                     line = await resp.content.readline()
-                except (aiohttp.ClientError, TimeoutError) as exc:
+                except TimeoutError:
+                    # the read deadline: nothing (not even a bookmark) for ``idle`` seconds
+                    _WATCH_SILENT.labels(self.name).inc()
+                    _log.debug("kube.watch.silent", client=self.name, path=path, seconds=idle)
+                    return
+                except aiohttp.ClientError as exc:
                     raise transport_error(exc) from exc
                 if not line:
                     return

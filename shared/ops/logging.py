@@ -24,6 +24,12 @@ _LEVELS = {
 }
 
 
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    # sys.stderr looked up per logger, not once at configure time: a CLI command run in-process
+    # (tests do) must not leave every later log line writing to a stream that has been closed
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure(*, level: str = "info", json: bool = True) -> None:
     """Configure structlog for the process: ``level`` name, JSON or human-readable output."""
     numeric = _LEVELS.get(level.lower())
@@ -39,7 +45,7 @@ def configure(*, level: str = "info", json: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 

@@ -14,13 +14,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic
 
 import structlog
 
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter, histogram
 from shared.runtime.ratelimit import RateLimiter
-from shared.runtime.workqueue import WorkQueue
+from shared.runtime.workqueue import K, WorkQueue
 
 __all__ = ["Controller", "Reconcile", "Result", "TerminalError"]
 
@@ -42,10 +43,10 @@ class TerminalError(Exception):
     """A reconcile failure that retrying cannot fix (bad input); logged, not retried."""
 
 
-Reconcile = Callable[[str], Awaitable[Result | None]]
+Reconcile = Callable[[K], Awaitable[Result | None]]
 
 
-class Controller:
+class Controller(Generic[K]):
     """Runs ``workers`` concurrent reconcile workers over one :class:`WorkQueue`.
 
     Feed keys with ``enqueue`` (e.g. as an informer handler); ``await run()`` until cancelled
@@ -55,7 +56,7 @@ class Controller:
     def __init__(
         self,
         name: str,
-        reconcile: Reconcile,
+        reconcile: Reconcile[K],
         *,
         workers: int = 1,
         rate_limiter: RateLimiter | None = None,
@@ -65,9 +66,9 @@ class Controller:
         self.name = name
         self._reconcile = reconcile
         self._workers = workers
-        self.queue = WorkQueue(name=name, rate_limiter=rate_limiter)
+        self.queue: WorkQueue[K] = WorkQueue(name=name, rate_limiter=rate_limiter)
 
-    def enqueue(self, key: str) -> None:
+    def enqueue(self, key: K) -> None:
         """Queue ``key`` for reconciliation (coalesced with a pending one)."""
         self.queue.add(key)
 
@@ -96,11 +97,11 @@ class Controller:
             finally:
                 self.queue.done(key)
 
-    async def process(self, key: str) -> str:
+    async def process(self, key: K) -> str:
         """One reconcile pass for ``key``, with retry bookkeeping; the result label."""
         started = time.monotonic()
         with structlog.contextvars.bound_contextvars(
-            controller=self.name, key=key, reconcile_id=uuid.uuid4().hex[:12]
+            controller=self.name, key=str(key), reconcile_id=uuid.uuid4().hex[:12]
         ):
             try:
                 result = await self._reconcile(key)

@@ -8,7 +8,7 @@ so one broken object backs off alone while a storm of failures is throttled over
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 __all__ = ["RateLimiter", "TokenBucket", "failure_delay"]
 
@@ -53,19 +53,19 @@ class RateLimiter:
     ) -> None:
         self._base = base_delay
         self._cap = max_delay
-        self._failures: dict[str, int] = {}
+        self._failures: dict[Hashable, int] = {}
         self._bucket = TokenBucket(rate=rate, burst=burst, clock=clock)
 
-    def when(self, key: str) -> float:
+    def when(self, key: Hashable) -> float:
         """Record a failure of ``key``; the delay before it is retried."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
         return max(failure_delay(failures, base=self._base, cap=self._cap), self._bucket.reserve())
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: Hashable) -> None:
         """``key`` succeeded: its next failure starts from the base delay again."""
         self._failures.pop(key, None)
 
-    def failures(self, key: str) -> int:
+    def failures(self, key: Hashable) -> int:
         """How many failures of ``key`` are on record."""
         return self._failures.get(key, 0)

@@ -5,32 +5,42 @@ never handed to a second worker: adding it meanwhile marks it dirty and it is qu
 the worker calls ``done``. ``add_after`` keeps only the earliest pending delay per key;
 ``add_rate_limited`` uses the per-key exponential backoff of :mod:`shared.runtime.ratelimit`,
 reset by ``forget``. ``get`` returns None once the queue is shut down.
+
+The queue is generic over its key type: a controller's keys are typed records (frozen
+dataclasses such as the hub's ``TemplateRef``), not strings parsed back and forth.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Hashable
+from typing import Generic
+
+from typing_extensions import TypeVar
 
 from shared.ops.metrics import counter, gauge
 from shared.runtime.ratelimit import RateLimiter
 
-__all__ = ["WorkQueue"]
+__all__ = ["K", "WorkQueue"]
+
+# str by default: ``Controller`` / ``WorkQueue`` without a type argument keep string keys
+K = TypeVar("K", bound=Hashable, default=str)
 
 _DEPTH = gauge("workqueue_depth", "Keys waiting in a work queue", labels=("queue",))
 _ADDS = counter("workqueue_adds_total", "Keys added to a work queue", labels=("queue",))
 _RETRIES = counter("workqueue_retries_total", "Rate-limited re-adds to a work queue", labels=("queue",))
 
 
-class WorkQueue:
+class WorkQueue(Generic[K]):
     """Keyed work queue; ``name`` labels its metrics. Create it inside a running event loop."""
 
     def __init__(self, *, name: str = "default", rate_limiter: RateLimiter | None = None) -> None:
         self.name = name
-        self._queue: deque[str] = deque()
-        self._dirty: set[str] = set()
-        self._processing: set[str] = set()
-        self._timers: dict[str, tuple[float, asyncio.TimerHandle]] = {}
+        self._queue: deque[K] = deque()
+        self._dirty: set[K] = set()
+        self._processing: set[K] = set()
+        self._timers: dict[K, tuple[float, asyncio.TimerHandle]] = {}
         self._limiter = rate_limiter or RateLimiter()
         self._changed = asyncio.Event()
         self._shutting_down = False
@@ -46,7 +56,7 @@ class WorkQueue:
     def _depth_changed(self) -> None:
         _DEPTH.labels(self.name).set(len(self._queue))
 
-    def add(self, key: str) -> None:
+    def add(self, key: K) -> None:
         """Queue ``key`` unless it is already waiting (coalesced) or being processed (re-queued on done)."""
         if self._shutting_down or key in self._dirty:
             return
@@ -58,7 +68,7 @@ class WorkQueue:
         self._depth_changed()
         self._changed.set()
 
-    def add_after(self, key: str, delay: float) -> None:
+    def add_after(self, key: K, delay: float) -> None:
         """Queue ``key`` after ``delay`` seconds (an earlier pending add of the same key wins)."""
         if self._shutting_down:
             return
@@ -74,24 +84,24 @@ class WorkQueue:
             pending[1].cancel()
         self._timers[key] = (due, loop.call_at(due, self._fire, key))
 
-    def _fire(self, key: str) -> None:
+    def _fire(self, key: K) -> None:
         self._timers.pop(key, None)
         self.add(key)
 
-    def add_rate_limited(self, key: str) -> None:
+    def add_rate_limited(self, key: K) -> None:
         """Queue ``key`` after its per-key backoff (grows with each call until ``forget``)."""
         _RETRIES.labels(self.name).inc()
         self.add_after(key, self._limiter.when(key))
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: K) -> None:
         """Reset ``key``'s backoff (call after a successful pass)."""
         self._limiter.forget(key)
 
-    def num_requeues(self, key: str) -> int:
+    def num_requeues(self, key: K) -> int:
         """Rate-limited re-adds of ``key`` since it was last forgotten."""
         return self._limiter.failures(key)
 
-    async def get(self) -> str | None:
+    async def get(self) -> K | None:
         """The next key (now being processed), or None when shut down; waits for work."""
         while not self._queue:
             if self._shutting_down:
@@ -104,7 +114,7 @@ class WorkQueue:
         self._depth_changed()
         return key
 
-    def done(self, key: str) -> None:
+    def done(self, key: K) -> None:
         """A worker finished ``key``; it is queued again if it was added meanwhile."""
         self._processing.discard(key)
         if key in self._dirty and not self._shutting_down:
@@ -112,11 +122,11 @@ class WorkQueue:
             self._depth_changed()
             self._changed.set()
 
-    def is_waiting(self, key: str) -> bool:
+    def is_waiting(self, key: K) -> bool:
         """Whether ``key`` is queued, due again after processing, or scheduled by a delay."""
         return key in self._dirty or key in self._timers
 
-    def is_processing(self, key: str) -> bool:
+    def is_processing(self, key: K) -> bool:
         """Whether a worker holds ``key`` right now."""
         return key in self._processing
 

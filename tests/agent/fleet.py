@@ -33,6 +33,7 @@ from shared.kube.errors import NotFound
 from shared.kube.retry import RetryPolicy
 
 T = TypeVar("T")
+AW_API = names.WORK_API_VERSION
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.5, jitter=0.2)
 
 
@@ -206,6 +207,8 @@ class Fleet:
             member_status_interval=1.0,
             not_available_requeue=0.3,
             resync_interval=30.0,
+            handover_grace=0.5,
+            handover_retry=0.2,
         )
         return replace(base, **overrides)
 
@@ -286,3 +289,21 @@ class Fleet:
             return await self.member_admin.get(api_version, kind, name=name, namespace=namespace)
         except NotFound:
             return None
+
+
+class RequestCount:
+    """Counts the requests a kubesim server receives for one method and path substring.
+
+    A zero-second latency fault with an unlimited budget: kubesim takes one matching latency rule
+    per request and decrements its budget, which is what is counted (server-side, so nothing the
+    client does can hide a request).
+    """
+
+    BUDGET = 10**9
+
+    def __init__(self, server: SimServer, *, method: str, path: str | None = None) -> None:
+        self.rule = server.faults.latency(0.0, path=path, method=method, times=self.BUDGET)
+
+    @property
+    def count(self) -> int:
+        return self.BUDGET - int(self.rule.times or 0)

@@ -10,7 +10,7 @@ from agent.events import event_body
 from agent.manifests import ManifestIdentifier
 from agent.member_apply import prepare
 from agent.member_cache import work_keys_of
-from agent.work_sync import _namespaces_needed, _other_work
+from agent.work_sync import _namespaces_needed
 from shared.kube.types import ResourceInfo
 
 CM_INFO = ResourceInfo(api_version="v1", kind="ConfigMap", plural="configmaps", namespaced=True)
@@ -55,22 +55,6 @@ def test_namespaces_needed_skips_shipped_default_and_cluster_scoped() -> None:
         (ManifestIdentifier(ordinal=4, kind="Widget", namespace="unserved", name="d"), None),
     ]
     assert _namespaces_needed(resolved) == {"app"}
-
-
-@pytest.mark.parametrize(
-    ("labels", "other"),
-    [
-        ({}, None),
-        ({"waybill.dev/work-namespace": "member-eu1", "waybill.dev/work-name": "mine"}, None),
-        (
-            {"waybill.dev/work-namespace": "member-eu1", "waybill.dev/work-name": "theirs"},
-            "member-eu1/theirs",
-        ),
-    ],
-)
-def test_other_work(labels: dict[str, str], other: str | None) -> None:
-    live = {"metadata": {"labels": labels}}
-    assert _other_work(live, work_namespace="member-eu1", work_name="mine") == other
 
 
 def test_prepare_adds_bookkeeping_and_drops_server_fields() -> None:

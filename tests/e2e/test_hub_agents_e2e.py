@@ -252,7 +252,10 @@ async def test_members_that_do_not_serve_a_kind_are_skipped(sim_factory: SimFact
 
         async def decision() -> dict[str, Any] | None:
             binding = await fleet.hub_api.get(
-                names.WORK_API_VERSION, names.KIND_RESOURCE_BINDING, name="gizmo-widget", namespace="default"
+                names.WORK_API_VERSION,
+                names.KIND_RESOURCE_BINDING,
+                name="gizmo-widget.example.com",
+                namespace="default",
             )
             return (binding.get("status") or {}).get("schedulingDecision")
 

@@ -53,7 +53,7 @@ def work(
         "metadata": {
             "name": "w",
             "generation": 5,
-            "annotations": {aggregation.ANNOTATION_GENERATIONS: json.dumps({str(REF): rendered})},
+            "annotations": {aggregation.ANNOTATION_GENERATIONS: json.dumps({str(REF.identity): rendered})},
         },
         "status": {
             "conditions": [{"type": "Applied", "status": "True", "observedGeneration": 5}],
@@ -84,10 +84,13 @@ def test_cluster_item_failures() -> None:
 def test_binding_conditions() -> None:
     good = aggregation.cluster_item(cluster="eu1", ref=REF, work=work(), generation=3)
     bad = aggregation.cluster_item(cluster="us1", ref=REF, work=work(available="False"), generation=3)
-    conditions = {c[0]: c for c in aggregation.binding_conditions([good, bad])}
-    assert conditions["Applied"][1] == "True"
-    assert conditions["Available"][1:3] == ("False", "NotAvailableEverywhere")
-    assert "us1" in conditions["Available"][3]
+    conditions = {c.type: c for c in aggregation.binding_conditions([good, bad])}
+    assert conditions["Applied"].status == "True"
+    assert (conditions["Available"].status, conditions["Available"].reason) == (
+        "False",
+        "NotAvailableEverywhere",
+    )
+    assert "us1" in conditions["Available"].message
 
 
 def test_template_status_sums_and_observed_generation() -> None:

@@ -169,6 +169,23 @@ def test_plan_prints_clusters_replicas_and_manifests(
     bad = write_yaml(tmp_path / "bad.yaml", [{"just": "data"}])
     assert cli.main(["plan", "-f", bad]) == 2
     assert cli.main(["plan", "-f", str(tmp_path / "missing.yaml")]) == 2
+    capsys.readouterr()
+    invalid = policy(
+        "twice",
+        selectors=[{"apiVersion": "apps/v1", "kind": "Deployment"}],
+        placement={"clusterAffinity": {"clusterNames": ["a"], "exclude": ["a"]}},
+    )
+    refused = write_yaml(tmp_path / "invalid.yaml", [*members, deployment(replicas=3), invalid])
+    assert cli.main(["plan", "-f", refused]) == 2
+    err = capsys.readouterr().err
+    assert "PropagationPolicy/default/twice: spec.placement.clusterAffinity.exclude" in err
+    assert "Traceback" not in err
+    wrong_types = policy("typed", selectors=[{"apiVersion": "apps/v1", "kind": "Deployment"}])
+    wrong_types["spec"]["resourceSelectors"] = "Deployment"  # (matching used to raise AttributeError)
+    refused = write_yaml(tmp_path / "types.yaml", [*members, deployment(replicas=3), wrong_types])
+    assert cli.main(["plan", "-f", refused]) == 2
+    err = capsys.readouterr().err
+    assert "typed" in err and "spec.resourceSelectors" in err and "Traceback" not in err
 
 
 def test_hub_command_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

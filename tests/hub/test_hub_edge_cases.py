@@ -137,32 +137,52 @@ async def _status(condition: Any, expected: str) -> bool:
     return bool(found and found["status"] == expected)
 
 
-async def test_invalid_placement_is_reported_on_binding_and_policy(hub_sim: SimServer) -> None:
+async def test_invalid_edit_of_a_policy_keeps_the_last_placement(hub_sim: SimServer) -> None:
     async with running_hub(str(hub_sim.kubeconfig_path)) as (_hub, hub_api):
         await add_member(hub_api, "a")
-        bad = policy(
-            "p",
-            selectors=[{"apiVersion": "v1", "kind": "ConfigMap"}],
-            placement={"spreadConstraints": [{"spreadByLabel": "geo", "minGroups": 3, "maxGroups": 2}]},
-        )
-        await hub_api.create(bad)
+        good = policy("p", selectors=[{"apiVersion": "v1", "kind": "ConfigMap"}])
+        await hub_api.create(good)
         await hub_api.create(configmap("cfg"))
+
+        async def placed() -> bool:
+            return len(await manifests_in(hub_api, "member-a")) == 1
+
+        await eventually(placed, what="placed on a")
+        await hub_api.patch(
+            names.POLICY_API_VERSION,
+            "PropagationPolicy",
+            name="p",
+            namespace="default",
+            patch={
+                "spec": {
+                    "placement": {
+                        "spreadConstraints": [{"spreadByLabel": "geo", "minGroups": 3, "maxGroups": 2}]
+                    }
+                }
+            },
+        )
 
         async def invalid() -> dict[str, Any] | None:
             condition = await binding_condition(hub_api, "cfg-configmap", "Scheduled")
-            return condition if condition and condition["reason"] == "InvalidPlacement" else None
+            return condition if condition and condition["reason"] == "InvalidPolicy" else None
 
-        condition = await eventually(invalid, what="InvalidPlacement")
+        condition = await eventually(invalid, what="InvalidPolicy on the binding")
         assert "PropagationPolicy/default/p" in condition["message"] and "minGroups" in condition["message"]
 
         async def policy_invalid() -> bool:
             found = await hub_api.get(
                 names.POLICY_API_VERSION, "PropagationPolicy", name="p", namespace="default"
             )
-            conds = {c["type"]: c["status"] for c in (found.get("status") or {}).get("conditions") or []}
-            return conds.get("Valid") == "False" and found["status"].get("claimedTemplates") == 1
+            conds = {c["type"]: c for c in (found.get("status") or {}).get("conditions") or []}
+            valid = conds.get("Valid") or {}
+            return (
+                valid.get("status") == "False"
+                and "spec.placement.spreadConstraints[0].minGroups" in valid.get("message", "")
+                and found["status"].get("claimedTemplates") == 1
+            )
 
         await eventually(policy_invalid, what="policy Valid=False")
+        assert len(await manifests_in(hub_api, "member-a")) == 1  # the last placement is kept
 
 
 WIDGET_CRD = {
@@ -252,7 +272,7 @@ async def test_custom_kinds_and_cluster_scoped_templates(hub_sim: SimServer) -> 
             return await hub_api.get(
                 names.WORK_API_VERSION,
                 names.KIND_CLUSTER_RESOURCE_BINDING,  # type: ignore[no-any-return]
-                name="viewer-clusterrole",
+                name="viewer-clusterrole.rbac.authorization.k8s.io",
             )
 
         found = await eventually(cluster_binding, what="ClusterResourceBinding")

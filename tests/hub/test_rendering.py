@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hub import rendering
@@ -143,3 +144,49 @@ def test_merge_patch_turns_old_into_new() -> None:
     assert patch == {"spec": {"a": 2, "gone": None, "list": [3], "keep": {"z": None}, "added": True}}
     assert apply_merge_patch(old, patch) == new
     assert merge_patch(new, new) == {}
+
+
+def _parts(works: list[dict[str, Any]]) -> dict[str, str]:
+    return {
+        f"{m['kind']}/{m['metadata']['name']}": w["metadata"]["name"]
+        for w in works
+        for m in w["spec"]["workload"]["manifests"]
+    }
+
+
+def _repack(works: list[dict[str, Any]], manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return rendering.pack_works(
+        policy=POLICY,
+        cluster="eu1",
+        member_namespace="m",
+        manifests=manifests,
+        previous=rendering.part_assignment(POLICY, works),
+    )
+
+
+def test_packing_is_stable_when_one_template_comes_or_goes() -> None:
+    # 2,000 templates of ~1.5 KB in one policy: 4 Work parts of up to ~800 KiB
+    templates = []
+    for index in range(2000):
+        cm = configmap(f"cm-{index:04d}")
+        cm["data"] = {"blob": "x" * 1450}
+        templates.append(cm)
+    first = _repack([], templates)
+    assert len(first) == 4
+    before = _parts(first)
+    newcomer = configmap("aaa-sorts-first")
+    newcomer["data"] = {"blob": "x" * 1450}
+    added = _repack(first, [newcomer, *templates])
+    after = _parts(added)
+    assert sum(1 for name, part in before.items() if after[name] != part) == 0
+    assert "ConfigMap/aaa-sorts-first" in after
+    assert all(len(json.dumps(w, separators=(",", ":"))) < rendering.WORK_SIZE_LIMIT + 4096 for w in added)
+    removed = _repack(added, [t for t in templates if t["metadata"]["name"] != "cm-0500"])
+    again = _parts(removed)
+    assert "ConfigMap/cm-0500" not in again
+    assert sum(1 for name, part in again.items() if after[name] != part) == 0
+    # a template that grows past its part's room moves alone
+    grown = [dict(t) for t in templates]
+    grown[10] = {**grown[10], "data": {"blob": "y" * 60_000}}
+    moved = _parts(_repack(first, grown))
+    assert [name for name, part in before.items() if moved[name] != part] == ["ConfigMap/cm-0010"]

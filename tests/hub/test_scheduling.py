@@ -140,9 +140,9 @@ def test_min_groups_unsatisfiable() -> None:
 
 def test_taints_and_tolerations() -> None:
     fleet = [
-        ClusterView("a", taints=(Taint(UNREACHABLE_TAINT),)),
-        ClusterView("b", taints=(Taint("gpu", "yes", "NoExecute"),)),
-        ClusterView("c", taints=(Taint("soft", effect="PreferNoSchedule"),)),
+        ClusterView("a", taints=(Taint(key=UNREACHABLE_TAINT, effect="NoSchedule"),)),
+        ClusterView("b", taints=(Taint(key="gpu", value="yes", effect="NoExecute"),)),
+        ClusterView("c", taints=(Taint(key="soft", effect="PreferNoSchedule"),)),
     ]
     decision = scheduling.schedule(policy_spec={}, template=configmap(), clusters=fleet)
     assert decision.cluster_names == ["c"]
@@ -162,8 +162,8 @@ def test_taints_and_tolerations() -> None:
 
 def test_noschedule_taint_keeps_existing_placement_noexecute_evicts() -> None:
     fleet = [
-        ClusterView("a", taints=(Taint(UNREACHABLE_TAINT),)),
-        ClusterView("b", taints=(Taint("drain", effect="NoExecute"),)),
+        ClusterView("a", taints=(Taint(key=UNREACHABLE_TAINT, effect="NoSchedule"),)),
+        ClusterView("b", taints=(Taint(key="drain", effect="NoExecute"),)),
         ClusterView("c"),
     ]
     decision = scheduling.schedule(

@@ -381,3 +381,85 @@ async def test_patches_leave_earlier_versions_intact_in_the_watch_history(api: A
     assert [o["metadata"].get("labels") for o in objects] == [None, {"a": "b"}, {"a": "b"}, {"a": "b"}]
     assert [o.get("status") for o in objects] == [None, None, *[{"conditions": [{"type": "Ready"}]}] * 2]
     assert len({o["metadata"]["resourceVersion"] for o in objects}) == 4
+
+
+def controller_gen_crd() -> dict[str, Any]:
+    """A CRD as controller-gen writes it: ``metadata: {type: object}`` at the root."""
+    crd = widget_crd()
+    props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    props["apiVersion"] = {"type": "string"}
+    props["kind"] = {"type": "string"}
+    props["metadata"] = {"type": "object"}
+    props["spec"]["properties"]["template"] = {
+        "type": "object",
+        "x-kubernetes-embedded-resource": True,
+        "properties": {"metadata": {"type": "object"}, "kind": {"type": "string"}},
+    }
+    return crd
+
+
+async def test_controller_gen_metadata_object_keeps_object_meta(api: Api) -> None:
+    status, _ = await api.post(CRDS, controller_gen_crd())
+    assert status == 201
+    body = widget("w", size=1)
+    body["metadata"]["labels"] = {"a": "b"}
+    body["spec"]["template"] = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": {"x": "y"}},
+    }
+    status, w = await api.post(WIDGETS, body, params={"fieldValidation": "Strict"})  # kubectl's default
+    assert status == 201, w
+    assert w["metadata"]["name"] == "w" and w["metadata"]["labels"] == {"a": "b"}
+    assert w["spec"]["template"]["metadata"] == {"name": "p", "labels": {"x": "y"}}
+    status, w = await api.post(WIDGETS, {**widget("w2", size=1)})
+    assert status == 201 and w["metadata"]["name"] == "w2"
+
+
+def two_version_crd(**conversion: Any) -> dict[str, Any]:
+    crd = controller_gen_crd()
+    v1 = crd["spec"]["versions"][0]
+    beta = {**v1, "name": "v1beta1", "storage": False, "deprecated": True}
+    crd["spec"]["versions"] = [beta, v1]
+    if conversion:
+        crd["spec"]["conversion"] = conversion
+    return crd
+
+
+async def test_several_served_versions_with_none_conversion(api: Api) -> None:
+    status, crd = await api.post(CRDS, two_version_crd(strategy="None"))
+    assert status == 201, crd
+    beta = "/apis/example.com/v1beta1/namespaces/default/widgets"
+    async with api.session.post(
+        beta, json={**widget("w", size=1), "apiVersion": "example.com/v1beta1"}
+    ) as resp:
+        assert resp.status == 201
+        assert resp.headers.getall("Warning") == [
+            '299 - "example.com/v1beta1 Widget is deprecated; use example.com/v1 Widget"'
+        ]
+    async with api.session.get(f"{WIDGETS}/w") as resp:
+        assert resp.status == 200 and "Warning" not in resp.headers
+        assert (await resp.json())["apiVersion"] == "example.com/v1"
+    status, w = await api.get(f"{beta}/w")
+    assert status == 200 and w["apiVersion"] == "example.com/v1beta1" and w["spec"] == {"size": 1}
+
+
+async def test_webhook_conversion_and_duplicate_versions_refused(api: Api) -> None:
+    crd = two_version_crd(strategy="Webhook", webhook={"conversionReviewVersions": ["v1"]})
+    status, err = await api.post(CRDS, crd)
+    assert status == 422
+    assert {
+        "reason": "FieldValueForbidden",
+        "field": "spec.conversion.strategy",
+        "message": 'Forbidden: "Webhook" conversion is not supported by kubesim (it calls no webhooks): '
+        'use "None"',
+    } in err["details"]["causes"]
+    crd = two_version_crd()
+    crd["spec"]["versions"][0]["name"] = "v1"
+    status, err = await api.post(CRDS, crd)
+    assert status == 422
+    assert err["details"]["causes"][0] == {
+        "reason": "FieldValueDuplicate",
+        "field": "spec.versions[1].name",
+        "message": 'Duplicate value: "v1"',
+    }

@@ -374,3 +374,42 @@ async def test_server_dry_run_and_diff(kubectl: Kubectl, tmp_path: Path) -> None
     rc, out, err = await kubectl("diff", "-f", str(manifest))
     assert rc == 1, err  # 1 = differences found
     assert '-  a: "1"' in out and '+  a: "2"' in out
+
+
+async def test_explain_built_ins_from_the_types_the_server_checks(kubectl: Kubectl) -> None:
+    rc, out, err = await kubectl("explain", "deployment.spec.template.spec.containers.ports")
+    assert rc == 0, err
+    assert "containerPort" in out and "<integer>" in out
+    rc, out, err = await kubectl("explain", "configmap.data")
+    assert rc == 0 and "map[string]string" in out, err
+    bad = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: three, namespace: default}\n"
+        "spec: {replicas: three, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, "
+        "spec: {containers: [{name: c, image: nginx}]}}}\n"
+    )
+    rc, _, err = await kubectl("apply", "-f", "-", stdin=bad)
+    assert rc != 0 and "cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas" in err, err
+
+
+async def test_controller_gen_crd_objects_apply_with_kubectl(kubectl: Kubectl) -> None:
+    """Issue #16: with ``metadata: {type: object}`` kubectl said ``unknown field "metadata.name"``."""
+    crd = CRD.replace(
+        "        properties:\n          spec:",
+        "        properties:\n          apiVersion: {type: string}\n          kind: {type: string}\n"
+        "          metadata: {type: object}\n          spec:",
+    )
+    assert "metadata: {type: object}" in crd
+    rc, _, err = await kubectl("apply", "-f", "-", stdin=crd)
+    assert rc == 0, err
+    await kubectl("wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s")
+    widget = (
+        "apiVersion: example.com/v1\nkind: Widget\n"
+        "metadata: {name: w1, namespace: default, labels: {a: b}}\nspec: {size: 1}\n"
+    )
+    for args in (("apply", "-f", "-"), ("apply", "--server-side", "-f", "-")):
+        rc, out, err = await kubectl(*args, stdin=widget)
+        assert rc == 0, err
+    rc, out, err = await kubectl(
+        "get", "widget", "w1", "-o", "jsonpath={.metadata.name} {.metadata.labels.a}"
+    )
+    assert (rc, out) == (0, "w1 b"), err

@@ -160,3 +160,87 @@ async def test_apply_to_status_subresource_records_manager(api: Api) -> None:
     entry = next(e for e in d["metadata"]["managedFields"] if e["manager"] == "ctrl")
     assert entry["operation"] == "Apply" and entry.get("subresource") == "status"
     assert "f:readyReplicas" in entry["fieldsV1"]["f:status"]
+
+
+def _managers(obj: dict) -> dict[tuple[str, str, str], dict]:
+    return {
+        (e["manager"], e["operation"], e.get("subresource", "")): e
+        for e in obj["metadata"].get("managedFields", [])
+    }
+
+
+async def test_scale_writes_record_their_manager_as_kube_apiserver_does(api: Api) -> None:
+    """HPA coexistence: a /scale writer owns spec.replicas with subresource scale; the applier
+    then conflicts on replicas and may drop them from its configuration without a reset."""
+    applied = deployment("web", replicas=2)
+    status, _ = await api.patch(
+        f"{DEPLOY}/web", _yaml(applied), content_type=APPLY, params={"fieldManager": "kubectl"}
+    )
+    assert status == 201
+    status, sc = await api.patch(
+        f"{DEPLOY}/web/scale", {"spec": {"replicas": 5}}, params={"fieldManager": "hpa"}
+    )
+    assert status == 200 and sc["spec"]["replicas"] == 5
+    assert _managers(sc)[("hpa", "Update", "scale")]["apiVersion"] == "autoscaling/v1"
+    _, d = await api.get(f"{DEPLOY}/web")
+    hpa = _managers(d)[("hpa", "Update", "scale")]
+    assert hpa["apiVersion"] == "apps/v1" and hpa["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    assert "f:replicas" not in _managers(d)[("kubectl", "Apply", "")]["fieldsV1"]["f:spec"]
+    status, err = await api.patch(
+        f"{DEPLOY}/web", _yaml(applied), content_type=APPLY, params={"fieldManager": "kubectl"}
+    )
+    assert status == 409
+    assert err["message"] == (
+        'Apply failed with 1 conflict: conflict with "hpa" with subresource "scale" using apps/v1: '
+        ".spec.replicas"
+    )
+    del applied["spec"]["replicas"]
+    status, d = await api.patch(
+        f"{DEPLOY}/web", _yaml(applied), content_type=APPLY, params={"fieldManager": "kubectl"}
+    )
+    assert status == 200 and d["spec"]["replicas"] == 5  # still the HPA's
+    status, _ = await api.put(
+        f"{DEPLOY}/web/scale",
+        {**sc, "metadata": {**sc["metadata"], "resourceVersion": "1"}, "spec": {"replicas": 6}},
+        params={"fieldManager": "other"},
+    )
+    assert status == 409  # stale resourceVersion in the Scale
+    sc["metadata"].pop("resourceVersion")
+    status, sc = await api.put(
+        f"{DEPLOY}/web/scale", {**sc, "spec": {"replicas": 6}}, params={"fieldManager": "other"}
+    )
+    assert status == 200
+    assert set(_managers(sc)) == {("other", "Update", "scale")}
+
+
+async def test_apply_to_scale_conflicts_with_the_owner_of_replicas(api: Api) -> None:
+    applied = deployment("web", replicas=2)
+    await api.patch(f"{DEPLOY}/web", _yaml(applied), content_type=APPLY, params={"fieldManager": "kubectl"})
+    scale_cfg = {
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 4},
+    }
+    status, err = await api.patch(
+        f"{DEPLOY}/web/scale", _yaml(scale_cfg), content_type=APPLY, params={"fieldManager": "scaler"}
+    )
+    assert (
+        status == 409
+        and err["message"] == 'Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas'
+    )
+    status, sc = await api.patch(
+        f"{DEPLOY}/web/scale",
+        _yaml(scale_cfg),
+        content_type=APPLY,
+        params={"fieldManager": "scaler", "force": "true"},
+    )
+    assert status == 200 and sc["spec"]["replicas"] == 4
+    _, d = await api.get(f"{DEPLOY}/web")
+    assert _managers(d)[("scaler", "Apply", "scale")]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    status, err = await api.patch(f"{DEPLOY}/web/scale", {"spec": {"replicas": -1}})
+    assert status == 422
+    assert err["message"] == (
+        'Scale.autoscaling "web" is invalid: spec.replicas: Invalid value: -1: '
+        "must be greater than or equal to 0"
+    )

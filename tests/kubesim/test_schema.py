@@ -448,3 +448,20 @@ def test_prune_without_copy_returns_what_it_did_not_change() -> None:
     assert pruned is not obj and pruned["spec"]["free"] is obj["spec"]["free"]
     assert pruned["spec"]["listeners"][0] is obj["spec"]["listeners"][0]
     assert pruned["spec"]["listeners"][1] == {"port": 2} and obj["spec"]["listeners"][1]["junk"] == 1
+
+
+def test_prune_keeps_object_meta_under_a_metadata_object_schema() -> None:
+    root = {"type": "object", "properties": {"metadata": {"type": "object"}, "spec": {"type": "object"}}}
+    obj = {"apiVersion": "v", "kind": "K", "metadata": {"name": "w", "labels": {"a": "b"}}, "spec": {}}
+    assert schema.prune(obj, root) == obj
+    nested = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {"t": {"type": "object", "properties": {"metadata": {"type": "object"}}}},
+            }
+        },
+    }
+    pruned = schema.prune({"spec": {"t": {"metadata": {"name": "x"}}}}, nested)
+    assert pruned == {"spec": {"t": {"metadata": {}}}}  # not a resource: pruned as kube-apiserver does

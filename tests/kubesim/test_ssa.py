@@ -374,3 +374,50 @@ def test_ports_are_keyed_by_port_and_protocol() -> None:
 def test_values_differ_as_json(a: Any, b: Any, differs: bool) -> None:
     assert ssa._differs(a, b) is differs
     assert (ssa._canon(a) != ssa._canon(b)) is differs
+
+
+@pytest.mark.parametrize(
+    ("live", "applied", "expected"),
+    [
+        ("abc", "ca", "bca"),  # shared items follow the applied order, b keeps its place
+        ("ab", "axb", "axb"),  # a new item comes where the applied list has it (not appended)
+        ("ab", "ba", "ba"),
+        ("xa", "ay", "xay"),
+        ("", "ab", "ab"),
+        ("ab", "", "ab"),
+        ("abcd", "db", "acdb"),  # b moves after d; a and c stay
+    ],
+)
+def test_merged_order_follows_structured_merge_diff(live: str, applied: str, expected: str) -> None:
+    order = ssa._merged_order(list(live), list(applied))
+    assert "".join(ident for _, _, ident in order) == expected
+
+
+def test_apply_reorders_env_as_applied() -> None:
+    """Env order matters for $(VAR) references: the applier's order wins for its items."""
+
+    def with_env(*names: str) -> dict[str, Any]:
+        env = [{"name": n, "value": n.lower()} for n in names]
+        return deploy(containers=[{"name": "web", "image": "nginx", "env": env}])
+
+    live = ssa.apply(None, with_env("A", "B"), manager="kubectl", force=False, now=T0)
+    other = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "web", "env": [{"name": "X", "value": "x"}]}]}}
+        },
+    }
+    live = ssa.apply(live, other, manager="injector", force=False, now=T1)
+    result = ssa.apply(live, with_env("C", "B", "A"), manager="kubectl", force=False, now=T2)
+    env = result["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert [e["name"] for e in env] == ["C", "B", "X", "A"]  # X keeps its place after B
+    finalizers = ssa.apply(
+        {**result, "metadata": {**result["metadata"], "finalizers": ["x", "y"]}},
+        {**with_env("C", "B", "A"), "metadata": {"name": "web", "finalizers": ["y", "z", "x"]}},
+        manager="kubectl",
+        force=False,
+        now=T3,
+    )
+    assert finalizers["metadata"]["finalizers"] == ["y", "z", "x"]

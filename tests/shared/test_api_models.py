@@ -46,10 +46,13 @@ def test_unknown_fields_are_ignored_like_the_api_server_prunes_them() -> None:
             "apiVersion": names.POLICY_API_VERSION,
             "kind": "PropagationPolicy",
             "metadata": {"name": "p", "namespace": "default"},
-            "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap"}], "failover": {"x": 1}},
+            "spec": {
+                "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap"}],
+                "frobnicate": {"x": 1},
+            },
         }
     )
-    assert "failover" not in policy.to_dict()["spec"]
+    assert "frobnicate" not in policy.to_dict()["spec"]
 
 
 def test_defaults_follow_karmada() -> None:

@@ -78,8 +78,15 @@ def test_unknown_fields_are_preserved_only_under_embedded_and_raw_values() -> No
         ("ClusterOverridePolicy", ".spec.overrideRules[].overriders.plaintext[].value"),
         ("ClusterOverridePolicy", ".spec.overriders.plaintext[].value"),
         ("Work", ".spec.workload.manifests[]"),
+        ("AppliedWork", ".status.work.spec.workload.manifests[]"),  # the agent's copy of its Work
         ("ResourceBinding", ".status.aggregatedStatus[].status"),
         ("ClusterResourceBinding", ".status.aggregatedStatus[].status"),
+    } | {
+        # fieldOverrider operations carry any JSON value, like plaintext.
+        (kind, f".spec.{rule}overriders.fieldOverrider[].{flavour}[].value")
+        for kind in ("OverridePolicy", "ClusterOverridePolicy")
+        for rule in ("overrideRules[].", "")
+        for flavour in ("json", "yaml")
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.kube.client import KubeClient
-from shared.kube.informer import Informer, strip_managed_fields
+from shared.kube.informer import Informer, Views, strip_managed_fields
 from shared.kube.retry import RetryPolicy
 
 WaitFor = Callable[..., Awaitable[None]]
@@ -175,5 +175,46 @@ async def test_transform_trims_cached_objects(api: KubeClient, wait_for: WaitFor
             assert cached["metadata"]["name"] == key.split("/")[1]
         live = await api.get("v1", "ConfigMap", name="watched", namespace=NS)
         assert live["metadata"]["managedFields"], "the server still has them"
+    finally:
+        await informer.stop()
+
+
+async def test_indexes_update_handlers_and_views_follow_the_cache(api: KubeClient, wait_for: WaitFor) -> None:
+    await api.create(_cm("a", labels={"team": "x"}, value="1"))
+    informer = _informer(api)
+    informer.add_indexer("team", lambda obj: [obj["metadata"]["labels"]["team"]]
+                         if "team" in obj["metadata"]["labels"] else [])
+    parsed: list[str] = []
+
+    def parse(obj: dict[str, Any]) -> str:
+        parsed.append(obj["metadata"]["resourceVersion"])
+        return str(obj["data"]["v"])
+
+    views = Views(informer, parse)
+    changes: list[tuple[str, str | None, str | None]] = []
+    seen_in_index: list[list[str]] = []
+
+    def on_update(key: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        # the index is current before any handler runs, and the old version's view is still there
+        seen_in_index.append(informer.index_keys("team", "x"))
+        changes.append((key, views.of(key, old) if old else None, views.of(key, new) if new else None))
+
+    informer.add_update_handler(on_update)
+    informer.start()
+    try:
+        assert await informer.wait_synced(5)
+        assert [o["metadata"]["name"] for o in informer.by_index("team", "x")] == ["a"]
+        await api.create(_cm("b", labels={"team": "x"}, value="2"))
+        await wait_for(lambda: len(informer.index_keys("team", "x")) == 2, what="b indexed")
+        assert seen_in_index[-1] == ["rt/a", "rt/b"]
+        await api.patch("v1", "ConfigMap", name="a", namespace=NS,
+                        patch={"metadata": {"labels": {"team": "y"}}, "data": {"v": "3"}})
+        await wait_for(lambda: informer.index_keys("team", "y") == ["rt/a"], what="a moved to y")
+        assert informer.index_keys("team", "x") == ["rt/b"]
+        await api.delete("v1", "ConfigMap", name="b", namespace=NS)
+        await wait_for(lambda: informer.index_values("team") == ["y"], what="b gone from the index")
+        assert changes == [("rt/a", None, "1"), ("rt/b", None, "2"), ("rt/a", "1", "3"), ("rt/b", "2", None)]
+        assert views.get("rt/a") == "3" and views.get("rt/b") is None
+        assert len(parsed) == 3  # one parse per object version (a@1, b@2, a@3), reused later
     finally:
         await informer.stop()

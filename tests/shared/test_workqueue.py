@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import pytest
 
@@ -128,3 +129,21 @@ def test_token_bucket_throttles_overall() -> None:
     assert bucket.reserve() == pytest.approx(0.1)
     now[0] = 1.0
     assert bucket.reserve() == 0.0
+
+
+@dataclass(frozen=True)
+class _Key:
+    kind: str
+    name: str
+
+
+async def test_keys_are_typed_records_not_strings() -> None:
+    queue: WorkQueue[_Key] = WorkQueue(name="t-typed")
+    queue.add(_Key("a", "x"))
+    queue.add(_Key("a", "x"))  # equal records coalesce
+    queue.add(_Key("b", "x"))
+    first = await queue.get()
+    assert first == _Key("a", "x") and isinstance(first, _Key)
+    assert len(queue) == 1
+    queue.done(first)
+    assert await queue.get() == _Key("b", "x")
