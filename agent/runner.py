@@ -23,6 +23,7 @@ from agent.config import AgentConfig
 from agent.events import EventRecorder
 from agent.member_cache import MemberCache
 from agent.membership import Membership
+from agent.sealing_keys import Keyring
 from agent.served_apis import ServedApis
 from agent.work_controller import WorkController
 from agent.work_sync import WorkSyncer
@@ -138,6 +139,7 @@ class Agent:
         self.applied_works: Informer | None = None
         self.cache: MemberCache | None = None
         self.membership: Membership | None = None
+        self.keyring: Keyring | None = None
         self.claims: WorkClaims | None = None
         self.served_apis: ServedApis | None = None
 
@@ -151,6 +153,13 @@ class Agent:
                 default=cfg.default_member_namespace,
                 member_api=self.member_api,
             )
+        self.keyring = Keyring(
+            self.member_api, namespace=cfg.sealing_key_namespace, max_age=cfg.sealing_key_max_age
+        )
+        try:
+            await self.keyring.sync()
+        except ApiError as err:  # sealed manifests wait; the heartbeat tries again
+            _log.warning("sealing_keys.unavailable", error=str(err))
         self.claims = WorkClaims()
         tap = DeletionTap(self.hub_api, on_deleted=self.claims.deleted)
         self.works = Informer(
@@ -170,7 +179,12 @@ class Agent:
             field_manager=self.config.field_manager,
         )
         syncer = WorkSyncer(
-            self.member_api, config=cfg, cache=self.cache, claims=self.claims, on_handover=enqueue
+            self.member_api,
+            config=cfg,
+            cache=self.cache,
+            claims=self.claims,
+            on_handover=enqueue,
+            keyring=self.keyring,
         )
         events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
         self.applied_works = Informer(
@@ -194,7 +208,9 @@ class Agent:
         controller_ref.append(self.controller)
         self.works.add_handler(enqueue, map_keys=self.claims.observe)
         self.applied_works.add_handler(enqueue, map_keys=self._work_key_of_applied)
-        self.membership = Membership(self.hub_api, self.member_api, namespace=self.namespace, config=cfg)
+        self.membership = Membership(
+            self.hub_api, self.member_api, namespace=self.namespace, config=cfg, keyring=self.keyring
+        )
         self._tasks = [
             asyncio.create_task(self.controller.run(), name="agent-controller"),
             asyncio.create_task(self.membership.run(), name="agent-heartbeat"),

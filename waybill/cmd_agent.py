@@ -18,6 +18,7 @@ from typing import Any
 
 from agent import identity
 from agent.config import AgentConfig
+from agent.guardrails import GuardrailError, Guardrails
 from agent.runner import run_agent
 from shared.ops import lifecycle
 from shared.ops.logging import configure
@@ -60,6 +61,43 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--lease-duration", type=int, default=40, help="Lease duration (seconds)")
     parser.add_argument("--resync-interval", type=float, default=300.0, help="full re-apply period (seconds)")
+    guard = parser.add_argument_group(
+        "guard rails", "what this member lets Works apply (a refused manifest fails alone, reason Forbidden)"
+    )
+    guard.add_argument(
+        "--allow-kinds",
+        action="append",
+        default=[],
+        metavar="KINDS",
+        help="only these kinds (Kind or group/Kind, comma-separated; core/Kind for the core group)",
+    )
+    guard.add_argument(
+        "--deny-kinds", action="append", default=[], metavar="KINDS", help="never these kinds (same form)"
+    )
+    guard.add_argument(
+        "--deny-namespaces",
+        action="append",
+        default=[],
+        metavar="NAMESPACES",
+        help="never anything in these namespaces (comma-separated)",
+    )
+    guard.add_argument(
+        "--allow-privileged-rbac",
+        action="store_true",
+        help="apply bindings to cluster-admin and roles granting * / escalate / bind / impersonate "
+        "(refused by default)",
+    )
+    parser.add_argument(
+        "--sealing-key-namespace",
+        default="waybill-system",
+        help="member namespace of the Secret holding the agent's sealing keys (default waybill-system)",
+    )
+    parser.add_argument(
+        "--sealing-key-max-days",
+        type=float,
+        default=90.0,
+        help="rotate the member's sealing key pair after this many days (0: never; default 90)",
+    )
     parser.add_argument(
         "--log-level",
         default=os.environ.get("WAYBILL_LOG_LEVEL", "info"),
@@ -95,7 +133,21 @@ def config_from_args(args: argparse.Namespace) -> AgentConfig:
         raise UsageError("--refused-retries must be at least 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         raise UsageError(f"--metrics-port {args.metrics_port} is not a port number")
+    try:
+        rails = Guardrails.from_options(
+            allow_kinds=args.allow_kinds,
+            deny_kinds=args.deny_kinds,
+            deny_namespaces=args.deny_namespaces,
+            allow_privileged_rbac=args.allow_privileged_rbac,
+        )
+    except GuardrailError as err:
+        raise UsageError(str(err)) from None
+    if args.sealing_key_max_days < 0:
+        raise UsageError("--sealing-key-max-days must be 0 (never) or positive")
     return AgentConfig(
+        guardrails=rails,
+        sealing_key_namespace=args.sealing_key_namespace,
+        sealing_key_max_age=args.sealing_key_max_days * 86400.0 if args.sealing_key_max_days else None,
         cluster=args.cluster,
         member_namespace=args.namespace,
         heartbeat_interval=args.heartbeat_interval,
