@@ -164,8 +164,13 @@ def test_cli_options_build_the_guard_rails(tmp_path: Any, capsys: pytest.Capture
     from waybill import cli, cmd_agent
 
     kubeconfig = tmp_path / "hub.kubeconfig"
-    kubeconfig.write_text("{}")
-    base = ["agent", "--cluster", "eu1", "--hub-kubeconfig", str(kubeconfig)]
+    kubeconfig.write_text(  # a well-formed kubeconfig: the agent command checks it before the rails
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+    )
+    base = ["agent", "--cluster", "eu1", "--hub-kubeconfig", str(kubeconfig), "--kubeconfig", str(kubeconfig)]
     args = cli.build_parser(only="agent").parse_args(
         [*base, "--deny-kinds", "core/Secret", "--deny-kinds", "Job", "--deny-namespaces", "kube-system"]
     )
