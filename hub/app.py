@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import keys, matching, rendering
+from hub import dependencies, keys, matching, rendering
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -63,12 +63,19 @@ def _facts(view: ClusterView | None) -> tuple[Any, ...] | None:
         view.zone,
         view.taints,
         view.api_resources,
+        view.sealing_key,  # a new key (or a new pin) re-seals the member's Works
+        view.sealing_signer,
     )
 
 
 def _policy_inputs(policy: Obj) -> tuple[Any, Any]:
     """What of a policy scheduling and rendering read (not its status)."""
     return (policy.get("spec"), (policy.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def _health(binding: Obj | None) -> dict[str, str]:
+    items = ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
+    return {str(i.get("clusterName")): str(i.get("health")) for i in items if isinstance(i, Mapping)}
 
 
 def _capacity_sensitive(policy: Mapping[str, Any]) -> bool:
@@ -87,11 +94,14 @@ class Hub:
         *,
         replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         grace_seconds: float = 40.0,
+        failover_eviction_seconds: float | None = 300.0,
         workers: int = 16,
     ) -> None:
         self.state = HubState(hub_api)
         self.events = EventRecorder(hub_api)
-        self.members_ctl = MembersController(state=self.state, grace_seconds=grace_seconds)
+        self.members_ctl = MembersController(
+            state=self.state, grace_seconds=grace_seconds, failover_eviction_seconds=failover_eviction_seconds
+        )
         self.members = Controller("hub-members", self.members_ctl.reconcile, workers=2)
         self.works_ctl = WorksController(
             state=self.state,
@@ -184,6 +194,18 @@ class Hub:
         # writes, and wake only the bindings whose manifest (or its status) changed.
         state.works.add_update_handler(self._work_changed)
 
+    def _wake_dependency_works(self) -> None:
+        """Re-render the Works of every policy that propagates dependencies (one changed)."""
+        deps_policies = {
+            PolicyRef.of(p) for p in self.state.propagation_policies() if dependencies.propagates_deps(p)
+        }
+        if not deps_policies:
+            return
+        for binding in self.state.all_bindings():
+            if keys.binding_policy(binding) in deps_policies:
+                for works_key in self._binding_works_keys(binding):
+                    self.works.enqueue(works_key)
+
     def _enqueue_policy_status(self, key: PolicyRef) -> None:
         # counts need not be instant: one status write per policy per batch window
         self.policy_status.queue.add_after(key, POLICY_STATUS_BATCH_SECONDS)
@@ -210,6 +232,11 @@ class Hub:
             namespace, _, name = key.rpartition("/")
             self._enqueue_policy_status(PolicyRef(kind, namespace, name))
             self._all_works()
+            # A policy waiting for its dependentOverrides may take effect now.
+            if any(
+                (p.get("spec") or {}).get("dependentOverrides") for p in self.state.propagation_policies()
+            ):
+                self._all_templates()
 
         return handler
 
@@ -235,6 +262,11 @@ class Hub:
             # first sight (a start) of a binding whose template is not (yet) cached: it may have
             # gone while no hub was running, and only the scheduler deletes such a binding
             self.scheduler.enqueue(template)
+        if template is not None and _health(old) != _health(new) and current is not None:
+            policy = self.state.policy(current.policy) if current.policy is not None else None
+            if policy is not None and ((policy.get("spec") or {}).get("failover") or {}).get("application"):
+                # application failover acts on the workload's health on each member
+                self.scheduler.enqueue(template)
         if current == previous:
             return
         self.status.enqueue(bkey)
@@ -244,6 +276,8 @@ class Hub:
                 for cluster, _replicas in placement.clusters:
                     self.works.enqueue(keys.WorksKey(placement.policy, cluster))
         ref = current.template if current is not None else None
+        # A workload that moved can change which policy's Works carry a shared dependency.
+        self._wake_dependency_works()
         if ref is not None and (ref.api_version, ref.kind) not in self.state.templates:
             self._sync_template_kinds()
 
@@ -313,6 +347,8 @@ class Hub:
 
     def _sync_template_kinds(self) -> None:
         wanted = matching.selected_kinds(self.state.propagation_policies())
+        if any(dependencies.propagates_deps(p) for p in self.state.propagation_policies()):
+            wanted.update(dependencies.DEPENDENCY_KINDS)
         for binding in self.state.all_bindings():
             ref = keys.binding_template(binding)
             if ref is not None:
@@ -334,6 +370,7 @@ class Hub:
             _log.info("templates.watch", api_version=api_version, kind=kind)
 
     def _make_template_handler(self, api_version: str, kind: str) -> Any:
+        dependency_kind = (api_version, kind) in dependencies.DEPENDENCY_KINDS
         contents = self.state.template_contents[(api_version, kind)]
 
         def handler(key: str, old: Obj | None, new: Obj | None) -> None:
@@ -344,6 +381,8 @@ class Hub:
             # Works too; status-only writes (ours, aggregated) cost no re-render
             if old is not None and new is not None and contents.of(key, old) != contents.of(key, new):
                 self.scheduler_ctl.touch_works(ref)
+            if dependency_kind:
+                self._wake_dependency_works()
 
         return handler
 

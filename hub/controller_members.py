@@ -3,8 +3,10 @@
 A namespace labelled ``waybill.dev/member=<name>`` registers a member: the hub creates the
 MemberCluster ``<name>`` there if it is missing. From the heartbeat Lease (``hub.membership``)
 it sets ``Ready=Unknown`` and the ``cluster.waybill.dev/unreachable`` NoSchedule taint when the
-Lease expires, and undoes both when it is renewed; it looks again just after the Lease would
-expire. Writes happen only when something changes.
+Lease expires, adds the same key as NoExecute once the Lease has been expired for
+``failover_eviction_seconds`` (``hub.failover``: cluster failover, as Karmada's Failover gate),
+and undoes all of it when the Lease is renewed; it looks again just after the Lease would
+expire or the NoExecute taint falls due. Writes happen only when something changes.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from hub import conditions, membership
+from hub import conditions, failover, membership, report_trust
 from hub.state import HubState
 from shared.api import names
 from shared.kube import errors
@@ -21,6 +23,11 @@ from shared.ops.logging import get_logger
 from shared.runtime.controller import Result
 
 _log = get_logger("hub.members")
+
+
+def _reported_ready(member: dict[str, Any]) -> str | None:
+    ready = conditions.find((member.get("status") or {}).get("conditions"), names.CONDITION_READY)
+    return None if ready is None else str(ready.get("status"))
 
 
 class MembersController:
@@ -31,10 +38,12 @@ class MembersController:
         *,
         state: HubState,
         grace_seconds: float = 40.0,
+        failover_eviction_seconds: float | None = 300.0,
         now: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
     ) -> None:
         self.state = state
         self.grace_seconds = grace_seconds
+        self.failover_eviction_seconds = failover_eviction_seconds
         self.now = now
 
     async def reconcile(self, key: str) -> Result | None:
@@ -52,9 +61,14 @@ class MembersController:
         lease = self.state.leases.get(f"{key}/{names.HEARTBEAT_LEASE_NAME}")
         health = membership.assess(member=member, lease=lease, now=now, grace_seconds=self.grace_seconds)
         taints = list((member.get("spec") or {}).get("taints") or [])
-        wanted_taints = membership.desired_taints(
-            taints, unreachable=health.unreachable_taint, now=conditions.now_rfc3339()
+        plan = failover.desired_health_taints(
+            taints,
+            unreachable=health.unreachable_taint,
+            not_ready=health.ready_status is None and _reported_ready(member) == "False",
+            now=now,
+            eviction_seconds=self.failover_eviction_seconds,
         )
+        wanted_taints = plan.taints
         if wanted_taints != taints:
             member = await self.state.hub_api.patch(
                 names.CLUSTER_API_VERSION,
@@ -92,8 +106,10 @@ class MembersController:
                     },
                 )
                 _log.info("member.ready", cluster=cluster, status=health.ready_status, reason=health.reason)
+        await report_trust.sync_member_reports(self.state, namespace=key, cluster=cluster)
         wait = membership.seconds_until_expiry(lease, now=now, grace_seconds=self.grace_seconds)
-        return Result(requeue_after=wait) if wait is not None else None
+        waits = [w for w in (wait, plan.recheck_after) if w is not None]
+        return Result(requeue_after=min(waits)) if waits else None
 
     async def _create_member(self, namespace: str, cluster: str) -> None:
         body: dict[str, Any] = {

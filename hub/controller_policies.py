@@ -3,7 +3,8 @@
 * ``claimedTemplates``: how many templates the policy claims (from the bindings index);
 * ``Valid``: False naming every field the API's rules refuse (``InvalidPolicy``: the policy then
   claims nothing new, see the scheduler), or a placement the scheduler could not evaluate
-  (``InvalidPlacement``); True otherwise;
+  (``InvalidPlacement``), or — reason ``Unsupported`` — every Karmada field it uses that Waybill
+  does not implement (``hub.unsupported``; such a policy claims nothing new either); True otherwise;
 * ``ClustersResolved`` (policies whose affinity names clusters): False naming the
   ``clusterNames`` that are not members (a typo like ``us-1``); the policy still places on the
   others.
@@ -61,15 +62,15 @@ class PolicyStatusController:
             new["observedGeneration"] = generation
         warnings: list[tuple[str, str]] = []
         if not check.valid:
-            message = f"{ref}: {'; '.join(check.problems)}"
+            message = f"{ref}: {'; '.join(check.messages)}"
             conds = conditions.set_condition(
                 conds,
                 type=names.CONDITION_VALID,
                 status="False",
-                reason=reasons.INVALID_POLICY,
+                reason=check.reason,
                 message=message,
             )
-            warnings.append((reasons.INVALID_POLICY, message))
+            warnings.append((check.reason, message))
         elif placement_problems:
             conds = conditions.set_condition(
                 conds,

@@ -9,6 +9,8 @@ converges the template's binding. Spec and status are written only when they cha
 * bad placement (a selector or spread constraint that cannot be evaluated) → ``Scheduled=False``
   (``InvalidPlacement``) naming the policy and the field; the last placement is kept;
 * minGroups cannot be met → ``Scheduled=False`` (``Unschedulable``), the last placement is kept;
+* an OverridePolicy named in ``dependentOverrides`` does not exist yet → ``Scheduled=False``
+  (``DependentOverridesMissing``), the last placement is kept;
 * otherwise the decision is written: chosen clusters with replicas, and every rejected cluster
   with its reason.
 """
@@ -17,9 +19,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from hub import conditions, keys, matching, reasons, scheduling, status_writes
+from hub import (
+    activation,
+    conditions,
+    failover,
+    keys,
+    matching,
+    preemption,
+    reasons,
+    rendering,
+    scheduling,
+    status_writes,
+    workload_affinity,
+)
 from hub.events import EventRecorder
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
@@ -32,6 +47,38 @@ _log = get_logger("hub.scheduling")
 
 REASON_POLICY_REMOVED = reasons.POLICY_REMOVED  # (kept: other modules import these names)
 REASON_INVALID_PLACEMENT = reasons.INVALID_PLACEMENT
+
+REASON_DEPENDENT_OVERRIDES_MISSING = "DependentOverridesMissing"
+
+
+GRACEFUL_EVICTION_SECONDS = 600.0
+"""How long an evicted copy may wait for its replacement (Karmada's --graceful-eviction-timeout)."""
+
+
+def graceful_eviction_seconds(spec: Mapping[str, Any]) -> float | None:
+    """The grace of a cluster-failover eviction: None for ``failover.cluster.purgeMode: Directly``."""
+    mode = failover.purge_mode(((spec.get("failover") or {}).get("cluster") or {}).get("purgeMode"))
+    return None if mode == "Directly" else GRACEFUL_EVICTION_SECONDS
+
+
+def missing_dependent_overrides(
+    policy: Mapping[str, Any], override_policies: list[dict[str, Any]]
+) -> list[str]:
+    """The ``dependentOverrides`` of a policy that do not exist yet: OverridePolicies of its namespace
+    (ClusterOverridePolicies for a ClusterPropagationPolicy)."""
+    wanted = (policy.get("spec") or {}).get("dependentOverrides") or []
+    if not wanted:
+        return []
+    namespace = (policy.get("metadata") or {}).get("namespace") or ""
+    kind = names.KIND_OVERRIDE_POLICY if namespace else names.KIND_CLUSTER_OVERRIDE_POLICY
+    present = {
+        str((o.get("metadata") or {}).get("name"))
+        for o in override_policies
+        if o.get("kind", kind) == kind
+        and ((o.get("metadata") or {}).get("namespace") or "") == namespace
+        and not (o.get("metadata") or {}).get("deletionTimestamp")
+    }
+    return [str(name) for name in wanted if name not in present]
 
 
 def _scheduled(status: str, reason: str, message: str) -> conditions.WantedCondition:
@@ -58,7 +105,7 @@ def decision_status(decision: scheduling.Decision, *, generation: int | None) ->
         "targets": [
             {
                 "cluster": t.cluster,
-                "reason": "Scheduled",
+                "reason": t.reason,
                 **({"replicas": t.replicas} if t.replicas is not None else {}),
             }
             for t in decision.targets
@@ -133,7 +180,8 @@ class SchedulingController:
             # even have the right types), the last placement is kept and the reason said
             chosen: matching.PolicyRef | None = held
         else:
-            chosen = matching.choose_policy(template, self.state.valid_propagation_policies())
+            # Karmada: a claim sticks unless a policy with preemption Always may take it
+            chosen = preemption.choose_policy(template, self.state.valid_propagation_policies(), holder=held)
         if chosen is None:
             if binding is not None:
                 await self._orphan(binding)
@@ -152,19 +200,69 @@ class SchedulingController:
                 clusters=None,
                 total=None,
                 status=None,
+                scheduled=_scheduled("False", check.reason, f"{policy_name}: {'; '.join(check.messages)}"),
+                generation=generation,
+            )
+            return None
+        missing = missing_dependent_overrides(policy, self.state.override_policies())
+        if missing:
+            # Karmada: the policy takes effect only once the OverridePolicies it names exist.
+            await self._write(
+                ref,
+                binding,
+                chosen,
+                clusters=None,
+                total=None,
+                status=None,
                 scheduled=_scheduled(
-                    "False", reasons.INVALID_POLICY, f"{policy_name}: {'; '.join(check.problems)}"
+                    "False",
+                    REASON_DEPENDENT_OVERRIDES_MISSING,
+                    f"{policy_name}: waiting for dependentOverrides {', '.join(missing)}",
                 ),
                 generation=generation,
             )
             return None
+        # activationPreference Lazy: an unchanged template keeps the rules it was placed with.
+        spec, lazy_annotations = activation.effective_spec(
+            spec=policy.get("spec") or {},
+            binding=binding,
+            held=binding is not None and keys.binding_policy(binding) == chosen,
+            content=rendering.content_digest(template)
+            if activation.is_lazy(policy.get("spec") or {})
+            else "",
+        )
+        health = {
+            str(item.get("clusterName")): str(item.get("health") or "Unknown")
+            for item in ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
+        }
+        app_failover = failover.application_failover(
+            spec=spec,
+            annotations=((binding or {}).get("metadata") or {}).get("annotations") or {},
+            placed=previous,
+            health=health,
+            now=datetime.now(UTC),
+        )
+        app = (spec.get("failover") or {}).get("application") or {}
         try:
             decision = scheduling.schedule(
-                policy_spec=policy.get("spec") or {},
+                policy_spec=spec,
                 template=template,
                 clusters=self.state.clusters(),
                 previous=previous,
                 replica_paths=self.replica_paths,
+                peers=self._peers(template, spec),
+                health=health,
+                graceful_seconds=graceful_eviction_seconds(spec),
+                app_evicted=app_failover.evicted,
+                app_purge=failover.purge_mode(app.get("purgeMode")),
+                app_grace_seconds=float(
+                    app.get("gracePeriodSeconds") or failover.DEFAULT_GRACE_PERIOD_SECONDS
+                ),
+                current_affinity=(
+                    ((binding.get("status") or {}).get("schedulingDecision") or {}).get("affinityName")
+                    if binding is not None
+                    else None
+                ),
             )
         except scheduling.PlacementError as exc:
             await self._write(
@@ -209,8 +307,30 @@ class SchedulingController:
             status=decision_status(decision, generation=generation),
             scheduled=scheduled,
             generation=generation,
+            annotations={**lazy_annotations, **app_failover.annotations},
         )
-        return None
+        waits = [] if app_failover.recheck_after is None else [app_failover.recheck_after]
+        if decision.recheck_at is not None:
+            # A NoExecute toleration runs out then: nothing else would wake this template.
+            waits.append(max((decision.recheck_at - datetime.now(UTC)).total_seconds(), 0.0) + 0.05)
+        return Result(requeue_after=min(waits)) if waits else None
+
+    def _peers(self, template: Mapping[str, Any], spec: Mapping[str, Any]) -> list[workload_affinity.Peer]:
+        """Other placed templates of the namespace, for ``workloadAffinity`` (none when it is unset)."""
+        if not (spec.get("placement") or {}).get("workloadAffinity"):
+            return []
+        own = matching.TemplateRef.of(template)
+        peers = []
+        for binding in self.state.all_bindings():
+            ref = keys.binding_template(binding)
+            if ref is None or ref == own or ref.namespace != own.namespace:
+                continue
+            other = self.state.template(ref)
+            if other is None:
+                continue
+            labels = (other.get("metadata") or {}).get("labels") or {}
+            peers.append(workload_affinity.Peer(labels, frozenset(keys.binding_clusters(binding))))
+        return peers
 
     # ---- writes -------------------------------------------------------------------------------
 
@@ -266,6 +386,7 @@ class SchedulingController:
         status: dict[str, Any] | None,
         scheduled: conditions.WantedCondition,
         generation: int | None,
+        annotations: Mapping[str, str | None] | None = None,
     ) -> None:
         old_spec = (binding or {}).get("spec") or {}
         spec: dict[str, Any] = {
@@ -292,7 +413,15 @@ class SchedulingController:
             body: dict[str, Any] = {
                 "apiVersion": names.WORK_API_VERSION,
                 "kind": kind,
-                "metadata": {"name": name, "labels": labels},
+                "metadata": {
+                    "name": name,
+                    "labels": labels,
+                    **(
+                        {"annotations": {k: v for k, v in annotations.items() if v is not None}}
+                        if annotations
+                        else {}
+                    ),
+                },
                 "spec": spec,
             }
             if ref.namespace:
@@ -302,13 +431,26 @@ class SchedulingController:
             _log.info(
                 "binding.created", template=str(ref), policy=str(policy), clusters=len(spec["clusters"])
             )
-        elif old_spec != spec or any(
-            (binding.get("metadata") or {}).get("labels", {}).get(k) != v for k, v in labels.items()
+        elif (
+            old_spec != spec
+            or any((binding.get("metadata") or {}).get("labels", {}).get(k) != v for k, v in labels.items())
+            or any(
+                (binding.get("metadata") or {}).get("annotations", {}).get(k) != v
+                for k, v in (annotations or {}).items()
+            )
         ):
             old_labels = dict(binding["metadata"].get("labels") or {})
+            old_annotations = dict(binding["metadata"].get("annotations") or {})
+            new_annotations = {**old_annotations, **(annotations or {})}
             patch = conditions.merge_patch(
-                {"spec": old_spec, "metadata": {"labels": old_labels}},
-                {"spec": spec, "metadata": {"labels": {**old_labels, **labels}}},
+                {"spec": old_spec, "metadata": {"labels": old_labels, "annotations": old_annotations}},
+                {
+                    "spec": spec,
+                    "metadata": {
+                        "labels": {**old_labels, **labels},
+                        "annotations": {k: v for k, v in new_annotations.items() if v is not None},
+                    },
+                },
             )
             # merge patch: the status controller writes /status concurrently (no 409 on stale caches)
             written = await self.state.hub_api.patch(

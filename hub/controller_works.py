@@ -5,7 +5,9 @@ the manifests (``hub.rendering.pack_works``) and writes only the Works whose con
 deleting parts no longer needed. A manifest that cannot be rendered (a bad override) keeps its
 last good version from the current Work; the error is kept in ``render_errors`` for the status
 controller to report. Orphaned bindings (policy removed) and templates of kinds not yet cached
-also keep their last rendered manifest.
+also keep their last rendered manifest. With ``propagateDeps`` the Works also carry the
+ConfigMaps, Secrets, ServiceAccounts and PVCs the policy's workloads on that member reference
+(``hub.dependencies``; a dependency several policies need goes with the first of them).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, keys, overrides, reasons, rendering
+from hub import conditions, dependencies, keys, manifest_sealing, overrides, reasons, rendering
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
-from hub.matching import TemplateId
+from hub.matching import PolicyRef, TemplateId, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
@@ -44,6 +46,25 @@ def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     meta = work.get("metadata") or {}
     return (work.get("spec"), meta.get("labels"), meta.get("annotations"))
+
+
+def _orphan_unseen(work: Mapping[str, Any]) -> bool:
+    """A Work written with deleteOption Orphan whose latest generation the agent has not applied yet."""
+    if ((work.get("spec") or {}).get("deleteOption") or {}).get("propagationPolicy") != "Orphan":
+        return False
+    generation = (work.get("metadata") or {}).get("generation")
+    applied = conditions.find((work.get("status") or {}).get("conditions"), names.CONDITION_APPLIED)
+    seen = (applied or {}).get("observedGeneration")
+    return generation is None or seen is None or int(seen) < int(generation)
+
+
+def suspended(policy: Mapping[str, Any], cluster: str) -> bool:
+    """Whether ``spec.suspension`` stops dispatching to ``cluster``."""
+    suspension = (policy.get("spec") or {}).get("suspension") or {}
+    if suspension.get("dispatching"):
+        return True
+    on_clusters = (suspension.get("dispatchingOnClusters") or {}).get("clusterNames") or []
+    return cluster in on_clusters
 
 
 class WorksController:
@@ -83,6 +104,10 @@ class WorksController:
         last_good = _last_good(list(existing.values()))
         view = self.state.cluster_view(cluster)
         policy = self.state.policy(policy_ref)
+        if policy is not None and suspended(policy, cluster):
+            # Karmada's suspension: the member's Works stay exactly as they are (nothing created,
+            # updated or deleted) until dispatching resumes; the policy's change wakes them again.
+            return None
         override_policies = []
         invalid_overrides: list[tuple[dict[str, Any], str]] = []
         for override in self.state.override_policies():
@@ -131,6 +156,7 @@ class WorksController:
                     overrides=override_policies,
                     replica_paths=self.replica_paths,
                 )
+                manifest = manifest_sealing.seal_for(manifest, cluster=view)  # Secrets: for this member only
             except overrides.OverrideError as exc:
                 if self.render_errors.get((bkey, cluster)) != str(exc):
                     self.render_errors[(bkey, cluster)] = str(exc)
@@ -149,6 +175,36 @@ class WorksController:
             generation = (template.get("metadata") or {}).get("generation")
             if generation is not None:
                 generations[str(ref.identity)] = int(generation)
+        if policy is not None and view is not None and dependencies.propagates_deps(policy):
+            present = {str(TemplateRef.of(m).identity) for m in manifests}
+            for dep in self._dependencies(policy_ref, cluster):
+                dep_ref = TemplateRef(dep.api_version, dep.kind, dep.namespace, dep.name)
+                dep_template = self.state.template(dep_ref)
+                if str(dep_ref.identity) in present:
+                    continue
+                if dep_template is None:
+                    if (
+                        previous := last_good.get(str(dep_ref.identity))
+                    ) is not None and not self.state.template_known(dep_ref):
+                        manifests.append(previous)  # its informer is still listing: keep it for now
+                    continue
+                try:
+                    manifests.append(
+                        rendering.render_manifest(
+                            dep_template,
+                            cluster=view,
+                            replicas=None,
+                            overrides=override_policies,
+                            replica_paths=self.replica_paths,
+                        )
+                    )
+                except overrides.OverrideError as exc:
+                    _log.warning("render.failed", dependency=str(dep_ref), cluster=cluster, error=str(exc))
+                    if (previous := last_good.get(str(dep_ref.identity))) is not None:
+                        manifests.append(previous)
+        orphaning = False
+        if policy is not None and (policy.get("spec") or {}).get("preserveResourcesOnDeletion"):
+            orphaning = self._preserve_deleted(manifests, last_good, list(existing.values()))
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
@@ -161,6 +217,29 @@ class WorksController:
             options=options,
             previous=rendering.part_assignment(policy_ref, list(existing.values())),
         )
+        if orphaning:
+            # preserveResourcesOnDeletion: the write that drops a deleted template's manifest tells
+            # the agent to leave the object on the member; a Work left empty is kept (empty) until
+            # the agent has seen that, instead of being deleted (which would remove everything).
+            kept_names = {w["metadata"]["name"] for w in desired}
+            for name, live in sorted(existing.items()):
+                if name not in kept_names:
+                    meta = live.get("metadata") or {}
+                    desired.append(
+                        {
+                            "apiVersion": names.WORK_API_VERSION,
+                            "kind": names.KIND_WORK,
+                            "metadata": {
+                                "name": name,
+                                "namespace": namespace,
+                                "labels": dict(meta.get("labels") or {}),
+                                "annotations": dict(meta.get("annotations") or {}),
+                            },
+                            "spec": {**(live.get("spec") or {}), "workload": {"manifests": []}},
+                        }
+                    )
+            for work in desired:
+                work["spec"]["deleteOption"] = {"propagationPolicy": "Orphan"}
         for work in desired:
             carried = [str(TemplateId.of(m)) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
@@ -174,7 +253,56 @@ class WorksController:
                 )
             _WRITES.labels("delete").inc()
             _log.info("work.deleted", work=f"{namespace}/{name}")
-        return Result(requeue_after=1.0) if waiting else None
+        return Result(requeue_after=1.0) if waiting or orphaning else None
+
+    def _preserve_deleted(
+        self,
+        manifests: list[dict[str, Any]],
+        last_good: Mapping[str, dict[str, Any]],
+        works: list[dict[str, Any]],
+    ) -> bool:
+        """Whether this write must orphan (``preserveResourcesOnDeletion``): a template was deleted, or
+        the agent has not yet seen the orphaning write. Meanwhile other removals are held back (so
+        only deleted templates' objects are ever orphaned): their last manifests are kept."""
+        carried = {str(TemplateRef.of(m).identity) for m in manifests}
+        deleted = {
+            key
+            for key, manifest in last_good.items()
+            if key not in carried
+            and self.state.template_known(ref := TemplateRef.of(manifest))
+            and self.state.template(ref) is None
+        }
+        pending = any(_orphan_unseen(work) for work in works)
+        if not deleted and not pending:
+            return False
+        for key, manifest in last_good.items():
+            if key not in carried and key not in deleted:
+                manifests.append(manifest)
+        return True
+
+    def _dependencies(self, policy_ref: PolicyRef, cluster: str) -> list[dependencies.DependencyRef]:
+        """The dependencies (``propagateDeps``) this policy's Works on ``cluster`` carry."""
+        dependents: list[tuple[PolicyRef, list[dependencies.DependencyRef]]] = []
+        propagated: list[dependencies.DependencyRef] = []
+        for binding in self.state.all_bindings():
+            ref = keys.binding_template(binding)
+            if ref is None:
+                continue
+            if ref.api_version == "v1" and (ref.api_version, ref.kind) in dependencies.DEPENDENCY_KINDS:
+                propagated.append(
+                    dependencies.DependencyRef(ref.api_version, ref.kind, ref.namespace, ref.name)
+                )
+            owner = keys.binding_policy(binding)
+            if owner is None or cluster not in keys.binding_clusters(binding):
+                continue
+            owner_policy = self.state.policy(owner)
+            template = self.state.template(ref)
+            if owner_policy is None or template is None or not dependencies.propagates_deps(owner_policy):
+                continue
+            dependents.append((owner, dependencies.dependencies_of(template)))
+        return dependencies.owned_dependencies(
+            policy=policy_ref, dependents=dependents, propagated=propagated
+        )
 
     async def _write(self, desired: dict[str, Any], live: Mapping[str, Any] | None) -> None:
         meta = desired["metadata"]

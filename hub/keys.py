@@ -81,8 +81,6 @@ def binding_kind(ref: TemplateRef) -> str:
     return names.KIND_RESOURCE_BINDING if ref.namespace else names.KIND_CLUSTER_RESOURCE_BINDING
 
 
-
-
 binding_template = views.binding_template
 binding_policy = views.binding_policy
 binding_clusters = views.binding_clusters

@@ -7,7 +7,8 @@ Order (fixed, documented in docs/hub.md):
 * within a policy: ``overrideRules`` in list order (then the older top-level
   ``targetCluster``/``overriders`` form), a rule only for the clusters its ``targetCluster`` selects;
 * within a rule: imageOverrider, commandOverrider, argsOverrider, labelsOverrider,
-  annotationsOverrider, then plaintext (JSON-patch operations).
+  annotationsOverrider, fieldOverrider (JSON/YAML inside string fields, ``hub.field_overrider``),
+  then plaintext (JSON-patch operations).
 
 String values may use ``${MEMBER_CLUSTER_NAME}`` and ``${MEMBER_CLUSTER_LABEL:<key>}``. Anything
 that cannot be applied raises ``OverrideError`` naming the policy, object, cluster and field.
@@ -20,11 +21,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jsonpatch
+from pydantic import ValidationError
 
-from hub import matching
+from hub import field_overrider, matching, tenancy
 from hub.clusters import ClusterView
 from hub.scheduling import PlacementError, affinity_rejection
 from shared.api import variables
+from shared.api.policy import FieldOverrider
 
 CLUSTER_OVERRIDE = "ClusterOverridePolicy"
 NAMESPACED_OVERRIDE = "OverridePolicy"
@@ -63,7 +66,11 @@ def applies_to(policy: Mapping[str, Any], template: Mapping[str, Any]) -> bool:
     """Whether an override policy selects ``template`` (no selectors: all in its scope)."""
     meta = policy.get("metadata") or {}
     template_ns = (template.get("metadata") or {}).get("namespace") or ""
-    if policy.get("kind") == NAMESPACED_OVERRIDE and meta.get("namespace") != template_ns:
+    if not tenancy.may_act_on(
+        policy_kind=str(policy.get("kind") or ""),
+        policy_namespace=str(meta.get("namespace") or ""),
+        template_namespace=str(template_ns),
+    ):
         return False
     selectors = (policy.get("spec") or {}).get("resourceSelectors") or []
     return not selectors or any(matching.selector_specificity(s, template) for s in selectors)
@@ -246,12 +253,24 @@ def _plaintext(manifest: dict[str, Any], overrider: Mapping[str, Any]) -> str:
     return ""
 
 
+def _field(manifest: dict[str, Any], overrider: Mapping[str, Any]) -> str:
+    try:
+        field_overrider.apply_one(manifest, FieldOverrider.from_dict(overrider), where="")
+    except field_overrider.FieldOverrideError as exc:
+        return f"{exc.field.lstrip('.') or 'fieldOverrider'}: {exc.detail}"
+    except ValidationError as exc:
+        return str(exc.errors()[0]["msg"])
+    return ""
+
+
+# Karmada's order: fieldOverrider after the label/annotation overriders, before plaintext.
 _OVERRIDERS: tuple[tuple[str, Callable[[dict[str, Any], Mapping[str, Any]], str]], ...] = (
     ("imageOverrider", _apply_image),
     ("commandOverrider", _command_args("command")),
     ("argsOverrider", _command_args("args")),
     ("labelsOverrider", _metadata_map("labels")),
     ("annotationsOverrider", _metadata_map("annotations")),
+    ("fieldOverrider", _field),
     ("plaintext", _plaintext),
 )
 
@@ -286,7 +305,9 @@ def apply_overrides(
                             field=where,
                             message=str(exc),
                         ) from exc
-                    problem = apply(result, concrete)
+                    problem = apply(result, concrete) or tenancy.identity_problem(
+                        manifest, result, path=concrete.get("path")
+                    )
                     if problem:
                         raise OverrideError(
                             policy=name,

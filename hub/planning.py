@@ -56,7 +56,7 @@ def problems(groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
     for obj in [*groups.get("policies", ()), *groups.get("overrides", ())]:
         check = views.check_policy(obj)
         if not check.valid:
-            found.append(f"{matching.PolicyRef.of(obj)}: {'; '.join(check.problems)}")
+            found.append(f"{matching.PolicyRef.of(obj)}: {'; '.join(check.messages)}")
     return found
 
 
@@ -70,9 +70,10 @@ def plan(
 ) -> list[TemplatePlan]:
     """Match, schedule and render every template; errors are collected, never raised."""
     by_ref = {matching.PolicyRef.of(p): p for p in policies}
+    claimable = [p for p in policies if views.check_policy(p).valid]
     out = []
     for template in sorted(templates, key=lambda t: matching.TemplateRef.of(t)):
-        chosen = matching.choose_policy(template, policies)
+        chosen = matching.choose_policy(template, claimable)
         entry = TemplatePlan(template=matching.TemplateRef.of(template), policy=chosen)
         out.append(entry)
         if chosen is None:
@@ -87,12 +88,12 @@ def plan(
         except scheduling.PlacementError as exc:
             entry.errors.append(f"{chosen}: {exc}")
             continue
-        views = {c.name: c for c in clusters}
+        cluster_views = {c.name: c for c in clusters}
         for target in entry.decision.targets:
             try:
                 entry.manifests[target.cluster] = rendering.render_manifest(
                     template,
-                    cluster=views[target.cluster],
+                    cluster=cluster_views[target.cluster],
                     replicas=target.replicas,
                     overrides=override_policies,
                     replica_paths=replica_paths,

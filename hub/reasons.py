@@ -11,6 +11,7 @@ SCHEDULED = "Scheduled"
 POLICY_REMOVED = "PolicyRemoved"
 INVALID_PLACEMENT = "InvalidPlacement"
 INVALID_POLICY = "InvalidPolicy"
+UNSUPPORTED = "Unsupported"  # a Karmada field Waybill does not implement (hub.unsupported)
 UNSCHEDULABLE = "Unschedulable"
 NO_CLUSTER_ELIGIBLE = "NoClusterEligible"
 # binding Applied / Available

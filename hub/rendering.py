@@ -158,9 +158,10 @@ class WorkOptions:
 
     @classmethod
     def for_policy(cls, policy_spec: Mapping[str, Any]) -> WorkOptions:
-        resolution = policy_spec.get("conflictResolution")
-        take_over = {"Overwrite": "Always", "Abort": "Never"}.get(str(resolution)) if resolution else None
-        return cls(when_to_take_over=take_over)
+        # Karmada's default is Abort: never adopt an object that exists on the member, even an
+        # identical one (only Overwrite takes over).
+        resolution = policy_spec.get("conflictResolution") or "Abort"
+        return cls(when_to_take_over="Always" if resolution == "Overwrite" else "Never")
 
 
 def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

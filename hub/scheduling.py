@@ -6,13 +6,18 @@ every cluster left out a reason. Order of the filters:
 
 1. affinity (``clusterNames``, ``exclude``, ``labelSelector``, ``fieldSelector``), taken from
    ``placement.clusterAffinity`` or, with ``placement.clusterAffinities``, from the first group
-   (in order) that yields at least one cluster;
+   (in order) that yields at least one cluster, starting from the group the template is on
+   (``current_affinity``: as Karmada, a template does not move back to an earlier group when it
+   recovers);
 2. taints vs ``clusterTolerations`` (NoSchedule and NoExecute; a NoSchedule taint never evicts a
-   cluster that already holds the template, so a network blip moves nothing);
-3. the member must serve the template's API (when it has reported what it serves);
-4. ``spreadConstraints`` (region/zone/provider/label groups first, then the cluster count) and
-   ``maxClusters``, picking clusters that already hold the template first, then most capacity,
-   then name;
+   cluster that already holds the template, so a network blip moves nothing; a NoExecute taint
+   tolerated with ``tolerationSeconds`` evicts that long after its ``timeAdded``; Karmada's
+   ``cluster.karmada.io/not-ready|unreachable`` keys mean Waybill's);
+3. the member must serve the template's API (when it has reported what it serves), and
+   ``workloadAffinity`` (``hub.workload_affinity``: peers of the same label value);
+4. ``spreadConstraints``, selected as Karmada's scheduler does (``hub.spread``: region, zone,
+   provider and label groups, then the cluster count; clusters that already hold the template
+   first, then most room), and ``maxClusters``;
 5. replicas (see ``hub.replicas``): Duplicated, or Divided by static weights, by available
    capacity (``dynamicWeight: AvailableReplicas``) or Aggregated, within per-cluster min/max.
 """
@@ -21,12 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
+from hub import failover, selectors, spread, workload_affinity
 from hub import replicas as replica_math
-from hub import selectors
 from hub.clusters import ClusterView, Taint
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, template_replicas
+from shared.api.policy import SpreadConstraint
 from shared.api.quantity import QuantityError, parse_quantity
 
 SPREAD_FIELDS = ("cluster", "region", "zone", "provider")
@@ -46,6 +55,7 @@ class Rejection:
 class Target:
     cluster: str
     replicas: int | None = None
+    reason: str = "Scheduled"  # or GracefulEviction: an evicted copy kept until its replacement is healthy
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.cluster}
@@ -65,6 +75,8 @@ class Decision:
     affinity_name: str | None = None
     total_replicas: int | None = None
     unplaced_replicas: int = 0
+    recheck_at: datetime | None = None
+    """When a NoExecute toleration runs out: the decision may change then without any event."""
 
     @property
     def cluster_names(self) -> list[str]:
@@ -103,31 +115,93 @@ def affinity_rejection(affinity: Mapping[str, Any] | None, cluster: ClusterView)
 
 
 def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
+    """core/v1 matching; Karmada's ``cluster.karmada.io/not-ready|unreachable`` keys mean Waybill's."""
     effect = toleration.get("effect") or ""
     if effect and effect != taint.effect:
         return False
     operator = toleration.get("operator") or "Equal"
-    key = toleration.get("key") or ""
-    if operator == "Exists":
-        return not key or key == taint.key
-    return key == taint.key and str(toleration.get("value") or "") == (taint.value or "")
+    key = failover.canonical_key(toleration.get("key"))
+    if key and key != failover.canonical_key(taint.key):
+        return False
+    # core/v1 ToleratesTaint: an empty key matches every key; Equal then compares the values
+    return operator == "Exists" or str(toleration.get("value") or "") == (taint.value or "")
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def toleration_deadline(tolerations: Sequence[Mapping[str, Any]], taint: Taint) -> datetime | None:
+    """When a tolerated NoExecute taint stops being tolerated (``tolerationSeconds`` after it was
+    added; the smallest when several match); None: tolerated for good."""
+    matching = [t for t in tolerations if tolerates(t, taint)]
+    if not matching or any(t.get("tolerationSeconds") is None for t in matching):
+        return None
+    added = _time(taint.time_added) or datetime.now(UTC)
+    seconds = max(min(int(t.get("tolerationSeconds") or 0) for t in matching), 0)
+    return added + timedelta(seconds=seconds)
 
 
 def taint_rejection(
-    tolerations: Sequence[Mapping[str, Any]], cluster: ClusterView, *, already_placed: bool
+    tolerations: Sequence[Mapping[str, Any]],
+    cluster: ClusterView,
+    *,
+    already_placed: bool,
+    now: datetime | None = None,
 ) -> Rejection | None:
+    now = now or datetime.now(UTC)
     for taint in cluster.taints:
         if taint.effect not in ("NoSchedule", "NoExecute"):
             continue
+        value = f"={taint.value}" if taint.value else ""
         if any(tolerates(t, taint) for t in tolerations):
+            deadline = toleration_deadline(tolerations, taint) if taint.effect == "NoExecute" else None
+            if deadline is not None and now >= deadline:
+                return Rejection(
+                    cluster.name,
+                    "TolerationExpired",
+                    f"taint {taint.key}{value}:NoExecute was tolerated until {deadline.isoformat()}",
+                )
             continue
         if taint.effect == "NoSchedule" and already_placed:
             continue  # NoSchedule keeps what is already there
-        value = f"={taint.value}" if taint.value else ""
         return Rejection(
             cluster.name, "TaintNotTolerated", f"taint {taint.key}{value}:{taint.effect} is not tolerated"
         )
     return None
+
+
+def next_toleration_deadline(
+    tolerations: Sequence[Mapping[str, Any]], clusters: Sequence[ClusterView], *, now: datetime
+) -> datetime | None:
+    """The earliest future moment a NoExecute toleration of these clusters runs out (to look again)."""
+    deadlines = [
+        deadline
+        for cluster in clusters
+        for taint in cluster.taints
+        if taint.effect == "NoExecute"
+        for deadline in (toleration_deadline(tolerations, taint),)
+        if deadline is not None and deadline > now
+    ]
+    return min(deadlines, default=None)
+
+
+def _workload_rejection(restriction: workload_affinity.Restriction, cluster: ClusterView) -> Rejection | None:
+    reason = restriction.rejects(cluster.name)
+    if reason is None:
+        return None
+    what = (
+        "no workload of its affinity group runs there"
+        if reason == "WorkloadAffinity"
+        else ("a workload of its anti-affinity group runs there")
+    )
+    return Rejection(cluster.name, reason, what)
 
 
 def api_rejection(template: Mapping[str, Any], cluster: ClusterView) -> Rejection | None:
@@ -160,66 +234,57 @@ def _rank(candidate: _Candidate) -> tuple[int, float, float, str]:
     return (0 if candidate.previous > 0 else 1, -capacity, -candidate.cpu, candidate.cluster.name)
 
 
-def _group_value(constraint: Mapping[str, Any], cluster: ClusterView) -> str | None:
-    label = constraint.get("spreadByLabel")
-    if label:
-        return cluster.labels.get(str(label))
-    by_field = constraint.get("spreadByField")
-    if by_field == "cluster":
-        return cluster.name
-    return cluster.fields.get(str(by_field))
+def _spread_constraints(constraints: Sequence[Mapping[str, Any]]) -> list[SpreadConstraint]:
+    parsed = []
+    for index, constraint in enumerate(constraints):
+        by_field, by_label = constraint.get("spreadByField"), constraint.get("spreadByLabel")
+        if by_field and by_label:
+            raise PlacementError(f"spreadConstraints[{index}]: set spreadByField or spreadByLabel, not both")
+        if by_field and by_field not in SPREAD_FIELDS:
+            raise PlacementError(f"spreadByField {by_field!r} is not one of {', '.join(SPREAD_FIELDS)}")
+        low, high = constraint.get("minGroups"), constraint.get("maxGroups")
+        if low and high and int(low) > int(high):
+            what = f"label {by_label}" if by_label else str(by_field or "cluster")
+            raise PlacementError(f"spread by {what}: minGroups {low} > maxGroups {high}")
+        try:
+            parsed.append(SpreadConstraint.from_dict(constraint))
+        except ValidationError as exc:
+            raise PlacementError(f"spreadConstraints[{index}]: {exc.errors()[0]['msg']}") from exc
+    return parsed
 
 
 def apply_spread(
-    constraints: Sequence[Mapping[str, Any]], candidates: list[_Candidate]
+    constraints: Sequence[Mapping[str, Any]],
+    candidates: list[_Candidate],
+    *,
+    replicas: int | None = None,
+    divided: bool = False,
 ) -> tuple[list[_Candidate], list[Rejection], str | None]:
-    """Keep the clusters of the best groups for each constraint; an error when minGroups fails."""
-    rejections: list[Rejection] = []
-    kept = list(candidates)
-    ordered = sorted(constraints, key=lambda c: 1 if c.get("spreadByField") == "cluster" else 0)
-    for constraint in ordered:
-        by_field, by_label = constraint.get("spreadByField"), constraint.get("spreadByLabel")
-        if bool(by_field) == bool(by_label):
-            raise PlacementError("a spread constraint needs exactly one of spreadByField, spreadByLabel")
-        if by_field and by_field not in SPREAD_FIELDS:
-            raise PlacementError(f"spreadByField {by_field!r} is not one of {', '.join(SPREAD_FIELDS)}")
-        what = f"label {by_label}" if by_label else str(by_field)
-        min_groups = int(constraint.get("minGroups") or 1)
-        max_groups = int(constraint.get("maxGroups") or 0)
-        if max_groups and min_groups > max_groups:
-            raise PlacementError(f"spread by {what}: minGroups {min_groups} > maxGroups {max_groups}")
-        groups: dict[str, list[_Candidate]] = {}
-        for candidate in kept:
-            value = _group_value(constraint, candidate.cluster)
-            if value is None:
-                rejections.append(
-                    Rejection(candidate.cluster.name, "SpreadFieldMissing", f"has no {what} to spread by")
-                )
-                continue
-            groups.setdefault(value, []).append(candidate)
-        if len(groups) < min_groups:
-            return [], rejections, f"spread by {what} needs {min_groups} groups, only {len(groups)} eligible"
-
-        def group_rank(item: tuple[str, list[_Candidate]]) -> tuple[int, float, float, int, str]:
-            members = item[1]
-            placed = sum(1 for m in members if m.previous > 0)
-            capacity = sum(float("inf") if m.capacity is None else m.capacity for m in members)
-            cpu = sum(m.cpu for m in members)
-            return (-placed, -capacity, -cpu, -len(members), item[0])
-
-        chosen = sorted(groups.items(), key=group_rank)
-        if max_groups:
-            for _, members in chosen[max_groups:]:
-                rejections.extend(
-                    Rejection(
-                        m.cluster.name,
-                        "SpreadConstraint",
-                        f"its {what} group was not among the {max_groups} chosen",
-                    )
-                    for m in members
-                )
-            chosen = chosen[:max_groups]
-        kept = sorted((m for _, members in chosen for m in members), key=_rank)
+    """Keep the clusters ``hub.spread`` selects (Karmada's group selection); an error when none can be."""
+    parsed = _spread_constraints(constraints)
+    if not parsed:
+        return list(candidates), [], None
+    by_name = {c.cluster.name: c for c in candidates}
+    result = spread.select(
+        parsed,
+        [
+            spread.SpreadCandidate(
+                name=c.cluster.name,
+                score=spread.LOCALITY_SCORE if c.previous > 0 else 0,
+                # Karmada counts the replicas a cluster runs now as room it has.
+                available=None if c.capacity is None else c.capacity + c.previous,
+                fields={k: v for k, v in c.cluster.fields.items() if v},
+                labels=c.cluster.labels,
+            )
+            for c in candidates
+        ],
+        replicas=replicas or 0,
+        divided=divided,
+    )
+    rejections = [Rejection(x.cluster, x.reason, x.message) for x in result.left_out]
+    if result.error is not None:
+        return [], rejections, result.error
+    kept = sorted((by_name[name] for name in result.chosen), key=_rank)
     return kept, rejections, None
 
 
@@ -294,10 +359,89 @@ def divide(
 # ---------------------------------------------------------------- the whole decision
 
 
-def _affinity_groups(placement: Mapping[str, Any]) -> list[tuple[str | None, Mapping[str, Any] | None]]:
+def _overflow_allowed(policy_spec: Mapping[str, Any]) -> bool:
+    """Karmada: overflow groups need dynamic weights or Aggregated division."""
+    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
+    if scheduling.get("replicaSchedulingType", "Divided") != "Divided":
+        return False
+    return scheduling.get("replicaDivisionPreference") == "Aggregated" or bool(
+        (scheduling.get("weightPreference") or {}).get("dynamicWeight")
+    )
+
+
+def _overflow_order(
+    affinity: Mapping[str, Any] | None, overflow: Sequence[Mapping[str, Any]], cluster: ClusterView
+) -> int | None:
+    """0 for a cluster of the primary group, i for the i-th overflow group (its first), None: neither."""
+    if affinity_rejection(affinity, cluster) is None:
+        return 0
+    for index, group in enumerate(overflow, start=1):
+        if affinity_rejection(group, cluster) is None:
+            return index
+    return None
+
+
+def _expand_overflow(
+    candidates: list[_Candidate], orders: Mapping[str, int], *, total: int | None
+) -> tuple[list[_Candidate], list[Rejection]]:
+    """Karmada's overflowAffinities: the primary group, then overflow groups in order, only as far as
+    needed for the replicas to fit (so a scale-down contracts them in reverse)."""
+    kept: list[_Candidate] = []
+    room = 0.0
+    levels = sorted({orders[c.cluster.name] for c in candidates})
+    for level in levels:
+        if kept and total is not None and room >= total:
+            break
+        if kept and total is None:
+            break
+        group = [c for c in candidates if orders[c.cluster.name] == level]
+        kept += group
+        room += sum(float("inf") if c.capacity is None else c.capacity + c.previous for c in group)
+    names = {c.cluster.name for c in kept}
+    rejections = [
+        Rejection(c.cluster.name, "OverflowNotNeeded", "its overflow group is not needed for the replicas")
+        for c in candidates
+        if c.cluster.name not in names
+    ]
+    return sorted(kept, key=lambda c: (orders[c.cluster.name], _rank(c))), rejections
+
+
+def _aggregated(policy_spec: Mapping[str, Any]) -> bool:
+    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
+    return scheduling.get("replicaDivisionPreference") == "Aggregated"
+
+
+def _fill(total: int, kept: Sequence[_Candidate], order: Sequence[str]) -> replica_math.Division:
+    """Aggregated over overflow groups: fill clusters in order (primary group first) up to their room."""
+    by_name = {c.cluster.name: c for c in kept}
+    replicas: dict[str, int] = {}
+    left = total
+    for name in order:
+        candidate = by_name[name]
+        room = left if candidate.capacity is None else min(left, candidate.capacity + candidate.previous)
+        if room > 0:
+            replicas[name] = room
+            left -= room
+    return replica_math.Division(replicas=replicas, unplaced=left)
+
+
+def _divided(policy_spec: Mapping[str, Any]) -> bool:
+    """Whether replicas are divided (so cluster room matters when choosing clusters, as in Karmada)."""
+    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling")
+    return scheduling is not None and scheduling.get("replicaSchedulingType", "Divided") == "Divided"
+
+
+def _affinity_groups(
+    placement: Mapping[str, Any], current: str | None = None
+) -> list[tuple[str | None, Mapping[str, Any] | None]]:
     groups = placement.get("clusterAffinities")
     if groups:
-        return [(str(g.get("affinityName") or f"group-{i}"), g) for i, g in enumerate(groups)]
+        named: list[tuple[str | None, Mapping[str, Any] | None]] = [
+            (str(g.get("affinityName") or f"group-{i}"), g) for i, g in enumerate(groups)
+        ]
+        # Karmada starts from the group the template is on and never goes back to an earlier one.
+        start = next((i for i, (name, _) in enumerate(named) if name == current), 0)
+        return named[start:]
     return [(None, placement.get("clusterAffinity"))]
 
 
@@ -308,6 +452,14 @@ def schedule(
     clusters: Sequence[ClusterView],
     previous: Mapping[str, int | None] | None = None,
     replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+    now: datetime | None = None,
+    current_affinity: str | None = None,
+    peers: Sequence[workload_affinity.Peer] = (),
+    health: Mapping[str, str] | None = None,
+    graceful_seconds: float | None = None,
+    app_evicted: Mapping[str, datetime] | None = None,
+    app_purge: str = "Gracefully",
+    app_grace_seconds: float = 600.0,
 ) -> Decision:
     """Decide where ``template`` goes under a policy spec. Raises ``PlacementError`` on bad input.
 
@@ -320,16 +472,44 @@ def schedule(
     total = template_replicas(template, replica_paths)
     requests = replica_math.pod_requests(template) if total is not None else {}
     ordered_clusters = sorted(clusters, key=lambda c: c.name)
+    now = now or datetime.now(UTC)
+    workload = placement.get("workloadAffinity") or {}
+    restriction = workload_affinity.restriction(
+        labels=(template.get("metadata") or {}).get("labels") or {},
+        affinity_key=(workload.get("affinity") or {}).get("groupByLabelKey"),
+        anti_affinity_key=(workload.get("antiAffinity") or {}).get("groupByLabelKey"),
+        peers=peers,
+    )
     decision = Decision(total_replicas=total)
+    decision.recheck_at = next_toleration_deadline(tolerations, ordered_clusters, now=now)
     skipped: list[str] = []
-    for affinity_name, affinity in _affinity_groups(placement):
+    for affinity_name, affinity in _affinity_groups(placement, current_affinity):
         rejections: list[Rejection] = []
         candidates: list[_Candidate] = []
+        overflow = list((affinity or {}).get("overflowAffinities") or [])
+        if overflow and not _overflow_allowed(policy_spec):
+            raise PlacementError(
+                "overflowAffinities can only be used with dynamicWeight or Aggregated replica scheduling"
+            )
+        orders: dict[str, int] = {}
         for cluster in ordered_clusters:
+            order = _overflow_order(affinity, overflow, cluster) if overflow else None
+            if order is not None:
+                orders[cluster.name] = order
             rejection = (
-                affinity_rejection(affinity, cluster)
-                or taint_rejection(tolerations, cluster, already_placed=cluster.name in before)
+                (None if order is not None else affinity_rejection(affinity, cluster))
+                or taint_rejection(tolerations, cluster, already_placed=cluster.name in before, now=now)
                 or api_rejection(template, cluster)
+                or _workload_rejection(restriction, cluster)
+                or (
+                    Rejection(
+                        cluster.name,
+                        "ApplicationFailover",
+                        "the workload stayed unhealthy here and was moved off (failover.application)",
+                    )
+                    if cluster.name in (app_evicted or {})
+                    else None
+                )
             )
             if rejection:
                 rejections.append(rejection)
@@ -337,14 +517,49 @@ def schedule(
             capacity = replica_math.capacity_replicas(cluster.available, requests) if requests else None
             candidates.append(_Candidate(cluster, before.get(cluster.name, 0), capacity))
         candidates.sort(key=_rank)
+        if overflow:
+            candidates, overflow_rejections = _expand_overflow(candidates, orders, total=total)
+            rejections.extend(overflow_rejections)
         kept, spread_rejections, spread_error = apply_spread(
-            placement.get("spreadConstraints") or [], candidates
+            placement.get("spreadConstraints") or [],
+            candidates,
+            replicas=total,
+            divided=_divided(policy_spec),
         )
         rejections.extend(spread_rejections)
         if spread_error is None and kept:
             decision.affinity_name = affinity_name
             decision.rejections = rejections
-            _finish(decision, policy_spec=policy_spec, placement=placement, kept=kept, total=total)
+            _finish(
+                decision,
+                policy_spec=policy_spec,
+                placement=placement,
+                kept=kept,
+                total=total,
+                fill_order=(
+                    [c.cluster.name for c in sorted(kept, key=lambda c: (orders[c.cluster.name], _rank(c)))]
+                    if overflow and _aggregated(policy_spec)
+                    else None
+                ),
+            )
+            _keep_evicted(
+                decision,
+                previous=previous or {},
+                clusters=ordered_clusters,
+                tolerations=tolerations,
+                health=health or {},
+                now=now,
+                grace=graceful_seconds,
+            )
+            _keep_app_evicted(
+                decision,
+                previous=previous or {},
+                evicted=app_evicted or {},
+                health=health or {},
+                now=now,
+                purge=app_purge,
+                grace=app_grace_seconds,
+            )
             if skipped:
                 decision.message = (
                     f"affinity groups {', '.join(skipped)} had no eligible cluster; " + decision.message
@@ -354,7 +569,107 @@ def schedule(
         decision.rejections = rejections
         decision.message = spread_error or "no cluster is eligible"
     decision.schedulable = False
+    _keep_evicted(
+        decision,
+        previous=previous or {},
+        clusters=ordered_clusters,
+        tolerations=tolerations,
+        health=health or {},
+        now=now,
+        grace=graceful_seconds,
+    )
+    _keep_app_evicted(
+        decision,
+        previous=previous or {},
+        evicted=app_evicted or {},
+        health=health or {},
+        now=now,
+        purge=app_purge,
+        grace=app_grace_seconds,
+    )
     return decision
+
+
+def eviction_moment(
+    tolerations: Sequence[Mapping[str, Any]], cluster: ClusterView, *, now: datetime
+) -> datetime | None:
+    """When a NoExecute taint evicted (or evicts) workloads with these tolerations from ``cluster``."""
+    moments = []
+    for taint in cluster.taints:
+        if taint.effect != "NoExecute":
+            continue
+        if not any(tolerates(t, taint) for t in tolerations):
+            moments.append(_time(taint.time_added) or now)
+            continue
+        deadline = toleration_deadline(tolerations, taint)
+        if deadline is not None and deadline <= now:
+            moments.append(deadline)
+    return min(moments, default=None)
+
+
+def _keep_evicted(
+    decision: Decision,
+    *,
+    previous: Mapping[str, int | None],
+    clusters: Sequence[ClusterView],
+    tolerations: Sequence[Mapping[str, Any]],
+    health: Mapping[str, str],
+    now: datetime,
+    grace: float | None,
+) -> None:
+    """Graceful eviction (Karmada's default purge mode): a copy evicted by a NoExecute taint stays
+    until every replacing cluster is Healthy or ``grace`` seconds have passed since the eviction."""
+    if grace is None:
+        return
+    chosen = {t.cluster for t in decision.targets}
+    replaced = bool(chosen) and all(health.get(name) == "Healthy" for name in chosen)
+    views = {c.name: c for c in clusters}
+    for name, replicas in sorted(previous.items()):
+        view = views.get(name)
+        if name in chosen or view is None:
+            continue
+        moment = eviction_moment(tolerations, view, now=now)
+        if moment is None:
+            continue
+        until = moment + timedelta(seconds=grace)
+        if replaced or now >= until:
+            continue
+        decision.targets.append(Target(name, replicas, reason="GracefulEviction"))
+        decision.targets.sort(key=lambda t: t.cluster)
+        decision.rejections = [r for r in decision.rejections if r.cluster != name]
+        # Look again soon for the replacement's health, and at the latest when the grace ends.
+        soon = min(until, now + timedelta(seconds=2))
+        decision.recheck_at = soon if decision.recheck_at is None else min(decision.recheck_at, soon)
+
+
+def _keep_app_evicted(
+    decision: Decision,
+    *,
+    previous: Mapping[str, int | None],
+    evicted: Mapping[str, datetime],
+    health: Mapping[str, str],
+    now: datetime,
+    purge: str,
+    grace: float,
+) -> None:
+    """Application failover's purge: Directly drops the old copy, Gracefully keeps it until the
+    replacements are Healthy or ``grace`` seconds passed, Never keeps it (a person cleans up)."""
+    if purge == "Directly":
+        return
+    chosen = {t.cluster for t in decision.targets}
+    replaced = bool(chosen) and all(health.get(name) == "Healthy" for name in chosen)
+    for name, since in sorted(evicted.items()):
+        if name in chosen or name not in previous:
+            continue
+        until = since + timedelta(seconds=grace)
+        if purge != "Never" and (replaced or now >= until):
+            continue
+        decision.targets.append(Target(name, previous[name], reason="GracefulEviction"))
+        decision.targets.sort(key=lambda t: t.cluster)
+        decision.rejections = [r for r in decision.rejections if r.cluster != name]
+        if purge != "Never":
+            soon = min(until, now + timedelta(seconds=2))
+            decision.recheck_at = soon if decision.recheck_at is None else min(decision.recheck_at, soon)
 
 
 def _finish(
@@ -364,6 +679,7 @@ def _finish(
     placement: Mapping[str, Any],
     kept: list[_Candidate],
     total: int | None,
+    fill_order: list[str] | None = None,
 ) -> None:
     max_clusters = int(placement.get("maxClusters") or 0)
     if max_clusters and len(kept) > max_clusters:
@@ -375,7 +691,7 @@ def _finish(
     if total is None:
         decision.targets = sorted((Target(c.cluster.name) for c in kept), key=lambda t: t.cluster)
         return
-    division = divide(policy_spec, total, kept)
+    division = _fill(total, kept, fill_order) if fill_order else divide(policy_spec, total, kept)
     decision.unplaced_replicas = division.unplaced
     decision.message = "; ".join(division.notes)
     targets: list[Target] = []

@@ -9,7 +9,8 @@ the filters (affinity, taints, API) and returns the ones to use. The steps are K
   to 1. An unset ``maxGroups`` means no upper bound (Karmada has no such default; a Karmada
   policy always sets it).
 * **Cluster order.** Clusters are ranked by score (100 for a cluster that already holds the
-  template, 0 otherwise: Karmada's ClusterLocality), then by available replicas, then by name.
+  template, 0 otherwise: Karmada's ClusterLocality), then by available replicas, then in the
+  order given (the hub passes most free CPU first, then name; Karmada: name).
 * **Cluster constraint alone.** At least ``minGroups`` clusters must qualify; the best
   ``min(count, maxGroups)`` are taken. For a Divided workload the last of them are swapped for
   clusters with more room until the taken ones can hold every replica (or it fails).
@@ -86,7 +87,8 @@ class _Group:
 
 
 def _ranked(candidates: Sequence[SpreadCandidate]) -> list[SpreadCandidate]:
-    return sorted(candidates, key=lambda c: (-c.score, -c.room, c.name))
+    # Stable: among equals the caller's order decides (Waybill passes most free CPU first, then name).
+    return sorted(candidates, key=lambda c: (-c.score, -c.room))
 
 
 def _bounds(constraint: SpreadConstraint, *, count: int) -> tuple[int, int]:
@@ -204,7 +206,7 @@ def _by_cluster(
             taken[index], rest[roomiest] = rest[roomiest], taken[index]
         index -= 1
     if sum(c.room for c in taken) < replicas:
-        return [], f"not enough room for {replicas} replicas in {count} clusters"
+        return [], f"spread by cluster: not enough room for {replicas} replicas in {count} clusters"
     return taken, None
 
 
@@ -279,7 +281,8 @@ def select(
             return SpreadResult(
                 left_out=tuple(left_out),
                 error=(
-                    f"no {low}..{high} {what} groups hold the {cluster_low} clusters spread by cluster needs"
+                    f"spread by {what}: no {low}..{high} groups hold the {cluster_low} clusters"
+                    " spread by cluster needs"
                 ),
             )
         chosen_names = {g.name for g in chosen}
@@ -296,7 +299,7 @@ def select(
     for leader in leaders:
         if leader.name in kept_names and leader not in taken:
             taken.append(leader)
-    rest = sorted((c for c in kept if c not in taken), key=lambda c: (-c.score, -c.room, c.name))
+    rest = _ranked([c for c in kept if c not in taken])
     wanted = min(len(kept), cluster_high)
     taken += rest[: max(wanted - len(taken), 0)]
     taken_names = {c.name for c in taken}

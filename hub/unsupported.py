@@ -4,7 +4,8 @@ Waybill's schema carries every field of Karmada's four policy kinds, so ``kubect
 Karmada file succeeds. A field that is in the schema but not implemented must never be accepted
 and ignored: ``unsupported_fields(policy)`` names each one a policy *uses* (set to something
 other than its no-op value), and the hub reports them as ``Valid=False`` with reason
-``Unsupported``; such a policy claims no template (see docs/karmada.md).
+``Unsupported`` (through the validation layer, ``hub.views.check_policy``); such a policy claims
+nothing new (see docs/karmada.md).
 
 ``FEATURES`` is the single list of those fields; docs/karmada.md's field table is checked
 against it by tests/karmada/test_docs_table.py, so the docs cannot claim more than the code does.
@@ -18,11 +19,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hub import reasons
 from shared.api import load
 from shared.api.policy import OverridePolicy, OverrideSpec, PropagationPolicy, PropagationSpec
 from shared.api.validation import FieldProblem
 
-REASON_UNSUPPORTED = "Unsupported"
+REASON_UNSUPPORTED = reasons.UNSUPPORTED
 DEFAULT_SCHEDULER = "default-scheduler"
 
 
@@ -43,67 +45,26 @@ def _when(flag: bool, path: str) -> Iterator[str]:
         yield path
 
 
-def _overflow(spec: PropagationSpec) -> Iterator[str]:
-    for index, term in enumerate(spec.placement.cluster_affinities):
-        if term.overflow_affinities:
-            yield f"spec.placement.clusterAffinities[{index}].overflowAffinities"
-
-
-def _toleration_seconds(spec: PropagationSpec) -> Iterator[str]:
-    for index, toleration in enumerate(spec.placement.cluster_tolerations):
-        if toleration.toleration_seconds is not None:
-            yield f"spec.placement.clusterTolerations[{index}].tolerationSeconds"
-
-
-def _suspension(spec: PropagationSpec) -> Iterator[str]:
-    suspension = spec.suspension
-    if suspension is None:
-        return
-    yield from _when(bool(suspension.dispatching), "spec.suspension.dispatching")
-    on_clusters = suspension.dispatching_on_clusters
-    yield from _when(
-        on_clusters is not None and bool(on_clusters.cluster_names), "spec.suspension.dispatchingOnClusters"
-    )
-
-
 FEATURES: tuple[Feature, ...] = (
     Feature(
-        "spec.propagateDeps",
-        "dependencies (ConfigMaps, Secrets, ServiceAccounts, PVCs) are not propagated along",
-        lambda s: _when(s.propagate_deps, "spec.propagateDeps"),
-    ),
-    Feature(
-        "spec.association",
-        "dependencies (deprecated spelling of propagateDeps) are not propagated along",
-        lambda s: _when(s.association, "spec.association"),
-    ),
-    Feature(
-        "spec.failover.application",
-        "application failover (evicting an unhealthy workload) is not implemented",
+        "spec.failover.application.statePreservation",
+        "state preservation across an application failover is not implemented",
         lambda s: _when(
-            s.failover is not None and s.failover.application is not None, "spec.failover.application"
+            s.failover is not None
+            and s.failover.application is not None
+            and s.failover.application.state_preservation is not None,
+            "spec.failover.application.statePreservation",
         ),
     ),
     Feature(
-        "spec.failover.cluster",
-        "per-policy cluster failover behaviour is not implemented",
-        lambda s: _when(s.failover is not None and s.failover.cluster is not None, "spec.failover.cluster"),
-    ),
-    Feature(
-        "spec.placement.clusterTolerations[].tolerationSeconds",
-        "timed NoExecute eviction is not implemented",
-        _toleration_seconds,
-    ),
-    Feature("spec.suspension.dispatching", "suspending dispatch is not implemented", _suspension),
-    Feature(
-        "spec.preserveResourcesOnDeletion",
-        "keeping member objects when the template is deleted is not implemented",
-        lambda s: _when(bool(s.preserve_resources_on_deletion), "spec.preserveResourcesOnDeletion"),
-    ),
-    Feature(
-        "spec.activationPreference",
-        "Lazy activation is not implemented",
-        lambda s: _when(s.activation_preference is not None, "spec.activationPreference"),
+        "spec.failover.cluster.statePreservation",
+        "state preservation across a cluster failover is not implemented",
+        lambda s: _when(
+            s.failover is not None
+            and s.failover.cluster is not None
+            and s.failover.cluster.state_preservation is not None,
+            "spec.failover.cluster.statePreservation",
+        ),
     ),
     Feature(
         "spec.schedulePriority",
@@ -111,34 +72,11 @@ FEATURES: tuple[Feature, ...] = (
         lambda s: _when(s.schedule_priority is not None, "spec.schedulePriority"),
     ),
     Feature(
-        "spec.placement.workloadAffinity",
-        "workload affinity groups are not implemented",
-        lambda s: _when(s.placement.workload_affinity is not None, "spec.placement.workloadAffinity"),
-    ),
-    Feature(
-        "spec.placement.clusterAffinities[].overflowAffinities",
-        "overflow affinity groups are not implemented",
-        _overflow,
-    ),
-    Feature(
-        "spec.dependentOverrides",
-        "waiting for named OverridePolicies is not implemented",
-        lambda s: _when(bool(s.dependent_overrides), "spec.dependentOverrides"),
-    ),
-    Feature(
         "spec.schedulerName",
         f"Waybill has one scheduler ({DEFAULT_SCHEDULER})",
         lambda s: _when(s.scheduler_name not in (None, "", DEFAULT_SCHEDULER), "spec.schedulerName"),
     ),
 )
-
-
-def _field_overriders(spec: OverrideSpec) -> Iterator[str]:
-    for index, rule in enumerate(spec.override_rules):
-        if rule.overriders.field_overrider:
-            yield f"spec.overrideRules[{index}].overriders.fieldOverrider"
-    if spec.overriders is not None and spec.overriders.field_overrider:
-        yield "spec.overriders.fieldOverrider"
 
 
 @dataclass(frozen=True)
@@ -150,13 +88,8 @@ class OverrideFeature:
     uses: Callable[[OverrideSpec], Iterator[str]]
 
 
-OVERRIDE_FEATURES: tuple[OverrideFeature, ...] = (
-    OverrideFeature(
-        "spec.overrideRules[].overriders.fieldOverrider",
-        "overriding JSON/YAML inside string fields is not wired in yet",
-        _field_overriders,
-    ),
-)
+OVERRIDE_FEATURES: tuple[OverrideFeature, ...] = ()
+"""OverridePolicy fields not implemented: none (fieldOverrider is, in hub.field_overrider)."""
 
 
 def documented_paths() -> list[str]:
@@ -164,8 +97,6 @@ def documented_paths() -> list[str]:
     paths = []
     for feature in FEATURES:
         paths.append(feature.path)
-        if feature.path == "spec.suspension.dispatching":
-            paths.append("spec.suspension.dispatchingOnClusters")  # one check yields both fields
     return paths + [feature.path for feature in OVERRIDE_FEATURES]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from hub import reasons, unsupported
 from hub.matching import PolicyRef, TemplateId, TemplateRef
 from shared.api import names
 from shared.api.validation import validate_object
@@ -229,10 +230,21 @@ class PolicyCheck:
 
     problems: tuple[str, ...]
     named_clusters: frozenset[str]
+    unsupported: tuple[str, ...] = ()
+    """Karmada fields the policy uses that Waybill does not implement (``hub.unsupported``)."""
 
     @property
     def valid(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.unsupported
+
+    @property
+    def reason(self) -> str:
+        """The ``Valid=False`` reason: the API's rules first, then unsupported fields."""
+        return reasons.INVALID_POLICY if self.problems else reasons.UNSUPPORTED
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return self.problems or self.unsupported
 
     def unknown_clusters(self, members: Iterable[str]) -> list[str]:
         """Clusters named in ``clusterNames`` that are not members (typos like ``us-1``)."""
@@ -254,4 +266,7 @@ def _named_clusters(spec: Any) -> frozenset[str]:
 def check_policy(policy: Obj) -> PolicyCheck:
     """Validate a (Cluster)Propagation/OverridePolicy with the API's rules (``validate_object``)."""
     problems = tuple(str(p) for p in validate_object(policy))
-    return PolicyCheck(problems=problems, named_clusters=_named_clusters(policy.get("spec")))
+    missing = () if problems else tuple(str(p) for p in unsupported.unsupported_fields(policy))
+    return PolicyCheck(
+        problems=problems, named_clusters=_named_clusters(policy.get("spec")), unsupported=missing
+    )

@@ -164,8 +164,8 @@ def _placement(placement: Placement, path: str) -> list[FieldProblem]:
         where = f"{path}.clusterTolerations[{index}]"
         if toleration.operator == "Exists" and toleration.value:
             problems.append(FieldProblem(f"{where}.value", "must be empty when operator is Exists"))
-        if not toleration.key and toleration.operator != "Exists":
-            problems.append(FieldProblem(f"{where}.operator", "must be Exists when key is empty"))
+        # An empty key with Equal is valid (Karmada's own examples use it): core/v1 matching then
+        # tolerates every key whose value equals the toleration's.
     problems += _spread_constraints(placement, path)
     if placement.replica_scheduling is not None:
         problems += _replica_scheduling(placement.replica_scheduling, f"{path}.replicaScheduling")

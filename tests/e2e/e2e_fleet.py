@@ -85,13 +85,17 @@ async def stop_agent(fleet: E2EFleet, name: str) -> None:
 
 @contextlib.asynccontextmanager
 async def e2e_fleet(
-    sim_factory: SimFactory, tmp_path: Path, members: dict[str, list[str]], grace_seconds: float = 40.0
+    sim_factory: SimFactory,
+    tmp_path: Path,
+    members: dict[str, list[str]],
+    grace_seconds: float = 40.0,
+    **hub_options: Any,
 ) -> AsyncIterator[E2EFleet]:
     """Hub + members (``name → join args``), joined by the CLI, with the hub and agents running."""
     hub_sim = await sim_factory("hub", tls=True)  # kubectl sends bearer tokens only over TLS
     hub_api = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path, name="hub")
     await ensure_crds(hub_api)
-    hub = Hub(hub_api, grace_seconds=grace_seconds)
+    hub = Hub(hub_api, grace_seconds=grace_seconds, **hub_options)
     fleet = E2EFleet(hub_sim=hub_sim, hub_api=hub_api, hub=hub)
     hub_task = asyncio.create_task(hub.run())
     try:

@@ -185,7 +185,8 @@ async def test_changing_conflict_resolution_rerenders_the_works(hub_sim: SimServ
                 return None
             return (works[0]["spec"].get("applyStrategy") or {}).get("whenToTakeOver", "default")
 
-        assert await eventually(take_over, what="Work") == "default"
+        # unset conflictResolution is Karmada's Abort: never take over
+        assert await eventually(take_over, what="Work") == "Never"
         await hub_api.patch(
             *PP, name="p", namespace="default", patch={"spec": {"conflictResolution": "Overwrite"}}
         )

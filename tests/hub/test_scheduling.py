@@ -82,10 +82,11 @@ def reasons(decision: scheduling.Decision) -> dict[str, str]:
             id="fields",
         ),
         pytest.param(
+            # Karmada's group score: for a kind without replicas, the region with more clusters.
             {"spreadConstraints": [{"spreadByField": "region", "maxGroups": 1}]},
-            {"us1": None},
-            {"dev": "SpreadFieldMissing", "eu1": "SpreadConstraint", "eu2": "SpreadConstraint"},
-            id="spread-region-most-cpu",
+            {"eu1": None, "eu2": None},
+            {"dev": "SpreadFieldMissing", "us1": "SpreadConstraint"},
+            id="spread-region-most-clusters",
         ),
         pytest.param(
             {"spreadConstraints": [{"spreadByField": "cluster", "maxGroups": 2}]},

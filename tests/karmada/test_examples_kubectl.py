@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,47 @@ async def test_an_unknown_field_is_still_refused(kubectl: Kubectl) -> None:
     rc, _, err = await kubectl("apply", "-f", "-", stdin=yaml.safe_dump(document))
     assert rc != 0
     assert 'unknown field "spec.placement.spreadConstraint"' in err
+
+
+async def test_the_hub_judges_every_karmada_example(kubectl: Kubectl, tmp_path: Path) -> None:
+    """With a hub running, every example gets a Valid condition: True, or False because of a field
+    Waybill does not implement (reason Unsupported, naming documented fields) — nothing silently."""
+    from hub.unsupported import documented_paths
+    from tests.hub.fleet import eventually, running_hub
+
+    corpus = _corpus()
+    for namespace in sorted({(d["metadata"].get("namespace") or "default") for _, d in corpus}):
+        await kubectl("create", "namespace", namespace)
+    bundle = tmp_path / "corpus.yaml"
+    bundle.write_text(yaml.safe_dump_all([d for _, d in corpus]))
+    rc, _, err = await kubectl("apply", "-f", str(bundle))
+    assert rc == 0, err
+    refusable = {p.split("[")[0] for p in documented_paths()}
+    async with running_hub(str(kubectl.server.kubeconfig_path)):
+
+        async def judged() -> list[tuple[str, str, str, str]] | None:
+            out = []
+            for kind, plural in PLURALS.items():
+                rc, text, err = await kubectl("get", plural, "-A", "-o", "json")
+                assert rc == 0, err
+                for item in json.loads(text)["items"]:
+                    valid = [
+                        c for c in (item.get("status") or {}).get("conditions") or [] if c["type"] == "Valid"
+                    ]
+                    if not valid and kind.endswith("PropagationPolicy"):
+                        return None
+                    if valid:
+                        out.append((kind, item["metadata"]["name"], valid[0]["status"], valid[0]["reason"]))
+                        if valid[0]["status"] == "False":
+                            out[-1] = (*out[-1][:3], f"{valid[0]['reason']}: {valid[0]['message']}")
+            return out
+
+        results = await eventually(judged, within=30, what="a Valid condition on every propagation policy")
+    refused = [r for r in results if r[2] == "False"]
+    for kind, name, _, why in refused:
+        assert why.startswith("Unsupported: "), (kind, name, why)
+        fields = {m.split("[")[0] for m in re.findall(r"(spec\.[\w.\[\]]+): not supported", why)}
+        assert fields, why
+        assert fields <= refusable, (name, fields - refusable)
+    assert refused, "the corpus has failover.application examples, which must be refused"
+    assert len(results) - len(refused) > 50

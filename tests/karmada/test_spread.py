@@ -91,7 +91,7 @@ CASES: list[
         ],
         TWO_REGIONS,
         {},
-        "no 1..1 region groups hold the 3 clusters spread by cluster needs",
+        "spread by region: no 1..1 groups hold the 3 clusters spread by cluster needs",
     ),
     (
         "spreadByField defaults to cluster",
@@ -138,7 +138,7 @@ CASES: list[
         [{"spreadByField": "cluster", "maxGroups": 2}],
         [c("a", available=1), c("b", available=1), c("d", available=1)],
         {"replicas": 5, "divided": True},
-        "not enough room for 5 replicas in 2 clusters",
+        "spread by cluster: not enough room for 5 replicas in 2 clusters",
     ),
     (
         "duplicated: room does not matter for the count",

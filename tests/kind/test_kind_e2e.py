@@ -53,7 +53,11 @@ spec:
 def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
     done = subprocess.run(
         ["kubectl", "--kubeconfig", str(kubeconfig), *args],
-        input=stdin, capture_output=True, text=True, timeout=120, check=True,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return done.stdout
 
@@ -85,12 +89,23 @@ def running_fleet(
         agent_kubeconfig = workdir / f"{member}-agent.kubeconfig"
         subprocess.run(
             [*waybill, "join", member, "--kubeconfig", str(hub), "--out", str(agent_kubeconfig)],
-            check=True, timeout=120,
+            check=True,
+            timeout=120,
         )
-        procs.append(subprocess.Popen([
-            *waybill, "agent", "--cluster", member, "--hub-kubeconfig", str(agent_kubeconfig),
-            "--kubeconfig", str(kind_fleet[member]),
-        ]))
+        procs.append(
+            subprocess.Popen(
+                [
+                    *waybill,
+                    "agent",
+                    "--cluster",
+                    member,
+                    "--hub-kubeconfig",
+                    str(agent_kubeconfig),
+                    "--kubeconfig",
+                    str(kind_fleet[member]),
+                ]
+            )
+        )
     try:
         yield kind_fleet
     finally:
@@ -108,8 +123,11 @@ def test_divided_deployment_runs_on_both_members(running_fleet: dict[str, Path])
         out = _kubectl(running_fleet[member], "get", "deployment", "web", "-n", "kind-e2e", "-o", "json")
         return int(json.loads(out)["status"].get("readyReplicas", 0))
 
-    _wait_for(lambda: replicas_on("eu1") == 2 and replicas_on("us1") == 2, timeout=300,
-              what="2 ready replicas of kind-e2e/web on eu1 and us1")
+    _wait_for(
+        lambda: replicas_on("eu1") == 2 and replicas_on("us1") == 2,
+        timeout=300,
+        what="2 ready replicas of kind-e2e/web on eu1 and us1",
+    )
 
     def hub_status_ready() -> bool:
         out = _kubectl(hub, "get", "deployment", "web", "-n", "kind-e2e", "-o", "json")
@@ -122,8 +140,19 @@ def test_divided_deployment_runs_on_both_members(running_fleet: dict[str, Path])
     def gone_everywhere() -> bool:
         for member in ("eu1", "us1"):
             done = subprocess.run(
-                ["kubectl", "--kubeconfig", str(running_fleet[member]), "get", "deployment", "web",
-                 "-n", "kind-e2e"], capture_output=True, timeout=60, check=False,
+                [
+                    "kubectl",
+                    "--kubeconfig",
+                    str(running_fleet[member]),
+                    "get",
+                    "deployment",
+                    "web",
+                    "-n",
+                    "kind-e2e",
+                ],
+                capture_output=True,
+                timeout=60,
+                check=False,
             )
             if done.returncode == 0:
                 return False

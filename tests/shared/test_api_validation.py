@@ -107,12 +107,6 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "must be empty",
     ),
     (
-        "toleration without key",
-        propagation(clusterTolerations=[{"operator": "Equal", "value": "v"}]),
-        f"{PLACEMENT}.clusterTolerations[0].operator",
-        "must be Exists",
-    ),
-    (
         "spread by field and label",
         propagation(spreadConstraints=[{"spreadByField": "cluster", "spreadByLabel": "team"}]),
         f"{PLACEMENT}.spreadConstraints[0]",

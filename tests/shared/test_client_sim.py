@@ -27,19 +27,24 @@ async def sim(sim_factory: SimFactory) -> Any:
 
 @pytest.fixture
 async def api(sim: Any) -> AsyncIterator[KubeClient]:
-    client = await KubeClient.from_kubeconfig(sim.kubeconfig_path, name="test", retry_policy=FAST,
-                                              request_timeout=5.0)
+    client = await KubeClient.from_kubeconfig(
+        sim.kubeconfig_path, name="test", retry_policy=FAST, request_timeout=5.0
+    )
     try:
         yield client
     finally:
         await client.close()
 
 
-def _cm(name: str, *, data: dict[str, str] | None = None,
-        labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": "default", "labels": labels or {}},
-            "data": data or {}}
+def _cm(
+    name: str, *, data: dict[str, str] | None = None, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "default", "labels": labels or {}},
+        "data": data or {},
+    }
 
 
 async def test_configmap_crud(api: KubeClient) -> None:
@@ -62,8 +67,14 @@ async def test_configmap_crud(api: KubeClient) -> None:
 
     merged = await api.patch("v1", "ConfigMap", name="crud", namespace="default", patch={"data": {"b": "3"}})
     assert merged["data"] == {"a": "2", "b": "3"}
-    patched = await api.patch("v1", "ConfigMap", name="crud", namespace="default", patch_type="json",
-                              patch=[{"op": "remove", "path": "/data/a"}])
+    patched = await api.patch(
+        "v1",
+        "ConfigMap",
+        name="crud",
+        namespace="default",
+        patch_type="json",
+        patch=[{"op": "remove", "path": "/data/a"}],
+    )
     assert patched["data"] == {"b": "3"}
 
     await api.delete("v1", "ConfigMap", name="crud", namespace="default")
@@ -103,11 +114,17 @@ async def test_server_side_apply_conflict_and_force(api: KubeClient) -> None:
 
 async def test_status_subresource(api: KubeClient) -> None:
     deploy = {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
+        },
     }
     created = await api.create(deploy)
     created["status"] = {"replicas": 2, "readyReplicas": 1}
@@ -115,8 +132,9 @@ async def test_status_subresource(api: KubeClient) -> None:
     written = await api.replace_status(created)
     assert written["status"]["readyReplicas"] == 1
     assert written["spec"]["replicas"] == 2
-    patched = await api.patch_status("apps/v1", "Deployment", name="web", namespace="default",
-                                     patch={"status": {"readyReplicas": 2}})
+    patched = await api.patch_status(
+        "apps/v1", "Deployment", name="web", namespace="default", patch={"status": {"readyReplicas": 2}}
+    )
     assert patched["status"]["readyReplicas"] == 2
 
 
@@ -156,8 +174,9 @@ async def test_watch_events(api: KubeClient) -> None:
     await api.patch("v1", "ConfigMap", name="w1", namespace="default", patch={"data": {"a": "b"}})
     await api.delete("v1", "ConfigMap", name="w1", namespace="default")
     seen: list[WatchEvent] = []
-    events = api.watch("v1", "ConfigMap", namespace="default", resource_version=start.resource_version,
-                       timeout_seconds=5)
+    events = api.watch(
+        "v1", "ConfigMap", namespace="default", resource_version=start.resource_version, timeout_seconds=5
+    )
     async with contextlib.aclosing(events):
         async for event in events:
             if event.type != "BOOKMARK":
@@ -165,15 +184,19 @@ async def test_watch_events(api: KubeClient) -> None:
             if len(seen) == 3:
                 break
     assert [(e.type, e.object["metadata"]["name"]) for e in seen] == [
-        ("ADDED", "w1"), ("MODIFIED", "w1"), ("DELETED", "w1")]
+        ("ADDED", "w1"),
+        ("MODIFIED", "w1"),
+        ("DELETED", "w1"),
+    ]
     assert int(seen[2].resource_version) > int(seen[0].resource_version)
 
 
 async def test_watch_expired_raises_gone(sim: Any, api: KubeClient) -> None:
     start = await api.list("v1", "ConfigMap", namespace="default")
     sim.faults.expire_watch(times=1)
-    events = api.watch("v1", "ConfigMap", namespace="default", resource_version=start.resource_version,
-                       timeout_seconds=5)
+    events = api.watch(
+        "v1", "ConfigMap", namespace="default", resource_version=start.resource_version, timeout_seconds=5
+    )
     with pytest.raises(Gone):
         async with contextlib.aclosing(events):
             async for _ in events:
@@ -202,17 +225,36 @@ async def test_list_pages_through_continue_tokens(api: KubeClient) -> None:
 async def test_discovery_finds_a_crd_created_later(api: KubeClient, wait_for: WaitFor) -> None:
     with pytest.raises(NotFound):
         await api.resource_info("example.com/v1", "Widget")
-    await api.create({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [{"name": "v1", "served": True, "storage": True,
-                          "schema": {"openAPIV3Schema": {"type": "object",
-                                                         "x-kubernetes-preserve-unknown-fields": True}}}],
-        },
-    })
+    await api.create(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {
+                    "plural": "widgets",
+                    "singular": "widget",
+                    "kind": "Widget",
+                    "listKind": "WidgetList",
+                },
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                            }
+                        },
+                    }
+                ],
+            },
+        }
+    )
 
     async def served() -> bool:
         try:
@@ -222,8 +264,14 @@ async def test_discovery_finds_a_crd_created_later(api: KubeClient, wait_for: Wa
         return True
 
     await wait_for(served, what="Widget in discovery")
-    await api.create({"apiVersion": "example.com/v1", "kind": "Widget",
-                      "metadata": {"name": "w", "namespace": "default"}, "spec": {"size": 3}})
+    await api.create(
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w", "namespace": "default"},
+            "spec": {"size": 3},
+        }
+    )
     widget = await api.get("example.com/v1", "Widget", name="w", namespace="default")
     assert widget["spec"] == {"size": 3}
 
@@ -243,8 +291,9 @@ async def test_forbidden_for_an_identity_without_rights(sim: Any, tmp_path: Path
 async def test_tls_server_with_the_kubeconfig_ca(sim_factory: SimFactory) -> None:
     secure = await sim_factory("rt-tls", tls=True)
     assert secure.url.startswith("https://")
-    client = await KubeClient.from_kubeconfig(secure.kubeconfig_path, name="tls", retry_policy=FAST,
-                                              request_timeout=5.0)
+    client = await KubeClient.from_kubeconfig(
+        secure.kubeconfig_path, name="tls", retry_policy=FAST, request_timeout=5.0
+    )
     try:
         namespaces = await client.list("v1", "Namespace")
         assert "default" in {item["metadata"]["name"] for item in namespaces.items}
@@ -254,17 +303,28 @@ async def test_tls_server_with_the_kubeconfig_ca(sim_factory: SimFactory) -> Non
 
 async def test_strategic_merge_patch_and_orphan_delete(api: KubeClient) -> None:
     deploy = {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": "smp", "namespace": "default"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "smp"}},
-                 "template": {"metadata": {"labels": {"app": "smp"}},
-                              "spec": {"containers": [{"name": "app", "image": "nginx:1"},
-                                                      {"name": "sidecar", "image": "envoy:1"}]}}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "smp"}},
+            "template": {
+                "metadata": {"labels": {"app": "smp"}},
+                "spec": {
+                    "containers": [
+                        {"name": "app", "image": "nginx:1"},
+                        {"name": "sidecar", "image": "envoy:1"},
+                    ]
+                },
+            },
+        },
     }
     await api.create(deploy)
     sidecar = {"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": "envoy:2"}]}}}}
-    patched = await api.patch("apps/v1", "Deployment", name="smp", namespace="default",
-                              patch_type="strategic", patch=sidecar)
+    patched = await api.patch(
+        "apps/v1", "Deployment", name="smp", namespace="default", patch_type="strategic", patch=sidecar
+    )
     images = {c["name"]: c["image"] for c in patched["spec"]["template"]["spec"]["containers"]}
     assert images == {"app": "nginx:1", "sidecar": "envoy:2"}, "merged by name, not replaced"
     await api.delete("apps/v1", "Deployment", name="smp", namespace="default", propagation_policy="Orphan")
@@ -289,8 +349,9 @@ def _read_yaml(path: Path) -> Any:
 
 async def test_kubeconfig_context_and_dict(sim: Any) -> None:
     config = _read_yaml(Path(sim.kubeconfig_path))
-    client = await KubeClient.from_kubeconfig_dict(config, context=config["current-context"], name="dict",
-                                                   retry_policy=FAST, request_timeout=5.0)
+    client = await KubeClient.from_kubeconfig_dict(
+        config, context=config["current-context"], name="dict", retry_policy=FAST, request_timeout=5.0
+    )
     try:
         assert client.host == sim.url
         assert (await client.server_version()).major == "1"

@@ -36,8 +36,9 @@ async def sim(sim_factory: SimFactory) -> Any:
 @pytest.fixture
 async def api(sim: Any) -> AsyncIterator[KubeClient]:
     # no client retries: failures must reach the controller, which retries them itself
-    client = await KubeClient.from_kubeconfig(sim.kubeconfig_path, name="mirror", retry_policy=NO_RETRY,
-                                              request_timeout=5.0)
+    client = await KubeClient.from_kubeconfig(
+        sim.kubeconfig_path, name="mirror", retry_policy=NO_RETRY, request_timeout=5.0
+    )
     await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     try:
         yield client
@@ -45,10 +46,12 @@ async def api(sim: Any) -> AsyncIterator[KubeClient]:
         await client.close()
 
 
-async def test_mirror_controller_converges_through_failures(sim: Any, api: KubeClient,
-                                                            wait_for: WaitFor) -> None:
-    sources = Informer(api, "v1", "ConfigMap", namespace=NS, label_selector="mirror=yes",
-                       backoff=FAST_BACKOFF)
+async def test_mirror_controller_converges_through_failures(
+    sim: Any, api: KubeClient, wait_for: WaitFor
+) -> None:
+    sources = Informer(
+        api, "v1", "ConfigMap", namespace=NS, label_selector="mirror=yes", backoff=FAST_BACKOFF
+    )
 
     async def reconcile(key: str) -> Result:
         source = sources.get(key)
@@ -57,13 +60,21 @@ async def test_mirror_controller_converges_through_failures(sim: Any, api: KubeC
             with contextlib.suppress(NotFound):
                 await api.delete("v1", "ConfigMap", name=f"{name}-copy", namespace=namespace)
             return Result()
-        await api.apply({"apiVersion": "v1", "kind": "ConfigMap",
-                         "metadata": {"name": f"{name}-copy", "namespace": namespace},
-                         "data": dict(source.get("data") or {})}, field_manager="mirror", force=True)
+        await api.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"{name}-copy", "namespace": namespace},
+                "data": dict(source.get("data") or {}),
+            },
+            field_manager="mirror",
+            force=True,
+        )
         return Result()
 
-    controller = Controller("mirror", reconcile, workers=2,
-                            rate_limiter=RateLimiter(base_delay=0.01, max_delay=0.2))
+    controller = Controller(
+        "mirror", reconcile, workers=2, rate_limiter=RateLimiter(base_delay=0.01, max_delay=0.2)
+    )
     sources.add_handler(controller.enqueue)
     sources.start()
     runner = asyncio.create_task(controller.run())
@@ -77,9 +88,14 @@ async def test_mirror_controller_converges_through_failures(sim: Any, api: KubeC
 
     try:
         sim.faults.error(500, path="/configmaps/a-copy", method="PATCH", times=3)
-        await api.create({"apiVersion": "v1", "kind": "ConfigMap",
-                          "metadata": {"name": "a", "namespace": NS, "labels": {"mirror": "yes"}},
-                          "data": {"k": "1"}})
+        await api.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "a", "namespace": NS, "labels": {"mirror": "yes"}},
+                "data": {"k": "1"},
+            }
+        )
 
         async def copied() -> bool:
             return await copy_data("a") == {"k": "1"}

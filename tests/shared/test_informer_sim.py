@@ -26,8 +26,9 @@ async def sim(sim_factory: SimFactory) -> Any:
 
 @pytest.fixture
 async def api(sim: Any) -> AsyncIterator[KubeClient]:
-    client = await KubeClient.from_kubeconfig(sim.kubeconfig_path, name="test", retry_policy=FAST,
-                                              request_timeout=5.0)
+    client = await KubeClient.from_kubeconfig(
+        sim.kubeconfig_path, name="test", retry_policy=FAST, request_timeout=5.0
+    )
     await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     try:
         yield client
@@ -36,15 +37,25 @@ async def api(sim: Any) -> AsyncIterator[KubeClient]:
 
 
 def _cm(name: str, *, labels: dict[str, str] | None = None, value: str = "") -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": NS, "labels": {"suite": "rt", **(labels or {})}},
-            "data": {"v": value}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": NS, "labels": {"suite": "rt", **(labels or {})}},
+        "data": {"v": value},
+    }
 
 
 def _informer(api: KubeClient, *, label_selector: str = "suite=rt") -> Informer:
     # the selector leaves out the kube-root-ca.crt ConfigMap every namespace gets
-    return Informer(api, "v1", "ConfigMap", namespace=NS, label_selector=label_selector, watch_timeout=30,
-                    backoff=FAST_BACKOFF)
+    return Informer(
+        api,
+        "v1",
+        "ConfigMap",
+        namespace=NS,
+        label_selector=label_selector,
+        watch_timeout=30,
+        backoff=FAST_BACKOFF,
+    )
 
 
 async def test_sync_then_events_reach_handlers_as_keys(api: KubeClient, wait_for: WaitFor) -> None:
@@ -62,8 +73,7 @@ async def test_sync_then_events_reach_handlers_as_keys(api: KubeClient, wait_for
         await api.create(_cm("later", labels={"team": "a"}))
         await wait_for(lambda: informer.get("rt/later") is not None, what="ADDED in cache")
         await api.patch("v1", "ConfigMap", name="later", namespace=NS, patch={"data": {"v": "2"}})
-        await wait_for(lambda: (informer.get("rt/later") or {}).get("data") == {"v": "2"},
-                       what="MODIFIED")
+        await wait_for(lambda: (informer.get("rt/later") or {}).get("data") == {"v": "2"}, what="MODIFIED")
         await api.delete("v1", "ConfigMap", name="before", namespace=NS)
         await wait_for(lambda: informer.get("rt/before") is None, what="DELETED")
         assert keys == ["rt/before", "rt/later", "rt/later", "rt/before"]
@@ -87,8 +97,9 @@ async def test_map_keys_and_late_handlers(api: KubeClient, wait_for: WaitFor) ->
         await informer.stop()
 
 
-async def test_resumes_after_a_dropped_stream_without_relisting(sim: Any, api: KubeClient,
-                                                                 wait_for: WaitFor) -> None:
+async def test_resumes_after_a_dropped_stream_without_relisting(
+    sim: Any, api: KubeClient, wait_for: WaitFor
+) -> None:
     informer = _informer(api)
     informer.start()
     try:
@@ -115,8 +126,7 @@ async def test_relists_on_forced_410(sim: Any, api: KubeClient, wait_for: WaitFo
         await wait_for(lambda: informer.lists >= 2, what="relist after 410")
         await api.delete("v1", "ConfigMap", name="doomed", namespace=NS)
         await api.create(_cm("new"))
-        await wait_for(lambda: sorted(informer.keys()) == ["rt/kept", "rt/new"],
-                       what="cache converged")
+        await wait_for(lambda: sorted(informer.keys()) == ["rt/kept", "rt/new"], what="cache converged")
         assert "rt/new" in keys
     finally:
         await informer.stop()
@@ -132,10 +142,19 @@ async def test_waits_for_a_kind_that_is_not_served_yet(api: KubeClient) -> None:
         await informer.stop()
 
 
-async def test_a_stalled_stream_is_abandoned_and_resumed(sim: Any, api: KubeClient,
-                                                         wait_for: WaitFor) -> None:
-    informer = Informer(api, "v1", "ConfigMap", namespace=NS, label_selector="suite=rt", watch_timeout=30,
-                        watch_idle_timeout=0.5, backoff=FAST_BACKOFF)
+async def test_a_stalled_stream_is_abandoned_and_resumed(
+    sim: Any, api: KubeClient, wait_for: WaitFor
+) -> None:
+    informer = Informer(
+        api,
+        "v1",
+        "ConfigMap",
+        namespace=NS,
+        label_selector="suite=rt",
+        watch_timeout=30,
+        watch_idle_timeout=0.5,
+        backoff=FAST_BACKOFF,
+    )
     informer.start()
     try:
         assert await informer.wait_synced(5)
@@ -161,8 +180,15 @@ async def test_survives_a_server_restart(sim: Any, api: KubeClient, wait_for: Wa
 
 async def test_transform_trims_cached_objects(api: KubeClient, wait_for: WaitFor) -> None:
     await api.apply(_cm("listed"), field_manager="t")
-    informer = Informer(api, "v1", "ConfigMap", namespace=NS, label_selector="suite=rt", backoff=FAST_BACKOFF,
-                        transform=strip_managed_fields)
+    informer = Informer(
+        api,
+        "v1",
+        "ConfigMap",
+        namespace=NS,
+        label_selector="suite=rt",
+        backoff=FAST_BACKOFF,
+        transform=strip_managed_fields,
+    )
     informer.start()
     try:
         assert await informer.wait_synced(5)

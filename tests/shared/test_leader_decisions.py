@@ -12,9 +12,13 @@ def _lease(holder: str, *, duration: int = 15, transitions: int = 0, rv: str = "
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
         "metadata": {"name": "hub", "namespace": "waybill-system", "resourceVersion": rv},
-        "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration,
-                 "acquireTime": "2026-01-01T00:00:00.000000Z", "renewTime": "2026-01-01T00:00:05.000000Z",
-                 "leaseTransitions": transitions},
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": duration,
+            "acquireTime": "2026-01-01T00:00:00.000000Z",
+            "renewTime": "2026-01-01T00:00:05.000000Z",
+            "leaseTransitions": transitions,
+        },
     }
 
 
@@ -34,16 +38,33 @@ def test_may_acquire(record: LeaseRecord | None, observed_at: float, now: float,
 
 
 def test_taking_over_counts_a_transition_and_keeps_the_resource_version() -> None:
-    lease = next_lease(_lease("other", transitions=2), name="hub", namespace="waybill-system", identity="me",
-                       lease_duration=15, now="T1")
+    lease = next_lease(
+        _lease("other", transitions=2),
+        name="hub",
+        namespace="waybill-system",
+        identity="me",
+        lease_duration=15,
+        now="T1",
+    )
     assert lease["metadata"]["resourceVersion"] == "7"
-    assert lease["spec"] == {"holderIdentity": "me", "leaseDurationSeconds": 15, "acquireTime": "T1",
-                             "renewTime": "T1", "leaseTransitions": 3}
+    assert lease["spec"] == {
+        "holderIdentity": "me",
+        "leaseDurationSeconds": 15,
+        "acquireTime": "T1",
+        "renewTime": "T1",
+        "leaseTransitions": 3,
+    }
 
 
 def test_renewing_keeps_acquire_time_and_transitions() -> None:
-    lease = next_lease(_lease("me", transitions=2), name="hub", namespace="waybill-system", identity="me",
-                       lease_duration=15, now="T2")
+    lease = next_lease(
+        _lease("me", transitions=2),
+        name="hub",
+        namespace="waybill-system",
+        identity="me",
+        lease_duration=15,
+        now="T2",
+    )
     assert lease["spec"]["acquireTime"] == "2026-01-01T00:00:00.000000Z"
     assert lease["spec"]["renewTime"] == "T2"
     assert lease["spec"]["leaseTransitions"] == 2
@@ -57,13 +78,18 @@ def test_first_lease() -> None:
 
 
 def test_taking_a_released_lease_is_a_transition_as_in_client_go() -> None:
-    lease = next_lease(_lease("", transitions=4), name="hub", namespace="ns", identity="me",
-                       lease_duration=10, now="T3")
+    lease = next_lease(
+        _lease("", transitions=4), name="hub", namespace="ns", identity="me", lease_duration=10, now="T3"
+    )
     assert lease["spec"]["leaseTransitions"] == 5
 
 
 def test_lease_record_parses_spec() -> None:
     assert lease_record(_lease("x", duration=40, transitions=1)) == LeaseRecord(
-        holder="x", lease_duration=40.0, acquire_time="2026-01-01T00:00:00.000000Z",
-        renew_time="2026-01-01T00:00:05.000000Z", transitions=1)
+        holder="x",
+        lease_duration=40.0,
+        acquire_time="2026-01-01T00:00:00.000000Z",
+        renew_time="2026-01-01T00:00:05.000000Z",
+        transitions=1,
+    )
     assert lease_record(None) is None

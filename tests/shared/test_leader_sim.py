@@ -22,8 +22,9 @@ FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, jitter=0.1)
 @pytest.fixture
 async def api(sim_factory: SimFactory) -> AsyncIterator[KubeClient]:
     sim = await sim_factory("rt-leader")
-    client = await KubeClient.from_kubeconfig(sim.kubeconfig_path, name="test", retry_policy=FAST,
-                                              request_timeout=5.0)
+    client = await KubeClient.from_kubeconfig(
+        sim.kubeconfig_path, name="test", retry_policy=FAST, request_timeout=5.0
+    )
     await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "waybill-system"}})
     try:
         yield client
@@ -32,9 +33,16 @@ async def api(sim_factory: SimFactory) -> AsyncIterator[KubeClient]:
 
 
 def _elector(api: KubeClient, identity: str, *, lease_duration: float = 1.0, **kwargs: Any) -> LeaderElector:
-    return LeaderElector(api, name="hub", namespace="waybill-system", identity=identity,
-                         lease_duration=lease_duration, renew_deadline=lease_duration * 0.6, retry_period=0.1,
-                         **kwargs)
+    return LeaderElector(
+        api,
+        name="hub",
+        namespace="waybill-system",
+        identity=identity,
+        lease_duration=lease_duration,
+        renew_deadline=lease_duration * 0.6,
+        retry_period=0.1,
+        **kwargs,
+    )
 
 
 async def _lead_forever(log: list[str], identity: str) -> None:
@@ -70,8 +78,9 @@ async def test_standby_takes_over_when_the_leader_stops(api: KubeClient, wait_fo
         await _stop(task_b)
 
 
-async def test_standby_takes_over_after_a_crash_once_the_lease_expires(api: KubeClient,
-                                                                       wait_for: WaitFor) -> None:
+async def test_standby_takes_over_after_a_crash_once_the_lease_expires(
+    api: KubeClient, wait_for: WaitFor
+) -> None:
     leaders: list[str] = []
     first = _elector(api, "a", release_on_stop=False)
     second = _elector(api, "b")
@@ -91,11 +100,13 @@ async def test_standby_takes_over_after_a_crash_once_the_lease_expires(api: Kube
         await _stop(task_b)
 
 
-async def test_leadership_is_lost_when_renewal_keeps_failing(sim_factory: SimFactory,
-                                                             wait_for: WaitFor) -> None:
+async def test_leadership_is_lost_when_renewal_keeps_failing(
+    sim_factory: SimFactory, wait_for: WaitFor
+) -> None:
     sim = await sim_factory("rt-leader-lost")
-    client = await KubeClient.from_kubeconfig(sim.kubeconfig_path, name="test", retry_policy=FAST,
-                                              request_timeout=2.0)
+    client = await KubeClient.from_kubeconfig(
+        sim.kubeconfig_path, name="test", retry_policy=FAST, request_timeout=2.0
+    )
     await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "waybill-system"}})
     leaders: list[str] = []
     lead_cancelled = asyncio.Event()

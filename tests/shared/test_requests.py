@@ -25,8 +25,9 @@ NS = ResourceInfo(api_version="v1", kind="Namespace", plural="namespaces", names
         (CM, "ns", "a:b", None, "/api/v1/namespaces/ns/configmaps/a%3Ab"),
     ],
 )
-def test_resource_path(info: ResourceInfo, namespace: str | None, name: str | None, sub: str | None,
-                       path: str) -> None:
+def test_resource_path(
+    info: ResourceInfo, namespace: str | None, name: str | None, sub: str | None, path: str
+) -> None:
     assert resource_path(info, namespace=namespace, name=name, subresource=sub) == path
 
 
@@ -36,22 +37,35 @@ def test_namespaced_object_needs_namespace() -> None:
 
 
 def test_watch_query() -> None:
-    query = list_query(label_selector="a=b", resource_version="7", watch=True, allow_bookmarks=True,
-                       timeout_seconds=30)
-    assert query == (("labelSelector", "a=b"), ("resourceVersion", "7"), ("watch", "true"),
-                     ("allowWatchBookmarks", "true"), ("timeoutSeconds", "30"))
+    query = list_query(
+        label_selector="a=b", resource_version="7", watch=True, allow_bookmarks=True, timeout_seconds=30
+    )
+    assert query == (
+        ("labelSelector", "a=b"),
+        ("resourceVersion", "7"),
+        ("watch", "true"),
+        ("allowWatchBookmarks", "true"),
+        ("timeoutSeconds", "30"),
+    )
 
 
 def test_write_query() -> None:
     assert write_query(field_manager="m", force=True, dry_run=True) == (
-        ("fieldManager", "m"), ("force", "true"), ("dryRun", "All"))
+        ("fieldManager", "m"),
+        ("force", "true"),
+        ("dryRun", "All"),
+    )
     assert write_query() == ()
 
 
 def test_delete_options() -> None:
     body = delete_options(propagation_policy="Foreground", preconditions={"uid": "u"})
-    assert body == {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground",
-                    "preconditions": {"uid": "u"}}
+    assert body == {
+        "kind": "DeleteOptions",
+        "apiVersion": "v1",
+        "propagationPolicy": "Foreground",
+        "preconditions": {"uid": "u"},
+    }
     with pytest.raises(ValueError):
         delete_options(propagation_policy="Sometimes")
 
@@ -60,8 +74,14 @@ def test_parse_resource_list_folds_subresources() -> None:
     body = {
         "groupVersion": "apps/v1",
         "resources": [
-            {"name": "deployments", "kind": "Deployment", "namespaced": True, "verbs": ["get", "list"],
-             "shortNames": ["deploy"], "singularName": "deployment"},
+            {
+                "name": "deployments",
+                "kind": "Deployment",
+                "namespaced": True,
+                "verbs": ["get", "list"],
+                "shortNames": ["deploy"],
+                "singularName": "deployment",
+            },
             {"name": "deployments/status", "kind": "Deployment", "namespaced": True, "verbs": ["get"]},
             {"name": "deployments/scale", "kind": "Scale", "namespaced": True, "verbs": ["get"]},
         ],

@@ -24,24 +24,33 @@ def _line(etype: str, obj: dict[str, Any]) -> bytes:
 
 
 def test_parse_event_fills_api_version_and_kind() -> None:
-    event = parse_event(_line("ADDED", {"metadata": {"name": "a", "resourceVersion": "4"}}),
-                        api_version="v1", kind="ConfigMap")
+    event = parse_event(
+        _line("ADDED", {"metadata": {"name": "a", "resourceVersion": "4"}}),
+        api_version="v1",
+        kind="ConfigMap",
+    )
     assert event is not None
     assert (event.type, event.object["kind"], event.object["apiVersion"], event.resource_version) == (
-        "ADDED", "ConfigMap", "v1", "4")
+        "ADDED",
+        "ConfigMap",
+        "v1",
+        "4",
+    )
 
 
 def test_bookmark_is_left_alone() -> None:
-    event = parse_event(_line("BOOKMARK", {"metadata": {"resourceVersion": "9"}}), api_version="v1",
-                        kind="ConfigMap")
+    event = parse_event(
+        _line("BOOKMARK", {"metadata": {"resourceVersion": "9"}}), api_version="v1", kind="ConfigMap"
+    )
     assert event is not None and event.type == "BOOKMARK" and "kind" not in event.object
 
 
 @pytest.mark.parametrize(("code", "cls"), [(410, Gone), (403, Forbidden), (None, ApiError)])
 def test_error_events_raise(code: int | None, cls: type[ApiError]) -> None:
     with pytest.raises(cls):
-        parse_event(_line("ERROR", {"kind": "Status", "code": code, "reason": "x"}), api_version="v1",
-                    kind="C")
+        parse_event(
+            _line("ERROR", {"kind": "Status", "code": code, "reason": "x"}), api_version="v1", kind="C"
+        )
 
 
 def test_unknown_event_types_are_skipped_and_garbage_breaks_the_stream() -> None:
@@ -86,8 +95,12 @@ def test_decode_body() -> None:
     ],
 )
 def test_same_content(live: dict[str, Any], same: bool) -> None:
-    sent = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"x": "y"}},
-            "data": {"a": "1"}}
+    sent = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "labels": {"x": "y"}},
+        "data": {"a": "1"},
+    }
     assert same_content(sent, live) is same
 
 

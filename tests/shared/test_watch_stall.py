@@ -37,8 +37,12 @@ async def api(sim: Any) -> AsyncIterator[KubeClient]:
 
 
 def _cm(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": "default", "labels": {"suite": "stall"}}, "data": {}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "default", "labels": {"suite": "stall"}},
+        "data": {},
+    }
 
 
 async def test_default_informer_notices_a_stalled_stream_within_30s(sim: Any, api: KubeClient) -> None:

@@ -14,7 +14,6 @@ from shared.runtime.workqueue import WorkQueue
 WaitFor = Callable[..., Awaitable[None]]
 
 
-
 async def test_adds_coalesce() -> None:
     queue = WorkQueue(name="t-coalesce")
     for key in ["a", "b", "a", "a", "b"]:
