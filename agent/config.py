@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agent.guardrails import Guardrails
 from shared.api import names
 
 
@@ -38,6 +39,11 @@ class AgentConfig:
     handover_grace: float = 5.0
     handover_retry: float = 1.0  # how often a pending handover is looked at again
     holder_identity: str = field(default="")
+    # What this member's administrator lets Works apply (agent/guardrails.py).
+    guardrails: Guardrails = field(default_factory=Guardrails)
+    # Sealing keys (agent/sealing_keys.py): the member-side Secret's namespace, and rotation age.
+    sealing_key_namespace: str = "waybill-system"
+    sealing_key_max_age: float | None = 90 * 24 * 3600.0
 
     @property
     def default_member_namespace(self) -> str:

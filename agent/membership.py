@@ -18,6 +18,7 @@ from typing import Any
 
 from agent import cluster_status
 from agent.config import AgentConfig
+from agent.sealing_keys import Keyring
 from shared.api import names
 from shared.api.meta import now_rfc3339
 from shared.kube.client import KubeClient
@@ -44,9 +45,16 @@ class Membership:
     """Heartbeat and MemberCluster status for one member."""
 
     def __init__(
-        self, hub_api: KubeClient, member_api: KubeClient, *, namespace: str, config: AgentConfig
+        self,
+        hub_api: KubeClient,
+        member_api: KubeClient,
+        *,
+        namespace: str,
+        config: AgentConfig,
+        keyring: Keyring | None = None,
     ) -> None:
         self.hub_api = hub_api
+        self.keyring = keyring
         self.member_api = member_api
         self.namespace = namespace
         self.config = config
@@ -137,6 +145,12 @@ class Membership:
 
     async def write_member_status(self) -> None:
         fields, ready = await self.gather()
+        if self.keyring is not None:  # rotate when due, and publish the current public key
+            try:
+                await self.keyring.sync()
+            except ApiError as err:  # the last loaded key stays published; health is reported regardless
+                _log.warning("sealing_keys.sync_failed", namespace=self.namespace, error=str(err))
+            fields = {**fields, **self.keyring.published()}
         for _ in range(3):
             try:
                 member = await self.hub_api.get(

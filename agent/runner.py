@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from agent import applied_work as aw
+from agent import identity
 from agent.claims import DeletionTap, WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
 from agent.member_cache import MemberCache
 from agent.membership import Membership
+from agent.sealing_keys import Keyring
+from agent.served_apis import ServedApis
 from agent.work_controller import WorkController
 from agent.work_sync import WorkSyncer
 from shared.api import names
@@ -136,7 +139,9 @@ class Agent:
         self.applied_works: Informer | None = None
         self.cache: MemberCache | None = None
         self.membership: Membership | None = None
+        self.keyring: Keyring | None = None
         self.claims: WorkClaims | None = None
+        self.served_apis: ServedApis | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -148,6 +153,13 @@ class Agent:
                 default=cfg.default_member_namespace,
                 member_api=self.member_api,
             )
+        self.keyring = Keyring(
+            self.member_api, namespace=cfg.sealing_key_namespace, max_age=cfg.sealing_key_max_age
+        )
+        try:
+            await self.keyring.sync()
+        except ApiError as err:  # sealed manifests wait; the heartbeat tries again
+            _log.warning("sealing_keys.unavailable", error=str(err))
         self.claims = WorkClaims()
         tap = DeletionTap(self.hub_api, on_deleted=self.claims.deleted)
         self.works = Informer(
@@ -167,7 +179,12 @@ class Agent:
             field_manager=self.config.field_manager,
         )
         syncer = WorkSyncer(
-            self.member_api, config=cfg, cache=self.cache, claims=self.claims, on_handover=enqueue
+            self.member_api,
+            config=cfg,
+            cache=self.cache,
+            claims=self.claims,
+            on_handover=enqueue,
+            keyring=self.keyring,
         )
         events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
         self.applied_works = Informer(
@@ -191,13 +208,19 @@ class Agent:
         controller_ref.append(self.controller)
         self.works.add_handler(enqueue, map_keys=self.claims.observe)
         self.applied_works.add_handler(enqueue, map_keys=self._work_key_of_applied)
-        self.membership = Membership(self.hub_api, self.member_api, namespace=self.namespace, config=cfg)
+        self.membership = Membership(
+            self.hub_api, self.member_api, namespace=self.namespace, config=cfg, keyring=self.keyring
+        )
         self._tasks = [
             asyncio.create_task(self.controller.run(), name="agent-controller"),
             asyncio.create_task(self.membership.run(), name="agent-heartbeat"),
         ]
         self.works.start()
         self.applied_works.start()
+        # New or removed CRDs on the member reach MemberCluster.status at once, not at the next
+        # periodic status write (see agent/served_apis.py).
+        self.served_apis = ServedApis(self.member_api, report=self.membership.write_member_status)
+        self.served_apis.start()
         _log.info("agent.started", cluster=cfg.cluster, namespace=self.namespace)
 
     def _work_key_of_applied(self, obj: Obj) -> list[str]:
@@ -226,6 +249,8 @@ class Agent:
                 await informer.stop()
         if self.cache is not None:
             await self.cache.stop()
+        if self.served_apis is not None:
+            await self.served_apis.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -242,38 +267,81 @@ async def run_agent(
     member_kubeconfig: Path | None,
     metrics_port: int | None,
     stop: asyncio.Event,
+    default_metrics_port: bool = False,
+    identity_attempts: int = 5,
 ) -> int:
-    """Run an agent until ``stop`` is set: the body of ``waybill agent``."""
+    """Run an agent until ``stop`` is set: the body of ``waybill agent``.
+
+    Before starting: the hub must accept this identity and no other live agent may hold the
+    heartbeat Lease (:mod:`agent.identity`); while running, an identity the hub keeps refusing
+    ends the agent with :class:`~agent.identity.IdentityRefused`. ``default_metrics_port``: the
+    port was not asked for explicitly, so a taken one falls back to a free one.
+    """
     from shared.ops.server import OpsServer
 
     hub_api = await KubeClient.from_kubeconfig(hub_kubeconfig, name="hub")
-    member_api = (
-        await KubeClient.from_kubeconfig(member_kubeconfig, name="member")
-        if member_kubeconfig is not None
-        else await KubeClient.from_incluster(name="member")
-    )
-    ops = OpsServer(port=metrics_port) if metrics_port is not None else None
-    agent = Agent(hub_api=hub_api, member_api=member_api, config=config)
     try:
-        if ops is not None:
+        member_api = (
+            await KubeClient.from_kubeconfig(member_kubeconfig, name="member")
+            if member_kubeconfig is not None
+            else await KubeClient.from_incluster(name="member")
+        )
+    except BaseException:
+        await hub_api.close()  # no "Unclosed client session" after a bad member config
+        raise
+    ops: OpsServer | None = None
+    me = config.holder_identity or f"{config.cluster}-agent"
+    agent = Agent(hub_api=hub_api, member_api=member_api, config=config)
+
+    async def start() -> None:
+        """Identity accepted, no other live agent, then the agent itself (all cancellable)."""
+        namespace = config.member_namespace or await find_member_namespace(
+            hub_api, cluster=config.cluster, default=config.default_member_namespace
+        )
+        agent.namespace = namespace
+        await identity.check_identity(
+            hub_api, namespace=namespace, cluster=config.cluster, attempts=identity_attempts,
+            delay=min(config.heartbeat_interval, 2.0),
+        )
+        await identity.ensure_sole_agent(hub_api, namespace=namespace, me=me)
+        await agent.start()
+
+    try:
+        if metrics_port is not None or default_metrics_port:
             # Served from the start: not ready while the member or the hub cannot be reached.
+            ops = await identity.start_ops(lambda port: OpsServer(port=port), port=metrics_port)
             ops.add_liveness_check("agent", agent.healthy)
             ops.add_readiness_check("works-synced", lambda: agent.ready)
             ops.add_readiness_check("hub-reachable", lambda: agent.hub_reachable)
-            await ops.start()
-        starting = asyncio.create_task(agent.start())
+            _log.info("agent.ops.serving", port=ops.port)
+        starting = asyncio.create_task(start())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not starting.done():
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
-        else:
-            starting.result()
-        await stopping
+            return 0
+        starting.result()  # IdentityRefused / AnotherAgent end the process here
+        membership = agent.membership
+        watch = identity.IdentityWatch(
+            hub_api, namespace=agent.namespace, cluster=config.cluster, attempts=identity_attempts,
+            interval=config.heartbeat_interval,
+            heartbeat_ok=lambda: membership is None or membership.beats == 0 or membership.last_beat_ok,
+        )
+        watcher = asyncio.create_task(watch.run())
+        try:
+            await asyncio.wait({watcher, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (watcher, stopping):
+                task.cancel()
+        if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
+            raise identity.IdentityRefused(watcher.result())
         return 0
     finally:
         await agent.stop()
+        if agent.namespace:
+            await identity.release_lease(hub_api, namespace=agent.namespace, me=me)
         if ops is not None:
             await ops.stop()
         await hub_api.close()

@@ -126,6 +126,12 @@ class WorkRemover:
             await self.records.write(applied, remaining)
         return remaining, len(removed) != len(stale)
 
+    def pending_for(self, applied_work_name: str) -> float:
+        """How long the oldest resource of this AppliedWork has been waiting to be handed over."""
+        now = time.monotonic()
+        ages = [now - since for (name, _), since in self._stale_since.items() if name == applied_work_name]
+        return max(ages, default=0.0)
+
     def _claimant(self, key: aw.RecordKey, *, work_key: str) -> str | None:
         return None if self.claims is None else self.claims.claimant(key, besides=work_key)
 

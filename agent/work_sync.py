@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent import applied_work as aw
-from agent import availability, feedback, ordering, ownership
+from agent import availability, feedback, guardrails, ordering, ownership, sealing_keys
 from agent.claims import WorkClaims
 from agent.config import AgentConfig
 from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
@@ -63,6 +63,7 @@ CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
 # at the periodic resync). Ownership conflicts are not watched, so they are polled slowly.
 _RETRY_AFTER: dict[str, float | None] = {
     REASON_DECODING_ERRED: None,
+    guardrails.REASON_FORBIDDEN: None,
     "NotTakenOver": 30.0,
     REASON_CONFLICT: 30.0,
 }
@@ -99,8 +100,10 @@ class WorkSyncer:
         cache: MemberCache,
         claims: WorkClaims | None = None,
         on_handover: Callable[[str], None] = lambda key: None,
+        keyring: sealing_keys.Keyring | None = None,
     ) -> None:
         self.member_api = member_api
+        self.keyring = keyring
         self.config = config
         self.cache = cache
         self.claims = claims
@@ -139,12 +142,15 @@ class WorkSyncer:
         spec = work.get("spec") or {}
         strategy = Strategy.from_spec(spec.get("applyStrategy"))
         decoded = decode_manifests((spec.get("workload") or {}).get("manifests") or [])
+        decoded = sealing_keys.open_manifests(decoded, keys=self.keyring.by_id() if self.keyring else {})
+        decoded, refused = guardrails.screen(decoded, rules=self.config.guardrails)
         results: dict[int, ManifestResult] = {}
         for m in decoded:
             if not m.ok:
                 results[m.identifier.ordinal] = ManifestResult(
                     m.identifier, False, REASON_DECODING_ERRED, m.error or ""
                 )
+        results.update(refused)  # guard-rail refusals: reason Forbidden, not DecodingErred
         resolved: dict[int, tuple[ManifestIdentifier, ResourceInfo | None]] = {}
         for m in decoded:
             if m.ok:
@@ -251,7 +257,10 @@ class WorkSyncer:
                     applied, record, desired_keys, orphan=self._orphan(spec), work_key=work_key
                 )
                 if pending:
-                    requeue = min(requeue or self.config.handover_retry, self.config.handover_retry)
+                    # soon at first; slower while a claimant keeps not taking it (ReportDiff, NotTakenOver)
+                    age = self.remover.pending_for(aw_name)
+                    handover_again = min(max(self.config.handover_retry, age / 2), 30.0)
+                    requeue = min(requeue or handover_again, handover_again)
         ordered = [results[o] for o in sorted(results)]
         if any(r.applied and r.availability is not None and not r.availability.available for r in ordered):
             requeue = min(requeue or self.config.not_available_requeue, self.config.not_available_requeue)

@@ -63,6 +63,8 @@ def _facts(view: ClusterView | None) -> tuple[Any, ...] | None:
         view.zone,
         view.taints,
         view.api_resources,
+        view.sealing_key,  # a new key (or a new pin) re-seals the member's Works
+        view.sealing_signer,
     )
 
 

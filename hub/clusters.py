@@ -15,6 +15,9 @@ from shared.api.cluster import Taint, TaintEffect
 
 __all__ = ["UNREACHABLE_TAINT", "ClusterView", "Taint"]
 
+from hub import member_reports
+from shared import sealing
+
 UNREACHABLE_TAINT = "cluster.waybill.dev/unreachable"
 
 
@@ -32,6 +35,8 @@ class ClusterView:
     # "group/version/Kind" strings the member serves; None when not reported yet (no filtering).
     api_resources: frozenset[str] | None = None
     available: Mapping[str, str] | None = None  # e.g. {"cpu": "3500m", "memory": "6Gi"}
+    sealing_key: Mapping[str, Any] | None = None  # status.sealingKey as published (hub.manifest_sealing)
+    sealing_signer: str | None = None  # the signer the hub pinned for this member (annotation)
 
     @property
     def fields(self) -> dict[str, str | None]:
@@ -72,7 +77,9 @@ class ClusterView:
             taints=taints,
             ready=ready,
             api_resources=_api_resources(status.get("apiEnablements") or None),
-            available=_available(status),
+            available=member_reports.check_capacity(status).available,  # implausible figures: none spare
+            sealing_key=status.get("sealingKey") if isinstance(status.get("sealingKey"), Mapping) else None,
+            sealing_signer=(meta.get("annotations") or {}).get(sealing.PIN_ANNOTATION),
         )
 
 
@@ -94,11 +101,3 @@ def _api_resources(raw: Any) -> frozenset[str] | None:
         if entry.get("kind"):
             served.add(f"{group_version}/{entry['kind']}")
     return frozenset(served)
-
-
-def _available(status: Mapping[str, Any]) -> Mapping[str, str] | None:
-    summary = status.get("resources") or {}
-    available = summary.get("available") if isinstance(summary, Mapping) else None
-    if available is None:
-        available = status.get("available")
-    return dict(available) if isinstance(available, Mapping) else None

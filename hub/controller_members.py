@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from hub import conditions, failover, membership
+from hub import conditions, failover, membership, report_trust
 from hub.state import HubState
 from shared.api import names
 from shared.kube import errors
@@ -106,6 +106,7 @@ class MembersController:
                     },
                 )
                 _log.info("member.ready", cluster=cluster, status=health.ready_status, reason=health.reason)
+        await report_trust.sync_member_reports(self.state, namespace=key, cluster=cluster)
         wait = membership.seconds_until_expiry(lease, now=now, grace_seconds=self.grace_seconds)
         waits = [w for w in (wait, plan.recheck_after) if w is not None]
         return Result(requeue_after=min(waits)) if waits else None

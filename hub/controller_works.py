@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, dependencies, keys, overrides, reasons, rendering
+from hub import conditions, dependencies, keys, manifest_sealing, overrides, reasons, rendering
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
@@ -156,6 +156,7 @@ class WorksController:
                     overrides=override_policies,
                     replica_paths=self.replica_paths,
                 )
+                manifest = manifest_sealing.seal_for(manifest, cluster=view)  # Secrets: for this member only
             except overrides.OverrideError as exc:
                 if self.render_errors.get((bkey, cluster)) != str(exc):
                     self.render_errors[(bkey, cluster)] = str(exc)

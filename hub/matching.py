@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub import selectors
+from hub import selectors, tenancy
 from shared.kube.types import split_api_version
 
 NAMESPACED_POLICY = "PropagationPolicy"
@@ -145,7 +145,9 @@ def policy_specificity(policy: Mapping[str, Any], template: Mapping[str, Any]) -
     """The best specificity among a policy's resource selectors (0: the policy does not match)."""
     ref = TemplateRef.of(template)
     pref = PolicyRef.of(policy)
-    if pref.kind == NAMESPACED_POLICY and pref.namespace != ref.namespace:
+    if not tenancy.may_act_on(
+        policy_kind=pref.kind, policy_namespace=pref.namespace, template_namespace=ref.namespace
+    ):
         return 0  # a namespaced policy only sees templates in its own namespace
     spec = policy.get("spec") or {}
     return max((selector_specificity(s, template) for s in spec.get("resourceSelectors") or []), default=0)

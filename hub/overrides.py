@@ -23,7 +23,7 @@ from typing import Any
 import jsonpatch
 from pydantic import ValidationError
 
-from hub import field_overrider, matching
+from hub import field_overrider, matching, tenancy
 from hub.clusters import ClusterView
 from hub.scheduling import PlacementError, affinity_rejection
 from shared.api import variables
@@ -66,7 +66,11 @@ def applies_to(policy: Mapping[str, Any], template: Mapping[str, Any]) -> bool:
     """Whether an override policy selects ``template`` (no selectors: all in its scope)."""
     meta = policy.get("metadata") or {}
     template_ns = (template.get("metadata") or {}).get("namespace") or ""
-    if policy.get("kind") == NAMESPACED_OVERRIDE and meta.get("namespace") != template_ns:
+    if not tenancy.may_act_on(
+        policy_kind=str(policy.get("kind") or ""),
+        policy_namespace=str(meta.get("namespace") or ""),
+        template_namespace=str(template_ns),
+    ):
         return False
     selectors = (policy.get("spec") or {}).get("resourceSelectors") or []
     return not selectors or any(matching.selector_specificity(s, template) for s in selectors)
@@ -301,7 +305,9 @@ def apply_overrides(
                             field=where,
                             message=str(exc),
                         ) from exc
-                    problem = apply(result, concrete)
+                    problem = apply(result, concrete) or tenancy.identity_problem(
+                        manifest, result, path=concrete.get("path")
+                    )
                     if problem:
                         raise OverrideError(
                             policy=name,

@@ -335,9 +335,8 @@ class HubState:
         """Existing Works of ``policy`` in one member namespace (from the index)."""
         policy_namespace, policy_name = policy_label_values(policy)
         out = []
-        for work in self.works.by_index(
-            INDEX_POLICY, _policy_value(policy_namespace, policy_name, namespace)
-        ):
+        value = _policy_value(policy_namespace=policy_namespace, policy_name=policy_name, namespace=namespace)
+        for work in self.works.by_index(INDEX_POLICY, value):
             labels = (work.get("metadata") or {}).get("labels") or {}
             if labels.get(names.LABEL_MANAGED_BY) == names.MANAGED_BY_VALUE:
                 out.append(work)
@@ -392,7 +391,7 @@ def _binding_template(view: BindingView) -> list[str]:
     return [] if view.template is None else [str(view.template.identity)]
 
 
-def _policy_value(policy_namespace: str, policy_name: str, namespace: str) -> str:
+def _policy_value(*, policy_namespace: str, policy_name: str, namespace: str) -> str:
     return f"{policy_namespace}|{policy_name}|{namespace}"
 
 
@@ -403,9 +402,9 @@ def _work_policy(work: Obj) -> list[str]:
         return []
     return [
         _policy_value(
-            str(labels.get(names.LABEL_POLICY_NAMESPACE) or ""),
-            str(labels[names.LABEL_POLICY_NAME]),
-            str(meta.get("namespace") or ""),
+            policy_namespace=str(labels.get(names.LABEL_POLICY_NAMESPACE) or ""),
+            policy_name=str(labels[names.LABEL_POLICY_NAME]),
+            namespace=str(meta.get("namespace") or ""),
         )
     ]
 

@@ -341,7 +341,7 @@ def has_rules(schema: Schema) -> bool:
     return _has_rules(id(schema), schema)
 
 
-def validate(obj: JSON, old: JSON, schema: Schema, *, path: str = "") -> list[FieldError]:
+def validate(obj: JSON, schema: Schema, *, old: JSON = None, path: str = "") -> list[FieldError]:
     """CEL rule failures of ``obj`` (``old``: the stored object on an update, else None)."""
     errors: list[FieldError] = []
     if not _has_rules(id(schema), schema):

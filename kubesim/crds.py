@@ -260,7 +260,7 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None, *, unchanged: Collecti
     elif any(p.type == "FieldValueTypeInvalid" for p in problems):
         problems.append(FieldError("<nil>", "FieldValueInvalid", _CEL_BLOCKED, "null"))
     else:
-        problems += cel.validate(pruned, old, root)
+        problems += cel.validate(pruned, root, old=old)
     if problems:
         raise errors.ApiError(
             code=422,

@@ -38,15 +38,15 @@ class ResourceType:
     storage_version: bool = True
     deprecation: str = ""  # a deprecated CRD version's Warning text
     storage_only: bool = False  # a virtual (create-only, never stored) resource when False-ish
+    # (group, plural), computed once: compared on every write by several modules
+    key: tuple[str, str] = field(init=False, compare=False, repr=False, default=("", ""))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.group, self.plural))
 
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def key(self) -> tuple[str, str]:
-        """Storage key: versions of one resource share storage."""
-        return (self.group, self.plural)
 
     @property
     def singular_name(self) -> str:

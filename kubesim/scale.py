@@ -54,7 +54,7 @@ def scale_managed_fields(rtype: ResourceType, parent: Obj) -> list[Obj]:
     return out
 
 
-def parent_managed_fields(rtype: ResourceType, parent: Obj, scale_entries: list[Obj]) -> list[Obj]:
+def parent_managed_fields(rtype: ResourceType, parent: Obj, *, scale_entries: list[Obj]) -> list[Obj]:
     """The parent's managedFields after a write to its Scale (kube-apiserver's ``ToParent``).
 
     The replica count is taken away from every parent entry and given to the managers that own

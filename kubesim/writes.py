@@ -196,7 +196,7 @@ def _write_scale(
             old_scale, new_scale, manager=manager, now=meta.now(), subresource="scale"
         )
     parent = scale.apply_scale(t.rtype, current, scale=new_scale)
-    parent["metadata"]["managedFields"] = scale.parent_managed_fields(t.rtype, current, entries)
+    parent["metadata"]["managedFields"] = scale.parent_managed_fields(t.rtype, current, scale_entries=entries)
     obj = store.update(
         t.rtype,
         parent,

@@ -22,6 +22,8 @@ def test_demo_converges_and_exits_zero() -> None:
     assert "converged in" in out
     assert "status back on the hub in" in out
     assert "corrected the drift" in out
+    # The default kubeconfig folder is temporary and gone by now: the demo must not point at it.
+    assert "waybill-demo-" not in out
     # us1's copy carries the OverridePolicy's registry, the eu members the template's image.
     rows = {
         line.split()[0]: line.split()

@@ -79,9 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    # Client commands log nothing below warnings (the API client's retry lines are debug);
-    # ``hub`` and ``agent`` configure their own logging when they start.
-    configure(level="warning", json=False)
+    if argv is None:
+        # A real process: client commands log nothing below warnings (the API client's retry
+        # lines are debug); ``hub`` and ``agent`` configure their own logging when they start.
+        # (Not for in-process callers: logging is process-wide and theirs to set.)
+        configure(level="warning", json=False)
     try:
         code = handler(args)
         sys.stdout.flush()

@@ -163,7 +163,9 @@ async def wait_until(check: Callable[[], Awaitable[bool]], *, within: float) -> 
     return None
 
 
-async def run_demo(*, directory: Path, step_timeout: float, keep: bool, stop: asyncio.Event) -> int:
+async def run_demo(
+    *, directory: Path, step_timeout: float, keep: bool, stop: asyncio.Event, temporary: bool = False
+) -> int:
     print("Waybill demo: a hub and three members on kubesim (embedded Kubernetes API servers)")
     fleet = await start_fleet(MEMBERS, directory=directory)
     try:
@@ -200,7 +202,11 @@ async def run_demo(*, directory: Path, step_timeout: float, keep: bool, stop: as
             print("   drift NOT corrected")
             return 1
         print(f"   the eu1 agent corrected the drift in {took * 1000:.0f} ms")
-        print("\nThe fleet converged. Kubeconfigs (hub, members, agents) are in", directory)
+        if keep or not temporary:
+            print("\nThe fleet converged. Kubeconfigs (hub, members, agents) are in", directory)
+        else:
+            # The temporary folder goes with this process: do not send anyone looking for it.
+            print("\nThe fleet converged. (--keep keeps it running, --dir DIR keeps its kubeconfigs.)")
         if keep:
             print("Try: kubectl --kubeconfig", directory / "hub.kubeconfig", "get deploy,pp,rb -n", NAMESPACE)
             print("     waybill get clusters --kubeconfig", directory / "hub.kubeconfig")
@@ -232,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         if args.dir:
             return await run_demo(directory=Path(args.dir), **options)
         with tempfile.TemporaryDirectory(prefix="waybill-demo-") as tmp:
-            return await run_demo(directory=Path(tmp), **options)
+            return await run_demo(directory=Path(tmp), temporary=True, **options)
 
     result = lifecycle.run(main, grace_period=15.0)
     return 1 if result is None else result

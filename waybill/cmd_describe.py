@@ -117,6 +117,40 @@ async def find_named_binding(
     raise CommandFailed(f'binding "{name}" not found (see waybill get bindings)')
 
 
+POLICY_KINDS = (
+    names.KIND_PROPAGATION_POLICY,
+    names.KIND_CLUSTER_PROPAGATION_POLICY,
+    names.KIND_OVERRIDE_POLICY,
+    names.KIND_CLUSTER_OVERRIDE_POLICY,
+)
+
+
+async def describe_policy(hub_api: KubeClient, kinds_named: set[str], *, name: str, namespace: str) -> str:
+    """A policy: its spec, conditions (the hub's verdict), the bindings it claims, its Events."""
+    for kind in POLICY_KINDS:
+        if kind not in kinds_named:
+            continue
+        ns = namespace if not kind.startswith("Cluster") else None
+        try:
+            policy = await hub_api.get(names.POLICY_API_VERSION, kind, name=name, namespace=ns)
+        except NotFound:
+            continue
+        claimed = []
+        if kind in (names.KIND_PROPAGATION_POLICY, names.KIND_CLUSTER_PROPAGATION_POLICY):
+            for binding_kind in (names.KIND_RESOURCE_BINDING, names.KIND_CLUSTER_RESOURCE_BINDING):
+                for binding in (await hub_api.list(names.WORK_API_VERSION, binding_kind)).items:
+                    ref = (binding.get("spec") or {}).get("policy") or {}
+                    if (
+                        ref.get("kind") == kind
+                        and ref.get("name") == name
+                        and (ref.get("namespace") or None) == ns
+                    ):
+                        claimed.append(binding)
+        events = await _events(hub_api, ns or "default", {(kind, name)})
+        return describing.policy_text(policy, claimed=claimed, events=events)
+    raise CommandFailed(f'policy "{name}" not found (see waybill get policies)')
+
+
 def run(args: argparse.Namespace) -> int:
     word, name = split(args.what)
     loaded = connect.load(args)
@@ -131,9 +165,13 @@ def run(args: argparse.Namespace) -> int:
             binding = await find_named_binding(hub_api, waybill_kind, name=name, namespace=namespace)
             print(await describe_binding(hub_api, binding))
             return 0
+        policy_kinds = waybill_kind & set(POLICY_KINDS)
+        if policy_kinds:
+            print(await describe_policy(hub_api, policy_kinds, name=name, namespace=namespace))
+            return 0
         if waybill_kind:
             raise UsageError(
-                f"describe shows members, bindings and templates; for {word} use kubectl describe"
+                f"describe shows members, policies, bindings and templates; for {word} use kubectl describe"
             )
         info = await templates.resolve_kind(hub_api, word)
         found = await templates.find_binding(hub_api, info=info, name=name, namespace=namespace)

@@ -118,6 +118,11 @@ def show(objects: dict[str, tuple[list[dict[str, Any]], str]], *, query: Query, 
     return output.render_document(fmt, flat, single=single)
 
 
+def print_watched(obj: dict[str, Any], fmt: str) -> None:
+    text = output.render_document(fmt, [obj], single=True)
+    print(text, flush=True)
+
+
 async def watch(hub_api: KubeClient, query: Query, *, fmt: str | None, since: dict[str, str]) -> None:
     """Print every change after ``since`` (kind → resourceVersion) until interrupted."""
 
@@ -144,13 +149,11 @@ async def watch(hub_api: KubeClient, query: Query, *, fmt: str | None, since: di
                         if query.names and obj.get("metadata", {}).get("name") not in query.names:
                             continue
                         single = {info.kind: ([obj], "")}
-                        if fmt in (None, "wide"):
-                            text = render_tables(single, query=query, wide=fmt == "wide", headers=False)
-                        else:
-                            text = output.render_document(fmt, [obj], single=True)
-                        output.emit(
-                            text if fmt is None or not fmt.startswith("jsonpath=") else text + "\n", fmt
-                        )
+                        if fmt not in (None, "wide"):
+                            print_watched(obj, fmt)
+                            continue
+                        text = render_tables(single, query=query, wide=fmt == "wide", headers=False)
+                        print(text, flush=True)
             except Gone:
                 version = (
                     await hub_api.list(info.api_version, info.kind, namespace=namespace)
@@ -196,6 +199,11 @@ def run(args: argparse.Namespace) -> int:
         if not any(items for items, _ in objects.values()) and fmt in (None, "wide"):
             where = f" in namespace {query.namespace}" if query.namespace else ""
             print(f"No resources found{where}.", file=sys.stderr)
+        elif args.watch and fmt not in (None, "wide"):
+            # As kubectl -w: every object on its own (a line each for jsonpath), then the changes.
+            for items, _ in objects.values():
+                for obj in items:
+                    print_watched(obj, fmt)
         else:
             output.emit(show(objects, query=query, fmt=fmt), fmt)
         if args.watch:

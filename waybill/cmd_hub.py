@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from hub.process import HubOptions, run_hub
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, parse_replica_path
@@ -22,7 +27,12 @@ def register(subparsers: Any) -> None:
         help="run the hub controller",
         description="Run the hub: match, schedule, render Works, aggregate status.",
     )
-    parser.add_argument("--kubeconfig", help="the hub's kubeconfig (default: in-cluster, else $KUBECONFIG)")
+    parser.add_argument(
+        "--kubeconfig",
+        help="the hub's kubeconfig (default: in-cluster in a pod, else $KUBECONFIG merged like kubectl, "
+        "else ~/.kube/config)",
+    )
+    parser.add_argument("--context", help="the kubeconfig context to use")
     parser.add_argument("--metrics-port", type=int, help="serve /metrics, /healthz, /readyz on this port")
     parser.add_argument(
         "--no-leader-elect", action="store_true", help="run without leader election (one replica)"
@@ -57,14 +67,13 @@ def run(args: argparse.Namespace) -> int:
         paths[key] = path
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    # Check the file the way every client command does (one line naming it, not a traceback).
-    kubeconfig = kubeconfigs.load(args.kubeconfig).sources[0] if args.kubeconfig else None
     if args.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise UsageError(f"--log-level {args.log_level!r} is not debug, info, warning or error")
     try:
         configure(level=args.log_level)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    kubeconfig, private = hub_kubeconfig(args)  # last: a private merged file is removed below
     options = HubOptions(
         kubeconfig=kubeconfig,
         metrics_port=args.metrics_port,
@@ -84,3 +93,27 @@ def run(args: argparse.Namespace) -> int:
     except ApiError as exc:
         print(f"error: hub API: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if private is not None:
+            private.unlink(missing_ok=True)
+
+
+def hub_kubeconfig(args: argparse.Namespace) -> tuple[str | None, Path | None]:
+    """(path for the hub, a private merged file to delete afterwards or None).
+
+    In a pod without --kubeconfig/--context: None (in-cluster). Otherwise the kubeconfig is
+    read as every client command reads it (one-line errors naming the file); a single file used
+    as is is passed by path, anything merged or re-pointed by --context is written to a private
+    (0600) temporary file, since the hub's client takes a path.
+    """
+    if not args.kubeconfig and not args.context and kubeconfigs.in_cluster():
+        return None, None
+    loaded = kubeconfigs.load(args.kubeconfig, context=args.context)
+    if len(loaded.sources) == 1 and not args.context:
+        return loaded.sources[0], None
+    config = {**loaded.config, "current-context": loaded.context_name}
+    fd, name = tempfile.mkstemp(prefix="waybill-hub-", suffix=".kubeconfig")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(config, handle)
+    os.chmod(name, 0o600)
+    return name, Path(name)

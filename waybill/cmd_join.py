@@ -31,7 +31,7 @@ from shared.kube.client import KubeClient
 from shared.kube.errors import NotFound
 from waybill import connect, kubeconfigs, unjoining
 from waybill.connect import add_kubeconfig, run_async
-from waybill.errors import UsageError
+from waybill.errors import CommandFailed, UsageError
 
 FIELD_MANAGER = "waybill-join"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -133,7 +133,13 @@ async def join(
     config = agent_kubeconfig(
         hub_kubeconfig=hub_kubeconfig, token=token, cluster=cluster, namespace=namespace
     )
-    await asyncio.to_thread(write_private, out, yaml.safe_dump(config, sort_keys=False))
+    try:
+        await asyncio.to_thread(write_private, out, yaml.safe_dump(config, sort_keys=False))
+    except OSError as exc:
+        raise CommandFailed(
+            f"member {cluster} joined, but its agent kubeconfig could not be written to {out}: "
+            f"{exc.strerror}; run join again with another --out"
+        ) from exc
     print(
         f"member {cluster} joined (namespace {namespace}, mode {spec['syncMode']}); agent kubeconfig: {out}"
     )

@@ -12,6 +12,7 @@ import yaml
 
 from shared.api import names
 from shared.kube.client import KubeClient
+from shared.kube.errors import NotFound
 from waybill import connect
 from waybill.connect import add_kubeconfig
 from waybill.version import client_version
@@ -55,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
 
     async def main(hub_api: KubeClient) -> int:
         server = await hub_api.server_version()
-        members = (await hub_api.list(names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER)).items
+        try:
+            members = (await hub_api.list(names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER)).items
+        except NotFound:
+            members = []  # Waybill's CRDs are not installed yet: no members either
         info["hubVersion"] = server.git_version
         info["hubServer"] = loaded.server
         info["agents"] = {

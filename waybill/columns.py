@@ -50,7 +50,7 @@ def _member(obj: dict[str, Any], wide: bool) -> Row:
     return row
 
 
-def _clusters_of(spec: dict[str, Any]) -> str:
+def clusters_of(spec: dict[str, Any]) -> str:
     return (
         ",".join(
             c["name"] if c.get("replicas") is None else f"{c['name']}({c['replicas']})"
@@ -66,7 +66,7 @@ def _binding(obj: dict[str, Any], wide: bool) -> Row:
     row = [
         f"{resource.get('kind')}/{resource.get('name')}",
         policy.get("name", "-"),
-        _clusters_of(spec),
+        clusters_of(spec),
         condition_status(obj, names.CONDITION_SCHEDULED),
         condition_status(obj, names.CONDITION_APPLIED),
         condition_status(obj, names.CONDITION_AVAILABLE),

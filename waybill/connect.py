@@ -72,6 +72,11 @@ def describe_api_error(exc: ApiError, *, server: str, context: str) -> str:
     if isinstance(exc, Forbidden):
         return f"forbidden by {where}: {exc.message}"
     if isinstance(exc, NotFound):
+        if "resource type" in exc.message and "waybill.dev/" in exc.message:
+            return (
+                f"not found: {exc.message}: Waybill's CRDs are not installed on {server} "
+                "(waybill hub installs them, or: waybill crds | kubectl apply -f -)"
+            )
         return f"not found: {exc.message}"
     return f"{where}: {exc}"
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import yaml
+
 from waybill import columns, tainting
 from waybill.output import age, table
 
@@ -213,5 +215,34 @@ def binding_text(
     drifts = drift_lines(works, resource=resource)
     lines.append("Drift:" if drifts else "Drift:     none reported")
     lines.extend(drifts)
+    lines.extend(events_text(events))
+    return "\n".join(lines)
+
+
+def policy_text(
+    policy: Mapping[str, Any], *, claimed: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+) -> str:
+    """A policy's spec (as YAML), conditions, the bindings it claims and its Events."""
+    meta, status = policy.get("metadata") or {}, policy.get("status") or {}
+    lines: list[str] = []
+    where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    _kv(lines, "Policy", f"{policy.get('kind')} {where}{meta.get('name')}")
+    if status.get("claimedTemplates") is not None:
+        _kv(lines, "Claimed templates", status["claimedTemplates"])
+    lines.append("Spec:")
+    lines.extend(
+        "  " + line for line in yaml.safe_dump(policy.get("spec") or {}, sort_keys=False).splitlines()
+    )
+    _conditions(lines, status.get("conditions") or [])
+    lines.append(f"Bindings ({len(claimed)}):")
+    for binding in claimed:
+        resource = (binding.get("spec") or {}).get("resource") or {}
+        rwhere = f"{resource['namespace']}/" if resource.get("namespace") else ""
+        lines.append(
+            f"  {resource.get('kind')} {rwhere}{resource.get('name')} -> "
+            f"{columns.clusters_of(binding.get('spec') or {})}"
+        )
+    if not claimed:
+        lines.append("  <none>")
     lines.extend(events_text(events))
     return "\n".join(lines)

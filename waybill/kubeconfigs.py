@@ -27,6 +27,12 @@ _PATH_FIELDS = {
     "users": ("client-certificate", "client-key", "tokenFile"),
 }
 _SECTIONS = ("clusters", "users", "contexts")
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+def in_cluster() -> bool:
+    """Whether this process runs in a pod with a service account (in-cluster config works)."""
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and Path(SERVICE_ACCOUNT_TOKEN).is_file()
 
 
 @dataclass(frozen=True)

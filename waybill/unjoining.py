@@ -336,6 +336,7 @@ async def unjoin(hub_api: KubeClient, *, cluster: str, wait: float, force: bool,
             )
             _print_remaining(cluster, objects, why=f"note: {why}", out=sys.stdout)
         elif objects:
+            # Each Work was held until its agent reported Removed=True: this is done, not pending.
             print(f"removed {len(objects)} object(s) Waybill had applied on {cluster}")
         print(f"member {cluster} unjoined (namespace {namespace} deleted)")
     return code

@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.api.binding import ClusterResourceBinding, ResourceBinding
 from shared.api.cluster import MemberCluster
+from shared.api.interpreter import ResourceInterpreterCustomization
 from shared.api.meta import KubeObject
 from shared.api.policy import (
     ClusterOverridePolicy,
@@ -30,6 +31,7 @@ ALL_KINDS: tuple[type[KubeObject], ...] = (
     Work,
     AppliedWork,
     MemberCluster,
+    ResourceInterpreterCustomization,
 )
 
 _BY_KEY = {(cls.crd.api_version, cls.crd.kind): cls for cls in ALL_KINDS}

@@ -74,6 +74,23 @@ class ApiEnablement(ApiModel):
     resources: list[ApiResource] = Field(default_factory=list)
 
 
+class SealingKey(ApiModel):
+    """The agent's public key: the hub seals Secret manifests for this member with it (shared/sealing.py)."""
+
+    key_id: str = Field(alias="keyID", min_length=1)
+    """Short hash of the public key; sealed manifests name the key they were sealed for."""
+    public_key: str = Field(min_length=1)
+    """The X25519 public key, base64 (32 bytes)."""
+    algorithm: Literal["X25519-HKDF-SHA256-A256GCM"] = "X25519-HKDF-SHA256-A256GCM"
+    """How manifests are sealed for this key."""
+    created: str | None = None
+    """When the agent generated the key pair (RFC 3339)."""
+    signer: str = Field(min_length=1)
+    """The agent's long-lived Ed25519 public key, base64; the hub pins the first one it sees."""
+    signature: str = Field(min_length=1)
+    """The signer's signature over publicKey, base64."""
+
+
 class MemberClusterStatus(ApiModel):
     """Health and capacity, reported by the agent (and ``Ready=Unknown`` by the hub when it goes quiet)."""
 
@@ -88,6 +105,8 @@ class MemberClusterStatus(ApiModel):
     conditions: list[Condition] = Field(default_factory=list)
     last_heartbeat_time: str | None = None
     """When the agent last reported (RFC 3339)."""
+    sealing_key: SealingKey | None = None
+    """The agent's current public sealing key (rotated by the agent; see docs/security.md)."""
 
 
 class MemberCluster(KubeObject):

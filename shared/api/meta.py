@@ -160,7 +160,7 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def transition_time(previous_status: str | None, previous_time: str | None, status: str, now: str) -> str:
+def transition_time(*, previous_status: str | None, previous_time: str | None, status: str, now: str) -> str:
     """The one rule for ``lastTransitionTime``: kept while the status stays, ``now`` when it moves."""
     if previous_status == status and previous_time:
         return previous_time
@@ -186,10 +186,10 @@ def set_wire_condition(
         "reason": reason,
         "message": message[:32000],
         "lastTransitionTime": transition_time(
-            None if previous is None else previous.get("status"),
-            None if previous is None else previous.get("lastTransitionTime"),
-            status,
-            now or now_rfc3339(),
+            previous_status=None if previous is None else previous.get("status"),
+            previous_time=None if previous is None else previous.get("lastTransitionTime"),
+            status=status,
+            now=now or now_rfc3339(),
         ),
     }
     if observed_generation is not None:
@@ -220,10 +220,10 @@ def set_condition(
     """A new condition list with that condition set; ``lastTransitionTime`` moves only when status changes."""
     previous = find_condition(conditions, type)
     transition = transition_time(
-        None if previous is None else previous.status,
-        None if previous is None else previous.last_transition_time,
-        status,
-        now or now_rfc3339(),
+        previous_status=None if previous is None else previous.status,
+        previous_time=None if previous is None else previous.last_transition_time,
+        status=status,
+        now=now or now_rfc3339(),
     )
     updated = Condition(
         type=type,

@@ -10,9 +10,11 @@ VERSION = "v1alpha1"
 POLICY_GROUP = "policy.waybill.dev"
 WORK_GROUP = "work.waybill.dev"
 CLUSTER_GROUP = "cluster.waybill.dev"
+CONFIG_GROUP = "config.waybill.dev"
 POLICY_API_VERSION = f"{POLICY_GROUP}/{VERSION}"
 WORK_API_VERSION = f"{WORK_GROUP}/{VERSION}"
 CLUSTER_API_VERSION = f"{CLUSTER_GROUP}/{VERSION}"
+CONFIG_API_VERSION = f"{CONFIG_GROUP}/{VERSION}"
 
 # --- kinds ---------------------------------------------------------------------------------------
 KIND_PROPAGATION_POLICY = "PropagationPolicy"
@@ -24,6 +26,7 @@ KIND_CLUSTER_RESOURCE_BINDING = "ClusterResourceBinding"
 KIND_WORK = "Work"
 KIND_APPLIED_WORK = "AppliedWork"
 KIND_MEMBER_CLUSTER = "MemberCluster"
+KIND_RESOURCE_INTERPRETER_CUSTOMIZATION = "ResourceInterpreterCustomization"
 
 # --- labels ----------------------------------------------------------------------------------------
 # On a hub namespace: this namespace registers the member cluster named by the value.

@@ -10,11 +10,12 @@ agent now has no finalizer on Works, so the namespace goes. What it applied stay
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 
 from shared.kube.errors import NotFound
-from tests.agent.fleet import AW_API, Fleet, configmap, eventually
+from tests.agent.fleet import AW_API, Fleet, condition, configmap, eventually
 
 
 @pytest.mark.parametrize("fleet", ["pull"], indirect=True)
@@ -53,3 +54,34 @@ async def test_unjoin_of_a_member_whose_agent_is_gone_leaves_no_namespace_termin
         return await fleet.member_get("v1", "ConfigMap", "cfg", "default") is None
 
     await eventually(collected, within=10)
+
+
+@pytest.mark.parametrize("orphan", [False, True], ids=["delete", "orphan"])
+async def test_a_deleted_work_held_by_another_finalizer_gets_removed_true(fleet: Fleet, orphan: bool) -> None:
+    """What ``waybill unjoin`` waits for with a live agent: its own finalizer holds the deleted
+    Work until the agent reports ``Removed=True``."""
+    await fleet.start_agent()
+    spec = {"deleteOption": {"propagationPolicy": "Orphan"}} if orphan else {}
+    await fleet.create_work("held", [configmap("cfg", namespace="default")], **spec)
+    await fleet.wait_work("held", "Applied")
+    await fleet.hub_admin.patch(
+        AW_API, "Work", name="held", namespace=fleet.namespace,
+        patch={"metadata": {"finalizers": ["waybill.dev/unjoin"]}},
+    )
+    await fleet.hub_admin.delete(AW_API, "Work", name="held", namespace=fleet.namespace)
+
+    async def reported() -> dict[str, Any] | None:
+        work = await fleet.get_work("held")
+        removed = condition(work, "Removed")
+        return removed if removed and removed["status"] == "True" else None
+
+    removed = await eventually(reported, within=20)
+    assert removed["reason"] == ("ResourcesOrphaned" if orphan else "ResourcesRemoved")
+    live = await fleet.member_get("v1", "ConfigMap", "cfg", "default")
+    assert (live is not None) == orphan
+    if live is not None:
+        assert "waybill.dev/work-name" not in live["metadata"].get("labels", {})
+    assert await fleet.member_get(AW_API, "AppliedWork", f"{fleet.namespace}.held") is None
+    await fleet.hub_admin.patch(
+        AW_API, "Work", name="held", namespace=fleet.namespace, patch={"metadata": {"finalizers": None}}
+    )

@@ -19,7 +19,7 @@ async def fleet(tmp_path: Path) -> AsyncIterator[Fleet]:
         ],
         directory=tmp_path / "fleet",
         heartbeat_interval=0.5,
-        lease_duration_seconds=2,
+        lease_duration_seconds=4,  # short, so "agent gone" tests wait little; slack for a loaded machine
     )
     try:
         yield running

@@ -6,10 +6,11 @@ import asyncio
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from shared.api import names
-from tests.cli.cli_helpers import eventually, waybill, web_objects
+from tests.cli.cli_helpers import cli_env, eventually, waybill, web_objects
 from tests.cli.test_unjoin import kubectl_apply
 from waybill.fleet import Fleet
 from waybill.version import client_version
@@ -68,6 +69,17 @@ async def test_describe_member_and_template_with_reasons_state_drift_and_events(
     assert "Events:" in out and "NotTakenOver" in out.split("Events:")[1], out  # the agent's Event
     by_binding = await waybill("describe", "rb", "web-deployment", "-n", "shop", "--kubeconfig", hub)
     assert by_binding.code == 0 and "Placement:" in by_binding.out, by_binding
+    policy = await waybill("describe", "pp", "web", "-n", "shop", "--kubeconfig", hub)
+    assert policy.code == 0, policy
+    for text in (
+        "PropagationPolicy shop/web",
+        "clusterNames:",
+        "Conditions:",
+        "Bindings (1):",
+        "Deployment shop/web -> eu1(2)",
+        "Events:",
+    ):
+        assert text in policy.out, (text, policy.out)
     nothing = await waybill("describe", "cluster/nope", "--kubeconfig", hub)
     assert nothing.code == 1 and nothing.err.strip().startswith('error: membercluster "nope" not found')
 
@@ -161,3 +173,33 @@ async def test_completion_scripts(tmp_path: Path) -> None:
     fish = await waybill("completion", "fish")
     assert "complete -c waybill -n __fish_use_subcommand -a promote" in fish.out
     assert (await waybill("completion", "tcsh")).code == 2
+
+
+async def test_completion_offers_member_names_from_the_hub(fleet: Fleet, tmp_path: Path) -> None:
+    script = await waybill("completion", "bash")
+    path = tmp_path / "waybill.bash"
+    path.write_text(script.out)
+    body = f'source {path}; COMP_WORDS=(waybill cordon ""); COMP_CWORD=2; _waybill; echo "${{COMPREPLY[@]}}"'
+    env = {
+        "KUBECONFIG": str(fleet.hub.kubeconfig_path),
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+    }
+    process = await asyncio.create_subprocess_exec(
+        "bash", "-c", body, stdout=asyncio.subprocess.PIPE, env=cli_env(env)
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert sorted(out.decode().split()) == ["eu1", "us1"]
+
+
+async def test_describe_policy_shows_clusters_that_are_not_members(fleet: Fleet) -> None:
+    hub = str(fleet.hub.kubeconfig_path)
+    await kubectl_apply(fleet, web_objects(cluster_names=["eu1", "us-1"]))
+
+    async def flagged() -> str | None:
+        result = await waybill("describe", "pp", "web", "-n", "shop", "--kubeconfig", hub)
+        assert result.code == 0, result
+        return result.out if "UnknownClusters" in result.out.split("Events:")[1] else None
+
+    out = await eventually(flagged, within=30, what="the policy's UnknownClusters Event")
+    assert re.search(r"ClustersResolved\s+False\s+UnknownClusters", out), out
+    assert "us-1" in out and "Deployment shop/web -> eu1(2)" in out, out

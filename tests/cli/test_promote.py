@@ -170,3 +170,60 @@ async def test_promote_mistakes_are_one_line(fleet: Fleet) -> None:
         "promote", "deploy/x", "--cluster", "eu1", "--member-kubeconfig", hub, "--kubeconfig", hub
     )
     assert itself.code == 2 and "points at the hub itself" in itself.err
+
+
+async def test_promote_refuses_what_the_hub_already_has(fleet: Fleet) -> None:
+    member = fleet.member_apis["eu1"]
+    await member.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}})
+    await member.create(legacy()[0])
+    await fleet.hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}})
+    await fleet.hub_api.create(legacy()[0])
+    result = await waybill(
+        "promote",
+        "cm/legacy-config",
+        "-n",
+        "ops",
+        "--cluster",
+        "eu1",
+        "--member-kubeconfig",
+        str(fleet.members["eu1"].kubeconfig_path),
+        "--kubeconfig",
+        str(fleet.hub.kubeconfig_path),
+    )
+    assert result.code == 1, result
+    assert result.err.strip() == (
+        "error: ConfigMap legacy-config already exists on the hub; nothing to promote "
+        "(edit the hub's template instead)"
+    )
+
+
+async def test_promote_a_cluster_scoped_object_uses_a_cluster_policy(fleet: Fleet) -> None:
+    member = fleet.member_apis["eu1"]
+    role = await member.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "reader"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+        }
+    )
+    result = await waybill(
+        "promote",
+        "clusterrole/reader",
+        "--cluster",
+        "eu1",
+        "--member-kubeconfig",
+        str(fleet.members["eu1"].kubeconfig_path),
+        "--kubeconfig",
+        str(fleet.hub.kubeconfig_path),
+    )
+    assert result.code == 0, result
+    assert "ClusterRole reader: adopted in place" in result.out, result
+    policy = await fleet.hub_api.get(
+        names.POLICY_API_VERSION, names.KIND_CLUSTER_PROPAGATION_POLICY, name="promote-clusterrole-reader"
+    )
+    assert policy["spec"]["resourceSelectors"] == [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "name": "reader"}
+    ]
+    after = await member.get("rbac.authorization.k8s.io/v1", "ClusterRole", name="reader")
+    assert after["metadata"]["uid"] == role["metadata"]["uid"]

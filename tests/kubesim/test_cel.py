@@ -90,8 +90,8 @@ def texts(errors: list[Any]) -> list[str]:
 
 
 def test_rules_messages_and_paths() -> None:
-    assert cel.validate(gate(), None, ROOT) == []
-    errors = cel.validate(gate("x", minReplicas=5), None, ROOT)
+    assert cel.validate(gate(), ROOT) == []
+    errors = cel.validate(gate("x", minReplicas=5), ROOT)
     assert [(e.path, e.body()) for e in errors] == [
         ("", 'Invalid value: "object": name must start with g'),
         ("spec", 'Invalid value: "object": minReplicas must not exceed maxReplicas'),
@@ -99,8 +99,8 @@ def test_rules_messages_and_paths() -> None:
 
 
 def test_transition_rules_need_an_old_value() -> None:
-    assert cel.validate(gate(mode="b"), None, ROOT) == []  # create: oldSelf rules are skipped
-    assert texts(cel.validate(gate(mode="b"), gate(), ROOT)) == [
+    assert cel.validate(gate(mode="b"), ROOT) == []  # create: oldSelf rules are skipped
+    assert texts(cel.validate(gate(mode="b"), ROOT, old=gate())) == [
         'spec: Invalid value: "object": mode is immutable (was a)'
     ]
 
@@ -108,19 +108,17 @@ def test_transition_rules_need_an_old_value() -> None:
 def test_map_list_items_correlate_by_key_and_field_path() -> None:
     old = gate(listeners=[{"name": "a", "port": 1}, {"name": "b", "port": 2}])
     new = gate(listeners=[{"name": "b", "port": 3}, {"name": "c", "port": 9}])
-    assert texts(cel.validate(new, old, ROOT)) == [
+    assert texts(cel.validate(new, ROOT, old=old)) == [
         'spec.listeners[0].port: Invalid value: "object": port is immutable'
     ]
-    assert texts(cel.validate(gate(listeners=[{"name": "a", "port": 0}]), None, ROOT)) == [
+    assert texts(cel.validate(gate(listeners=[{"name": "a", "port": 0}]), ROOT)) == [
         'spec.listeners: Invalid value: "array": ports must be positive'
     ]
 
 
 def test_reason_and_extension_functions() -> None:
-    assert texts(cel.validate(gate(**{"name": "Web"}), None, ROOT)) == [
-        "spec.name: Forbidden: must be lower case"
-    ]
-    assert cel.validate(gate(**{"name": "web"}), None, ROOT) == []
+    assert texts(cel.validate(gate(**{"name": "Web"}), ROOT)) == ["spec.name: Forbidden: must be lower case"]
+    assert cel.validate(gate(**{"name": "web"}), ROOT) == []
 
 
 @pytest.mark.parametrize(
@@ -150,7 +148,7 @@ def test_default_message_and_evaluation_errors() -> None:
         "x-kubernetes-validations": [{"rule": "self.missing > 1"}, {"rule": "self.a == 2"}],
         "properties": {"a": {"type": "integer"}},
     }
-    errors = texts(cel.validate({"a": 1}, None, schema))
+    errors = texts(cel.validate({"a": 1}, schema))
     assert errors[1] == '<root>: Invalid value: "object": failed rule: self.a == 2'.replace("<root>: ", "")
     assert errors[0] == 'Invalid value: "object": no such key: missing evaluating rule: self.missing > 1'
 
@@ -161,7 +159,7 @@ def test_cost_limits_approximated() -> None:
         "items": {"type": "integer"},
         "x-kubernetes-validations": [{"rule": "self.all(x, self.all(y, x != y || true))"}],
     }
-    errors = texts(cel.validate(list(range(1001)), None, schema))
+    errors = texts(cel.validate(list(range(1001)), schema))
     assert errors == [
         "Invalid value: \"array\": 'operation cancelled: actual cost limit exceeded': no further validation "
         "rules will be run due to call cost exceeds limit for rule: self.all(x, self.all(y, x != y || true))"

@@ -36,13 +36,18 @@ async def test_corpus_suite_passes_on_kubesim(path: Path, sim_factory: SimFactor
 def test_checker_reports_differences() -> None:
     """The checker can fail: each kind of difference is reported."""
     status = {"reason": "Invalid", "message": "m", "details": {"causes": [{"field": "a"}]}}
-    assert corpus.check({"code": 422}, 201, {}, []) != []
-    assert corpus.check({"code": 422, "reason": "Forbidden"}, 422, status, []) != []
-    assert corpus.check({"code": 422, "fields": ["b"]}, 422, status, []) != []
-    assert corpus.check({"code": 422, "message": "x"}, 422, status, []) != []
-    assert corpus.check({"code": 200, "body": {"spec": {"r": 1}}}, 200, {"spec": {"r": 2}}, []) != []
+    assert corpus.check({"code": 422}, code=201, body={}, warnings=[]) != []
+    assert corpus.check({"code": 422, "reason": "Forbidden"}, code=422, body=status, warnings=[]) != []
+    assert corpus.check({"code": 422, "fields": ["b"]}, code=422, body=status, warnings=[]) != []
+    assert corpus.check({"code": 422, "message": "x"}, code=422, body=status, warnings=[]) != []
+    assert (
+        corpus.check(
+            {"code": 200, "body": {"spec": {"r": 1}}}, code=200, body={"spec": {"r": 2}}, warnings=[]
+        )
+        != []
+    )
     matching = {"code": 422, "reason": "Invalid", "fields": ["a"], "message": "m"}
-    assert corpus.check(matching, 422, status, []) == []
+    assert corpus.check(matching, code=422, body=status, warnings=[]) == []
 
 
 async def test_real_server_path_through_a_kubeconfig(sim_factory: SimFactory) -> None:

@@ -231,3 +231,56 @@ async def test_match_policy_equivalent_and_exact(server: SimServer) -> None:
         assert status == 422 and err["details"]["causes"][0]["field"] == "spec.matchConstraints.matchPolicy"
     finally:
         await admin.close()
+
+
+async def test_selectors_and_excluded_rules(server: SimServer) -> None:
+    admin = Api(server)
+    try:
+        assert (await admin.post(CRDS, CRD))[0] == 201
+        for ns, labels in (("team-a", {"tier": "prod"}), ("team-b", {})):
+            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}}
+            assert (await admin.post("/api/v1/namespaces", body))[0] == 201
+            for name, wl in (("w", {}), ("keep", {"keep": "yes"})):
+                w = {
+                    "apiVersion": "example.com/v1",
+                    "kind": "Widget",
+                    "metadata": {"name": name, "labels": wl},
+                    "spec": {"a": 1},
+                }
+                assert (await admin.post(f"/apis/example.com/v1/namespaces/{ns}/widgets", w))[0] == 201
+        policy = status_only_policy()
+        constraints = policy["spec"]["matchConstraints"]
+        constraints["namespaceSelector"] = {"matchLabels": {"tier": "prod"}}
+        constraints["objectSelector"] = {"matchExpressions": [{"key": "keep", "operator": "DoesNotExist"}]}
+        constraints["excludeResourceRules"] = [
+            {
+                "apiGroups": ["example.com"],
+                "apiVersions": ["*"],
+                "operations": ["*"],
+                "resources": ["widgets"],
+                "resourceNames": ["excluded"],
+            }
+        ]
+        policy["spec"]["matchConditions"] = []
+        assert (await admin.post(VAPS, policy))[0] == 201
+        assert (await admin.post(BINDINGS, binding()))[0] == 201
+
+        async def spec_patch(ns: str, name: str) -> int:
+            status, _ = await admin.patch(
+                f"/apis/example.com/v1/namespaces/{ns}/widgets/{name}", {"spec": {"a": 9}}
+            )
+            return status
+
+        assert await spec_patch("team-a", "w") == 403  # namespace and object selected
+        assert await spec_patch("team-b", "w") == 200  # namespace not selected
+        assert await spec_patch("team-a", "keep") == 200  # object not selected
+        w = {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "excluded"},
+            "spec": {"a": 1},
+        }
+        assert (await admin.post("/apis/example.com/v1/namespaces/team-a/widgets", w))[0] == 201
+        assert await spec_patch("team-a", "excluded") == 200  # excluded by resource name
+    finally:
+        await admin.close()

@@ -33,8 +33,9 @@ MEMBER_CEILINGS = {
     "apply deployments": 1,
     "get deployments": 1,
     "get appliedworks": 5,
-    # the write-ahead copy of the Work and the per-manifest digests in the AppliedWork record
-    "update appliedworks": 2,
+    # one write ahead: the Work copy and the new per-manifest digests (no completion write
+    # unless a UID is new)
+    "update appliedworks": 1,
 }
 # the floor: what propagating one change to a member cannot do without
 HUB_FLOOR = {"hub patch works": 1, "agent patch works/status": 1}

@@ -266,4 +266,10 @@ def test_the_names_the_design_promises() -> None:
     assert names.LABEL_POLICY == "waybill.dev/policy"
     assert names.TAINT_UNREACHABLE == "cluster.waybill.dev/unreachable"
     assert names.FIELD_MANAGER_AGENT == "waybill-agent"
-    assert {cls.crd.group for cls in ALL_KINDS} == {names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP}
+    # config.waybill.dev: ResourceInterpreterCustomization, Karmada's config.karmada.io (issue #10).
+    assert {cls.crd.group for cls in ALL_KINDS} == {
+        names.POLICY_GROUP,
+        names.WORK_GROUP,
+        names.CLUSTER_GROUP,
+        names.CONFIG_GROUP,
+    }
