@@ -25,6 +25,7 @@ from typing import Any
 from hub import (
     activation,
     conditions,
+    dependencies,
     failover,
     keys,
     matching,
@@ -307,7 +308,12 @@ class SchedulingController:
             status=decision_status(decision, generation=generation),
             scheduled=scheduled,
             generation=generation,
-            annotations={**lazy_annotations, **app_failover.annotations},
+            annotations={
+                **lazy_annotations,
+                **app_failover.annotations,
+                # propagateDeps: the binding lists what goes along with its workload
+                dependencies.ANNOTATION_DEPENDENCIES: dependencies.binding_annotation(spec, template),
+            },
         )
         waits = [] if app_failover.recheck_after is None else [app_failover.recheck_after]
         if decision.recheck_at is not None:

@@ -191,3 +191,15 @@ def owned_dependencies(
                 owners[ref] = owner
     skip = set(propagated)
     return sorted(ref for ref, owner in owners.items() if owner == policy and ref not in skip)
+
+
+ANNOTATION_DEPENDENCIES = "policy.waybill.dev/dependencies"
+"""On a binding whose policy propagates dependencies: the objects that go along (``Kind/ns/name``)."""
+
+
+def binding_annotation(policy_spec: Mapping[str, Any], template: Mapping[str, Any]) -> str | None:
+    """The dependencies annotation a binding should carry (None: none, or propagateDeps is off)."""
+    if not (policy_spec.get("propagateDeps") or policy_spec.get("association")):
+        return None
+    refs = dependencies_of(template)
+    return ", ".join(str(ref) for ref in refs) if refs else None

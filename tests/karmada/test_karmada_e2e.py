@@ -686,6 +686,10 @@ async def test_propagate_deps_follow_their_workloads(sim_factory: SimFactory, tm
         )
         await settled(fleet.hub)
         assert not await present("us1", "Secret", "creds")  # only web needs it, and web is on eu1
+        listed = (await binding(fleet, "web-deployment"))["metadata"]["annotations"][
+            "policy.waybill.dev/dependencies"
+        ]
+        assert listed == "ConfigMap/shop/settings, Secret/shop/creds, ServiceAccount/shop/runner"
         assert not await present("eu1", "ConfigMap", "unrelated") and not await present(
             "us1", "ConfigMap", "unrelated"
         )
