@@ -14,6 +14,8 @@ writes the object.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -212,15 +214,38 @@ def up_to_date(
 # ---- the Work copy -------------------------------------------------------------------------
 
 
+# A Work part may be ~800 KiB and the record also lists what was applied: above this size the
+# copy's spec is kept gzip-compressed (base64) in ``specGzip``, so the record stays well under
+# the API server's 1.5 MiB object limit (manifests compress about tenfold).
+COMPRESS_ABOVE_BYTES = 128 * 1024
+
+
 def work_copy(work: Mapping[str, Any]) -> dict[str, Any]:
-    """What ``status.work`` keeps of a hub Work."""
+    """What ``status.work`` keeps of a hub Work (deterministic: equal Works give equal copies)."""
     meta = work.get("metadata") or {}
     gen = meta.get("generation")
-    return {
+    spec = dict(work.get("spec") or {})
+    copy: dict[str, Any] = {
         "uid": str(meta.get("uid") or ""),
         "generation": gen if isinstance(gen, int) else None,
-        "spec": dict(work.get("spec") or {}),
     }
+    encoded = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
+    if len(encoded) > COMPRESS_ABOVE_BYTES:
+        copy["specGzip"] = base64.b64encode(gzip.compress(encoded, compresslevel=6, mtime=0)).decode()
+    else:
+        copy["spec"] = spec
+    return copy
+
+
+def _copied_spec(copy: Mapping[str, Any]) -> dict[str, Any]:
+    packed = copy.get("specGzip")
+    if isinstance(packed, str) and packed:
+        try:
+            spec = json.loads(gzip.decompress(base64.b64decode(packed)))
+        except (ValueError, OSError):  # a damaged copy is no copy
+            return {}
+        return dict(spec) if isinstance(spec, dict) else {}
+    return dict(copy.get("spec") or {})
 
 
 def copy_of(applied_work: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -243,7 +268,7 @@ def work_from_copy(applied_work: Mapping[str, Any]) -> dict[str, Any] | None:
             "uid": copy.get("uid") or "",
             "generation": copy.get("generation"),
         },
-        "spec": dict(copy.get("spec") or {}),
+        "spec": _copied_spec(copy),
     }
 
 

@@ -217,7 +217,10 @@ class AppliedWorkCopy(ApiModel):
 
     uid: str = ""
     generation: int | None = None
-    spec: WorkSpec = Field(default_factory=WorkSpec)
+    spec: WorkSpec | None = None
+    """The Work's spec, when small."""
+    spec_gzip: str | None = None
+    """A large Work's spec: base64 of gzip-compressed JSON (keeps the record under the size limit)."""
 
 
 class AppliedWorkStatus(ApiModel):

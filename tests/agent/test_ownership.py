@@ -125,3 +125,36 @@ def test_write_ahead_digest_forgets_the_resource_version_of_a_changing_manifest(
     assert ahead[1]["resourceVersion"] == "9"
     assert aw.needs_completion(record, ahead)  # a digest changed
     assert not aw.needs_completion(record, aw.with_digests(record, {}, {other: "9"}))  # only a version
+
+
+def test_large_work_copy_is_compressed_deterministically_and_round_trips() -> None:
+    """A Work part near the 800 KiB split size must not push its record past the 1.5 MiB limit."""
+    import json
+
+    manifests = [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"cm-{i}", "namespace": "app"},
+            "data": {"payload": f"value-{i}-" + "x" * 700},
+        }
+        for i in range(1000)
+    ]
+    work = {
+        "metadata": {"name": "w", "namespace": NS, "uid": "u", "generation": 1},
+        "spec": {"workload": {"manifests": manifests}},
+    }
+    spec_bytes = len(json.dumps(work["spec"]))
+    assert spec_bytes > 700 * 1024
+    copy = aw.work_copy(work)
+    assert "spec" not in copy and copy["specGzip"]
+    assert len(json.dumps(copy)) < spec_bytes / 5
+    assert aw.work_copy(work) == copy  # equal Works, equal copies: no rewrite of an unchanged record
+    applied = {
+        "spec": {"workName": "w", "workNamespace": NS},
+        "status": {"appliedResources": [], "work": copy},
+    }
+    rebuilt = aw.work_from_copy(applied)
+    assert rebuilt is not None and rebuilt["spec"] == work["spec"]
+    damaged = {**applied, "status": {"work": {**copy, "specGzip": "not-base64-gzip"}}}
+    assert (aw.work_from_copy(damaged) or {}).get("spec") == {}

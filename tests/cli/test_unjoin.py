@@ -150,7 +150,7 @@ async def _rejoin_and_start_agent(fleet: Fleet, tmp_path: Any) -> Any:
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # timing: it sometimes passes, so a strict XPASS would fail unrelated runs
     reason="hub defect (reported, hub/ is not the CLI's area): after a member namespace is deleted and "
     "the member joins again, the hub keeps the binding's target but never re-creates its Work "
     "(binding says 'no Work for this cluster yet'), so there is nothing for the agent to adopt",
