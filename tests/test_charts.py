@@ -250,6 +250,30 @@ def test_agent_defaults_and_variants() -> None:
     managed = {res for r in rules for res in r["resources"]}
     assert "configmaps" in managed and "deployments" not in managed and "secrets" not in managed
 
+    assert "--allow-privileged-rbac" not in container["args"]
+    assert "--sealing-key-max-days=90" in container["args"]
+    railed = _pod(
+        _render(
+            "waybill-agent",
+            {
+                **AGENT_MIN,
+                "guardrails": {
+                    "denyKinds": ["core/Secret", "Job"],
+                    "denyNamespaces": ["kube-system"],
+                    "allowPrivilegedRBAC": True,
+                },
+                "sealing": {"keyMaxDays": 0},
+            },
+        )
+    )["containers"][0]["args"]
+    assert [a for a in railed if a.startswith(("--deny-", "--allow-", "--sealing-key-max"))] == [
+        "--sealing-key-max-days=0",
+        "--deny-kinds=core/Secret",
+        "--deny-kinds=Job",
+        "--deny-namespaces=kube-system",
+        "--allow-privileged-rbac",
+    ]
+
 
 def test_notes_say_how_to_join() -> None:
     from tests.ops.charts import notes
