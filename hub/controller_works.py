@@ -48,6 +48,15 @@ def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     return (work.get("spec"), meta.get("labels"), meta.get("annotations"))
 
 
+def _revision(resource_version: Any) -> int | None:
+    """A resourceVersion as a number, where the server uses numbers (kube-apiserver and kubesim
+    do: etcd revisions); None for anything else, which then is never compared."""
+    try:
+        return int(str(resource_version))
+    except ValueError:
+        return None
+
+
 def _orphan_unseen(work: Mapping[str, Any]) -> bool:
     """A Work written with deleteOption Orphan whose latest generation the agent has not applied yet."""
     if ((work.get("spec") or {}).get("deleteOption") or {}).get("propagationPolicy") != "Orphan":
@@ -94,8 +103,14 @@ class WorksController:
         existing = {str(w["metadata"]["name"]): w for w in self.state.works_for(policy_ref, namespace)}
         # Works this controller created that the informer has not delivered yet (else: 409 on re-create)
         wanted_labels = rendering.policy_labels(policy_ref)
+        informer_rv = _revision(self.state.works.resource_version)
         for (created_ns, name), created in list(self._created.items()):
-            if self.state.works.get(f"{created_ns}/{name}") is not None:
+            created_rv = _revision((created.get("metadata") or {}).get("resourceVersion"))
+            seen = self.state.works.get(f"{created_ns}/{name}") is not None
+            # The informer is already past the creation yet lacks the Work: it was deleted since
+            # (e.g. with its member namespace); trusting the stale copy would never re-create it.
+            passed = informer_rv is not None and created_rv is not None and informer_rv >= created_rv
+            if seen or passed:
                 self._created.pop((created_ns, name), None)
             elif created_ns == namespace and all(
                 created["metadata"]["labels"].get(k) == v for k, v in wanted_labels.items()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from shared.api import names
 from shared.kube.errors import NotFound
 from tests.cli.cli_helpers import dump, eventually, waybill, web_objects
@@ -149,12 +147,6 @@ async def _rejoin_and_start_agent(fleet: Fleet, tmp_path: Any) -> Any:
     return agent, hub_api, member_api
 
 
-@pytest.mark.xfail(
-    strict=False,  # timing: it sometimes passes, so a strict XPASS would fail unrelated runs
-    reason="hub defect (reported, hub/ is not the CLI's area): after a member namespace is deleted and "
-    "the member joins again, the hub keeps the binding's target but never re-creates its Work "
-    "(binding says 'no Work for this cluster yet'), so there is nothing for the agent to adopt",
-)
 async def test_agent_started_after_force_unjoin_adopts_what_the_hub_still_wants(
     fleet: Fleet, tmp_path: Any
 ) -> None:
