@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.api import names
+from shared.api.meta import parse_time as _parse
 from shared.kube.client import KubeClient
 from shared.kube.errors import ApiError, Conflict, Forbidden, NotFound, Unauthorized
 from shared.ops.logging import get_logger
@@ -138,16 +139,6 @@ class IdentityWatch:
                     return refusal_message(
                         err, cluster=self.cluster, namespace=self.namespace, attempts=refusals
                     )
-
-
-def _parse(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from shared.api import names
+from shared.api.meta import parse_time as _parse
 from shared.api.policy import Toleration
 
 KARMADA_NOT_READY = "cluster.karmada.io/not-ready"
@@ -163,16 +164,6 @@ def application_failover_due(
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from hub import reasons
 from shared.api import names
+from shared.api.meta import parse_time
 
 REASON_LEASE_EXPIRED = reasons.LEASE_EXPIRED
 REASON_AWAITING_AGENT = reasons.AWAITING_AGENT
@@ -38,16 +39,6 @@ class Health:
     reason: str
     message: str
     unreachable_taint: bool
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _ready(member: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -35,6 +35,7 @@ from hub import failover, selectors, spread, workload_affinity
 from hub import replicas as replica_math
 from hub.clusters import ClusterView, Taint
 from hub.replica_paths import DEFAULT_REPLICA_PATHS, template_replicas
+from shared.api.meta import parse_time as _time
 from shared.api.policy import SpreadConstraint
 from shared.api.quantity import QuantityError, parse_quantity
 
@@ -125,16 +126,6 @@ def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
         return False
     # core/v1 ToleratesTaint: an empty key matches every key; Equal then compares the values
     return operator == "Exists" or str(toleration.get("value") or "") == (taint.value or "")
-
-
-def _time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def toleration_deadline(tolerations: Sequence[Mapping[str, Any]], taint: Taint) -> datetime | None:

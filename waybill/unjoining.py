@@ -29,22 +29,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.api import names
+from shared.api.meta import parse_time
 from shared.kube.client import KubeClient
 from shared.kube.errors import Conflict, NotFound
 from waybill.output import age
 
 ANNOTATION_UNJOINING = "waybill.dev/unjoining"
 _FINALIZER_PREFIXES = ("waybill.dev/", "cluster.waybill.dev/", "work.waybill.dev/")
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

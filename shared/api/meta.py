@@ -155,6 +155,18 @@ class Condition(ApiModel):
     observed_generation: int | None = Field(default=None, ge=0)
 
 
+def parse_time(text: Any) -> datetime | None:
+    """A Kubernetes timestamp (RFC 3339, ``Z`` or an offset, any sub-second precision) as an
+    aware datetime; None for anything missing or unparsable (callers treat that as unknown)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def now_rfc3339() -> str:
     """The current time as Kubernetes writes it (second precision, ``Z``)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

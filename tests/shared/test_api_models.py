@@ -273,3 +273,17 @@ def test_the_names_the_design_promises() -> None:
         names.CLUSTER_GROUP,
         names.CONFIG_GROUP,
     }
+
+
+def test_parse_time_reads_kubernetes_timestamps_and_refuses_the_rest() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from shared.api.meta import parse_time
+
+    assert parse_time("2026-12-04T10:00:00Z") == datetime(2026, 12, 4, 10, tzinfo=UTC)
+    assert parse_time("2026-12-04T10:00:00.123456Z") == datetime(2026, 12, 4, 10, 0, 0, 123456, tzinfo=UTC)
+    plus_two = timezone(timedelta(hours=2))
+    assert parse_time("2026-12-04T12:00:00+02:00") == datetime(2026, 12, 4, 12, tzinfo=plus_two)
+    assert parse_time("2026-12-04T10:00:00") == datetime(2026, 12, 4, 10, tzinfo=UTC)  # naive means UTC
+    for bad in (None, "", "yesterday", 17, {"t": 1}):
+        assert parse_time(bad) is None
