@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import dependencies, keys, matching, rendering
+from hub import dependencies, keys, matching, rendering, scheduling
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -27,7 +27,7 @@ from hub.controller_scheduling import SchedulingController
 from hub.controller_status import StatusController
 from hub.controller_works import WorksController
 from hub.events import EventRecorder
-from hub.matching import PolicyRef, TemplateRef
+from hub.matching import PolicyRef, PolicyView, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState, member_of_namespace
 from hub.views import changed_templates
@@ -78,11 +78,8 @@ def _health(binding: Obj | None) -> dict[str, str]:
     return {str(i.get("clusterName")): str(i.get("health")) for i in items if isinstance(i, Mapping)}
 
 
-def _capacity_sensitive(policy: Mapping[str, Any]) -> bool:
-    scheduling = ((policy.get("spec") or {}).get("placement") or {}).get("replicaScheduling") or {}
-    preference = scheduling.get("replicaDivisionPreference")
-    dynamic = (scheduling.get("weightPreference") or {}).get("dynamicWeight")
-    return preference == "Aggregated" or bool(dynamic)
+def _capacity_sensitive(policy: PolicyView) -> bool:
+    return policy.placement is not None and scheduling.capacity_sensitive(policy.placement)
 
 
 class Hub:
@@ -234,7 +231,8 @@ class Hub:
             self._all_works()
             # A policy waiting for its dependentOverrides may take effect now.
             if any(
-                (p.get("spec") or {}).get("dependentOverrides") for p in self.state.propagation_policies()
+                v.propagation is not None and v.propagation.spec.dependent_overrides
+                for v in self.state.propagation_policy_views()
             ):
                 self._all_templates()
 
@@ -327,7 +325,7 @@ class Hub:
                 joined=[cluster] if before is None else [], gone=[] if after else [cluster], changed=[cluster]
             )
         elif before is not None and after is not None and before.available != after.available:
-            sensitive = {PolicyRef.of(p) for p in self.state.propagation_policies() if _capacity_sensitive(p)}
+            sensitive = {v.ref for v in self.state.propagation_policy_views() if _capacity_sensitive(v)}
             for binding in self.state.all_bindings():
                 ref = keys.binding_template(binding)
                 if ref is not None and keys.binding_policy(binding) in sensitive:
@@ -346,7 +344,7 @@ class Hub:
                     self.works.enqueue(keys.WorksKey(policy, cluster))
 
     def _sync_template_kinds(self) -> None:
-        wanted = matching.selected_kinds(self.state.propagation_policies())
+        wanted = matching.selected_kinds(self.state.propagation_policy_views())
         if any(dependencies.propagates_deps(p) for p in self.state.propagation_policies()):
             wanted.update(dependencies.DEPENDENCY_KINDS)
         for binding in self.state.all_bindings():

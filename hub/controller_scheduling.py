@@ -244,9 +244,14 @@ class SchedulingController:
             now=datetime.now(UTC),
         )
         app = (spec.get("failover") or {}).get("application") or {}
+        # the policy's typed placement (parsed once per version); a Lazy policy's recorded spec
+        # is parsed below (a field that does not parse: InvalidPlacement naming it)
+        live_placement = self.state.policy_view(policy).placement if spec is policy.get("spec") else None
         try:
             decision = scheduling.schedule(
-                policy_spec=spec,
+                placement=(
+                    live_placement if live_placement is not None else scheduling.parse_placement(spec)
+                ),
                 template=template,
                 clusters=self.state.clusters(),
                 previous=previous,

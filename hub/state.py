@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hub import keys, views
+from hub import keys
 from hub.clusters import ClusterView
-from hub.matching import PolicyRef, TemplateId, TemplateRef
+from hub.matching import PolicyRef, PolicyView, TemplateId, TemplateRef
 from hub.rendering import policy_label_values
 from hub.views import BindingView, PolicyCheck, WorkView
 from shared.api import names
@@ -135,12 +135,12 @@ class HubState:
         self.work_views: Views[WorkView] = Views(self.works, WorkView.of)
         self.cluster_views: Views[ClusterView] = Views(self.members, ClusterView.from_member)
         self._member_namespaces: tuple[int, dict[str, str]] | None = None
-        # each policy's validation, once per resourceVersion
-        self._policy_checks: dict[str, Views[PolicyCheck]] = {
-            names.KIND_PROPAGATION_POLICY: Views(self.policies, views.check_policy),
-            names.KIND_CLUSTER_PROPAGATION_POLICY: Views(self.cluster_policies, views.check_policy),
-            names.KIND_OVERRIDE_POLICY: Views(self.overrides, views.check_policy),
-            names.KIND_CLUSTER_OVERRIDE_POLICY: Views(self.cluster_overrides, views.check_policy),
+        # each policy parsed once per resourceVersion: its validation and its typed model
+        self._policy_views: dict[str, Views[PolicyView]] = {
+            names.KIND_PROPAGATION_POLICY: Views(self.policies, PolicyView.of),
+            names.KIND_CLUSTER_PROPAGATION_POLICY: Views(self.cluster_policies, PolicyView.of),
+            names.KIND_OVERRIDE_POLICY: Views(self.overrides, PolicyView.of),
+            names.KIND_CLUSTER_OVERRIDE_POLICY: Views(self.cluster_overrides, PolicyView.of),
         }
         # read-your-writes: the hub's latest write of a binding, until the cache has caught up
         # (so a second pass never computes a conditional status patch from a stale copy: 409)
@@ -223,16 +223,23 @@ class HubState:
     def override_policies(self) -> list[Obj]:
         return [*self.cluster_overrides.list(), *self.overrides.list()]
 
+    def policy_view(self, policy: Obj) -> PolicyView:
+        """The typed view of a cached (override) policy (parsed once per resourceVersion)."""
+        cached = self._policy_views.get(str(policy.get("kind")))
+        if cached is None:
+            return PolicyView.of(policy)
+        return cached.of(object_key(policy), policy)
+
     def policy_check(self, policy: Obj) -> PolicyCheck:
         """The validation of a cached (override) policy (parsed once per resourceVersion)."""
-        checks = self._policy_checks.get(str(policy.get("kind")))
-        if checks is None:
-            return views.check_policy(policy)
-        return checks.of(object_key(policy), policy)
+        return self.policy_view(policy).check
 
-    def valid_propagation_policies(self) -> list[Obj]:
-        """Propagation policies that may claim templates: the valid ones."""
-        return [p for p in self.propagation_policies() if self.policy_check(p).valid]
+    def propagation_policy_views(self) -> list[PolicyView]:
+        return [self.policy_view(p) for p in self.propagation_policies()]
+
+    def valid_propagation_policies(self) -> list[PolicyView]:
+        """Propagation policies that may claim templates: the valid ones (typed views)."""
+        return [v for v in self.propagation_policy_views() if v.valid]
 
     def override_policy(self, ref: PolicyRef) -> Obj | None:
         if ref.kind == names.KIND_CLUSTER_OVERRIDE_POLICY:
