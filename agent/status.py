@@ -54,6 +54,10 @@ class ManifestResult:
     diffs: list[FieldDiff] = field(default_factory=list)
     report_diff: bool = False
     observed_generation: int | None = None  # of the live object on the member
+    # an interpreted kind (agent.interpretation): the reflected status (None: keep the last one)
+    # and the StatusReflected condition
+    reflected_status: dict[str, Any] | None = None
+    reflection: dict[str, Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -120,12 +124,19 @@ def manifest_condition(result: ManifestResult, old: Mapping[str, Any] | None, *,
             conds.append(condition(COND_DRIFTED, True, reason, f"changed on the member: {paths}"))
         elif had_drift:
             conds.append(condition(COND_DRIFTED, False, "NoDrift", "the member matches the hub"))
+        if result.reflection is not None:
+            conds.append(dict(result.reflection))
     entry: dict[str, Any] = {
         "identifier": result.identifier.to_dict(),
         "conditions": merge_conditions(conds, old_conds, now=now),
     }
     if result.feedback:
         entry["statusFeedback"] = {"values": result.feedback}
+    reflected = result.reflected_status
+    if reflected is None and result.reflection is not None:
+        reflected = old.get("reflectedStatus")  # reflection failed: the last one stays
+    if reflected is not None:
+        entry["reflectedStatus"] = reflected
     if result.drifts:
         drifts = _patch_details(result.drifts)
         entry["drifts"] = drifts

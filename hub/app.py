@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import dependencies, keys, matching, rendering, scheduling
+from hub import dependencies, interpretation, keys, matching, rendering, scheduling
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -32,6 +32,7 @@ from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState, member_of_namespace
 from hub.views import changed_templates
 from shared.api import names
+from shared.interpreter import KindKey
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer, Views, strip_managed_fields
 from shared.kube.types import split_api_version
@@ -94,7 +95,8 @@ class Hub:
         failover_eviction_seconds: float | None = 300.0,
         workers: int = 16,
     ) -> None:
-        self.state = HubState(hub_api)
+        # --replica-path: a shorthand for defaults-layer customizations (hub.interpretation)
+        self.state = HubState(hub_api, interpreter_defaults=interpretation.shorthand_defaults(replica_paths))
         self.events = EventRecorder(hub_api)
         self.members_ctl = MembersController(
             state=self.state, grace_seconds=grace_seconds, failover_eviction_seconds=failover_eviction_seconds
@@ -103,7 +105,6 @@ class Hub:
         self.works_ctl = WorksController(
             state=self.state,
             enqueue_status=self._enqueue_status,
-            replica_paths=replica_paths,
             events=self.events,
         )
         self.works = Controller("hub-works", self._render_works, workers=workers)
@@ -112,7 +113,6 @@ class Hub:
             state=self.state,
             enqueue_works=self.works.enqueue,
             enqueue_status=self._enqueue_status,
-            replica_paths=replica_paths,
             events=self.events,
         )
         self.scheduler = Controller("hub-scheduler", self._schedule, workers=workers)
@@ -190,6 +190,28 @@ class Hub:
         # Work status arrives from many members at once: gather it into fewer binding status
         # writes, and wake only the bindings whose manifest (or its status) changed.
         state.works.add_update_handler(self._work_changed)
+        # (registered after the state's CustomizationFeed: the interpreter is current by then)
+        state.customizations.add_update_handler(self._customization_changed)
+
+    def _customization_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
+        """A ResourceInterpreterCustomization changed: every template of its target kind (old and
+        new target, any version) is scheduled again (replicas), its Works rendered again (replica
+        revision, the agent's scripts) and its status aggregated again."""
+        targets = {interpretation.target_kind(obj) for obj in (old, new) if obj is not None}
+        if old is not None and new is not None and old.get("spec") == new.get("spec"):
+            return
+        for template_ref, _ in self.state.all_templates():
+            if KindKey.parse(template_ref.api_version, template_ref.kind) in targets:
+                self.scheduler.enqueue(template_ref)
+        for binding in self.state.all_bindings():
+            ref = keys.binding_template(binding)
+            if ref is None or KindKey.parse(ref.api_version, ref.kind) not in targets:
+                continue
+            self.scheduler.enqueue(ref)
+            self.status.enqueue(keys.binding_key_of(binding))
+            for works_key in self._binding_works_keys(binding):
+                self.works.enqueue(works_key)
+        _log.info("customization.changed", customization=key, targets=sorted(map(str, targets)))
 
     def _wake_dependency_works(self) -> None:
         """Re-render the Works of every policy that propagates dependencies (one changed)."""

@@ -27,6 +27,7 @@ from hub import (
     conditions,
     dependencies,
     failover,
+    interpretation,
     keys,
     matching,
     preemption,
@@ -37,7 +38,6 @@ from hub import (
     workload_affinity,
 )
 from hub.events import EventRecorder
-from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
 from shared.kube import errors
@@ -135,13 +135,11 @@ class SchedulingController:
         state: HubState,
         enqueue_works: Callable[[keys.WorksKey], None],
         enqueue_status: Callable[[keys.BindingKey], None],
-        replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
     ) -> None:
         self.state = state
         self.enqueue_works = enqueue_works
         self.enqueue_status = enqueue_status
-        self.replica_paths = replica_paths
         self.events = events
 
     def touch_works(self, ref: matching.TemplateRef) -> None:
@@ -255,7 +253,7 @@ class SchedulingController:
                 template=template,
                 clusters=self.state.clusters(),
                 previous=previous,
-                replica_paths=self.replica_paths,
+                interpreter=self.state.interpreter,
                 peers=self._peers(template, spec),
                 health=health,
                 graceful_seconds=graceful_eviction_seconds(spec),
@@ -278,7 +276,9 @@ class SchedulingController:
                 clusters=None,
                 total=None,
                 status=None,
-                scheduled=_scheduled("False", REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"),
+                scheduled=_scheduled(
+                    "False", exc.reason or REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"
+                ),
                 generation=generation,
             )
             return None
@@ -317,7 +317,15 @@ class SchedulingController:
                 **lazy_annotations,
                 **app_failover.annotations,
                 # propagateDeps: the binding lists what goes along with its workload
-                dependencies.ANNOTATION_DEPENDENCIES: dependencies.binding_annotation(spec, template),
+                # (a customization's GetDependencies; on its failure the last good list stays)
+                dependencies.ANNOTATION_DEPENDENCIES: interpretation.dependency_annotation(
+                    spec,
+                    template,
+                    self.state.interpreter,
+                    previous=((binding or {}).get("metadata") or {})
+                    .get("annotations", {})
+                    .get(dependencies.ANNOTATION_DEPENDENCIES),
+                ),
             },
         )
         waits = [] if app_failover.recheck_after is None else [app_failover.recheck_after]

@@ -17,14 +17,23 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, dependencies, keys, manifest_sealing, overrides, reasons, rendering
+from hub import (
+    conditions,
+    dependencies,
+    interpretation,
+    keys,
+    manifest_sealing,
+    overrides,
+    reasons,
+    rendering,
+)
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateId, TemplateRef
-from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
+from shared.interpreter import InterpreterError
 from shared.kube import errors
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter
@@ -84,12 +93,10 @@ class WorksController:
         *,
         state: HubState,
         enqueue_status: Callable[[keys.BindingKey], None],
-        replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
     ) -> None:
         self.state = state
         self.enqueue_status = enqueue_status
-        self.replica_paths = replica_paths
         self.events = events
         # (binding key, cluster) → the render error of its manifest for that cluster
         self.render_errors: dict[tuple[keys.BindingKey, str], str] = {}
@@ -169,18 +176,22 @@ class WorksController:
                     cluster=view,
                     replicas=replicas,
                     overrides=override_policies,
-                    replica_paths=self.replica_paths,
+                    interpreter=self.state.interpreter,
                 )
                 manifest = manifest_sealing.seal_for(manifest, cluster=view)  # Secrets: for this member only
-            except overrides.OverrideError as exc:
-                if self.render_errors.get((bkey, cluster)) != str(exc):
-                    self.render_errors[(bkey, cluster)] = str(exc)
+            except (overrides.OverrideError, InterpreterError) as exc:
+                # a failed override or ReviseReplica script: the member keeps its last good manifest
+                problem, reason = (
+                    (interpretation.describe(exc), interpretation.REASON_INTERPRETATION_FAILED)
+                    if isinstance(exc, InterpreterError)
+                    else (str(exc), reasons.OVERRIDE_FAILED)
+                )
+                if self.render_errors.get((bkey, cluster)) != problem:
+                    self.render_errors[(bkey, cluster)] = problem
                     self.enqueue_status(bkey)
-                    _log.warning("render.failed", binding=bkey, cluster=cluster, error=str(exc))
+                    _log.warning("render.failed", binding=bkey, cluster=cluster, error=problem)
                     if self.events is not None:
-                        await self.events.emit(
-                            binding, event_type="Warning", reason=reasons.OVERRIDE_FAILED, message=str(exc)
-                        )
+                        await self.events.emit(binding, event_type="Warning", reason=reason, message=problem)
                 if previous is not None:
                     manifests.append(previous)
                 continue
@@ -210,7 +221,7 @@ class WorksController:
                             cluster=view,
                             replicas=None,
                             overrides=override_policies,
-                            replica_paths=self.replica_paths,
+                            interpreter=self.state.interpreter,
                         )
                     )
                 except overrides.OverrideError as exc:
@@ -259,6 +270,12 @@ class WorksController:
             carried = [str(TemplateId.of(m)) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))
+            # the agent's interpreter scripts (health, status reflection, retention) ride along
+            carried_scripts = interpretation.agent_customizations(
+                work["spec"]["workload"]["manifests"], self.state.interpreter
+            )
+            if carried_scripts:
+                work["spec"]["interpreterCustomizations"] = carried_scripts
             await self._write(work, existing.get(work["metadata"]["name"]))
         for name in sorted(set(existing) - {w["metadata"]["name"] for w in desired}):
             self._created.pop((namespace, name), None)
@@ -314,7 +331,14 @@ class WorksController:
             template = self.state.template(ref)
             if owner_policy is None or template is None or not dependencies.propagates_deps(owner_policy):
                 continue
-            dependents.append((owner, dependencies.dependencies_of(template)))
+            try:
+                refs = interpretation.dependencies(template, self.state.interpreter)
+            except InterpreterError:
+                # the customization's GetDependencies fails (DependenciesResolved=False): the
+                # binding's last good list, which the scheduler keeps
+                annotations = (binding.get("metadata") or {}).get("annotations") or {}
+                refs = interpretation.parse_annotation(annotations.get(dependencies.ANNOTATION_DEPENDENCIES))
+            dependents.append((owner, refs))
         return dependencies.owned_dependencies(
             policy=policy_ref, dependents=dependents, propagated=propagated
         )

@@ -8,8 +8,8 @@ from typing import Any
 
 from hub import matching, overrides, rendering, scheduling
 from hub.clusters import ClusterView
-from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from shared.api import names
+from shared.interpreter import Interpreter, InterpreterError
 from shared.kube.types import split_api_version
 
 POLICY_KINDS = (names.KIND_PROPAGATION_POLICY, names.KIND_CLUSTER_PROPAGATION_POLICY)
@@ -66,7 +66,7 @@ def plan(
     policies: Sequence[Mapping[str, Any]],
     override_policies: Sequence[Mapping[str, Any]],
     clusters: Sequence[ClusterView],
-    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+    interpreter: Interpreter | None = None,
 ) -> list[TemplatePlan]:
     """Match, schedule and render every template; errors are collected, never raised."""
     # each policy parsed once: its validation and its typed placement
@@ -85,7 +85,7 @@ def plan(
                 placement=chosen.placement,
                 template=template,
                 clusters=clusters,
-                replica_paths=replica_paths,
+                interpreter=interpreter,
             )
         except scheduling.PlacementError as exc:
             entry.errors.append(f"{chosen.ref}: {exc}")
@@ -98,8 +98,8 @@ def plan(
                     cluster=cluster_views[target.cluster],
                     replicas=target.replicas,
                     overrides=override_policies,
-                    replica_paths=replica_paths,
+                    interpreter=interpreter,
                 )
-            except overrides.OverrideError as exc:
+            except (overrides.OverrideError, InterpreterError) as exc:
                 entry.errors.append(str(exc))
     return out

@@ -34,10 +34,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub import failover, selectors, spread, workload_affinity
+from hub import failover, interpretation, selectors, spread, workload_affinity
 from hub import replicas as replica_math
 from hub.clusters import ClusterView, Taint
-from hub.replica_paths import DEFAULT_REPLICA_PATHS, template_replicas
 from shared.api.meta import parse_time as _time
 from shared.api.policy import (
     ClusterAffinity,
@@ -50,6 +49,7 @@ from shared.api.policy import (
 )
 from shared.api.quantity import QuantityError, parse_quantity
 from shared.api.validation import problems_from_error
+from shared.interpreter import Interpreter, InterpreterError
 
 SPREAD_FIELDS = ("cluster", "region", "zone", "provider")
 
@@ -100,7 +100,15 @@ class Decision:
 
 
 class PlacementError(ValueError):
-    """The policy's placement cannot be evaluated (a bad selector, a bad spread constraint)."""
+    """The policy's placement cannot be evaluated (a bad selector, a bad spread constraint, or
+    the template's replicas: a ResourceInterpreterCustomization's InterpretReplica failed).
+
+    ``reason``: a condition reason for the binding's Scheduled=False (None: InvalidPlacement).
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # ---------------------------------------------------------------- parsing (wire dicts -> models)
@@ -496,7 +504,7 @@ def schedule(
     template: Mapping[str, Any],
     clusters: Sequence[ClusterView],
     previous: Mapping[str, int | None] | None = None,
-    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+    interpreter: Interpreter | None = None,
     now: datetime | None = None,
     current_affinity: str | None = None,
     peers: Sequence[workload_affinity.Peer] = (),
@@ -511,13 +519,19 @@ def schedule(
 
     ``previous`` maps clusters that hold the template now to their replicas (None for kinds
     without replicas); it only breaks ties, so unchanged inputs keep their placement.
+    ``interpreter``: the hub's ResourceInterpreterCustomizations (``hub.interpretation``: the
+    replicas to divide and each one's requests); None: the built-in rules only.
     """
     if placement is None:
         placement = parse_placement(policy_spec)
     before = {name: (1 if count is None else max(count, 1)) for name, count in (previous or {}).items()}
     tolerations = placement.cluster_tolerations
-    total = template_replicas(template, replica_paths)
-    requests = replica_math.pod_requests(template) if total is not None else {}
+    try:
+        total, requests = interpretation.replicas(template, interpreter)
+    except InterpreterError as exc:
+        raise PlacementError(
+            interpretation.describe(exc), reason=interpretation.REASON_INTERPRETATION_FAILED
+        ) from exc
     ordered_clusters = sorted(clusters, key=lambda c: c.name)
     now = now or datetime.now(UTC)
     workload = placement.workload_affinity

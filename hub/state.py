@@ -6,7 +6,7 @@ running, as policies name new kinds (``TemplateKinds``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hub import keys
@@ -15,6 +15,8 @@ from hub.matching import PolicyRef, PolicyView, TemplateId, TemplateRef
 from hub.rendering import policy_label_values
 from hub.views import BindingView, PolicyCheck, WorkView
 from shared.api import names
+from shared.interpreter import Interpreter
+from shared.interpreter.feed import CustomizationFeed
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer, Views, strip_managed_fields
 from shared.kube.types import object_key
@@ -37,7 +39,11 @@ def _at_least(cached: str, written: str) -> bool:
 class HubState:
     """Informers over the hub API and read-only queries on their caches."""
 
-    def __init__(self, hub_api: KubeClient) -> None:
+    def __init__(
+        self, hub_api: KubeClient, *, interpreter_defaults: Iterable[Mapping[str, Any]] = ()
+    ) -> None:
+        """``interpreter_defaults``: defaults-layer ResourceInterpreterCustomizations (the
+        ``--replica-path`` shorthand, ``hub.interpretation.shorthand_defaults``)."""
         self.hub_api = hub_api
         managed = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
         # the hub never reads managedFields (often half an object): not cached
@@ -116,6 +122,17 @@ class HubState:
             name="hub:work",
             transform=strip_managed_fields,
         )
+        # ResourceInterpreterCustomizations (cluster-scoped) feed the one interpreter every
+        # controller asks (hub.interpretation); ``interpreter_feed.problems``: broken ones by name
+        self.customizations = Informer(
+            hub_api,
+            names.CONFIG_API_VERSION,
+            names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION,
+            name="hub:ric",
+            transform=strip_managed_fields,
+        )
+        self.interpreter = Interpreter(defaults=interpreter_defaults)
+        self.interpreter_feed = CustomizationFeed(self.interpreter, self.customizations)
         self.templates: dict[tuple[str, str], Informer] = {}
         # per template kind: a digest of what members get, per template version
         self.template_contents: dict[tuple[str, str], Views[str]] = {}
@@ -161,6 +178,7 @@ class HubState:
             self.bindings,
             self.cluster_bindings,
             self.works,
+            self.customizations,
         ]
 
     # ---- members ---------------------------------------------------------------------------------

@@ -11,11 +11,11 @@
 Binding status has two writers; each applies only its own fields, server-side.
 
 The scheduler owns ``status.schedulingDecision`` and the ``Scheduled`` condition; the status
-controller owns ``status.aggregatedStatus`` and the ``Applied``, ``Available`` and ``Rendered``
-conditions. Each applies its part with its own field manager (``conditions`` is a list map keyed
-by ``type`` in the CRD), so neither can undo the other's update, whatever copy it computed from:
-no conditional patches, no 409 retries. An apply always carries every field its writer owns
-(a field it stops applying is removed).
+controller owns ``status.aggregatedStatus`` and the ``Applied``, ``Available``, ``Rendered``,
+``StatusAggregated`` and ``DependenciesResolved`` conditions. Each applies its part with its own
+field manager (``conditions`` is a list map keyed by ``type`` in the CRD), so neither can undo the
+other's update, whatever copy it computed from: no conditional patches, no 409 retries. An apply
+always carries every field its writer owns (a field it stops applying is removed).
 """
 
 from __future__ import annotations
@@ -65,7 +65,14 @@ SCHEDULER = StatusOwner(
 AGGREGATOR = StatusOwner(
     manager="waybill-hub-status",
     fields=("aggregatedStatus",),
-    condition_types=(names.CONDITION_APPLIED, names.CONDITION_AVAILABLE, "Rendered"),
+    # StatusAggregated, DependenciesResolved: a customization's script failed (hub.interpretation)
+    condition_types=(
+        names.CONDITION_APPLIED,
+        names.CONDITION_AVAILABLE,
+        "Rendered",
+        "StatusAggregated",
+        "DependenciesResolved",
+    ),
 )
 
 
