@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import dependencies, keys, matching, rendering
+from hub import dependencies, keys, matching, rendering, schedule_priority
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -96,6 +96,7 @@ class Hub:
         grace_seconds: float = 40.0,
         failover_eviction_seconds: float | None = 300.0,
         workers: int = 16,
+        scheduler_names: Iterable[str] = (schedule_priority.DEFAULT_SCHEDULER,),
     ) -> None:
         self.state = HubState(hub_api)
         self.events = EventRecorder(hub_api)
@@ -117,8 +118,12 @@ class Hub:
             enqueue_status=self._enqueue_status,
             replica_paths=replica_paths,
             events=self.events,
+            scheduler_names=scheduler_names,
         )
-        self.scheduler = Controller("hub-scheduler", self._schedule, workers=workers)
+        # schedulePriority: templates of higher-priority policies are scheduled first
+        self.scheduler = Controller(
+            "hub-scheduler", self._schedule, workers=workers, priority=self.scheduler_ctl.priority
+        )
         self.policies_ctl = PolicyStatusController(state=self.state, events=self.events)
         self.policy_status = Controller("hub-policies", self.policies_ctl.reconcile, workers=1)
         self.status_ctl = StatusController(
@@ -186,6 +191,7 @@ class Hub:
             (state.cluster_overrides, names.KIND_CLUSTER_OVERRIDE_POLICY),
         ):
             informer.add_handler(self._make_override_handler(kind))
+        state.priority_classes.add_handler(lambda _name: self._priority_class_changed())
         state.bindings.add_update_handler(self._binding_changed)
         state.cluster_bindings.add_update_handler(
             lambda name, old, new: self._binding_changed(name, old, new)
@@ -239,6 +245,11 @@ class Hub:
                 self._all_templates()
 
         return handler
+
+    def _priority_class_changed(self) -> None:
+        """A PriorityClass changed: the bindings of policies with a schedulePriority take its value."""
+        if schedule_priority.uses_priority(self.state.propagation_policies()):
+            self._all_templates()
 
     def _all_policy_status(self) -> None:
         for policy in self.state.propagation_policies():
@@ -418,5 +429,9 @@ class Hub:
         finally:
             for controller in self.controllers:
                 controller.stop()
-            for informer in [*self.state.fixed_informers, *self.state.templates.values()]:
+            for informer in [
+                *self.state.fixed_informers,
+                self.state.priority_classes,
+                *self.state.templates.values(),
+            ]:
                 await informer.stop()
