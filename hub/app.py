@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import dependencies, interpretation, keys, matching, rendering, scheduling
+from hub import dependencies, interpretation, keys, matching, rendering, schedule_priority, scheduling
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -94,6 +94,7 @@ class Hub:
         grace_seconds: float = 40.0,
         failover_eviction_seconds: float | None = 300.0,
         workers: int = 16,
+        scheduler_names: Iterable[str] = (schedule_priority.DEFAULT_SCHEDULER,),
     ) -> None:
         # --replica-path: a shorthand for defaults-layer customizations (hub.interpretation)
         self.state = HubState(hub_api, interpreter_defaults=interpretation.shorthand_defaults(replica_paths))
@@ -114,8 +115,12 @@ class Hub:
             enqueue_works=self.works.enqueue,
             enqueue_status=self._enqueue_status,
             events=self.events,
+            scheduler_names=scheduler_names,
         )
-        self.scheduler = Controller("hub-scheduler", self._schedule, workers=workers)
+        # schedulePriority: templates of higher-priority policies are scheduled first
+        self.scheduler = Controller(
+            "hub-scheduler", self._schedule, workers=workers, priority=self.scheduler_ctl.priority
+        )
         self.policies_ctl = PolicyStatusController(state=self.state, events=self.events)
         self.policy_status = Controller("hub-policies", self.policies_ctl.reconcile, workers=1)
         self.status_ctl = StatusController(
@@ -183,6 +188,7 @@ class Hub:
             (state.cluster_overrides, names.KIND_CLUSTER_OVERRIDE_POLICY),
         ):
             informer.add_handler(self._make_override_handler(kind))
+        state.priority_classes.add_handler(lambda _name: self._priority_class_changed())
         state.bindings.add_update_handler(self._binding_changed)
         state.cluster_bindings.add_update_handler(
             lambda name, old, new: self._binding_changed(name, old, new)
@@ -259,6 +265,11 @@ class Hub:
                 self._all_templates()
 
         return handler
+
+    def _priority_class_changed(self) -> None:
+        """A PriorityClass changed: the bindings of policies with a schedulePriority take its value."""
+        if schedule_priority.uses_priority(self.state.propagation_policies()):
+            self._all_templates()
 
     def _all_policy_status(self) -> None:
         for policy in self.state.propagation_policies():
@@ -438,5 +449,9 @@ class Hub:
         finally:
             for controller in self.controllers:
                 controller.stop()
-            for informer in [*self.state.fixed_informers, *self.state.templates.values()]:
+            for informer in [
+                *self.state.fixed_informers,
+                self.state.priority_classes,
+                *self.state.templates.values(),
+            ]:
                 await informer.stop()

@@ -336,8 +336,7 @@ class WorksController:
             except InterpreterError:
                 # the customization's GetDependencies fails (DependenciesResolved=False): the
                 # binding's last good list, which the scheduler keeps
-                annotations = (binding.get("metadata") or {}).get("annotations") or {}
-                refs = interpretation.parse_annotation(annotations.get(dependencies.ANNOTATION_DEPENDENCIES))
+                refs = interpretation.listed_dependencies(binding)
             dependents.append((owner, refs))
         return dependencies.owned_dependencies(
             policy=policy_ref, dependents=dependents, propagated=propagated

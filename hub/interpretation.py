@@ -297,32 +297,41 @@ def dependencies(
     return sorted(out)
 
 
-def dependency_annotation(
+def binding_dependencies(
     policy_spec: Mapping[str, Any],
     template: Mapping[str, Any],
     interpreter: Interpreter | None,
     *,
-    previous: str | None,
-) -> str | None:
-    """``hub.dependencies.binding_annotation`` through the interpreter; on a script error the
-    binding keeps ``previous`` (its last good list). Never raises."""
+    previous: Sequence[Mapping[str, Any]] | None,
+) -> list[dict[str, str]]:
+    """The binding's ``spec.dependencies`` (``hub.dependencies.binding_dependencies``) through
+    the interpreter; on a script error the binding keeps ``previous`` (its last good list).
+    Never raises."""
     if not deps.propagates_deps({"spec": policy_spec}):
-        return None
+        return []
     try:
         refs = dependencies(template, interpreter)
     except InterpreterError:
-        return previous
-    return ", ".join(str(ref) for ref in refs) if refs else None
+        return [dict(entry) for entry in previous or []]
+    return [
+        {"apiVersion": ref.api_version, "kind": ref.kind, "namespace": ref.namespace, "name": ref.name}
+        for ref in refs
+    ]
 
 
-def parse_annotation(value: str | None) -> list[deps.DependencyRef]:
-    """The ``Kind/ns/name`` list of a binding's dependencies annotation (all core kinds)."""
+def listed_dependencies(binding: Mapping[str, Any] | None) -> list[deps.DependencyRef]:
+    """The dependencies a binding lists in ``spec.dependencies`` (its last good list)."""
     out = []
-    for part in (value or "").split(","):
-        kind, _, rest = part.strip().partition("/")
-        namespace, _, name = rest.partition("/")
-        if kind and name:
-            out.append(deps.DependencyRef("v1", kind, namespace, name))
+    for entry in ((binding or {}).get("spec") or {}).get("dependencies") or []:
+        if isinstance(entry, Mapping) and entry.get("kind") and entry.get("name"):
+            out.append(
+                deps.DependencyRef(
+                    str(entry.get("apiVersion") or "v1"),
+                    str(entry["kind"]),
+                    str(entry.get("namespace") or ""),
+                    str(entry["name"]),
+                )
+            )
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import keys
+from hub import keys, schedule_priority
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, PolicyView, TemplateId, TemplateRef
 from hub.rendering import policy_label_values
@@ -133,6 +133,15 @@ class HubState:
         )
         self.interpreter = Interpreter(defaults=interpreter_defaults)
         self.interpreter_feed = CustomizationFeed(self.interpreter, self.customizations)
+        # schedulePriority: started on first need (a hub without such policies never lists them)
+        self.priority_classes = Informer(
+            hub_api,
+            schedule_priority.PRIORITY_CLASS_API_VERSION,
+            schedule_priority.PRIORITY_CLASS_KIND,
+            name="hub:pc",
+            transform=strip_managed_fields,
+        )
+        self._priority_classes_started = False
         self.templates: dict[tuple[str, str], Informer] = {}
         # per template kind: a digest of what members get, per template version
         self.template_contents: dict[tuple[str, str], Views[str]] = {}
@@ -268,6 +277,16 @@ class HubState:
         if ref.kind == names.KIND_CLUSTER_PROPAGATION_POLICY:
             return self.cluster_policies.get(ref.name)
         return self.policies.get(f"{ref.namespace}/{ref.name}")
+
+    def priority_classes_ready(self) -> bool:
+        """Start the PriorityClass informer on first call; whether its cache has synced."""
+        if not self._priority_classes_started:
+            self._priority_classes_started = True
+            self.priority_classes.start()
+        return self.priority_classes.has_synced
+
+    def priority_class(self, name: str) -> Obj | None:
+        return self.priority_classes.get(name)
 
     # ---- templates and bindings --------------------------------------------------------------
 

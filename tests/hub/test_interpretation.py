@@ -284,9 +284,9 @@ def test_dependencies_come_from_the_customization_and_unsupported_ones_are_refus
 def test_a_failing_dependency_script_keeps_the_last_list_and_gives_a_condition() -> None:
     failing = Interpreter([customization(dependencyInterpretation=broken("GetDependencies"))])
     spec = {"propagateDeps": True}
-    previous = "ConfigMap/default/settings"
-    assert interpretation.dependency_annotation(spec, widget(), failing, previous=previous) == previous
-    assert interpretation.parse_annotation(previous) == [
+    previous = [{"apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "settings"}]
+    assert interpretation.binding_dependencies(spec, widget(), failing, previous=previous) == previous
+    assert interpretation.listed_dependencies({"spec": {"dependencies": previous}}) == [
         dependencies.DependencyRef("v1", "ConfigMap", "default", "settings")
     ]
     outcome = interpretation.status_outcome(
