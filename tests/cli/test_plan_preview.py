@@ -85,7 +85,22 @@ async def test_a_policy_alone_is_planned_over_the_live_templates(fleet: Fleet, t
     # nothing was written: the live policy still places web on eu1 only
     live = await kubectl(fleet, "get", "pp", "web", "-n", "shop", "-o", "jsonpath={.spec.placement}")
     assert '"clusterNames":["eu1"]' in live.out.replace(" ", ""), live
+    # a kind the hub does not serve is a warning, the rest is planned
+    unserved = copy.deepcopy(widened)
+    unserved["spec"]["resourceSelectors"].append({"apiVersion": "example.com/v1", "kind": "Widget"})
+    path.write_bytes(dump([unserved]))
+    warned = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
+    assert warned.code == 0 and "== Deployment/shop/web (live on the hub)" in warned.out, warned
+    assert "warning: the hub does not serve example.com/v1 Widget" in warned.err, warned
+    # a template the hub's API server refuses: exit 2, naming it (checked by a dry run, not stored)
+    broken = copy.deepcopy(objects[1])
+    broken["spec"]["replicas"] = "many"
+    path.write_bytes(dump([broken]))
+    invalid = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
+    assert invalid.code == 2 and "Deployment/shop/web: the hub refuses it" in invalid.err, invalid
+    assert len(invalid.err.strip().splitlines()) == 1 and "Traceback" not in invalid.err, invalid
     # without a hub, a policy-only file is still one clear line
+    path.write_bytes(dump([widened]))
     offline = await waybill("plan", "-f", str(path))
     assert offline.code == 2 and "--kubeconfig" in offline.err and "Traceback" not in offline.err, offline
     # a policy the hub would refuse: exit 2, naming the object and field
@@ -127,11 +142,17 @@ async def test_plan_diff_shows_field_changes_per_member_and_leaves_no_work(
     managed = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
     works = await kubectl(fleet, "get", "works", "-A", "-l", managed, "-o", "name")
     assert len(works.out.split()) == 2, works
-    # no change at all: every manifest says so, exit 0
-    path.write_bytes(dump([objects[1]]))
+    # the template unchanged, a new ConfigMap the changed policy also selects
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "shop"}}
+    config["data"] = {"k": "v"}
+    selecting = copy.deepcopy(objects[2])
+    selecting["spec"]["resourceSelectors"].append({"apiVersion": "v1", "kind": "ConfigMap", "name": "cfg"})
+    path.write_bytes(dump([objects[1], config, selecting]))
     same = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
     assert same.code == 0, same
     assert same.out.count("Deployment/shop/web: no change") == 2, same
+    assert same.out.count("ConfigMap/shop/cfg: would be created (not on the member)") == 2, same
+    assert await member_object(fleet, "eu1", "v1", "ConfigMap", "cfg") is None
 
 
 async def test_a_member_whose_agent_is_down_is_reported_as_not_answering(
@@ -216,3 +237,56 @@ async def test_a_secret_change_shows_redacted_values(fleet: Fleet, tmp_path: Pat
         assert value.decode() not in result.out + result.err
         assert base64.b64encode(value).decode() not in result.out + result.err
     assert await preview_works_left(fleet) == []
+
+
+def preview_work(name: str, *, expires: str) -> dict[str, Any]:
+    return {
+        "apiVersion": names.WORK_API_VERSION,
+        "kind": names.KIND_WORK,
+        "metadata": {
+            "name": name,
+            "namespace": "member-eu1",
+            "labels": {names.LABEL_PREVIEW: name},
+            "annotations": {names.ANNOTATION_PREVIEW_EXPIRES: expires},
+        },
+        "spec": {
+            "workload": {
+                "manifests": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}]
+            },
+            "applyStrategy": {"type": "ReportDiff"},
+        },
+    }
+
+
+async def test_the_hub_leaves_preview_works_alone_and_expired_ones_are_swept(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    hub = str(fleet.hub.kubeconfig_path)
+    objects = web_objects(cluster_names=["eu1"])
+    await placed(fleet, objects, clusters=["eu1"])
+    stale = preview_work("waybill-preview-stale", expires="2000-01-01T00:00:00Z")
+    other = preview_work("waybill-preview-other", expires="2100-01-01T00:00:00Z")  # another user's
+    await apply(fleet, [stale, other])
+    # A template change makes the works controller rewrite eu1's Works: once the member runs the
+    # new image it has reconciled that namespace, and left both preview Works as they were.
+    changed = copy.deepcopy(objects[1])
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:2"
+    await apply(fleet, [changed])
+
+    async def rolled() -> bool:
+        live = await member_object(fleet, "eu1", "apps/v1", "Deployment", "web")
+        return bool(live) and live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
+
+    await eventually(rolled, what="nginx:2 on eu1")
+    generations = await kubectl(
+        fleet, "get", "works", "-n", "member-eu1", "-l", names.LABEL_PREVIEW,
+        "-o", "jsonpath={range .items[*]}{.metadata.name}={.metadata.generation} {end}",
+    )  # fmt: skip
+    assert sorted(generations.out.split()) == ["waybill-preview-other=1", "waybill-preview-stale=1"], (
+        generations
+    )
+    path = tmp_path / "same.yaml"
+    path.write_bytes(dump([changed]))
+    result = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
+    assert result.code == 0 and "Deployment/shop/web: no change" in result.out, result
+    assert await preview_works_left(fleet) == ["work.work.waybill.dev/waybill-preview-other"]
