@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 import yaml
 
-from hub import planning
+from hub import planning, scheduling
 from hub.clusters import ClusterView
 from shared.api import names
 from shared.api.cluster import MemberCluster
@@ -106,27 +106,55 @@ def load_objects(path: str) -> list[dict[str, Any]]:
     return objects
 
 
+def _replicas(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _rows(
+    decision: scheduling.Decision, now: plan_sources.Placement | None, *, with_now: bool
+) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """CLUSTER, REPLICAS (and NOW: the current placement, with a hub) rows of one template."""
+    current = dict(now.clusters) if now is not None else {}
+
+    def was(cluster: str) -> str:
+        return _replicas(current.pop(cluster)) if cluster in current else "not placed"
+
+    rows: list[list[Any]] = [[t.cluster, _replicas(t.replicas), was(t.cluster)] for t in decision.targets]
+    rows += [[r.cluster, f"left out: {r.reason} ({r.message})", was(r.cluster)] for r in decision.rejections]
+    rows += [[cluster, "removed", _replicas(replicas)] for cluster, replicas in sorted(current.items())]
+    if not with_now:
+        return ("CLUSTER", "REPLICAS"), [row[:2] for row in rows]
+    return ("CLUSTER", "REPLICAS", "NOW"), rows
+
+
 def render(
-    plans: list[planning.TemplatePlan], *, manifests: bool, live: Collection[plan_sources.Identity] = ()
+    plans: list[planning.TemplatePlan],
+    *,
+    manifests: bool,
+    live: Collection[plan_sources.Identity] = (),
+    placements: Mapping[plan_sources.Identity, plan_sources.Placement] | None = None,
 ) -> str:
+    """The plan as text; with ``placements`` (read from a hub) also where each template is now."""
     out: list[str] = []
     for entry in plans:
         ref = entry.template
-        source = " (live on the hub)" if (ref.group, ref.kind, ref.namespace, ref.name) in live else ""
+        key = (ref.group, ref.kind, ref.namespace, ref.name)
+        source = " (live on the hub)" if key in live else ""
         out.append(f"== {ref}{source}")
+        now = (placements or {}).get(key)
+        was = f" (now: {now.policy})" if now is not None and now.policy != str(entry.policy) else ""
         if entry.policy is None:
-            out.append("   not claimed by any propagation policy")
+            out.append(f"   not claimed by any propagation policy{was}")
             continue
-        out.append(f"   policy: {entry.policy}")
+        out.append(f"   policy: {entry.policy}{was}")
         out.extend(f"   error: {e}" for e in entry.errors)
         decision = entry.decision
         if decision is None:
             continue
-        rows = [[t.cluster, "-" if t.replicas is None else t.replicas] for t in decision.targets]
-        rows += [[r.cluster, f"left out: {r.reason} ({r.message})"] for r in decision.rejections]
         if decision.message:
             out.append(f"   note: {decision.message}")
-        out.append("\n".join("   " + line for line in table(("CLUSTER", "REPLICAS"), rows).splitlines()))
+        header, rows = _rows(decision, now, with_now=placements is not None)
+        out.append("\n".join("   " + line for line in table(header, rows).splitlines()))
         if manifests:
             for cluster, manifest in entry.manifests.items():
                 out.append(f"--- # {ref} on {cluster}")
@@ -244,7 +272,9 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
         print(f"warning: {warning}", file=sys.stderr)
     planned = make_plan(args.filename, plan_sources.merge([*others, *stored], read.objects), hub=True)
     planned.live = read.live_templates
-    print(render(planned.plans, manifests=not args.no_manifests, live=planned.live))
+    print(
+        render(planned.plans, manifests=not args.no_manifests, live=planned.live, placements=read.placements)
+    )
     code = 1 if any(p.errors for p in planned.plans) else 0
     if args.diff:
         sys.stdout.flush()

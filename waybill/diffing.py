@@ -221,7 +221,9 @@ async def _wait(hub_api: KubeClient, preview: PreviewWork, *, deadline: float) -
             )
         except NotFound:
             return None  # deleted under us (the member namespace went away)
-        answer = read_answer(preview, live)
+        except ApiError:
+            live = None  # a blip (the client already retried): look again until the deadline
+        answer = read_answer(preview, live) if live is not None else None
         if answer is not None:
             return answer
         if loop.time() >= deadline:
@@ -279,13 +281,14 @@ async def preview(
     written: list[PreviewWork] = []
     try:
         for item in works:
+            written.append(item)  # before the create: cancelled in flight, it is still deleted
             try:
                 await hub_api.create(item.work)
             except ApiError as exc:
+                written.remove(item)
                 why = f"cannot write its preview Work: {exc.reason}: {exc.message}"
                 answers[item.cluster] = MemberAnswer(item.cluster, NOT_WRITTEN, message=why)
                 continue
-            written.append(item)
         deadline = asyncio.get_running_loop().time() + wait_seconds
         results = await asyncio.gather(*(_wait(hub_api, w, deadline=deadline) for w in written))
         for item, result in zip(written, results, strict=True):

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import matching, overrides, planning
+from hub import matching, overrides, planning, views
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.errors import ApiError, BadRequest, Forbidden, Invalid, NotFound
@@ -36,6 +36,14 @@ Identity = tuple[str, str, str, str]  # group, kind, namespace, name
 ListScope = tuple[str, str, str | None]  # apiVersion, kind, namespace (None: every namespace)
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a template is placed now (its binding on the hub)."""
+
+    policy: str
+    clusters: Mapping[str, int | None]
+
+
 @dataclass
 class HubObjects:
     """What was read from the hub, and what could not be."""
@@ -43,6 +51,20 @@ class HubObjects:
     objects: list[Obj] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     live_templates: set[Identity] = field(default_factory=set)  # templates planned from the hub
+    placements: dict[Identity, Placement] = field(default_factory=dict)  # by template, from bindings
+
+
+def placements(bindings: Iterable[Obj]) -> dict[Identity, Placement]:
+    """Each bound template's current policy and clusters (pure)."""
+    out: dict[Identity, Placement] = {}
+    for binding in bindings:
+        ref = views.binding_template(binding)
+        if ref is None:
+            continue
+        policy = views.binding_policy(binding)
+        key = (ref.group, ref.kind, ref.namespace, ref.name)
+        out[key] = Placement("" if policy is None else str(policy), views.binding_clusters(binding))
+    return out
 
 
 def identity(obj: Obj) -> Identity:
@@ -151,6 +173,12 @@ async def read_hub(hub_api: KubeClient, file_objects: Sequence[Obj]) -> HubObjec
     unique = {identity(t): t for t in templates}
     found.live_templates = set(unique)
     found.objects += list(unique.values())
+    bindings: list[Obj] = []
+    for kind in (names.KIND_RESOURCE_BINDING, names.KIND_CLUSTER_RESOURCE_BINDING):
+        bindings += await _list(
+            hub_api, names.WORK_API_VERSION, kind, namespace=None, warnings=warn, why="current placements"
+        )
+    found.placements = placements(bindings)
     return found
 
 

@@ -79,7 +79,11 @@ async def test_a_policy_alone_is_planned_over_the_live_templates(fleet: Fleet, t
     # a namespaced policy cannot claim the (cluster-scoped) Namespace it names, on the hub or here
     assert "Namespace/shop" not in result.out, result
     section = result.out.split("== Deployment/shop/web")[1].split("==")[0]
-    assert "policy: PropagationPolicy/shop/web" in section and "us1" in section and "eu1" in section, result
+    assert "policy: PropagationPolicy/shop/web\n" in section, result
+    # planned replicas, and the current placement beside them (from the binding)
+    rows = [line.split() for line in section.splitlines()]
+    assert ["CLUSTER", "REPLICAS", "NOW"] in rows, result
+    assert ["eu1", "2", "2"] in rows and ["us1", "2", "not", "placed"] in rows, result
     # the file's policy replaces its live version instead of competing with it
     assert result.out.count("== Deployment/shop/web") == 1, result
     # nothing was written: the live policy still places web on eu1 only
@@ -99,6 +103,13 @@ async def test_a_policy_alone_is_planned_over_the_live_templates(fleet: Fleet, t
     invalid = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
     assert invalid.code == 2 and "Deployment/shop/web: the hub refuses it" in invalid.err, invalid
     assert len(invalid.err.strip().splitlines()) == 1 and "Traceback" not in invalid.err, invalid
+    # one the hub cannot check (its namespace does not exist there) is planned as written
+    elsewhere = copy.deepcopy(objects[1])
+    elsewhere["metadata"]["namespace"] = "nowhere"
+    path.write_bytes(dump([elsewhere]))
+    unchecked = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
+    assert unchecked.code == 0 and "== Deployment/nowhere/web\n" in unchecked.out, unchecked
+    assert "warning: Deployment/nowhere/web: planned as written (the hub could not check it" in unchecked.err
     # without a hub, a policy-only file is still one clear line
     path.write_bytes(dump([widened]))
     offline = await waybill("plan", "-f", str(path))
