@@ -28,9 +28,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent import applied_work as aw
-from agent import availability, feedback, guardrails, interpretation, ordering, ownership, sealing_keys
+from agent import (
+    availability,
+    feedback,
+    guardrails,
+    interpretation,
+    ordering,
+    ownership,
+    report_diff,
+    sealing_keys,
+)
 from agent.claims import WorkClaims
 from agent.config import AgentConfig
+from agent.drift import FieldDiff
 from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
 from agent.member_apply import MemberApplier, prepare
 from agent.member_cache import MemberCache
@@ -167,6 +177,9 @@ class WorkSyncer:
                     m.identifier, False, REASON_DECODING_ERRED, m.error or ""
                 )
         results.update(refused)  # guard-rail refusals: reason Forbidden, not DecodingErred
+        if (why := report_diff.refusal(work, strategy)) is not None:  # a preview Work is only compared
+            results.update(report_diff.refused(decoded, why))
+            decoded, strategy = [], Strategy(type=STRATEGY_REPORT_DIFF)
         resolved: dict[int, tuple[ManifestIdentifier, ResourceInfo | None]] = {}
         for m in decoded:
             if m.ok:
@@ -374,10 +387,11 @@ class WorkSyncer:
             holder = ownership.holder(live, work_namespace=work_ns)
             holder_carries = claims is None or (holder is not None and claims.carries(holder, key))
             decision = ownership.claim(holder_key=holder, work_key=work_key, holder_carries=holder_carries)
-            if decision == ownership.Claim.CONFLICT:
+            compare_only = strategy.type == STRATEGY_REPORT_DIFF  # writes nothing: no holder to fight
+            if decision == ownership.Claim.CONFLICT and not compare_only:
                 message = f"the object is applied by another Work, {holder}; a member object has one Work"
                 return ManifestResult(ident, False, REASON_CONFLICT, message), None
-            taking = decision == ownership.Claim.TAKE
+            taking = decision == ownership.Claim.TAKE and not compare_only
             owned = taking or (
                 live is not None and is_owned(live, applied_uids=recorded_uids, applied_work_name=aw_name)
             )
@@ -403,8 +417,12 @@ class WorkSyncer:
                     original=manifest,
                 )
             if action.type == ActionType.REPORT_DIFF:
+                diffs = action.diffs
+                if live is not None and holder is not None:  # applied by Waybill: what SSA would drop
+                    diffs = [*diffs, *await self._removed_fields(desired, ident, namespace, action.respected)]
+                message = f"{len(diffs)} field(s) differ" if live is not None and diffs else action.message
                 return ManifestResult(
-                    ident, False, action.reason, action.message, diffs=action.diffs, report_diff=True
+                    ident, False, action.reason, message, diffs=diffs, report_diff=True
                 ), None
             if action.type == ActionType.SKIP:
                 return ManifestResult(ident, False, action.reason, action.message, diffs=action.diffs), None
@@ -487,6 +505,25 @@ class WorkSyncer:
                 resource_version=str(recorded.get("resourceVersion") or ""),
             )
         return result, state
+
+    async def _removed_fields(
+        self,
+        desired: Mapping[str, Any],
+        ident: ManifestIdentifier,
+        namespace: str | None,
+        respected: frozenset[tuple[str, ...]],
+    ) -> list[FieldDiff]:
+        """Read the object itself (the cache drops the agent's own managedFields) for
+        ``report_diff.removed_fields``; only ReportDiff manifests of Waybill's objects get here."""
+        try:
+            live = await self.member_api.get(
+                str(desired["apiVersion"]), ident.kind, name=ident.name, namespace=namespace
+            )
+        except NotFound:
+            return []
+        return report_diff.removed_fields(
+            desired, live, field_manager=self.config.field_manager, skip=respected
+        )
 
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""
