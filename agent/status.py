@@ -35,6 +35,7 @@ REASON_APPLY_FAILED = "ManifestApplyFailed"
 REASON_DECODING_ERRED = "DecodingErred"
 REASON_NOT_TAKEN_OVER = "NotTakenOver"
 REASON_WAITING_FOR_CRD = "WaitingForCRD"
+REASON_NOT_AVAILABLE_YET = "ManifestsNotAvailableYet"  # the Work's Available=False while workloads start
 
 DEFAULT_STATUS_LIMIT = 600 * 1024
 MESSAGE_LIMIT = 512
@@ -197,7 +198,7 @@ def work_conditions(results: Sequence[ManifestResult], *, generation: int | None
             f"{r.identifier.describe()}: {r.availability.message if r.availability else ''}"
             for r in unavailable[:3]
         )
-        out.append(condition(COND_AVAILABLE, False, "ManifestsNotAvailableYet", msg, generation=generation))
+        out.append(condition(COND_AVAILABLE, False, REASON_NOT_AVAILABLE_YET, msg, generation=generation))
     else:
         out.append(
             condition(

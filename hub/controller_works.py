@@ -13,6 +13,7 @@ ConfigMaps, Secrets, ServiceAccounts and PVCs the policy's workloads on that mem
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -55,6 +56,12 @@ def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     meta = work.get("metadata") or {}
     return (work.get("spec"), meta.get("labels"), meta.get("annotations"))
+
+
+def _content_digest(work: Mapping[str, Any]) -> bytes:
+    """A short digest of what a Work write sets (spec, labels, annotations)."""
+    text = json.dumps(_comparable(work), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _revision(resource_version: Any) -> int | None:
@@ -101,6 +108,10 @@ class WorksController:
         # (binding key, cluster) → the render error of its manifest for that cluster
         self.render_errors: dict[tuple[keys.BindingKey, str], str] = {}
         self._created: dict[tuple[str, str], dict[str, Any]] = {}  # (namespace, name) → created Work
+        # (namespace, name) → (content digest, resourceVersion) of this controller's last write of a
+        # Work, until the informer delivers it: a pass reading the older cached copy meanwhile
+        # would otherwise write the same content again (see ``_write``)
+        self._written: dict[tuple[str, str], tuple[bytes, int]] = {}
 
     async def reconcile(self, key: keys.WorksKey) -> Result | None:
         policy_ref, cluster = key.policy, key.cluster
@@ -279,6 +290,7 @@ class WorksController:
             await self._write(work, existing.get(work["metadata"]["name"]))
         for name in sorted(set(existing) - {w["metadata"]["name"] for w in desired}):
             self._created.pop((namespace, name), None)
+            self._written.pop((namespace, name), None)
             with contextlib.suppress(errors.NotFound):
                 await self.state.hub_api.delete(
                     names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=namespace
@@ -363,8 +375,17 @@ class WorksController:
             "spec": desired["spec"],
             "metadata": {**live_meta, "labels": merged_labels, "annotations": merged_annotations},
         }
+        key = (str(meta["namespace"]), str(meta["name"]))
+        written = self._written.get(key)
+        live_version = _revision(live_meta.get("resourceVersion"))
+        if written is not None and (live_version is None or live_version >= written[1]):
+            written = None  # the informer has delivered that write (or a newer version)
+            del self._written[key]
         if _comparable(candidate) == _comparable(live):
             return
+        digest = _content_digest(desired)
+        if written is not None and written[0] == digest:
+            return  # exactly what this controller wrote last; the cached copy is older than that write
         # A merge patch, not a PUT: the agent writes the Work's status (and finalizers) all the
         # time, so a PUT with the cached resourceVersion would mostly meet 409 Conflicts.
         patch = conditions.merge_patch(
@@ -380,12 +401,15 @@ class WorksController:
                 "spec": desired["spec"],
             },
         )
-        await self.state.hub_api.patch(
+        answer = await self.state.hub_api.patch(
             names.WORK_API_VERSION,
             names.KIND_WORK,
             name=str(meta["name"]),
             namespace=str(meta["namespace"]),
             patch=patch,
         )
+        version = _revision(((answer or {}).get("metadata") or {}).get("resourceVersion"))
+        if version is not None:
+            self._written[key] = (digest, version)
         _WRITES.labels("update").inc()
         _log.info("work.updated", work=f"{meta['namespace']}/{meta['name']}")
