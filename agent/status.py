@@ -22,6 +22,7 @@ from typing import Any
 from agent.availability import Availability
 from agent.drift import FieldDiff
 from agent.manifests import ManifestIdentifier
+from shared.api.meta import stamp_wire_conditions
 
 COND_APPLIED = "Applied"
 COND_AVAILABLE = "Available"
@@ -81,21 +82,9 @@ def condition(
     return cond
 
 
-def merge_conditions(
-    new: Sequence[dict[str, Any]], old: Sequence[Mapping[str, Any]], *, now: str
-) -> list[dict[str, Any]]:
-    """Stamp ``lastTransitionTime``: kept from ``old`` when the status is unchanged, else ``now``."""
-    previous = {c.get("type"): c for c in old if isinstance(c, Mapping)}
-    out = []
-    for cond in new:
-        before = previous.get(cond["type"])
-        stamped = dict(cond)
-        if before is not None and before.get("status") == cond["status"] and before.get("lastTransitionTime"):
-            stamped["lastTransitionTime"] = before["lastTransitionTime"]
-        else:
-            stamped["lastTransitionTime"] = now
-        out.append(stamped)
-    return out
+# The one rule for lastTransitionTime (kept while the status stays, ``now`` when it moves), the
+# hub's too: shared.api.meta. ``merge_conditions(new, old, now=...)`` stamps ``new``.
+merge_conditions = stamp_wire_conditions
 
 
 def _patch_details(diffs: list[FieldDiff]) -> list[dict[str, Any]]:

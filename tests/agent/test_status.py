@@ -6,10 +6,14 @@ import json
 
 import pytest
 
+from agent import cluster_status
+from agent import status as agent_status
 from agent.availability import Availability
 from agent.drift import FieldDiff
 from agent.manifests import ManifestIdentifier
 from agent.status import ManifestResult, build_work_status, status_changed, trim
+from hub import conditions
+from shared.api import meta
 from shared.api.work import WorkStatus
 
 OK = Availability("True", "Available", "ok")
@@ -169,3 +173,50 @@ def test_trim_keeps_status_under_limit_and_says_so() -> None:
     assert failing, "failed manifests survive trimming"
     small = {"conditions": [], "manifestConditions": []}
     assert trim(small, limit_bytes=1000) is small
+
+
+def test_every_agent_condition_is_stamped_by_the_one_shared_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work conditions, manifest conditions, the removal condition and MemberCluster Ready all get
+    their lastTransitionTime from ``shared.api.meta.transition_time``, the hub's rule too."""
+    calls: list[tuple[str | None, str | None, str]] = []
+
+    def rule(*, previous_status: str | None, previous_time: str | None, status: str, now: str) -> str:
+        calls.append((previous_status, previous_time, status))
+        return "STAMPED-BY-THE-SHARED-RULE"
+
+    monkeypatch.setattr(meta, "transition_time", rule)
+    results = [
+        ManifestResult(ident(0), True, "Applied", availability=OK),
+        ManifestResult(ident(1), False, "ManifestApplyFailed", "boom"),
+    ]
+    status = build_work_status(results, generation=1, existing=None, now="T1")
+    stamped = [*status["conditions"], *(c for m in status["manifestConditions"] for c in m["conditions"])]
+    assert len(stamped) >= 7
+    assert {c["lastTransitionTime"] for c in stamped} == {"STAMPED-BY-THE-SHARED-RULE"}
+    trimmed = build_work_status(results, generation=1, existing=None, now="T1", limit_bytes=10)
+    assert {c["lastTransitionTime"] for c in trimmed["conditions"]} == {"STAMPED-BY-THE-SHARED-RULE"}
+    # the Removed condition the work controller writes goes through the same function
+    assert agent_status.merge_conditions is meta.stamp_wire_conditions
+    ready = cluster_status.ready_condition(member_reachable=True)
+    member = cluster_status.merge_member_status(None, {"nodeCount": 1}, ready, now="T1")
+    assert [c["lastTransitionTime"] for c in member["conditions"]] == ["STAMPED-BY-THE-SHARED-RULE"]
+    assert conditions.set_condition([], type="Valid", status="True", reason="Valid")[0][
+        "lastTransitionTime"
+    ] == ("STAMPED-BY-THE-SHARED-RULE")
+    assert len(calls) >= len(stamped) + 2
+
+
+def test_member_ready_keeps_its_time_while_the_status_stays() -> None:
+    ready = cluster_status.ready_condition(member_reachable=True)
+    first = cluster_status.merge_member_status(None, {}, ready, now="T1")
+    other = {"type": "CapacityTrusted", "status": "True", "reason": "Ok", "lastTransitionTime": "T0"}
+    first["conditions"].insert(0, other)
+    again = cluster_status.merge_member_status(first, {}, ready, now="T2")
+    assert [(c["type"], c["lastTransitionTime"]) for c in again["conditions"]] == [
+        ("CapacityTrusted", "T0"),
+        ("Ready", "T1"),
+    ]
+    lost = cluster_status.merge_member_status(
+        again, {}, cluster_status.ready_condition(member_reachable=False), now="T3"
+    )
+    assert lost["conditions"][-1]["lastTransitionTime"] == "T3"
