@@ -227,6 +227,14 @@ class WorkSyncer:
         configs = [c for c in spec.get("manifestConfigs") or [] if isinstance(c, Mapping)]
         claims = None if from_copy else self.claims
         interp = self.interpreters.for_work(spec)
+        if interp is not None and interp.problems and not interp.reported:
+            # the hub writes these from validated customizations; the Work's schema checks them too
+            interp.reported = True
+            _log.warning(
+                "work.interpreter_customizations_invalid",
+                work=f"{work_ns}/{work_name}",
+                problems=interp.problems,
+            )
         recorded_uids = frozenset(str(r["uid"]) for r in record if r.get("uid"))
 
         async def one(m: DecodedManifest) -> None:

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 SUMMED_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+_NOT_SUMMED = frozenset({"ObservedGeneration", "observedGeneration", "generation"})
 
 
 def _condition(conditions: Sequence[Mapping[str, Any]] | None, kind: str) -> Mapping[str, Any] | None:
@@ -173,7 +174,8 @@ def template_status(
         totals: dict[str, int] = {}
         for item in items:
             for name, value in (item.get("status") or {}).items():
-                if name == "ObservedGeneration" or not isinstance(value, int) or isinstance(value, bool):
+                # (a reflected status, hub.interpretation, spells them in camelCase)
+                if name in _NOT_SUMMED or not isinstance(value, int) or isinstance(value, bool):
                     continue
                 key = _lower_camel(name)
                 totals[key] = totals.get(key, 0) + value
