@@ -197,13 +197,16 @@ class WorkController:
             _STATUS_WRITES.labels("unchanged").inc()
             return
         meta = work.get("metadata") or {}
+        body = dict(status)
+        if "driftSummary" in (work.get("status") or {}) and "driftSummary" not in status:
+            body["driftSummary"] = None  # a merge patch keeps what it does not name
         try:
             await self.hub_api.patch_status(
                 names.WORK_API_VERSION,
                 names.KIND_WORK,
                 name=str(meta.get("name")),
                 namespace=meta.get("namespace"),
-                patch={"status": status},
+                patch={"status": body},
                 patch_type="merge",
             )
         except NotFound:

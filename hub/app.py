@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import dependencies, keys, matching, rendering
+from hub import dependencies, keys, matching, rendering, template_events
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -99,6 +99,7 @@ class Hub:
     ) -> None:
         self.state = HubState(hub_api)
         self.events = EventRecorder(hub_api)
+        self.template_events = template_events.TemplateEvents(hub_api, lookup=self.state.template)
         self.members_ctl = MembersController(
             state=self.state, grace_seconds=grace_seconds, failover_eviction_seconds=failover_eviction_seconds
         )
@@ -126,6 +127,7 @@ class Hub:
             render_errors=self.works_ctl.render_errors,
             enqueue_policy=self._enqueue_policy_status,
             clock=time.monotonic,
+            events=self.template_events,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
         self._wire()
