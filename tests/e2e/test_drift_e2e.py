@@ -281,3 +281,83 @@ async def test_if_not_drifted_leaves_the_edit_and_reports_it(
             base64.b64encode(DB_PASSWORD.encode()).decode(),
         ):
             assert value not in hub_text
+
+
+DENY_LIMITS = {
+    "apiVersion": "admissionregistration.k8s.io/v1",
+    "kind": "ValidatingAdmissionPolicy",
+    "metadata": {"name": "no-limits"},
+    "spec": {
+        "failurePolicy": "Fail",
+        "matchConstraints": {
+            "resourceRules": [
+                {
+                    "apiGroups": [""],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["configmaps"],
+                }
+            ]
+        },
+        "validations": [
+            {
+                "expression": "object.metadata.name != 'limits'",
+                "message": "limits are set locally",
+                "reason": "Forbidden",
+            }
+        ],
+    },
+}
+DENY_LIMITS_BINDING = {
+    "apiVersion": "admissionregistration.k8s.io/v1",
+    "kind": "ValidatingAdmissionPolicyBinding",
+    "metadata": {"name": "no-limits"},
+    "spec": {"policyName": "no-limits", "validationActions": ["Deny"]},
+}
+
+
+@pytest.mark.parametrize("mode", ["pull", "push"])
+async def test_apply_failures_and_refused_takeovers_are_events_on_the_template(
+    sim_factory: SimFactory, tmp_path: Path, mode: str
+) -> None:
+    async with e2e_fleet(sim_factory, tmp_path, members(mode)) as fleet:
+        eu1 = fleet.member_apis["eu1"]
+        # eu1 refuses ConfigMap "limits" (an admission policy) and already has its own "settings"
+        await eu1.create(DENY_LIMITS)
+        await eu1.create(DENY_LIMITS_BINDING)
+        await eu1.create(SHOP)
+        await eu1.create({**SETTINGS, "data": {"color": "green"}})
+        limits = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "limits", "namespace": "shop"},
+            "data": {"cpu": "2"},
+        }
+        await fleet.apply(SHOP, policy("config", [("v1", "ConfigMap")]), SETTINGS, limits)
+
+        failed = await eventually(
+            lambda: template_events(fleet, "ConfigMap", "limits", "ApplyFailed"),
+            within=20,
+            what="ApplyFailed Event",
+        )
+        assert len(failed) == 1 and failed[0]["type"] == "Warning"
+        assert (
+            failed[0]["message"].startswith("eu1: ManifestApplyFailed: Forbidden")
+            and "limits are set locally" in failed[0]["message"]
+        )
+        refused = await eventually(
+            lambda: template_events(fleet, "ConfigMap", "settings", "NotTakenOver"),
+            within=20,
+            what="NotTakenOver Event",
+        )
+        assert len(refused) == 1 and refused[0]["message"].startswith("eu1: the object exists on the member")
+        # eu2 is fine: no Event names it
+        async def applied_on_eu2() -> bool:
+            return bool((await binding_item(fleet, "limits-configmap", "eu2")).get("applied"))
+
+        await eventually(applied_on_eu2, what="limits applied on eu2")
+        events = await fleet.hub_api.list("v1", "Event", namespace="shop")
+        assert not [e for e in events.items if str(e.get("message", "")).startswith("eu2:")]
+        # the member's own object is untouched
+        live = await eu1.get("v1", "ConfigMap", name="settings", namespace="shop")
+        assert live["data"] == {"color": "green"}
