@@ -69,7 +69,10 @@ def changed_by(live: Mapping[str, Any], diffs: Iterable[FieldDiff], *, field_man
     entries = [
         e
         for e in (live.get("metadata") or {}).get("managedFields") or []
-        if isinstance(e, Mapping) and e.get("manager") and e.get("manager") != field_manager
+        if isinstance(e, Mapping)
+        and e.get("manager")
+        and e.get("manager") != field_manager
+        and e.get("subresource") != "status"  # controllers reporting status do not edit the spec
     ]
     paths = [d.field_path for d in diffs if d.field_path]
     owners: list[str] = []
@@ -92,9 +95,12 @@ def observe(
     field_manager: str,
     manifest_digest: str,
 ) -> DriftObservation | None:
-    """This pass's drift for one manifest (None when nothing drifted)."""
-    if not diffs or live is None:
+    """This pass's drift for one manifest (None when nothing drifted); ``live`` None: the
+    object was deleted on the member (``deleted()``)."""
+    if not diffs:
         return None
+    if live is None:  # deleted on the member: nobody to name
+        return DriftObservation(tuple(diffs), corrected, (), manifest_digest)
     generation = (live.get("metadata") or {}).get("generation")
     return DriftObservation(
         diffs=tuple(diffs),
@@ -172,9 +178,16 @@ def _paths(record: Mapping[str, Any], limit: int = 5) -> str:
 
 def describe(record: Mapping[str, Any]) -> str:
     """One line: which fields, by whom, when, corrected or not."""
-    who = ", ".join(record.get("changedBy") or []) or "an unknown manager"
     done = "corrected" if record.get("corrected") else "not corrected"
+    if _paths(record) == "/":
+        return f"the object was deleted on the member at {record.get('observedTime')}; {done}"
+    who = ", ".join(record.get("changedBy") or []) or "an unknown manager"
     return f"{_paths(record)} changed on the member by {who} at {record.get('observedTime')}; {done}"
+
+
+def deleted() -> FieldDiff:
+    """The drift of an applied object someone deleted on the member (its manifest unchanged)."""
+    return FieldDiff("/", None, "(object)")
 
 
 def drift_condition(

@@ -426,11 +426,15 @@ class WorkSyncer:
                 or not (written_version or recorded.get("resourceVersion"))
             )
             drifts = [] if changed else action.drifts
+            if live is None and not changed and recorded is not None and recorded.get("uid"):
+                drifts = [drift_record.deleted()]  # applied, then deleted on the member: re-created
             current = (
                 action.type == ActionType.APPLY and owned and not taking and not action.drifts and not changed
             )
             # whenToApply IfNotDrifted: the member keeps its edit, reported (a new manifest is applied)
-            keep_edit = bool(drifts) and strategy.when_to_apply == WHEN_TO_APPLY_IF_NOT_DRIFTED
+            keep_edit = (
+                live is not None and bool(drifts) and strategy.when_to_apply == WHEN_TO_APPLY_IF_NOT_DRIFTED
+            )
             if (current or keep_edit) and live is not None:
                 obj = live
                 if keep_edit:

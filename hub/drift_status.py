@@ -41,8 +41,10 @@ def cluster_drift(manifest_condition: Mapping[str, Any]) -> dict[str, Any]:
 def describe(cluster: str, drift: Mapping[str, Any]) -> str:
     """``eu1: /spec/replicas changed by kubectl-edit at T; corrected``."""
     fields = list(drift.get("fields") or [])
+    outcome = "corrected" if drift.get("corrected") else "not corrected"
+    if fields == ["/"]:  # the whole object: deleted on the member
+        return f"{cluster}: the object was deleted on the member at {drift.get('observedTime')}; {outcome}"
     more = int(drift.get("fieldCount") or len(fields)) - len(fields)
     paths = ", ".join(fields) + (f" (and {more} more)" if more > 0 else "")
     who = ", ".join(drift.get("changedBy") or []) or "an unknown manager"
-    outcome = "corrected" if drift.get("corrected") else "not corrected (whenToApply IfNotDrifted)"
     return f"{cluster}: {paths or 'fields'} changed by {who} at {drift.get('observedTime')}; {outcome}"

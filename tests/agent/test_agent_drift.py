@@ -168,3 +168,25 @@ async def test_secret_drift_is_recorded_without_its_values(fleet: Fleet) -> None
         base64.b64encode(b"hub-secret-value").decode(),
     ):
         assert value not in text
+
+
+async def test_a_deleted_object_is_recreated_and_recorded_as_a_drift(fleet: Fleet) -> None:
+    await fleet.start_agent()
+    await fleet.create_work("cfg", [configmap("cfg", a="1")])
+    await fleet.wait_work("cfg", "Applied")
+    before = await fleet.member_get("v1", "ConfigMap", "cfg", "app")
+    assert before is not None
+    await fleet.member_admin.delete("v1", "ConfigMap", name="cfg", namespace="app")
+
+    async def recorded() -> dict[str, Any] | None:
+        work = await fleet.get_work("cfg")
+        return work if work and manifest_entry(work, 0).get("lastDrift") else None
+
+    work = await eventually(recorded)
+    again = await fleet.member_get("v1", "ConfigMap", "cfg", "app")
+    assert again is not None and again["metadata"]["uid"] != before["metadata"]["uid"]
+    record = manifest_entry(work, 0)["lastDrift"]
+    assert record["fields"] == [{"path": "/", "hubValue": "(object)"}]
+    assert record["corrected"] is True and record["changedBy"] == []
+    drifted = manifest_condition(work, 0, "Drifted")
+    assert drifted is not None and "deleted on the member" in drifted["message"]

@@ -47,6 +47,8 @@ OWN = {"manager": AGENT, "operation": "Apply", "fieldsV1": {"f:spec": {"f:replic
         ([OWN, LABELLER, EDIT], ("kubectl-edit",)),  # the owner of the drifted field
         ([OWN, LABELLER], ("labeller",)),  # nobody owns it (removed): the latest writer
         ([OWN], ()),  # never the agent itself
+        # a controller writing status is not a suspect
+        ([OWN, LABELLER, {**EDIT, "manager": "kcm", "subresource": "status", "fieldsV1": {}}], ("labeller",)),
     ],
 )
 def test_changed_by_names_the_managed_fields_owner(
@@ -200,3 +202,12 @@ def test_newest_and_memory() -> None:
 
 def test_field_path_rides_along_without_changing_equality() -> None:
     assert FieldDiff("/a", 1, 2, ("f:a",)) == FieldDiff("/a", 1, 2)
+
+
+def test_a_deletion_is_a_drift_of_the_whole_object() -> None:
+    found = drift_record.observe(
+        None, [drift_record.deleted()], corrected=True, field_manager=AGENT, manifest_digest="d"
+    )
+    record = drift_record.next_record(found, None, manifest_digest="d", now="T1")
+    assert record is not None and record["fields"] == [{"path": "/", "hubValue": "(object)"}]
+    assert drift_record.describe(record) == "the object was deleted on the member at T1; corrected"

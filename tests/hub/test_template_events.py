@@ -100,8 +100,7 @@ def test_events_for_drift_and_failures() -> None:
         ),
         (
             "DriftDetected",
-            "eu2: /data/a changed by kubectl-edit at 2026-12-06T10:00:00Z; not corrected "
-            "(whenToApply IfNotDrifted)",
+            "eu2: /data/a changed by kubectl-edit at 2026-12-06T10:00:00Z; not corrected",
             True,
         ),
         ("NotTakenOver", "us1: exists", True),
