@@ -13,7 +13,7 @@ from hub.matching import PolicyRef, TemplateRef
 from shared.api.binding import AggregatedStatusItem
 from shared.kube.client import KubeClient
 from shared.kube.errors import AlreadyExists, ServerError
-from waybill import cmd_status
+from waybill import cmd_status, columns
 
 REF = TemplateRef("apps/v1", "Deployment", "shop", "web")
 RECORD = {
@@ -245,3 +245,20 @@ def test_when_to_apply_reaches_the_works() -> None:
         "whenToTakeOver": "Always",
         "whenToApply": "IfNotDrifted",
     }
+
+
+@pytest.mark.parametrize(
+    ("summary", "cell"),
+    [
+        (None, "-"),
+        ({"driftedManifests": 2, "driftedFieldCount": 3, "driftCorrected": True}, "2 corrected"),
+        ({"driftedManifests": 1, "driftedFieldCount": 1, "driftCorrected": False}, "1 not corrected"),
+    ],
+)
+def test_get_works_wide_shows_the_drift_summary(summary: dict[str, Any] | None, cell: str) -> None:
+    """Seen: DRIFTED read a Work-level Drifted condition that no agent writes (always '-')."""
+    work = {"kind": "Work", "metadata": {"name": "w", "namespace": "member-eu1"}, "spec": {}, "status": {}}
+    if summary:
+        work["status"]["driftSummary"] = summary
+    cells = columns.row(work, wide=True, namespace_column=False)
+    assert cells[columns.headers("Work", wide=True, namespace_column=False).index("DRIFTED")] == cell
