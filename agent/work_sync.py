@@ -532,4 +532,7 @@ class WorkSyncer:
 
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""
-        return await self.remover.remove(work_namespace=work_namespace, work_name=work_name, orphan=orphan)
+        done = await self.remover.remove(work_namespace=work_namespace, work_name=work_name, orphan=orphan)
+        if done:
+            self.drift_memory.forget(f"{work_namespace}/{work_name}")
+        return done
