@@ -30,6 +30,7 @@ from typing import Any
 from agent import applied_work as aw
 from agent import (
     availability,
+    drift_record,
     feedback,
     guardrails,
     interpretation,
@@ -52,7 +53,15 @@ from agent.status import (
     ManifestResult,
     build_work_status,
 )
-from agent.takeover import STRATEGY_REPORT_DIFF, Action, ActionType, Strategy, is_owned, plan_apply
+from agent.takeover import (
+    STRATEGY_REPORT_DIFF,
+    WHEN_TO_APPLY_IF_NOT_DRIFTED,
+    Action,
+    ActionType,
+    Strategy,
+    is_owned,
+    plan_apply,
+)
 from agent.work_removal import AppliedWorks, WorkRemover
 from shared.api.meta import now_rfc3339
 from shared.interpreter import InterpreterError
@@ -66,6 +75,11 @@ _log = get_logger("agent.work_sync")
 _APPLIES = counter(
     "agent_manifest_writes_total", "Manifest writes on the member by reason", labels=("reason",)
 )
+_DRIFTS = counter(
+    "agent_drifts_total",
+    "Drifts seen on the member (an applied object edited there), corrected or only reported",
+    labels=("cluster", "result"),
+)
 
 ORPHAN = "Orphan"
 REASON_CONFLICT = "AppliedByAnotherWork"
@@ -77,6 +91,7 @@ _RETRY_AFTER: dict[str, float | None] = {
     guardrails.REASON_FORBIDDEN: None,
     "NotTakenOver": 30.0,
     REASON_CONFLICT: 30.0,
+    drift_record.REASON_FOUND_DRIFTS: None,  # the member watch wakes it when the object changes
 }
 
 
@@ -134,6 +149,9 @@ class WorkSyncer:
         self.claims = claims
         # (AppliedWork name, record key) -> the resourceVersion this process's last write left
         self._written: dict[tuple[str, aw.RecordKey], str] = {}
+        self.drift_memory = drift_record.DriftMemory()
+        for result in ("corrected", "reported"):  # exported from the start, at 0
+            _DRIFTS.labels(config.cluster, result)
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
         self.interpreters = interpretation.AgentInterpreters()  # the Works' carried Lua scripts
@@ -308,15 +326,29 @@ class WorkSyncer:
                 again = _RETRY_AFTER.get(r.reason, 5.0)
                 if again is not None:
                     requeue = min(requeue or again, again)
+        drifts_before = self.drift_memory.recall_all(work_key)
+        for r in ordered:
+            r.remembered_drift = self.drift_memory.recall(work_key, r.identifier.to_dict())
+        now = now_rfc3339()
         status = build_work_status(
             ordered,
             generation=generation,
             existing=work.get("status"),
-            now=now_rfc3339(),
+            now=now,
             limit_bytes=self.config.status_limit_bytes,
         )
+        self._note_drifts(work_key, drifts_before, status, now=now)
         failures = [r for r in ordered if r.failed]
         return SyncOutcome(status=status, requeue_after=requeue, failures=failures)
+
+    def _note_drifts(
+        self, work_key: str, before: Mapping[int, Mapping[str, Any]], status: Mapping[str, Any], *, now: str
+    ) -> None:
+        """Remember the Work's drift records; count the new ones."""
+        entries = status.get("manifestConditions") or []
+        for record in drift_record.fresh_records(before, entries, now=now):
+            _DRIFTS.labels(self.config.cluster, "corrected" if record.get("corrected") else "reported").inc()
+        self.drift_memory.remember(work_key, entries)
 
     async def _prefetch(
         self,
@@ -384,6 +416,8 @@ class WorkSyncer:
             namespace = str(desired["metadata"]["namespace"])
         api_version = str(desired["apiVersion"])
         state: aw.AppliedState | None = None
+        live: dict[str, Any] | None = None
+        drifts: list[FieldDiff] = []
         try:
             live = await self.cache.get(
                 api_version,
@@ -443,11 +477,24 @@ class WorkSyncer:
                 or not (written_version or recorded.get("resourceVersion"))
             )
             drifts = [] if changed else action.drifts
+            if live is None and not changed and recorded is not None and recorded.get("uid"):
+                drifts = [drift_record.deleted()]  # applied, then deleted on the member: re-created
             current = (
                 action.type == ActionType.APPLY and owned and not taking and not action.drifts and not changed
             )
-            if current and live is not None:
+            # whenToApply IfNotDrifted: the member keeps its edit, reported (a new manifest is applied)
+            keep_edit = (
+                live is not None and bool(drifts) and strategy.when_to_apply == WHEN_TO_APPLY_IF_NOT_DRIFTED
+            )
+            if (current or keep_edit) and live is not None:
                 obj = live
+                if keep_edit:
+                    _log.info(
+                        "manifest.drift_reported",
+                        work=work_key,
+                        manifest=ident.describe(),
+                        paths=[d.path for d in drifts],
+                    )
             else:
                 if namespace and live is None and ident.kind != "Namespace":
                     await self.applier.ensure_namespace(namespace, work_key=work_key)
@@ -476,7 +523,16 @@ class WorkSyncer:
             if isinstance(err, NotFound) and namespace:
                 self.applier.forget_namespace(namespace)
             message = f"{err.reason}: {err.message}"
-            return ManifestResult(ident, False, REASON_APPLY_FAILED, message[:1000]), None
+            failed_drift = self._drift(live, drifts, corrected=False, digest=digest)
+            return ManifestResult(
+                ident,
+                False,
+                REASON_APPLY_FAILED,
+                message[:1000],
+                drifts=drifts,
+                drift=failed_drift,
+                manifest_digest=digest if failed_drift else None,
+            ), None
         health = interp.availability(obj) if interp is not None else availability.evaluate(obj)
         reflection = interp.reflect(obj) if interp is not None else None
         rules = feedback.rules_for(
@@ -493,10 +549,15 @@ class WorkSyncer:
         message = action.message if action.take_over else "applied"
         if taking:
             message = f"taken over from {holder}"
+        if keep_edit:
+            message = (
+                f"{len(drifts)} field(s) changed on the member are left as they are "
+                "(whenToApply IfNotDrifted): " + ", ".join(d.path for d in drifts[:5])
+            )
         result = ManifestResult(
             ident,
-            True,
-            REASON_APPLIED,
+            not keep_edit,
+            drift_record.REASON_FOUND_DRIFTS if keep_edit else REASON_APPLIED,
             message,
             availability=health,
             feedback=values,
@@ -504,6 +565,8 @@ class WorkSyncer:
             observed_generation=gen if isinstance(gen, int) else None,
             reflected_status=reflection.status if reflection is not None else None,
             reflection=reflection.condition if reflection is not None else None,
+            drift=self._drift(live, drifts, corrected=not keep_edit, digest=digest),
+            manifest_digest=digest,
         )
         if state is None and recorded is not None and not recorded.get("uid") and meta.get("uid"):
             # written by an earlier pass that died before completing the record
@@ -533,6 +596,16 @@ class WorkSyncer:
             desired, live, field_manager=self.config.field_manager, skip=respected
         )
 
+    def _drift(
+        self, live: Mapping[str, Any] | None, drifts: Sequence[FieldDiff], *, corrected: bool, digest: str
+    ) -> drift_record.DriftObservation | None:
+        return drift_record.observe(
+            live, drifts, corrected=corrected, field_manager=self.config.field_manager, manifest_digest=digest
+        )
+
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""
-        return await self.remover.remove(work_namespace=work_namespace, work_name=work_name, orphan=orphan)
+        done = await self.remover.remove(work_namespace=work_namespace, work_name=work_name, orphan=orphan)
+        if done:
+            self.drift_memory.forget(f"{work_namespace}/{work_name}")
+        return done

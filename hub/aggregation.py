@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hub import reasons
+from hub import drift_status, reasons
 from hub.conditions import WantedCondition
 from hub.matching import TemplateRef
 from hub.views import ANNOTATION_GENERATIONS, WorkView
@@ -102,8 +102,7 @@ def cluster_item(
         item["status"] = dict(reflected)
     elif feedback:
         item["status"] = feedback
-    if manifest.get("drifts"):
-        item["drifted"] = True
+    item.update(drift_status.cluster_drift(manifest))
     errors = [
         f"{c.get('type')}: {c.get('reason')}: {c.get('message', '')}".rstrip(": ")
         for c in manifest.get("conditions") or []

@@ -19,7 +19,16 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import dependencies, interpretation, keys, matching, rendering, schedule_priority, scheduling
+from hub import (
+    dependencies,
+    interpretation,
+    keys,
+    matching,
+    rendering,
+    schedule_priority,
+    scheduling,
+    template_events,
+)
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -99,6 +108,7 @@ class Hub:
         # --replica-path: a shorthand for defaults-layer customizations (hub.interpretation)
         self.state = HubState(hub_api, interpreter_defaults=interpretation.shorthand_defaults(replica_paths))
         self.events = EventRecorder(hub_api)
+        self.template_events = template_events.TemplateEvents(hub_api, lookup=self.state.template)
         self.members_ctl = MembersController(
             state=self.state, grace_seconds=grace_seconds, failover_eviction_seconds=failover_eviction_seconds
         )
@@ -128,6 +138,7 @@ class Hub:
             render_errors=self.works_ctl.render_errors,
             enqueue_policy=self._enqueue_policy_status,
             clock=time.monotonic,
+            events=self.template_events,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
         self._wire()

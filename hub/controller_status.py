@@ -12,7 +12,16 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import aggregation, conditions, dependencies, interpretation, keys, reasons, status_writes
+from hub import (
+    aggregation,
+    conditions,
+    dependencies,
+    interpretation,
+    keys,
+    reasons,
+    status_writes,
+    template_events,
+)
 from hub.matching import PolicyRef, TemplateRef
 from hub.state import HubState
 from shared.kube import errors
@@ -45,7 +54,9 @@ class StatusController:
         render_errors: Mapping[tuple[keys.BindingKey, str], str],
         enqueue_policy: Callable[[PolicyRef], None],
         clock: Callable[[], float],
+        events: template_events.TemplateEvents | None = None,
     ) -> None:
+        self.events = events  # drift, apply failures, not taken over: Events on the template
         self.state = state
         self.render_errors = render_errors
         self.enqueue_policy = enqueue_policy
@@ -75,6 +86,8 @@ class StatusController:
                 item["errors"] = [*item.get("errors", []), render_error]
                 errors_seen.append(render_error)
             items.append(item)
+        if self.events is not None:
+            await self.events.observe(ref, items)
         old_status = dict(binding.get("status") or {})
         new_status = dict(old_status)
         new_status["aggregatedStatus"] = [{k: v for k, v in i.items() if k != "upToDate"} for i in items]

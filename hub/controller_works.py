@@ -245,7 +245,7 @@ class WorksController:
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
-            options = rendering.WorkOptions(when_to_take_over=strategy.get("whenToTakeOver"))
+            options = rendering.WorkOptions.of_strategy(strategy)
         desired = rendering.pack_works(
             policy=policy_ref,
             cluster=cluster,

@@ -154,13 +154,37 @@ class WorkOptions:
     """Apply settings a policy passes on to its Works."""
 
     when_to_take_over: str | None = None  # Always | IfNoDiff | Never; None: the agent's default
+    when_to_apply: str | None = None  # IfNotDrifted: report drift, do not correct it; None: Always
 
     @classmethod
     def for_policy(cls, policy_spec: Mapping[str, Any]) -> WorkOptions:
         # Karmada's default is Abort: never adopt an object that exists on the member, even an
         # identical one (only Overwrite takes over).
         resolution = policy_spec.get("conflictResolution") or "Abort"
-        return cls(when_to_take_over="Always" if resolution == "Overwrite" else "Never")
+        when_to_apply = (policy_spec.get("applyStrategy") or {}).get("whenToApply")
+        return cls(
+            when_to_take_over="Always" if resolution == "Overwrite" else "Never",
+            # only the non-default is written: Works of policies without it stay as they were
+            when_to_apply=when_to_apply if when_to_apply == "IfNotDrifted" else None,
+        )
+
+    @classmethod
+    def of_strategy(cls, strategy: Mapping[str, Any]) -> WorkOptions:
+        """The options an existing Work's ``applyStrategy`` carries (its policy is gone)."""
+        return cls(
+            when_to_take_over=strategy.get("whenToTakeOver"), when_to_apply=strategy.get("whenToApply")
+        )
+
+    def apply_strategy(self) -> dict[str, Any] | None:
+        """The Works' ``spec.applyStrategy`` (None: the agent's defaults)."""
+        if not self.when_to_take_over and not self.when_to_apply:
+            return None
+        out: dict[str, Any] = {"type": "ServerSideApply"}
+        if self.when_to_take_over:
+            out["whenToTakeOver"] = self.when_to_take_over
+        if self.when_to_apply:
+            out["whenToApply"] = self.when_to_apply
+        return out
 
 
 def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -275,8 +299,9 @@ def pack_works(
     works = []
     for index, part in sorted(parts.items()):
         spec: dict[str, Any] = {"workload": {"manifests": [dict(m) for m in part]}}
-        if options.when_to_take_over:
-            spec["applyStrategy"] = {"type": "ServerSideApply", "whenToTakeOver": options.when_to_take_over}
+        strategy = options.apply_strategy()
+        if strategy is not None:
+            spec["applyStrategy"] = strategy
         configs = _feedback_configs(part)
         if configs:
             spec["manifestConfigs"] = configs

@@ -114,6 +114,18 @@ class SchedulingDecision(ApiModel):
     observed_generation: int | None = None
 
 
+class ClusterDrift(ApiModel):
+    """The template's last drift on one cluster (from the Work's ``lastDrift``)."""
+
+    observed_time: str
+    corrected: bool
+    fields: list[str] = Field(default_factory=list)
+    """The drifted fields (paths; values are in the Work status)."""
+    field_count: int = Field(default=0, ge=0)
+    changed_by: list[str] = Field(default_factory=list)
+    """The managedFields managers that changed them."""
+
+
 class AggregatedStatusItem(ApiModel):
     """How the template is doing on one cluster, gathered from that cluster's Work status."""
 
@@ -125,6 +137,8 @@ class AggregatedStatusItem(ApiModel):
     status: RawObject | None = None
     """Status feedback reported by the member (field name to value)."""
     drifted: bool | None = None
+    """The member's object drifted since the current manifest was applied (see lastDrift)."""
+    last_drift: ClusterDrift | None = None
     errors: list[str] = Field(default_factory=list)
     """Why the template is not applied there, if it is not."""
 

@@ -26,6 +26,7 @@ from shared.api.meta import (
 )
 
 ConflictResolution = Literal["Abort", "Overwrite"]
+WhenToApply = Literal["Always", "IfNotDrifted"]
 Preemption = Literal["Always", "Never"]
 ReplicaSchedulingType = Literal["Duplicated", "Divided"]
 ReplicaDivisionPreference = Literal["Aggregated", "Weighted"]
@@ -298,6 +299,14 @@ class SchedulePriority(ApiModel):
     priority_class_name: str = Field(min_length=1)
 
 
+class PolicyApplyStrategy(ApiModel):
+    """How the agents apply the policy's templates (KubeFleet's ``applyStrategy`` names)."""
+
+    when_to_apply: WhenToApply = "Always"
+    """Always (default): an edit on a member is corrected; IfNotDrifted: it is left in place and
+    reported (DriftDetected), until the template changes."""
+
+
 class PropagationSpec(ApiModel):
     """What to propagate and where."""
 
@@ -311,6 +320,8 @@ class PropagationSpec(ApiModel):
     """Also propagate the objects a workload references (ConfigMaps, Secrets...)."""
     conflict_resolution: ConflictResolution | None = None
     """Abort or Overwrite an object that already exists on a member and is not Waybill's."""
+    apply_strategy: PolicyApplyStrategy | None = None
+    """Drift handling on the members: correct (default) or only report."""
     dependent_overrides: list[str] = Field(default_factory=list)
     """OverridePolicies that must exist first (Karmada compatibility)."""
     scheduler_name: str | None = None

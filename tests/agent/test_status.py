@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent import cluster_status
+from agent import cluster_status, drift_record
 from agent import status as agent_status
 from agent.availability import Availability
 from agent.drift import FieldDiff
@@ -137,20 +137,74 @@ def test_unchanged_world_gives_identical_status_and_transitions_are_kept() -> No
     assert by_type == {"Applied": "T1", "Available": "T3", "Degraded": "T1"}
 
 
-def test_drift_then_no_drift_leaves_a_record() -> None:
+def test_corrected_drift_stays_on_record_after_the_member_is_clean() -> None:
+    """Seen: after the correction the Work said NoDrift and nothing else (the drift was gone)."""
+    corrected = drift_record.DriftObservation(
+        diffs=(FieldDiff("/data/k", "a", "b", ("f:data", "f:k")),),
+        corrected=True,
+        changed_by=("kubectl-edit",),
+        manifest_digest="d1",
+    )
     drifted = [
-        ManifestResult(ident(0), True, "Applied", availability=OK, drifts=[FieldDiff("/data/k", "a", "b")])
+        ManifestResult(
+            ident(0),
+            True,
+            "Applied",
+            availability=OK,
+            drifts=list(corrected.diffs),
+            drift=corrected,
+            manifest_digest="d1",
+        )
     ]
     first = build_work_status(drifted, generation=1, existing=None, now="T1")
-    clean = build_work_status(
-        [ManifestResult(ident(0), True, "Applied", availability=OK)], generation=1, existing=first, now="T2"
-    )
-    entry = clean["manifestConditions"][0]
-    assert "drifts" not in entry
-    assert {c["type"]: (c["status"], c["lastTransitionTime"]) for c in entry["conditions"]}["Drifted"] == (
-        "False",
-        "T2",
-    )
+    clean = [ManifestResult(ident(0), True, "Applied", availability=OK, manifest_digest="d1")]
+    later = build_work_status(clean, generation=1, existing=first, now="T2")
+    entry = later["manifestConditions"][0]
+    assert "drifts" not in entry  # this pass saw none
+    assert entry["lastDrift"] == {
+        "observedTime": "T1",
+        "corrected": True,
+        "fields": [{"path": "/data/k", "memberValue": "a", "hubValue": "b"}],
+        "fieldCount": 1,
+        "changedBy": ["kubectl-edit"],
+        "manifestDigest": "d1",
+    }
+    drifted_cond = {c["type"]: c for c in entry["conditions"]}["Drifted"]
+    assert (drifted_cond["status"], drifted_cond["reason"]) == ("False", "DriftCorrected")
+    assert "kubectl-edit" in drifted_cond["message"] and "/data/k" in drifted_cond["message"]
+    assert later["driftSummary"] == {
+        "driftedManifests": 1,
+        "driftedFieldCount": 1,
+        "driftCorrected": True,
+        "lastObservedTime": "T1",
+    }
+    assert not status_changed(later, build_work_status(clean, generation=1, existing=later, now="T3"))
+    WorkStatus.model_validate(later)
+    # a new manifest (digest d2) ends the record
+    changed = [ManifestResult(ident(0), True, "Applied", availability=OK, manifest_digest="d2")]
+    after_change = build_work_status(changed, generation=2, existing=later, now="T4")
+    entry = after_change["manifestConditions"][0]
+    assert "lastDrift" not in entry and "driftSummary" not in after_change
+    assert {c["type"]: c["reason"] for c in entry["conditions"]}["Drifted"] == "NoDrift"
+
+
+def test_the_agents_memory_covers_a_status_it_has_not_read_back() -> None:
+    """The Work the agent reads may predate its last status write: the record is not lost."""
+    record = {
+        "observedTime": "2026-12-06T10:00:00Z",
+        "corrected": True,
+        "fields": [],
+        "fieldCount": 1,
+        "changedBy": [],
+        "manifestDigest": "d1",
+    }
+    clean = [
+        ManifestResult(
+            ident(0), True, "Applied", availability=OK, manifest_digest="d1", remembered_drift=record
+        )
+    ]
+    status = build_work_status(clean, generation=1, existing=None, now="T2")
+    assert status["manifestConditions"][0]["lastDrift"] == record
 
 
 def test_trim_keeps_status_under_limit_and_says_so() -> None:
