@@ -39,6 +39,7 @@ from hub import (
     rendering,
     schedule_priority,
     scheduling,
+    state_preservation,
     status_writes,
     workload_affinity,
 )
@@ -313,18 +314,29 @@ class SchedulingController:
             if activation.is_lazy(policy.get("spec") or {})
             else "",
         )
-        health = {
-            str(item.get("clusterName")): str(item.get("health") or "Unknown")
-            for item in ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
-        }
+        aggregated = ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
+        health = {str(item.get("clusterName")): str(item.get("health") or "Unknown") for item in aggregated}
+        statuses = {str(item.get("clusterName")): item.get("status") for item in aggregated}
+        binding_annotations = ((binding or {}).get("metadata") or {}).get("annotations") or {}
+        rules = state_preservation.rules_of(spec)
         app_failover = failover.application_failover(
             spec=spec,
-            annotations=((binding or {}).get("metadata") or {}).get("annotations") or {},
+            annotations=binding_annotations,
             placed=previous,
             health=health,
             now=datetime.now(UTC),
+            # Karmada: the eviction waits until the state to preserve has been reported
+            may_evict=(lambda c: not state_preservation.missing(rules, statuses.get(c))) if rules else None,
         )
         app = (spec.get("failover") or {}).get("application") or {}
+        preserved = state_preservation.record(
+            spec=spec,
+            annotations=binding_annotations,
+            newly_evicted=set(app_failover.evicted) - failover.evicted_clusters(binding_annotations),
+            statuses=statuses,
+            clusters_before=previous,
+            purge_mode=failover.purge_mode(app.get("purgeMode")),
+        )
         try:
             decision = scheduling.schedule(
                 policy_spec=spec,
@@ -392,6 +404,7 @@ class SchedulingController:
             annotations={
                 **lazy_annotations,
                 **app_failover.annotations,
+                **preserved,
                 dependencies.ANNOTATION_DEPENDENCIES: None,  # now spec.dependencies
             },
             recorded={

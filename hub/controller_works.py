@@ -17,7 +17,16 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, dependencies, keys, manifest_sealing, overrides, reasons, rendering
+from hub import (
+    conditions,
+    dependencies,
+    keys,
+    manifest_sealing,
+    overrides,
+    reasons,
+    rendering,
+    state_preservation,
+)
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
@@ -170,6 +179,13 @@ class WorksController:
                     replicas=replicas,
                     overrides=override_policies,
                     replica_paths=self.replica_paths,
+                )
+                # statePreservation: a workload that failed over carries the evicted member's state
+                manifest = state_preservation.inject(
+                    manifest,
+                    annotations=(binding.get("metadata") or {}).get("annotations"),
+                    cluster=cluster,
+                    total_clusters=len(binding_view.clusters),
                 )
                 manifest = manifest_sealing.seal_for(manifest, cluster=view)  # Secrets: for this member only
             except overrides.OverrideError as exc:

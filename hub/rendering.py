@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hub import state_preservation
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateId
 from hub.overrides import apply_overrides
@@ -155,19 +156,31 @@ class WorkOptions:
     """Apply settings a policy passes on to its Works."""
 
     when_to_take_over: str | None = None  # Always | IfNoDiff | Never; None: the agent's default
+    state_paths: tuple[tuple[str, str], ...] = ()
+    """failover.application.statePreservation: (aliasLabelName, path) the members report for each manifest."""
 
     @classmethod
     def for_policy(cls, policy_spec: Mapping[str, Any]) -> WorkOptions:
         # Karmada's default is Abort: never adopt an object that exists on the member, even an
         # identical one (only Overwrite takes over).
         resolution = policy_spec.get("conflictResolution") or "Abort"
-        return cls(when_to_take_over="Always" if resolution == "Overwrite" else "Never")
+        return cls(
+            when_to_take_over="Always" if resolution == "Overwrite" else "Never",
+            state_paths=tuple((p["name"], p["path"]) for p in state_preservation.feedback_paths(policy_spec)),
+        )
 
 
-def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _feedback_configs(
+    manifests: Sequence[Mapping[str, Any]], state_paths: Sequence[tuple[str, str]] = ()
+) -> list[dict[str, Any]]:
     configs = []
     for manifest in manifests:
-        if manifest.get("kind") not in WELL_KNOWN_STATUS_KINDS:
+        rules: list[dict[str, Any]] = []
+        if manifest.get("kind") in WELL_KNOWN_STATUS_KINDS:
+            rules.append({"type": "WellKnownStatus"})
+        if state_paths:
+            rules.append({"type": "JSONPaths", "jsonPaths": [{"name": n, "path": p} for n, p in state_paths]})
+        if not rules:
             continue
         api_version, kind, namespace, name = manifest_key(manifest)
         identifier: dict[str, Any] = {
@@ -177,7 +190,7 @@ def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, 
         }
         if namespace:
             identifier["namespace"] = namespace
-        configs.append({"resourceIdentifier": identifier, "feedbackRules": [{"type": "WellKnownStatus"}]})
+        configs.append({"resourceIdentifier": identifier, "feedbackRules": rules})
     return configs
 
 
@@ -278,7 +291,7 @@ def pack_works(
         spec: dict[str, Any] = {"workload": {"manifests": [dict(m) for m in part]}}
         if options.when_to_take_over:
             spec["applyStrategy"] = {"type": "ServerSideApply", "whenToTakeOver": options.when_to_take_over}
-        configs = _feedback_configs(part)
+        configs = _feedback_configs(part, options.state_paths)
         if configs:
             spec["manifestConfigs"] = configs
         works.append(

@@ -46,16 +46,6 @@ def _when(flag: bool, path: str) -> Iterator[str]:
 
 FEATURES: tuple[Feature, ...] = (
     Feature(
-        "spec.failover.application.statePreservation",
-        "state preservation across an application failover is not implemented",
-        lambda s: _when(
-            s.failover is not None
-            and s.failover.application is not None
-            and s.failover.application.state_preservation is not None,
-            "spec.failover.application.statePreservation",
-        ),
-    ),
-    Feature(
         "spec.failover.cluster.statePreservation",
         "state preservation across a cluster failover is not implemented",
         lambda s: _when(
