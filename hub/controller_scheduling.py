@@ -329,14 +329,7 @@ class SchedulingController:
             may_evict=(lambda c: not state_preservation.missing(rules, statuses.get(c))) if rules else None,
         )
         app = (spec.get("failover") or {}).get("application") or {}
-        preserved = state_preservation.record(
-            spec=spec,
-            annotations=binding_annotations,
-            newly_evicted=set(app_failover.evicted) - failover.evicted_clusters(binding_annotations),
-            statuses=statuses,
-            clusters_before=previous,
-            purge_mode=failover.purge_mode(app.get("purgeMode")),
-        )
+
         try:
             decision = scheduling.schedule(
                 policy_spec=spec,
@@ -383,6 +376,19 @@ class SchedulingController:
             )
             return None
         clusters = [t.to_dict() for t in decision.targets]
+        # statePreservation: what the member just evicted (by application or cluster failover) reported
+        preserved = state_preservation.record(
+            spec=spec,
+            annotations=binding_annotations,
+            app_evicted=set(app_failover.evicted) - failover.evicted_clusters(binding_annotations),
+            cluster_evicted={
+                r.cluster
+                for r in decision.rejections
+                if r.cluster in previous and r.reason in _TAINT_EVICTIONS
+            },
+            statuses=statuses,
+            clusters_before=previous,
+        )
         scheduled = (
             _scheduled("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
             if decision.targets
@@ -600,6 +606,9 @@ class SchedulingController:
             self._touch_works(binding, written)
             self.enqueue_status(keys.binding_key_of(written))
 
+
+_TAINT_EVICTIONS = ("TaintNotTolerated", "TolerationExpired")
+"""Rejections of a cluster that held the template: a NoExecute taint evicted it (cluster failover)."""
 
 _RECORDED_FIELDS = ("schedulerName", "schedulePriority", "dependencies")
 """Binding spec fields copied from the policy and template, kept as they are when not recomputed."""

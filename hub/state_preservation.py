@@ -1,4 +1,4 @@
-"""``failover.application.statePreservation``: state carried from an evicted member to its replacement (pure).
+"""``failover.*.statePreservation``: state carried from an evicted member to its replacement (pure).
 
 Karmada, with its StatefulFailoverInjection feature gate on:
 
@@ -10,7 +10,9 @@ Karmada, with its StatefulFailoverInjection feature gate on:
 * When application failover evicts the workload from a member, the values last reported from
   that member are recorded on the binding with the clusters it was on before
   (``record``; annotation ``policy.waybill.dev/preserved-label-state``). As Karmada, the eviction
-  waits while a value has not been reported yet (``missing``).
+  waits while a value has not been reported yet (``missing``). ``failover.cluster.statePreservation``
+  does the same when a NoExecute taint evicts the workload (``purgeMode: Directly``), from the values
+  the lost member reported last; that eviction never waits (the member may be gone for good).
 * The workload sent to a member that was not among those clusters gets the values as labels
   (``inject``, aliasLabelName → value), only when the binding places it on exactly one cluster and
   the eviction's purgeMode was ``Directly`` (``Immediately``) — Karmada's three restrictions.
@@ -23,7 +25,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from hub import failover
 
 ANNOTATION_PRESERVED = "policy.waybill.dev/preserved-label-state"
 
@@ -42,15 +46,18 @@ class Rule:
         return path
 
 
-def _application(spec: Mapping[str, Any]) -> Mapping[str, Any]:
-    failover = spec.get("failover")
-    app = failover.get("application") if isinstance(failover, Mapping) else None
-    return app if isinstance(app, Mapping) else {}
+Part = Literal["application", "cluster"]
 
 
-def rules_of(spec: Mapping[str, Any]) -> list[Rule]:
-    """The statePreservation rules of a policy spec ([]: none)."""
-    preservation = _application(spec).get("statePreservation")
+def _part(spec: Mapping[str, Any], part: Part) -> Mapping[str, Any]:
+    behavior = spec.get("failover")
+    found = behavior.get(part) if isinstance(behavior, Mapping) else None
+    return found if isinstance(found, Mapping) else {}
+
+
+def rules_of(spec: Mapping[str, Any], part: Part = "application") -> list[Rule]:
+    """The statePreservation rules of a policy spec's application (or cluster) failover ([]: none)."""
+    preservation = _part(spec, part).get("statePreservation")
     if not isinstance(preservation, Mapping):
         return []
     out = []
@@ -61,8 +68,11 @@ def rules_of(spec: Mapping[str, Any]) -> list[Rule]:
 
 
 def feedback_paths(spec: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The ``JSONPaths`` feedback entries a policy's Works carry for its rules."""
-    return [{"name": r.alias_label_name, "path": r.feedback_path} for r in rules_of(spec)]
+    """The ``JSONPaths`` feedback entries a policy's Works carry for its rules (both parts)."""
+    out: dict[str, str] = {}
+    for rule in [*rules_of(spec, "application"), *rules_of(spec, "cluster")]:
+        out.setdefault(rule.alias_label_name, rule.feedback_path)
+    return [{"name": name, "path": path} for name, path in out.items()]
 
 
 def _label_value(value: Any) -> str:
@@ -129,23 +139,28 @@ def record(
     *,
     spec: Mapping[str, Any],
     annotations: Mapping[str, str],
-    newly_evicted: Iterable[str],
+    app_evicted: Iterable[str] = (),
+    cluster_evicted: Iterable[str] = (),
     statuses: Mapping[str, Mapping[str, Any] | None],
     clusters_before: Iterable[str],
-    purge_mode: str,
 ) -> dict[str, str | None]:
     """The annotation to write: the state of the member just evicted (the first by name when several
-    are), the previous record while nothing new was evicted, removed without rules."""
-    rules = rules_of(spec)
-    if not rules:
+    are) by application failover, else by cluster failover, with that part's rules and purgeMode;
+    the previous record while nothing new was evicted; removed once the policy has no rules."""
+    app_rules, cluster_rules = rules_of(spec, "application"), rules_of(spec, "cluster")
+    if not app_rules and not cluster_rules:
         return {ANNOTATION_PRESERVED: None} if ANNOTATION_PRESERVED in annotations else {}
-    evicted = sorted(newly_evicted)
-    if not evicted:
+    app, cluster = sorted(app_evicted), sorted(cluster_evicted)
+    if app_rules and app:
+        rules, evicted, part = app_rules, app, _part(spec, "application")
+    elif cluster_rules and cluster:
+        rules, evicted, part = cluster_rules, cluster, _part(spec, "cluster")
+    else:
         return {}
     state = PreservedState(
         labels=preserved_state(rules, statuses.get(evicted[0])),
         clusters_before_failover=tuple(sorted(set(clusters_before))),
-        purge_mode=purge_mode,
+        purge_mode=failover.purge_mode(part.get("purgeMode")),
     )
     value = state.to_annotation()
     return {} if annotations.get(ANNOTATION_PRESERVED) == value else {ANNOTATION_PRESERVED: value}

@@ -220,54 +220,6 @@ async def test_spread_constraint_without_spread_by_field_means_cluster(
         await eventually(valid, what="policy Valid=True")
 
 
-# --- fields Waybill does not implement: Valid=False, Unsupported, claims nothing ----------------------
-async def test_unsupported_field_is_refused_by_name_and_claims_nothing(
-    sim_factory: SimFactory, tmp_path: Path
-) -> None:
-    async with e2e_fleet(sim_factory, tmp_path, {"eu1": []}) as fleet:
-        await fleet.apply(
-            SHOP,
-            pp(
-                "affine",
-                {
-                    "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
-                    "failover": {
-                        "cluster": {
-                            "purgeMode": "Directly",
-                            "statePreservation": {
-                                "rules": [{"aliasLabelName": "example.com/x", "jsonPath": "{.x}"}]
-                            },
-                        }
-                    },
-                },
-            ),
-            pp(
-                "plain",
-                {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}]},
-            ),
-            deployment("web"),
-            deployment("api"),
-        )
-
-        async def refused() -> dict[str, Any] | None:
-            condition = await policy_condition(fleet, "PropagationPolicy", "affine")
-            return condition if condition.get("status") == "False" else None
-
-        condition = await eventually(refused, what="Valid=False")
-        assert condition["reason"] == "Unsupported"
-        assert "spec.failover.cluster.statePreservation" in condition["message"]
-        # Fence: the other template, applied together, has been scheduled and delivered...
-        await eventually(
-            lambda: member_object(fleet, "eu1", "Deployment", "api", "apps/v1"), what="api on eu1"
-        )
-        await eventually(lambda: _scheduled(fleet, "api-deployment"), what="api scheduled")
-        # ...while the one only the refused policy selects got no binding at all.
-        with pytest.raises(NotFound):
-            await binding(fleet, "web-deployment")
-        with pytest.raises(NotFound):
-            await member_object(fleet, "eu1", "Deployment", "web", "apps/v1")
-
-
 # --- preemption ----------------------------------------------------------------------------------------
 def _claimer(found: dict[str, Any]) -> str:
     return str(((found.get("spec") or {}).get("policy") or {}).get("name"))

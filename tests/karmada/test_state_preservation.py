@@ -15,7 +15,7 @@ from hub import failover, rendering, state_preservation
 from hub.matching import PolicyRef
 from shared.api import names
 from shared.kube.errors import NotFound
-from tests.e2e.e2e_fleet import SimFactory, e2e_fleet
+from tests.e2e.e2e_fleet import SimFactory, e2e_fleet, stop_agent
 from tests.hub.fleet import eventually
 from tests.karmada.test_karmada_e2e import SHOP, binding, bound_clusters, deployment, member_object, pp
 
@@ -60,12 +60,7 @@ def test_the_rules_become_feedback_paths_relative_to_status() -> None:
 def test_the_state_is_recorded_at_eviction_and_injected_only_where_karmada_injects() -> None:
     statuses = {"m1": {ALIAS: "ProgressDeadlineExceeded", "Replicas": 2}}
     recorded = state_preservation.record(
-        spec=_spec(),
-        annotations={},
-        newly_evicted=["m1"],
-        statuses=statuses,
-        clusters_before=["m1"],
-        purge_mode="Directly",
+        spec=_spec(), annotations={}, app_evicted=["m1"], statuses=statuses, clusters_before=["m1"]
     )
     annotations = {k: v for k, v in recorded.items() if v is not None}
     state = state_preservation.PreservedState.from_annotations(annotations)
@@ -87,10 +82,9 @@ def test_the_state_is_recorded_at_eviction_and_injected_only_where_karmada_injec
     graceful = state_preservation.record(
         spec=_spec("Gracefully"),
         annotations={},
-        newly_evicted=["m1"],
+        app_evicted=["m1"],
         statuses=statuses,
         clusters_before=["m1"],
-        purge_mode="Gracefully",
     )
     assert (
         state_preservation.inject(
@@ -103,21 +97,39 @@ def test_the_state_is_recorded_at_eviction_and_injected_only_where_karmada_injec
         state_preservation.record(
             spec=_spec(),
             annotations=annotations,
-            newly_evicted=[],
             statuses={},
             clusters_before=["m2"],
-            purge_mode="Directly",
         )
         == {}
     )
     assert state_preservation.record(
         spec={},
         annotations=annotations,
-        newly_evicted=[],
         statuses={},
         clusters_before=["m2"],
-        purge_mode="Directly",
     ) == {state_preservation.ANNOTATION_PRESERVED: None}
+
+
+def test_cluster_rules_record_a_taint_eviction_and_feed_back_too() -> None:
+    spec = {"failover": {"cluster": {"purgeMode": "Directly", "statePreservation": RULES}}}
+    assert state_preservation.feedback_paths(spec) == state_preservation.feedback_paths(_spec())
+    recorded = state_preservation.record(
+        spec=spec,
+        annotations={},
+        app_evicted=["m1"],  # no application rules: an application eviction records nothing
+        statuses={"m1": {ALIAS: "x"}},
+        clusters_before=["m1"],
+    )
+    assert recorded == {}
+    recorded = state_preservation.record(
+        spec=spec,
+        annotations={},
+        cluster_evicted=["m1"],
+        statuses={"m1": {ALIAS: "x"}},
+        clusters_before=["m1"],
+    )
+    state = state_preservation.PreservedState.from_annotations({k: v for k, v in recorded.items() if v})
+    assert state == state_preservation.PreservedState({ALIAS: "x"}, ("m1",), "Directly")
 
 
 def test_the_eviction_waits_until_the_state_is_reported() -> None:
@@ -226,3 +238,62 @@ async def test_application_failover_carries_the_preserved_state_to_the_new_membe
         template = await fleet.hub_api.get("apps/v1", "Deployment", name="web", namespace="shop")
         assert ALIAS not in (template["metadata"].get("labels") or {})
         assert names.CONDITION_SCHEDULED in {c["type"] for c in found["status"]["conditions"]}
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not on PATH")
+async def test_cluster_failover_carries_the_lost_members_last_reported_state(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    """failover.cluster.statePreservation: the member's agent stops, its Lease expires, the NoExecute
+    taint evicts the workload (purgeMode Directly); the other member's copy gets the value the lost
+    member reported last."""
+    ready = "example.com/ready-replicas"
+    async with e2e_fleet(
+        sim_factory, tmp_path, {"a": [], "b": []}, grace_seconds=1.5, failover_eviction_seconds=1.0
+    ) as fleet:
+        policy = pp(
+            "web",
+            {
+                "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                "failover": {
+                    "cluster": {
+                        "purgeMode": "Directly",
+                        "statePreservation": {
+                            "rules": [{"aliasLabelName": ready, "jsonPath": "{.readyReplicas}"}]
+                        },
+                    }
+                },
+                "placement": {
+                    "spreadConstraints": [{"spreadByField": "cluster", "minGroups": 1, "maxGroups": 1}]
+                },
+            },
+        )
+        await fleet.apply(SHOP, policy, deployment(replicas=2))
+
+        async def reported() -> tuple[str, Any] | None:
+            found = await binding(fleet, "web-deployment")
+            for item in (found.get("status") or {}).get("aggregatedStatus") or []:
+                value = (item.get("status") or {}).get(ready)
+                if value is not None:
+                    return str(item["clusterName"]), value
+            return None
+
+        lost, value = await eventually(reported, what="the member reports readyReplicas")
+        assert value == 2
+        other = ({"a", "b"} - {lost}).pop()
+        await stop_agent(fleet, lost)
+
+        async def moved() -> bool:
+            return bound_clusters(await binding(fleet, "web-deployment")) == [other]
+
+        await eventually(moved, within=30, what="moved off the lost member")
+
+        async def labelled() -> dict[str, Any] | None:
+            copy = await member_object(fleet, other, "Deployment", "web", "apps/v1")
+            return copy if (copy["metadata"].get("labels") or {}).get(ready) == "2" else None
+
+        await eventually(labelled, what="the lost member's state on the other member")
+        state = state_preservation.PreservedState.from_annotations(
+            (await binding(fleet, "web-deployment"))["metadata"].get("annotations")
+        )
+        assert state is not None and state.clusters_before_failover == (lost,)
