@@ -22,6 +22,7 @@ from hub import (
     dependencies,
     keys,
     manifest_sealing,
+    namespace_templates,
     overrides,
     reasons,
     rendering,
@@ -272,6 +273,21 @@ class WorksController:
             for work in desired:
                 work["spec"]["deleteOption"] = {"propagationPolicy": "Orphan"}
         for work in desired:
+            # the namespaces its manifests live in, as this member gets them (labels, overrides)
+            described = (
+                namespace_templates.describe(
+                    work["spec"]["workload"]["manifests"],
+                    hub_namespace=self.state.hub_namespaces.get,
+                    is_member_namespace=self.state.is_member_namespace,
+                    render=lambda ns: rendering.render_manifest(
+                        ns, cluster=view, replicas=None, overrides=override_policies
+                    ),
+                )
+                if view is not None
+                else None
+            )
+            if described is not None:
+                work["metadata"]["annotations"][namespace_templates.ANNOTATION_NAMESPACES] = described
             carried = [str(TemplateId.of(m)) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))

@@ -363,7 +363,25 @@ async def test_cluster_failover_after_lease_expiry_and_clean_return(
                 },
             },
         )
-        await fleet.apply(SHOP, policy, deployment())
+        # A second workload tolerates the lost member for ever: it must stay there, untouched.
+        staying = pp(
+            "stays",
+            {
+                "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "settings"}],
+                "placement": {
+                    "clusterTolerations": [
+                        {"key": "cluster.karmada.io/unreachable", "operator": "Exists", "effect": "NoExecute"}
+                    ]
+                },
+            },
+        )
+        settings = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop"},
+            "data": {"k": "v"},
+        }
+        await fleet.apply(SHOP, policy, deployment(), staying, settings)
         first = bound_clusters(
             await eventually(lambda: _scheduled(fleet, "web-deployment"), what="scheduled")
         )
@@ -372,6 +390,7 @@ async def test_cluster_failover_after_lease_expiry_and_clean_return(
         await eventually(
             lambda: member_object(fleet, lost, "Deployment", "web", "apps/v1"), what="web applied"
         )
+        kept = await eventually(lambda: member_object(fleet, lost, "ConfigMap", "settings"), what="settings")
         await stop_agent(fleet, lost)
 
         async def taints() -> set[tuple[str, str]]:
@@ -412,8 +431,12 @@ async def test_cluster_failover_after_lease_expiry_and_clean_return(
             return False
 
         await eventually(cleaned, within=20, what="the returning member drops what it no longer holds")
-        # No churn: the workload stays where it moved (maxGroups 1 and a locality preference).
+        # No churn: the workload stays where it moved (maxGroups 1 and a locality preference)...
         assert bound_clusters(await binding(fleet, "web-deployment")) == [other]
+        # ...and what the policy still wants on the returning member was never removed or re-created.
+        assert bound_clusters(await binding(fleet, "settings-configmap")) == ["a", "b"]
+        after = await member_object(fleet, lost, "ConfigMap", "settings")
+        assert after["metadata"]["uid"] == kept["metadata"]["uid"]
 
 
 # --- suspension -------------------------------------------------------------------------------------
