@@ -23,6 +23,7 @@ short by a crash is finished by the next one.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,7 @@ from agent.takeover import (
     plan_apply,
 )
 from agent.work_removal import AppliedWorks, WorkRemover
+from shared.api import names
 from shared.api.meta import now_rfc3339
 from shared.interpreter import InterpreterError
 from shared.kube.client import KubeClient
@@ -106,6 +108,16 @@ def _work_meta(work: Mapping[str, Any]) -> tuple[str, str, int | None]:
     meta = work.get("metadata") or {}
     gen = meta.get("generation")
     return str(meta.get("namespace")), str(meta.get("name")), gen if isinstance(gen, int) else None
+
+
+def _namespace_templates(work: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the hub says the Work's namespaces look like (annotation ``work.waybill.dev/namespaces``)."""
+    raw = ((work.get("metadata") or {}).get("annotations") or {}).get(names.ANNOTATION_NAMESPACE_TEMPLATES)
+    try:
+        data = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
 
 
 def _namespaces_needed(resolved: Iterable[tuple[ManifestIdentifier, ResourceInfo | None]]) -> set[str]:
@@ -219,6 +231,7 @@ class WorkSyncer:
                 prepared[ident.ordinal] = (obj, aw.digest_of(obj, strategy=strategy.describe()))
         desired_keys = {aw.identifier_key(ident) for ident, info in resolved.values()}
         needed_namespaces = _namespaces_needed(resolved.values())
+        namespace_templates = _namespace_templates(work)
         desired_keys |= {("", "Namespace", "", ns) for ns in needed_namespaces}
         if writing and applied is not None and not from_copy:
             # Write ahead, in one write: new entries, the digests about to be written, the Work copy.
@@ -288,6 +301,7 @@ class WorkSyncer:
                     listed=listed,
                     claims=claims,
                     interp=interp,
+                    namespace_templates=namespace_templates,
                 )
             results[ident.ordinal] = result
             if state is not None:
@@ -298,7 +312,9 @@ class WorkSyncer:
         if writing and applied is not None:
             uids: dict[aw.RecordKey, str] = {}
             for ns in sorted(needed_namespaces):
-                created = await self.applier.ensure_namespace(ns, work_key=work_key)
+                created = await self.applier.ensure_namespace(
+                    ns, work_key=work_key, template=namespace_templates.get(ns)
+                )
                 if created is not None:
                     ns_ident = ManifestIdentifier(
                         ordinal=0, version="v1", kind="Namespace", resource="namespaces", name=ns
@@ -399,6 +415,7 @@ class WorkSyncer:
         listed: Mapping[tuple[str, str, str], dict[str, Any]],
         claims: WorkClaims | None,
         interp: interpretation.WorkInterpretation | None = None,
+        namespace_templates: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
@@ -497,7 +514,9 @@ class WorkSyncer:
                     )
             else:
                 if namespace and live is None and ident.kind != "Namespace":
-                    await self.applier.ensure_namespace(namespace, work_key=work_key)
+                    await self.applier.ensure_namespace(
+                        namespace, work_key=work_key, template=(namespace_templates or {}).get(namespace)
+                    )
                 obj = await self.applier.write(desired, live, action=action, strategy=strategy)
                 self.cache.remember(obj)
                 written = obj.get("metadata") or {}

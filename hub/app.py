@@ -88,6 +88,11 @@ def _health(binding: Obj | None) -> dict[str, str]:
     return {str(i.get("clusterName")): str(i.get("health")) for i in items if isinstance(i, Mapping)}
 
 
+def _namespace_meta(namespace: Obj) -> tuple[Any, ...]:
+    meta = namespace.get("metadata") or {}
+    return (meta.get("labels"), meta.get("annotations"), namespace.get("spec"), meta.get("deletionTimestamp"))
+
+
 def _capacity_sensitive(policy: PolicyView) -> bool:
     return policy.placement is not None and scheduling.capacity_sensitive(policy.placement)
 
@@ -187,6 +192,7 @@ class Hub:
     def _wire(self) -> None:
         state = self.state
         state.namespaces.add_update_handler(self._namespace_changed)
+        state.hub_namespaces.add_update_handler(self._hub_namespace_changed)
         state.leases.add_handler(lambda key: self.members.enqueue(key.split("/")[0]))
         state.members.add_update_handler(self._member_cluster_changed)
         for informer, kind in (
@@ -351,6 +357,15 @@ class Hub:
         after = set(member_of_namespace(new)) if new is not None else set()
         if before != after:
             self._fleet_changed(joined=sorted(after - before), gone=sorted(before - after))
+
+    def _hub_namespace_changed(self, name: str, old: Obj | None, new: Obj | None) -> None:
+        """A hub namespace's labels or annotations changed: the Works of templates in it describe it."""
+        if old is not None and new is not None and _namespace_meta(old) == _namespace_meta(new):
+            return
+        for binding in self.state.bindings.list():
+            if (binding.get("metadata") or {}).get("namespace") == name:
+                for works_key in self._binding_works_keys(binding):
+                    self.works.enqueue(works_key)
 
     def _member_cluster_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
         """A MemberCluster changed: health; rescheduling only for the facts scheduling reads.

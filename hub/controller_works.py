@@ -24,9 +24,11 @@ from hub import (
     interpretation,
     keys,
     manifest_sealing,
+    namespace_templates,
     overrides,
     reasons,
     rendering,
+    state_preservation,
 )
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
@@ -189,6 +191,13 @@ class WorksController:
                     overrides=override_policies,
                     interpreter=self.state.interpreter,
                 )
+                # statePreservation: a workload that failed over carries the evicted member's state
+                manifest = state_preservation.inject(
+                    manifest,
+                    annotations=(binding.get("metadata") or {}).get("annotations"),
+                    cluster=cluster,
+                    total_clusters=len(binding_view.clusters),
+                )
                 manifest = manifest_sealing.seal_for(manifest, cluster=view)  # Secrets: for this member only
             except (overrides.OverrideError, InterpreterError) as exc:
                 # a failed override or ReviseReplica script: the member keeps its last good manifest
@@ -278,6 +287,21 @@ class WorksController:
             for work in desired:
                 work["spec"]["deleteOption"] = {"propagationPolicy": "Orphan"}
         for work in desired:
+            # the namespaces its manifests live in, as this member gets them (labels, overrides)
+            described = (
+                namespace_templates.describe(
+                    work["spec"]["workload"]["manifests"],
+                    hub_namespace=self.state.hub_namespaces.get,
+                    is_member_namespace=self.state.is_member_namespace,
+                    render=lambda ns: rendering.render_manifest(
+                        ns, cluster=view, replicas=None, overrides=override_policies
+                    ),
+                )
+                if view is not None
+                else None
+            )
+            if described is not None:
+                work["metadata"]["annotations"][namespace_templates.ANNOTATION_NAMESPACES] = described
             carried = [str(TemplateId.of(m)) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))

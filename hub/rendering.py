@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub import interpretation
+from hub import interpretation, state_preservation
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateId
 from hub.overrides import apply_overrides
@@ -155,6 +155,8 @@ class WorkOptions:
 
     when_to_take_over: str | None = None  # Always | IfNoDiff | Never; None: the agent's default
     when_to_apply: str | None = None  # IfNotDrifted: report drift, do not correct it; None: Always
+    state_paths: tuple[tuple[str, str], ...] = ()
+    """failover.application.statePreservation: (aliasLabelName, path) the members report for each manifest."""
 
     @classmethod
     def for_policy(cls, policy_spec: Mapping[str, Any]) -> WorkOptions:
@@ -166,6 +168,7 @@ class WorkOptions:
             when_to_take_over="Always" if resolution == "Overwrite" else "Never",
             # only the non-default is written: Works of policies without it stay as they were
             when_to_apply=when_to_apply if when_to_apply == "IfNotDrifted" else None,
+            state_paths=tuple((p["name"], p["path"]) for p in state_preservation.feedback_paths(policy_spec)),
         )
 
     @classmethod
@@ -187,10 +190,17 @@ class WorkOptions:
         return out
 
 
-def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _feedback_configs(
+    manifests: Sequence[Mapping[str, Any]], state_paths: Sequence[tuple[str, str]] = ()
+) -> list[dict[str, Any]]:
     configs = []
     for manifest in manifests:
-        if manifest.get("kind") not in WELL_KNOWN_STATUS_KINDS:
+        rules: list[dict[str, Any]] = []
+        if manifest.get("kind") in WELL_KNOWN_STATUS_KINDS:
+            rules.append({"type": "WellKnownStatus"})
+        if state_paths:
+            rules.append({"type": "JSONPaths", "jsonPaths": [{"name": n, "path": p} for n, p in state_paths]})
+        if not rules:
             continue
         api_version, kind, namespace, name = manifest_key(manifest)
         identifier: dict[str, Any] = {
@@ -200,7 +210,7 @@ def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, 
         }
         if namespace:
             identifier["namespace"] = namespace
-        configs.append({"resourceIdentifier": identifier, "feedbackRules": [{"type": "WellKnownStatus"}]})
+        configs.append({"resourceIdentifier": identifier, "feedbackRules": rules})
     return configs
 
 
@@ -302,7 +312,7 @@ def pack_works(
         strategy = options.apply_strategy()
         if strategy is not None:
             spec["applyStrategy"] = strategy
-        configs = _feedback_configs(part)
+        configs = _feedback_configs(part, options.state_paths)
         if configs:
             spec["manifestConfigs"] = configs
         works.append(

@@ -53,6 +53,10 @@ LABEL_PREVIEW = "waybill.dev/preview"
 # --- annotations ---------------------------------------------------------------------------------
 # On a namespace the agent created on a member for a namespaced template (removed only if this is set).
 ANNOTATION_CREATED_NAMESPACE = "waybill.dev/created-namespace"
+# On a Work: the hub's Namespace (labels, annotations, overrides applied) of each namespace its
+# manifests live in, as JSON {name: {metadata: {labels, annotations}, spec}}: what the agent
+# creates a missing namespace from (hub.namespace_templates).
+ANNOTATION_NAMESPACE_TEMPLATES = "work.waybill.dev/namespaces"
 # On a Work: how many parts a policy's Works were split into for one cluster, and this one's index.
 ANNOTATION_WORK_PART = "waybill.dev/work-part"
 # On a template: the policy that claimed it (for `kubectl get -o yaml` readers).
