@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,9 @@ ROLLOUT = status_writes.StatusOwner(
     fields=("rollout",),
     condition_types=(names.CONDITION_ROLLOUT_PROGRESSING, names.CONDITION_ROLLOUT_HALTED),
 )
+# Status writes that only report progress (no cluster released, same phase and stage) are made
+# at most this often per binding; a write that releases clusters or changes the phase is not held.
+MIN_REPORT_INTERVAL = 0.5
 REASON_NOT_TRACKED = "NotTracked"  # agent.availability: a kind without a health rule
 REASON_FAILED = "Failed"
 
@@ -115,6 +119,8 @@ class RolloutController:
         self.events = events
         self.clock = clock
         self._recorded: set[tuple[str, str, int]] = set()  # (namespace, binding name, generation)
+        self._last_write: dict[keys.BindingKey, float] = {}  # binding → when its rollout was last written
+        self.monotonic = time.monotonic
 
     # ---- wiring: which events wake a binding's rollout -------------------------------------------
     def wire(self, enqueue: Callable[[keys.BindingKey], None]) -> None:
@@ -164,7 +170,7 @@ class RolloutController:
         state.members.add_update_handler(member_changed)
 
     def _interested(self, binding: Mapping[str, Any]) -> bool:
-        if (binding.get("status") or {}).get("rollout") is not None:
+        if "rollout" in (binding.get("status") or {}):
             return True
         policy_ref = keys.binding_policy(binding)
         policy = self.state.policy(policy_ref) if policy_ref is not None else None
@@ -174,6 +180,7 @@ class RolloutController:
     async def reconcile(self, key: keys.BindingKey) -> Result | None:
         binding = self.state.binding(key)
         if binding is None:
+            self._last_write.pop(key, None)
             return None
         view = self.state.binding_view(binding)
         ref, policy_ref = view.template, view.policy
@@ -213,6 +220,15 @@ class RolloutController:
         old_owned = ROLLOUT.owned(status)
         new_owned = ROLLOUT.owned({"rollout": decision.status, "conditions": conds})
         if _comparable(old_owned) != _comparable(new_owned):
+            now = self.monotonic()
+            last = self._last_write.get(key)
+            if (
+                last is not None
+                and now - last < MIN_REPORT_INTERVAL
+                and _same_step(status.get("rollout"), decision)
+            ):
+                return Result(requeue_after=MIN_REPORT_INTERVAL - (now - last))
+            self._last_write[key] = now
             was_halted = (status.get("rollout") or {}).get("phase") == "Halted" and (
                 status.get("rollout") or {}
             ).get("revision") == generation
@@ -242,13 +258,23 @@ class RolloutController:
     @staticmethod
     def _owns_something(status: Mapping[str, Any]) -> bool:
         owned = ROLLOUT.owned(status)
-        return bool(owned.get("rollout") or owned.get("conditions"))
+        return "rollout" in status or bool(owned.get("conditions"))
 
     async def _apply(self, binding: Obj, status: Mapping[str, Any], *, clear: bool = False) -> Obj:
         wanted = {"conditions": []} if clear else status
         written = await status_writes.apply_binding_status(
             self.state.hub_api, binding, owner=ROLLOUT, status=wanted
         )
+        if clear and "rollout" in (written.get("status") or {}):
+            # an apply that drops a map can leave it behind emptied (`rollout: {clusters: []}`)
+            meta = binding.get("metadata") or {}
+            written = await self.state.hub_api.patch_status(
+                names.WORK_API_VERSION,
+                str(binding.get("kind")),
+                name=str(meta.get("name")),
+                namespace=meta.get("namespace") or None,
+                patch={"status": {"rollout": None}},
+            )
         self.state.remember_binding(written)
         return written
 
@@ -316,6 +342,21 @@ class RolloutController:
                     namespace=key.namespace,
                 )
         self._recorded.add(marker)
+
+
+def _same_step(previous: Mapping[str, Any] | None, decision: rollout.RolloutDecision) -> bool:
+    """Whether ``decision`` only reports progress over ``previous``: same revision, phase and
+    stage, and no cluster released (or withdrawn)."""
+    before = previous or {}
+    released = {
+        c.get("name") for c in before.get("clusters") or [] if c.get("revision") == before.get("revision")
+    }
+    return (
+        before.get("revision") == decision.status.get("revision")
+        and before.get("phase") == decision.status.get("phase")
+        and before.get("stage") == decision.status.get("stage")
+        and released == set(decision.released)
+    )
 
 
 def _comparable(owned: Mapping[str, Any]) -> Any:

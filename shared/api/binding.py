@@ -130,10 +130,12 @@ class ClusterRollout(ApiModel):
 class RolloutStatus(ApiModel):
     """The rollout of the template's current generation (written by the hub's rollout controller)."""
 
-    strategy: Literal["RollingUpdate", "Staged"]
-    revision: int
+    # optional in the schema: the controller writes them all, but a server-side apply that drops
+    # the rollout may leave an emptied map behind
+    strategy: Literal["RollingUpdate", "Staged"] | None = None
+    revision: int | None = None
     """The template generation being rolled out."""
-    phase: RolloutPhase
+    phase: RolloutPhase | None = None
     stage: str | None = None
     """The stage in progress (Staged), or the last one once complete."""
     started: str | None = None

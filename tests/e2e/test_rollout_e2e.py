@@ -334,3 +334,24 @@ async def test_rolling_update_never_exceeds_max_unavailable(sim_factory: SimFact
         assert not [r for r in results if not isinstance(r, asyncio.CancelledError)], results
         assert violations == []
         assert peak == 1 and seen_unavailable >= len(members), (peak, seen_unavailable)
+
+        # back to All: the rollout status and conditions go, the next change reaches every member
+        live = await fleet.hub_api.get(
+            names.POLICY_API_VERSION, names.KIND_PROPAGATION_POLICY, name="shop", namespace="shop"
+        )
+        await fleet.hub_api.replace({**policy({"type": "All"}), "metadata": live["metadata"]})
+
+        async def cleared() -> bool:
+            status = (await binding(fleet)).get("status") or {}
+            kinds = {c["type"] for c in status.get("conditions") or []}
+            return not status.get("rollout") and names.CONDITION_ROLLOUT_PROGRESSING not in kinds
+
+        await eventually(cleared, within=20, what="rollout status removed")
+        await fleet.apply(web(V1))
+        for name in members:
+            await eventually(lambda name=name: _image_is(fleet, name, V1), within=20, what=f"{name} on v1")
+
+
+async def _image_is(fleet: E2EFleet, member: str, image: str) -> bool:
+    found = await fleet.member_apis[member].get("apps/v1", "Deployment", name="web", namespace="shop")
+    return bool(found["spec"]["template"]["spec"]["containers"][0]["image"] == image)
