@@ -378,6 +378,8 @@ def decide(given: RolloutInput) -> RolloutDecision:
     run = _Run(given)
     halted_before = run.previous.get("phase") == "Halted"
     problems: list[str] = []
+    if strategy.type == "Staged" and strategy.staged is None:
+        problems.append("spec.rolloutStrategy.staged: required when type is Staged")
     if strategy.type == "Staged" and strategy.staged is not None:
         problems = stage_problems(strategy.staged.stages, given.fleet_labels)
         _, unassigned = assign_stages(strategy.staged.stages, list(given.clusters))

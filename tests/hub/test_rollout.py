@@ -211,6 +211,15 @@ def test_bad_stages_stop_the_rollout_naming_the_field(stages: list[dict[str, Any
     assert message in progressing.message
 
 
+def test_staged_without_stages_is_invalid_not_a_crash() -> None:
+    decision = run({"type": "Staged"}, [new("a"), old("b")])
+    assert decision.status["phase"] == "Invalid" and decision.released == {"a"}
+    assert (
+        "spec.rolloutStrategy.staged: required"
+        in condition(decision, names.CONDITION_ROLLOUT_PROGRESSING).message
+    )
+
+
 def test_bad_stages_never_take_back_what_was_released() -> None:
     stage = {"name": "x", "labelSelector": {"matchLabels": {"k": "v"}}}
     raw = {"type": "Staged", "staged": {"stages": [stage]}}
