@@ -1,4 +1,4 @@
-"""The hub: informers, five controllers, and the wiring between them (I/O shell).
+"""The hub: informers, six controllers, and the wiring between them (I/O shell).
 
 Controllers (each a keyed, level-triggered ``shared.runtime.Controller``):
 
@@ -7,6 +7,7 @@ Controllers (each a keyed, level-triggered ``shared.runtime.Controller``):
 * ``hub-works``     (policy, member) → Works in the member namespace
 * ``hub-status``    binding → aggregated status on the binding and the template
 * ``hub-policies``  policy → claimed template count, Valid condition
+* ``hub-rollout``   binding → status.rollout, revisions, and which clusters get a new generation
 
 Informer handlers only enqueue keys. Template kinds are watched dynamically: whenever the
 policies change, every (apiVersion, kind) their resource selectors name gets an informer.
@@ -32,6 +33,7 @@ from hub import (
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
+from hub.controller_rollout import RolloutController
 from hub.controller_scheduling import SchedulingController
 from hub.controller_status import StatusController
 from hub.controller_works import WorksController
@@ -146,11 +148,16 @@ class Hub:
             events=self.template_events,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
+        self.rollout_ctl = RolloutController(
+            state=self.state, enqueue_works=self.works.enqueue, events=self.events
+        )
+        self.rollout = Controller("hub-rollout", self.rollout_ctl.reconcile, workers=4)
+        self.rollout_ctl.wire(self.rollout.enqueue)
         self._wire()
 
     @property
     def controllers(self) -> list[Controller[Any]]:
-        return [self.members, self.scheduler, self.works, self.status, self.policy_status]
+        return [self.members, self.scheduler, self.works, self.status, self.policy_status, self.rollout]
 
     async def _render_works(self, key: keys.WorksKey) -> Any:
         """Works, unless the scheduler has a backlog: then each (policy, member) Work would be

@@ -28,6 +28,7 @@ from hub import (
     overrides,
     reasons,
     rendering,
+    rollout_gate,
     state_preservation,
 )
 from hub.aggregation import ANNOTATION_GENERATIONS
@@ -154,6 +155,7 @@ class WorksController:
         manifests: list[dict[str, Any]] = []
         generations: dict[str, int] = {}
         waiting = False
+        rollout_strategy = rollout_gate.strategy_of(policy)
         for binding in sorted(self.state.bindings_for(policy_ref, cluster), key=keys.binding_key_of):
             binding_view = self.state.binding_view(binding)
             ref = binding_view.template
@@ -172,6 +174,17 @@ class WorksController:
                 waiting = waiting or (template is None and not self.state.template_known(ref))
                 if previous is not None:
                     manifests.append(previous)
+                continue
+            generation = (template.get("metadata") or {}).get("generation")
+            if rollout_gate.held(
+                strategy=rollout_strategy, binding=binding, cluster=cluster, generation=generation
+            ):
+                # a rollout that has not reached this cluster yet: it keeps what it has (docs/rollouts.md)
+                kept = rollout_gate.stamped_generation(existing.values(), str(ref.identity))
+                if previous is not None:
+                    manifests.append(previous)
+                    if kept is not None:
+                        generations[str(ref.identity)] = kept
                 continue
             replicas = binding_view.clusters.get(cluster)
             try:
@@ -218,7 +231,6 @@ class WorksController:
             if self.render_errors.pop((bkey, cluster), None) is not None:
                 self.enqueue_status(bkey)
             manifests.append(manifest)
-            generation = (template.get("metadata") or {}).get("generation")
             if generation is not None:
                 generations[str(ref.identity)] = int(generation)
         if policy is not None and view is not None and dependencies.propagates_deps(policy):

@@ -32,13 +32,15 @@ LabelSelectorOperator = Literal["In", "NotIn", "Exists", "DoesNotExist"]
 # A Kubernetes object name or label value: the generated schema carries these patterns.
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 CONDITION_REASON = r"^([A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?)?$"
+# A count or a percentage of a total (intstr fields such as maxUnavailable): 2 or "25%".
+INT_OR_PERCENT_PATTERN = r"^(0|[1-9][0-9]*)%?$"
 
 
 @dataclass(frozen=True)
 class SchemaHint:
     """Marks a field type for the CRD generator: how to render what pydantic alone cannot say."""
 
-    kind: Literal["int-or-string", "embedded-object", "preserve-unknown"]
+    kind: Literal["int-or-string", "int-or-percent", "embedded-object", "preserve-unknown"]
 
 
 def _check_quantity(value: int | str) -> int | str:
