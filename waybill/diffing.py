@@ -35,10 +35,10 @@ from hub.matching import TemplateRef
 from shared.api import names
 from shared.api.meta import parse_time
 from shared.kube.client import KubeClient
-from shared.kube.errors import ApiError, NotFound
+from shared.kube.errors import ApiError, Forbidden, NotFound
 
 DEFAULT_TIMEOUT = 30.0
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.25  # one list of this preview's Works per round, whatever the member count
 WORK_SIZE_LIMIT = 800 * 1024  # like the hub's Works: a preview splits before the object limit
 EXPIRY_SLACK = timedelta(minutes=5)  # a preview Work older than its timeout plus this is stale
 
@@ -211,24 +211,61 @@ def _ready(member: Mapping[str, Any] | None) -> str:
     return str(cond.get("status") or "Unknown")
 
 
-async def _wait(hub_api: KubeClient, preview: PreviewWork, *, deadline: float) -> list[ManifestDiff] | None:
-    loop = asyncio.get_running_loop()
-    meta = preview.work["metadata"]
-    while True:
+def _key(work: Mapping[str, Any]) -> tuple[str, str]:
+    meta = work.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+async def _read_back(
+    hub_api: KubeClient, pending: Sequence[PreviewWork], *, preview_id: str, listing: bool
+) -> dict[tuple[str, str], Mapping[str, Any]] | None:
+    """The pending preview Works as they are now: one labelled list across namespaces (or, when
+    the user may not list Works cluster-wide, one GET each); None after a blip or a Forbidden list."""
+    if listing:
+        selector = f"{names.LABEL_PREVIEW}={preview_id}"
+        found = await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, label_selector=selector)
+        return {_key(w): w for w in found.items}
+
+    async def one(item: PreviewWork) -> Mapping[str, Any] | None:
+        namespace, name = _key(item.work)
         try:
-            live = await hub_api.get(
-                names.WORK_API_VERSION, names.KIND_WORK, name=meta["name"], namespace=meta["namespace"]
-            )
+            return await hub_api.get(names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=namespace)
         except NotFound:
-            return None  # deleted under us (the member namespace went away)
-        except ApiError:
-            live = None  # a blip (the client already retried): look again until the deadline
-        answer = read_answer(preview, live) if live is not None else None
-        if answer is not None:
-            return answer
-        if loop.time() >= deadline:
             return None
+
+    got = await asyncio.gather(*(one(item) for item in pending))
+    return {_key(w): w for w in got if w is not None}
+
+
+async def _wait(
+    hub_api: KubeClient, written: Sequence[PreviewWork], *, preview_id: str, deadline: float
+) -> dict[tuple[str, str], list[ManifestDiff]]:
+    """Each preview Work's answer (by namespace/name), for those answered before ``deadline``."""
+    loop = asyncio.get_running_loop()
+    answers: dict[tuple[str, str], list[ManifestDiff]] = {}
+    pending = list(written)
+    listing = True
+    while pending:
+        try:
+            current = await _read_back(hub_api, pending, preview_id=preview_id, listing=listing)
+        except Forbidden:
+            listing, current = False, None  # namespace-scoped rights: GET each Work instead
+        except ApiError:
+            current = None  # a blip (the client already retried): look again until the deadline
+        if current is not None:
+            for item in list(pending):
+                live = current.get(_key(item.work))
+                if live is None:
+                    pending.remove(item)  # deleted under us (its member namespace went away)
+                    continue
+                answer = read_answer(item, live)
+                if answer is not None:
+                    answers[_key(item.work)] = answer
+                    pending.remove(item)
+        if not pending or loop.time() >= deadline:
+            return answers
         await asyncio.sleep(min(POLL_SECONDS, max(deadline - loop.time(), 0.0)))
+    return answers
 
 
 async def _delete(hub_api: KubeClient, work: Mapping[str, Any]) -> None:
@@ -290,8 +327,9 @@ async def preview(
                 answers[item.cluster] = MemberAnswer(item.cluster, NOT_WRITTEN, message=why)
                 continue
         deadline = asyncio.get_running_loop().time() + wait_seconds
-        results = await asyncio.gather(*(_wait(hub_api, w, deadline=deadline) for w in written))
-        for item, result in zip(written, results, strict=True):
+        results = await _wait(hub_api, written, preview_id=preview_id, deadline=deadline)
+        for item in written:
+            result = results.get(_key(item.work))
             current = answers.get(item.cluster)
             if current is not None and current.state != ANSWERED:
                 continue  # another part already failed: the member's answer is incomplete

@@ -301,3 +301,40 @@ async def test_the_hub_leaves_preview_works_alone_and_expired_ones_are_swept(
     result = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
     assert result.code == 0 and "Deployment/shop/web: no change" in result.out, result
     assert await preview_works_left(fleet) == ["work.work.waybill.dev/waybill-preview-other"]
+
+
+async def test_an_override_policy_alone_is_previewed_per_member(fleet: Fleet, tmp_path: Path) -> None:
+    hub = str(fleet.hub.kubeconfig_path)
+    objects = web_objects(cluster_names=["eu1", "us1"])
+    await placed(fleet, objects, clusters=["eu1", "us1"])
+    override = {
+        "apiVersion": names.POLICY_API_VERSION,
+        "kind": "OverridePolicy",
+        "metadata": {"name": "us-image", "namespace": "shop"},
+        "spec": {
+            "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+            "overrideRules": [
+                {
+                    "targetCluster": {"clusterNames": ["us1"]},
+                    "overriders": {
+                        "imageOverrider": [{"component": "Tag", "operator": "replace", "value": "2"}]
+                    },
+                }
+            ],
+        },
+    }
+    path = tmp_path / "override.yaml"
+    path.write_bytes(dump([override]))
+    result = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
+    assert result.code == 0, result
+    assert "== Deployment/shop/web (live on the hub)" in result.out, result
+    eu1 = result.out.split("== diff on eu1:")[1].split("== ")[0]
+    us1 = result.out.split("== diff on us1:")[1].split("== ")[0]
+    assert "Deployment/shop/web: no change" in eu1, result
+    assert "/spec/template/spec/containers/0/image: nginx:1 -> nginx:2" in us1, result
+    # without resourceSelectors it would touch every template in its scope: said, not guessed
+    del override["spec"]["resourceSelectors"]
+    path.write_bytes(dump([override]))
+    unselective = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
+    assert unselective.code == 2 and "no resource templates" in unselective.err, unselective
+    assert "OverridePolicy/shop/us-image has no resourceSelectors" in unselective.err, unselective

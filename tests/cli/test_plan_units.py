@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from hub import planning
 from hub.clusters import ClusterView
 from hub.matching import TemplateRef
 from shared.api import names
-from waybill import diffing, plan_sources
+from waybill import cli, diffing, plan_sources
 
 
 def policy(
@@ -203,3 +205,11 @@ def test_rendering_and_exit_codes() -> None:
         "eu1", diffing.ANSWERED, [diffing.ManifestDiff("X/y", diffing.NOT_COMPARED)]
     )
     assert diffing.exit_code([not_compared]) == 1
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "7200"])
+def test_a_bad_diff_timeout_is_a_usage_error(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["plan", "-f", "x.yaml", "--diff", "--diff-timeout", value])
+    assert exit_info.value.code == 2
+    assert "--diff-timeout" in capsys.readouterr().err
