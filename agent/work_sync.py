@@ -383,12 +383,12 @@ class WorkSyncer:
                     original=manifest,
                 )
             if action.type == ActionType.REPORT_DIFF:
-                diffs = action.diffs
+                removed: list[FieldDiff] = []
                 if live is not None and holder is not None:  # applied by Waybill: what SSA would drop
-                    diffs = [*diffs, *await self._removed_fields(desired, ident, namespace, action.respected)]
-                message = f"{len(diffs)} field(s) differ" if live is not None and diffs else action.message
-                return ManifestResult(
-                    ident, False, action.reason, message, diffs=diffs, report_diff=True
+                    removed = await self._removed_fields(desired, ident, namespace, action.respected)
+                return report_diff.result(
+                    ident, action, strategy=strategy, live=live, owned=owned, held=holder is not None,
+                    removed=removed,
                 ), None
             if action.type == ActionType.SKIP:
                 return ManifestResult(ident, False, action.reason, action.message, diffs=action.diffs), None

@@ -20,8 +20,9 @@ from typing import Any
 import pydantic
 import yaml
 
-from hub import planning, scheduling
+from hub import planning, rendering, scheduling
 from hub.clusters import ClusterView
+from hub.matching import PolicyRef
 from shared.api import names
 from shared.api.cluster import MemberCluster
 from shared.api.interpreter import ResourceInterpreterCustomization
@@ -211,6 +212,7 @@ class Planned:
 
     plans: list[planning.TemplatePlan]
     members: list[Mapping[str, Any]]
+    takeover: dict[PolicyRef, str | None]  # each policy's whenToTakeOver (from conflictResolution)
     live: set[plan_sources.Identity] = field(default_factory=set)
 
 
@@ -259,7 +261,11 @@ def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> 
         # The schema check above should catch bad input first; a planner surprise is still
         # one line naming the file, not a traceback.
         raise CommandFailed(f"cannot plan {filename}: {type(exc).__name__}: {exc}") from exc
-    return Planned(plans=plans, members=list(groups["members"]))
+    takeover = {
+        PolicyRef.of(p): rendering.WorkOptions.for_policy(p.get("spec") or {}).when_to_take_over
+        for p in groups["policies"]
+    }
+    return Planned(plans=plans, members=list(groups["members"]), takeover=takeover)
 
 
 async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects: list[dict[str, Any]]) -> int:
@@ -279,7 +285,11 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
     if args.diff:
         sys.stdout.flush()
         answered = await diffing.preview(
-            hub_api, plans=planned.plans, members=planned.members, wait_seconds=args.diff_timeout
+            hub_api,
+            plans=planned.plans,
+            members=planned.members,
+            wait_seconds=args.diff_timeout,
+            takeover=planned.takeover,
         )
         print(diffing.render(answered))
         code = max(code, diffing.exit_code(answered))

@@ -31,7 +31,7 @@ from typing import Any
 
 from hub import manifest_sealing, overrides, planning
 from hub.clusters import ClusterView
-from hub.matching import TemplateRef
+from hub.matching import PolicyRef, TemplateRef
 from shared.api import names
 from shared.api.meta import parse_time
 from shared.kube.client import KubeClient
@@ -47,6 +47,7 @@ CREATE = "create"  # not on the member: it would be created
 CHANGE = "change"  # fields differ
 SAME = "same"  # no field the manifest sets differs
 NOT_COMPARED = "not-compared"  # the agent could not compare it (reason in the message)
+NOT_TAKEN_OVER = "not-taken-over"  # on the member, not Waybill's: a real apply would leave it alone
 
 ANSWERED = "answered"
 NO_ANSWER = "no-answer"
@@ -97,67 +98,88 @@ def work_name(preview_id: str, part: int) -> str:
     return f"waybill-preview-{preview_id}" + (f"-p{part}" if part else "")
 
 
+@dataclass
+class PreviewSet:
+    """What ``preview_works`` decided: the Works to write, members that get none, and manifests
+    not sent (a Secret that cannot be sealed for the member), as answers already known."""
+
+    works: list[PreviewWork] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # cluster → why it gets no preview
+    not_sent: dict[str, list[ManifestDiff]] = field(default_factory=dict)
+
+
+def _parts(items: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:
+    parts: list[list[tuple[str, dict[str, Any]]]] = [[]]
+    used = 0
+    for item in items:
+        size = _size(item[1])
+        if parts[-1] and used + size > WORK_SIZE_LIMIT:
+            parts.append([])
+            used = 0
+        parts[-1].append(item)
+        used += size
+    return parts
+
+
 def preview_works(
     plans: Sequence[planning.TemplatePlan],
     members: Sequence[Mapping[str, Any]],
     *,
     preview_id: str,
     expires: datetime,
-) -> tuple[list[PreviewWork], dict[str, str]]:
-    """The preview Works per member, and members that get none (cluster → why) (pure).
+    takeover: Mapping[PolicyRef, str | None] | None = None,
+) -> PreviewSet:
+    """The preview Works per member (pure).
 
     Manifests are those the plan rendered; a Secret (or a manifest annotated for sealing) is
     sealed to the member's key as the hub would, so the preview Work reveals no more than a
-    real Work does.
+    real Work does. ``takeover`` is each policy's ``whenToTakeOver`` (its Works' strategy, from
+    ``conflictResolution``): manifests of policies that differ go in different Works, so the
+    agent says which objects a real apply would not take over.
     """
     by_name = {str((m.get("metadata") or {}).get("name", "")): m for m in members}
-    per_cluster: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    refused: dict[str, str] = {}
+    groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+    out = PreviewSet()
     for entry in plans:
+        when = (takeover or {}).get(entry.policy) if entry.policy is not None else None
         for cluster, manifest in entry.manifests.items():
             member = by_name.get(cluster)
+            ref = str(TemplateRef.of(manifest))
             if member is None:
-                refused[cluster] = "no MemberCluster of that name on the hub"
+                out.refused[cluster] = "no MemberCluster of that name on the hub"
                 continue
             try:
                 sealed = manifest_sealing.seal_for(manifest, cluster=ClusterView.from_member(member))
             except overrides.OverrideError as exc:
-                refused[cluster] = str(exc)
+                out.not_sent.setdefault(cluster, []).append(ManifestDiff(ref, NOT_COMPARED, message=str(exc)))
                 continue
-            per_cluster.setdefault(cluster, []).append((str(TemplateRef.of(manifest)), sealed))
-    works: list[PreviewWork] = []
+            groups.setdefault((cluster, when or ""), []).append((ref, sealed))
     stamp = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for cluster, items in sorted(per_cluster.items()):
+    index: dict[str, int] = {}
+    for (cluster, when), items in sorted(groups.items()):
         namespace = str((by_name[cluster].get("metadata") or {}).get("namespace") or "")
         if not namespace:
-            refused[cluster] = "its MemberCluster has no namespace"
+            out.refused[cluster] = "its MemberCluster has no namespace"
             continue
-        parts: list[list[tuple[str, dict[str, Any]]]] = [[]]
-        used = 0
-        for item in items:
-            size = _size(item[1])
-            if parts[-1] and used + size > WORK_SIZE_LIMIT:
-                parts.append([])
-                used = 0
-            parts[-1].append(item)
-            used += size
-        for index, part in enumerate(parts):
+        strategy = {"type": "ReportDiff", **({"whenToTakeOver": when} if when else {})}
+        for part in _parts(items):
+            number = index.get(namespace, 0)
+            index[namespace] = number + 1
             work = {
                 "apiVersion": names.WORK_API_VERSION,
                 "kind": names.KIND_WORK,
                 "metadata": {
-                    "name": work_name(preview_id, index),
+                    "name": work_name(preview_id, number),
                     "namespace": namespace,
                     "labels": {names.LABEL_PREVIEW: preview_id, names.LABEL_CLUSTER: cluster},
                     "annotations": {names.ANNOTATION_PREVIEW_EXPIRES: stamp},
                 },
-                "spec": {
-                    "workload": {"manifests": [m for _, m in part]},
-                    "applyStrategy": {"type": "ReportDiff"},
-                },
+                "spec": {"workload": {"manifests": [m for _, m in part]}, "applyStrategy": strategy},
             }
-            works.append(PreviewWork(cluster=cluster, work=work, manifests=[ref for ref, _ in part]))
-    return works, refused
+            out.works.append(PreviewWork(cluster=cluster, work=work, manifests=[ref for ref, _ in part]))
+    for cluster in out.refused:
+        out.not_sent.pop(cluster, None)
+    return out
 
 
 def _condition(conditions: Any, type_: str) -> Mapping[str, Any] | None:
@@ -181,9 +203,12 @@ def _manifest_diff(name: str, entry: Mapping[str, Any] | None) -> ManifestDiff:
         for d in entry.get("diffs") or []
         if isinstance(d, Mapping)
     )
+    message = str(reported.get("message") or "")
     if any(c.path == "/" and c.member is None for c in changes):
-        return ManifestDiff(name, CREATE, message=str(reported.get("message") or ""))
-    return ManifestDiff(name, CHANGE if changes else SAME, changes, str(reported.get("message") or ""))
+        return ManifestDiff(name, CREATE, message=message)
+    if reported.get("reason") == "NotTakenOver":
+        return ManifestDiff(name, NOT_TAKEN_OVER, changes, message)
+    return ManifestDiff(name, CHANGE if changes else SAME, changes, message)
 
 
 def read_answer(preview: PreviewWork, live: Mapping[str, Any]) -> list[ManifestDiff] | None:
@@ -303,17 +328,25 @@ async def preview(
     members: Sequence[Mapping[str, Any]],
     wait_seconds: float,
     preview_id: str | None = None,
+    takeover: Mapping[PolicyRef, str | None] | None = None,
 ) -> list[MemberAnswer]:
     """Write the preview Works, wait up to ``wait_seconds`` for the agents, remove the Works."""
     preview_id = preview_id or secrets.token_hex(4)
     now = datetime.now(UTC)
-    works, refused = preview_works(
-        plans, members, preview_id=preview_id, expires=now + timedelta(seconds=wait_seconds) + EXPIRY_SLACK
+    planned = preview_works(
+        plans,
+        members,
+        preview_id=preview_id,
+        expires=now + timedelta(seconds=wait_seconds) + EXPIRY_SLACK,
+        takeover=takeover,
     )
+    works = planned.works
     by_name = {str((m.get("metadata") or {}).get("name", "")): m for m in members}
     answers: dict[str, MemberAnswer] = {
-        cluster: MemberAnswer(cluster, NOT_WRITTEN, message=why) for cluster, why in refused.items()
+        cluster: MemberAnswer(cluster, NOT_WRITTEN, message=why) for cluster, why in planned.refused.items()
     }
+    for cluster, diffs in planned.not_sent.items():
+        answers[cluster] = MemberAnswer(cluster, ANSWERED, list(diffs))
     await _remove_expired(hub_api, {str(w.work["metadata"]["namespace"]) for w in works}, now=now)
     written: list[PreviewWork] = []
     try:
@@ -376,8 +409,9 @@ def render(answers: Sequence[MemberAnswer]) -> str:
         total = len(answer.manifests)
         out.append(f"== diff on {answer.cluster}: {changed} of {total} manifests would change")
         for manifest in answer.manifests:
-            if manifest.outcome == CHANGE:
-                out.append(f"   {manifest.manifest}: {len(manifest.changes)} field(s)")
+            if manifest.outcome in (CHANGE, NOT_TAKEN_OVER):
+                note = f" ({manifest.message})" if manifest.outcome == NOT_TAKEN_OVER else ""
+                out.append(f"   {manifest.manifest}: {len(manifest.changes)} field(s) differ{note}")
                 for change in manifest.changes:
                     out.append(f"     {change.path}: {_value(change.member)} -> {_value(change.hub)}")
             else:

@@ -158,11 +158,18 @@ async def test_plan_diff_shows_field_changes_per_member_and_leaves_no_work(
     config["data"] = {"k": "v"}
     selecting = copy.deepcopy(objects[2])
     selecting["spec"]["resourceSelectors"].append({"apiVersion": "v1", "kind": "ConfigMap", "name": "cfg"})
+    # on us1 someone made cfg by hand: the policy's conflictResolution (Abort) would not take it over
+    await fleet.member_apis["us1"].create({**config, "data": {"k": "theirs"}})
     path.write_bytes(dump([objects[1], config, selecting]))
     same = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
     assert same.code == 0, same
     assert same.out.count("Deployment/shop/web: no change") == 2, same
-    assert same.out.count("ConfigMap/shop/cfg: would be created (not on the member)") == 2, same
+    eu1 = same.out.split("== diff on eu1:")[1].split("== ")[0]
+    us1 = same.out.split("== diff on us1:")[1].split("== ")[0]
+    assert "ConfigMap/shop/cfg: would be created (not on the member)" in eu1, same
+    left_alone = "(not created by Waybill; whenToTakeOver=Never would leave it alone)"
+    assert f"ConfigMap/shop/cfg: 1 field(s) differ {left_alone}" in us1, same
+    assert "/data/k: theirs -> v" in us1, same
     assert await member_object(fleet, "eu1", "v1", "ConfigMap", "cfg") is None
 
 

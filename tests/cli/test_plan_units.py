@@ -10,7 +10,7 @@ import pytest
 
 from hub import planning
 from hub.clusters import ClusterView
-from hub.matching import TemplateRef
+from hub.matching import PolicyRef, TemplateRef
 from shared.api import names
 from waybill import cli, diffing, plan_sources
 
@@ -102,9 +102,9 @@ def planned(image: str = "nginx:2") -> list[planning.TemplatePlan]:
 
 def test_preview_works_are_report_diff_unmanaged_and_expire() -> None:
     expires = datetime(2026, 12, 6, 23, 0, tzinfo=UTC)
-    works, refused = diffing.preview_works(planned(), [member("eu1")], preview_id="abc", expires=expires)
-    assert refused == {"us1": "no MemberCluster of that name on the hub"}
-    [work] = works
+    found = diffing.preview_works(planned(), [member("eu1")], preview_id="abc", expires=expires)
+    assert found.refused == {"us1": "no MemberCluster of that name on the hub"}
+    [work] = found.works
     meta = work.work["metadata"]
     assert (work.cluster, meta["name"], meta["namespace"]) == ("eu1", "waybill-preview-abc", "member-eu1")
     assert meta["labels"] == {names.LABEL_PREVIEW: "abc", names.LABEL_CLUSTER: "eu1"}
@@ -131,8 +131,40 @@ def test_a_secret_is_not_previewed_to_a_member_without_a_sealing_key() -> None:
         override_policies=[],
         clusters=[ClusterView.from_member(member("eu1"))],
     )
-    works, refused = diffing.preview_works(plans, [member("eu1")], preview_id="x", expires=datetime.now(UTC))
-    assert works == [] and "status.sealingKey" in refused["eu1"]
+    found = diffing.preview_works(plans, [member("eu1")], preview_id="x", expires=datetime.now(UTC))
+    assert found.works == [] and found.refused == {}
+    [not_sent] = found.not_sent["eu1"]  # that manifest is not compared; the member's others would be
+    assert not_sent.outcome == diffing.NOT_COMPARED and "status.sealingKey" in not_sent.message
+
+
+def test_policies_with_different_takeover_go_in_different_preview_works() -> None:
+    plans = planning.plan(
+        templates=[deployment("web"), deployment("api")],
+        policies=[
+            policy("web", selectors=SELECT_WEB, clusters=["eu1"]),
+            policy(
+                "api",
+                selectors=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}],
+                clusters=["eu1"],
+            ),
+        ],
+        override_policies=[],
+        clusters=[ClusterView.from_member(member("eu1"))],
+    )
+    takeover = {
+        PolicyRef(names.KIND_PROPAGATION_POLICY, "shop", "web"): "Never",
+        PolicyRef(names.KIND_PROPAGATION_POLICY, "shop", "api"): "Always",
+    }
+    found = diffing.preview_works(
+        plans, [member("eu1")], preview_id="t", expires=datetime.now(UTC), takeover=takeover
+    )
+    strategies = {
+        w.manifests[0]: (w.work["metadata"]["name"], w.work["spec"]["applyStrategy"]) for w in found.works
+    }
+    assert strategies == {
+        "Deployment/shop/api": ("waybill-preview-t", {"type": "ReportDiff", "whenToTakeOver": "Always"}),
+        "Deployment/shop/web": ("waybill-preview-t-p1", {"type": "ReportDiff", "whenToTakeOver": "Never"}),
+    }
 
 
 def answered(status: dict[str, Any], generation: int = 1) -> dict[str, Any]:
@@ -140,7 +172,9 @@ def answered(status: dict[str, Any], generation: int = 1) -> dict[str, Any]:
 
 
 def test_reading_the_agents_answer() -> None:
-    [work], _ = diffing.preview_works(planned(), [member("eu1")], preview_id="a", expires=datetime.now(UTC))
+    [work] = diffing.preview_works(
+        planned(), [member("eu1")], preview_id="a", expires=datetime.now(UTC)
+    ).works
     assert diffing.read_answer(work, answered({})) is None
     stale = {"conditions": [{"type": "DiffReported", "status": "True", "observedGeneration": 1}]}
     assert diffing.read_answer(work, answered(stale, generation=2)) is None
@@ -195,7 +229,7 @@ def test_rendering_and_exit_codes() -> None:
     text = diffing.render(answers)
     assert text.splitlines() == [
         "== diff on eu1: 1 of 2 manifests would change",
-        "   Deployment/shop/web: 1 field(s)",
+        "   Deployment/shop/web: 1 field(s) differ",
         "     /spec/x: (unset) -> 1",
         "   Namespace/shop: no change",
         "== diff on us1: no answer within 3 s",
