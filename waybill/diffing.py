@@ -79,6 +79,7 @@ class MemberAnswer:
     state: str
     manifests: list[ManifestDiff] = field(default_factory=list)
     message: str = ""
+    seconds: float | None = None  # from writing its preview Work(s) to reading the last answer
 
 
 @dataclass
@@ -264,10 +265,11 @@ async def _read_back(
 
 async def _wait(
     hub_api: KubeClient, written: Sequence[PreviewWork], *, preview_id: str, deadline: float
-) -> dict[tuple[str, str], list[ManifestDiff]]:
-    """Each preview Work's answer (by namespace/name), for those answered before ``deadline``."""
+) -> dict[tuple[str, str], tuple[list[ManifestDiff], float]]:
+    """Each preview Work's answer and when it was read (loop time), by namespace/name, for those
+    answered before ``deadline``."""
     loop = asyncio.get_running_loop()
-    answers: dict[tuple[str, str], list[ManifestDiff]] = {}
+    answers: dict[tuple[str, str], tuple[list[ManifestDiff], float]] = {}
     pending = list(written)
     listing = True
     while pending:
@@ -285,7 +287,7 @@ async def _wait(
                     continue
                 answer = read_answer(item, live)
                 if answer is not None:
-                    answers[_key(item.work)] = answer
+                    answers[_key(item.work)] = (answer, loop.time())
                     pending.remove(item)
         if not pending or loop.time() >= deadline:
             return answers
@@ -349,6 +351,8 @@ async def preview(
         answers[cluster] = MemberAnswer(cluster, ANSWERED, list(diffs))
     await _remove_expired(hub_api, {str(w.work["metadata"]["namespace"]) for w in works}, now=now)
     written: list[PreviewWork] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     try:
         for item in works:
             written.append(item)  # before the create: cancelled in flight, it is still deleted
@@ -359,14 +363,14 @@ async def preview(
                 why = f"cannot write its preview Work: {exc.reason}: {exc.message}"
                 answers[item.cluster] = MemberAnswer(item.cluster, NOT_WRITTEN, message=why)
                 continue
-        deadline = asyncio.get_running_loop().time() + wait_seconds
+        deadline = loop.time() + wait_seconds
         results = await _wait(hub_api, written, preview_id=preview_id, deadline=deadline)
         for item in written:
-            result = results.get(_key(item.work))
+            found = results.get(_key(item.work))
             current = answers.get(item.cluster)
             if current is not None and current.state != ANSWERED:
                 continue  # another part already failed: the member's answer is incomplete
-            if result is None:
+            if found is None:
                 ready = _ready(by_name.get(item.cluster))
                 why = (
                     f"no answer within {wait_seconds:g} s "
@@ -375,7 +379,8 @@ async def preview(
                 answers[item.cluster] = MemberAnswer(item.cluster, NO_ANSWER, message=why)
                 continue
             answer = current or MemberAnswer(item.cluster, ANSWERED)
-            answer.manifests.extend(result)
+            answer.manifests.extend(found[0])
+            answer.seconds = max(answer.seconds or 0.0, found[1] - started)
             answers[item.cluster] = answer
     finally:
         # Also when cancelled (Ctrl-C): asyncio.run cancels this task once and lets it finish.
@@ -407,7 +412,8 @@ def render(answers: Sequence[MemberAnswer]) -> str:
             continue
         changed = sum(1 for m in answer.manifests if m.outcome in (CHANGE, CREATE))
         total = len(answer.manifests)
-        out.append(f"== diff on {answer.cluster}: {changed} of {total} manifests would change")
+        took = f" (answered in {answer.seconds:.1f} s)" if answer.seconds is not None else ""
+        out.append(f"== diff on {answer.cluster}: {changed} of {total} manifests would change{took}")
         for manifest in answer.manifests:
             if manifest.outcome in (CHANGE, NOT_TAKEN_OVER):
                 note = f" ({manifest.message})" if manifest.outcome == NOT_TAKEN_OVER else ""
