@@ -345,3 +345,31 @@ async def test_an_override_policy_alone_is_previewed_per_member(fleet: Fleet, tm
     unselective = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
     assert unselective.code == 2 and "no resource templates" in unselective.err, unselective
     assert "OverridePolicy/shop/us-image has no resourceSelectors" in unselective.err, unselective
+
+
+async def test_what_the_user_may_not_read_or_write_is_a_warning_or_a_member_not_previewed(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    # eu1's agent identity may read Works in member-eu1 only: no members, policies, templates,
+    # interpreter customizations or bindings, no Work writes
+    scoped = str(fleet.directory / "eu1-agent-hub.kubeconfig")
+    objects = web_objects(cluster_names=["eu1"])
+    eu1 = {
+        "apiVersion": names.CLUSTER_API_VERSION,
+        "kind": names.KIND_MEMBER_CLUSTER,
+        "metadata": {"name": "eu1", "namespace": "member-eu1"},
+    }
+    path = tmp_path / "all.yaml"
+    path.write_bytes(dump([*objects[1:], eu1]))
+    result = await waybill("plan", "-f", str(path), "--kubeconfig", scoped, "--no-manifests")
+    assert result.code == 0, result
+    assert "== Deployment/shop/web\n   policy: PropagationPolicy/shop/web" in result.out, result
+    refused = [line for line in result.err.splitlines() if line.startswith("warning: may not list ")]
+    for what in ("MemberCluster", "PropagationPolicy", "ResourceInterpreterCustomization", "ResourceBinding"):
+        assert any(f" {what} " in line for line in refused), result
+    assert "Deployment/shop/web: planned as written (the hub could not check it: Forbidden" in result.err, (
+        result
+    )
+    diff = await waybill("plan", "-f", str(path), "--kubeconfig", scoped, "--diff", "--no-manifests")
+    assert diff.code == 1, diff
+    assert "== diff on eu1: cannot write its preview Work: Forbidden" in diff.out, diff
