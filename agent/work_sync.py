@@ -152,6 +152,7 @@ class WorkSyncer:
                     m.identifier, False, REASON_DECODING_ERRED, m.error or ""
                 )
         results.update(refused)  # guard-rail refusals: reason Forbidden, not DecodingErred
+        preview = report_diff.is_preview(work)
         if (why := report_diff.refusal(work, strategy)) is not None:  # a preview Work is only compared
             results.update(report_diff.refused(decoded, why))
             decoded, strategy = [], Strategy(type=STRATEGY_REPORT_DIFF)
@@ -235,6 +236,7 @@ class WorkSyncer:
                     work_key=work_key,
                     listed=listed,
                     claims=claims,
+                    preview=preview,
                 )
             results[ident.ordinal] = result
             if state is not None:
@@ -331,6 +333,7 @@ class WorkSyncer:
         work_key: str,
         listed: Mapping[tuple[str, str, str], dict[str, Any]],
         claims: WorkClaims | None,
+        preview: bool = False,
     ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
@@ -384,7 +387,7 @@ class WorkSyncer:
                 )
             if action.type == ActionType.REPORT_DIFF:
                 removed: list[FieldDiff] = []
-                if live is not None and holder is not None:  # applied by Waybill: what SSA would drop
+                if preview and live is not None and holder is not None:  # Waybill's: what SSA would drop
                     removed = await self._removed_fields(desired, ident, namespace, action.respected)
                 return report_diff.result(
                     ident, action, strategy=strategy, live=live, owned=owned, held=holder is not None,
@@ -477,7 +480,8 @@ class WorkSyncer:
         respected: frozenset[tuple[str, ...]],
     ) -> list[FieldDiff]:
         """Read the object itself (the cache drops the agent's own managedFields) for
-        ``report_diff.removed_fields``; only ReportDiff manifests of Waybill's objects get here."""
+        ``report_diff.removed_fields``; only a preview's manifests of Waybill's objects get here
+        (a preview Work lives for seconds; a plain ReportDiff Work is compared at every resync)."""
         try:
             live = await self.member_api.get(
                 str(desired["apiVersion"]), ident.kind, name=ident.name, namespace=namespace
