@@ -290,6 +290,7 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
             members=planned.members,
             wait_seconds=args.diff_timeout,
             takeover=planned.takeover,
+            placed_now={key: list(now.clusters) for key, now in read.placements.items()},
         )
         print(diffing.render(answered))
         code = max(code, diffing.exit_code(answered))

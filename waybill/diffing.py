@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +48,7 @@ CHANGE = "change"  # fields differ
 SAME = "same"  # no field the manifest sets differs
 NOT_COMPARED = "not-compared"  # the agent could not compare it (reason in the message)
 NOT_TAKEN_OVER = "not-taken-over"  # on the member, not Waybill's: a real apply would leave it alone
+REMOVE = "remove"  # placed there now, no longer: it would be removed from the member
 
 ANSWERED = "answered"
 NO_ANSWER = "no-answer"
@@ -180,6 +181,30 @@ def preview_works(
             out.works.append(PreviewWork(cluster=cluster, work=work, manifests=[ref for ref, _ in part]))
     for cluster in out.refused:
         out.not_sent.pop(cluster, None)
+    return out
+
+
+Identity = tuple[str, str, str, str]  # a template's group, kind, namespace, name
+
+
+def removals(
+    plans: Sequence[planning.TemplatePlan], placed_now: Mapping[Identity, Collection[str]]
+) -> dict[str, list[ManifestDiff]]:
+    """Per member, the planned templates placed there now that the plan no longer places there
+    (``placed_now``: template → its current clusters, from the bindings) (pure)."""
+    out: dict[str, list[ManifestDiff]] = {}
+    for entry in plans:
+        if entry.decision is None:
+            # unclaimed: the hub keeps the last placement (an orphaned binding); a placement
+            # error: nothing is known to move
+            continue
+        ref = entry.template
+        now = placed_now.get((ref.group, ref.kind, ref.namespace, ref.name)) or ()
+        targets = {t.cluster for t in entry.decision.targets}
+        for cluster in sorted(set(now) - targets):
+            out.setdefault(cluster, []).append(
+                ManifestDiff(str(entry.template), REMOVE, message="no longer placed on this member")
+            )
     return out
 
 
@@ -331,8 +356,11 @@ async def preview(
     wait_seconds: float,
     preview_id: str | None = None,
     takeover: Mapping[PolicyRef, str | None] | None = None,
+    placed_now: Mapping[Identity, Collection[str]] | None = None,
 ) -> list[MemberAnswer]:
-    """Write the preview Works, wait up to ``wait_seconds`` for the agents, remove the Works."""
+    """Write the preview Works, wait up to ``wait_seconds`` for the agents, remove the Works.
+
+    ``placed_now`` (template → its clusters now) adds the templates a member would lose."""
     preview_id = preview_id or secrets.token_hex(4)
     now = datetime.now(UTC)
     planned = preview_works(
@@ -349,6 +377,10 @@ async def preview(
     }
     for cluster, diffs in planned.not_sent.items():
         answers[cluster] = MemberAnswer(cluster, ANSWERED, list(diffs))
+    for cluster, diffs in removals(plans, placed_now or {}).items():
+        known = answers.setdefault(cluster, MemberAnswer(cluster, ANSWERED))
+        if known.state == ANSWERED:
+            known.manifests.extend(diffs)
     await _remove_expired(hub_api, {str(w.work["metadata"]["namespace"]) for w in works}, now=now)
     written: list[PreviewWork] = []
     loop = asyncio.get_running_loop()
@@ -379,7 +411,7 @@ async def preview(
                 answers[item.cluster] = MemberAnswer(item.cluster, NO_ANSWER, message=why)
                 continue
             answer = current or MemberAnswer(item.cluster, ANSWERED)
-            answer.manifests.extend(found[0])
+            answer.manifests[:0] = found[0]  # the agent's answers first, then removals
             answer.seconds = max(answer.seconds or 0.0, found[1] - started)
             answers[item.cluster] = answer
     finally:
@@ -392,6 +424,7 @@ async def preview(
 
 _OUTCOME_TEXT = {
     CREATE: "would be created (not on the member)",
+    REMOVE: "would be removed (no longer placed on this member)",
     SAME: "no change",
     NOT_COMPARED: "not compared",
 }
@@ -410,7 +443,7 @@ def render(answers: Sequence[MemberAnswer]) -> str:
         if answer.state != ANSWERED:
             out.append(f"== diff on {answer.cluster}: {answer.message}")
             continue
-        changed = sum(1 for m in answer.manifests if m.outcome in (CHANGE, CREATE))
+        changed = sum(1 for m in answer.manifests if m.outcome in (CHANGE, CREATE, REMOVE))
         total = len(answer.manifests)
         took = f" (answered in {answer.seconds:.1f} s)" if answer.seconds is not None else ""
         out.append(f"== diff on {answer.cluster}: {changed} of {total} manifests would change{took}")

@@ -345,6 +345,15 @@ async def test_an_override_policy_alone_is_previewed_per_member(fleet: Fleet, tm
     unselective = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
     assert unselective.code == 2 and "no resource templates" in unselective.err, unselective
     assert "OverridePolicy/shop/us-image has no resourceSelectors" in unselective.err, unselective
+    # a narrowed policy: the member it leaves would lose the template
+    narrowed = copy.deepcopy(objects[2])
+    narrowed["spec"]["placement"]["clusterAffinity"]["clusterNames"] = ["eu1"]
+    path.write_bytes(dump([narrowed]))
+    leaving = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
+    assert leaving.code == 0, leaving
+    assert "== diff on us1: 1 of 1 manifests would change" in leaving.out, leaving
+    assert "Deployment/shop/web: would be removed (no longer placed on this member)" in leaving.out, leaving
+    assert "Deployment/shop/web: no change" in leaving.out.split("== diff on eu1:")[1], leaving
 
 
 async def test_what_the_user_may_not_read_or_write_is_a_warning_or_a_member_not_previewed(

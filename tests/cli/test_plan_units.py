@@ -247,3 +247,22 @@ def test_a_bad_diff_timeout_is_a_usage_error(value: str, capsys: pytest.CaptureF
         cli.main(["plan", "-f", "x.yaml", "--diff", "--diff-timeout", value])
     assert exit_info.value.code == 2
     assert "--diff-timeout" in capsys.readouterr().err
+
+
+def test_members_a_template_would_leave() -> None:
+    plans = planned()  # web on eu1 and us1
+    placed_now = {("apps", "Deployment", "shop", "web"): ["eu1", "ap1"]}
+    assert diffing.removals(plans, placed_now) == {
+        "ap1": [
+            diffing.ManifestDiff(
+                "Deployment/shop/web", diffing.REMOVE, message="no longer placed on this member"
+            )
+        ]
+    }
+    unclaimed = planning.plan(
+        templates=[deployment("web")],
+        policies=[],
+        override_policies=[],
+        clusters=[ClusterView.from_member(member("eu1"))],
+    )
+    assert diffing.removals(unclaimed, placed_now) == {}  # the hub keeps an orphaned binding's placement
