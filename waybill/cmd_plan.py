@@ -297,8 +297,32 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
     return code
 
 
+_PLANNED_WAYBILL_KINDS = {
+    *planning.POLICY_KINDS,
+    *planning.OVERRIDE_KINDS,
+    names.KIND_MEMBER_CLUSTER,
+    names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION,
+}
+
+
+def warn_unplanned(filename: str, objects: list[dict[str, Any]]) -> None:
+    """A warning for each Waybill object in FILE that plan does not use (Works, bindings...)."""
+    for obj in objects:
+        group = str(obj.get("apiVersion", "")).split("/")[0]
+        ours = group in (names.WORK_GROUP, names.CLUSTER_GROUP, names.POLICY_GROUP, names.CONFIG_GROUP)
+        if ours and obj.get("kind") not in _PLANNED_WAYBILL_KINDS:
+            meta = obj.get("metadata") or {}
+            where = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
+            print(
+                f"warning: {filename}: {obj.get('kind')} {where}{meta.get('name')} is not planned "
+                "(the hub writes that kind itself)",
+                file=sys.stderr,
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     objects = load_objects(args.filename)
+    warn_unplanned(args.filename, objects)
     if args.kubeconfig or args.context or args.diff:
         return connect.run_async(lambda hub_api: _with_hub(hub_api, args, objects), connect.load(args))
     planned = make_plan(args.filename, list(objects), hub=False)

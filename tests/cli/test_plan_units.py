@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from hub import planning
 from hub.clusters import ClusterView
@@ -266,3 +268,30 @@ def test_members_a_template_would_leave() -> None:
         clusters=[ClusterView.from_member(member("eu1"))],
     )
     assert diffing.removals(unclaimed, placed_now) == {}  # the hub keeps an orphaned binding's placement
+
+
+def test_a_bad_customization_names_its_field_and_hub_kinds_are_not_planned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ric = {
+        "apiVersion": names.CONFIG_API_VERSION,
+        "kind": names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION,
+        "metadata": {"name": "widgets"},
+        "spec": {"target": {"apiVersion": "example.com/v1"}},
+    }
+    path = tmp_path / "ric.yaml"
+    path.write_text(yaml.safe_dump_all([ric, deployment("web")]))
+    assert cli.main(["plan", "-f", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "ResourceInterpreterCustomization widgets: spec.target.kind: Field required" in err, err
+    work = {
+        "apiVersion": names.WORK_API_VERSION,
+        "kind": names.KIND_WORK,
+        "metadata": {"name": "w", "namespace": "m"},
+    }
+    path.write_text(yaml.safe_dump_all([work, deployment("web")]))
+    assert cli.main(["plan", "-f", str(path), "--no-manifests"]) == 0
+    assert (
+        f"warning: {path}: Work m/w is not planned (the hub writes that kind itself)"
+        in capsys.readouterr().err
+    )
