@@ -143,7 +143,8 @@ def render(
         source = " (live on the hub)" if key in live else ""
         out.append(f"== {ref}{source}")
         now = (placements or {}).get(key)
-        was = f" (now: {now.policy})" if now is not None and now.policy != str(entry.policy) else ""
+        moved = now is not None and now.policy and now.policy != str(entry.policy)
+        was = f" (now: {now.policy})" if now is not None and moved else ""
         if entry.policy is None:
             out.append(f"   not claimed by any propagation policy{was}")
             continue
@@ -246,8 +247,8 @@ def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> 
         if (str(target.get("apiVersion")), str(target.get("kind"))) in kinds:
             print(
                 f"warning: ResourceInterpreterCustomization {(ric.get('metadata') or {}).get('name')} "
-                f"customizes {target.get('apiVersion')} {target.get('kind')}: the hub does not run "
-                "interpreter customizations when scheduling, and neither does this plan",
+                f"customizes {target.get('apiVersion')} {target.get('kind')}: this plan divides replicas "
+                "and renders by the built-in rules (it does not run interpreter customizations)",
                 file=sys.stderr,
             )
     try:
@@ -271,7 +272,7 @@ def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> 
 async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects: list[dict[str, Any]]) -> int:
     """Plan over the hub's live objects; with ``--diff`` ask the members' agents too."""
     read = await plan_sources.read_hub(hub_api, file_objects)
-    templates = planning.split_objects(file_objects)["templates"]
+    templates = [t for t in planning.split_objects(file_objects)["templates"] if not _is_customization(t)]
     others = [o for o in file_objects if not any(o is t for t in templates)]
     stored = await plan_sources.as_stored(hub_api, args.filename, templates, warnings=read.warnings)
     for warning in read.warnings:

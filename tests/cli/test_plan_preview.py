@@ -89,6 +89,14 @@ async def test_a_policy_alone_is_planned_over_the_live_templates(fleet: Fleet, t
     # nothing was written: the live policy still places web on eu1 only
     live = await kubectl(fleet, "get", "pp", "web", "-n", "shop", "-o", "jsonpath={.spec.placement}")
     assert '"clusterNames":["eu1"]' in live.out.replace(" ", ""), live
+    # a new policy of higher priority would claim web: the plan says which one claims it now
+    rival = copy.deepcopy(widened)
+    rival["metadata"]["name"] = "rival"
+    rival["spec"]["priority"] = 10
+    path.write_bytes(dump([rival]))
+    moved = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
+    assert moved.code == 0, moved
+    assert "policy: PropagationPolicy/shop/rival (now: PropagationPolicy/shop/web)" in moved.out, moved
     # a kind the hub does not serve is a warning, the rest is planned
     unserved = copy.deepcopy(widened)
     unserved["spec"]["resourceSelectors"].append({"apiVersion": "example.com/v1", "kind": "Widget"})

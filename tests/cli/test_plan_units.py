@@ -14,7 +14,7 @@ from hub import planning
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateRef
 from shared.api import names
-from waybill import cli, diffing, plan_sources
+from waybill import cli, cmd_plan, diffing, plan_sources
 
 
 def policy(
@@ -295,3 +295,17 @@ def test_a_bad_customization_names_its_field_and_hub_kinds_are_not_planned(
         f"warning: {path}: Work m/w is not planned (the hub writes that kind itself)"
         in capsys.readouterr().err
     )
+
+
+def test_a_customization_of_a_planned_kind_is_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    ric = {
+        "apiVersion": names.CONFIG_API_VERSION,
+        "kind": names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION,
+        "metadata": {"name": "deployments"},
+        "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment"}, "customizations": {}},
+    }
+    objects = [ric, deployment("web"), policy("web", selectors=SELECT_WEB, clusters=["eu1"]), member("eu1")]
+    planned_ = cmd_plan.make_plan("f.yaml", objects, hub=False)
+    assert [str(p.template) for p in planned_.plans] == ["Deployment/shop/web"]  # not planned as a template
+    err = capsys.readouterr().err
+    assert "warning: ResourceInterpreterCustomization deployments customizes apps/v1 Deployment" in err
