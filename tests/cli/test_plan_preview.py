@@ -11,9 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from shared.api import names
 from tests.cli.cli_helpers import Result, cli_env, dump, eventually, waybill, web_objects
 from waybill.fleet import Fleet
+
+# Each test runs the CLI several times as a process (about 2 s each, more on a loaded host).
+pytestmark = pytest.mark.timeout(180)
 
 
 async def kubectl(fleet: Fleet, *argv: str, stdin: bytes | None = None) -> Result:
