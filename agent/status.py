@@ -104,7 +104,10 @@ def manifest_condition(result: ManifestResult, old: Mapping[str, Any] | None, *,
     last_drift: dict[str, Any] | None = None
     if result.report_diff:
         found = bool(result.diffs)
-        reason = "DiffFound" if found else "NoDiffFound"
+        # NotTakenOver: an apply would leave the object alone (not Waybill's; whenToTakeOver)
+        reason = REASON_NOT_TAKEN_OVER if result.reason == REASON_NOT_TAKEN_OVER else (
+            "DiffFound" if found else "NoDiffFound"
+        )
         conds.append(condition(COND_DIFF_REPORTED, True, reason, result.message))
     else:
         conds.append(condition(COND_APPLIED, result.applied, result.reason, result.message))

@@ -207,6 +207,7 @@ class WorkSyncer:
                     m.identifier, False, REASON_DECODING_ERRED, m.error or ""
                 )
         results.update(refused)  # guard-rail refusals: reason Forbidden, not DecodingErred
+        preview = report_diff.is_preview(work)
         if (why := report_diff.refusal(work, strategy)) is not None:  # a preview Work is only compared
             results.update(report_diff.refused(decoded, why))
             decoded, strategy = [], Strategy(type=STRATEGY_REPORT_DIFF)
@@ -302,6 +303,7 @@ class WorkSyncer:
                     claims=claims,
                     interp=interp,
                     namespace_templates=namespace_templates,
+                    preview=preview,
                 )
             results[ident.ordinal] = result
             if state is not None:
@@ -416,6 +418,7 @@ class WorkSyncer:
         claims: WorkClaims | None,
         interp: interpretation.WorkInterpretation | None = None,
         namespace_templates: Mapping[str, Mapping[str, Any]] | None = None,
+        preview: bool = False,
     ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
@@ -476,12 +479,12 @@ class WorkSyncer:
                     original=manifest,
                 )
             if action.type == ActionType.REPORT_DIFF:
-                diffs = action.diffs
-                if live is not None and holder is not None:  # applied by Waybill: what SSA would drop
-                    diffs = [*diffs, *await self._removed_fields(desired, ident, namespace, action.respected)]
-                message = f"{len(diffs)} field(s) differ" if live is not None and diffs else action.message
-                return ManifestResult(
-                    ident, False, action.reason, message, diffs=diffs, report_diff=True
+                removed: list[FieldDiff] = []
+                if preview and live is not None and holder is not None:  # Waybill's: what SSA would drop
+                    removed = await self._removed_fields(desired, ident, namespace, action.respected)
+                return report_diff.result(
+                    ident, action, strategy=strategy, live=live, owned=owned, held=holder is not None,
+                    removed=removed,
                 ), None
             if action.type == ActionType.SKIP:
                 return ManifestResult(ident, False, action.reason, action.message, diffs=action.diffs), None
@@ -604,7 +607,8 @@ class WorkSyncer:
         respected: frozenset[tuple[str, ...]],
     ) -> list[FieldDiff]:
         """Read the object itself (the cache drops the agent's own managedFields) for
-        ``report_diff.removed_fields``; only ReportDiff manifests of Waybill's objects get here."""
+        ``report_diff.removed_fields``; only a preview's manifests of Waybill's objects get here
+        (a preview Work lives for seconds; a plain ReportDiff Work is compared at every resync)."""
         try:
             live = await self.member_api.get(
                 str(desired["apiVersion"]), ident.kind, name=ident.name, namespace=namespace
