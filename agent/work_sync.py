@@ -164,6 +164,7 @@ class WorkSyncer:
         self.drift_memory = drift_record.DriftMemory()
         for result in ("corrected", "reported"):  # exported from the start, at 0
             _DRIFTS.labels(config.cluster, result)
+        self._written_digest: dict[tuple[str, aw.RecordKey], str] = {}  # ... and the digest it wrote
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
         self.interpreters = interpretation.AgentInterpreters()  # the Works' carried Lua scripts
@@ -529,6 +530,7 @@ class WorkSyncer:
                     resource_version=str(written.get("resourceVersion") or ""),
                 )
                 self._written[(aw_name, key)] = state.resource_version
+                self._written_digest[(aw_name, key)] = digest
                 _APPLIES.labels("TakingOverFromWork" if taking else action.reason).inc()
                 if taking:
                     _log.info(
@@ -625,6 +627,41 @@ class WorkSyncer:
         return drift_record.observe(
             live, drifts, corrected=corrected, field_manager=self.config.field_manager, manifest_digest=digest
         )
+
+    async def flush(self) -> int:
+        """Record the resourceVersions this process's writes left that no record holds yet.
+
+        They ride along with the next record write (step 2), so a record misses them after a
+        change until the next one. An agent stopping gracefully writes them now, once per
+        AppliedWork that lacks some: otherwise the next agent cannot take those objects as
+        written and applies each once more, and rewrites its record (a restart's resync would
+        write). A record someone else wrote since is left alone (the write's resourceVersion is
+        checked). Returns the records written.
+        """
+        by_name: dict[str, list[aw.RecordKey]] = {}
+        for name, key in self._written:
+            by_name.setdefault(name, []).append(key)
+        flushed = 0
+        for name, keys in by_name.items():
+            applied = self.records.kept(name)
+            if applied is None:
+                continue
+            record = aw.records(applied)
+            known = {
+                key: self._written[(name, key)]
+                for key in keys
+                if (aw.entry(record, key) or {}).get("digest") == self._written_digest.get((name, key))
+            }
+            updated = aw.with_digests(record, {}, known)
+            if updated == record:
+                continue
+            try:
+                await self.records.write(applied, updated)
+            except ApiError as err:
+                _log.info("applied_work.flush_skipped", applied_work=name, error=str(err))
+                continue
+            flushed += 1
+        return flushed
 
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""
