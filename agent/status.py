@@ -54,6 +54,7 @@ class ManifestResult:
     diffs: list[FieldDiff] = field(default_factory=list)
     report_diff: bool = False
     observed_generation: int | None = None  # of the live object on the member
+    extra_conditions: list[dict[str, Any]] = field(default_factory=list)  # e.g. ReplicasManagedOnMember
 
     @property
     def failed(self) -> bool:
@@ -120,6 +121,7 @@ def manifest_condition(result: ManifestResult, old: Mapping[str, Any] | None, *,
             conds.append(condition(COND_DRIFTED, True, reason, f"changed on the member: {paths}"))
         elif had_drift:
             conds.append(condition(COND_DRIFTED, False, "NoDrift", "the member matches the hub"))
+        conds.extend(result.extra_conditions)
     entry: dict[str, Any] = {
         "identifier": result.identifier.to_dict(),
         "conditions": merge_conditions(conds, old_conds, now=now),

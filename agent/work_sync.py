@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent import applied_work as aw
-from agent import availability, feedback, guardrails, ordering, ownership, sealing_keys
+from agent import availability, feedback, guardrails, ordering, ownership, replica_owners, sealing_keys
 from agent.claims import WorkClaims
 from agent.config import AgentConfig
 from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
@@ -101,8 +101,12 @@ class WorkSyncer:
         claims: WorkClaims | None = None,
         on_handover: Callable[[str], None] = lambda key: None,
         keyring: sealing_keys.Keyring | None = None,
+        hpas: replica_owners.HorizontalPodAutoscalers | None = None,
     ) -> None:
         self.member_api = member_api
+        self.replicas = replica_owners.ReplicaOwners(
+            field_manager=config.field_manager, managers=config.replica_managers, hpas=hpas
+        )
         self.keyring = keyring
         self.config = config
         self.cache = cache
@@ -362,6 +366,7 @@ class WorkSyncer:
             owned = taking or (
                 live is not None and is_owned(live, applied_uids=recorded_uids, applied_work_name=aw_name)
             )
+            replica_owner = self.replicas.owner(manifest, live)  # spec.replicas left to the member?
             if owned and not taking and aw.up_to_date(
                 recorded, digest=digest, live=live, written_version=written_version
             ):
@@ -376,6 +381,7 @@ class WorkSyncer:
                     field_manager=self.config.field_manager,
                     respected_managers=self.config.respected_managers,
                     original=manifest,
+                    left_alone=replica_owners.left_alone(replica_owner),
                 )
             if action.type == ActionType.REPORT_DIFF:
                 return ManifestResult(
@@ -400,6 +406,8 @@ class WorkSyncer:
             else:
                 if namespace and live is None and ident.kind != "Namespace":
                     await self.applier.ensure_namespace(namespace, work_key=work_key)
+                if replica_owner is not None and replica_owner.needs_handover and live is not None:
+                    await replica_owners.hand_over(self.member_api, live)
                 obj = await self.applier.write(desired, live, action=action, strategy=strategy)
                 self.cache.remember(obj)
                 written = obj.get("metadata") or {}
@@ -450,6 +458,7 @@ class WorkSyncer:
             feedback=values,
             drifts=drifts,
             observed_generation=gen if isinstance(gen, int) else None,
+            extra_conditions=replica_owners.conditions(replica_owner, obj),
         )
         if state is None and recorded is not None and not recorded.get("uid") and meta.get("uid"):
             # written by an earlier pass that died before completing the record

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import dependencies, keys, matching, rendering
+from hub import dependencies, keys, matching, member_presence, rendering
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -126,6 +126,7 @@ class Hub:
             render_errors=self.works_ctl.render_errors,
             enqueue_policy=self._enqueue_policy_status,
             clock=time.monotonic,
+            events=self.events,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
         self._wire()
@@ -319,6 +320,9 @@ class Hub:
         self.members.enqueue(namespace)
         if self.state.namespace_of(cluster) != namespace:
             return  # not (or not yet) a registered member: its namespace's label decides
+        if member_presence.reachability_changed(old, new):  # its entries in binding status follow
+            for binding in self.state.bindings_on(cluster):
+                self.status.enqueue(keys.binding_key_of(binding))
         views = self.state.cluster_views
         before = views.of(key, old) if old is not None else None
         after = views.of(key, new) if new is not None else None

@@ -12,9 +12,11 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import aggregation, conditions, keys, reasons, status_writes
+from hub import aggregation, conditions, keys, member_presence, reasons, status_writes
+from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.state import HubState
+from shared.api import names
 from shared.kube import errors
 from shared.ops.logging import get_logger
 from shared.ops.metrics import histogram
@@ -45,8 +47,10 @@ class StatusController:
         render_errors: Mapping[tuple[keys.BindingKey, str], str],
         enqueue_policy: Callable[[PolicyRef], None],
         clock: Callable[[], float],
+        events: EventRecorder | None = None,
     ) -> None:
         self.state = state
+        self.presence_events = member_presence.PresenceEvents(events)
         self.render_errors = render_errors
         self.enqueue_policy = enqueue_policy
         self.clock = clock
@@ -70,16 +74,20 @@ class StatusController:
             namespace = self.state.namespace_of(cluster)
             work = self.state.work_carrying(ref, namespace, policy=policy) if namespace else None
             item = aggregation.cluster_item(cluster=cluster, ref=ref, work=work, generation=generation)
+            item = member_presence.mark_item(item, self._presence(cluster, namespace), cluster=cluster)
+            if work is not None:
+                item = member_presence.mark_replicas(item, work.manifest_conditions.get(ref.identity))
             render_error = self.render_errors.get((key, cluster))
             if render_error:
+                item = member_presence.mark_held(item)  # it keeps running its last good manifest
                 item["errors"] = [*item.get("errors", []), render_error]
                 errors_seen.append(render_error)
             items.append(item)
         old_status = dict(binding.get("status") or {})
         new_status = dict(old_status)
-        new_status["aggregatedStatus"] = [{k: v for k, v in i.items() if k != "upToDate"} for i in items]
+        new_status["aggregatedStatus"] = [member_presence.status_item(i) for i in items]
         conds = old_status.get("conditions")
-        for wanted in aggregation.binding_conditions(items):
+        for wanted in member_presence.adjust_conditions(aggregation.binding_conditions(items), items):
             conds = conditions.set_condition(
                 conds, type=wanted.type, status=wanted.status, reason=wanted.reason, message=wanted.message
             )
@@ -119,10 +127,19 @@ class StatusController:
                 raise written
             self.state.remember_binding(written)
             self.enqueue_policy(policy)
+            await self.presence_events.record(template, items)
             return None
         self._observe(key, generation, items)
         await self._template_status(ref, template, items)
+        await self.presence_events.record(template, items)
         return None
+
+    def _presence(self, cluster: str, namespace: str | None) -> member_presence.Presence:
+        if namespace is None:
+            return member_presence.REPORTING
+        member = self.state.members.get(f"{namespace}/{cluster}")
+        lease = self.state.leases.get(f"{namespace}/{names.HEARTBEAT_LEASE_NAME}")
+        return member_presence.presence_of(member, lease)
 
     def _observe(self, key: keys.BindingKey, generation: Any, items: list[dict[str, Any]]) -> None:
         if not isinstance(generation, int):
@@ -140,7 +157,10 @@ class StatusController:
     ) -> None:
         if template is None:
             return
-        wanted = aggregation.template_status(template=template, items=items)
+        known = member_presence.known_items(items)  # an unreachable member's last report is not counted
+        wanted = aggregation.template_status(template=template, items=known)
+        if wanted is not None and len(known) != len(items):
+            wanted.pop("observedGeneration", None)  # not every member is known to have caught up
         if wanted is None or _subset_equal(wanted, template.get("status") or {}):
             return
         try:

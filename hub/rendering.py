@@ -155,13 +155,35 @@ class WorkOptions:
     """Apply settings a policy passes on to its Works."""
 
     when_to_take_over: str | None = None  # Always | IfNoDiff | Never; None: the agent's default
+    replica_managers: tuple[str, ...] = ()  # spec.replicaManagers: member-side owners of replicas
 
     @classmethod
     def for_policy(cls, policy_spec: Mapping[str, Any]) -> WorkOptions:
         # Karmada's default is Abort: never adopt an object that exists on the member, even an
         # identical one (only Overwrite takes over).
         resolution = policy_spec.get("conflictResolution") or "Abort"
-        return cls(when_to_take_over="Always" if resolution == "Overwrite" else "Never")
+        managers = tuple(str(m) for m in policy_spec.get("replicaManagers") or [] if m)
+        return cls(
+            when_to_take_over="Always" if resolution == "Overwrite" else "Never", replica_managers=managers
+        )
+
+
+ANNOTATION_REPLICA_MANAGERS = "waybill.dev/replica-managers"  # read by the agent (agent.replica_owners)
+
+
+def with_replica_managers(manifest: Mapping[str, Any], managers: Sequence[str]) -> Mapping[str, Any]:
+    """A manifest with replicas gets the policy's replica managers in its annotation (merged with
+    the template's, order kept, no duplicates); others are returned as they are."""
+    if not managers or not isinstance((manifest.get("spec") or {}).get("replicas"), int):
+        return manifest
+    meta = dict(manifest.get("metadata") or {})
+    annotations = dict(meta.get("annotations") or {})
+    raw = str(annotations.get(ANNOTATION_REPLICA_MANAGERS) or "")
+    listed = [m.strip() for m in raw.split(",") if m.strip()]
+    merged = list(dict.fromkeys([*listed, *managers]))
+    annotations[ANNOTATION_REPLICA_MANAGERS] = ",".join(merged)
+    meta["annotations"] = annotations
+    return {**manifest, "metadata": meta}
 
 
 def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -275,7 +297,8 @@ def pack_works(
     count = max(parts, default=-1) + 1
     works = []
     for index, part in sorted(parts.items()):
-        spec: dict[str, Any] = {"workload": {"manifests": [dict(m) for m in part]}}
+        carried = [dict(with_replica_managers(m, options.replica_managers)) for m in part]
+        spec: dict[str, Any] = {"workload": {"manifests": carried}}
         if options.when_to_take_over:
             spec["applyStrategy"] = {"type": "ServerSideApply", "whenToTakeOver": options.when_to_take_over}
         configs = _feedback_configs(part)

@@ -9,7 +9,7 @@ from typing import Any
 from hub import conditions as hub_conditions
 from shared.api import names
 from shared.kube.client import KubeClient
-from waybill import connect, kinds, output, templates
+from waybill import connect, kinds, output, presence_text, templates
 from waybill.connect import add_kubeconfig, run_async
 from waybill.output import table
 
@@ -41,10 +41,10 @@ def render(binding: dict[str, Any]) -> str:
         rows.append(
             [
                 cluster,
-                "-" if wanted[cluster] is None else wanted[cluster],
+                presence_text.replicas_cell(wanted[cluster], item),
                 "-" if ready is None else ready,
-                "yes" if item.get("applied") else "no",
-                {True: "yes", False: "no"}.get(item.get("available"), "-"),
+                presence_text.applied_cell(item),
+                presence_text.available_cell(item),
                 "yes" if item.get("drifted") else "no",
                 "; ".join(item.get("errors") or []) or "-",
             ]

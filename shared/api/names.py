@@ -85,3 +85,6 @@ CONDITION_SCHEDULED = "Scheduled"
 CONDITION_VALID = "Valid"
 CONDITION_CLUSTERS_RESOLVED = "ClustersResolved"
 CONDITION_DRIFTED = "Drifted"
+# A manifest's spec.replicas is left to a manager on the member (agent.replica_owners); its
+# message is "spec.replicas is left to <owner> on the member (the member runs N)".
+CONDITION_REPLICAS_MANAGED = "ReplicasManagedOnMember"

@@ -329,6 +329,10 @@ class PropagationSpec(ApiModel):
     """true: deleting a template leaves its objects on the members."""
     schedule_priority: SchedulePriority | None = None
     """Karmada: scheduling priority from a PriorityClass."""
+    replica_managers: list[str] = Field(default_factory=list)
+    """Field managers on the members whose ``spec.replicas`` the agents leave alone (besides
+    HPAs and scale-subresource writers, always left alone); passed to each manifest with replicas
+    as the annotation ``waybill.dev/replica-managers`` (merged with the template's own)."""
 
 
 PropagationPolicySpec = PropagationSpec
