@@ -191,6 +191,22 @@ async def test_unreachable_member_is_unknown_with_its_last_report(
 
         events = await eventually(event, within=10, what="MemberUnreachable Event on the template")
         assert "member a is unreachable" in events[0]["message"] and events[0]["type"] == "Warning"
+        # a new version rolls out on b; with a unknown, the template's observedGeneration stays
+        new = web(4)
+        new["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.26"
+        await fleet.apply(new)
+
+        async def b_caught_up() -> bool:
+            live = await fleet.member_apis["b"].get("apps/v1", "Deployment", name="web", namespace="shop")
+            image = live["spec"]["template"]["spec"]["containers"][0]["image"]
+            b = entries(await binding(fleet))["b"]
+            fed = (b.get("status") or {}).get("ObservedGeneration")
+            return image == "nginx:1.26" and fed == live["metadata"]["generation"]
+
+        await eventually(b_caught_up, within=15, what="b reports the new version")
+        current = await template(fleet)
+        assert current["metadata"]["generation"] == 2
+        assert current["status"]["observedGeneration"] == 1  # a is not known to have caught up
         # back: the entry is known again and the template counts both members
         await start_agent(fleet, "a", tmp_path / "a-hub.kubeconfig")
         await eventually(healthy_everywhere, within=20, what="a healthy again")
