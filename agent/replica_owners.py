@@ -173,6 +173,19 @@ def left_alone(owner: ReplicaOwner | None) -> frozenset[tuple[str, ...]]:
     return frozenset({REPLICAS_PATH}) if owner is not None else frozenset()
 
 
+def retain_replicas(
+    prepared: Mapping[str, Any], live: Mapping[str, Any] | None, left: Iterable[tuple[str, ...]]
+) -> Mapping[str, Any]:
+    """For client-side apply (a merge patch, no field ownership): the live count in place of the
+    manifest's, so the patch leaves it as it is and the last-applied annotation records it."""
+    replicas = ((live or {}).get("spec") or {}).get("replicas")
+    if REPLICAS_PATH not in set(left) or not isinstance(replicas, int):
+        return prepared
+    if not isinstance(prepared.get("spec"), Mapping):
+        return prepared
+    return {**prepared, "spec": {**prepared["spec"], "replicas": replicas}}
+
+
 def conditions(owner: ReplicaOwner | None, obj: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The manifest's ``ReplicasManagedOnMember`` condition, with the count the member runs now."""
     if owner is None:

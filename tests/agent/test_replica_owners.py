@@ -110,3 +110,14 @@ def test_left_alone_and_condition() -> None:
         }
     ]
     assert replica_owners.conditions(None, {}) == []
+
+
+def test_client_side_apply_keeps_the_live_count() -> None:
+    prepared = {"kind": "Deployment", "spec": {"replicas": 2, "paused": False}}
+    left = replica_owners.left_alone(ReplicaOwner("ReplicaManager", "my-scaler", 7))
+    assert replica_owners.retain_replicas(prepared, live(replicas=7), left) == {
+        "kind": "Deployment",
+        "spec": {"replicas": 7, "paused": False},
+    }
+    assert replica_owners.retain_replicas(prepared, live(replicas=7), frozenset()) is prepared
+    assert replica_owners.retain_replicas(prepared, None, left) is prepared
