@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent import applied_work as aw
-from agent import csa, drift
+from agent import csa, drift, replica_owners
 from agent.takeover import STRATEGY_CSA, Action, Strategy
 from shared.api import names
 from shared.kube.client import KubeClient
@@ -108,8 +108,9 @@ class MemberApplier:
         strategy: Strategy,
     ) -> dict[str, Any]:
         """Apply ``prepared`` as the plan says; the live object afterwards."""
-        if strategy.type == STRATEGY_CSA:
-            return await self._client_side_apply(prepared, live)
+        if strategy.type == STRATEGY_CSA:  # no field ownership: keep the count a member-side owner set
+            retained = replica_owners.retain_replicas(prepared, live, action.respected)
+            return await self._client_side_apply(retained, live)
         body = drift.strip_fields(prepared, action.respected)
         force = True if strategy.force is None else strategy.force
         return await self.member_api.apply(body, field_manager=self.field_manager, force=force)

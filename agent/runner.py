@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import applied_work as aw
-from agent import identity
+from agent import identity, replica_owners
 from agent.claims import DeletionTap, WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
@@ -144,6 +144,7 @@ class Agent:
         self.claims: WorkClaims | None = None
         self.served_apis: ServedApis | None = None
         self.syncer: WorkSyncer | None = None
+        self.hpas: replica_owners.HorizontalPodAutoscalers | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -180,6 +181,13 @@ class Agent:
             on_change=enqueue,
             field_manager=self.config.field_manager,
         )
+        works = self.works
+
+        def enqueue_all() -> None:  # an HPA appeared, changed or went: rare; every Work looks again
+            for key in list(works.keys()):
+                enqueue(key)
+
+        self.hpas = replica_owners.HorizontalPodAutoscalers(self.member_api, on_change=enqueue_all)
         syncer = WorkSyncer(
             self.member_api,
             config=cfg,
@@ -187,6 +195,7 @@ class Agent:
             claims=self.claims,
             on_handover=enqueue,
             keyring=self.keyring,
+            hpas=self.hpas,
         )
         events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
         self.applied_works = Informer(
@@ -221,6 +230,7 @@ class Agent:
         ]
         self.works.start()
         self.applied_works.start()
+        self.hpas.start()
         # New or removed CRDs on the member reach MemberCluster.status at once, not at the next
         # periodic status write (see agent/served_apis.py).
         self.served_apis = ServedApis(self.member_api, report=self.membership.write_member_status)
@@ -258,6 +268,8 @@ class Agent:
                 await informer.stop()
         if self.cache is not None:
             await self.cache.stop()
+        if self.hpas is not None:
+            await self.hpas.stop()
         if self.served_apis is not None:
             await self.served_apis.stop()
         for task in self._tasks:

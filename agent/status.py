@@ -65,6 +65,7 @@ class ManifestResult:
     drift: drift_record.DriftObservation | None = None  # this pass's drift, with who and whether corrected
     manifest_digest: str | None = None  # of the manifest as the agent would write it (None: unknown)
     remembered_drift: dict[str, Any] | None = None  # this agent's last lastDrift for it (DriftMemory)
+    extra_conditions: list[dict[str, Any]] = field(default_factory=list)  # e.g. ReplicasManagedOnMember
 
     @property
     def failed(self) -> bool:
@@ -125,6 +126,7 @@ def manifest_condition(result: ManifestResult, old: Mapping[str, Any] | None, *,
             conds.append(condition(COND_DRIFTED, *drifted))
         if result.reflection is not None:
             conds.append(dict(result.reflection))
+        conds.extend(result.extra_conditions)
     entry: dict[str, Any] = {
         "identifier": result.identifier.to_dict(),
         "conditions": merge_conditions(conds, old_conds, now=now),

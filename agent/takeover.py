@@ -107,6 +107,7 @@ def plan_apply(
     field_manager: str,
     respected_managers: Iterable[str] = (),
     original: Mapping[str, Any] | None = None,
+    left_alone: Iterable[drift.FieldPath] = (),
 ) -> Action:
     """What to do with ``manifest`` given the member's ``live`` object.
 
@@ -126,7 +127,7 @@ def plan_apply(
         return Action(ActionType.CREATE, "Creating", "the object does not exist on the member yet")
     respected = frozenset(
         drift.respected_fields(live, field_manager=field_manager, respected_managers=respected_managers)
-    )
+    ) | frozenset(left_alone)  # e.g. spec.replicas that a member-side HPA owns (agent.replica_owners)
     compared = manifest if owned or original is None else original
     differences = drift.diff(compared, live, skip=respected)
     if strategy.type == STRATEGY_REPORT_DIFF:

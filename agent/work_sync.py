@@ -37,6 +37,7 @@ from agent import (
     interpretation,
     ordering,
     ownership,
+    replica_owners,
     report_diff,
     sealing_keys,
 )
@@ -153,8 +154,12 @@ class WorkSyncer:
         claims: WorkClaims | None = None,
         on_handover: Callable[[str], None] = lambda key: None,
         keyring: sealing_keys.Keyring | None = None,
+        hpas: replica_owners.HorizontalPodAutoscalers | None = None,
     ) -> None:
         self.member_api = member_api
+        self.replicas = replica_owners.ReplicaOwners(
+            field_manager=config.field_manager, managers=config.replica_managers, hpas=hpas
+        )
         self.keyring = keyring
         self.config = config
         self.cache = cache
@@ -458,6 +463,7 @@ class WorkSyncer:
             owned = taking or (
                 live is not None and is_owned(live, applied_uids=recorded_uids, applied_work_name=aw_name)
             )
+            replica_owner = self.replicas.owner(manifest, live)  # spec.replicas left to the member?
             if owned and not taking and aw.up_to_date(
                 recorded, digest=digest, live=live, written_version=written_version
             ):
@@ -478,6 +484,7 @@ class WorkSyncer:
                     field_manager=self.config.field_manager,
                     respected_managers=self.config.respected_managers,
                     original=manifest,
+                    left_alone=replica_owners.left_alone(replica_owner),
                 )
             if action.type == ActionType.REPORT_DIFF:
                 removed: list[FieldDiff] = []
@@ -521,6 +528,8 @@ class WorkSyncer:
                     await self.applier.ensure_namespace(
                         namespace, work_key=work_key, template=(namespace_templates or {}).get(namespace)
                     )
+                if replica_owner is not None and replica_owner.needs_handover and live is not None:
+                    await replica_owners.hand_over(self.member_api, live)
                 obj = await self.applier.write(desired, live, action=action, strategy=strategy)
                 self.cache.remember(obj)
                 written = obj.get("metadata") or {}
@@ -591,6 +600,7 @@ class WorkSyncer:
             reflection=reflection.condition if reflection is not None else None,
             drift=self._drift(live, drifts, corrected=not keep_edit, digest=digest),
             manifest_digest=digest,
+            extra_conditions=replica_owners.conditions(replica_owner, obj),
         )
         if state is None and recorded is not None and not recorded.get("uid") and meta.get("uid"):
             # written by an earlier pass that died before completing the record

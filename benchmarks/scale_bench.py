@@ -15,8 +15,9 @@ against a kubesim hub API server in this process, and prints its figures:
   for its generation on the hub (target < 60 s; Karmada ~4 min on 12 cores).
 
 Members in ``placement`` and ``works`` are registered the way labelling a namespace registers
-them (namespace + MemberCluster); they have no agent, which the hub treats as ``AwaitingAgent``
-(schedulable, no taint), so only hub-side work is measured there.
+them (namespace + MemberCluster); they have no agent, so each gets a stand-in heartbeat Lease
+(renewed at registration, valid for an hour): a member without a first heartbeat carries the
+not-ready NoSchedule taint and is not scheduled to. Only hub-side work is measured there.
 
 * ``fleet`` (``--members N``, default 5,000): hub only, N registered members (the first 1,000
   labelled ``tier=gold``, every member ``slot=<index mod 10>``). First placement: a Deployment
@@ -45,6 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +97,20 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def heartbeat_lease(namespace: str, *, now: str) -> dict[str, Any]:
+    """A stand-in agent's heartbeat: a member without one is not schedulable (AwaitingAgent)."""
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": names.HEARTBEAT_LEASE_NAME, "namespace": namespace},
+        "spec": {"holderIdentity": "scale-bench", "leaseDurationSeconds": 3600, "renewTime": now},
+    }
+
+
 async def register_members(hub_api: KubeClient, *, count: int, gold: int, slots: int = 0) -> None:
-    """``count`` members as a labelled namespace + MemberCluster; the first ``gold`` get tier=gold
-    (and with ``slots``, every member ``slot=<index mod slots>``)."""
+    """``count`` members as a labelled namespace + MemberCluster + heartbeat Lease; the first
+    ``gold`` get tier=gold (and with ``slots``, every member ``slot=<index mod slots>``)."""
+    now = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     for index in range(count):
         name = f"m{index:04d}"
         namespace = f"{names.MEMBER_NAMESPACE_PREFIX}{name}"
@@ -119,6 +132,7 @@ async def register_members(hub_api: KubeClient, *, count: int, gold: int, slots:
                 "spec": {"syncMode": "Pull"},
             }
         )
+        await hub_api.create(heartbeat_lease(namespace, now=now))
 
 
 @contextlib.asynccontextmanager

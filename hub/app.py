@@ -25,6 +25,7 @@ from hub import (
     interpretation,
     keys,
     matching,
+    member_presence,
     rendering,
     schedule_priority,
     scheduling,
@@ -146,6 +147,7 @@ class Hub:
             enqueue_policy=self._enqueue_policy_status,
             clock=time.monotonic,
             events=self.template_events,
+            recorder=self.events,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
         self.rollout_ctl = RolloutController(
@@ -383,6 +385,9 @@ class Hub:
         self.members.enqueue(namespace)
         if self.state.namespace_of(cluster) != namespace:
             return  # not (or not yet) a registered member: its namespace's label decides
+        if member_presence.reachability_changed(old, new):  # its entries in binding status follow
+            for binding in self.state.bindings_on(cluster):
+                self.status.enqueue(keys.binding_key_of(binding))
         views = self.state.cluster_views
         before = views.of(key, old) if old is not None else None
         after = views.of(key, new) if new is not None else None

@@ -157,6 +157,7 @@ class WorkOptions:
     when_to_apply: str | None = None  # IfNotDrifted: report drift, do not correct it; None: Always
     state_paths: tuple[tuple[str, str], ...] = ()
     """failover.application.statePreservation: (aliasLabelName, path) the members report for each manifest."""
+    replica_managers: tuple[str, ...] = ()  # spec.replicaManagers: member-side owners of replicas
 
     @classmethod
     def for_policy(cls, policy_spec: Mapping[str, Any]) -> WorkOptions:
@@ -169,6 +170,7 @@ class WorkOptions:
             # only the non-default is written: Works of policies without it stay as they were
             when_to_apply=when_to_apply if when_to_apply == "IfNotDrifted" else None,
             state_paths=tuple((p["name"], p["path"]) for p in state_preservation.feedback_paths(policy_spec)),
+            replica_managers=tuple(str(m) for m in policy_spec.get("replicaManagers") or [] if m),
         )
 
     @classmethod
@@ -188,6 +190,24 @@ class WorkOptions:
         if self.when_to_apply:
             out["whenToApply"] = self.when_to_apply
         return out
+
+
+ANNOTATION_REPLICA_MANAGERS = "waybill.dev/replica-managers"  # read by the agent (agent.replica_owners)
+
+
+def with_replica_managers(manifest: Mapping[str, Any], managers: Sequence[str]) -> Mapping[str, Any]:
+    """A manifest with replicas gets the policy's replica managers in its annotation (merged with
+    the template's, order kept, no duplicates); others are returned as they are."""
+    if not managers or not isinstance((manifest.get("spec") or {}).get("replicas"), int):
+        return manifest
+    meta = dict(manifest.get("metadata") or {})
+    annotations = dict(meta.get("annotations") or {})
+    raw = str(annotations.get(ANNOTATION_REPLICA_MANAGERS) or "")
+    listed = [m.strip() for m in raw.split(",") if m.strip()]
+    merged = list(dict.fromkeys([*listed, *managers]))
+    annotations[ANNOTATION_REPLICA_MANAGERS] = ",".join(merged)
+    meta["annotations"] = annotations
+    return {**manifest, "metadata": meta}
 
 
 def _feedback_configs(
@@ -308,7 +328,8 @@ def pack_works(
     count = max(parts, default=-1) + 1
     works = []
     for index, part in sorted(parts.items()):
-        spec: dict[str, Any] = {"workload": {"manifests": [dict(m) for m in part]}}
+        carried = [dict(with_replica_managers(m, options.replica_managers)) for m in part]
+        spec: dict[str, Any] = {"workload": {"manifests": carried}}
         strategy = options.apply_strategy()
         if strategy is not None:
             spec["applyStrategy"] = strategy

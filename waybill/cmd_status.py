@@ -10,7 +10,7 @@ from hub import conditions as hub_conditions
 from hub import drift_status
 from shared.api import names
 from shared.kube.client import KubeClient
-from waybill import connect, kinds, output, templates
+from waybill import connect, kinds, output, presence_text, templates
 from waybill.connect import add_kubeconfig, run_async
 from waybill.output import table
 
@@ -42,10 +42,10 @@ def render(binding: dict[str, Any]) -> str:
         rows.append(
             [
                 cluster,
-                "-" if wanted[cluster] is None else wanted[cluster],
+                presence_text.replicas_cell(wanted[cluster], item),
                 "-" if ready is None else ready,
-                "yes" if item.get("applied") else "no",
-                {True: "yes", False: "no"}.get(item.get("available"), "-"),
+                presence_text.applied_cell(item),
+                presence_text.available_cell(item),
                 _drift_cell(item),
                 "; ".join(item.get("errors") or []) or "-",
             ]

@@ -141,6 +141,15 @@ class AggregatedStatusItem(ApiModel):
     last_drift: ClusterDrift | None = None
     errors: list[str] = Field(default_factory=list)
     """Why the template is not applied there, if it is not."""
+    last_report_time: str | None = None
+    """Set while the member is unreachable: when its agent last reported (its heartbeat). Health
+    is then ``Unknown``, ``available`` is left out, the rest is the member's last report."""
+    held: bool | None = None
+    """The member runs the last good manifest (the current one failed to render for it);
+    ``status`` is what it really runs."""
+    replicas_managed_by: str | None = None
+    """``spec.replicas`` is left to a manager on the member (an HPA, a scale-subresource writer or
+    a listed manager); ``status`` has the member's actual replicas."""
 
 
 RolloutPhase = Literal["Progressing", "Waiting", "Paused", "Halted", "Complete", "Invalid"]

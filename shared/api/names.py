@@ -106,3 +106,6 @@ CONDITION_CLUSTERS_RESOLVED = "ClustersResolved"
 CONDITION_DRIFTED = "Drifted"
 CONDITION_ROLLOUT_PROGRESSING = "RolloutProgressing"
 CONDITION_ROLLOUT_HALTED = "RolloutHalted"
+# A manifest's spec.replicas is left to a manager on the member (agent.replica_owners); its
+# message is "spec.replicas is left to <owner> on the member (the member runs N)".
+CONDITION_REPLICAS_MANAGED = "ReplicasManagedOnMember"

@@ -428,6 +428,10 @@ class PropagationSpec(ApiModel):
     """Karmada: scheduling priority from a PriorityClass."""
     rollout_strategy: RolloutStrategy | None = None
     """Waybill: how template changes reach the clusters (unset: all at once, as type All)."""
+    replica_managers: list[str] = Field(default_factory=list)
+    """Field managers on the members whose ``spec.replicas`` the agents leave alone (besides
+    HPAs and scale-subresource writers, always left alone); passed to each manifest with replicas
+    as the annotation ``waybill.dev/replica-managers`` (merged with the template's own)."""
 
 
 PropagationPolicySpec = PropagationSpec
