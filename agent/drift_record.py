@@ -5,7 +5,7 @@ manifest's ``lastDrift`` record (``shared.api.work.LastDrift``): the drifted fie
 member's and the hub's values (Secret values already redacted by ``drift.diff``), who changed
 them (the ``managedFields`` managers that own those fields on the member), when the agent saw
 it, and whether it wrote the hub's values back. The record stays until the next drift or until
-the manifest changes (its digest), so a drift corrected in 0.3 s is still there for the hub,
+the manifest changes (its digest), so a drift corrected at once is still there for the hub,
 ``waybill status`` and the Events to read.
 
 * ``observe`` — what this pass saw for one manifest (None: no drift);
