@@ -395,8 +395,14 @@ class SchedulingController:
             statuses=statuses,
             clusters_before=previous,
         )
+        waiting = "".join(
+            f"; application failover from {cluster} waits for the state to preserve "
+            f"(failover.application.statePreservation: "
+            f"{', '.join(state_preservation.missing(rules, statuses.get(cluster)))} not reported)"
+            for cluster in app_failover.held
+        )
         scheduled = (
-            _scheduled("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
+            _scheduled("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}{waiting}")
             if decision.targets
             else _scheduled(
                 "False",

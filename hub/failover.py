@@ -242,6 +242,8 @@ class ApplicationFailover:
     """The binding annotations to write (None: remove)."""
     recheck_after: float | None
     """When a toleration time runs out (seconds from now)."""
+    held: tuple[str, ...] = ()
+    """Clusters whose eviction is due but held back by ``may_evict`` (statePreservation)."""
 
 
 def application_failover(
@@ -274,6 +276,7 @@ def application_failover(
         if health.get(cluster) == "Unhealthy":
             since.setdefault(cluster, now)
     recheck: float | None = None
+    held: list[str] = []
     for cluster, moment in since.items():
         if cluster in evicted:
             continue
@@ -281,6 +284,7 @@ def application_failover(
             if may_evict is None or may_evict(cluster):
                 evicted[cluster] = now
             else:
+                held.append(cluster)
                 recheck = HOLD_RECHECK_SECONDS if recheck is None else min(recheck, HOLD_RECHECK_SECONDS)
         else:
             wait = (moment + timedelta(seconds=toleration) - now).total_seconds() + 0.05
@@ -303,4 +307,4 @@ def application_failover(
     changed = {
         k: v for k, v in out.items() if annotations.get(k) != v and not (v is None and k not in annotations)
     }
-    return ApplicationFailover(evicted, changed, recheck)
+    return ApplicationFailover(evicted, changed, recheck, tuple(sorted(held)))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -15,6 +16,7 @@ from hub import schedule_priority
 from hub.app import Hub
 from hub.crds import ensure_crds
 from hub.matching import TemplateRef
+from hub.process import HubOptions, HubProcess
 from kubesim import SimServer
 from shared.api import names
 from shared.kube.client import KubeClient
@@ -282,3 +284,35 @@ async def test_a_hub_serving_that_scheduler_name_places_it(hub_sim: SimServer) -
 async def _placed(hub_api: KubeClient, name: str) -> dict[str, Any] | None:
     found = await _binding(hub_api, name)
     return found if _scheduled(found).get("status") == "True" and found["spec"]["clusters"] else None
+
+
+def test_the_hub_command_passes_the_scheduler_names_to_the_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from waybill import cli, cmd_hub
+
+    seen: list[HubOptions] = []
+
+    async def fake_run_hub(options: HubOptions, stop: asyncio.Event) -> int:
+        seen.append(options)
+        return 0
+
+    monkeypatch.setattr(cmd_hub, "run_hub", fake_run_hub)
+    config = tmp_path / "hub.kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: hub\n"
+        "clusters: [{name: hub, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+        "users: [{name: admin, user: {token: t}}]\n"
+        "contexts: [{name: hub, context: {cluster: hub, user: admin}}]\n",
+        encoding="utf-8",
+    )
+    assert (
+        cli.main(["hub", "--kubeconfig", str(config), "--scheduler-name", "a", "--scheduler-name", "b"]) == 0
+    )
+    assert cli.main(["hub", "--kubeconfig", str(config)]) == 0
+    assert [o.scheduler_names for o in seen] == [("a", "b"), ("default-scheduler",)]
+    assert cli.main(["hub", "--kubeconfig", str(config), "--scheduler-name", ""]) == 2
+    assert "--scheduler-name" in capsys.readouterr().err
+    # and the hub of each leadership term schedules for them
+    process = HubProcess(cast(Any, None), HubOptions(scheduler_names=("a", "b"), leader_elect=False))
+    assert process.hub.scheduler_ctl.scheduler_names == frozenset({"a", "b"})

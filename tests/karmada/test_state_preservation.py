@@ -145,6 +145,7 @@ def test_the_eviction_waits_until_the_state_is_reported() -> None:
         may_evict=lambda c: not state_preservation.missing(rules, {}),
     )
     assert held.evicted == {} and held.recheck_after == failover.HOLD_RECHECK_SECONDS
+    assert held.held == ("m1",)  # the binding's Scheduled message names what it waits for
     done = failover.application_failover(
         spec=_spec(),
         annotations=annotations,
@@ -153,7 +154,7 @@ def test_the_eviction_waits_until_the_state_is_reported() -> None:
         now=now + timedelta(seconds=1),
         may_evict=lambda c: not state_preservation.missing(rules, {ALIAS: "x"}),
     )
-    assert set(done.evicted) == {"m1"}
+    assert set(done.evicted) == {"m1"} and done.held == ()
 
 
 # --- end to end -------------------------------------------------------------------------------------
@@ -188,6 +189,21 @@ async def test_application_failover_carries_the_preserved_state_to_the_new_membe
             lambda: member_object(fleet, "m1", "Deployment", "web", "apps/v1"), what="web on m1"
         )
         assert ALIAS not in (placed["metadata"].get("labels") or {})
+
+        async def held() -> str | None:
+            found = await binding(fleet, "web-deployment")
+            for condition in (found.get("status") or {}).get("conditions") or []:
+                if (
+                    condition["type"] == names.CONDITION_SCHEDULED
+                    and "waits for the state" in condition["message"]
+                ):
+                    return str(condition["message"])
+            return None
+
+        # Unhealthy on m1 (never available) but nothing to preserve reported yet: the eviction waits.
+        message = await eventually(held, what="the eviction held back")
+        assert ALIAS in message and "m1" in message
+        assert bound_clusters(await binding(fleet, "web-deployment")) == ["m1"]
         # The failing rollout, as m1's Deployment controller would report it.
         await fleet.member_apis["m1"].patch_status(
             "apps/v1",
