@@ -4,7 +4,7 @@ Waybill's schema carries every field of Karmada's four policy kinds, so ``kubect
 Karmada file succeeds. A field that is in the schema but not implemented must never be accepted
 and ignored: ``unsupported_fields(policy)`` names each one a policy *uses* (set to something
 other than its no-op value), and the hub reports them as ``Valid=False`` with reason
-``Unsupported`` (through the validation layer, ``hub.views.check_policy``); such a policy claims
+``Unsupported`` (through the validation layer, ``hub.matching.PolicyView``); such a policy claims
 nothing new (see docs/karmada.md).
 
 ``FEATURES`` is the single list of those fields; docs/karmada.md's field table is checked
