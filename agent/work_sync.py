@@ -28,9 +28,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent import applied_work as aw
-from agent import availability, feedback, guardrails, ordering, ownership, replica_owners, sealing_keys
+from agent import (
+    availability,
+    feedback,
+    guardrails,
+    interpretation,
+    ordering,
+    ownership,
+    replica_owners,
+    report_diff,
+    sealing_keys,
+)
 from agent.claims import WorkClaims
 from agent.config import AgentConfig
+from agent.drift import FieldDiff
 from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
 from agent.member_apply import MemberApplier, prepare
 from agent.member_cache import MemberCache
@@ -45,6 +56,7 @@ from agent.status import (
 from agent.takeover import STRATEGY_REPORT_DIFF, Action, ActionType, Strategy, is_owned, plan_apply
 from agent.work_removal import AppliedWorks, WorkRemover
 from shared.api.meta import now_rfc3339
+from shared.interpreter import InterpreterError
 from shared.kube.client import KubeClient
 from shared.kube.errors import ApiError, NotFound
 from shared.kube.types import ResourceInfo
@@ -89,6 +101,20 @@ def _namespaces_needed(resolved: Iterable[tuple[ManifestIdentifier, ResourceInfo
     return used - shipped - {"default"}
 
 
+def _retain(
+    interp: interpretation.WorkInterpretation,
+    desired: dict[str, Any],
+    live: Mapping[str, Any] | None,
+    ident: ManifestIdentifier,
+) -> dict[str, Any] | ManifestResult:
+    """``desired`` after the kind's Retain script, or the failed result (nothing is written)."""
+    try:
+        return interp.retain(desired, live)
+    except InterpreterError as exc:
+        reason = interpretation.REASON_INTERPRETATION_FAILED
+        return ManifestResult(ident, False, reason, interpretation.describe(exc)[:1000])
+
+
 class WorkSyncer:
     """Applies Works on the member (``member_api``) and records what it applied."""
 
@@ -115,6 +141,7 @@ class WorkSyncer:
         self._written: dict[tuple[str, aw.RecordKey], str] = {}
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
+        self.interpreters = interpretation.AgentInterpreters()  # the Works' carried Lua scripts
         self.remover = WorkRemover(
             records=self.records,
             applier=self.applier,
@@ -155,6 +182,9 @@ class WorkSyncer:
                     m.identifier, False, REASON_DECODING_ERRED, m.error or ""
                 )
         results.update(refused)  # guard-rail refusals: reason Forbidden, not DecodingErred
+        if (why := report_diff.refusal(work, strategy)) is not None:  # a preview Work is only compared
+            results.update(report_diff.refused(decoded, why))
+            decoded, strategy = [], Strategy(type=STRATEGY_REPORT_DIFF)
         resolved: dict[int, tuple[ManifestIdentifier, ResourceInfo | None]] = {}
         for m in decoded:
             if m.ok:
@@ -201,6 +231,7 @@ class WorkSyncer:
         semaphore = asyncio.Semaphore(self.config.apply_concurrency)
         configs = [c for c in spec.get("manifestConfigs") or [] if isinstance(c, Mapping)]
         claims = None if from_copy else self.claims
+        interp = self.interpreters.for_work(spec)
         recorded_uids = frozenset(str(r["uid"]) for r in record if r.get("uid"))
 
         async def one(m: DecodedManifest) -> None:
@@ -235,6 +266,7 @@ class WorkSyncer:
                     work_key=work_key,
                     listed=listed,
                     claims=claims,
+                    interp=interp,
                 )
             results[ident.ordinal] = result
             if state is not None:
@@ -331,6 +363,7 @@ class WorkSyncer:
         work_key: str,
         listed: Mapping[tuple[str, str, str], dict[str, Any]],
         claims: WorkClaims | None,
+        interp: interpretation.WorkInterpretation | None = None,
     ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
@@ -359,10 +392,11 @@ class WorkSyncer:
             holder = ownership.holder(live, work_namespace=work_ns)
             holder_carries = claims is None or (holder is not None and claims.carries(holder, key))
             decision = ownership.claim(holder_key=holder, work_key=work_key, holder_carries=holder_carries)
-            if decision == ownership.Claim.CONFLICT:
+            compare_only = strategy.type == STRATEGY_REPORT_DIFF  # writes nothing: no holder to fight
+            if decision == ownership.Claim.CONFLICT and not compare_only:
                 message = f"the object is applied by another Work, {holder}; a member object has one Work"
                 return ManifestResult(ident, False, REASON_CONFLICT, message), None
-            taking = decision == ownership.Claim.TAKE
+            taking = decision == ownership.Claim.TAKE and not compare_only
             owned = taking or (
                 live is not None and is_owned(live, applied_uids=recorded_uids, applied_work_name=aw_name)
             )
@@ -373,6 +407,12 @@ class WorkSyncer:
                 # Exactly as written at the last apply, and nobody wrote it since: nothing to compare.
                 action = Action(ActionType.APPLY, "Owned", "up to date")
             else:
+                if interp is not None:
+                    # the kind's Retain script keeps what the member's controllers set
+                    retained = _retain(interp, desired, live, ident)
+                    if isinstance(retained, ManifestResult):
+                        return retained, None
+                    desired = retained
                 action = plan_apply(
                     desired,
                     live,
@@ -384,8 +424,12 @@ class WorkSyncer:
                     left_alone=replica_owners.left_alone(replica_owner),
                 )
             if action.type == ActionType.REPORT_DIFF:
+                diffs = action.diffs
+                if live is not None and holder is not None:  # applied by Waybill: what SSA would drop
+                    diffs = [*diffs, *await self._removed_fields(desired, ident, namespace, action.respected)]
+                message = f"{len(diffs)} field(s) differ" if live is not None and diffs else action.message
                 return ManifestResult(
-                    ident, False, action.reason, action.message, diffs=action.diffs, report_diff=True
+                    ident, False, action.reason, message, diffs=diffs, report_diff=True
                 ), None
             if action.type == ActionType.SKIP:
                 return ManifestResult(ident, False, action.reason, action.message, diffs=action.diffs), None
@@ -434,7 +478,8 @@ class WorkSyncer:
                 self.applier.forget_namespace(namespace)
             message = f"{err.reason}: {err.message}"
             return ManifestResult(ident, False, REASON_APPLY_FAILED, message[:1000]), None
-        health = availability.evaluate(obj)
+        health = interp.availability(obj) if interp is not None else availability.evaluate(obj)
+        reflection = interp.reflect(obj) if interp is not None else None
         rules = feedback.rules_for(
             configs,
             group=ident.group,
@@ -459,6 +504,8 @@ class WorkSyncer:
             drifts=drifts,
             observed_generation=gen if isinstance(gen, int) else None,
             extra_conditions=replica_owners.conditions(replica_owner, obj),
+            reflected_status=reflection.status if reflection is not None else None,
+            reflection=reflection.condition if reflection is not None else None,
         )
         if state is None and recorded is not None and not recorded.get("uid") and meta.get("uid"):
             # written by an earlier pass that died before completing the record
@@ -468,6 +515,25 @@ class WorkSyncer:
                 resource_version=str(recorded.get("resourceVersion") or ""),
             )
         return result, state
+
+    async def _removed_fields(
+        self,
+        desired: Mapping[str, Any],
+        ident: ManifestIdentifier,
+        namespace: str | None,
+        respected: frozenset[tuple[str, ...]],
+    ) -> list[FieldDiff]:
+        """Read the object itself (the cache drops the agent's own managedFields) for
+        ``report_diff.removed_fields``; only ReportDiff manifests of Waybill's objects get here."""
+        try:
+            live = await self.member_api.get(
+                str(desired["apiVersion"]), ident.kind, name=ident.name, namespace=namespace
+            )
+        except NotFound:
+            return []
+        return report_diff.removed_fields(
+            desired, live, field_manager=self.config.field_manager, skip=respected
+        )
 
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""

@@ -12,7 +12,16 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import aggregation, conditions, keys, member_presence, reasons, status_writes
+from hub import (
+    aggregation,
+    conditions,
+    dependencies,
+    interpretation,
+    keys,
+    member_presence,
+    reasons,
+    status_writes,
+)
 from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.state import HubState
@@ -87,7 +96,18 @@ class StatusController:
         new_status = dict(old_status)
         new_status["aggregatedStatus"] = [member_presence.status_item(i) for i in items]
         conds = old_status.get("conditions")
-        for wanted in member_presence.adjust_conditions(aggregation.binding_conditions(items), items):
+        known = member_presence.known_items(items)  # an unreachable member's last report is not counted
+        outcome = interpretation.status_outcome(
+            template=template,
+            items=known,
+            interpreter=self.state.interpreter,
+            propagates_deps=dependencies.propagates_deps(self.state.policy(policy) or {}),
+            existing=conds,
+        )
+        if outcome.template_status is not None and len(known) != len(items):
+            outcome.template_status.pop("observedGeneration", None)  # not all known to be up to date
+        presence_conditions = member_presence.adjust_conditions(aggregation.binding_conditions(items), items)
+        for wanted in [*presence_conditions, *outcome.conditions]:
             conds = conditions.set_condition(
                 conds, type=wanted.type, status=wanted.status, reason=wanted.reason, message=wanted.message
             )
@@ -96,7 +116,7 @@ class StatusController:
                 conds,
                 type=CONDITION_RENDERED,
                 status="False",
-                reason=reasons.OVERRIDE_FAILED,
+                reason=interpretation.render_reason(errors_seen),
                 message="; ".join(errors_seen),
             )
         elif conditions.find(conds, CONDITION_RENDERED) is not None:
@@ -120,7 +140,9 @@ class StatusController:
                 self.state.hub_api, binding, owner=status_writes.AGGREGATOR, status=new_status
             )
             written, _ = await asyncio.gather(
-                binding_write, self._template_status(ref, template, items), return_exceptions=True
+                binding_write,
+                self._template_status(ref, template, outcome.template_status),
+                return_exceptions=True,
             )
             self._observe(key, generation, items)
             if isinstance(written, BaseException):
@@ -130,7 +152,7 @@ class StatusController:
             await self.presence_events.record(template, items)
             return None
         self._observe(key, generation, items)
-        await self._template_status(ref, template, items)
+        await self._template_status(ref, template, outcome.template_status)
         await self.presence_events.record(template, items)
         return None
 
@@ -153,14 +175,10 @@ class StatusController:
                 self._pending.pop(stale, None)
 
     async def _template_status(
-        self, ref: TemplateRef, template: Mapping[str, Any] | None, items: list[dict[str, Any]]
+        self, ref: TemplateRef, template: Mapping[str, Any] | None, wanted: dict[str, Any] | None
     ) -> None:
         if template is None:
             return
-        known = member_presence.known_items(items)  # an unreachable member's last report is not counted
-        wanted = aggregation.template_status(template=template, items=known)
-        if wanted is not None and len(known) != len(items):
-            wanted.pop("observedGeneration", None)  # not every member is known to have caught up
         if wanted is None or _subset_equal(wanted, template.get("status") or {}):
             return
         try:

@@ -1,24 +1,30 @@
 """``waybill plan -f FILE``: what the hub would do with these objects, without writing anything.
 
 FILE (``-`` for stdin) holds templates, policies, override policies and optionally
-MemberClusters. With ``--kubeconfig`` the hub's current members and policies are added
-(read-only); otherwise members come from FILE.
+MemberClusters. With ``--kubeconfig``/``--context`` (or ``--diff``) the hub is read too
+(``waybill.plan_sources``): its members, policies and the live templates the file's policies
+select, the file's objects replacing their live versions — so a policy change alone is planned
+over the templates live on the hub. Without a hub, members come from FILE. ``--diff`` then asks
+each member's agent what would change there (``waybill.diffing``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pydantic
 import yaml
 
-from hub import planning
+from hub import planning, scheduling
 from hub.clusters import ClusterView
 from shared.api import names
 from shared.api.cluster import MemberCluster
+from shared.api.interpreter import ResourceInterpreterCustomization
 from shared.api.policy import (
     ClusterOverridePolicy,
     ClusterPropagationPolicy,
@@ -26,7 +32,7 @@ from shared.api.policy import (
     PropagationPolicy,
 )
 from shared.kube.client import KubeClient
-from waybill import connect
+from waybill import connect, diffing, plan_sources
 from waybill.errors import CommandFailed, UsageError
 from waybill.output import table
 
@@ -37,6 +43,7 @@ _MODELS: dict[str, type[pydantic.BaseModel]] = {
     names.KIND_OVERRIDE_POLICY: OverridePolicy,
     names.KIND_CLUSTER_OVERRIDE_POLICY: ClusterOverridePolicy,
     names.KIND_MEMBER_CLUSTER: MemberCluster,
+    names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION: ResourceInterpreterCustomization,
 }
 
 
@@ -62,6 +69,7 @@ def validate(path: str, obj: dict[str, Any]) -> None:
     if model is None or str(obj.get("apiVersion", "")).split("/")[0] not in (
         names.POLICY_GROUP,
         names.CLUSTER_GROUP,
+        names.CONFIG_GROUP,
     ):
         return
     try:
@@ -98,34 +106,58 @@ def load_objects(path: str) -> list[dict[str, Any]]:
     return objects
 
 
-async def _collect(hub_api: KubeClient, objects: list[dict[str, Any]]) -> int:
-    for kind in (names.KIND_MEMBER_CLUSTER,):
-        objects += (await hub_api.list(names.CLUSTER_API_VERSION, kind)).items
-    for kind in (*planning.POLICY_KINDS, *planning.OVERRIDE_KINDS):
-        objects += (await hub_api.list(names.POLICY_API_VERSION, kind)).items
-    return 0
+def _replicas(value: int | None) -> str:
+    return "-" if value is None else str(value)
 
 
-def render(plans: list[planning.TemplatePlan], *, manifests: bool) -> str:
+def _rows(
+    decision: scheduling.Decision, now: plan_sources.Placement | None, *, with_now: bool
+) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """CLUSTER, REPLICAS (and NOW: the current placement, with a hub) rows of one template."""
+    current = dict(now.clusters) if now is not None else {}
+
+    def was(cluster: str) -> str:
+        return _replicas(current.pop(cluster)) if cluster in current else "not placed"
+
+    rows: list[list[Any]] = [[t.cluster, _replicas(t.replicas), was(t.cluster)] for t in decision.targets]
+    rows += [[r.cluster, f"left out: {r.reason} ({r.message})", was(r.cluster)] for r in decision.rejections]
+    rows += [[cluster, "removed", _replicas(replicas)] for cluster, replicas in sorted(current.items())]
+    if not with_now:
+        return ("CLUSTER", "REPLICAS"), [row[:2] for row in rows]
+    return ("CLUSTER", "REPLICAS", "NOW"), rows
+
+
+def render(
+    plans: list[planning.TemplatePlan],
+    *,
+    manifests: bool,
+    live: Collection[plan_sources.Identity] = (),
+    placements: Mapping[plan_sources.Identity, plan_sources.Placement] | None = None,
+) -> str:
+    """The plan as text; with ``placements`` (read from a hub) also where each template is now."""
     out: list[str] = []
     for entry in plans:
-        out.append(f"== {entry.template}")
+        ref = entry.template
+        key = (ref.group, ref.kind, ref.namespace, ref.name)
+        source = " (live on the hub)" if key in live else ""
+        out.append(f"== {ref}{source}")
+        now = (placements or {}).get(key)
+        was = f" (now: {now.policy})" if now is not None and now.policy != str(entry.policy) else ""
         if entry.policy is None:
-            out.append("   not claimed by any propagation policy")
+            out.append(f"   not claimed by any propagation policy{was}")
             continue
-        out.append(f"   policy: {entry.policy}")
+        out.append(f"   policy: {entry.policy}{was}")
         out.extend(f"   error: {e}" for e in entry.errors)
         decision = entry.decision
         if decision is None:
             continue
-        rows = [[t.cluster, "-" if t.replicas is None else t.replicas] for t in decision.targets]
-        rows += [[r.cluster, f"left out: {r.reason} ({r.message})"] for r in decision.rejections]
         if decision.message:
             out.append(f"   note: {decision.message}")
-        out.append("\n".join("   " + line for line in table(("CLUSTER", "REPLICAS"), rows).splitlines()))
+        header, rows = _rows(decision, now, with_now=placements is not None)
+        out.append("\n".join("   " + line for line in table(header, rows).splitlines()))
         if manifests:
             for cluster, manifest in entry.manifests.items():
-                out.append(f"--- # {entry.template} on {cluster}")
+                out.append(f"--- # {ref} on {cluster}")
                 out.append(yaml.safe_dump(manifest, sort_keys=False).rstrip())
     return "\n".join(out)
 
@@ -134,33 +166,88 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "plan",
         help="show what the hub would do, without writing",
-        description="Clusters, replicas and rendered manifests per cluster.",
+        description=(
+            "Clusters, replicas and rendered manifests per cluster. With a hub (--kubeconfig, "
+            "--context or --diff) the file's objects are planned over the hub's live members, "
+            "policies and templates; --diff also shows, per member, the fields that would change."
+        ),
     )
     parser.add_argument(
         "-f", "--filename", required=True, help="YAML file with templates and policies ('-': stdin)"
     )
-    parser.add_argument("--kubeconfig", help="also read members and policies from this hub (read-only)")
+    parser.add_argument(
+        "--kubeconfig", help="also read members, policies and live templates from this hub (read-only)"
+    )
     parser.add_argument("--context", help="the kubeconfig context to use")
     parser.add_argument("--no-manifests", action="store_true", help="do not print the rendered manifests")
+    parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="ask each member's agent what would change there (short-lived ReportDiff Works on the hub)",
+    )
+    parser.add_argument(
+        "--diff-timeout",
+        type=_seconds,
+        default=diffing.DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"how long to wait for the agents' answers (default {diffing.DEFAULT_TIMEOUT:g} s)",
+    )
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    objects = load_objects(args.filename)
-    if args.kubeconfig or args.context:
-        loaded = connect.load(args)
-        code = connect.run_async(lambda hub_api: _collect(hub_api, objects), loaded)
-        if code:
-            return code
-    groups = planning.split_objects(objects)
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--diff-timeout: {text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"--diff-timeout: {text} is not between 0 and 3600 seconds")
+    return value
+
+
+@dataclass
+class Planned:
+    """The plan of a file, and what it was made from."""
+
+    plans: list[planning.TemplatePlan]
+    members: list[Mapping[str, Any]]
+    live: set[plan_sources.Identity] = field(default_factory=set)
+
+
+def _is_customization(obj: Mapping[str, Any]) -> bool:
+    group = str(obj.get("apiVersion", "")).split("/")[0]
+    return group == names.CONFIG_GROUP and obj.get("kind") == names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION
+
+
+def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> Planned:
+    """Validate and plan ``objects`` (pure but for warnings on stderr); UsageError on bad input."""
+    customizations = [o for o in objects if _is_customization(o)]
+    groups = planning.split_objects([o for o in objects if not _is_customization(o)])
     invalid = planning.problems(groups)
     if invalid:
         raise UsageError("invalid policies (the hub would refuse them):\n" + "\n".join(invalid))
     if not groups["templates"]:
-        raise UsageError(f"{args.filename} contains no resource templates to plan")
+        if hub:
+            raise UsageError(
+                f"{filename} contains no resource templates, and its policies select none of the hub's"
+            )
+        raise UsageError(
+            f"{filename} contains no resource templates to plan "
+            "(pass --kubeconfig to plan its policies over the hub's live templates)"
+        )
     clusters = [ClusterView.from_member(m) for m in groups["members"]]
     if not clusters:
         print("warning: no MemberClusters given (add them to the file or pass --kubeconfig)", file=sys.stderr)
+    kinds = {(str(t.get("apiVersion")), str(t.get("kind"))) for t in groups["templates"]}
+    for ric in customizations:
+        target = (ric.get("spec") or {}).get("target") or {}
+        if (str(target.get("apiVersion")), str(target.get("kind"))) in kinds:
+            print(
+                f"warning: ResourceInterpreterCustomization {(ric.get('metadata') or {}).get('name')} "
+                f"customizes {target.get('apiVersion')} {target.get('kind')}: the hub does not run "
+                "interpreter customizations when scheduling, and neither does this plan",
+                file=sys.stderr,
+            )
     try:
         plans = planning.plan(
             templates=groups["templates"],
@@ -171,6 +258,38 @@ def run(args: argparse.Namespace) -> int:
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # The schema check above should catch bad input first; a planner surprise is still
         # one line naming the file, not a traceback.
-        raise CommandFailed(f"cannot plan {args.filename}: {type(exc).__name__}: {exc}") from exc
-    print(render(plans, manifests=not args.no_manifests))
-    return 1 if any(p.errors for p in plans) else 0
+        raise CommandFailed(f"cannot plan {filename}: {type(exc).__name__}: {exc}") from exc
+    return Planned(plans=plans, members=list(groups["members"]))
+
+
+async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects: list[dict[str, Any]]) -> int:
+    """Plan over the hub's live objects; with ``--diff`` ask the members' agents too."""
+    read = await plan_sources.read_hub(hub_api, file_objects)
+    templates = planning.split_objects(file_objects)["templates"]
+    others = [o for o in file_objects if not any(o is t for t in templates)]
+    stored = await plan_sources.as_stored(hub_api, args.filename, templates, warnings=read.warnings)
+    for warning in read.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    planned = make_plan(args.filename, plan_sources.merge([*others, *stored], read.objects), hub=True)
+    planned.live = read.live_templates
+    print(
+        render(planned.plans, manifests=not args.no_manifests, live=planned.live, placements=read.placements)
+    )
+    code = 1 if any(p.errors for p in planned.plans) else 0
+    if args.diff:
+        sys.stdout.flush()
+        answered = await diffing.preview(
+            hub_api, plans=planned.plans, members=planned.members, wait_seconds=args.diff_timeout
+        )
+        print(diffing.render(answered))
+        code = max(code, diffing.exit_code(answered))
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    objects = load_objects(args.filename)
+    if args.kubeconfig or args.context or args.diff:
+        return connect.run_async(lambda hub_api: _with_hub(hub_api, args, objects), connect.load(args))
+    planned = make_plan(args.filename, list(objects), hub=False)
+    print(render(planned.plans, manifests=not args.no_manifests))
+    return 1 if any(p.errors for p in planned.plans) else 0

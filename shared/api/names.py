@@ -46,6 +46,9 @@ LABEL_BINDING_NAME = "waybill.dev/binding-name"
 # On resources the agent applied on a member: the Work that carries them.
 LABEL_WORK_NAME = "waybill.dev/work-name"
 LABEL_WORK_NAMESPACE = "waybill.dev/work-namespace"
+# On a preview Work (``waybill plan --diff``): the preview it belongs to. Such a Work has no
+# managed-by label (the hub's controllers never see it) and only ever a ReportDiff strategy.
+LABEL_PREVIEW = "waybill.dev/preview"
 
 # --- annotations ---------------------------------------------------------------------------------
 # On a namespace the agent created on a member for a namespaced template (removed only if this is set).
@@ -54,6 +57,8 @@ ANNOTATION_CREATED_NAMESPACE = "waybill.dev/created-namespace"
 ANNOTATION_WORK_PART = "waybill.dev/work-part"
 # On a template: the policy that claimed it (for `kubectl get -o yaml` readers).
 ANNOTATION_CLAIMED_BY = "waybill.dev/claimed-by"
+# On a preview Work: when it may be deleted by anyone (RFC 3339), should its CLI not remove it.
+ANNOTATION_PREVIEW_EXPIRES = "waybill.dev/preview-expires"
 
 # --- finalizers ----------------------------------------------------------------------------------
 FINALIZER_HUB = "waybill.dev/hub"
