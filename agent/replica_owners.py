@@ -221,12 +221,18 @@ class ReplicaOwners:
 
 
 class HorizontalPodAutoscalers:
-    """The member's HPAs, indexed by target; ``on_change()`` when one appears, changes or goes."""
+    """The member's HPAs, indexed by target; ``on_change()`` when one appears, goes, or changes
+    its target (not for its status, which the HPA controller rewrites every few seconds)."""
 
     def __init__(self, member_api: KubeClient, *, on_change: Callable[[], None]) -> None:
         self.informer = Informer(member_api, HPA_API_VERSION, HPA_KIND, name="member:HorizontalPodAutoscaler")
         self.informer.add_indexer(INDEX_TARGET, hpa_target)
-        self.informer.add_handler(lambda _key: on_change())
+
+        def changed(_key: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
+            if old is None or new is None or hpa_target(old) != hpa_target(new):
+                on_change()
+
+        self.informer.add_update_handler(changed)
 
     def targeting(self, live: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         meta = live.get("metadata") or {}

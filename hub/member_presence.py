@@ -185,27 +185,27 @@ def status_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 class PresenceEvents:
     """``MemberUnreachable`` on the templates of an unreachable member, once per outage (the
-    message carries the last report time; the recorder writes a given message once)."""
+    message carries the last report time). What was sent is remembered per template only while
+    one of its members is unreachable, so the memory stays bounded."""
 
     def __init__(self, recorder: EventRecorder | None) -> None:
         self.recorder = recorder
-        self._sent: set[tuple[str, str, str]] = set()  # (template uid, cluster, last report time)
+        self._sent: dict[str, set[tuple[str, str | None]]] = {}  # template uid → {(cluster, last report)}
 
     async def record(self, template: Mapping[str, Any] | None, items: Sequence[Mapping[str, Any]]) -> None:
         if self.recorder is None or template is None:
             return
-        for item in items:
-            if "lastReportTime" not in item:
-                continue
-            cluster = str(item["clusterName"])
-            sent = (
-                str((template.get("metadata") or {}).get("uid")),
-                cluster,
-                str(item.get("lastReportTime")),
-            )
-            if sent in self._sent:
-                continue
-            presence = Presence(PresenceState.UNREACHABLE, item.get("lastReportTime"))
+        uid = str((template.get("metadata") or {}).get("uid"))
+        outages = {
+            (str(i["clusterName"]), str(i.get("lastReportTime"))) for i in items if "lastReportTime" in i
+        }
+        if not outages:
+            self._sent.pop(uid, None)
+            return
+        sent = self._sent.setdefault(uid, set())
+        sent.intersection_update(outages)
+        for cluster, last in sorted(outages - sent, key=str):
+            presence = Presence(PresenceState.UNREACHABLE, last)
             message = f"{unreachable_message(cluster, presence)}; its status here is its last report"
             await self.recorder.record(template, reason=REASON_MEMBER_UNREACHABLE, message=message)
-            self._sent.add(sent)
+            sent.add((cluster, last))

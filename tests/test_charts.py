@@ -263,9 +263,14 @@ def test_agent_defaults_and_variants() -> None:
                     "allowPrivilegedRBAC": True,
                 },
                 "sealing": {"keyMaxDays": 0},
+                "replicaManagers": ["keda-operator", "my-scaler"],
             },
         )
     )["containers"][0]["args"]
+    assert [a for a in railed if a.startswith("--replica-managers")] == [
+        "--replica-managers=keda-operator",
+        "--replica-managers=my-scaler",
+    ]
     assert [a for a in railed if a.startswith(("--deny-", "--allow-", "--sealing-key-max"))] == [
         "--sealing-key-max-days=0",
         "--deny-kinds=core/Secret",

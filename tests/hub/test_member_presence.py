@@ -147,6 +147,8 @@ async def test_member_unreachable_event_once_per_outage() -> None:
     later = {**unreachable, "lastReportTime": "2026-01-01T13:00:00Z"}
     await events.record(template, [later])
     assert len(recorder.events) == 2
+    await events.record(template, [HEALTHY])  # back: nothing is kept for this template
+    assert events._sent == {}
 
 
 def test_replicas_managed_by_comes_from_the_agents_condition() -> None:
