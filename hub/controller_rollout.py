@@ -194,6 +194,11 @@ class RolloutController:
             await self._record_revision(key, template, generation, raw.get("revisionHistoryLimit"))
         strategy = rollout_gate.strategy_of(policy)
         status = binding.get("status") or {}
+        if strategy is not None and template is not None and not isinstance(generation, int):
+            # ConfigMaps, Secrets, Services...: the API server keeps no generation for them, and
+            # rollouts go by generation; say so rather than roll them out silently at once
+            await self._not_rolled_out(binding, status, f"{ref.kind} has no metadata.generation")
+            return None
         if strategy is None or template is None or not isinstance(generation, int):
             if strategy is None and self._owns_something(status):
                 await self._apply(binding, {"conditions": status.get("conditions") or []}, clear=True)
@@ -246,6 +251,20 @@ class RolloutController:
         if decision.requeue_after is not None:
             return Result(requeue_after=max(decision.requeue_after, 0.05))
         return None
+
+    async def _not_rolled_out(self, binding: Obj, status: Mapping[str, Any], why: str) -> None:
+        conds = conditions.set_condition(
+            status.get("conditions"),
+            type=names.CONDITION_ROLLOUT_PROGRESSING,
+            status="False",
+            reason=rollout.REASON_NOT_ROLLED_OUT,
+            message=f"{why}: changes reach every cluster at once (rollouts go by generation)",
+        )
+        conds = conditions.set_condition(
+            conds, type=names.CONDITION_ROLLOUT_HALTED, status="False", reason=rollout.REASON_NOT_HALTED
+        )
+        if _comparable(ROLLOUT.owned(status)) != _comparable(ROLLOUT.owned({"conditions": conds})):
+            await self._apply(binding, {"conditions": conds})
 
     def _observe(self, cluster: str, ref: TemplateRef, policy: PolicyRef) -> rollout.ClusterObservation:
         namespace = self.state.namespace_of(cluster)

@@ -30,7 +30,7 @@ from waybill import cli
 
 SHOP = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
 RINGS = {"m1": "0", "m2": "1", "m3": "1", "m4": "2", "m5": "2", "m6": "2"}
-V1, V2, BAD = "nginx:1.25", "nginx:1.26", "kubesim.invalid/nginx:1.27"
+V1, V2, V3, BAD = "nginx:1.25", "nginx:1.26", "nginx:1.28", "kubesim.invalid/nginx:1.27"
 WAIT_SECONDS = 2
 
 
@@ -334,6 +334,25 @@ async def test_rolling_update_never_exceeds_max_unavailable(sim_factory: SimFact
         assert not [r for r in results if not isinstance(r, asyncio.CancelledError)], results
         assert violations == []
         assert peak == 1 and seen_unavailable >= len(members), (peak, seen_unavailable)
+
+        # paused: a new revision reaches no member until resumed
+        code, out, _ = await waybill(fleet, "rollout", "pause", "deployment/web", "-n", "shop")
+        assert code == 0 and "paused" in out
+        await fleet.apply(web(V3))
+        paused = await eventually(
+            lambda: rollout_at(fleet, revision=3, phase="Paused"), within=20, what="paused"
+        )
+        assert not [c for c in paused["status"]["rollout"]["clusters"] if c.get("revision") == 3]
+        assert condition(paused, names.CONDITION_ROLLOUT_PROGRESSING)["status"] == "Unknown"
+        for name in members:
+            assert await _image_is(fleet, name, V2)
+        code, out, _ = await waybill(fleet, "rollout", "resume", "deployment/web", "-n", "shop")
+        assert code == 0 and "resumed" in out
+        await eventually(
+            lambda: rollout_at(fleet, revision=3, phase="Complete"), within=60, what="v3 complete"
+        )
+        for name in members:
+            assert await _image_is(fleet, name, V3)
 
         # back to All: the rollout status and conditions go, the next change reaches every member
         live = await fleet.hub_api.get(
