@@ -134,6 +134,23 @@ async def kubectl_waybill(fleet: E2EFleet, *args: str) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
+async def start_kubectl_waybill(fleet: E2EFleet, *args: str) -> asyncio.subprocess.Process:
+    """``kubectl waybill ...`` started (its output read as it comes)."""
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is not on PATH"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return await asyncio.create_subprocess_exec(
+        kubectl,
+        "waybill",
+        *args,
+        "--kubeconfig",
+        str(fleet.hub_sim.kubeconfig_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+
+
 def condition(found: Mapping[str, Any], kind: str) -> dict[str, Any]:
     return next(c for c in found["status"]["conditions"] if c["type"] == kind)
 
@@ -201,15 +218,18 @@ async def test_staged_rollout_waits_needs_approval_halts_on_a_bad_image_and_undo
         assert code == 0 and "revision 2 (Staged) Waiting, stage early" in out
         assert "waybill rollout approve --stage early" in out
         # status follows until the rollout completes, once approved (run as the kubectl plugin)
-        follower = asyncio.create_task(
-            kubectl_waybill(fleet, "rollout", "status", "deployment/web", "-n", "shop")
-        )
+        follower = await start_kubectl_waybill(fleet, "rollout", "status", "deployment/web", "-n", "shop")
+        assert follower.stdout is not None
+        first = [await asyncio.wait_for(follower.stdout.readline(), 60) for _ in range(2)]
+        assert b"Waiting, stage early" in first[0] and first[1].split()[0] == b"STAGE", first
         code, _, _ = await waybill(
             fleet, "rollout", "approve", "deployment/web", "-n", "shop", "--stage", "early"
         )
         assert code == 0
-        code, out, _ = await asyncio.wait_for(follower, 60)
+        rest, _ = await asyncio.wait_for(follower.communicate(), 60)
+        code, out = follower.returncode, rest.decode()
         assert code == 0 and "Complete" in out, out
+        assert "  m4 (rest): Available" in out, out  # per cluster, as they change
         assert set((await images(fleet)).values()) == {V2}
 
         # a bad image: stage 1 halts at the progress deadline, the other stages keep v2
@@ -228,7 +248,7 @@ async def test_staged_rollout_waits_needs_approval_halts_on_a_bad_image_and_undo
             e.get("reason") == "RolloutHalted" and e["involvedObject"]["kind"] == names.KIND_RESOURCE_BINDING
             for e in events.items
         )
-        code, out, _ = await waybill(fleet, "rollout", "status", "deployment/web", "-n", "shop")
+        code, out, _ = await kubectl_waybill(fleet, "rollout", "status", "deployment/web", "-n", "shop")
         assert code == 1 and "Halted" in out
 
         # history and undo: back to v2 (revision 2), through the same stages
