@@ -51,7 +51,9 @@ REASON_NOT_TRACKED = "NotTracked"  # agent.availability: a kind without a health
 REASON_FAILED = "Failed"
 
 
-def observe(cluster: str, *, labels: Mapping[str, str], ref: TemplateRef, work: WorkView | None) -> Any:
+def observe(
+    cluster: str, *, labels: Mapping[str, str], ref: TemplateRef, work: WorkView | None
+) -> rollout.ClusterObservation:
     """One cluster as ``hub.rollout`` reads it, from the Work that carries the template there."""
     identity = ref.identity
     if work is None or not work.carries(identity):
@@ -271,8 +273,7 @@ class RolloutController:
         cluster_view = self.state.cluster_view(cluster)
         labels = dict(cluster_view.labels) if cluster_view is not None else {}
         work = self.state.work_carrying(ref, namespace, policy=policy) if namespace else None
-        found: rollout.ClusterObservation = observe(cluster, labels=labels, ref=ref, work=work)
-        return found
+        return observe(cluster, labels=labels, ref=ref, work=work)
 
     @staticmethod
     def _owns_something(status: Mapping[str, Any]) -> bool:
