@@ -51,7 +51,9 @@ REASON_NOT_TRACKED = "NotTracked"  # agent.availability: a kind without a health
 REASON_FAILED = "Failed"
 
 
-def observe(cluster: str, *, labels: Mapping[str, str], ref: TemplateRef, work: WorkView | None) -> Any:
+def observe(
+    cluster: str, *, labels: Mapping[str, str], ref: TemplateRef, work: WorkView | None
+) -> rollout.ClusterObservation:
     """One cluster as ``hub.rollout`` reads it, from the Work that carries the template there."""
     identity = ref.identity
     if work is None or not work.carries(identity):
@@ -194,6 +196,11 @@ class RolloutController:
             await self._record_revision(key, template, generation, raw.get("revisionHistoryLimit"))
         strategy = rollout_gate.strategy_of(policy)
         status = binding.get("status") or {}
+        if strategy is not None and template is not None and not isinstance(generation, int):
+            # ConfigMaps, Secrets, Services...: the API server keeps no generation for them, and
+            # rollouts go by generation; say so rather than roll them out silently at once
+            await self._not_rolled_out(binding, status, f"{ref.kind} has no metadata.generation")
+            return None
         if strategy is None or template is None or not isinstance(generation, int):
             if strategy is None and self._owns_something(status):
                 await self._apply(binding, {"conditions": status.get("conditions") or []}, clear=True)
@@ -247,13 +254,26 @@ class RolloutController:
             return Result(requeue_after=max(decision.requeue_after, 0.05))
         return None
 
+    async def _not_rolled_out(self, binding: Obj, status: Mapping[str, Any], why: str) -> None:
+        conds = conditions.set_condition(
+            status.get("conditions"),
+            type=names.CONDITION_ROLLOUT_PROGRESSING,
+            status="False",
+            reason=rollout.REASON_NOT_ROLLED_OUT,
+            message=f"{why}: changes reach every cluster at once (rollouts go by generation)",
+        )
+        conds = conditions.set_condition(
+            conds, type=names.CONDITION_ROLLOUT_HALTED, status="False", reason=rollout.REASON_NOT_HALTED
+        )
+        if _comparable(ROLLOUT.owned(status)) != _comparable(ROLLOUT.owned({"conditions": conds})):
+            await self._apply(binding, {"conditions": conds})
+
     def _observe(self, cluster: str, ref: TemplateRef, policy: PolicyRef) -> rollout.ClusterObservation:
         namespace = self.state.namespace_of(cluster)
         cluster_view = self.state.cluster_view(cluster)
         labels = dict(cluster_view.labels) if cluster_view is not None else {}
         work = self.state.work_carrying(ref, namespace, policy=policy) if namespace else None
-        found: rollout.ClusterObservation = observe(cluster, labels=labels, ref=ref, work=work)
-        return found
+        return observe(cluster, labels=labels, ref=ref, work=work)
 
     @staticmethod
     def _owns_something(status: Mapping[str, Any]) -> bool:

@@ -64,6 +64,7 @@ REASON_PAUSED = "RolloutPaused"
 REASON_HALTED = "RolloutHalted"
 REASON_INVALID = "InvalidRolloutStrategy"
 REASON_NOT_HALTED = "NotHalted"
+REASON_NOT_ROLLED_OUT = "NoGeneration"
 
 
 @dataclass(frozen=True)

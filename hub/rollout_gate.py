@@ -6,6 +6,8 @@ was before rollouts existed. Under ``RollingUpdate`` or ``Staged`` a cluster get
 current generation only once the rollout controller has released it there (``status.rollout``
 on the binding lists it with that revision); until then its Work keeps the manifest it carries,
 with the generation stamp it was rendered from (a cluster that has none yet gets none).
+Templates without ``metadata.generation`` (ConfigMaps, Secrets, ...) are never held: the rollout
+controller says so on the binding (``RolloutProgressing=False``, reason ``NoGeneration``).
 """
 
 from __future__ import annotations

@@ -170,7 +170,13 @@ def run(args: argparse.Namespace) -> int:
         strategy = ((policy or {}).get("spec") or {}).get("rolloutStrategy")
         if args.action == "status":
             return await _status(
-                hub_api, binding, info=info, where=where, watch=args.watch, give_up_after=args.timeout
+                hub_api,
+                binding,
+                info=info,
+                where=where,
+                watch=args.watch,
+                give_up_after=args.timeout,
+                strategy=strategy,
             )
         if args.action == "history":
             return await _history(hub_api, info=info, name=name, namespace=namespace, where=where)
@@ -237,6 +243,34 @@ async def _annotate(
     )
 
 
+def cluster_changes(
+    before: Mapping[str, str], rollout: Mapping[str, Any]
+) -> tuple[dict[str, str], list[str]]:
+    """Per-cluster states now, and a line for each cluster whose state changed since ``before``."""
+    now: dict[str, str] = {}
+    lines: list[str] = []
+    for cluster in rollout.get("clusters") or []:
+        name = str(cluster.get("name"))
+        stage = f" ({cluster['stage']})" if cluster.get("stage") else ""
+        state = str(cluster.get("state"))
+        now[name] = state
+        if before and before.get(name) != state:  # (the first pass prints the table instead)
+            message = f": {cluster['message']}" if cluster.get("message") else ""
+            lines.append(f"  {name}{stage}: {state}{message}")
+    return now, lines
+
+
+def not_rolled_out(binding: Mapping[str, Any]) -> str | None:
+    """The hub's reason this template is not rolled out (``NoGeneration``), if it gave one."""
+    for condition in (binding.get("status") or {}).get("conditions") or []:
+        if (
+            condition.get("type") == names.CONDITION_ROLLOUT_PROGRESSING
+            and condition.get("reason") == "NoGeneration"
+        ):
+            return str(condition.get("message") or "not rolled out")
+    return None
+
+
 async def _status(
     hub_api: KubeClient,
     binding: dict[str, Any],
@@ -245,25 +279,35 @@ async def _status(
     where: str,
     watch: bool,
     give_up_after: float,
+    strategy: Mapping[str, Any] | None,
 ) -> int:
     meta = binding.get("metadata") or {}
     rollout = (binding.get("status") or {}).get("rollout")
+    if not strategy or strategy.get("type", "All") == "All":
+        raise CommandFailed(
+            f"{where}: no rollout (its policy sets no RollingUpdate or Staged spec.rolloutStrategy)"
+        )
     if not watch:
         if not rollout:
-            raise CommandFailed(
-                f"{where}: no rollout (its policy sets no RollingUpdate or Staged rolloutStrategy)"
-            )
+            reason = not_rolled_out(binding)
+            raise CommandFailed(f"{where}: {reason}" if reason else f"{where}: no rollout started yet")
         print(render_status(rollout, where))
         return 0
     deadline = time.monotonic() + give_up_after if give_up_after > 0 else None
     shown: str | None = None
-    printed_table = False
+    states: dict[str, str] = {}
     while True:
+        reason = not_rolled_out(binding)
+        if reason is not None:
+            raise CommandFailed(f"{where}: {reason}")
         generation = await _generation(hub_api, binding, info)
         if rollout and (generation is None or rollout.get("revision") == generation):
-            if not printed_table:
+            if shown is None:
                 print(render_status(rollout, where), flush=True)
-                printed_table, shown = True, summary(rollout, where)
+                shown = summary(rollout, where)
+            states, lines = cluster_changes(states, rollout)
+            for line in lines:
+                print(line, flush=True)
             line = summary(rollout, where)
             if line != shown:
                 print(line, flush=True)

@@ -89,3 +89,35 @@ def test_history_marks_the_current_revision() -> None:
     lines = cmd_rollout.render_history(REVISIONS, 4).splitlines()
     assert lines[-1].split()[:2] == ["4", "*"] and lines[-1].split()[-1] == "c"
     assert lines[1].split()[0] == "1" and "*" not in lines[1]
+
+
+def test_status_follow_prints_the_clusters_that_changed() -> None:
+    first = {
+        "clusters": [
+            {"name": "m1", "stage": "canary", "state": "Progressing"},
+            {"name": "m2", "state": "Pending"},
+        ]
+    }
+    states, lines = cmd_rollout.cluster_changes({}, first)
+    assert lines == [] and states == {"m1": "Progressing", "m2": "Pending"}  # the table shows them first
+    later = {
+        "clusters": [
+            {"name": "m1", "stage": "canary", "state": "Failed", "message": "deadline"},
+            {"name": "m2", "state": "Pending"},
+        ]
+    }
+    _, lines = cmd_rollout.cluster_changes(states, later)
+    assert lines == ["  m1 (canary): Failed: deadline"]
+
+
+def test_not_rolled_out_reads_the_hubs_condition() -> None:
+    cond = {
+        "type": "RolloutProgressing",
+        "reason": "NoGeneration",
+        "message": "ConfigMap has no metadata.generation",
+    }
+    assert (
+        cmd_rollout.not_rolled_out({"status": {"conditions": [cond]}})
+        == "ConfigMap has no metadata.generation"
+    )
+    assert cmd_rollout.not_rolled_out({"status": {}}) is None

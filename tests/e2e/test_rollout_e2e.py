@@ -30,7 +30,7 @@ from waybill import cli
 
 SHOP = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
 RINGS = {"m1": "0", "m2": "1", "m3": "1", "m4": "2", "m5": "2", "m6": "2"}
-V1, V2, BAD = "nginx:1.25", "nginx:1.26", "kubesim.invalid/nginx:1.27"
+V1, V2, V3, BAD = "nginx:1.25", "nginx:1.26", "nginx:1.28", "kubesim.invalid/nginx:1.27"
 WAIT_SECONDS = 2
 
 
@@ -134,6 +134,23 @@ async def kubectl_waybill(fleet: E2EFleet, *args: str) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
+async def start_kubectl_waybill(fleet: E2EFleet, *args: str) -> asyncio.subprocess.Process:
+    """``kubectl waybill ...`` started (its output read as it comes)."""
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is not on PATH"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return await asyncio.create_subprocess_exec(
+        kubectl,
+        "waybill",
+        *args,
+        "--kubeconfig",
+        str(fleet.hub_sim.kubeconfig_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+
+
 def condition(found: Mapping[str, Any], kind: str) -> dict[str, Any]:
     return next(c for c in found["status"]["conditions"] if c["type"] == kind)
 
@@ -201,15 +218,18 @@ async def test_staged_rollout_waits_needs_approval_halts_on_a_bad_image_and_undo
         assert code == 0 and "revision 2 (Staged) Waiting, stage early" in out
         assert "waybill rollout approve --stage early" in out
         # status follows until the rollout completes, once approved (run as the kubectl plugin)
-        follower = asyncio.create_task(
-            kubectl_waybill(fleet, "rollout", "status", "deployment/web", "-n", "shop")
-        )
+        follower = await start_kubectl_waybill(fleet, "rollout", "status", "deployment/web", "-n", "shop")
+        assert follower.stdout is not None
+        first = [await asyncio.wait_for(follower.stdout.readline(), 60) for _ in range(2)]
+        assert b"Waiting, stage early" in first[0] and first[1].split()[0] == b"STAGE", first
         code, _, _ = await waybill(
             fleet, "rollout", "approve", "deployment/web", "-n", "shop", "--stage", "early"
         )
         assert code == 0
-        code, out, _ = await asyncio.wait_for(follower, 60)
+        rest, _ = await asyncio.wait_for(follower.communicate(), 60)
+        code, out = follower.returncode, rest.decode()
         assert code == 0 and "Complete" in out, out
+        assert "  m4 (rest): Available" in out, out  # per cluster, as they change
         assert set((await images(fleet)).values()) == {V2}
 
         # a bad image: stage 1 halts at the progress deadline, the other stages keep v2
@@ -228,7 +248,7 @@ async def test_staged_rollout_waits_needs_approval_halts_on_a_bad_image_and_undo
             e.get("reason") == "RolloutHalted" and e["involvedObject"]["kind"] == names.KIND_RESOURCE_BINDING
             for e in events.items
         )
-        code, out, _ = await waybill(fleet, "rollout", "status", "deployment/web", "-n", "shop")
+        code, out, _ = await kubectl_waybill(fleet, "rollout", "status", "deployment/web", "-n", "shop")
         assert code == 1 and "Halted" in out
 
         # history and undo: back to v2 (revision 2), through the same stages
@@ -334,6 +354,25 @@ async def test_rolling_update_never_exceeds_max_unavailable(sim_factory: SimFact
         assert not [r for r in results if not isinstance(r, asyncio.CancelledError)], results
         assert violations == []
         assert peak == 1 and seen_unavailable >= len(members), (peak, seen_unavailable)
+
+        # paused: a new revision reaches no member until resumed
+        code, out, _ = await waybill(fleet, "rollout", "pause", "deployment/web", "-n", "shop")
+        assert code == 0 and "paused" in out
+        await fleet.apply(web(V3))
+        paused = await eventually(
+            lambda: rollout_at(fleet, revision=3, phase="Paused"), within=20, what="paused"
+        )
+        assert not [c for c in paused["status"]["rollout"]["clusters"] if c.get("revision") == 3]
+        assert condition(paused, names.CONDITION_ROLLOUT_PROGRESSING)["status"] == "Unknown"
+        for name in members:
+            assert await _image_is(fleet, name, V2)
+        code, out, _ = await waybill(fleet, "rollout", "resume", "deployment/web", "-n", "shop")
+        assert code == 0 and "resumed" in out
+        await eventually(
+            lambda: rollout_at(fleet, revision=3, phase="Complete"), within=60, what="v3 complete"
+        )
+        for name in members:
+            assert await _image_is(fleet, name, V3)
 
         # back to All: the rollout status and conditions go, the next change reaches every member
         live = await fleet.hub_api.get(

@@ -109,3 +109,88 @@ def test_restore_patch_removes_what_the_revision_lacks() -> None:
     )
     assert patch == {"spec": {"paused": None, "template": {"spec": {"containers": [{"image": "a"}]}}}}
     assert revision.restore_patch(now, revision.content_of(now)) == {}
+
+
+def work_with(conditions: list[dict[str, Any]] | None, *, observed: int = 2, stamp: int = 5) -> Any:
+    from hub.views import WorkView
+
+    manifest = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"},
+    }
+    status: dict[str, Any] = {
+        "conditions": [{"type": "Applied", "status": "True", "observedGeneration": observed}]
+    }
+    if conditions is not None:
+        identifier = {
+            "group": "apps",
+            "version": "v1",
+            "kind": "Deployment",
+            "namespace": "shop",
+            "name": "web",
+        }
+        status["manifestConditions"] = [{"identifier": identifier, "conditions": conditions}]
+    return WorkView.of(
+        {
+            "metadata": {
+                "name": "w",
+                "namespace": "member-a",
+                "generation": 2,
+                "annotations": {ANNOTATION_GENERATIONS: f'{{"Deployment.apps/shop/web":{stamp}}}'},
+            },
+            "spec": {"workload": {"manifests": [manifest]}},
+            "status": status,
+        }
+    )
+
+
+def c(kind: str, status: str, reason: str = "R", message: str = "") -> dict[str, Any]:
+    return {"type": kind, "status": status, "reason": reason, "message": message}
+
+
+@pytest.mark.parametrize(
+    ("work", "health", "message"),
+    [
+        (work_with([c("Applied", "True"), c("Available", "True", "Available")]), "Available", ""),
+        (work_with([c("Applied", "True"), c("Available", "True", "NotTracked")]), "NotTracked", ""),
+        (
+            work_with([c("Applied", "False", "ManifestApplyFailed", "boom")]),
+            "Failed",
+            "Applied: ManifestApplyFailed: boom",
+        ),
+        (
+            work_with([c("Applied", "True"), c("Available", "False", "Failed", "job failed")]),
+            "Failed",
+            "Available: Failed: job failed",
+        ),
+        (
+            work_with([c("Applied", "True"), c("Available", "False", "NotAvailableYet", "1/2")]),
+            "Progressing",
+            "1/2",
+        ),
+        (
+            work_with([c("Applied", "True"), c("Available", "True")], observed=1),
+            "Progressing",
+            "not applied yet",
+        ),
+        (work_with(None), "Progressing", "not applied yet"),
+    ],
+)
+def test_observe_reads_the_agents_report(work: Any, health: str, message: str) -> None:
+    from hub.controller_rollout import observe
+    from hub.matching import TemplateRef
+
+    ref = TemplateRef("apps/v1", "Deployment", "shop", "web")
+    found = observe("a", labels={"ring": "0"}, ref=ref, work=work)
+    assert (found.health, found.message, found.revision, found.has_previous) == (health, message, 5, True)
+
+
+def test_observe_a_cluster_without_the_template() -> None:
+    from hub.controller_rollout import observe
+    from hub.matching import TemplateRef
+
+    found = observe(
+        "a", labels={}, ref=TemplateRef("apps/v1", "Deployment", "shop", "other"), work=work_with(None)
+    )
+    assert (found.health, found.revision, found.has_previous) == ("Unknown", None, False)

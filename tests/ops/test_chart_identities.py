@@ -75,6 +75,9 @@ def _sample(namespace: str) -> list[dict[str, Any]]:
                     {"apiVersion": "v1", "kind": "ConfigMap", "name": "web-config"},
                 ],
                 "placement": {"clusterAffinity": {"clusterNames": ["eu1"]}},
+                # a rollout (one member: released at once) with one revision kept, so the hub's
+                # TemplateRevision rights (list, create, delete) are exercised by the edit below
+                "rolloutStrategy": {"type": "RollingUpdate", "revisionHistoryLimit": 1},
             },
         },
     ]
@@ -269,10 +272,6 @@ _NOT_IN_SAMPLE = {
     ("cluster.waybill.dev", "memberclusters", "create"),
     ("policy.waybill.dev", "clusterpropagationpolicies/status", "patch"),
     ("coordination.k8s.io", "leases", "create"),
-    # TemplateRevisions: only for policies with a rolloutStrategy (tests/e2e/test_rollout_e2e.py)
-    ("work.waybill.dev", "templaterevisions", "list"),
-    ("work.waybill.dev", "templaterevisions", "create"),
-    ("work.waybill.dev", "templaterevisions", "delete"),
 }
 _INFRA_GROUPS = {
     "policy.waybill.dev",
