@@ -36,6 +36,7 @@ from shared.api import names
 from shared.api.meta import parse_time
 from shared.kube.client import KubeClient
 from shared.kube.errors import ApiError, Forbidden, NotFound
+from waybill import plan_sources
 
 DEFAULT_TIMEOUT = 30.0
 POLL_SECONDS = 0.25  # one list of this preview's Works per round, whatever the member count
@@ -184,11 +185,8 @@ def preview_works(
     return out
 
 
-Identity = tuple[str, str, str, str]  # a template's group, kind, namespace, name
-
-
 def removals(
-    plans: Sequence[planning.TemplatePlan], placed_now: Mapping[Identity, Collection[str]]
+    plans: Sequence[planning.TemplatePlan], placed_now: Mapping[plan_sources.Identity, Collection[str]]
 ) -> dict[str, list[ManifestDiff]]:
     """Per member, the planned templates placed there now that the plan no longer places there
     (``placed_now``: template → its current clusters, from the bindings) (pure)."""
@@ -356,7 +354,7 @@ async def preview(
     wait_seconds: float,
     preview_id: str | None = None,
     takeover: Mapping[PolicyRef, str | None] | None = None,
-    placed_now: Mapping[Identity, Collection[str]] | None = None,
+    placed_now: Mapping[plan_sources.Identity, Collection[str]] | None = None,
 ) -> list[MemberAnswer]:
     """Write the preview Works, wait up to ``wait_seconds`` for the agents, remove the Works.
 
