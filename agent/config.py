@@ -27,6 +27,9 @@ class AgentConfig:
     resync_interval: float = 300.0
     resync_jitter: float = 0.2
     not_available_requeue: float = 5.0
+    # A new generation's first report "applied, not available yet" waits this long for the
+    # workloads to become available, so Applied and Available go to the hub in one write (0: no wait).
+    available_hold: float = 0.25
     crd_established_timeout: float = 15.0
     apply_concurrency: int = 16
     list_threshold: int = 8  # cache misses of one kind and namespace: LIST once instead of GETs

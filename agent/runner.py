@@ -195,6 +195,7 @@ class Agent:
             name="member:AppliedWork",
             transform=_identity_only,  # records and Work copies are read when needed, not cached
         )
+        syncer.records.attach(self.applied_works)  # a kept AppliedWork is served without a GET
         work_controller = WorkController(
             self.hub_api,
             works=self.works,

@@ -35,6 +35,7 @@ REASON_APPLY_FAILED = "ManifestApplyFailed"
 REASON_DECODING_ERRED = "DecodingErred"
 REASON_NOT_TAKEN_OVER = "NotTakenOver"
 REASON_WAITING_FOR_CRD = "WaitingForCRD"
+REASON_NOT_AVAILABLE_YET = "ManifestsNotAvailableYet"  # the Work's Available=False while workloads start
 
 DEFAULT_STATUS_LIMIT = 600 * 1024
 MESSAGE_LIMIT = 512
@@ -54,6 +55,10 @@ class ManifestResult:
     diffs: list[FieldDiff] = field(default_factory=list)
     report_diff: bool = False
     observed_generation: int | None = None  # of the live object on the member
+    # an interpreted kind (agent.interpretation): the reflected status (None: keep the last one)
+    # and the StatusReflected condition
+    reflected_status: dict[str, Any] | None = None
+    reflection: dict[str, Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -123,12 +128,19 @@ def manifest_condition(result: ManifestResult, old: Mapping[str, Any] | None, *,
             conds.append(condition(COND_DRIFTED, True, reason, f"changed on the member: {paths}"))
         elif had_drift:
             conds.append(condition(COND_DRIFTED, False, "NoDrift", "the member matches the hub"))
+        if result.reflection is not None:
+            conds.append(dict(result.reflection))
     entry: dict[str, Any] = {
         "identifier": result.identifier.to_dict(),
         "conditions": merge_conditions(conds, old_conds, now=now),
     }
     if result.feedback:
         entry["statusFeedback"] = {"values": result.feedback}
+    reflected = result.reflected_status
+    if reflected is None and result.reflection is not None:
+        reflected = old.get("reflectedStatus")  # reflection failed: the last one stays
+    if reflected is not None:
+        entry["reflectedStatus"] = reflected
     if result.drifts:
         drifts = _patch_details(result.drifts)
         entry["drifts"] = drifts
@@ -189,7 +201,7 @@ def work_conditions(results: Sequence[ManifestResult], *, generation: int | None
             f"{r.identifier.describe()}: {r.availability.message if r.availability else ''}"
             for r in unavailable[:3]
         )
-        out.append(condition(COND_AVAILABLE, False, "ManifestsNotAvailableYet", msg, generation=generation))
+        out.append(condition(COND_AVAILABLE, False, REASON_NOT_AVAILABLE_YET, msg, generation=generation))
     else:
         out.append(
             condition(

@@ -28,7 +28,7 @@ from agent import applied_work as aw
 from agent.claims import WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
-from agent.status import condition, merge_conditions, status_changed
+from agent.status import REASON_NOT_AVAILABLE_YET, condition, merge_conditions, status_changed
 from agent.work_sync import ORPHAN, WorkSyncer
 from shared.api import names
 from shared.api.meta import now_rfc3339
@@ -47,6 +47,20 @@ _APPLY_LATENCY = histogram("agent_work_sync_seconds", "Time to apply one Work on
 # While the hub has never answered, how often a Work is re-applied from its copy (drift events
 # trigger passes too); the hub's first answer re-queues every Work at once.
 COPY_RESYNC_SECONDS = 30.0
+
+
+def _revision(obj: Mapping[str, Any]) -> int | None:
+    """An object's resourceVersion as a number (kube-apiserver's and kubesim's are), else None."""
+    try:
+        return int(str((obj.get("metadata") or {}).get("resourceVersion")))
+    except ValueError:
+        return None
+
+
+def conditions_of(status: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    return {
+        str(c.get("type")): c for c in (status or {}).get("conditions") or [] if isinstance(c, Mapping)
+    }
 
 
 def _orphan(work: Mapping[str, Any] | None) -> bool:
@@ -77,6 +91,11 @@ class WorkController:
         self._last_known: dict[str, Mapping[str, Any]] = {}
         self._missing_since: dict[str, float] = {}
         self._from_copy: set[str] = set()
+        # key -> (status, Work resourceVersion) of this agent's last status write: newer than the
+        # informer's copy until the informer delivers it (see ``_with_own_status``)
+        self._reported: dict[str, tuple[dict[str, Any], int]] = {}
+        # key -> (generation, when first seen applied but not yet available) (see ``_hold_for``)
+        self._holding: dict[str, tuple[int | None, float]] = {}
 
     def _resync_after(self) -> float:
         jitter = self.config.resync_jitter
@@ -91,7 +110,10 @@ class WorkController:
             self._from_copy.clear()
         work = self.works.get(key)
         if work is None:
+            self._reported.pop(key, None)
+            self._holding.pop(key, None)
             return await self._gone(key, namespace=namespace, name=name)
+        work = self._with_own_status(key, work)
         self._last_known[key] = work
         self._missing_since.pop(key, None)
         meta = work.get("metadata") or {}
@@ -106,8 +128,10 @@ class WorkController:
         with _APPLY_LATENCY.time():
             outcome = await self.syncer.sync(work)
         hub_error: ApiError | None = None
+        hold = self._hold_for(key, work, outcome.status)
         try:
-            await self._write_status(work, outcome.status)
+            if hold is None:
+                await self._write_status(work, outcome.status)
         except ApiError as err:
             hub_error = err
         for failure in outcome.failures[:3]:
@@ -119,7 +143,57 @@ class WorkController:
         if hub_error is not None:
             raise hub_error  # retried with backoff; the member side is already converged
         requeue = outcome.requeue_after if outcome.requeue_after is not None else self._resync_after()
-        return Result(requeue_after=requeue)
+        return Result(requeue_after=requeue if hold is None else min(requeue, hold))
+
+    def _with_own_status(self, key: str, work: dict[str, Any]) -> dict[str, Any]:
+        """``work`` with the status this agent last wrote, while the informer has not delivered it.
+
+        Without this a pass right after a status write builds on the previous status (transition
+        times of the write before) and writes again a status that differs only in those times.
+        """
+        reported = self._reported.get(key)
+        if reported is None:
+            return work
+        status, version = reported
+        seen = _revision(work)
+        if seen is not None and seen >= version:
+            del self._reported[key]  # the informer has it (or something newer)
+            return work
+        return {**work, "status": status}
+
+    def _hold_for(self, key: str, work: Mapping[str, Any], status: Mapping[str, Any]) -> float | None:
+        """Seconds to hold back a first report "applied, not available yet" of a new generation.
+
+        Most workloads become available moments after the apply; holding that first report for
+        up to ``available_hold`` seconds lets Applied and Available reach the hub in one write.
+        Only a clean report is held (every manifest applied, nothing degraded), and only until
+        the hold runs out: then it is written as it is. None: write now.
+        """
+        generation = (work.get("metadata") or {}).get("generation")
+        conds = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, Mapping)}
+        applied, available = conds.get(names.CONDITION_APPLIED), conds.get(names.CONDITION_AVAILABLE)
+        degraded = conds.get("Degraded")
+        reported = conditions_of(work.get("status")).get(names.CONDITION_APPLIED) or {}
+        clean_pending = (
+            self.config.available_hold > 0
+            and (applied or {}).get("status") == "True"
+            and (available or {}).get("status") == "False"
+            and (available or {}).get("reason") == REASON_NOT_AVAILABLE_YET
+            and (degraded or {}).get("status") != "True"
+            and reported.get("observedGeneration") != generation  # the hub has no report of it yet
+        )
+        if not clean_pending:
+            self._holding.pop(key, None)
+            return None
+        now = time.monotonic()
+        held_generation, since = self._holding.get(key, (None, now))
+        if held_generation != generation:
+            since = now
+        self._holding[key] = (generation if isinstance(generation, int) else None, since)
+        left = self.config.available_hold - (now - since)
+        if left <= 0:
+            return None
+        return left
 
     async def _copy(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The Work as kept in its AppliedWork on the member (read there: the informer keeps no copies)."""
@@ -197,8 +271,9 @@ class WorkController:
             _STATUS_WRITES.labels("unchanged").inc()
             return
         meta = work.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
         try:
-            await self.hub_api.patch_status(
+            written = await self.hub_api.patch_status(
                 names.WORK_API_VERSION,
                 names.KIND_WORK,
                 name=str(meta.get("name")),
@@ -208,4 +283,8 @@ class WorkController:
             )
         except NotFound:
             return
+        version = _revision(written)
+        if version is not None:
+            self._reported[key] = (dict(written.get("status") or status), version)
+        self._holding.pop(key, None)
         _STATUS_WRITES.labels("written").inc()

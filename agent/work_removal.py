@@ -11,6 +11,7 @@ by the next one.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from agent.member_cache import MemberCache
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.errors import AlreadyExists, ApiError, NotFound
+from shared.kube.informer import Informer
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter
 
@@ -33,27 +35,86 @@ _REMOVALS = counter(
 )
 
 
+def _revision(obj: Mapping[str, Any] | None) -> int | None:
+    """An object's resourceVersion as a number (kube-apiserver's and kubesim's are), else None."""
+    try:
+        return int(str(((obj or {}).get("metadata") or {}).get("resourceVersion")))
+    except ValueError:
+        return None
+
+
 class AppliedWorks:
-    """The AppliedWork objects on the member (``member_api``)."""
+    """The AppliedWork objects on the member (``member_api``).
+
+    The object this agent last read or wrote is kept (its Work copy as JSON text, which is
+    smaller than the parsed copy) and served again without a GET while the AppliedWork informer
+    (``attach``) shows nobody has written it since: its resourceVersion there is the kept one, or
+    older (the informer has not delivered the agent's own write yet). Anything else — the
+    informer not synced, not holding the object, or holding a newer version — reads the member.
+    """
 
     def __init__(self, member_api: KubeClient, *, field_manager: str) -> None:
         self.member_api = member_api
         self.field_manager = field_manager
+        self._informer: Informer | None = None
+        self._known: dict[str, tuple[dict[str, Any], str | None]] = {}  # name -> (object w/o copy, copy JSON)
+        self.reads = 0  # GETs of AppliedWorks (a kept object served instead is not counted)
+
+    def attach(self, informer: Informer) -> None:
+        """Use ``informer`` (AppliedWorks, status dropped is fine) to tell a kept object is current."""
+        self._informer = informer
+
+    def _keep(self, obj: dict[str, Any]) -> dict[str, Any]:
+        name = str((obj.get("metadata") or {}).get("name"))
+        status = dict(obj.get("status") or {})
+        copy = status.pop("work", None)
+        text = json.dumps(copy, separators=(",", ":")) if isinstance(copy, Mapping) else None
+        self._known[name] = ({**obj, "status": status}, text)
+        return obj
+
+    def _kept(self, name: str) -> dict[str, Any] | None:
+        known = self._known.get(name)
+        informer = self._informer
+        if known is None or informer is None or not informer.has_synced:
+            return None
+        seen = _revision(informer.get(name))
+        mine = _revision(known[0])
+        if seen is None or mine is None or seen > mine:
+            return None  # gone, not delivered yet, or written by someone else since
+        obj, text = known
+        # fresh top-level dicts (callers build write bodies from it); records are copied by aw.records
+        status = dict(obj["status"])
+        if text is not None:
+            status["work"] = json.loads(text)
+        return {**obj, "metadata": dict(obj.get("metadata") or {}), "status": status}
+
+    def forget(self, name: str) -> None:
+        self._known.pop(name, None)
 
     # ---- AppliedWork ---------------------------------------------------------------------
 
     async def get(self, work_namespace: str, work_name: str, *, create: bool) -> dict[str, Any] | None:
         name = aw.applied_work_name(work_namespace=work_namespace, work_name=work_name)
+        kept = self._kept(name)
+        if kept is not None:
+            return kept
         try:
-            return await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
+            self.reads += 1
+            return self._keep(
+                await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
+            )
         except NotFound:
+            self.forget(name)
             if not create:
                 return None
         body = aw.applied_work_object(work_namespace=work_namespace, work_name=work_name)
         try:
-            return await self.member_api.create(body, field_manager=self.field_manager)
+            return self._keep(await self.member_api.create(body, field_manager=self.field_manager))
         except AlreadyExists:
-            return await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
+            self.reads += 1
+            return self._keep(
+                await self.member_api.get(aw.APPLIED_WORK_API_VERSION, names.KIND_APPLIED_WORK, name=name)
+            )
 
     async def write(
         self,
@@ -69,10 +130,16 @@ class AppliedWorks:
         if copy is not None:
             status["work"] = copy
         body["status"] = status
-        return await self.member_api.replace_status(body, field_manager=self.field_manager)
+        try:
+            written = await self.member_api.replace_status(body, field_manager=self.field_manager)
+        except ApiError:
+            self.forget(str((applied.get("metadata") or {}).get("name")))  # a 409 says it changed: read again
+            raise
+        return self._keep(written)
 
     async def delete(self, applied: Mapping[str, Any], *, orphan: bool) -> None:
         meta = applied.get("metadata") or {}
+        self.forget(str(meta.get("name")))
         with contextlib.suppress(NotFound):
             await self.member_api.delete(
                 aw.APPLIED_WORK_API_VERSION,

@@ -28,7 +28,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent import applied_work as aw
-from agent import availability, feedback, guardrails, ordering, ownership, report_diff, sealing_keys
+from agent import (
+    availability,
+    feedback,
+    guardrails,
+    interpretation,
+    ordering,
+    ownership,
+    report_diff,
+    sealing_keys,
+)
 from agent.claims import WorkClaims
 from agent.config import AgentConfig
 from agent.drift import FieldDiff
@@ -46,6 +55,7 @@ from agent.status import (
 from agent.takeover import STRATEGY_REPORT_DIFF, Action, ActionType, Strategy, is_owned, plan_apply
 from agent.work_removal import AppliedWorks, WorkRemover
 from shared.api.meta import now_rfc3339
+from shared.interpreter import InterpreterError
 from shared.kube.client import KubeClient
 from shared.kube.errors import ApiError, NotFound
 from shared.kube.types import ResourceInfo
@@ -90,6 +100,20 @@ def _namespaces_needed(resolved: Iterable[tuple[ManifestIdentifier, ResourceInfo
     return used - shipped - {"default"}
 
 
+def _retain(
+    interp: interpretation.WorkInterpretation,
+    desired: dict[str, Any],
+    live: Mapping[str, Any] | None,
+    ident: ManifestIdentifier,
+) -> dict[str, Any] | ManifestResult:
+    """``desired`` after the kind's Retain script, or the failed result (nothing is written)."""
+    try:
+        return interp.retain(desired, live)
+    except InterpreterError as exc:
+        reason = interpretation.REASON_INTERPRETATION_FAILED
+        return ManifestResult(ident, False, reason, interpretation.describe(exc)[:1000])
+
+
 class WorkSyncer:
     """Applies Works on the member (``member_api``) and records what it applied."""
 
@@ -112,6 +136,7 @@ class WorkSyncer:
         self._written: dict[tuple[str, aw.RecordKey], str] = {}
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
+        self.interpreters = interpretation.AgentInterpreters()  # the Works' carried Lua scripts
         self.remover = WorkRemover(
             records=self.records,
             applier=self.applier,
@@ -202,6 +227,7 @@ class WorkSyncer:
         semaphore = asyncio.Semaphore(self.config.apply_concurrency)
         configs = [c for c in spec.get("manifestConfigs") or [] if isinstance(c, Mapping)]
         claims = None if from_copy else self.claims
+        interp = self.interpreters.for_work(spec)
         recorded_uids = frozenset(str(r["uid"]) for r in record if r.get("uid"))
 
         async def one(m: DecodedManifest) -> None:
@@ -236,6 +262,7 @@ class WorkSyncer:
                     work_key=work_key,
                     listed=listed,
                     claims=claims,
+                    interp=interp,
                     preview=preview,
                 )
             results[ident.ordinal] = result
@@ -333,6 +360,7 @@ class WorkSyncer:
         work_key: str,
         listed: Mapping[tuple[str, str, str], dict[str, Any]],
         claims: WorkClaims | None,
+        interp: interpretation.WorkInterpretation | None = None,
         preview: bool = False,
     ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
@@ -376,6 +404,12 @@ class WorkSyncer:
                 # Exactly as written at the last apply, and nobody wrote it since: nothing to compare.
                 action = Action(ActionType.APPLY, "Owned", "up to date")
             else:
+                if interp is not None:
+                    # the kind's Retain script keeps what the member's controllers set
+                    retained = _retain(interp, desired, live, ident)
+                    if isinstance(retained, ManifestResult):
+                        return retained, None
+                    desired = retained
                 action = plan_apply(
                     desired,
                     live,
@@ -438,7 +472,8 @@ class WorkSyncer:
                 self.applier.forget_namespace(namespace)
             message = f"{err.reason}: {err.message}"
             return ManifestResult(ident, False, REASON_APPLY_FAILED, message[:1000]), None
-        health = availability.evaluate(obj)
+        health = interp.availability(obj) if interp is not None else availability.evaluate(obj)
+        reflection = interp.reflect(obj) if interp is not None else None
         rules = feedback.rules_for(
             configs,
             group=ident.group,
@@ -462,6 +497,8 @@ class WorkSyncer:
             feedback=values,
             drifts=drifts,
             observed_generation=gen if isinstance(gen, int) else None,
+            reflected_status=reflection.status if reflection is not None else None,
+            reflection=reflection.condition if reflection is not None else None,
         )
         if state is None and recorded is not None and not recorded.get("uid") and meta.get("uid"):
             # written by an earlier pass that died before completing the record

@@ -7,6 +7,14 @@ the time from the Work's creation until its ``Applied`` condition is True for it
 then the agent's RSS and CPU over an idle window (targets, ARCHITECTURE §7: < 2 mCPU, < 80 MB).
 
     python benchmarks/agent_bench.py [--sizes 1,100,1000] [--idle-seconds 30]
+
+``--scale WORKS,PER_WORK`` (e.g. ``100,100``: 10,000 applied objects) first makes the agent hold
+WORKS Works of PER_WORK ConfigMaps, then runs the above with it, and then measures a full
+resync twice: the agent restarted (cold: informers list, every Work is reconciled) and, in
+the restarted agent (``--resync-interval`` 10 s), the periodic re-apply of every Work (warm).
+For each it prints the passes, the time, the agent's CPU seconds and every request it made to
+the member and the hub by verb and resource (kubesim's audit): a resync of an unchanged world
+should write nothing — an AppliedWork, object or status write there is a defect.
 """
 
 from __future__ import annotations
@@ -188,6 +196,177 @@ async def one_edit(hub_api: KubeClient, member: SimServer, size: int) -> tuple[f
     return took, used(objects), used(records)
 
 
+def agent_process(scoped: Path, member: SimServer, port: int, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "waybill",
+            "agent",
+            "--cluster",
+            CLUSTER,
+            "--hub-kubeconfig",
+            str(scoped),
+            "--kubeconfig",
+            str(member.kubeconfig_path),
+            "--namespace",
+            NAMESPACE,
+            "--metrics-port",
+            str(port),
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def sync_count(port: int) -> float:
+    """Work passes the agent has made (``agent_work_sync_seconds_count``)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+        text = await resp.text()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("waybill_agent_work_sync_seconds_count")
+    )
+
+
+async def hold_works(hub_api: KubeClient, *, works: int, per_work: int) -> float:
+    """Create ``works`` Works of ``per_work`` ConfigMaps; seconds until all are Applied."""
+    started = time.perf_counter()
+    for w in range(works):
+        name = f"held-{w:03d}"
+        await hub_api.create(
+            {
+                "apiVersion": names.WORK_API_VERSION,
+                "kind": names.KIND_WORK,
+                "metadata": {"name": name, "namespace": NAMESPACE},
+                "spec": {"workload": {"manifests": [configmap(name, i) for i in range(per_work)]}},
+            }
+        )
+    while True:
+        listed = (await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, namespace=NAMESPACE)).items
+        applied = sum(
+            1
+            for work in listed
+            if str(work["metadata"]["name"]).startswith("held-")
+            and any(
+                c["type"] == "Applied"
+                and c["status"] == "True"
+                and c.get("observedGeneration") == work["metadata"]["generation"]
+                for c in (work.get("status") or {}).get("conditions") or []
+            )
+        )
+        if applied == works:
+            return time.perf_counter() - started
+        if time.perf_counter() - started > 1200:
+            raise TimeoutError(f"{applied} of {works} Works applied within 1200 s")
+        await asyncio.sleep(0.5)
+
+
+def requests_of(*servers: SimServer) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for server in servers:
+        for (verb, resource, sub), n in server.audit.counts("verb", "resource", "subresource").items():
+            key = f"{server.name} {verb} {resource}{'' if sub == 'None' else '/' + sub}"
+            out[key] = out.get(key, 0) + n
+    return dict(sorted(out.items()))
+
+
+async def measure_resync(
+    *, hub: SimServer, member: SimServer, agent: subprocess.Popen[bytes], port: int, passes: int, label: str,
+    ready: bool,
+) -> None:
+    """Wait for ``passes`` more Work passes (after the agent is ready, if ``ready``) and print their cost."""
+    for server in (hub, member):
+        server.audit.reset()
+        server.audit.enable()
+    cpu0, _ = proc_usage(agent.pid)
+    started = time.monotonic()
+    if ready:
+        await wait_ready(port)
+        print(f"{label}: agent ready {time.monotonic() - started:.1f} s after its start")
+    base = 0.0 if ready else await sync_count(port)
+    while await sync_count(port) < base + passes:
+        if time.monotonic() - started > 600:
+            raise TimeoutError(f"{label}: fewer than {passes} passes within 600 s")
+        await asyncio.sleep(0.2)
+    took = time.monotonic() - started
+    cpu1, rss = proc_usage(agent.pid)
+    for server in (hub, member):
+        server.audit.disable()
+    made = requests_of(hub, member)
+    verbs = ("create", "update", "patch", "apply", "delete")
+    writes = {k: v for k, v in made.items() if k.split(" ")[1] in verbs}
+    cpu = cpu1 - cpu0
+    print(f"{label}: {passes} Work passes in {took:.1f} s, agent CPU {cpu:.2f} s, RSS {rss / 1e6:.0f} MB")
+    print(f"{label}: requests {made}")
+    print(f"{label}: writes {writes or 'none'}")
+
+
+async def scale(
+    *, works: int, per_work: int, edit_size: int, idle_seconds: float, workdir: Path
+) -> None:
+    hub = SimServer("hub", kubeconfig_dir=workdir)
+    member = SimServer(CLUSTER, workloads=True, kubeconfig_dir=workdir)
+    await hub.start()
+    await member.start()
+    hub_api = await KubeClient.from_kubeconfig(hub.kubeconfig_path, name="bench-hub")
+    scoped = await join(hub, hub_api, workdir)
+    port = free_port()
+    agent = agent_process(scoped, member, port)
+    try:
+        await wait_ready(port)
+        took = await hold_works(hub_api, works=works, per_work=per_work)
+        objects = works * per_work
+        print(f"{works} Works x {per_work} ConfigMaps ({objects} objects): all Applied in {took:.1f} s")
+        seconds = await time_to_applied(hub_api, edit_size)
+        print(f"work of {edit_size} manifests (beside them): Applied=True in {seconds * 1000:.0f} ms")
+        took, written, recorded = await one_edit(hub_api, member, edit_size)
+        print(
+            f"one manifest edited in the {edit_size}-manifest Work: Applied=True in {took * 1000:.0f} ms, "
+            f"{written} member object write(s), {recorded} AppliedWork write(s)"
+        )
+        await asyncio.sleep(3.0)
+        cpu0, _ = proc_usage(agent.pid)
+        t0 = time.monotonic()
+        await asyncio.sleep(idle_seconds)
+        cpu1, rss = proc_usage(agent.pid)
+        millicores = (cpu1 - cpu0) / (time.monotonic() - t0) * 1000
+        total = works * per_work + edit_size
+        print(
+            f"idle agent over {idle_seconds:.0f} s holding {total} applied objects in {works + 1} Works: "
+            f"{millicores:.2f} mCPU (target < 2), RSS {rss / 1e6:.0f} MB (target < 150)"
+        )
+        agent.terminate()
+        agent.wait(timeout=30)
+        agent = agent_process(scoped, member, port, "--resync-interval", "10")
+        await measure_resync(
+            hub=hub, member=member, agent=agent, port=port, passes=works + 1, label="restart (cold resync)",
+            ready=True,
+        )
+        await asyncio.sleep(2.0)
+        await measure_resync(
+            hub=hub, member=member, agent=agent, port=port, passes=works + 1, label="periodic resync (warm)",
+            ready=False,
+        )
+        _, rss = proc_usage(agent.pid)
+        print(f"agent RSS after the resyncs: {rss / 1e6:.0f} MB")
+    finally:
+        agent.terminate()
+        try:
+            agent.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+        await hub_api.close()
+        await hub.close()
+        await member.close()
+
+
 async def main(sizes: list[int], idle_seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -264,5 +443,16 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,100,1000")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument("--scale", metavar="WORKS,PER_WORK", help="an agent holding WORKS x PER_WORK objects")
     args = parser.parse_args()
-    asyncio.run(main([int(s) for s in args.sizes.split(",")], args.idle_seconds))
+    if args.scale:
+        count, per = (int(v) for v in args.scale.split(","))
+        with tempfile.TemporaryDirectory() as tmp:
+            asyncio.run(
+                scale(
+                    works=count, per_work=per, edit_size=max(int(s) for s in args.sizes.split(",")),
+                    idle_seconds=args.idle_seconds, workdir=Path(tmp),
+                )
+            )
+    else:
+        asyncio.run(main([int(s) for s in args.sizes.split(",")], args.idle_seconds))

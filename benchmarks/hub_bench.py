@@ -10,7 +10,14 @@ the hub shows that generation as observed by every member in the template's own
 ``status.observedGeneration`` — the first placement time, the hub's RSS, and the CPU share of
 the hub, the hub API server and the fleet during the samples.
 
-    python benchmarks/hub_bench.py [--sizes 10,100] [--samples 20] [--workers 2]
+    python benchmarks/hub_bench.py [--sizes 10,100] [--samples 20] [--workers 2] [--profile DIR]
+
+It also prints where the time of a change goes (``timeline``): kubesim's request audit on the
+hub API server, timestamped, gives for each sample when the hub wrote the first and the last
+Work, when the agents' status writes arrived (first, median, last) and when the hub wrote the
+binding and template status; the medians over the samples are printed as offsets from the
+template patch. ``--profile DIR`` runs the hub and the fleet workers under cProfile (slower:
+not for the latency figures) and prints each one's top functions by own time.
 """
 
 from __future__ import annotations
@@ -100,7 +107,10 @@ async def run_worker(hub_kubeconfig: str, names_: list[str], workdir: Path) -> N
             agent = Agent(
                 hub_api=agent_hub,
                 member_api=member_api,
-                config=AgentConfig(cluster=name, member_namespace=f"member-{name}"),
+                config=AgentConfig(
+                    cluster=name, member_namespace=f"member-{name}",
+                    **({} if AVAILABLE_HOLD is None else {"available_hold": AVAILABLE_HOLD}),
+                ),
             )
             await agent.start()
             agents.append(agent)
@@ -118,6 +128,34 @@ async def run_worker(hub_kubeconfig: str, names_: list[str], workdir: Path) -> N
 # ---------------------------------------------------------------- the measurement
 
 
+PHASES = (
+    "first_work", "last_work", "first_report", "median_report", "last_report", "last_binding_status",
+    "template_status",
+)
+
+
+def phases_of(timeline: list[tuple[float, Any]], t0: float) -> dict[str, float]:
+    """When (seconds after ``t0``) each step of one propagation finished on the hub API server."""
+    def times(where: Any) -> list[float]:
+        return sorted(at - t0 for at, e in timeline if where(e))
+
+    works = times(lambda e: e.resource == "works" and e.subresource is None and e.verb == "patch")
+    reports = times(lambda e: e.resource == "works" and e.subresource == "status")
+    bindings = times(lambda e: e.resource == "resourcebindings" and e.subresource == "status")
+    template = times(lambda e: e.resource == "deployments" and e.subresource == "status")
+    out: dict[str, float] = {}
+    if works:
+        out["first_work"], out["last_work"] = works[0], works[-1]
+    if reports:
+        out["first_report"], out["last_report"] = reports[0], reports[-1]
+        out["median_report"] = statistics.median(reports)
+    if bindings:
+        out["last_binding_status"] = bindings[-1]
+    if template:
+        out["template_status"] = template[-1]
+    return out
+
+
 async def observed(hub_api: Any, generation: int, *, within: float) -> float:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -128,9 +166,17 @@ async def observed(hub_api: Any, generation: int, *, within: float) -> float:
     raise TimeoutError(f"generation {generation} not observed on every member within {within}s")
 
 
-async def spawn(*argv: str, stdin: bool = False) -> asyncio.subprocess.Process:
+PROFILE_DIR: Path | None = None
+AVAILABLE_HOLD: float | None = None  # the agents' AgentConfig.available_hold (None: its default)
+
+
+async def spawn(*argv: str, stdin: bool = False, profile_as: str = "") -> asyncio.subprocess.Process:
+    wrap: list[str] = []
+    if PROFILE_DIR is not None and profile_as:
+        wrap = ["-m", "cProfile", "-o", str(PROFILE_DIR / f"{profile_as}.prof")]
     return await asyncio.create_subprocess_exec(
         sys.executable,
+        *wrap,
         *argv,
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
@@ -157,7 +203,10 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
             if chunk:
                 fleet.append(
                     await spawn(
-                        __file__, "--worker", str(hub_sim.kubeconfig_path), str(workdir), *chunk, stdin=True
+                        __file__,
+                        *(["--available-hold", str(AVAILABLE_HOLD)] if AVAILABLE_HOLD is not None else []),
+                        "--worker", str(hub_sim.kubeconfig_path), str(workdir), *chunk, stdin=True,
+                        profile_as=f"fleet{shard}",
                     )
                 )
         for process in fleet:
@@ -173,6 +222,7 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
             "--no-leader-elect",
             "--log-level",
             "warning",
+            profile_as="hub",
         )
         await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
         await hub_api.create(
@@ -191,9 +241,14 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
         first = await observed(hub_api, int(created["metadata"]["generation"]), within=300) - started
         pids = {"hub": [hub_process.pid], "api": [os.getpid()], "fleet": [p.pid for p in fleet]}
         before = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
+        timeline: list[tuple[float, Any]] = []
+        hub_sim.audit.record = lambda entry: timeline.append((time.monotonic(), entry))  # type: ignore[method-assign]
+        hub_sim.audit.enable()
+        phases: list[dict[str, float]] = []
         wall = time.monotonic()
         latencies = []
         for sample in range(1, samples + 1):
+            timeline.clear()
             t0 = time.monotonic()
             containers = [{"name": "web", "image": f"nginx:{sample}"}]
             patched = await hub_api.patch(
@@ -205,7 +260,9 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
                 patch_type="strategic",
             )
             latencies.append(await observed(hub_api, int(patched["metadata"]["generation"]), within=120) - t0)
+            phases.append(phases_of(timeline, t0))
         wall = time.monotonic() - wall
+        hub_sim.audit.disable()
         shares = {k: (sum(cpu_seconds(p) for p in v) - before[k]) / wall for k, v in pids.items()}
         latencies.sort()
         return {
@@ -215,6 +272,7 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
             "p99": latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))],
             "rss": rss_mib(hub_process.pid),
             **{f"cpu_{k}": v for k, v in shares.items()},
+            **{f"at_{k}": statistics.median(p.get(k, float("nan")) for p in phases) for k in PHASES},
         }
     finally:
         for process in [*fleet, *([hub_process] if hub_process else [])]:
@@ -332,8 +390,15 @@ async def main() -> None:
         metavar="TEMPLATES,POLICIES,MEMBERS",
         help="instead: hub-only cold start, e.g. 1000,10,100 (no agents)",
     )
+    parser.add_argument("--profile", metavar="DIR", help="run the hub and the fleet under cProfile")
+    parser.add_argument("--available-hold", type=float, help="the agents' AgentConfig.available_hold")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global PROFILE_DIR, AVAILABLE_HOLD
+    AVAILABLE_HOLD = args.available_hold
+    if args.profile:
+        PROFILE_DIR = Path(args.profile)
+        await asyncio.to_thread(PROFILE_DIR.mkdir, parents=True, exist_ok=True)
     configure(level="warning")
     if args.worker:
         hub_kubeconfig, workdir, *member_names = args.worker
@@ -364,6 +429,27 @@ async def main() -> None:
             f"{r['rss']:>4.0f} MiB {r['cpu_hub']:>9.0%} {r['cpu_api']:>8.0%} {r['cpu_fleet']:>6.0%}",
             flush=True,
         )
+        print(
+            "  timeline (median ms after the template patch): "
+            + ", ".join(f"{k} {r['at_' + k] * 1000:.0f}" for k in PHASES),
+            flush=True,
+        )
+    if PROFILE_DIR is not None:
+        print_profiles(PROFILE_DIR)
+
+
+def print_profiles(directory: Path, top: int = 25) -> None:
+    import pstats
+
+    for path in sorted(directory.glob("*.prof")):
+        stats = pstats.Stats(str(path))
+        total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+        print(f"--- {path.stem}: {total:.1f} s of own time; top {top} functions by own time")
+        rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+        for (file, line, func), (_, calls, own, cumulative, _) in rows[:top]:
+            where = f"{Path(file).parent.name}/{Path(file).name}:{line}" if line else file
+            share = own / total
+            print(f"  {own:7.2f} s {share:6.1%} {cumulative:7.2f} s cum {calls:>9} calls  {func}  {where}")
 
 
 if __name__ == "__main__":

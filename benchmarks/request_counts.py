@@ -15,7 +15,9 @@ verb on the member API servers (the agents), bytes written, watch events deliver
 figure per member. The floor per member is one Work write by the hub, one apply on the member
 and one Work status write by the agent, plus what aggregation needs.
 
-    python benchmarks/request_counts.py [--members 3] [--settle 1.0] [--json]
+    python benchmarks/request_counts.py [--members 3] [--settle 1.0] [--available-hold S] [--json]
+
+This script reads the members under its own identity (``bench-driver``), which is not counted.
 """
 
 from __future__ import annotations
@@ -82,7 +84,9 @@ async def wait_for(check: Any, *, within: float, what: str) -> None:
         await asyncio.sleep(0.02)
 
 
-async def measure(*, members: int, settle: float, workdir: Path) -> dict[str, Any]:
+async def measure(
+    *, members: int, settle: float, workdir: Path, available_hold: float | None = None
+) -> dict[str, Any]:
     from agent.config import AgentConfig
     from agent.runner import Agent
     from hub.app import Hub
@@ -114,6 +118,7 @@ async def measure(*, members: int, settle: float, workdir: Path) -> dict[str, An
         hub_task = asyncio.create_task(hub.run())
         member_sims: dict[str, SimServer] = {}
         member_apis: dict[str, KubeClient] = {}
+        member_drivers: dict[str, KubeClient] = {}
         for i in range(members):
             name = f"m{i}"
             member = SimServer(name, workloads=True, workload_delay=0.0, kubeconfig_dir=workdir / name)
@@ -122,6 +127,16 @@ async def measure(*, members: int, settle: float, workdir: Path) -> dict[str, An
             member_sims[name] = member
             member_apis[name] = await KubeClient.from_kubeconfig(member.kubeconfig_path, name=name)
             clients.append(member_apis[name])
+            # this script's own reads of the member, under an identity that is not counted
+            member_driver_kubeconfig = member.write_kubeconfig(
+                workdir / name / "driver.kubeconfig",
+                token=member.issue_token(user=DRIVER_USER, groups=("system:masters",)),
+                user=DRIVER_USER,
+            )
+            member_drivers[name] = await KubeClient.from_kubeconfig(
+                member_driver_kubeconfig, name=f"driver-{name}"
+            )
+            clients.append(member_drivers[name])
             out = workdir / f"{name}-hub.kubeconfig"
             code = await asyncio.to_thread(
                 cli.main, ["join", name, "--kubeconfig", str(hub_sim.kubeconfig_path), "--out", str(out)]
@@ -137,6 +152,7 @@ async def measure(*, members: int, settle: float, workdir: Path) -> dict[str, An
                 config=AgentConfig(
                     cluster=name, heartbeat_interval=600.0, lease_duration_seconds=3600,
                     member_status_interval=600.0,
+                    **({} if available_hold is None else {"available_hold": available_hold}),
                 ),
             )
             await agent.start()
@@ -154,7 +170,7 @@ async def measure(*, members: int, settle: float, workdir: Path) -> dict[str, An
             status = live.get("status") or {}
             if status.get("observedGeneration") != live["metadata"]["generation"]:
                 return False
-            for api in member_apis.values():
+            for api in member_drivers.values():
                 try:
                     obj = await api.get("apps/v1", "Deployment", name="web", namespace=NAMESPACE)
                 except Exception:
@@ -187,9 +203,11 @@ async def measure(*, members: int, settle: float, workdir: Path) -> dict[str, An
         member_bytes = 0
         member_events = 0
         for sim in member_sims.values():
-            for (verb, resource), n in sim.audit.counts("verb", "resource").items():
+            agent_only = sim.audit.counts("verb", "resource", where=lambda e: e.user != DRIVER_USER)
+            for (verb, resource), n in agent_only.items():
                 member_requests[f"{verb} {resource}"] += n
-            member_bytes += sim.audit.bytes_written()
+            users = {e.user for e in sim.audit.entries} - {DRIVER_USER}
+            member_bytes += sum(sim.audit.bytes_written(user=u) for u in users)
             member_events += sum(sim.audit.watch_events.values())
         hub_events: Counter[str] = Counter()
         for user, n in hub_audit.watch_events.items():
@@ -257,13 +275,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=3)
     parser.add_argument("--settle", type=float, default=1.0)
+    parser.add_argument(
+        "--available-hold", type=float, default=None,
+        help="the agents' AgentConfig.available_hold (default: its default)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
     from shared.ops.logging import configure
 
     configure(level="warning")
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(measure(members=args.members, settle=args.settle, workdir=Path(tmp)))
+        result = asyncio.run(measure(
+            members=args.members, settle=args.settle, workdir=Path(tmp), available_hold=args.available_hold
+        ))
     print(json.dumps(result, sort_keys=True) if args.json else report(result))
     return 0
 

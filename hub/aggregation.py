@@ -95,7 +95,11 @@ def cluster_item(
         else "Unknown"
     )
     feedback = feedback_values(manifest)
-    if feedback:
+    reflected = manifest.get("reflectedStatus")
+    if isinstance(reflected, Mapping):
+        # the kind is interpreted (a ResourceInterpreterCustomization): its reflected status
+        item["status"] = dict(reflected)
+    elif feedback:
         item["status"] = feedback
     if manifest.get("drifts"):
         item["drifted"] = True

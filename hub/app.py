@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import dependencies, keys, matching, rendering
+from hub import dependencies, interpretation, keys, matching, rendering, schedule_priority, scheduling
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
@@ -27,11 +27,12 @@ from hub.controller_scheduling import SchedulingController
 from hub.controller_status import StatusController
 from hub.controller_works import WorksController
 from hub.events import EventRecorder
-from hub.matching import PolicyRef, TemplateRef
+from hub.matching import PolicyRef, PolicyView, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState, member_of_namespace
 from hub.views import changed_templates
 from shared.api import names
+from shared.interpreter import KindKey
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer, Views, strip_managed_fields
 from shared.kube.types import split_api_version
@@ -78,11 +79,8 @@ def _health(binding: Obj | None) -> dict[str, str]:
     return {str(i.get("clusterName")): str(i.get("health")) for i in items if isinstance(i, Mapping)}
 
 
-def _capacity_sensitive(policy: Mapping[str, Any]) -> bool:
-    scheduling = ((policy.get("spec") or {}).get("placement") or {}).get("replicaScheduling") or {}
-    preference = scheduling.get("replicaDivisionPreference")
-    dynamic = (scheduling.get("weightPreference") or {}).get("dynamicWeight")
-    return preference == "Aggregated" or bool(dynamic)
+def _capacity_sensitive(policy: PolicyView) -> bool:
+    return policy.placement is not None and scheduling.capacity_sensitive(policy.placement)
 
 
 class Hub:
@@ -96,8 +94,10 @@ class Hub:
         grace_seconds: float = 40.0,
         failover_eviction_seconds: float | None = 300.0,
         workers: int = 16,
+        scheduler_names: Iterable[str] = (schedule_priority.DEFAULT_SCHEDULER,),
     ) -> None:
-        self.state = HubState(hub_api)
+        # --replica-path: a shorthand for defaults-layer customizations (hub.interpretation)
+        self.state = HubState(hub_api, interpreter_defaults=interpretation.shorthand_defaults(replica_paths))
         self.events = EventRecorder(hub_api)
         self.members_ctl = MembersController(
             state=self.state, grace_seconds=grace_seconds, failover_eviction_seconds=failover_eviction_seconds
@@ -106,7 +106,6 @@ class Hub:
         self.works_ctl = WorksController(
             state=self.state,
             enqueue_status=self._enqueue_status,
-            replica_paths=replica_paths,
             events=self.events,
         )
         self.works = Controller("hub-works", self._render_works, workers=workers)
@@ -115,10 +114,13 @@ class Hub:
             state=self.state,
             enqueue_works=self.works.enqueue,
             enqueue_status=self._enqueue_status,
-            replica_paths=replica_paths,
             events=self.events,
+            scheduler_names=scheduler_names,
         )
-        self.scheduler = Controller("hub-scheduler", self._schedule, workers=workers)
+        # schedulePriority: templates of higher-priority policies are scheduled first
+        self.scheduler = Controller(
+            "hub-scheduler", self._schedule, workers=workers, priority=self.scheduler_ctl.priority
+        )
         self.policies_ctl = PolicyStatusController(state=self.state, events=self.events)
         self.policy_status = Controller("hub-policies", self.policies_ctl.reconcile, workers=1)
         self.status_ctl = StatusController(
@@ -186,6 +188,7 @@ class Hub:
             (state.cluster_overrides, names.KIND_CLUSTER_OVERRIDE_POLICY),
         ):
             informer.add_handler(self._make_override_handler(kind))
+        state.priority_classes.add_handler(lambda _name: self._priority_class_changed())
         state.bindings.add_update_handler(self._binding_changed)
         state.cluster_bindings.add_update_handler(
             lambda name, old, new: self._binding_changed(name, old, new)
@@ -193,6 +196,28 @@ class Hub:
         # Work status arrives from many members at once: gather it into fewer binding status
         # writes, and wake only the bindings whose manifest (or its status) changed.
         state.works.add_update_handler(self._work_changed)
+        # (registered after the state's CustomizationFeed: the interpreter is current by then)
+        state.customizations.add_update_handler(self._customization_changed)
+
+    def _customization_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
+        """A ResourceInterpreterCustomization changed: every template of its target kind (old and
+        new target, any version) is scheduled again (replicas), its Works rendered again (replica
+        revision, the agent's scripts) and its status aggregated again."""
+        targets = {interpretation.target_kind(obj) for obj in (old, new) if obj is not None}
+        if old is not None and new is not None and old.get("spec") == new.get("spec"):
+            return
+        for template_ref, _ in self.state.all_templates():
+            if KindKey.parse(template_ref.api_version, template_ref.kind) in targets:
+                self.scheduler.enqueue(template_ref)
+        for binding in self.state.all_bindings():
+            ref = keys.binding_template(binding)
+            if ref is None or KindKey.parse(ref.api_version, ref.kind) not in targets:
+                continue
+            self.scheduler.enqueue(ref)
+            self.status.enqueue(keys.binding_key_of(binding))
+            for works_key in self._binding_works_keys(binding):
+                self.works.enqueue(works_key)
+        _log.info("customization.changed", customization=key, targets=sorted(map(str, targets)))
 
     def _wake_dependency_works(self) -> None:
         """Re-render the Works of every policy that propagates dependencies (one changed)."""
@@ -234,11 +259,17 @@ class Hub:
             self._all_works()
             # A policy waiting for its dependentOverrides may take effect now.
             if any(
-                (p.get("spec") or {}).get("dependentOverrides") for p in self.state.propagation_policies()
+                v.propagation is not None and v.propagation.spec.dependent_overrides
+                for v in self.state.propagation_policy_views()
             ):
                 self._all_templates()
 
         return handler
+
+    def _priority_class_changed(self) -> None:
+        """A PriorityClass changed: the bindings of policies with a schedulePriority take its value."""
+        if schedule_priority.uses_priority(self.state.propagation_policies()):
+            self._all_templates()
 
     def _all_policy_status(self) -> None:
         for policy in self.state.propagation_policies():
@@ -327,7 +358,7 @@ class Hub:
                 joined=[cluster] if before is None else [], gone=[] if after else [cluster], changed=[cluster]
             )
         elif before is not None and after is not None and before.available != after.available:
-            sensitive = {PolicyRef.of(p) for p in self.state.propagation_policies() if _capacity_sensitive(p)}
+            sensitive = {v.ref for v in self.state.propagation_policy_views() if _capacity_sensitive(v)}
             for binding in self.state.all_bindings():
                 ref = keys.binding_template(binding)
                 if ref is not None and keys.binding_policy(binding) in sensitive:
@@ -346,7 +377,7 @@ class Hub:
                     self.works.enqueue(keys.WorksKey(policy, cluster))
 
     def _sync_template_kinds(self) -> None:
-        wanted = matching.selected_kinds(self.state.propagation_policies())
+        wanted = matching.selected_kinds(self.state.propagation_policy_views())
         if any(dependencies.propagates_deps(p) for p in self.state.propagation_policies()):
             wanted.update(dependencies.DEPENDENCY_KINDS)
         for binding in self.state.all_bindings():
@@ -418,5 +449,9 @@ class Hub:
         finally:
             for controller in self.controllers:
                 controller.stop()
-            for informer in [*self.state.fixed_informers, *self.state.templates.values()]:
+            for informer in [
+                *self.state.fixed_informers,
+                self.state.priority_classes,
+                *self.state.templates.values(),
+            ]:
                 await informer.stop()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from hub import conditions, failover, membership, report_trust
+from hub import conditions, failover, membership, report_trust, status_writes
 from hub.state import HubState
 from shared.api import names
 from shared.kube import errors
@@ -102,7 +102,11 @@ class MembersController:
                         "metadata": {
                             "resourceVersion": (member.get("metadata") or {}).get("resourceVersion")
                         },
-                        "status": {"conditions": new_conditions},
+                        "status": {
+                            "conditions": status_writes.member_conditions(
+                                new_conditions, own=(names.CONDITION_READY,)
+                            )
+                        },
                     },
                 )
                 _log.info("member.ready", cluster=cluster, status=health.ready_status, reason=health.reason)

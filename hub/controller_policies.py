@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub import conditions, reasons
+from hub import conditions, reasons, status_writes
 from hub.events import EventRecorder
 from hub.matching import PolicyRef
 from hub.state import HubState
-from shared.api import names
+from shared.api import meta, names
+from shared.api.policy import PolicyStatus
 from shared.kube import errors
 from shared.runtime.controller import Result
 
@@ -42,8 +43,8 @@ class PolicyStatusController:
             return None
         check = self.state.policy_check(policy)
         old: dict[str, Any] = dict(policy.get("status") or {})
-        new = dict(old)
-        conds = old.get("conditions")
+        status = status_writes.read_policy_status(policy)
+        conds = status.conditions
         placement_problems: list[str] = []
         if not override:
             claimed = 0
@@ -56,23 +57,19 @@ class PolicyStatusController:
                 claimed += 1
                 if scheduled is not None and scheduled.get("reason") == reasons.INVALID_PLACEMENT:
                     placement_problems.append(str(scheduled.get("message", "")))
-            new["claimedTemplates"] = claimed
+            status.claimed_templates = claimed
         generation = (policy.get("metadata") or {}).get("generation")
-        if generation is not None:
-            new["observedGeneration"] = generation
+        if isinstance(generation, int):
+            status.observed_generation = generation
         warnings: list[tuple[str, str]] = []
         if not check.valid:
             message = f"{ref}: {'; '.join(check.messages)}"
-            conds = conditions.set_condition(
-                conds,
-                type=names.CONDITION_VALID,
-                status="False",
-                reason=check.reason,
-                message=message,
+            conds = meta.set_condition(
+                conds, type=names.CONDITION_VALID, status="False", reason=check.reason, message=message
             )
             warnings.append((check.reason, message))
         elif placement_problems:
-            conds = conditions.set_condition(
+            conds = meta.set_condition(
                 conds,
                 type=names.CONDITION_VALID,
                 status="False",
@@ -80,9 +77,7 @@ class PolicyStatusController:
                 message=sorted(placement_problems)[0],
             )
         else:
-            conds = conditions.set_condition(
-                conds, type=names.CONDITION_VALID, status="True", reason=reasons.VALID
-            )
+            conds = meta.set_condition(conds, type=names.CONDITION_VALID, status="True", reason=reasons.VALID)
         if check.named_clusters and not override:
             unknown = check.unknown_clusters(self.state.member_namespaces())
             if unknown:
@@ -90,7 +85,7 @@ class PolicyStatusController:
                     f"{ref}: clusterNames name clusters that are not members: {', '.join(unknown)} "
                     "(placed on the others)"
                 )
-                conds = conditions.set_condition(
+                conds = meta.set_condition(
                     conds,
                     type=names.CONDITION_CLUSTERS_RESOLVED,
                     status="False",
@@ -99,23 +94,25 @@ class PolicyStatusController:
                 )
                 warnings.append((reasons.UNKNOWN_CLUSTERS, message))
             else:
-                conds = conditions.set_condition(
+                conds = meta.set_condition(
                     conds,
                     type=names.CONDITION_CLUSTERS_RESOLVED,
                     status="True",
                     reason=reasons.CLUSTERS_RESOLVED,
                     message="every cluster named is a member",
                 )
-        new["conditions"] = conds
+        status.conditions = conds
+        # the status as the model gives it (validated: a bad field raises, naming it)
+        new = status_writes.from_model(PolicyStatus.model_validate(status.model_dump()))
         if new != old:
-            meta = policy["metadata"]
             try:
                 await self.state.hub_api.patch_status(
                     names.POLICY_API_VERSION,
                     ref.kind,
                     name=ref.name,
-                    namespace=meta.get("namespace"),
-                    patch={"status": new},
+                    namespace=ref.namespace or None,
+                    # a merge patch: fields the new status lacks are removed
+                    patch={"status": {**dict.fromkeys(old), **new}},
                 )
             except errors.NotFound:
                 return None

@@ -11,6 +11,11 @@ converges the template's binding. Spec and status are written only when they cha
 * minGroups cannot be met → ``Scheduled=False`` (``Unschedulable``), the last placement is kept;
 * an OverridePolicy named in ``dependentOverrides`` does not exist yet → ``Scheduled=False``
   (``DependentOverridesMissing``), the last placement is kept;
+* the PriorityClass named by ``schedulePriority`` does not exist → ``Scheduled=False``
+  (``PriorityClassNotFound``), the last placement is kept;
+* the policy names a ``schedulerName`` this hub does not run → the binding is written, its
+  ``spec.clusters`` left as they are (empty, or another scheduler's), ``Scheduled=False``
+  (``SchedulerNotServed``) (``hub.schedule_priority``);
 * otherwise the decision is written: chosen clusters with replicas, and every rejected cluster
   with its reason.
 """
@@ -18,7 +23,7 @@ converges the template's binding. Spec and status are written only when they cha
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,17 +32,18 @@ from hub import (
     conditions,
     dependencies,
     failover,
+    interpretation,
     keys,
     matching,
     preemption,
     reasons,
     rendering,
+    schedule_priority,
     scheduling,
     status_writes,
     workload_affinity,
 )
 from hub.events import EventRecorder
-from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
 from shared.kube import errors
@@ -135,14 +141,41 @@ class SchedulingController:
         state: HubState,
         enqueue_works: Callable[[keys.WorksKey], None],
         enqueue_status: Callable[[keys.BindingKey], None],
-        replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
+        scheduler_names: Iterable[str] = (schedule_priority.DEFAULT_SCHEDULER,),
     ) -> None:
         self.state = state
         self.enqueue_works = enqueue_works
         self.enqueue_status = enqueue_status
-        self.replica_paths = replica_paths
         self.events = events
+        self.scheduler_names = frozenset(scheduler_names)
+        self._uses_priority: tuple[tuple[int, int], bool] | None = None
+
+    def priority(self, ref: matching.TemplateRef) -> int:
+        """The scheduling queue's order for ``ref``: the priority of the policy that claims it
+        (the holder's, else the one matching would choose); 0 while no policy sets one."""
+        state = self.state
+        versions = (state.policies.version, state.cluster_policies.version)
+        memo = self._uses_priority
+        if memo is None or memo[0] != versions:
+            memo = (versions, schedule_priority.uses_priority(state.propagation_policies()))
+            self._uses_priority = memo
+        if not memo[1] or not state.priority_classes_ready():
+            return schedule_priority.DEFAULT_PRIORITY
+        binding = state.binding(state.binding_key_for(ref))
+        held = keys.binding_policy(binding) if binding is not None else None
+        policy = state.policy(held) if held is not None else None
+        if policy is None:
+            template = state.template(ref)
+            chosen = (
+                None
+                if template is None
+                else preemption.choose_policy(template, state.valid_propagation_policies(), holder=None)
+            )
+            policy = state.policy(chosen) if chosen is not None else None
+        if policy is None:
+            return schedule_priority.DEFAULT_PRIORITY
+        return schedule_priority.priority_of(policy.get("spec") or {}, state.priority_class).value
 
     def touch_works(self, ref: matching.TemplateRef) -> None:
         """Re-render the Works carrying ``ref`` (its content changed, its placement did not)."""
@@ -205,6 +238,54 @@ class SchedulingController:
                 generation=generation,
             )
             return None
+        policy_spec = policy.get("spec") or {}
+        priority: schedule_priority.Priority | None = None
+        if schedule_priority.priority_class_name(policy_spec) is not None:
+            if not self.state.priority_classes_ready():
+                return Result(requeue_after=0.2)
+            priority = schedule_priority.priority_of(policy_spec, self.state.priority_class)
+            if priority.problem is not None:
+                # Karmada's detector does not create the binding: keep the last placement, say why
+                await self._write(
+                    ref,
+                    binding,
+                    chosen,
+                    clusters=None,
+                    total=None,
+                    status=None,
+                    scheduled=_scheduled(
+                        "False", reasons.PRIORITY_CLASS_NOT_FOUND, f"{policy_name}: {priority.problem}"
+                    ),
+                    generation=generation,
+                )
+                return None
+        recorded = {
+            **schedule_priority.binding_fields(policy_spec, priority),
+            # propagateDeps: the binding lists what goes along with its workload
+            "dependencies": interpretation.binding_dependencies(
+                policy_spec, template, self.state.interpreter, previous=_listed(binding)
+            ),
+        }
+        if not schedule_priority.served(policy_spec, self.scheduler_names):
+            # another scheduler's binding: recorded, never placed by this hub
+            left = schedule_priority.not_served_message(policy_spec, self.scheduler_names)
+            await self._write(
+                ref,
+                binding,
+                chosen,
+                clusters=None,
+                total=None,
+                status=None,
+                scheduled=_scheduled(
+                    "False",
+                    reasons.SCHEDULER_NOT_SERVED,
+                    f"{policy_name}: {left}" + ("; spec.clusters is kept as it is" if previous else ""),
+                ),
+                generation=generation,
+                recorded=recorded,
+                annotations={dependencies.ANNOTATION_DEPENDENCIES: None},
+            )
+            return None
         missing = missing_dependent_overrides(policy, self.state.override_policies())
         if missing:
             # Karmada: the policy takes effect only once the OverridePolicies it names exist.
@@ -244,13 +325,18 @@ class SchedulingController:
             now=datetime.now(UTC),
         )
         app = (spec.get("failover") or {}).get("application") or {}
+        # the policy's typed placement (parsed once per version); a Lazy policy's recorded spec
+        # is parsed below (a field that does not parse: InvalidPlacement naming it)
+        live_placement = self.state.policy_view(policy).placement if spec is policy.get("spec") else None
         try:
             decision = scheduling.schedule(
-                policy_spec=spec,
+                placement=(
+                    live_placement if live_placement is not None else scheduling.parse_placement(spec)
+                ),
                 template=template,
                 clusters=self.state.clusters(),
                 previous=previous,
-                replica_paths=self.replica_paths,
+                interpreter=self.state.interpreter,
                 peers=self._peers(template, spec),
                 health=health,
                 graceful_seconds=graceful_eviction_seconds(spec),
@@ -273,7 +359,9 @@ class SchedulingController:
                 clusters=None,
                 total=None,
                 status=None,
-                scheduled=_scheduled("False", REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"),
+                scheduled=_scheduled(
+                    "False", exc.reason or REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"
+                ),
                 generation=generation,
             )
             return None
@@ -311,8 +399,16 @@ class SchedulingController:
             annotations={
                 **lazy_annotations,
                 **app_failover.annotations,
-                # propagateDeps: the binding lists what goes along with its workload
-                dependencies.ANNOTATION_DEPENDENCIES: dependencies.binding_annotation(spec, template),
+                dependencies.ANNOTATION_DEPENDENCIES: None,  # now spec.dependencies
+            },
+            recorded={
+                **recorded,
+                # propagateDeps: the binding lists what goes along with its workload (a
+                # customization's GetDependencies; on its failure the last good list stays).
+                # Lazy: the spec in force.
+                "dependencies": interpretation.binding_dependencies(
+                    spec, template, self.state.interpreter, previous=_listed(binding)
+                ),
             },
         )
         waits = [] if app_failover.recheck_after is None else [app_failover.recheck_after]
@@ -390,10 +486,13 @@ class SchedulingController:
         clusters: list[dict[str, Any]] | None,
         total: int | None,
         status: dict[str, Any] | None,
-        scheduled: conditions.WantedCondition,
+        scheduled: conditions.WantedCondition | None,
         generation: int | None,
         annotations: Mapping[str, str | None] | None = None,
+        recorded: Mapping[str, Any] | None = None,
     ) -> None:
+        """Write the binding. ``scheduled`` None leaves its Scheduled condition as it is;
+        ``recorded`` (schedulerName, schedulePriority, dependencies) None keeps the last ones."""
         old_spec = (binding or {}).get("spec") or {}
         spec: dict[str, Any] = {
             "resource": {
@@ -412,6 +511,10 @@ class SchedulingController:
         }
         if total is not None:
             spec["replicas"] = total
+        for field in _RECORDED_FIELDS:
+            value = old_spec.get(field) if recorded is None else recorded.get(field)
+            if value:
+                spec[field] = value
         labels = {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE, **_policy_labels(policy)}
         kind = keys.binding_kind(ref)
         name = str(((binding or {}).get("metadata") or {}).get("name") or keys.binding_name(ref))
@@ -477,23 +580,34 @@ class SchedulingController:
             else:
                 status = {**status, "decidedTime": conditions.now_rfc3339()}
             new_status["schedulingDecision"] = {k: v for k, v in status.items() if v is not None}
-        new_status["conditions"] = conditions.set_condition(
-            old_status.get("conditions"),
-            type=names.CONDITION_SCHEDULED,
-            status=scheduled.status,
-            reason=scheduled.reason,
-            message=scheduled.message,
-            observed_generation=generation,
-        )
+        if scheduled is not None:
+            new_status["conditions"] = conditions.set_condition(
+                old_status.get("conditions"),
+                type=names.CONDITION_SCHEDULED,
+                status=scheduled.status,
+                reason=scheduled.reason,
+                message=scheduled.message,
+                observed_generation=generation,
+            )
         if new_status != old_status or binding is None:
             await self._patch_status(written, new_status)
-        if self.events is not None and scheduled.status == "False":
+        if self.events is not None and scheduled is not None and scheduled.status == "False":
             await self.events.emit(
                 written, event_type="Warning", reason=scheduled.reason, message=scheduled.message
             )
         if binding is None or old_spec != spec:
             self._touch_works(binding, written)
             self.enqueue_status(keys.binding_key_of(written))
+
+
+def _listed(binding: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The binding's last good ``spec.dependencies``."""
+    listed = ((binding or {}).get("spec") or {}).get("dependencies")
+    return [entry for entry in listed if isinstance(entry, Mapping)] if isinstance(listed, list) else []
+
+
+_RECORDED_FIELDS = ("schedulerName", "schedulePriority", "dependencies")
+"""Binding spec fields copied from the policy and template, kept as they are when not recomputed."""
 
 
 def _policy_labels(policy: matching.PolicyRef) -> dict[str, str]:

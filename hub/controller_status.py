@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import aggregation, conditions, keys, reasons, status_writes
+from hub import aggregation, conditions, dependencies, interpretation, keys, reasons, status_writes
 from hub.matching import PolicyRef, TemplateRef
 from hub.state import HubState
 from shared.kube import errors
@@ -79,7 +79,14 @@ class StatusController:
         new_status = dict(old_status)
         new_status["aggregatedStatus"] = [{k: v for k, v in i.items() if k != "upToDate"} for i in items]
         conds = old_status.get("conditions")
-        for wanted in aggregation.binding_conditions(items):
+        outcome = interpretation.status_outcome(
+            template=template,
+            items=items,
+            interpreter=self.state.interpreter,
+            propagates_deps=dependencies.propagates_deps(self.state.policy(policy) or {}),
+            existing=conds,
+        )
+        for wanted in [*aggregation.binding_conditions(items), *outcome.conditions]:
             conds = conditions.set_condition(
                 conds, type=wanted.type, status=wanted.status, reason=wanted.reason, message=wanted.message
             )
@@ -88,7 +95,7 @@ class StatusController:
                 conds,
                 type=CONDITION_RENDERED,
                 status="False",
-                reason=reasons.OVERRIDE_FAILED,
+                reason=interpretation.render_reason(errors_seen),
                 message="; ".join(errors_seen),
             )
         elif conditions.find(conds, CONDITION_RENDERED) is not None:
@@ -112,7 +119,9 @@ class StatusController:
                 self.state.hub_api, binding, owner=status_writes.AGGREGATOR, status=new_status
             )
             written, _ = await asyncio.gather(
-                binding_write, self._template_status(ref, template, items), return_exceptions=True
+                binding_write,
+                self._template_status(ref, template, outcome.template_status),
+                return_exceptions=True,
             )
             self._observe(key, generation, items)
             if isinstance(written, BaseException):
@@ -121,7 +130,7 @@ class StatusController:
             self.enqueue_policy(policy)
             return None
         self._observe(key, generation, items)
-        await self._template_status(ref, template, items)
+        await self._template_status(ref, template, outcome.template_status)
         return None
 
     def _observe(self, key: keys.BindingKey, generation: Any, items: list[dict[str, Any]]) -> None:
@@ -136,11 +145,10 @@ class StatusController:
                 self._pending.pop(stale, None)
 
     async def _template_status(
-        self, ref: TemplateRef, template: Mapping[str, Any] | None, items: list[dict[str, Any]]
+        self, ref: TemplateRef, template: Mapping[str, Any] | None, wanted: dict[str, Any] | None
     ) -> None:
         if template is None:
             return
-        wanted = aggregation.template_status(template=template, items=items)
         if wanted is None or _subset_equal(wanted, template.get("status") or {}):
             return
         try:

@@ -13,18 +13,28 @@ ConfigMaps, Secrets, ServiceAccounts and PVCs the policy's workloads on that mem
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hub import conditions, dependencies, keys, manifest_sealing, overrides, reasons, rendering
+from hub import (
+    conditions,
+    dependencies,
+    interpretation,
+    keys,
+    manifest_sealing,
+    overrides,
+    reasons,
+    rendering,
+)
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateId, TemplateRef
-from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState
 from shared.api import names
+from shared.interpreter import InterpreterError
 from shared.kube import errors
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter
@@ -46,6 +56,12 @@ def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     meta = work.get("metadata") or {}
     return (work.get("spec"), meta.get("labels"), meta.get("annotations"))
+
+
+def _content_digest(work: Mapping[str, Any]) -> bytes:
+    """A short digest of what a Work write sets (spec, labels, annotations)."""
+    text = json.dumps(_comparable(work), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _revision(resource_version: Any) -> int | None:
@@ -84,16 +100,18 @@ class WorksController:
         *,
         state: HubState,
         enqueue_status: Callable[[keys.BindingKey], None],
-        replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
         events: EventRecorder | None = None,
     ) -> None:
         self.state = state
         self.enqueue_status = enqueue_status
-        self.replica_paths = replica_paths
         self.events = events
         # (binding key, cluster) → the render error of its manifest for that cluster
         self.render_errors: dict[tuple[keys.BindingKey, str], str] = {}
         self._created: dict[tuple[str, str], dict[str, Any]] = {}  # (namespace, name) → created Work
+        # (namespace, name) → (content digest, resourceVersion) of this controller's last write of a
+        # Work, until the informer delivers it: a pass reading the older cached copy meanwhile
+        # would otherwise write the same content again (see ``_write``)
+        self._written: dict[tuple[str, str], tuple[bytes, int]] = {}
 
     async def reconcile(self, key: keys.WorksKey) -> Result | None:
         policy_ref, cluster = key.policy, key.cluster
@@ -169,18 +187,22 @@ class WorksController:
                     cluster=view,
                     replicas=replicas,
                     overrides=override_policies,
-                    replica_paths=self.replica_paths,
+                    interpreter=self.state.interpreter,
                 )
                 manifest = manifest_sealing.seal_for(manifest, cluster=view)  # Secrets: for this member only
-            except overrides.OverrideError as exc:
-                if self.render_errors.get((bkey, cluster)) != str(exc):
-                    self.render_errors[(bkey, cluster)] = str(exc)
+            except (overrides.OverrideError, InterpreterError) as exc:
+                # a failed override or ReviseReplica script: the member keeps its last good manifest
+                problem, reason = (
+                    (interpretation.describe(exc), interpretation.REASON_INTERPRETATION_FAILED)
+                    if isinstance(exc, InterpreterError)
+                    else (str(exc), reasons.OVERRIDE_FAILED)
+                )
+                if self.render_errors.get((bkey, cluster)) != problem:
+                    self.render_errors[(bkey, cluster)] = problem
                     self.enqueue_status(bkey)
-                    _log.warning("render.failed", binding=bkey, cluster=cluster, error=str(exc))
+                    _log.warning("render.failed", binding=bkey, cluster=cluster, error=problem)
                     if self.events is not None:
-                        await self.events.emit(
-                            binding, event_type="Warning", reason=reasons.OVERRIDE_FAILED, message=str(exc)
-                        )
+                        await self.events.emit(binding, event_type="Warning", reason=reason, message=problem)
                 if previous is not None:
                     manifests.append(previous)
                 continue
@@ -210,7 +232,7 @@ class WorksController:
                             cluster=view,
                             replicas=None,
                             overrides=override_policies,
-                            replica_paths=self.replica_paths,
+                            interpreter=self.state.interpreter,
                         )
                     )
                 except overrides.OverrideError as exc:
@@ -259,9 +281,16 @@ class WorksController:
             carried = [str(TemplateId.of(m)) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))
+            # the agent's interpreter scripts (health, status reflection, retention) ride along
+            carried_scripts = interpretation.agent_customizations(
+                work["spec"]["workload"]["manifests"], self.state.interpreter
+            )
+            if carried_scripts:
+                work["spec"]["interpreterCustomizations"] = carried_scripts
             await self._write(work, existing.get(work["metadata"]["name"]))
         for name in sorted(set(existing) - {w["metadata"]["name"] for w in desired}):
             self._created.pop((namespace, name), None)
+            self._written.pop((namespace, name), None)
             with contextlib.suppress(errors.NotFound):
                 await self.state.hub_api.delete(
                     names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=namespace
@@ -314,7 +343,13 @@ class WorksController:
             template = self.state.template(ref)
             if owner_policy is None or template is None or not dependencies.propagates_deps(owner_policy):
                 continue
-            dependents.append((owner, dependencies.dependencies_of(template)))
+            try:
+                refs = interpretation.dependencies(template, self.state.interpreter)
+            except InterpreterError:
+                # the customization's GetDependencies fails (DependenciesResolved=False): the
+                # binding's last good list, which the scheduler keeps
+                refs = interpretation.listed_dependencies(binding)
+            dependents.append((owner, refs))
         return dependencies.owned_dependencies(
             policy=policy_ref, dependents=dependents, propagated=propagated
         )
@@ -340,8 +375,17 @@ class WorksController:
             "spec": desired["spec"],
             "metadata": {**live_meta, "labels": merged_labels, "annotations": merged_annotations},
         }
+        key = (str(meta["namespace"]), str(meta["name"]))
+        written = self._written.get(key)
+        live_version = _revision(live_meta.get("resourceVersion"))
+        if written is not None and (live_version is None or live_version >= written[1]):
+            written = None  # the informer has delivered that write (or a newer version)
+            del self._written[key]
         if _comparable(candidate) == _comparable(live):
             return
+        digest = _content_digest(desired)
+        if written is not None and written[0] == digest:
+            return  # exactly what this controller wrote last; the cached copy is older than that write
         # A merge patch, not a PUT: the agent writes the Work's status (and finalizers) all the
         # time, so a PUT with the cached resourceVersion would mostly meet 409 Conflicts.
         patch = conditions.merge_patch(
@@ -357,12 +401,15 @@ class WorksController:
                 "spec": desired["spec"],
             },
         )
-        await self.state.hub_api.patch(
+        answer = await self.state.hub_api.patch(
             names.WORK_API_VERSION,
             names.KIND_WORK,
             name=str(meta["name"]),
             namespace=str(meta["namespace"]),
             patch=patch,
         )
+        version = _revision(((answer or {}).get("metadata") or {}).get("resourceVersion"))
+        if version is not None:
+            self._written[key] = (digest, version)
         _WRITES.labels("update").inc()
         _log.info("work.updated", work=f"{meta['namespace']}/{meta['name']}")

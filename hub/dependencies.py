@@ -15,7 +15,8 @@ ServiceAccounts and PersistentVolumeClaims its pod template references, to the s
 in every container list (``containers``, ``initContainers``, ``ephemeralContainers``) of the pod
 template of a Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob or Pod, plus the TLS
 Secrets of an Ingress. A dependency shared by several workloads goes to the union of their
-clusters (``placements``) and leaves a cluster when no workload there needs it.
+clusters (``placements``) and leaves a cluster when no workload there needs it. The workload's
+binding lists them in ``spec.dependencies`` (``binding_dependencies``).
 """
 
 from __future__ import annotations
@@ -194,12 +195,15 @@ def owned_dependencies(
 
 
 ANNOTATION_DEPENDENCIES = "policy.waybill.dev/dependencies"
-"""On a binding whose policy propagates dependencies: the objects that go along (``Kind/ns/name``)."""
+"""Where bindings listed their dependencies before ``spec.dependencies``: removed when seen."""
 
 
-def binding_annotation(policy_spec: Mapping[str, Any], template: Mapping[str, Any]) -> str | None:
-    """The dependencies annotation a binding should carry (None: none, or propagateDeps is off)."""
+def binding_dependencies(policy_spec: Mapping[str, Any], template: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The binding's ``spec.dependencies``: what goes along with its template ([]: none, or
+    propagateDeps is off)."""
     if not (policy_spec.get("propagateDeps") or policy_spec.get("association")):
-        return None
-    refs = dependencies_of(template)
-    return ", ".join(str(ref) for ref in refs) if refs else None
+        return []
+    return [
+        {"apiVersion": ref.api_version, "kind": ref.kind, "namespace": ref.namespace, "name": ref.name}
+        for ref in dependencies_of(template)
+    ]

@@ -8,6 +8,11 @@ A template is claimed by at most one policy. Candidates are ranked by, in order:
 3. specificity of the best matching resource selector: name (3) > labelSelector (2) > kind only (1);
 4. name order (``namespace/name`` ascending) as the final, stable tie-break.
 
+Policies are read as :class:`PolicyView`: one parse of the wire object into its
+``shared.api.policy`` model per version (cached by ``hub.state`` like ``ClusterView``) gives both
+the validation result (:class:`PolicyCheck`) and the typed spec that matching, preemption and
+scheduling read. The functions here also take a wire dict (parsed on each call: tests, one-offs).
+
 Claims are recomputed from current state every time (level-triggered), so they move when
 policies are created, edited or deleted. What happens to a template that loses its policy is
 decided by the bindings controller (see docs/hub.md: the last placement is kept and the binding
@@ -18,9 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from hub import selectors, tenancy
+from pydantic import ValidationError
+
+from hub import reasons, selectors, tenancy, unsupported
+from shared.api import load
+from shared.api.policy import OverridePolicy, Placement, PropagationPolicy, ResourceSelector
+from shared.api.validation import FieldProblem, problems_from_error, validate_model
 from shared.kube.types import split_api_version
 
 NAMESPACED_POLICY = "PropagationPolicy"
@@ -119,91 +130,252 @@ class PolicyRef:
         return f"{self.kind}/{where}{self.name}"
 
 
-def selector_specificity(selector: Mapping[str, Any], template: Mapping[str, Any]) -> int:
-    """How specifically one resource selector matches ``template``: 0 if it does not match."""
-    ref = TemplateRef.of(template)
-    if selector.get("apiVersion") != ref.api_version or selector.get("kind") != ref.kind:
+# ---------------------------------------------------------------- typed policies
+
+
+@dataclass(frozen=True)
+class PolicyCheck:
+    """A policy's problems (``field: message``, empty when valid) and the clusters it names."""
+
+    problems: tuple[str, ...]
+    named_clusters: frozenset[str]
+    unsupported: tuple[str, ...] = ()
+    """Karmada fields the policy uses that Waybill does not implement (``hub.unsupported``)."""
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems and not self.unsupported
+
+    @property
+    def reason(self) -> str:
+        """The ``Valid=False`` reason: the API's rules first, then unsupported fields."""
+        return reasons.INVALID_POLICY if self.problems else reasons.UNSUPPORTED
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return self.problems or self.unsupported
+
+    def unknown_clusters(self, members: Iterable[str]) -> list[str]:
+        """Clusters named in ``clusterNames`` that are not members (typos like ``us-1``)."""
+        return sorted(self.named_clusters - set(members))
+
+
+PolicyModel = PropagationPolicy | OverridePolicy
+
+
+def _parse(obj: Mapping[str, Any]) -> tuple[PolicyModel | None, list[FieldProblem]]:
+    """The one parse of a policy: its model (None when it does not parse) and every problem."""
+    try:
+        model = load(obj)
+    except ValidationError as exc:
+        return None, problems_from_error(exc)
+    except ValueError as exc:
+        return None, [FieldProblem("kind", str(exc))]
+    if not isinstance(model, PropagationPolicy | OverridePolicy):
+        return None, [FieldProblem("kind", f"{obj.get('kind')!r} is not a policy kind")]
+    return model, validate_model(model)
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyView:
+    """One version of a (Cluster)Propagation/OverridePolicy, parsed once (``hub.state`` caches it
+    per resourceVersion): its validation and its typed model.
+
+    ``model`` is None when the object does not parse (``check`` says why); such a policy selects
+    nothing. ``obj`` is the wire dict it was made from (read-only).
+    """
+
+    obj: Mapping[str, Any]
+    ref: PolicyRef
+    check: PolicyCheck
+    model: PolicyModel | None
+    deleting: bool
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> PolicyView:
+        model, found = _parse(obj)
+        problems = tuple(str(p) for p in found)
+        missing = (
+            () if problems or model is None else tuple(str(p) for p in unsupported.unsupported_fields(model))
+        )
+        return cls(
+            obj=obj,
+            ref=PolicyRef.of(obj),
+            check=PolicyCheck(
+                problems=problems, named_clusters=_named_clusters(obj.get("spec")), unsupported=missing
+            ),
+            model=model,
+            deleting=bool((obj.get("metadata") or {}).get("deletionTimestamp")),
+        )
+
+    @property
+    def valid(self) -> bool:
+        return self.check.valid
+
+    @property
+    def namespaced(self) -> bool:
+        """A PropagationPolicy (or OverridePolicy): it acts only in its own namespace."""
+        return self.ref.kind in (NAMESPACED_POLICY, "OverridePolicy")
+
+    @property
+    def propagation(self) -> PropagationPolicy | None:
+        return self.model if isinstance(self.model, PropagationPolicy) else None
+
+    @property
+    def priority(self) -> int:
+        return self.propagation.spec.priority if self.propagation is not None else 0
+
+    @property
+    def preemption(self) -> str | None:
+        return self.propagation.spec.preemption if self.propagation is not None else None
+
+    @property
+    def resource_selectors(self) -> list[ResourceSelector]:
+        return [] if self.model is None else self.model.spec.resource_selectors
+
+    @property
+    def placement(self) -> Placement | None:
+        """The typed placement of a propagation policy that parsed (None otherwise)."""
+        return self.propagation.spec.placement if self.propagation is not None else None
+
+    @cached_property
+    def selected_kinds(self) -> frozenset[tuple[str, str]]:
+        return frozenset((s.api_version, s.kind) for s in self.resource_selectors)
+
+
+def _named_clusters(spec: Any) -> frozenset[str]:
+    placement = spec.get("placement") if isinstance(spec, Mapping) else None
+    if not isinstance(placement, Mapping):
+        return frozenset()
+    terms = [placement.get("clusterAffinity"), *(placement.get("clusterAffinities") or [])]
+    found: set[str] = set()
+    for term in terms:
+        if isinstance(term, Mapping):
+            found.update(str(n) for n in term.get("clusterNames") or [] if isinstance(n, str))
+    return frozenset(found)
+
+
+def check_policy(policy: Mapping[str, Any]) -> PolicyCheck:
+    """Validate a (Cluster)Propagation/OverridePolicy with the API's rules (``validate_model``)."""
+    return PolicyView.of(policy).check
+
+
+PolicyLike = PolicyView | Mapping[str, Any]
+
+
+def as_view(policy: PolicyLike) -> PolicyView:
+    """``policy`` as a view (a wire dict is parsed here; the hub passes its cached views)."""
+    return policy if isinstance(policy, PolicyView) else PolicyView.of(policy)
+
+
+# ---------------------------------------------------------------- claims
+
+
+def _selector(selector: ResourceSelector | Mapping[str, Any]) -> ResourceSelector | None:
+    if isinstance(selector, ResourceSelector):
+        return selector
+    try:
+        return ResourceSelector.from_dict(selector)
+    except ValidationError:
+        return None
+
+
+def _specificity(selector: ResourceSelector, ref: TemplateRef, labels: Mapping[str, str]) -> int:
+    if selector.api_version != ref.api_version or selector.kind != ref.kind:
         return 0
-    wanted_namespace = selector.get("namespace")
-    if wanted_namespace and wanted_namespace != ref.namespace:
+    if selector.namespace and selector.namespace != ref.namespace:
         return 0
-    name = selector.get("name")
-    if name:
-        return SPECIFICITY_NAME if name == ref.name else 0
-    label_selector = selector.get("labelSelector")
-    if label_selector is not None:
-        labels = (template.get("metadata") or {}).get("labels") or {}
+    if selector.name:
+        return SPECIFICITY_NAME if selector.name == ref.name else 0
+    if selector.label_selector is not None:
         try:
-            matched = selectors.labels_match(label_selector, labels)
+            matched = selectors.labels_match(selector.label_selector, labels)
         except selectors.SelectorError:
             return 0
         return SPECIFICITY_LABELS if matched else 0
     return SPECIFICITY_KIND
 
 
-def policy_specificity(policy: Mapping[str, Any], template: Mapping[str, Any]) -> int:
-    """The best specificity among a policy's resource selectors (0: the policy does not match)."""
-    ref = TemplateRef.of(template)
-    pref = PolicyRef.of(policy)
+def _labels(template: Mapping[str, Any]) -> Mapping[str, str]:
+    return (template.get("metadata") or {}).get("labels") or {}
+
+
+def selector_specificity(selector: ResourceSelector | Mapping[str, Any], template: Mapping[str, Any]) -> int:
+    """How specifically one resource selector matches ``template``: 0 if it does not match (or
+    does not parse)."""
+    parsed = _selector(selector)
+    return 0 if parsed is None else _specificity(parsed, TemplateRef.of(template), _labels(template))
+
+
+def _policy_specificity(view: PolicyView, ref: TemplateRef, labels: Mapping[str, str]) -> int:
     if not tenancy.may_act_on(
-        policy_kind=pref.kind, policy_namespace=pref.namespace, template_namespace=ref.namespace
+        policy_kind=view.ref.kind, policy_namespace=view.ref.namespace, template_namespace=ref.namespace
     ):
         return 0  # a namespaced policy only sees templates in its own namespace
-    spec = policy.get("spec") or {}
-    return max((selector_specificity(s, template) for s in spec.get("resourceSelectors") or []), default=0)
+    return max((_specificity(s, ref, labels) for s in view.resource_selectors), default=0)
 
 
-def _is_being_deleted(policy: Mapping[str, Any]) -> bool:
-    return bool((policy.get("metadata") or {}).get("deletionTimestamp"))
+def policy_specificity(policy: PolicyLike, template: Mapping[str, Any]) -> int:
+    """The best specificity among a policy's resource selectors (0: the policy does not match)."""
+    return _policy_specificity(as_view(policy), TemplateRef.of(template), _labels(template))
 
 
-def claim_rank(policy: Mapping[str, Any], template: Mapping[str, Any]) -> tuple[int, int, int] | None:
-    """Sort key (bigger is better) of a policy for a template, or None if it does not match."""
-    if _is_being_deleted(policy):
+def _rank(view: PolicyView, ref: TemplateRef, labels: Mapping[str, str]) -> tuple[int, int, int] | None:
+    if view.deleting:
         return None
-    specificity = policy_specificity(policy, template)
+    specificity = _policy_specificity(view, ref, labels)
     if specificity == 0:
         return None
-    scope = 1 if PolicyRef.of(policy).kind == NAMESPACED_POLICY else 0
-    priority = int((policy.get("spec") or {}).get("priority") or 0)
-    return (scope, priority, specificity)
+    return (1 if view.ref.kind == NAMESPACED_POLICY else 0, view.priority, specificity)
 
 
-def choose_policy(template: Mapping[str, Any], policies: Iterable[Mapping[str, Any]]) -> PolicyRef | None:
-    """The policy that claims ``template`` among ``policies``, or None."""
-    best: tuple[tuple[int, int, int], PolicyRef] | None = None
-    for policy in policies:
-        rank = claim_rank(policy, template)
+def claim_rank(policy: PolicyLike, template: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    """Sort key (bigger is better) of a policy for a template, or None if it does not match."""
+    return _rank(as_view(policy), TemplateRef.of(template), _labels(template))
+
+
+def best_policy(template: Mapping[str, Any], policies: Iterable[PolicyView]) -> PolicyView | None:
+    """The view of the policy that claims ``template`` among ``policies``, or None."""
+    ref, labels = TemplateRef.of(template), _labels(template)
+    best: tuple[tuple[int, int, int], PolicyView] | None = None
+    for view in policies:
+        rank = _rank(view, ref, labels)
         if rank is None:
             continue
-        ref = PolicyRef.of(policy)
         if (
             best is None
             or rank > best[0]
-            or (rank == best[0] and (ref.namespace, ref.name) < (best[1].namespace, best[1].name))
+            or (
+                rank == best[0]
+                and (view.ref.namespace, view.ref.name) < (best[1].ref.namespace, best[1].ref.name)
+            )
         ):
-            best = (rank, ref)
+            best = (rank, view)
     return best[1] if best else None
 
 
+def choose_policy(template: Mapping[str, Any], policies: Iterable[PolicyLike]) -> PolicyRef | None:
+    """The policy that claims ``template`` among ``policies``, or None."""
+    chosen = best_policy(template, (as_view(p) for p in policies))
+    return None if chosen is None else chosen.ref
+
+
 def claims(
-    templates: Iterable[Mapping[str, Any]], policies: Iterable[Mapping[str, Any]]
+    templates: Iterable[Mapping[str, Any]], policies: Iterable[PolicyLike]
 ) -> dict[TemplateRef, PolicyRef]:
     """Claim every template that some policy matches (templates nobody claims are absent)."""
-    policy_list = list(policies)
+    views = [as_view(p) for p in policies]
     result: dict[TemplateRef, PolicyRef] = {}
     for template in templates:
-        chosen = choose_policy(template, policy_list)
+        chosen = best_policy(template, views)
         if chosen is not None:
-            result[TemplateRef.of(template)] = chosen
+            result[TemplateRef.of(template)] = chosen.ref
     return result
 
 
-def selected_kinds(policies: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+def selected_kinds(policies: Iterable[PolicyLike]) -> set[tuple[str, str]]:
     """The (apiVersion, kind) pairs that policies' resource selectors name: the kinds to watch."""
     kinds: set[tuple[str, str]] = set()
     for policy in policies:
-        for selector in (policy.get("spec") or {}).get("resourceSelectors") or []:
-            if selector.get("apiVersion") and selector.get("kind"):
-                kinds.add((str(selector["apiVersion"]), str(selector["kind"])))
+        kinds.update(as_view(policy).selected_kinds)
     return kinds

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import matching, overrides, rendering, scheduling, views
+from hub import matching, overrides, rendering, scheduling
 from hub.clusters import ClusterView
-from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from shared.api import names
+from shared.interpreter import Interpreter, InterpreterError
 from shared.kube.types import split_api_version
 
 POLICY_KINDS = (names.KIND_PROPAGATION_POLICY, names.KIND_CLUSTER_PROPAGATION_POLICY)
@@ -54,9 +54,9 @@ def problems(groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
     the policies' ``Valid=False`` condition; [] when every (override) policy is valid."""
     found = []
     for obj in [*groups.get("policies", ()), *groups.get("overrides", ())]:
-        check = views.check_policy(obj)
-        if not check.valid:
-            found.append(f"{matching.PolicyRef.of(obj)}: {'; '.join(check.messages)}")
+        view = matching.PolicyView.of(obj)
+        if not view.valid:
+            found.append(f"{view.ref}: {'; '.join(view.check.messages)}")
     return found
 
 
@@ -66,27 +66,29 @@ def plan(
     policies: Sequence[Mapping[str, Any]],
     override_policies: Sequence[Mapping[str, Any]],
     clusters: Sequence[ClusterView],
-    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+    interpreter: Interpreter | None = None,
 ) -> list[TemplatePlan]:
     """Match, schedule and render every template; errors are collected, never raised."""
-    by_ref = {matching.PolicyRef.of(p): p for p in policies}
-    claimable = [p for p in policies if views.check_policy(p).valid]
+    # each policy parsed once: its validation and its typed placement
+    claimable = [v for v in map(matching.PolicyView.of, policies) if v.valid]
     out = []
     for template in sorted(templates, key=lambda t: matching.TemplateRef.of(t)):
-        chosen = matching.choose_policy(template, claimable)
-        entry = TemplatePlan(template=matching.TemplateRef.of(template), policy=chosen)
+        chosen = matching.best_policy(template, claimable)
+        entry = TemplatePlan(
+            template=matching.TemplateRef.of(template), policy=None if chosen is None else chosen.ref
+        )
         out.append(entry)
-        if chosen is None:
+        if chosen is None or chosen.placement is None:
             continue
         try:
             entry.decision = scheduling.schedule(
-                policy_spec=by_ref[chosen].get("spec") or {},
+                placement=chosen.placement,
                 template=template,
                 clusters=clusters,
-                replica_paths=replica_paths,
+                interpreter=interpreter,
             )
         except scheduling.PlacementError as exc:
-            entry.errors.append(f"{chosen}: {exc}")
+            entry.errors.append(f"{chosen.ref}: {exc}")
             continue
         cluster_views = {c.name: c for c in clusters}
         for target in entry.decision.targets:
@@ -96,8 +98,8 @@ def plan(
                     cluster=cluster_views[target.cluster],
                     replicas=target.replicas,
                     overrides=override_policies,
-                    replica_paths=replica_paths,
+                    interpreter=interpreter,
                 )
-            except overrides.OverrideError as exc:
+            except (overrides.OverrideError, InterpreterError) as exc:
                 entry.errors.append(str(exc))
     return out

@@ -19,37 +19,37 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hub import matching
+from hub.matching import PolicyLike, PolicyView, as_view
 
 
-def _priority(policy: Mapping[str, Any]) -> int:
-    return int((policy.get("spec") or {}).get("priority") or 0)
-
-
-def may_preempt(challenger: Mapping[str, Any], holder: Mapping[str, Any]) -> bool:
+def may_preempt(challenger: PolicyLike, holder: PolicyLike) -> bool:
     """Whether ``challenger`` may take a template ``holder`` claimed."""
-    if (challenger.get("spec") or {}).get("preemption") != "Always":
+    new, old = as_view(challenger), as_view(holder)
+    if new.preemption != "Always":
         return False
-    challenger_namespaced = challenger.get("kind") == matching.NAMESPACED_POLICY
-    holder_namespaced = holder.get("kind") == matching.NAMESPACED_POLICY
-    if challenger_namespaced and not holder_namespaced:
+    new_namespaced = new.ref.kind == matching.NAMESPACED_POLICY
+    old_namespaced = old.ref.kind == matching.NAMESPACED_POLICY
+    if new_namespaced and not old_namespaced:
         return True
-    if holder_namespaced and not challenger_namespaced:
+    if old_namespaced and not new_namespaced:
         return False
-    return _priority(challenger) > _priority(holder)
+    return new.priority > old.priority
 
 
 def choose_policy(
     template: Mapping[str, Any],
-    policies: Iterable[Mapping[str, Any]],
+    policies: Iterable[PolicyLike],
     *,
     holder: matching.PolicyRef | None,
 ) -> matching.PolicyRef | None:
     """The policy that claims ``template`` when ``holder`` claimed it so far (None: nobody did)."""
-    candidates = [p for p in policies if matching.claim_rank(p, template) is not None]
-    current = next((p for p in candidates if matching.PolicyRef.of(p) == holder), None)
+    candidates: list[PolicyView] = [
+        v for v in map(as_view, policies) if matching.claim_rank(v, template) is not None
+    ]
+    current = next((v for v in candidates if v.ref == holder), None)
     if current is None:
         return matching.choose_policy(template, candidates)
-    challengers = [p for p in candidates if p is not current and may_preempt(p, current)]
+    challengers = [v for v in candidates if v is not current and may_preempt(v, current)]
     if not challengers:
         return holder
     return matching.choose_policy(template, challengers)

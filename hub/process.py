@@ -58,6 +58,7 @@ class HubOptions:
     lease_namespace: str = field(default_factory=lease_namespace)
     grace_seconds: float = 40.0
     workers: int = 16
+    scheduler_names: tuple[str, ...] = ("default-scheduler",)  # the schedulerNames this hub places
     install_crds: bool = True  # False is ``crds="verify"`` (the ``--no-install-crds`` flag)
     crds: CrdMode | None = None  # None: "create" if install_crds else "verify"
     lease_duration: float = 15.0
@@ -109,6 +110,7 @@ class HubProcess:
             replica_paths=self.options.replica_paths,
             grace_seconds=self.options.grace_seconds,
             workers=self.options.workers,
+            scheduler_names=self.options.scheduler_names,
         )
 
     @property

@@ -14,6 +14,8 @@ INVALID_POLICY = "InvalidPolicy"
 UNSUPPORTED = "Unsupported"  # a Karmada field Waybill does not implement (hub.unsupported)
 UNSCHEDULABLE = "Unschedulable"
 NO_CLUSTER_ELIGIBLE = "NoClusterEligible"
+PRIORITY_CLASS_NOT_FOUND = "PriorityClassNotFound"  # schedulePriority names a missing PriorityClass
+SCHEDULER_NOT_SERVED = "SchedulerNotServed"  # schedulerName names a scheduler this hub does not run
 # binding Applied / Available
 NO_CLUSTERS = "NoClusters"
 APPLIED_EVERYWHERE = "AppliedEverywhere"

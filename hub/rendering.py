@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hub import interpretation
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateId
 from hub.overrides import apply_overrides
-from hub.replica_paths import DEFAULT_REPLICA_PATHS, replica_path, set_path
 from shared.api import names
+from shared.interpreter import Interpreter
 from shared.kube.types import split_api_version
 
 WORK_SIZE_LIMIT = 800 * 1024
@@ -87,13 +88,11 @@ def render_manifest(
     cluster: ClusterView,
     replicas: int | None,
     overrides: Sequence[Mapping[str, Any]],
-    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+    interpreter: Interpreter | None = None,
 ) -> dict[str, Any]:
-    """What ``cluster`` gets for ``template``; raises ``OverrideError`` on a bad override."""
-    manifest = strip_server_fields(template)
-    path = replica_path(template, replica_paths)
-    if path is not None and replicas is not None:
-        set_path(manifest, path, replicas)
+    """What ``cluster`` gets for ``template``; raises ``OverrideError`` on a bad override and
+    ``InterpreterError`` when the kind's ReviseReplica customization fails (``hub.interpretation``)."""
+    manifest = interpretation.revise(strip_server_fields(template), replicas, interpreter)
     return apply_overrides(manifest, cluster=cluster, policies=overrides)
 
 

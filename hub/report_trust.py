@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 
-from hub import conditions, manifest_sealing, member_reports
+from hub import conditions, manifest_sealing, member_reports, status_writes
 from hub.state import HubState
 from shared import sealing
 from shared.api import names
@@ -69,7 +69,7 @@ async def sync_member_reports(state: HubState, *, namespace: str, cluster: str) 
             namespace=namespace,
             patch={
                 "metadata": {"resourceVersion": meta.get("resourceVersion")},
-                "status": {"conditions": new_conditions},
+                "status": {"conditions": status_writes.member_conditions(new_conditions or [], own=wanted)},
             },
         )
         _log.info(

@@ -1,8 +1,11 @@
 """Placement: which members get a template, and how many replicas each (pure).
 
-``schedule(policy_spec=..., template=..., clusters=...)`` runs the filters in a fixed order and
+``schedule(placement=..., template=..., clusters=...)`` runs the filters in a fixed order and
 returns a ``Decision`` that a user can read: the chosen clusters with their replicas, and for
-every cluster left out a reason. Order of the filters:
+every cluster left out a reason. ``placement`` is the typed ``shared.api.policy.Placement`` (a
+``PolicyView``'s, parsed once per policy version); ``parse_placement`` / ``parse_affinity`` turn
+wire dicts into it, and a placement that does not parse is a ``PlacementError`` naming the field
+(the scheduler reports it as ``InvalidPlacement``). Order of the filters:
 
 1. affinity (``clusterNames``, ``exclude``, ``labelSelector``, ``fieldSelector``), taken from
    ``placement.clusterAffinity`` or, with ``placement.clusterAffinities``, from the first group
@@ -31,13 +34,22 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub import failover, selectors, spread, workload_affinity
+from hub import failover, interpretation, selectors, spread, workload_affinity
 from hub import replicas as replica_math
 from hub.clusters import ClusterView, Taint
-from hub.replica_paths import DEFAULT_REPLICA_PATHS, template_replicas
 from shared.api.meta import parse_time as _time
-from shared.api.policy import SpreadConstraint
+from shared.api.policy import (
+    ClusterAffinity,
+    ClusterAffinityTerm,
+    OverflowClusterAffinity,
+    Placement,
+    SpreadConstraint,
+    StaticClusterWeight,
+    Toleration,
+)
 from shared.api.quantity import QuantityError, parse_quantity
+from shared.api.validation import problems_from_error
+from shared.interpreter import Interpreter, InterpreterError
 
 SPREAD_FIELDS = ("cluster", "region", "zone", "provider")
 
@@ -88,25 +100,79 @@ class Decision:
 
 
 class PlacementError(ValueError):
-    """The policy's placement cannot be evaluated (a bad selector, a bad spread constraint)."""
+    """The policy's placement cannot be evaluated (a bad selector, a bad spread constraint, or
+    the template's replicas: a ResourceInterpreterCustomization's InterpretReplica failed).
+
+    ``reason``: a condition reason for the binding's Scheduled=False (None: InvalidPlacement).
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- parsing (wire dicts -> models)
+
+
+def _first_problem(exc: ValidationError, root: str) -> str:
+    problems = problems_from_error(exc, root=root)
+    return "; ".join(str(p) for p in problems) or f"{root}: does not parse"
+
+
+def parse_placement(policy_spec: Mapping[str, Any] | None) -> Placement:
+    """The typed placement of a policy spec (wire form); ``PlacementError`` naming the field
+    (``placement.clusterAffinity.labelSelector.matchExpressions[0].operator: ...``)."""
+    raw = (policy_spec or {}).get("placement") or {}
+    if not isinstance(raw, Mapping):
+        raise PlacementError("placement: must be an object")
+    try:
+        return Placement.from_dict(raw)
+    except ValidationError as exc:
+        raise PlacementError(_first_problem(exc, "placement")) from exc
+
+
+def parse_affinity(
+    affinity: Mapping[str, Any] | None, *, field: str = "clusterAffinity"
+) -> ClusterAffinity | None:
+    """A ClusterAffinity from its wire form (None stays None); ``PlacementError`` naming the field."""
+    if affinity is None:
+        return None
+    if not isinstance(affinity, Mapping):
+        raise PlacementError(f"{field}: must be an object")
+    try:
+        return ClusterAffinity.from_dict(affinity)
+    except ValidationError as exc:
+        raise PlacementError(_first_problem(exc, field)) from exc
+
+
+def _toleration(toleration: Toleration | Mapping[str, Any]) -> Toleration:
+    if isinstance(toleration, Toleration):
+        return toleration
+    try:
+        return Toleration.from_dict(toleration)
+    except ValidationError as exc:
+        raise PlacementError(_first_problem(exc, "clusterTolerations")) from exc
 
 
 # ---------------------------------------------------------------- filters, one cluster at a time
 
 
-def affinity_rejection(affinity: Mapping[str, Any] | None, cluster: ClusterView) -> Rejection | None:
-    """Why ``cluster`` fails a ClusterAffinity, or None if it passes."""
-    if not affinity:
+def affinity_rejection(
+    affinity: ClusterAffinity | Mapping[str, Any] | None, cluster: ClusterView
+) -> Rejection | None:
+    """Why ``cluster`` fails a ClusterAffinity (a wire dict is parsed first), or None if it passes."""
+    if affinity is not None and not isinstance(affinity, ClusterAffinity):
+        affinity = parse_affinity(affinity)
+    if affinity is None:
         return None
-    names = affinity.get("clusterNames") or []
-    if names and cluster.name not in names:
+    if affinity.cluster_names and cluster.name not in affinity.cluster_names:
         return Rejection(cluster.name, "NotInClusterNames", "not listed in clusterNames")
-    if cluster.name in (affinity.get("exclude") or []):
+    if cluster.name in affinity.exclude:
         return Rejection(cluster.name, "Excluded", "listed in exclude")
     try:
-        if not selectors.labels_match(affinity.get("labelSelector"), cluster.labels):
+        if not selectors.labels_match(affinity.label_selector, cluster.labels):
             return Rejection(cluster.name, "LabelSelectorMismatch", "labels do not match labelSelector")
-        if not selectors.fields_match(affinity.get("fieldSelector"), cluster.fields):
+        if not selectors.fields_match(affinity.field_selector, cluster.fields):
             return Rejection(
                 cluster.name, "FieldSelectorMismatch", "provider/region/zone do not match fieldSelector"
             )
@@ -115,32 +181,31 @@ def affinity_rejection(affinity: Mapping[str, Any] | None, cluster: ClusterView)
     return None
 
 
-def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
+def tolerates(toleration: Toleration | Mapping[str, Any], taint: Taint) -> bool:
     """core/v1 matching; Karmada's ``cluster.karmada.io/not-ready|unreachable`` keys mean Waybill's."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.effect:
+    parsed = _toleration(toleration)
+    if parsed.effect and parsed.effect != taint.effect:
         return False
-    operator = toleration.get("operator") or "Equal"
-    key = failover.canonical_key(toleration.get("key"))
+    key = failover.canonical_key(parsed.key)
     if key and key != failover.canonical_key(taint.key):
         return False
     # core/v1 ToleratesTaint: an empty key matches every key; Equal then compares the values
-    return operator == "Exists" or str(toleration.get("value") or "") == (taint.value or "")
+    return parsed.operator == "Exists" or (parsed.value or "") == (taint.value or "")
 
 
-def toleration_deadline(tolerations: Sequence[Mapping[str, Any]], taint: Taint) -> datetime | None:
+def toleration_deadline(tolerations: Sequence[Toleration], taint: Taint) -> datetime | None:
     """When a tolerated NoExecute taint stops being tolerated (``tolerationSeconds`` after it was
     added; the smallest when several match); None: tolerated for good."""
     matching = [t for t in tolerations if tolerates(t, taint)]
-    if not matching or any(t.get("tolerationSeconds") is None for t in matching):
+    if not matching or any(t.toleration_seconds is None for t in matching):
         return None
     added = _time(taint.time_added) or datetime.now(UTC)
-    seconds = max(min(int(t.get("tolerationSeconds") or 0) for t in matching), 0)
+    seconds = max(min(t.toleration_seconds or 0 for t in matching), 0)
     return added + timedelta(seconds=seconds)
 
 
 def taint_rejection(
-    tolerations: Sequence[Mapping[str, Any]],
+    tolerations: Sequence[Toleration],
     cluster: ClusterView,
     *,
     already_placed: bool,
@@ -169,7 +234,7 @@ def taint_rejection(
 
 
 def next_toleration_deadline(
-    tolerations: Sequence[Mapping[str, Any]], clusters: Sequence[ClusterView], *, now: datetime
+    tolerations: Sequence[Toleration], clusters: Sequence[ClusterView], *, now: datetime
 ) -> datetime | None:
     """The earliest future moment a NoExecute toleration of these clusters runs out (to look again)."""
     deadlines = [
@@ -225,39 +290,36 @@ def _rank(candidate: _Candidate) -> tuple[int, float, float, str]:
     return (0 if candidate.previous > 0 else 1, -capacity, -candidate.cpu, candidate.cluster.name)
 
 
-def _spread_constraints(constraints: Sequence[Mapping[str, Any]]) -> list[SpreadConstraint]:
-    parsed = []
+def _check_spread(constraints: Sequence[SpreadConstraint]) -> None:
+    """What the model alone does not refuse: both fields set, minGroups above maxGroups."""
     for index, constraint in enumerate(constraints):
-        by_field, by_label = constraint.get("spreadByField"), constraint.get("spreadByLabel")
+        by_field, by_label = constraint.spread_by_field, constraint.spread_by_label
         if by_field and by_label:
-            raise PlacementError(f"spreadConstraints[{index}]: set spreadByField or spreadByLabel, not both")
-        if by_field and by_field not in SPREAD_FIELDS:
-            raise PlacementError(f"spreadByField {by_field!r} is not one of {', '.join(SPREAD_FIELDS)}")
-        low, high = constraint.get("minGroups"), constraint.get("maxGroups")
-        if low and high and int(low) > int(high):
+            raise PlacementError(
+                f"placement.spreadConstraints[{index}]: set spreadByField or spreadByLabel, not both"
+            )
+        low, high = constraint.min_groups, constraint.max_groups
+        if low and high and low > high:
             what = f"label {by_label}" if by_label else str(by_field or "cluster")
-            raise PlacementError(f"spread by {what}: minGroups {low} > maxGroups {high}")
-        try:
-            parsed.append(SpreadConstraint.from_dict(constraint))
-        except ValidationError as exc:
-            raise PlacementError(f"spreadConstraints[{index}]: {exc.errors()[0]['msg']}") from exc
-    return parsed
+            raise PlacementError(
+                f"placement.spreadConstraints[{index}]: spread by {what}: minGroups {low} > maxGroups {high}"
+            )
 
 
 def apply_spread(
-    constraints: Sequence[Mapping[str, Any]],
+    constraints: Sequence[SpreadConstraint],
     candidates: list[_Candidate],
     *,
     replicas: int | None = None,
     divided: bool = False,
 ) -> tuple[list[_Candidate], list[Rejection], str | None]:
     """Keep the clusters ``hub.spread`` selects (Karmada's group selection); an error when none can be."""
-    parsed = _spread_constraints(constraints)
-    if not parsed:
+    _check_spread(constraints)
+    if not constraints:
         return list(candidates), [], None
     by_name = {c.cluster.name: c for c in candidates}
     result = spread.select(
-        parsed,
+        list(constraints),
         [
             spread.SpreadCandidate(
                 name=c.cluster.name,
@@ -282,62 +344,53 @@ def apply_spread(
 # ---------------------------------------------------------------- replicas
 
 
-def _static_weight(weight_list: Sequence[Mapping[str, Any]], cluster: ClusterView) -> int:
+def _static_weight(weight_list: Sequence[StaticClusterWeight], cluster: ClusterView) -> int:
     weight = 0
     for rule in weight_list:
-        if affinity_rejection(rule.get("targetCluster"), cluster) is None:
-            weight = max(weight, int(rule.get("weight") or 0))
+        if affinity_rejection(rule.target_cluster, cluster) is None:
+            weight = max(weight, rule.weight)
     return weight
 
 
-def _limits(
-    policy_spec: Mapping[str, Any], clusters: Sequence[ClusterView]
-) -> tuple[dict[str, int], dict[str, int]]:
+def _limits(placement: Placement, clusters: Sequence[ClusterView]) -> tuple[dict[str, int], dict[str, int]]:
     """Per-cluster minReplicas/maxReplicas: the first ``clusterReplicaLimits`` entry selecting it."""
-    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
+    rules = placement.replica_scheduling.cluster_replica_limits if placement.replica_scheduling else []
     minimums: dict[str, int] = {}
     maximums: dict[str, int] = {}
     for cluster in clusters:
-        for rule in scheduling.get("clusterReplicaLimits") or []:
-            if affinity_rejection(rule.get("targetCluster"), cluster) is not None:
+        for rule in rules:
+            if affinity_rejection(rule.target_cluster, cluster) is not None:
                 continue
-            if rule.get("minReplicas") is not None:
-                minimums[cluster.name] = int(rule["minReplicas"])
-            if rule.get("maxReplicas") is not None:
-                maximums[cluster.name] = int(rule["maxReplicas"])
+            if rule.min_replicas is not None:
+                minimums[cluster.name] = rule.min_replicas
+            if rule.max_replicas is not None:
+                maximums[cluster.name] = rule.max_replicas
             break
     return minimums, maximums
 
 
-def divide(
-    policy_spec: Mapping[str, Any], total: int, candidates: Sequence[_Candidate]
-) -> replica_math.Division:
+def divide(placement: Placement, total: int, candidates: Sequence[_Candidate]) -> replica_math.Division:
     """Replicas per chosen cluster for a Divided policy (or Duplicated: everyone gets total)."""
-    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling")
+    scheduling = placement.replica_scheduling
     names = [c.cluster.name for c in candidates]
     # No replicaScheduling: every cluster runs all replicas; with it, the type defaults to Divided.
-    if scheduling is None or scheduling.get("replicaSchedulingType", "Divided") != "Divided":
+    if scheduling is None or scheduling.replica_scheduling_type != "Divided":
         return replica_math.Division(replicas=dict.fromkeys(names, total))
     views = [c.cluster for c in candidates]
     previous = {c.cluster.name: c.previous for c in candidates}
-    minimums, maximums = _limits(policy_spec, views)
-    preference = scheduling.get("replicaDivisionPreference") or "Weighted"
-    if preference == "Aggregated":
+    minimums, maximums = _limits(placement, views)
+    if scheduling.replica_division_preference == "Aggregated":
         return replica_math.aggregate(
             total, {c.cluster.name: c.capacity for c in candidates}, previous=previous, maximums=maximums
         )
-    if preference != "Weighted":
-        raise PlacementError(f"replicaDivisionPreference {preference!r} is not Aggregated or Weighted")
-    weight_preference = scheduling.get("weightPreference") or {}
-    dynamic = weight_preference.get("dynamicWeight")
-    if dynamic:
-        if dynamic != "AvailableReplicas":
-            raise PlacementError(f"dynamicWeight {dynamic!r} is not AvailableReplicas")
+    # Weighted (the default); the model admits no other preference or dynamic weight factor
+    weight_preference = scheduling.weight_preference
+    if weight_preference is not None and weight_preference.dynamic_weight:
         known = [c.capacity for c in candidates if c.capacity is not None]
         fallback = max(known, default=1)
         weights = {c.cluster.name: fallback if c.capacity is None else c.capacity for c in candidates}
-    elif weight_preference.get("staticWeightList"):
-        weights = {v.name: _static_weight(weight_preference["staticWeightList"], v) for v in views}
+    elif weight_preference is not None and weight_preference.static_weight_list:
+        weights = {v.name: _static_weight(weight_preference.static_weight_list, v) for v in views}
         if not any(weights.values()):
             weights = dict.fromkeys(names, 1)
     else:
@@ -350,18 +403,18 @@ def divide(
 # ---------------------------------------------------------------- the whole decision
 
 
-def _overflow_allowed(policy_spec: Mapping[str, Any]) -> bool:
+def _overflow_allowed(placement: Placement) -> bool:
     """Karmada: overflow groups need dynamic weights or Aggregated division."""
-    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
-    if scheduling.get("replicaSchedulingType", "Divided") != "Divided":
+    scheduling = placement.replica_scheduling
+    if scheduling is None or scheduling.replica_scheduling_type != "Divided":
         return False
-    return scheduling.get("replicaDivisionPreference") == "Aggregated" or bool(
-        (scheduling.get("weightPreference") or {}).get("dynamicWeight")
+    return scheduling.replica_division_preference == "Aggregated" or bool(
+        scheduling.weight_preference is not None and scheduling.weight_preference.dynamic_weight
     )
 
 
 def _overflow_order(
-    affinity: Mapping[str, Any] | None, overflow: Sequence[Mapping[str, Any]], cluster: ClusterView
+    affinity: ClusterAffinity | None, overflow: Sequence[OverflowClusterAffinity], cluster: ClusterView
 ) -> int | None:
     """0 for a cluster of the primary group, i for the i-th overflow group (its first), None: neither."""
     if affinity_rejection(affinity, cluster) is None:
@@ -397,9 +450,9 @@ def _expand_overflow(
     return sorted(kept, key=lambda c: (orders[c.cluster.name], _rank(c))), rejections
 
 
-def _aggregated(policy_spec: Mapping[str, Any]) -> bool:
-    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling") or {}
-    return scheduling.get("replicaDivisionPreference") == "Aggregated"
+def _aggregated(placement: Placement) -> bool:
+    scheduling = placement.replica_scheduling
+    return scheduling is not None and scheduling.replica_division_preference == "Aggregated"
 
 
 def _fill(total: int, kept: Sequence[_Candidate], order: Sequence[str]) -> replica_math.Division:
@@ -416,33 +469,42 @@ def _fill(total: int, kept: Sequence[_Candidate], order: Sequence[str]) -> repli
     return replica_math.Division(replicas=replicas, unplaced=left)
 
 
-def _divided(policy_spec: Mapping[str, Any]) -> bool:
+def capacity_sensitive(placement: Placement) -> bool:
+    """Whether decisions read members' available capacity (Aggregated division or dynamic weights):
+    a change of a member's room reschedules such a policy's templates."""
+    scheduling = placement.replica_scheduling
+    if scheduling is None:
+        return False
+    return scheduling.replica_division_preference == "Aggregated" or bool(
+        scheduling.weight_preference is not None and scheduling.weight_preference.dynamic_weight
+    )
+
+
+def _divided(placement: Placement) -> bool:
     """Whether replicas are divided (so cluster room matters when choosing clusters, as in Karmada)."""
-    scheduling = (policy_spec.get("placement") or {}).get("replicaScheduling")
-    return scheduling is not None and scheduling.get("replicaSchedulingType", "Divided") == "Divided"
+    scheduling = placement.replica_scheduling
+    return scheduling is not None and scheduling.replica_scheduling_type == "Divided"
 
 
 def _affinity_groups(
-    placement: Mapping[str, Any], current: str | None = None
-) -> list[tuple[str | None, Mapping[str, Any] | None]]:
-    groups = placement.get("clusterAffinities")
-    if groups:
-        named: list[tuple[str | None, Mapping[str, Any] | None]] = [
-            (str(g.get("affinityName") or f"group-{i}"), g) for i, g in enumerate(groups)
-        ]
+    placement: Placement, current: str | None = None
+) -> list[tuple[str | None, ClusterAffinity | None, list[OverflowClusterAffinity]]]:
+    if placement.cluster_affinities:
+        terms: list[ClusterAffinityTerm] = placement.cluster_affinities
         # Karmada starts from the group the template is on and never goes back to an earlier one.
-        start = next((i for i, (name, _) in enumerate(named) if name == current), 0)
-        return named[start:]
-    return [(None, placement.get("clusterAffinity"))]
+        start = next((i for i, term in enumerate(terms) if term.affinity_name == current), 0)
+        return [(t.affinity_name, t, t.overflow_affinities) for t in terms[start:]]
+    return [(None, placement.cluster_affinity, [])]
 
 
 def schedule(
     *,
-    policy_spec: Mapping[str, Any],
+    placement: Placement | None = None,
+    policy_spec: Mapping[str, Any] | None = None,
     template: Mapping[str, Any],
     clusters: Sequence[ClusterView],
     previous: Mapping[str, int | None] | None = None,
-    replica_paths: Mapping[tuple[str, str], str] = DEFAULT_REPLICA_PATHS,
+    interpreter: Interpreter | None = None,
     now: datetime | None = None,
     current_affinity: str | None = None,
     peers: Sequence[workload_affinity.Peer] = (),
@@ -452,33 +514,42 @@ def schedule(
     app_purge: str = "Gracefully",
     app_grace_seconds: float = 600.0,
 ) -> Decision:
-    """Decide where ``template`` goes under a policy spec. Raises ``PlacementError`` on bad input.
+    """Decide where ``template`` goes under a typed ``placement`` (or, for callers holding a wire
+    policy spec, ``policy_spec``, parsed here). Raises ``PlacementError`` on bad input.
 
     ``previous`` maps clusters that hold the template now to their replicas (None for kinds
     without replicas); it only breaks ties, so unchanged inputs keep their placement.
+    ``interpreter``: the hub's ResourceInterpreterCustomizations (``hub.interpretation``: the
+    replicas to divide and each one's requests); None: the built-in rules only.
     """
-    placement = policy_spec.get("placement") or {}
+    if placement is None:
+        placement = parse_placement(policy_spec)
     before = {name: (1 if count is None else max(count, 1)) for name, count in (previous or {}).items()}
-    tolerations = placement.get("clusterTolerations") or []
-    total = template_replicas(template, replica_paths)
-    requests = replica_math.pod_requests(template) if total is not None else {}
+    tolerations = placement.cluster_tolerations
+    try:
+        total, requests = interpretation.replicas(template, interpreter)
+    except InterpreterError as exc:
+        raise PlacementError(
+            interpretation.describe(exc), reason=interpretation.REASON_INTERPRETATION_FAILED
+        ) from exc
     ordered_clusters = sorted(clusters, key=lambda c: c.name)
     now = now or datetime.now(UTC)
-    workload = placement.get("workloadAffinity") or {}
+    workload = placement.workload_affinity
     restriction = workload_affinity.restriction(
         labels=(template.get("metadata") or {}).get("labels") or {},
-        affinity_key=(workload.get("affinity") or {}).get("groupByLabelKey"),
-        anti_affinity_key=(workload.get("antiAffinity") or {}).get("groupByLabelKey"),
+        affinity_key=workload.affinity.group_by_label_key if workload and workload.affinity else None,
+        anti_affinity_key=(
+            workload.anti_affinity.group_by_label_key if workload and workload.anti_affinity else None
+        ),
         peers=peers,
     )
     decision = Decision(total_replicas=total)
     decision.recheck_at = next_toleration_deadline(tolerations, ordered_clusters, now=now)
     skipped: list[str] = []
-    for affinity_name, affinity in _affinity_groups(placement, current_affinity):
+    for affinity_name, affinity, overflow in _affinity_groups(placement, current_affinity):
         rejections: list[Rejection] = []
         candidates: list[_Candidate] = []
-        overflow = list((affinity or {}).get("overflowAffinities") or [])
-        if overflow and not _overflow_allowed(policy_spec):
+        if overflow and not _overflow_allowed(placement):
             raise PlacementError(
                 "overflowAffinities can only be used with dynamicWeight or Aggregated replica scheduling"
             )
@@ -512,10 +583,10 @@ def schedule(
             candidates, overflow_rejections = _expand_overflow(candidates, orders, total=total)
             rejections.extend(overflow_rejections)
         kept, spread_rejections, spread_error = apply_spread(
-            placement.get("spreadConstraints") or [],
+            placement.spread_constraints,
             candidates,
             replicas=total,
-            divided=_divided(policy_spec),
+            divided=_divided(placement),
         )
         rejections.extend(spread_rejections)
         if spread_error is None and kept:
@@ -523,13 +594,12 @@ def schedule(
             decision.rejections = rejections
             _finish(
                 decision,
-                policy_spec=policy_spec,
                 placement=placement,
                 kept=kept,
                 total=total,
                 fill_order=(
                     [c.cluster.name for c in sorted(kept, key=lambda c: (orders[c.cluster.name], _rank(c)))]
-                    if overflow and _aggregated(policy_spec)
+                    if overflow and _aggregated(placement)
                     else None
                 ),
             )
@@ -582,7 +652,7 @@ def schedule(
 
 
 def eviction_moment(
-    tolerations: Sequence[Mapping[str, Any]], cluster: ClusterView, *, now: datetime
+    tolerations: Sequence[Toleration], cluster: ClusterView, *, now: datetime
 ) -> datetime | None:
     """When a NoExecute taint evicted (or evicts) workloads with these tolerations from ``cluster``."""
     moments = []
@@ -603,7 +673,7 @@ def _keep_evicted(
     *,
     previous: Mapping[str, int | None],
     clusters: Sequence[ClusterView],
-    tolerations: Sequence[Mapping[str, Any]],
+    tolerations: Sequence[Toleration],
     health: Mapping[str, str],
     now: datetime,
     grace: float | None,
@@ -666,13 +736,12 @@ def _keep_app_evicted(
 def _finish(
     decision: Decision,
     *,
-    policy_spec: Mapping[str, Any],
-    placement: Mapping[str, Any],
+    placement: Placement,
     kept: list[_Candidate],
     total: int | None,
     fill_order: list[str] | None = None,
 ) -> None:
-    max_clusters = int(placement.get("maxClusters") or 0)
+    max_clusters = placement.max_clusters or 0
     if max_clusters and len(kept) > max_clusters:
         decision.rejections.extend(
             Rejection(c.cluster.name, "MaxClusters", f"maxClusters {max_clusters} reached")
@@ -682,7 +751,7 @@ def _finish(
     if total is None:
         decision.targets = sorted((Target(c.cluster.name) for c in kept), key=lambda t: t.cluster)
         return
-    division = _fill(total, kept, fill_order) if fill_order else divide(policy_spec, total, kept)
+    division = _fill(total, kept, fill_order) if fill_order else divide(placement, total, kept)
     decision.unplaced_replicas = division.unplaced
     decision.message = "; ".join(division.notes)
     targets: list[Target] = []

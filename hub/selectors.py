@@ -1,25 +1,27 @@
-"""Label and field selectors, evaluated purely over plain dicts.
+"""Label and field selectors, evaluated purely over the typed selector models.
 
 ``labels_match`` implements a Kubernetes ``LabelSelector`` (``matchLabels`` and
 ``matchExpressions`` with In, NotIn, Exists, DoesNotExist); ``fields_match`` implements
-Karmada's ``FieldSelector`` over a member's provider, region and zone. Both treat a missing
-(``None``) selector as "everything".
+Karmada's ``FieldSelector`` over a member's provider, region and zone. Both take the
+``shared.api`` models (parsed once with their policy) and treat a missing (``None``) selector
+as "everything".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+
+from shared.api.meta import LabelSelector
+from shared.api.policy import FieldSelector
 
 
 class SelectorError(ValueError):
-    """A selector that cannot be evaluated (unknown operator, missing values)."""
+    """A selector that cannot be evaluated (an In/NotIn requirement without values)."""
 
 
-def _expression_matches(expression: Mapping[str, Any], values_by_key: Mapping[str, str]) -> bool:
-    key = str(expression.get("key", ""))
-    operator = str(expression.get("operator", ""))
-    values = [str(v) for v in (expression.get("values") or [])]
+def _expression_matches(
+    key: str, operator: str, values: Sequence[str], values_by_key: Mapping[str, str]
+) -> bool:
     present = key in values_by_key
     if operator == "In":
         if not values:
@@ -36,29 +38,23 @@ def _expression_matches(expression: Mapping[str, Any], values_by_key: Mapping[st
     raise SelectorError(f"unknown selector operator {operator!r} on key {key!r}")
 
 
-def labels_match(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None) -> bool:
-    """Whether ``labels`` satisfy a LabelSelector; ``None`` selects everything, ``{}`` too."""
+def labels_match(selector: LabelSelector | None, labels: Mapping[str, str] | None) -> bool:
+    """Whether ``labels`` satisfy a LabelSelector; ``None`` selects everything, an empty one too."""
     if selector is None:
         return True
-    have = dict(labels or {})
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if have.get(key) != str(value):
+    have = labels or {}
+    for key, value in selector.match_labels.items():
+        if have.get(key) != value:
             return False
-    return all(_expression_matches(expr, have) for expr in selector.get("matchExpressions") or [])
+    return all(_expression_matches(e.key, e.operator, e.values, have) for e in selector.match_expressions)
 
 
 FIELD_KEYS = ("provider", "region", "zone")
 
 
-def fields_match(selector: Mapping[str, Any] | None, fields: Mapping[str, str | None]) -> bool:
+def fields_match(selector: FieldSelector | None, fields: Mapping[str, str | None]) -> bool:
     """Whether a member's provider/region/zone satisfy a Karmada-style FieldSelector."""
     if selector is None:
         return True
     have = {k: v for k, v in fields.items() if v}
-    for expression in selector.get("matchExpressions") or []:
-        key = str(expression.get("key", ""))
-        if key not in FIELD_KEYS:
-            raise SelectorError(f"fieldSelector key {key!r} is not one of {', '.join(FIELD_KEYS)}")
-        if not _expression_matches(expression, have):
-            return False
-    return True
+    return all(_expression_matches(e.key, e.operator, e.values, have) for e in selector.match_expressions)

@@ -6,15 +6,17 @@ running, as policies name new kinds (``TemplateKinds``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub import keys, views
+from hub import keys, schedule_priority
 from hub.clusters import ClusterView
-from hub.matching import PolicyRef, TemplateId, TemplateRef
+from hub.matching import PolicyRef, PolicyView, TemplateId, TemplateRef
 from hub.rendering import policy_label_values
 from hub.views import BindingView, PolicyCheck, WorkView
 from shared.api import names
+from shared.interpreter import Interpreter
+from shared.interpreter.feed import CustomizationFeed
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer, Views, strip_managed_fields
 from shared.kube.types import object_key
@@ -37,7 +39,11 @@ def _at_least(cached: str, written: str) -> bool:
 class HubState:
     """Informers over the hub API and read-only queries on their caches."""
 
-    def __init__(self, hub_api: KubeClient) -> None:
+    def __init__(
+        self, hub_api: KubeClient, *, interpreter_defaults: Iterable[Mapping[str, Any]] = ()
+    ) -> None:
+        """``interpreter_defaults``: defaults-layer ResourceInterpreterCustomizations (the
+        ``--replica-path`` shorthand, ``hub.interpretation.shorthand_defaults``)."""
         self.hub_api = hub_api
         managed = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
         # the hub never reads managedFields (often half an object): not cached
@@ -116,6 +122,26 @@ class HubState:
             name="hub:work",
             transform=strip_managed_fields,
         )
+        # ResourceInterpreterCustomizations (cluster-scoped) feed the one interpreter every
+        # controller asks (hub.interpretation); ``interpreter_feed.problems``: broken ones by name
+        self.customizations = Informer(
+            hub_api,
+            names.CONFIG_API_VERSION,
+            names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION,
+            name="hub:ric",
+            transform=strip_managed_fields,
+        )
+        self.interpreter = Interpreter(defaults=interpreter_defaults)
+        self.interpreter_feed = CustomizationFeed(self.interpreter, self.customizations)
+        # schedulePriority: started on first need (a hub without such policies never lists them)
+        self.priority_classes = Informer(
+            hub_api,
+            schedule_priority.PRIORITY_CLASS_API_VERSION,
+            schedule_priority.PRIORITY_CLASS_KIND,
+            name="hub:pc",
+            transform=strip_managed_fields,
+        )
+        self._priority_classes_started = False
         self.templates: dict[tuple[str, str], Informer] = {}
         # per template kind: a digest of what members get, per template version
         self.template_contents: dict[tuple[str, str], Views[str]] = {}
@@ -135,12 +161,12 @@ class HubState:
         self.work_views: Views[WorkView] = Views(self.works, WorkView.of)
         self.cluster_views: Views[ClusterView] = Views(self.members, ClusterView.from_member)
         self._member_namespaces: tuple[int, dict[str, str]] | None = None
-        # each policy's validation, once per resourceVersion
-        self._policy_checks: dict[str, Views[PolicyCheck]] = {
-            names.KIND_PROPAGATION_POLICY: Views(self.policies, views.check_policy),
-            names.KIND_CLUSTER_PROPAGATION_POLICY: Views(self.cluster_policies, views.check_policy),
-            names.KIND_OVERRIDE_POLICY: Views(self.overrides, views.check_policy),
-            names.KIND_CLUSTER_OVERRIDE_POLICY: Views(self.cluster_overrides, views.check_policy),
+        # each policy parsed once per resourceVersion: its validation and its typed model
+        self._policy_views: dict[str, Views[PolicyView]] = {
+            names.KIND_PROPAGATION_POLICY: Views(self.policies, PolicyView.of),
+            names.KIND_CLUSTER_PROPAGATION_POLICY: Views(self.cluster_policies, PolicyView.of),
+            names.KIND_OVERRIDE_POLICY: Views(self.overrides, PolicyView.of),
+            names.KIND_CLUSTER_OVERRIDE_POLICY: Views(self.cluster_overrides, PolicyView.of),
         }
         # read-your-writes: the hub's latest write of a binding, until the cache has caught up
         # (so a second pass never computes a conditional status patch from a stale copy: 409)
@@ -161,6 +187,7 @@ class HubState:
             self.bindings,
             self.cluster_bindings,
             self.works,
+            self.customizations,
         ]
 
     # ---- members ---------------------------------------------------------------------------------
@@ -223,16 +250,23 @@ class HubState:
     def override_policies(self) -> list[Obj]:
         return [*self.cluster_overrides.list(), *self.overrides.list()]
 
+    def policy_view(self, policy: Obj) -> PolicyView:
+        """The typed view of a cached (override) policy (parsed once per resourceVersion)."""
+        cached = self._policy_views.get(str(policy.get("kind")))
+        if cached is None:
+            return PolicyView.of(policy)
+        return cached.of(object_key(policy), policy)
+
     def policy_check(self, policy: Obj) -> PolicyCheck:
         """The validation of a cached (override) policy (parsed once per resourceVersion)."""
-        checks = self._policy_checks.get(str(policy.get("kind")))
-        if checks is None:
-            return views.check_policy(policy)
-        return checks.of(object_key(policy), policy)
+        return self.policy_view(policy).check
 
-    def valid_propagation_policies(self) -> list[Obj]:
-        """Propagation policies that may claim templates: the valid ones."""
-        return [p for p in self.propagation_policies() if self.policy_check(p).valid]
+    def propagation_policy_views(self) -> list[PolicyView]:
+        return [self.policy_view(p) for p in self.propagation_policies()]
+
+    def valid_propagation_policies(self) -> list[PolicyView]:
+        """Propagation policies that may claim templates: the valid ones (typed views)."""
+        return [v for v in self.propagation_policy_views() if v.valid]
 
     def override_policy(self, ref: PolicyRef) -> Obj | None:
         if ref.kind == names.KIND_CLUSTER_OVERRIDE_POLICY:
@@ -243,6 +277,16 @@ class HubState:
         if ref.kind == names.KIND_CLUSTER_PROPAGATION_POLICY:
             return self.cluster_policies.get(ref.name)
         return self.policies.get(f"{ref.namespace}/{ref.name}")
+
+    def priority_classes_ready(self) -> bool:
+        """Start the PriorityClass informer on first call; whether its cache has synced."""
+        if not self._priority_classes_started:
+            self._priority_classes_started = True
+            self.priority_classes.start()
+        return self.priority_classes.has_synced
+
+    def priority_class(self, name: str) -> Obj | None:
+        return self.priority_classes.get(name)
 
     # ---- templates and bindings --------------------------------------------------------------
 

@@ -25,7 +25,6 @@ from shared.api.policy import OverridePolicy, OverrideSpec, PropagationPolicy, P
 from shared.api.validation import FieldProblem
 
 REASON_UNSUPPORTED = reasons.UNSUPPORTED
-DEFAULT_SCHEDULER = "default-scheduler"
 
 
 @dataclass(frozen=True)
@@ -65,16 +64,6 @@ FEATURES: tuple[Feature, ...] = (
             and s.failover.cluster.state_preservation is not None,
             "spec.failover.cluster.statePreservation",
         ),
-    ),
-    Feature(
-        "spec.schedulePriority",
-        "priority-ordered scheduling is not implemented",
-        lambda s: _when(s.schedule_priority is not None, "spec.schedulePriority"),
-    ),
-    Feature(
-        "spec.schedulerName",
-        f"Waybill has one scheduler ({DEFAULT_SCHEDULER})",
-        lambda s: _when(s.scheduler_name not in (None, "", DEFAULT_SCHEDULER), "spec.schedulerName"),
     ),
 )
 

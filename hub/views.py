@@ -9,20 +9,23 @@ resourceVersion and is immutable; expensive parts are computed on first use.
   reads from the Work (``changed_templates`` compares two versions).
 * :class:`BindingView`: a (Cluster)ResourceBinding's template, policy, placement and the reason
   of its ``Scheduled`` condition.
+* :class:`PolicyView` (defined in ``hub.matching``, which reads it): a policy's typed model and
+  its validation (:class:`PolicyCheck`), from one parse.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from hub import reasons, unsupported
+from hub.matching import PolicyCheck as PolicyCheck  # (re-exported: defined beside matching)
 from hub.matching import PolicyRef, TemplateId, TemplateRef
+from hub.matching import PolicyView as PolicyView
+from hub.matching import check_policy as check_policy
 from shared.api import names
-from shared.api.validation import validate_object
 
 Obj = Mapping[str, Any]
 
@@ -221,52 +224,4 @@ def placement_of(binding: Obj | None) -> Placement | None:
         clusters=tuple(sorted(binding_clusters(binding).items())),
         template=binding_template(binding),
         scheduled_reason=None if scheduled is None else str(scheduled.get("reason") or ""),
-    )
-
-
-@dataclass(frozen=True)
-class PolicyCheck:
-    """A policy's problems (``field: message``, empty when valid) and the clusters it names."""
-
-    problems: tuple[str, ...]
-    named_clusters: frozenset[str]
-    unsupported: tuple[str, ...] = ()
-    """Karmada fields the policy uses that Waybill does not implement (``hub.unsupported``)."""
-
-    @property
-    def valid(self) -> bool:
-        return not self.problems and not self.unsupported
-
-    @property
-    def reason(self) -> str:
-        """The ``Valid=False`` reason: the API's rules first, then unsupported fields."""
-        return reasons.INVALID_POLICY if self.problems else reasons.UNSUPPORTED
-
-    @property
-    def messages(self) -> tuple[str, ...]:
-        return self.problems or self.unsupported
-
-    def unknown_clusters(self, members: Iterable[str]) -> list[str]:
-        """Clusters named in ``clusterNames`` that are not members (typos like ``us-1``)."""
-        return sorted(self.named_clusters - set(members))
-
-
-def _named_clusters(spec: Any) -> frozenset[str]:
-    placement = spec.get("placement") if isinstance(spec, Mapping) else None
-    if not isinstance(placement, Mapping):
-        return frozenset()
-    terms = [placement.get("clusterAffinity"), *(placement.get("clusterAffinities") or [])]
-    found: set[str] = set()
-    for term in terms:
-        if isinstance(term, Mapping):
-            found.update(str(n) for n in term.get("clusterNames") or [] if isinstance(n, str))
-    return frozenset(found)
-
-
-def check_policy(policy: Obj) -> PolicyCheck:
-    """Validate a (Cluster)Propagation/OverridePolicy with the API's rules (``validate_object``)."""
-    problems = tuple(str(p) for p in validate_object(policy))
-    missing = () if problems else tuple(str(p) for p in unsupported.unsupported_fields(policy))
-    return PolicyCheck(
-        problems=problems, named_clusters=_named_clusters(policy.get("spec")), unsupported=missing
     )

@@ -46,6 +46,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--workers", type=int, default=16, help="workers per controller (default 16)")
     parser.add_argument(
+        "--scheduler-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="place the templates of policies with this schedulerName (repeatable; default "
+        "default-scheduler); others are left to their scheduler",
+    )
+    parser.add_argument(
         "--replica-path",
         action="append",
         default=[],
@@ -74,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         paths[key] = path
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if any(not name for name in args.scheduler_name):
+        raise UsageError("--scheduler-name must not be empty")
     if args.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise UsageError(f"--log-level {args.log_level!r} is not debug, info, warning or error")
     try:
@@ -87,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         leader_elect=not args.no_leader_elect,
         grace_seconds=args.grace_seconds,
         workers=args.workers,
+        scheduler_names=tuple(args.scheduler_name) or ("default-scheduler",),
         install_crds=not args.no_install_crds,
         crds=args.crds,
         replica_paths=paths,

@@ -55,6 +55,22 @@ class TargetCluster(ApiModel):
     replicas: int | None = Field(default=None, ge=0)
 
 
+class BindingSchedulePriority(ApiModel):
+    """Karmada's binding priority: the scheduler takes higher ones first."""
+
+    priority: int = 0
+    """The value of the policy's PriorityClass (``schedulePriority``)."""
+
+
+class DependencyReference(ApiModel):
+    """An object that goes along with the template (``propagateDeps``), in its namespace."""
+
+    api_version: str = Field(min_length=1)
+    kind: str = Field(min_length=1)
+    namespace: str | None = None
+    name: str = Field(min_length=1)
+
+
 class ResourceBindingSpec(ApiModel):
     """The schedule: template, policy, total replicas, and the chosen clusters."""
 
@@ -66,6 +82,12 @@ class ResourceBindingSpec(ApiModel):
     """The template's total replicas; unset for kinds without replicas."""
     clusters: list[TargetCluster] = Field(default_factory=list)
     """The chosen clusters and their replicas."""
+    scheduler_name: str | None = None
+    """The scheduler that places this binding, from the policy's ``schedulerName``."""
+    schedule_priority: BindingSchedulePriority | None = None
+    """From the policy's ``schedulePriority``: the order in which bindings are scheduled."""
+    dependencies: list[DependencyReference] = Field(default_factory=list)
+    """``propagateDeps``: the objects the template references, sent to its clusters with it."""
 
 
 class ClusterDecision(ApiModel):

@@ -155,6 +155,10 @@ class Condition(ApiModel):
     observed_generation: int | None = Field(default=None, ge=0)
 
 
+MAX_CONDITION_MESSAGE = 32000
+"""A condition message is cut to this many characters (the schema allows 32768)."""
+
+
 def parse_time(text: Any) -> datetime | None:
     """A Kubernetes timestamp (RFC 3339, ``Z`` or an offset, any sub-second precision) as an
     aware datetime; None for anything missing or unparsable (callers treat that as unknown)."""
@@ -196,7 +200,7 @@ def set_wire_condition(
         "type": type,
         "status": status,
         "reason": reason,
-        "message": message[:32000],
+        "message": message[:MAX_CONDITION_MESSAGE],
         "lastTransitionTime": transition_time(
             previous_status=None if previous is None else previous.get("status"),
             previous_time=None if previous is None else previous.get("lastTransitionTime"),
@@ -241,7 +245,7 @@ def set_condition(
         type=type,
         status=status,
         reason=reason,
-        message=message,
+        message=message[:MAX_CONDITION_MESSAGE],
         last_transition_time=transition,
         observed_generation=observed_generation,
     )

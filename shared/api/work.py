@@ -13,6 +13,8 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from shared.api import names
+from shared.api.interpreter import CustomizationTarget, HealthInterpretation, LocalValueRetention
+from shared.api.interpreter import StatusReflection as StatusReflectionScript
 from shared.api.meta import (
     AGE_COLUMN,
     ApiModel,
@@ -21,6 +23,7 @@ from shared.api.meta import (
     EmbeddedObject,
     KubeObject,
     PrinterColumn,
+    RawObject,
     condition_column,
 )
 
@@ -87,6 +90,23 @@ class ManifestConfigOption(ApiModel):
     feedback_rules: list[FeedbackRule] = Field(default_factory=list)
 
 
+class AgentCustomizationRules(ApiModel):
+    """The scripts of a ResourceInterpreterCustomization the agent runs on its member."""
+
+    retention: LocalValueRetention | None = None
+    status_reflection: StatusReflectionScript | None = None
+    health_interpretation: HealthInterpretation | None = None
+
+
+class WorkInterpreterCustomization(ApiModel):
+    """A copy, made by the hub, of what the agent needs of a ResourceInterpreterCustomization."""
+
+    name: str = Field(min_length=1)
+    """The customization's name on the hub (conditions name it)."""
+    target: CustomizationTarget
+    customizations: AgentCustomizationRules = Field(default_factory=AgentCustomizationRules)
+
+
 class WorkSpec(ApiModel):
     """What the agent should apply on its member, and how."""
 
@@ -98,6 +118,10 @@ class WorkSpec(ApiModel):
     """What to do with applied objects on removal; unset: Foreground."""
     manifest_configs: list[ManifestConfigOption] = Field(default_factory=list)
     """Per-manifest status feedback rules."""
+    interpreter_customizations: list[WorkInterpreterCustomization] = Field(default_factory=list)
+    """The hub's ResourceInterpreterCustomizations for the carried kinds, reduced to the agent's
+    scripts (retention, statusReflection, healthInterpretation): agents cannot read the hub's
+    cluster-scoped objects. A manifest of a kind listed here reports ``reflectedStatus``."""
 
 
 class ManifestIdentifier(ApiModel):
@@ -150,6 +174,9 @@ class ManifestCondition(ApiModel):
     identifier: ManifestIdentifier
     conditions: list[Condition] = Field(default_factory=list)
     status_feedback: StatusFeedback | None = None
+    reflected_status: RawObject | None = None
+    """The object's status as its kind's statusReflection script (or the built-in rule) reports
+    it, for kinds listed in ``spec.interpreterCustomizations``; what the hub aggregates."""
     drifts: list[PatchDetail] = Field(default_factory=list)
     """Fields someone changed on the member (corrected unless ReportDiff)."""
     diffs: list[PatchDetail] = Field(default_factory=list)

@@ -118,6 +118,10 @@ class Interpreter:
         if self._customizations.pop(name, None) is not None:
             self._rebuild()
 
+    def customization(self, name: str) -> ResourceInterpreterCustomization | None:
+        """The user customization of that name (None: none, or a defaults-layer one)."""
+        return self._customizations.get(name)
+
     def customization_names(self) -> list[str]:
         return sorted(self._customizations)
 

@@ -79,6 +79,26 @@ WATCH_GRACE_SECONDS = 5.0
 WATCH_STALL_SECONDS = 25.0
 
 
+def _without_body_walk(api_client: Any) -> None:
+    """Send request bodies as they are, without kubernetes-asyncio's per-request walk over them.
+
+    ``ApiClient.sanitize_for_serialization`` turns generated models and datetimes into JSON
+    types by copying every dict and list of a body, before ``json.dumps`` walks it again. Waybill
+    sends only JSON-decoded dicts and lists, so that walk is pure cost — about four times the
+    ``json.dumps`` of the same body (~45 ms for the status of a 1,000-manifest Work). Dicts and
+    lists (bodies, headers, query parameters) now pass as they are; anything else still takes
+    the library's path.
+    """
+    original = getattr(api_client, "sanitize_for_serialization", None)
+    if original is None:
+        return
+
+    def as_is(obj: Any) -> Any:
+        return obj if isinstance(obj, (dict, list)) else original(obj)
+
+    api_client.sanitize_for_serialization = as_is
+
+
 class KubeClient:
     """An async client for one API server; build it with ``from_kubeconfig``/``from_incluster``.
 
@@ -95,6 +115,7 @@ class KubeClient:
         request_timeout: float = 30.0,
     ) -> None:
         self._api = api_client
+        _without_body_walk(api_client)
         self.name = name
         self.retry_policy = retry_policy
         self.request_timeout = request_timeout

@@ -50,7 +50,7 @@ class Controller(Generic[K]):
     """Runs ``workers`` concurrent reconcile workers over one :class:`WorkQueue`.
 
     Feed keys with ``enqueue`` (e.g. as an informer handler); ``await run()`` until cancelled
-    or ``stop()``.
+    or ``stop()``. ``priority``: keys of higher priority are reconciled first (see ``WorkQueue``).
     """
 
     def __init__(
@@ -60,13 +60,14 @@ class Controller(Generic[K]):
         *,
         workers: int = 1,
         rate_limiter: RateLimiter | None = None,
+        priority: Callable[[K], int] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.name = name
         self._reconcile = reconcile
         self._workers = workers
-        self.queue: WorkQueue[K] = WorkQueue(name=name, rate_limiter=rate_limiter)
+        self.queue: WorkQueue[K] = WorkQueue(name=name, rate_limiter=rate_limiter, priority=priority)
 
     def enqueue(self, key: K) -> None:
         """Queue ``key`` for reconciliation (coalesced with a pending one)."""

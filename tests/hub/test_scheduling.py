@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -312,3 +313,51 @@ def test_stable_when_nothing_changed() -> None:
 def test_bad_placement_is_an_error(placement: dict[str, Any]) -> None:
     with pytest.raises(scheduling.PlacementError):
         scheduling.schedule(policy_spec={"placement": placement}, template=deployment(), clusters=FLEET)
+
+
+@pytest.mark.parametrize(
+    ("placement", "field"),
+    [
+        (
+            {"clusterAffinity": {"labelSelector": {"matchExpressions": [{"key": "a", "operator": "Near"}]}}},
+            "placement.clusterAffinity.labelSelector.matchExpressions[0].operator",
+        ),
+        ({"replicaScheduling": {"replicaDivisionPreference": "Random"}}, "placement.replicaScheduling"),
+        (
+            {"spreadConstraints": [{"spreadByField": "planet"}]},
+            "placement.spreadConstraints[0].spreadByField",
+        ),
+        ({"clusterTolerations": [{"tolerationSeconds": "soon"}]}, "placement.clusterTolerations[0]"),
+        (
+            {"spreadConstraints": [{"spreadByField": "zone", "spreadByLabel": "x"}]},
+            "placement.spreadConstraints[0]",
+        ),
+    ],
+)
+def test_a_placement_that_does_not_parse_names_the_field(placement: dict[str, Any], field: str) -> None:
+    with pytest.raises(scheduling.PlacementError, match=re.escape(field)):
+        scheduling.schedule(
+            placement=scheduling.parse_placement({"placement": placement}),
+            template=deployment(),
+            clusters=FLEET,
+        )
+
+
+def test_the_typed_placement_and_the_wire_spec_decide_alike() -> None:
+    spec = {
+        "placement": {
+            "clusterAffinity": {"labelSelector": {"matchLabels": {"env": "prod"}}},
+            "maxClusters": 1,
+        }
+    }
+    typed = scheduling.schedule(
+        placement=scheduling.parse_placement(spec), template=configmap(), clusters=FLEET
+    )
+    wire = scheduling.schedule(policy_spec=spec, template=configmap(), clusters=FLEET)
+    assert typed.targets == wire.targets and typed.rejections == wire.rejections
+    assert len(typed.targets) == 1
+
+
+def test_a_bad_override_target_cluster_names_the_field() -> None:
+    with pytest.raises(scheduling.PlacementError, match=re.escape("clusterAffinity.exclude")):
+        scheduling.affinity_rejection({"exclude": "a"}, FLEET[0])

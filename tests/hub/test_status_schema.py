@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from hub import status_writes
 from kubesim import SimServer
 from kubesim import schema as sim_schema
-from shared.api import crdgen, names
+from shared.api import crdgen, meta, names
 from shared.kube.client import KubeClient
 from tests.hub.fleet import add_member, eventually, running_hub, settled
 from tests.hub.helpers import configmap, policy
@@ -93,6 +95,52 @@ async def test_every_hub_status_write_fits_the_crd_schema(
         )
         await hub_api.create(configmap("cfg"))
         await hub_api.create(configmap("broken"))
+        # the cluster-scoped twins: a ClusterPropagationPolicy placing a cluster-scoped template
+        # (a ClusterResourceBinding) and a ClusterOverridePolicy
+        await hub_api.create(
+            policy(
+                "roles",
+                namespace=None,
+                selectors=[{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole"}],
+                placement={"clusterAffinity": {"clusterNames": ["a"]}},
+            )
+        )
+        await hub_api.create(
+            {
+                "apiVersion": names.POLICY_API_VERSION,
+                "kind": names.KIND_CLUSTER_OVERRIDE_POLICY,
+                "metadata": {"name": "co"},
+                "spec": {
+                    "resourceSelectors": [
+                        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole"}
+                    ],
+                    "overrideRules": [
+                        {"overriders": {"labelsOverrider": [{"operator": "add", "value": {"from": "co"}}]}}
+                    ],
+                },
+            }
+        )
+        await hub_api.create(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": "viewer"},
+                "rules": [],
+            }
+        )
+
+        async def cluster_binding_scheduled() -> bool:
+            binding = await hub_api.get(
+                names.WORK_API_VERSION,
+                names.KIND_CLUSTER_RESOURCE_BINDING,
+                name="viewer-clusterrole.rbac.authorization.k8s.io",
+            )
+            return any(
+                c["type"] == "Scheduled" and c["status"] == "True"
+                for c in (binding.get("status") or {}).get("conditions") or []
+            )
+
+        await eventually(cluster_binding_scheduled, what="ClusterResourceBinding Scheduled=True")
 
         async def rendered_false() -> bool:
             binding = await hub_api.get(
@@ -120,8 +168,11 @@ async def test_every_hub_status_write_fits_the_crd_schema(
     kinds = {kind for kind, _ in writes}
     for wanted in (
         (names.WORK_GROUP, names.KIND_RESOURCE_BINDING),
+        (names.WORK_GROUP, names.KIND_CLUSTER_RESOURCE_BINDING),
         (names.POLICY_GROUP, names.KIND_PROPAGATION_POLICY),
+        (names.POLICY_GROUP, names.KIND_CLUSTER_PROPAGATION_POLICY),
         (names.POLICY_GROUP, names.KIND_OVERRIDE_POLICY),
+        (names.POLICY_GROUP, names.KIND_CLUSTER_OVERRIDE_POLICY),
         (names.CLUSTER_GROUP, names.KIND_MEMBER_CLUSTER),
     ):
         assert wanted in kinds, f"no {wanted} status write seen: {sorted(kinds)}"
@@ -132,3 +183,46 @@ async def test_every_hub_status_write_fits_the_crd_schema(
         for problem in check_status(kind, status)
     ]
     assert problems == []
+
+
+NOW = "2026-12-06T22:00:00Z"
+
+
+def test_binding_status_is_validated_by_its_model_before_it_is_applied() -> None:
+    good = {
+        "schedulingDecision": {"result": "Scheduled", "targets": [{"cluster": "a", "reason": "Scheduled"}]}
+    }
+    assert status_writes.SCHEDULER.owned(good)["schedulingDecision"] == good["schedulingDecision"]
+    bad = {"schedulingDecision": {"result": "Scheduled", "targets": [{"cluster": "a", "replicas": -1}]}}
+    with pytest.raises(ValidationError, match=r"schedulingDecision\.targets\.0\.(reason|replicas)"):
+        status_writes.SCHEDULER.owned(bad)
+    with pytest.raises(ValidationError, match="conditions"):
+        status_writes.AGGREGATOR.owned({"conditions": [{"type": "Applied", "status": "Maybe"}]})
+
+
+def test_policy_status_is_read_and_written_through_the_model() -> None:
+    written = {
+        "observedGeneration": 2,
+        "claimedTemplates": 3,
+        "conditions": [
+            {"type": "Valid", "status": "True", "reason": "Valid", "message": "", "lastTransitionTime": NOW},
+            {"type": "Odd", "status": "Perhaps"},  # not a condition the model accepts: rewritten away
+        ],
+    }
+    status = status_writes.read_policy_status({"status": written})
+    assert [c.type for c in status.conditions] == ["Valid"]
+    status.conditions = meta.set_condition(status.conditions, type="Valid", status="True", reason="Valid")
+    wire = status_writes.from_model(status)
+    assert wire["conditions"][0]["lastTransitionTime"] == NOW, "unchanged status keeps its time"
+    assert check_status((names.POLICY_GROUP, names.KIND_CLUSTER_PROPAGATION_POLICY), wire) == []
+
+
+def test_member_conditions_go_through_the_model() -> None:
+    ready = meta.set_wire_condition([], type="Ready", status="Unknown", reason="LeaseExpired", now=NOW)
+    agents = [{"type": "AgentThing", "status": "True", "reason": "", "lastTransitionTime": NOW}]
+    out = status_writes.member_conditions([*agents, *ready], own=("Ready",))
+    assert out[0] == agents[0], "the agent's own condition is kept as it is"
+    assert out[1]["reason"] == "LeaseExpired"
+    bad = meta.set_wire_condition([], type="Ready", status="Unknown", reason="not a reason!", now=NOW)
+    with pytest.raises(ValidationError, match="reason"):
+        status_writes.member_conditions(bad, own=("Ready",))

@@ -231,9 +231,13 @@ async def test_unsupported_field_is_refused_by_name_and_claims_nothing(
                 "affine",
                 {
                     "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
-                    "schedulePriority": {
-                        "priorityClassSource": "KubePriorityClass",
-                        "priorityClassName": "high",
+                    "failover": {
+                        "cluster": {
+                            "purgeMode": "Directly",
+                            "statePreservation": {
+                                "rules": [{"aliasLabelName": "example.com/x", "jsonPath": "{.x}"}]
+                            },
+                        }
                     },
                 },
             ),
@@ -251,7 +255,7 @@ async def test_unsupported_field_is_refused_by_name_and_claims_nothing(
 
         condition = await eventually(refused, what="Valid=False")
         assert condition["reason"] == "Unsupported"
-        assert "spec.schedulePriority" in condition["message"]
+        assert "spec.failover.cluster.statePreservation" in condition["message"]
         # Fence: the other template, applied together, has been scheduled and delivered...
         await eventually(
             lambda: member_object(fleet, "eu1", "Deployment", "api", "apps/v1"), what="api on eu1"
@@ -686,10 +690,14 @@ async def test_propagate_deps_follow_their_workloads(sim_factory: SimFactory, tm
         )
         await settled(fleet.hub)
         assert not await present("us1", "Secret", "creds")  # only web needs it, and web is on eu1
-        listed = (await binding(fleet, "web-deployment"))["metadata"]["annotations"][
-            "policy.waybill.dev/dependencies"
+        web_binding = await binding(fleet, "web-deployment")
+        listed = [(d["kind"], d["namespace"], d["name"]) for d in web_binding["spec"]["dependencies"]]
+        assert listed == [
+            ("ConfigMap", "shop", "settings"),
+            ("Secret", "shop", "creds"),
+            ("ServiceAccount", "shop", "runner"),
         ]
-        assert listed == "ConfigMap/shop/settings, Secret/shop/creds, ServiceAccount/shop/runner"
+        assert "policy.waybill.dev/dependencies" not in (web_binding["metadata"].get("annotations") or {})
         assert not await present("eu1", "ConfigMap", "unrelated") and not await present(
             "us1", "ConfigMap", "unrelated"
         )

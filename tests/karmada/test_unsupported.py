@@ -65,16 +65,16 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("preserve is implemented", _pp(preserveResourcesOnDeletion=True), []),
     ("lazy is implemented", _pp(activationPreference="Lazy"), []),
     (
-        "schedulePriority",
+        "schedulePriority is implemented",
         _pp(schedulePriority={"priorityClassSource": "KubePriorityClass", "priorityClassName": "high"}),
-        ["spec.schedulePriority"],
+        [],
     ),
     (
         "workloadAffinity is implemented",
         _pp(placement={"workloadAffinity": {"affinity": {"groupByLabelKey": "app"}}}),
         [],
     ),
-    ("another scheduler", _pp(schedulerName="my-scheduler"), ["spec.schedulerName"]),
+    ("another scheduler is left to it", _pp(schedulerName="my-scheduler"), []),
     # No-op values of those fields are not uses: a Karmada file that spells out the defaults is fine.
     (
         "defaults spelled out",
@@ -106,15 +106,22 @@ def test_unsupported_fields_are_named(policy: dict[str, Any], expected: list[str
 
 
 def test_several_at_once_in_one_message() -> None:
+    rules = {"rules": [{"aliasLabelName": "a", "jsonPath": "{.x}"}]}
     problems = unsupported_fields(
         _pp(
             schedulerName="mine",
             dependentOverrides=[],
             association=True,
-            schedulePriority={"priorityClassSource": "KubePriorityClass", "priorityClassName": "x"},
+            failover={
+                "application": {"decisionConditions": {}, "statePreservation": rules},
+                "cluster": {"statePreservation": rules},
+            },
         )
     )
-    assert {p.path for p in problems} == {"spec.schedulerName", "spec.schedulePriority"}
+    assert {p.path for p in problems} == {
+        "spec.failover.application.statePreservation",
+        "spec.failover.cluster.statePreservation",
+    }
 
 
 def test_every_documented_path_has_a_case() -> None:

@@ -67,6 +67,7 @@ def test_policy_scope(policy_kind: str, policy_ns: str, template_ns: str, allowe
 
 def test_namespaced_policy_never_claims_cluster_scoped_or_foreign_templates() -> None:
     pp = {
+        "apiVersion": "policy.waybill.dev/v1alpha1",
         "kind": "PropagationPolicy",
         "metadata": {"name": "grab", "namespace": "team-a"},
         "spec": {

@@ -78,6 +78,7 @@ def test_unknown_fields_are_preserved_only_under_embedded_and_raw_values() -> No
         ("ClusterOverridePolicy", ".spec.overrideRules[].overriders.plaintext[].value"),
         ("ClusterOverridePolicy", ".spec.overriders.plaintext[].value"),
         ("Work", ".spec.workload.manifests[]"),
+        ("Work", ".status.manifestConditions[].reflectedStatus"),  # any kind's status (interpreter)
         ("AppliedWork", ".status.work.spec.workload.manifests[]"),  # the agent's copy of its Work
         ("ResourceBinding", ".status.aggregatedStatus[].status"),
         ("ClusterResourceBinding", ".status.aggregatedStatus[].status"),
