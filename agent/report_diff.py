@@ -84,16 +84,37 @@ def result(
     owned: bool,
     held: bool,
     removed: list[drift.FieldDiff],
+    desired: Mapping[str, Any] | None = None,
 ) -> ManifestResult:
     """A ReportDiff manifest's result: the differences plus the fields an apply would remove,
-    and reason ``NotTakenOver`` when an apply would leave the object alone."""
-    diffs = [*action.diffs, *removed]
+    and reason ``NotTakenOver`` when an apply would leave the object alone.
+
+    ``desired`` is what the apply would write (after the kind's Retain script): a difference
+    where it already holds the member's value (a field the script keeps) is no change."""
+    kept = [d for d in action.diffs if desired is None or not _keeps(desired, d)]
+    diffs = [*kept, *removed]
     message = f"{len(diffs)} field(s) differ" if live is not None and diffs else action.message
     left_alone = takeover_refusal(
         strategy, exists=live is not None, owned=owned, held=held, differs=bool(diffs)
     )
     reason = REASON_NOT_TAKEN_OVER if left_alone else action.reason
     return ManifestResult(ident, False, reason, left_alone or message, diffs=diffs, report_diff=True)
+
+
+def _keeps(desired: Mapping[str, Any], difference: drift.FieldDiff) -> bool:
+    """Whether ``desired`` holds the member's value at the difference's path."""
+    if difference.member_value is None or difference.member_value == drift.REDACTED:
+        return False
+    current: Any = desired
+    for token in difference.path.strip("/").split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(current, Mapping) and token in current:
+            current = current[token]
+        elif isinstance(current, list) and token.isdigit() and int(token) < len(current):
+            current = current[int(token)]
+        else:
+            return False
+    return bool(current == difference.member_value)
 
 
 def refused(decoded: Iterable[DecodedManifest], message: str) -> dict[int, ManifestResult]:

@@ -492,7 +492,7 @@ class WorkSyncer:
                     removed = await self._removed_fields(desired, ident, namespace, action.respected)
                 return report_diff.result(
                     ident, action, strategy=strategy, live=live, owned=owned, held=holder is not None,
-                    removed=removed,
+                    removed=removed, desired=desired,
                 ), None
             if action.type == ActionType.SKIP:
                 return ManifestResult(ident, False, action.reason, action.message, diffs=action.diffs), None

@@ -32,6 +32,7 @@ from shared.api.policy import (
     OverridePolicy,
     PropagationPolicy,
 )
+from shared.interpreter import Interpreter
 from shared.kube.client import KubeClient
 from waybill import connect, diffing, plan_sources
 from waybill.errors import CommandFailed, UsageError
@@ -214,12 +215,30 @@ class Planned:
     plans: list[planning.TemplatePlan]
     members: list[Mapping[str, Any]]
     takeover: dict[PolicyRef, str | None]  # each policy's whenToTakeOver (from conflictResolution)
+    interpreter: Interpreter  # with the ResourceInterpreterCustomizations of FILE and the hub
     live: set[plan_sources.Identity] = field(default_factory=set)
 
 
 def _is_customization(obj: Mapping[str, Any]) -> bool:
     group = str(obj.get("apiVersion", "")).split("/")[0]
     return group == names.CONFIG_GROUP and obj.get("kind") == names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION
+
+
+def interpreter_of(customizations: list[Mapping[str, Any]]) -> Interpreter:
+    """The hub's interpreter for these customizations (the hub's ``--replica-path`` shorthands
+    aside); one that does not parse is left out and one whose script does not compile is kept as
+    that error (its operation fails in the plan as on the hub), each with a warning naming it."""
+    interpreter = Interpreter()
+    for ric in sorted(customizations, key=lambda c: str((c.get("metadata") or {}).get("name"))):
+        name = (ric.get("metadata") or {}).get("name")
+        try:
+            problems = interpreter.set_customization(ric)
+        except ValueError as exc:  # pydantic's ValidationError too
+            print(f"warning: ResourceInterpreterCustomization {name} is left out: {exc}", file=sys.stderr)
+            continue
+        for problem in problems:
+            print(f"warning: ResourceInterpreterCustomization {name}: {problem}", file=sys.stderr)
+    return interpreter
 
 
 def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> Planned:
@@ -241,22 +260,14 @@ def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> 
     clusters = [ClusterView.from_member(m) for m in groups["members"]]
     if not clusters:
         print("warning: no MemberClusters given (add them to the file or pass --kubeconfig)", file=sys.stderr)
-    kinds = {(str(t.get("apiVersion")), str(t.get("kind"))) for t in groups["templates"]}
-    for ric in customizations:
-        target = (ric.get("spec") or {}).get("target") or {}
-        if (str(target.get("apiVersion")), str(target.get("kind"))) in kinds:
-            print(
-                f"warning: ResourceInterpreterCustomization {(ric.get('metadata') or {}).get('name')} "
-                f"customizes {target.get('apiVersion')} {target.get('kind')}: this plan divides replicas "
-                "and renders by the built-in rules (it does not run interpreter customizations)",
-                file=sys.stderr,
-            )
+    interpreter = interpreter_of(customizations)
     try:
         plans = planning.plan(
             templates=groups["templates"],
             policies=groups["policies"],
             override_policies=groups["overrides"],
             clusters=clusters,
+            interpreter=interpreter,
         )
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # The schema check above should catch bad input first; a planner surprise is still
@@ -266,7 +277,7 @@ def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> 
         PolicyRef.of(p): rendering.WorkOptions.for_policy(p.get("spec") or {}).when_to_take_over
         for p in groups["policies"]
     }
-    return Planned(plans=plans, members=list(groups["members"]), takeover=takeover)
+    return Planned(plans=plans, members=list(groups["members"]), takeover=takeover, interpreter=interpreter)
 
 
 async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects: list[dict[str, Any]]) -> int:
@@ -291,6 +302,7 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
             members=planned.members,
             wait_seconds=args.diff_timeout,
             takeover=planned.takeover,
+            interpreter=planned.interpreter,
             placed_now={key: list(now.clusters) for key, now in read.placements.items()},
         )
         print(diffing.render(answered))

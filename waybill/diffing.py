@@ -29,13 +29,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub import manifest_sealing, overrides, planning
+from hub import interpretation, manifest_sealing, overrides, planning
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateRef
 from shared.api import names
 from shared.api.meta import parse_time
+from shared.interpreter import Interpreter
 from shared.kube.client import KubeClient
 from shared.kube.errors import ApiError, Forbidden, NotFound
+from waybill import plan_sources
 
 DEFAULT_TIMEOUT = 30.0
 POLL_SECONDS = 0.25  # one list of this preview's Works per round, whatever the member count
@@ -130,6 +132,7 @@ def preview_works(
     preview_id: str,
     expires: datetime,
     takeover: Mapping[PolicyRef, str | None] | None = None,
+    interpreter: Interpreter | None = None,
 ) -> PreviewSet:
     """The preview Works per member (pure).
 
@@ -137,7 +140,9 @@ def preview_works(
     sealed to the member's key as the hub would, so the preview Work reveals no more than a
     real Work does. ``takeover`` is each policy's ``whenToTakeOver`` (its Works' strategy, from
     ``conflictResolution``): manifests of policies that differ go in different Works, so the
-    agent says which objects a real apply would not take over.
+    agent says which objects a real apply would not take over. Like the hub's Works, each
+    carries the ``interpreterCustomizations`` its manifests need on the member (health, status
+    reflection, retention).
     """
     by_name = {str((m.get("metadata") or {}).get("name", "")): m for m in members}
     groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
@@ -165,6 +170,11 @@ def preview_works(
             continue
         strategy = {"type": "ReportDiff", **({"whenToTakeOver": when} if when else {})}
         for part in _parts(items):
+            manifests = [m for _, m in part]
+            spec: dict[str, Any] = {"workload": {"manifests": manifests}, "applyStrategy": strategy}
+            scripts = interpretation.agent_customizations(manifests, interpreter)
+            if scripts:
+                spec["interpreterCustomizations"] = scripts
             number = index.get(namespace, 0)
             index[namespace] = number + 1
             work = {
@@ -176,7 +186,7 @@ def preview_works(
                     "labels": {names.LABEL_PREVIEW: preview_id, names.LABEL_CLUSTER: cluster},
                     "annotations": {names.ANNOTATION_PREVIEW_EXPIRES: stamp},
                 },
-                "spec": {"workload": {"manifests": [m for _, m in part]}, "applyStrategy": strategy},
+                "spec": spec,
             }
             out.works.append(PreviewWork(cluster=cluster, work=work, manifests=[ref for ref, _ in part]))
     for cluster in out.refused:
@@ -184,11 +194,8 @@ def preview_works(
     return out
 
 
-Identity = tuple[str, str, str, str]  # a template's group, kind, namespace, name
-
-
 def removals(
-    plans: Sequence[planning.TemplatePlan], placed_now: Mapping[Identity, Collection[str]]
+    plans: Sequence[planning.TemplatePlan], placed_now: Mapping[plan_sources.Identity, Collection[str]]
 ) -> dict[str, list[ManifestDiff]]:
     """Per member, the planned templates placed there now that the plan no longer places there
     (``placed_now``: template → its current clusters, from the bindings) (pure)."""
@@ -356,7 +363,8 @@ async def preview(
     wait_seconds: float,
     preview_id: str | None = None,
     takeover: Mapping[PolicyRef, str | None] | None = None,
-    placed_now: Mapping[Identity, Collection[str]] | None = None,
+    placed_now: Mapping[plan_sources.Identity, Collection[str]] | None = None,
+    interpreter: Interpreter | None = None,
 ) -> list[MemberAnswer]:
     """Write the preview Works, wait up to ``wait_seconds`` for the agents, remove the Works.
 
@@ -369,6 +377,7 @@ async def preview(
         preview_id=preview_id,
         expires=now + timedelta(seconds=wait_seconds) + EXPIRY_SLACK,
         takeover=takeover,
+        interpreter=interpreter,
     )
     works = planned.works
     by_name = {str((m.get("metadata") or {}).get("name", "")): m for m in members}

@@ -3,7 +3,8 @@
 The file's objects **replace** the hub's objects of the same identity (group, kind, namespace,
 name): a changed policy is planned instead of its live version, never beside it. From the hub
 come the MemberClusters, the four policy kinds, ResourceInterpreterCustomizations (where the
-hub serves the kind) and the **live templates** that the file's propagation and override
+hub serves the kind), the bindings (where each template is placed now: ``placements``) and
+the **live templates** that the file's propagation and override
 policies select — in their new and in their live versions, so a template a narrowed policy
 lets go is planned too. A template the file holds replaces its live copy. A kind the hub does
 not serve (NotFound) or the user may not read (Forbidden) is a warning, not a failure.
@@ -15,7 +16,8 @@ the live templates; otherwise a diff would show them as removed. A template the 
 is a usage error naming it; one it cannot check (kind not served, Forbidden, namespace missing)
 is planned as written, with a warning.
 
-``relevant_templates`` and ``merge`` are pure; ``read_hub`` and ``as_stored`` are the I/O shell.
+``relevant_templates``, ``merge`` and ``placements`` are pure; ``read_hub`` and ``as_stored``
+are the I/O shell.
 """
 
 from __future__ import annotations

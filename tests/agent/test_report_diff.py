@@ -10,7 +10,7 @@ import pytest
 from agent import report_diff
 from agent.drift import REDACTED, FieldDiff
 from agent.manifests import decode_manifests
-from agent.takeover import Strategy
+from agent.takeover import Action, ActionType, Strategy
 from shared.api import names
 
 MANAGER = "waybill-agent"
@@ -176,3 +176,20 @@ def test_only_preview_works_carry_nothing_and_must_report_diff() -> None:
     decoded = decode_manifests([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}])
     results = report_diff.refused(decoded, why)
     assert [r.reason for r in results.values()] == ["PreviewNotReportDiff"] and not results[0].applied
+
+
+def test_a_field_the_retain_script_keeps_is_no_change() -> None:
+    action = Action(
+        ActionType.REPORT_DIFF,
+        "DiffReported",
+        diffs=[FieldDiff("/spec/count", 5, 2), FieldDiff("/spec/template/spec/containers/0/image", "a", "b")],
+    )
+    retained = {"spec": {"count": 5, "template": {"spec": {"containers": [{"name": "c", "image": "b"}]}}}}
+    [decoded] = decode_manifests([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}])
+    ident = decoded.identifier
+    result = report_diff.result(
+        ident, action, strategy=Strategy(type="ReportDiff"), live={}, owned=False, held=True, removed=[],
+        desired=retained,
+    )  # fmt: skip
+    assert [d.path for d in result.diffs] == ["/spec/template/spec/containers/0/image"]
+    assert result.message == "1 field(s) differ" and result.report_diff

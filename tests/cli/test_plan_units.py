@@ -297,15 +297,62 @@ def test_a_bad_customization_names_its_field_and_hub_kinds_are_not_planned(
     )
 
 
-def test_a_customization_of_a_planned_kind_is_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
-    ric = {
+def widget_customization(**scripts: str) -> dict[str, Any]:
+    return {
         "apiVersion": names.CONFIG_API_VERSION,
         "kind": names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION,
-        "metadata": {"name": "deployments"},
-        "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment"}, "customizations": {}},
+        "metadata": {"name": "widgets"},
+        "spec": {
+            "target": {"apiVersion": "example.com/v1", "kind": "Widget"},
+            "customizations": {field: {"luaScript": script} for field, script in scripts.items()},
+        },
     }
-    objects = [ric, deployment("web"), policy("web", selectors=SELECT_WEB, clusters=["eu1"]), member("eu1")]
-    planned_ = cmd_plan.make_plan("f.yaml", objects, hub=False)
-    assert [str(p.template) for p in planned_.plans] == ["Deployment/shop/web"]  # not planned as a template
-    err = capsys.readouterr().err
-    assert "warning: ResourceInterpreterCustomization deployments customizes apps/v1 Deployment" in err
+
+
+GET_COUNT = "function GetReplicas(obj) return obj.spec.count end"
+REVISE_COUNT = "function ReviseReplica(obj, desired) obj.spec.count = desired return obj end"
+HEALTHY = "function InterpretHealth(obj) return obj.status ~= nil and obj.status.ready end"
+
+
+def widget_objects(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+    divided = policy(
+        "w", selectors=[{"apiVersion": "example.com/v1", "kind": "Widget"}], clusters=["eu1", "us1"]
+    )
+    divided["spec"]["placement"]["replicaScheduling"] = {
+        "replicaSchedulingType": "Divided",
+        "replicaDivisionPreference": "Weighted",
+    }
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w", "namespace": "shop"},
+    }
+    widget["spec"] = {"count": 4}
+    return [*extra, widget, divided, member("eu1"), member("us1")]
+
+
+def test_the_plan_runs_interpreter_customizations_like_the_hub(capsys: pytest.CaptureFixture[str]) -> None:
+    custom = widget_customization(
+        replicaResource=GET_COUNT, replicaRevision=REVISE_COUNT, healthInterpretation=HEALTHY
+    )
+    planned_ = cmd_plan.make_plan("f.yaml", widget_objects(custom), hub=False)
+    [entry] = planned_.plans  # the customization itself is not planned as a template
+    assert {c: m["spec"]["count"] for c, m in entry.manifests.items()} == {"eu1": 2, "us1": 2}
+    # without it the hub knows no replicas of a Widget: each member gets the whole count
+    [plain] = cmd_plan.make_plan("f.yaml", widget_objects(), hub=False).plans
+    assert {c: m["spec"]["count"] for c, m in plain.manifests.items()} == {"eu1": 4, "us1": 4}
+    # the preview Works carry the agent's scripts, as the hub's Works do
+    found = diffing.preview_works(
+        planned_.plans,
+        [member("eu1")],
+        preview_id="i",
+        expires=datetime.now(UTC),
+        interpreter=planned_.interpreter,
+    )
+    [carried] = found.works[0].work["spec"]["interpreterCustomizations"]
+    assert carried["name"] == "widgets" and list(carried["customizations"]) == ["healthInterpretation"]
+    # a script that does not compile: a warning naming it, and its operation fails as on the hub
+    cmd_plan.make_plan(
+        "f.yaml", widget_objects(widget_customization(replicaResource="function (")), hub=False
+    )
+    assert "warning: ResourceInterpreterCustomization widgets:" in capsys.readouterr().err
