@@ -15,7 +15,11 @@ verb on the member API servers (the agents), bytes written, watch events deliver
 figure per member. The floor per member is one Work write by the hub, one apply on the member
 and one Work status write by the agent, plus what aggregation needs.
 
-    python benchmarks/request_counts.py [--members 3] [--settle 1.0] [--available-hold S] [--json]
+    python benchmarks/request_counts.py [--members 3] [--settle 1.0] [--available-hold S] [--profile] [--json]
+
+``--profile`` runs cProfile over the window and prints the CPU it saw by component (Waybill's
+packages, kubesim, libraries): everything runs in this process, so that is the whole cost of
+the change on every party.
 
 This script reads the members under its own identity (``bench-driver``), which is not counted.
 """
@@ -84,8 +88,41 @@ async def wait_for(check: Any, *, within: float, what: str) -> None:
         await asyncio.sleep(0.02)
 
 
+def cpu_by_component(profile: Any) -> dict[str, float]:
+    """Own CPU seconds of a cProfile run, by where the code lives (Waybill package or library)."""
+    import pstats
+
+    stats = pstats.Stats(profile)
+    out: Counter[str] = Counter()
+    for (path, _, func), row in stats.stats.items():  # type: ignore[attr-defined]
+        parts = Path(path).parts
+        if "site-packages" in parts:
+            where = parts[parts.index("site-packages") + 1]
+        elif path == "~":
+            where = "builtins: " + func.split(" of ")[0].strip("<>").replace("method ", "")[:30]
+        elif any(p in parts for p in ("kubesim", "agent", "hub", "shared", "waybill")):
+            where = next(p for p in parts if p in ("kubesim", "agent", "hub", "shared", "waybill"))
+        else:
+            where = "stdlib: " + Path(path).stem
+        out[where] += row[2]
+    return dict(out.most_common())
+
+
+def top_functions(profile: Any, count: int = 25) -> list[str]:
+    import pstats
+
+    stats = pstats.Stats(profile)
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][3], reverse=True)  # type: ignore[attr-defined]
+    wanted = [r for r in rows if any(p in r[0][0] for p in ("/kubesim/", "/agent/", "/hub/", "/shared/"))]
+    return [
+        f"{cum * 1000:8.1f} ms cum {own * 1000:7.1f} ms own {calls:>7} calls  {func}  "
+        f"{Path(path).parent.name}/{Path(path).name}:{line}"
+        for (path, line, func), (_, calls, own, cum, _) in wanted[:count]
+    ]
+
+
 async def measure(
-    *, members: int, settle: float, workdir: Path, available_hold: float | None = None
+    *, members: int, settle: float, workdir: Path, available_hold: float | None = None, profile: bool = False
 ) -> dict[str, Any]:
     from agent.config import AgentConfig
     from agent.runner import Agent
@@ -185,6 +222,12 @@ async def measure(
         for server in servers:
             server.audit.reset()
             server.audit.enable()
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)  # CPU, not wall (no idle in poll)
+            profiler.enable()
         started = time.monotonic()
         await driver.apply(template("nginx:2.0"), field_manager="bench")
         await wait_for(lambda: converged("nginx:2.0"), within=60, what="the change")
@@ -192,6 +235,12 @@ async def measure(
         await asyncio.sleep(settle)  # writes that trail the last report (throttled status writes)
         for server in servers:
             server.audit.disable()
+        cpu: dict[str, float] = {}
+        top: list[str] = []
+        if profiler is not None:
+            profiler.disable()
+            cpu = cpu_by_component(profiler)
+            top = top_functions(profiler)
 
         hub_audit = hub_sim.audit
         hub_requests: Counter[str] = Counter()
@@ -235,6 +284,8 @@ async def measure(
             "member_bytes_written": member_bytes,
             "hub_watch_events": dict(sorted(hub_events.items())),
             "member_watch_events": member_events,
+            **({"cpu_seconds_by_component": {k: round(v, 4) for k, v in cpu.items()}} if cpu else {}),
+            **({"top_functions": top} if top else {}),
         }
     finally:
         for agent in agents:
@@ -268,6 +319,16 @@ def report(result: dict[str, Any]) -> str:
     lines.append(f"member bytes written: {result['member_bytes_written']}")
     lines.append(f"watch events delivered on the hub: {result['hub_watch_events']}")
     lines.append(f"watch events delivered on members: {result['member_watch_events']}")
+    if "cpu_seconds_by_component" in result:
+        total = sum(result["cpu_seconds_by_component"].values())
+        lines.append(
+            f"CPU in the window (everything runs in this process): {total * 1000:.0f} ms, "
+            f"{total * 1000 / n:.1f} ms per member; own time by component (top 15):"
+        )
+        for key, value in list(result["cpu_seconds_by_component"].items())[:15]:
+            lines.append(f"  {key:<40} {value * 1000:>8.1f} ms {value / total:>6.1%}")
+        lines.append("Waybill and kubesim functions by inclusive CPU (top 25):")
+        lines += [f"  {row}" for row in result.get("top_functions", [])]
     return "\n".join(lines)
 
 
@@ -279,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         "--available-hold", type=float, default=None,
         help="the agents' AgentConfig.available_hold (default: its default)",
     )
+    parser.add_argument("--profile", action="store_true", help="cProfile the window: CPU by component")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
     from shared.ops.logging import configure
@@ -286,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     configure(level="warning")
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(measure(
-            members=args.members, settle=args.settle, workdir=Path(tmp), available_hold=args.available_hold
+            members=args.members, settle=args.settle, workdir=Path(tmp), available_hold=args.available_hold,
+            profile=args.profile,
         ))
     print(json.dumps(result, sort_keys=True) if args.json else report(result))
     return 0

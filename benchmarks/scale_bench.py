@@ -33,6 +33,7 @@ not-ready NoSchedule taint and is not scheduled to. Only hub-side work is measur
   process, not listed over HTTP, so polling costs nothing measurable.
 
     python benchmarks/scale_bench.py [--scenarios placement,works,coldstart,fleet] [--members N]
+        [--placement-only]
 """
 
 from __future__ import annotations
@@ -459,13 +460,13 @@ async def fleet_step(
     )
 
 
-async def scenario_fleet(workdir: Path, *, members: int = 5000) -> None:
+async def scenario_fleet(workdir: Path, *, members: int = 5000, placement_only: bool = False) -> None:
     slots, templates, policies = 10, 1000, 10
     gold = min(1000, members)
     async with hub_server(workdir) as (hub, hub_api):
         await register_members(hub_api, count=members, gold=gold, slots=slots)
         await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
-        for index in range(templates):
+        for index in range(0 if placement_only else templates):
             await hub_api.create(
                 {
                     "apiVersion": "v1",
@@ -524,6 +525,8 @@ async def scenario_fleet(workdir: Path, *, members: int = 5000) -> None:
                 watch=watch, hub_pid=proc.pid, members=members,
                 done=lambda: set(watch.manifests_by_slot().get("gold", {})) == gold_namespaces, within=600,
             )
+            if placement_only:
+                return
 
             def placed(where: dict[str, str]) -> Callable[[], bool]:
                 """Every policy's Works carry its 100 templates on exactly the members of its slot."""
@@ -601,13 +604,16 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", default="placement,works,coldstart")
     parser.add_argument("--members", type=int, default=5000, help="fleet: registered members (default 5,000)")
+    parser.add_argument(
+        "--placement-only", action="store_true", help="fleet: stop after the first placement (no templates)"
+    )
     args = parser.parse_args()
     configure(level="warning")
     for name in args.scenarios.split(","):
         with tempfile.TemporaryDirectory(prefix=f"waybill-scale-{name}-") as tmp:
             try:
                 if name == "fleet":
-                    await scenario_fleet(Path(tmp), members=args.members)
+                    await scenario_fleet(Path(tmp), members=args.members, placement_only=args.placement_only)
                 else:
                     await SCENARIOS[name](Path(tmp))
             except Exception:
