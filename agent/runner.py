@@ -326,7 +326,7 @@ async def run_agent(
             hub_api, namespace=namespace, cluster=config.cluster, attempts=identity_attempts,
             delay=min(config.heartbeat_interval, 2.0),
         )
-        await identity.ensure_sole_agent(hub_api, namespace=namespace, me=me)
+        await identity.ensure_sole_agent(hub_api, namespace=namespace, me=me, cluster=config.cluster)
         await agent.start()
 
     try:
