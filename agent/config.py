@@ -21,6 +21,9 @@ class AgentConfig:
     field_manager: str = names.FIELD_MANAGER_AGENT
     # Managers whose fields the agent leaves alone (besides scale-subresource writers).
     respected_managers: tuple[str, ...] = ()
+    # Managers whose spec.replicas the agent leaves alone (besides HPAs and scale-subresource
+    # writers, and those a manifest's waybill.dev/replica-managers annotation lists): --replica-managers.
+    replica_managers: tuple[str, ...] = ()
     heartbeat_interval: float = 10.0
     lease_duration_seconds: int = 40
     member_status_interval: float = 60.0

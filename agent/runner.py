@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import applied_work as aw
-from agent import identity
+from agent import identity, replica_owners
 from agent.claims import DeletionTap, WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
@@ -38,6 +38,7 @@ from shared.ops.logging import get_logger
 from shared.runtime.controller import Controller
 
 _log = get_logger("agent.runner")
+FLUSH_TIMEOUT_SECONDS = 5.0  # a graceful stop writes pending record resourceVersions within this
 
 
 async def find_member_namespace(
@@ -142,6 +143,8 @@ class Agent:
         self.keyring: Keyring | None = None
         self.claims: WorkClaims | None = None
         self.served_apis: ServedApis | None = None
+        self.syncer: WorkSyncer | None = None
+        self.hpas: replica_owners.HorizontalPodAutoscalers | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -178,6 +181,13 @@ class Agent:
             on_change=enqueue,
             field_manager=self.config.field_manager,
         )
+        works = self.works
+
+        def enqueue_all() -> None:  # an HPA appeared, changed or went: rare; every Work looks again
+            for key in list(works.keys()):
+                enqueue(key)
+
+        self.hpas = replica_owners.HorizontalPodAutoscalers(self.member_api, on_change=enqueue_all)
         syncer = WorkSyncer(
             self.member_api,
             config=cfg,
@@ -185,6 +195,7 @@ class Agent:
             claims=self.claims,
             on_handover=enqueue,
             keyring=self.keyring,
+            hpas=self.hpas,
         )
         events = EventRecorder(self.hub_api, host=cfg.holder_identity or socket.gethostname())
         self.applied_works = Informer(
@@ -196,6 +207,7 @@ class Agent:
             transform=_identity_only,  # records and Work copies are read when needed, not cached
         )
         syncer.records.attach(self.applied_works)  # a kept AppliedWork is served without a GET
+        self.syncer = syncer
         work_controller = WorkController(
             self.hub_api,
             works=self.works,
@@ -218,6 +230,7 @@ class Agent:
         ]
         self.works.start()
         self.applied_works.start()
+        self.hpas.start()
         # New or removed CRDs on the member reach MemberCluster.status at once, not at the next
         # periodic status write (see agent/served_apis.py).
         self.served_apis = ServedApis(self.member_api, report=self.membership.write_member_status)
@@ -245,11 +258,18 @@ class Agent:
     async def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()
+        if self.syncer is not None:
+            # resourceVersions of the last writes into the records, so the next agent need not
+            # apply those objects again (bounded: a stop must not hang on an unreachable member)
+            with contextlib.suppress(ApiError, TimeoutError):
+                await asyncio.wait_for(self.syncer.flush(), timeout=FLUSH_TIMEOUT_SECONDS)
         for informer in (self.works, self.applied_works):
             if informer is not None:
                 await informer.stop()
         if self.cache is not None:
             await self.cache.stop()
+        if self.hpas is not None:
+            await self.hpas.stop()
         if self.served_apis is not None:
             await self.served_apis.stop()
         for task in self._tasks:

@@ -2,7 +2,8 @@
 
 A namespace labelled ``waybill.dev/member=<name>`` registers a member: the hub creates the
 MemberCluster ``<name>`` there if it is missing. From the heartbeat Lease (``hub.membership``)
-it sets ``Ready=Unknown`` and the ``cluster.waybill.dev/unreachable`` NoSchedule taint when the
+it sets ``Ready=Unknown`` and the ``cluster.waybill.dev/not-ready`` NoSchedule taint until the
+first heartbeat (``AwaitingAgent``), the ``cluster.waybill.dev/unreachable`` one when the
 Lease expires, adds the same key as NoExecute once the Lease has been expired for
 ``failover_eviction_seconds`` (``hub.failover``: cluster failover, as Karmada's Failover gate),
 and undoes all of it when the Lease is renewed; it looks again just after the Lease would
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from hub import conditions, failover, membership, report_trust, status_writes
+from hub import conditions, failover, member_presence, membership, report_trust, status_writes
 from hub.state import HubState
 from shared.api import names
 from shared.kube import errors
@@ -55,7 +56,7 @@ class MembersController:
             return None
         member = self.state.members.get(f"{key}/{cluster}")
         if member is None:
-            await self._create_member(key, cluster)
+            await self._create_member(key, cluster, now=self.now())
             return Result(requeue_after=0.2)
         now = self.now()
         lease = self.state.leases.get(f"{key}/{names.HEARTBEAT_LEASE_NAME}")
@@ -64,9 +65,11 @@ class MembersController:
         plan = failover.desired_health_taints(
             taints,
             unreachable=health.unreachable_taint,
-            not_ready=health.ready_status is None and _reported_ready(member) == "False",
+            not_ready=health.awaiting_agent
+            or (health.ready_status is None and _reported_ready(member) == "False"),
             now=now,
-            eviction_seconds=self.failover_eviction_seconds,
+            # a member that never connected runs nothing of ours: keep new work away, evict nothing
+            eviction_seconds=None if health.awaiting_agent else self.failover_eviction_seconds,
         )
         wanted_taints = plan.taints
         if wanted_taints != taints:
@@ -115,12 +118,13 @@ class MembersController:
         waits = [w for w in (wait, plan.recheck_after) if w is not None]
         return Result(requeue_after=min(waits)) if waits else None
 
-    async def _create_member(self, namespace: str, cluster: str) -> None:
+    async def _create_member(self, namespace: str, cluster: str, *, now: datetime) -> None:
+        # born not-ready: nothing is scheduled to it before its agent's first heartbeat
         body: dict[str, Any] = {
             "apiVersion": names.CLUSTER_API_VERSION,
             "kind": names.KIND_MEMBER_CLUSTER,
             "metadata": {"name": cluster, "namespace": namespace},
-            "spec": {"syncMode": "Pull"},
+            "spec": {"syncMode": "Pull", "taints": [member_presence.not_ready_taint(now)]},
         }
         try:
             await self.state.hub_api.create(body)

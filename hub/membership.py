@@ -7,8 +7,10 @@ plus its duration (at least the hub's grace period) with the current time:
   unreachable, Ready goes back to True (reason ``HeartbeatResumed``) and the
   ``cluster.waybill.dev/unreachable`` NoSchedule taint is removed;
 * expired Lease → ``Ready=Unknown`` (reason ``LeaseExpired``) and the NoSchedule taint;
-* no Lease yet → ``Ready=Unknown`` (reason ``AwaitingAgent``) and no taint: a freshly joined
-  member may receive Works before its agent first connects (they wait in its namespace).
+* no Lease yet → ``Ready=Unknown`` (reason ``AwaitingAgent``) and the
+  ``cluster.waybill.dev/not-ready`` NoSchedule taint (Karmada's ``cluster.karmada.io/not-ready``
+  means the same, see ``hub.failover``): a member whose agent never connected is not
+  schedulable until its first heartbeat, as Karmada taints a cluster without a Ready condition.
 
 NoSchedule only keeps new placements away: nothing is moved off a member because its heartbeat
 stopped (see ``hub.scheduling``).
@@ -33,12 +35,14 @@ HUB_REASONS = (REASON_LEASE_EXPIRED, REASON_AWAITING_AGENT)
 
 @dataclass(frozen=True)
 class Health:
-    """What the hub should write: the Ready condition (None: leave the agent's) and the taint."""
+    """What the hub should write: the Ready condition (None: leave the agent's) and the taints."""
 
     ready_status: str | None
     reason: str
     message: str
     unreachable_taint: bool
+    awaiting_agent: bool = False
+    """No first heartbeat yet: the member carries the not-ready NoSchedule taint."""
 
 
 def _ready(member: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -62,7 +66,9 @@ def assess(
 ) -> Health:
     """Decide the member's Ready condition and unreachable taint from its Lease."""
     if lease is None:
-        return Health("Unknown", REASON_AWAITING_AGENT, "no heartbeat from the agent yet", False)
+        return Health(
+            "Unknown", REASON_AWAITING_AGENT, "no heartbeat from the agent yet", False, awaiting_agent=True
+        )
     expiry = lease_expiry(lease, grace_seconds=grace_seconds)
     if expiry is None or now >= expiry:
         when = expiry.isoformat() if expiry else "never renewed"

@@ -22,6 +22,7 @@ APPLIED_EVERYWHERE = "AppliedEverywhere"
 NOT_APPLIED_EVERYWHERE = "NotAppliedEverywhere"
 AVAILABLE_EVERYWHERE = "AvailableEverywhere"
 NOT_AVAILABLE_EVERYWHERE = "NotAvailableEverywhere"
+MEMBER_UNREACHABLE = "MemberUnreachable"  # also the Event on templates (hub.member_presence)
 # binding Rendered
 RENDERED = "Rendered"
 OVERRIDE_FAILED = "OverrideFailed"

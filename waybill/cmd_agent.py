@@ -61,6 +61,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--lease-duration", type=int, default=40, help="Lease duration (seconds)")
     parser.add_argument("--resync-interval", type=float, default=300.0, help="full re-apply period (seconds)")
+    parser.add_argument(
+        "--replica-managers",
+        action="append",
+        default=[],
+        metavar="MANAGERS",
+        help="field managers whose spec.replicas the agent leaves alone (comma-separated; HPAs and "
+        "scale-subresource writers are always left alone)",
+    )
     guard = parser.add_argument_group(
         "guard rails", "what this member lets Works apply (a refused manifest fails alone, reason Forbidden)"
     )
@@ -153,6 +161,9 @@ def config_from_args(args: argparse.Namespace) -> AgentConfig:
         heartbeat_interval=args.heartbeat_interval,
         lease_duration_seconds=args.lease_duration,
         resync_interval=args.resync_interval,
+        replica_managers=tuple(
+            m.strip() for arg in args.replica_managers for m in arg.split(",") if m.strip()
+        ),
         holder_identity=holder_identity(),
     )
 

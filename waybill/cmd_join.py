@@ -17,18 +17,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from hub import member_presence
 from hub.crds import ensure_crds
 from shared import membership_rbac
 from shared.api import names
 from shared.kube.client import KubeClient
-from shared.kube.errors import NotFound
+from shared.kube.errors import AlreadyExists, NotFound
 from waybill import connect, kubeconfigs, unjoining
 from waybill.connect import add_kubeconfig, run_async
 from waybill.errors import CommandFailed, UsageError
@@ -79,6 +82,28 @@ async def _ensure(hub_api: KubeClient, obj: dict[str, Any]) -> None:
     await hub_api.apply(obj, field_manager=FIELD_MANAGER, force=True)
 
 
+async def _create_not_ready(hub_api: KubeClient, member: dict[str, Any]) -> None:
+    """A new member is created with the not-ready NoSchedule taint (the hub removes it at its
+    agent's first heartbeat), so nothing is scheduled to it before then. An existing one is
+    left as it is; the taint is not part of join's own apply, so re-running join keeps the
+    hub's taints."""
+    meta = member["metadata"]
+    try:
+        await hub_api.get(
+            names.CLUSTER_API_VERSION,
+            names.KIND_MEMBER_CLUSTER,
+            name=meta["name"],
+            namespace=meta["namespace"],
+        )
+        return
+    except NotFound:
+        pass
+    taint = member_presence.not_ready_taint(datetime.now(tz=UTC))
+    body = {**member, "spec": {**member["spec"], "taints": [taint]}}
+    with contextlib.suppress(AlreadyExists):
+        await hub_api.create(body, field_manager=FIELD_MANAGER)
+
+
 async def join(
     hub_api: KubeClient, args: argparse.Namespace, *, hub_kubeconfig: str | kubeconfigs.LoadedKubeconfig
 ) -> int:
@@ -99,15 +124,14 @@ async def join(
     for field in ("provider", "region", "zone"):
         if getattr(args, field):
             spec[field] = getattr(args, field)
-    await _ensure(
-        hub_api,
-        {
-            "apiVersion": names.CLUSTER_API_VERSION,
-            "kind": names.KIND_MEMBER_CLUSTER,
-            "metadata": {"name": cluster, "namespace": namespace, "labels": parse_labels(args.label or [])},
-            "spec": spec,
-        },
-    )
+    member = {
+        "apiVersion": names.CLUSTER_API_VERSION,
+        "kind": names.KIND_MEMBER_CLUSTER,
+        "metadata": {"name": cluster, "namespace": namespace, "labels": parse_labels(args.label or [])},
+        "spec": spec,
+    }
+    await _create_not_ready(hub_api, member)
+    await _ensure(hub_api, member)
     for obj in membership_rbac.agent_identity_objects(namespace=namespace, cluster=cluster):
         await _ensure(hub_api, obj)
     await hub_api.patch(

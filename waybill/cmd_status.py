@@ -7,9 +7,10 @@ import sys
 from typing import Any
 
 from hub import conditions as hub_conditions
+from hub import drift_status
 from shared.api import names
 from shared.kube.client import KubeClient
-from waybill import connect, kinds, output, templates
+from waybill import connect, kinds, output, presence_text, templates
 from waybill.connect import add_kubeconfig, run_async
 from waybill.output import table
 
@@ -41,11 +42,11 @@ def render(binding: dict[str, Any]) -> str:
         rows.append(
             [
                 cluster,
-                "-" if wanted[cluster] is None else wanted[cluster],
+                presence_text.replicas_cell(wanted[cluster], item),
                 "-" if ready is None else ready,
-                "yes" if item.get("applied") else "no",
-                {True: "yes", False: "no"}.get(item.get("available"), "-"),
-                "yes" if item.get("drifted") else "no",
+                presence_text.applied_cell(item),
+                presence_text.available_cell(item),
+                _drift_cell(item),
                 "; ".join(item.get("errors") or []) or "-",
             ]
         )
@@ -55,12 +56,25 @@ def render(binding: dict[str, Any]) -> str:
         if rows
         else "Not placed on any cluster."
     )
+    drifts = [(c, items[c]["lastDrift"]) for c in sorted(wanted) if (items.get(c) or {}).get("lastDrift")]
+    if drifts:
+        lines.append("")
+        lines.append("Last drift:")
+        lines.extend(f"  {drift_status.describe(cluster, drift)}" for cluster, drift in drifts)
     rejected = (status.get("schedulingDecision") or {}).get("rejected") or []
     if rejected:
         lines.append("")
         lines.append("Left out:")
         lines.extend(f"  {r['cluster']}: {r['reason']} ({r.get('message', '')})" for r in rejected)
     return "\n".join(lines)
+
+
+def _drift_cell(item: dict[str, Any]) -> str:
+    """DRIFT: ``no``; ``corrected`` (an edit on the member was undone); ``yes`` (the member keeps it)."""
+    drift = item.get("lastDrift")
+    if drift:
+        return "corrected" if drift.get("corrected") else "yes"
+    return "yes" if item.get("drifted") else "no"
 
 
 def register(subparsers: Any) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from hub.app import Hub
@@ -58,10 +59,35 @@ async def running_hub(kubeconfig: str, **kwargs: Any) -> AsyncIterator[tuple[Hub
         await hub_api.close()
 
 
+async def heartbeat(hub_api: KubeClient, namespace: str, *, duration: int = 3600) -> None:
+    """A stand-in agent's heartbeat Lease, renewed now and valid for ``duration`` seconds (a member
+    without a first heartbeat carries the not-ready taint and is not scheduled to)."""
+    await hub_api.apply(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": names.HEARTBEAT_LEASE_NAME, "namespace": namespace},
+            "spec": {
+                "holderIdentity": "stand-in-agent",
+                "leaseDurationSeconds": duration,
+                "renewTime": datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            },
+        },
+        field_manager="test-agent",
+        force=True,
+    )
+
+
 async def add_member(
-    hub_api: KubeClient, name: str, *, labels: dict[str, str] | None = None, region: str | None = None
+    hub_api: KubeClient,
+    name: str,
+    *,
+    labels: dict[str, str] | None = None,
+    region: str | None = None,
+    agent: bool = True,
 ) -> str:
-    """Register a member the way ``waybill join`` does: namespace + MemberCluster."""
+    """Register a member the way ``waybill join`` does: namespace + MemberCluster; with ``agent``
+    (the default) a stand-in heartbeat Lease, so the hub sees a connected member."""
     namespace = f"{names.MEMBER_NAMESPACE_PREFIX}{name}"
     await hub_api.create(
         {
@@ -80,4 +106,6 @@ async def add_member(
         "spec": spec,
     }
     await hub_api.apply(member, field_manager="test-join", force=True)
+    if agent:
+        await heartbeat(hub_api, namespace)
     return namespace

@@ -13,7 +13,7 @@ from kubesim import SimServer
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.errors import Forbidden
-from tests.hub.fleet import eventually, running_hub
+from tests.hub.fleet import eventually, heartbeat, running_hub
 from tests.hub.helpers import deployment, policy
 from waybill import cli
 
@@ -89,6 +89,7 @@ async def test_get_and_status_show_the_fleet(
     async with running_hub(hub_config) as (_hub, hub_api):
         for name in ("eu1", "us1"):
             assert await waybill("join", name, "--kubeconfig", hub_config, "--out", str(tmp_path / name)) == 0
+            await heartbeat(hub_api, f"member-{name}")  # a stand-in agent: the member is schedulable
         await hub_api.create(
             policy(
                 "web",

@@ -68,6 +68,7 @@ def test_assess(
 ) -> None:
     health = membership.assess(member=the_member, lease=the_lease, now=NOW, grace_seconds=40)
     assert (health.ready_status, health.reason, health.unreachable_taint) == (ready, reason, taint)
+    assert health.awaiting_agent == (the_lease is None)
 
 
 def test_taints_added_once_and_removed_keeping_others() -> None:
