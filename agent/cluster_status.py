@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from shared.api import names
+from shared.api.meta import stamp_wire_conditions
 from shared.api.quantity import QuantityError, cpu_millis, format_bytes, format_cpu, memory_bytes
 
 REASON_AGENT_HEALTHY = "AgentHealthy"
@@ -129,15 +130,9 @@ def merge_member_status(
     out = dict(old or {})
     out.update({k: v for k, v in fields.items() if v is not None})
     conditions = [dict(c) for c in out.get("conditions") or [] if c.get("type") != ready["type"]]
-    previous = next((c for c in (old or {}).get("conditions") or [] if c.get("type") == ready["type"]), None)
-    stamped = dict(ready)
-    same = (
-        previous is not None
-        and previous.get("status") == ready["status"]
-        and previous.get("lastTransitionTime")
-    )
-    stamped["lastTransitionTime"] = previous["lastTransitionTime"] if same and previous else now
-    out["conditions"] = [*conditions, stamped]
+    # the one lastTransitionTime rule (shared.api.meta), as for Work conditions and the hub's
+    stamped = stamp_wire_conditions([ready], (old or {}).get("conditions"), now=now)
+    out["conditions"] = [*conditions, *stamped]
     return out
 
 

@@ -18,7 +18,7 @@ import base64
 import copy
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 REDACTED = "(redacted)"
@@ -32,6 +32,8 @@ class FieldDiff:
     path: str  # JSON pointer into the hub's manifest, e.g. /spec/replicas
     member_value: Any
     hub_value: Any
+    # the same field in managedFields terms (("f:spec", "f:replicas")): who wrote it on the member
+    field_path: FieldPath = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path}
@@ -90,27 +92,27 @@ class _Walker:
     def skipped(self, fpath: FieldPath) -> bool:
         return any(fpath[:n] in self.skip for n in range(1, len(fpath) + 1))
 
-    def add(self, pointer: str, member: Any, hub: Any) -> None:
+    def add(self, pointer: str, member: Any, hub: Any, fpath: FieldPath = ()) -> None:
         if len(self.diffs) >= self.limit:
             return
         if self.redact:
             member = REDACTED if member is not None else None
             hub = REDACTED if hub is not None else None
-        self.diffs.append(FieldDiff(pointer or "/", member, hub))
+        self.diffs.append(FieldDiff(pointer or "/", member, hub, fpath))
 
     def walk(self, desired: Any, live: Any, pointer: str, fpath: FieldPath) -> None:
         if fpath and self.skipped(fpath):
             return
         if isinstance(desired, Mapping):
             if not isinstance(live, Mapping):
-                self.add(pointer, live, desired)
+                self.add(pointer, live, desired, fpath)
                 return
             for key, value in desired.items():
                 child_ptr = f"{pointer}/{_pointer_escape(str(key))}"
                 child_fpath = (*fpath, f"f:{key}")
                 if key not in live:
                     if value is not None and not self.skipped(child_fpath):
-                        self.add(child_ptr, None, value)
+                        self.add(child_ptr, None, value, child_fpath)
                     continue
                 self.walk(value, live[key], child_ptr, child_fpath)
             return
@@ -118,11 +120,11 @@ class _Walker:
             self.walk_list(desired, live, pointer, fpath)
             return
         if not _equal(desired, live):
-            self.add(pointer, live, desired)
+            self.add(pointer, live, desired, fpath)
 
     def walk_list(self, desired: list[Any], live: Any, pointer: str, fpath: FieldPath) -> None:
         if not isinstance(live, list):
-            self.add(pointer, live, desired)
+            self.add(pointer, live, desired, fpath)
             return
         keys = [_element_key(item) for item in desired]
         if desired and all(keys):
@@ -130,13 +132,13 @@ class _Walker:
             for index, (key, item) in enumerate(zip(keys, desired, strict=True)):
                 child_ptr = f"{pointer}/{index}"
                 if key not in by_key:
-                    self.add(child_ptr, None, item)
+                    self.add(child_ptr, None, item, (*fpath, str(key)))
                     continue
                 self.walk(item, by_key[key], child_ptr, (*fpath, str(key)))
             return
         if len(desired) != len(live) or not all(isinstance(i, Mapping) for i in desired):
             if len(desired) != len(live) or any(not _equal(a, b) for a, b in zip(desired, live, strict=True)):
-                self.add(pointer, live, desired)
+                self.add(pointer, live, desired, fpath)
             return
         for index, (want, have) in enumerate(zip(desired, live, strict=True)):
             self.walk(want, have, f"{pointer}/{index}", (*fpath, f"i:{index}"))
@@ -169,7 +171,7 @@ def diff(
         ptr, fpath = f"/{_pointer_escape(key)}", (f"f:{key}",)
         if key not in live:
             if value is not None and not walker.skipped(fpath):
-                walker.add(ptr, None, value)
+                walker.add(ptr, None, value, fpath)
             continue
         walker.walk(value, live[key], ptr, fpath)
     return walker.diffs

@@ -63,6 +63,7 @@ class WorkInterpretation:
     interpreter: Interpreter
     kinds: frozenset[KindKey]
     problems: list[str] = field(default_factory=list)  # entries that are not valid customizations
+    reported: bool = False  # the problems were logged (once per compiled list)
 
     def interpreted(self, obj: Mapping[str, Any]) -> bool:
         """Whether the Work lists a customization for this object's kind."""

@@ -143,25 +143,43 @@ class MemberApplier:
             field_manager=self.field_manager,
         )
 
-    async def ensure_namespace(self, namespace: str, *, work_key: str) -> dict[str, Any] | None:
+    async def ensure_namespace(
+        self, namespace: str, *, work_key: str, template: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """Create ``namespace`` if it is missing, annotated as created for ``work_key``.
 
-        Returns the namespace when this Work created it (now, or on an earlier pass: the
-        annotation says so), None when it belongs to someone else.
+        ``template`` is the hub's description of it (``work.waybill.dev/namespaces``: labels,
+        annotations, spec, overrides applied): it is created from it, and while this Work is the one
+        that created it, its labels and annotations are brought back to it. Returns the namespace
+        when this Work created it (now, or on an earlier pass: the annotation says so), None when it
+        belongs to someone else (left as it is).
         """
         if namespace in self._namespaces:
-            return self._namespaces[namespace]
+            ours = self._namespaces[namespace]
+            if ours is not None and template is not None and not _carries(ours, template):
+                ours = await self._relabel(ours, template)
+                self._namespaces[namespace] = ours
+            return ours
         live = await self.get_live("v1", "Namespace", name=namespace, namespace=None)
         if live is None:
-            body = {
+            wanted = (template or {}).get("metadata") or {}
+            body: dict[str, Any] = {
                 "apiVersion": "v1",
                 "kind": "Namespace",
                 "metadata": {
                     "name": namespace,
-                    "labels": {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE},
-                    "annotations": {names.ANNOTATION_CREATED_NAMESPACE: work_key},
+                    "labels": {
+                        **(wanted.get("labels") or {}),
+                        names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE,
+                    },
+                    "annotations": {
+                        **(wanted.get("annotations") or {}),
+                        names.ANNOTATION_CREATED_NAMESPACE: work_key,
+                    },
                 },
             }
+            if (template or {}).get("spec"):
+                body["spec"] = (template or {})["spec"]
             try:
                 live = await self.member_api.create(body, field_manager=self.field_manager)
                 _log.info("member.namespace.created", namespace=namespace, work=work_key)
@@ -169,8 +187,26 @@ class MemberApplier:
                 live = await self.get_live("v1", "Namespace", name=namespace, namespace=None)
         annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
         ours = live if annotations.get(names.ANNOTATION_CREATED_NAMESPACE) == work_key else None
+        if ours is not None and template is not None and not _carries(ours, template):
+            ours = await self._relabel(ours, template)
         self._namespaces[namespace] = ours
         return ours
+
+    async def _relabel(self, live: dict[str, Any], template: Mapping[str, Any]) -> dict[str, Any]:
+        """Bring the labels and annotations of a namespace this agent created to the hub's."""
+        wanted = template.get("metadata") or {}
+        patch = {
+            "metadata": {
+                "labels": dict(wanted.get("labels") or {}),
+                "annotations": dict(wanted.get("annotations") or {}),
+            }
+        }
+        name = str((live.get("metadata") or {}).get("name"))
+        updated = await self.member_api.patch(
+            "v1", "Namespace", name=name, patch=patch, field_manager=self.field_manager
+        )
+        _log.info("member.namespace.relabelled", namespace=name)
+        return updated
 
     def created_namespace(self, namespace: str) -> dict[str, Any] | None:
         """The namespace, if this agent saw that a Work of its created it (see ``ensure_namespace``)."""
@@ -272,3 +308,14 @@ class MemberApplier:
             return await self.get_live(CRD_API, "CustomResourceDefinition", name=crd_name, namespace=None)
 
         return await wait_established(live, within=within)
+
+
+def _carries(live: Mapping[str, Any], template: Mapping[str, Any]) -> bool:
+    """Whether a namespace has every label and annotation the hub's description gives it."""
+    meta = live.get("metadata") or {}
+    wanted = template.get("metadata") or {}
+    return all(
+        (meta.get(key) or {}).get(k) == v
+        for key in ("labels", "annotations")
+        for k, v in (wanted.get(key) or {}).items()
+    )

@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agent import drift
-from agent.manifests import DecodedManifest
-from agent.status import ManifestResult
-from agent.takeover import STRATEGY_REPORT_DIFF, Strategy
+from agent.manifests import DecodedManifest, ManifestIdentifier
+from agent.status import REASON_NOT_TAKEN_OVER, ManifestResult
+from agent.takeover import STRATEGY_REPORT_DIFF, TAKEOVER_ALWAYS, TAKEOVER_IF_NO_DIFF, Action, Strategy
 from shared.api import names
 
 REASON_PREVIEW_NOT_REPORT_DIFF = "PreviewNotReportDiff"
@@ -59,6 +59,41 @@ def refusal(work: Mapping[str, Any], strategy: Strategy) -> str | None:
             f"spec.applyStrategy.type must be {STRATEGY_REPORT_DIFF}, not {strategy.type}"
         )
     return None
+
+
+def takeover_refusal(
+    strategy: Strategy, *, exists: bool, owned: bool, held: bool, differs: bool
+) -> str | None:
+    """Why a real apply with this strategy would leave the object alone (``NotTakenOver``): it is
+    on the member, not Waybill's, and ``whenToTakeOver`` does not allow taking it; None when the
+    apply would write it. A comparison reports this beside the differences."""
+    if not exists or owned or held:
+        return None
+    when = strategy.when_to_take_over
+    if when == TAKEOVER_ALWAYS or (when == TAKEOVER_IF_NO_DIFF and not differs):
+        return None
+    return f"not created by Waybill; whenToTakeOver={when} would leave it alone"
+
+
+def result(
+    ident: ManifestIdentifier,
+    action: Action,
+    *,
+    strategy: Strategy,
+    live: Mapping[str, Any] | None,
+    owned: bool,
+    held: bool,
+    removed: list[drift.FieldDiff],
+) -> ManifestResult:
+    """A ReportDiff manifest's result: the differences plus the fields an apply would remove,
+    and reason ``NotTakenOver`` when an apply would leave the object alone."""
+    diffs = [*action.diffs, *removed]
+    message = f"{len(diffs)} field(s) differ" if live is not None and diffs else action.message
+    left_alone = takeover_refusal(
+        strategy, exists=live is not None, owned=owned, held=held, differs=bool(diffs)
+    )
+    reason = REASON_NOT_TAKEN_OVER if left_alone else action.reason
+    return ManifestResult(ident, False, reason, left_alone or message, diffs=diffs, report_diff=True)
 
 
 def refused(decoded: Iterable[DecodedManifest], message: str) -> dict[int, ManifestResult]:

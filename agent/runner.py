@@ -38,6 +38,7 @@ from shared.ops.logging import get_logger
 from shared.runtime.controller import Controller
 
 _log = get_logger("agent.runner")
+FLUSH_TIMEOUT_SECONDS = 5.0  # a graceful stop writes pending record resourceVersions within this
 
 
 async def find_member_namespace(
@@ -142,6 +143,7 @@ class Agent:
         self.keyring: Keyring | None = None
         self.claims: WorkClaims | None = None
         self.served_apis: ServedApis | None = None
+        self.syncer: WorkSyncer | None = None
         self.hpas: replica_owners.HorizontalPodAutoscalers | None = None
 
     async def start(self) -> None:
@@ -205,6 +207,7 @@ class Agent:
             transform=_identity_only,  # records and Work copies are read when needed, not cached
         )
         syncer.records.attach(self.applied_works)  # a kept AppliedWork is served without a GET
+        self.syncer = syncer
         work_controller = WorkController(
             self.hub_api,
             works=self.works,
@@ -255,6 +258,11 @@ class Agent:
     async def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()
+        if self.syncer is not None:
+            # resourceVersions of the last writes into the records, so the next agent need not
+            # apply those objects again (bounded: a stop must not hang on an unreachable member)
+            with contextlib.suppress(ApiError, TimeoutError):
+                await asyncio.wait_for(self.syncer.flush(), timeout=FLUSH_TIMEOUT_SECONDS)
         for informer in (self.works, self.applied_works):
             if informer is not None:
                 await informer.stop()

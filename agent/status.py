@@ -3,12 +3,13 @@
 Each manifest gets a ``manifestConditions[]`` entry: its identifier, an ``Applied`` condition
 (reason ``Applied``, ``ManifestApplyFailed``, ``NotTakenOver``, ``DecodingErred``,
 ``WaitingForCRD``...), an ``Available`` condition from the per-kind health rules, the status
-feedback values, and drift/diff details. ReportDiff manifests get a ``DiffReported`` condition
-instead. The Work gets ``Applied``, ``Available`` and ``Degraded``. ``lastTransitionTime`` is
-kept when a condition's status does not change, and so are drift observation times while the
-drift stays the same, so an unchanged world yields an identical status: ``status_changed``
-then says no write is needed. Statuses over the size budget are trimmed, with a
-``StatusTrimmed`` condition saying so.
+feedback values, drift/diff details, and the manifest's ``lastDrift`` (kept until the next drift
+or a new manifest: ``agent.drift_record``), with a ``driftSummary`` on the Work while any is on
+record. ReportDiff manifests get a ``DiffReported`` condition instead. The Work gets ``Applied``,
+``Available`` and ``Degraded``. ``lastTransitionTime`` is kept when a condition's status does
+not change, and so are drift observation times while the drift stays the same, so an unchanged
+world yields an identical status: ``status_changed`` then says no write is needed.
+Statuses over the size budget are trimmed, with a ``StatusTrimmed`` condition saying so.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent import drift_record
 from agent.availability import Availability
 from agent.drift import FieldDiff
 from agent.manifests import ManifestIdentifier
+from shared.api.meta import stamp_wire_conditions
 
 COND_APPLIED = "Applied"
 COND_AVAILABLE = "Available"
 COND_DEGRADED = "Degraded"
 COND_DIFF_REPORTED = "DiffReported"
 COND_TRIMMED = "StatusTrimmed"
-COND_DRIFTED = "Drifted"
+COND_DRIFTED = drift_record.COND_DRIFTED
 
 REASON_APPLIED = "Applied"
 REASON_APPLY_FAILED = "ManifestApplyFailed"
@@ -55,11 +58,14 @@ class ManifestResult:
     diffs: list[FieldDiff] = field(default_factory=list)
     report_diff: bool = False
     observed_generation: int | None = None  # of the live object on the member
-    extra_conditions: list[dict[str, Any]] = field(default_factory=list)  # e.g. ReplicasManagedOnMember
     # an interpreted kind (agent.interpretation): the reflected status (None: keep the last one)
     # and the StatusReflected condition
     reflected_status: dict[str, Any] | None = None
     reflection: dict[str, Any] | None = None
+    drift: drift_record.DriftObservation | None = None  # this pass's drift, with who and whether corrected
+    manifest_digest: str | None = None  # of the manifest as the agent would write it (None: unknown)
+    remembered_drift: dict[str, Any] | None = None  # this agent's last lastDrift for it (DriftMemory)
+    extra_conditions: list[dict[str, Any]] = field(default_factory=list)  # e.g. ReplicasManagedOnMember
 
     @property
     def failed(self) -> bool:
@@ -82,21 +88,9 @@ def condition(
     return cond
 
 
-def merge_conditions(
-    new: Sequence[dict[str, Any]], old: Sequence[Mapping[str, Any]], *, now: str
-) -> list[dict[str, Any]]:
-    """Stamp ``lastTransitionTime``: kept from ``old`` when the status is unchanged, else ``now``."""
-    previous = {c.get("type"): c for c in old if isinstance(c, Mapping)}
-    out = []
-    for cond in new:
-        before = previous.get(cond["type"])
-        stamped = dict(cond)
-        if before is not None and before.get("status") == cond["status"] and before.get("lastTransitionTime"):
-            stamped["lastTransitionTime"] = before["lastTransitionTime"]
-        else:
-            stamped["lastTransitionTime"] = now
-        out.append(stamped)
-    return out
+# The one rule for lastTransitionTime (kept while the status stays, ``now`` when it moves), the
+# hub's too: shared.api.meta. ``merge_conditions(new, old, now=...)`` stamps ``new``.
+merge_conditions = stamp_wire_conditions
 
 
 def _patch_details(diffs: list[FieldDiff]) -> list[dict[str, Any]]:
@@ -108,9 +102,13 @@ def manifest_condition(result: ManifestResult, old: Mapping[str, Any] | None, *,
     old = old or {}
     old_conds = [c for c in old.get("conditions") or [] if isinstance(c, Mapping)]
     conds: list[dict[str, Any]] = []
+    last_drift: dict[str, Any] | None = None
     if result.report_diff:
         found = bool(result.diffs)
-        reason = "DiffFound" if found else "NoDiffFound"
+        # NotTakenOver: an apply would leave the object alone (not Waybill's; whenToTakeOver)
+        reason = REASON_NOT_TAKEN_OVER if result.reason == REASON_NOT_TAKEN_OVER else (
+            "DiffFound" if found else "NoDiffFound"
+        )
         conds.append(condition(COND_DIFF_REPORTED, True, reason, result.message))
     else:
         conds.append(condition(COND_APPLIED, result.applied, result.reason, result.message))
@@ -119,16 +117,16 @@ def manifest_condition(result: ManifestResult, old: Mapping[str, Any] | None, *,
             conds.append(condition(COND_AVAILABLE, a.available, a.reason, a.message))
         else:
             conds.append(condition(COND_AVAILABLE, False, "NotApplied", "the manifest is not applied"))
+        last_drift = _last_drift(result, old, now=now)
         had_drift = any(c.get("type") == COND_DRIFTED for c in old_conds)
-        if result.drifts:
-            paths = ", ".join(d.path for d in result.drifts[:5])
-            reason = "DriftCorrected" if result.applied else "Drifted"
-            conds.append(condition(COND_DRIFTED, True, reason, f"changed on the member: {paths}"))
-        elif had_drift:
-            conds.append(condition(COND_DRIFTED, False, "NoDrift", "the member matches the hub"))
-        conds.extend(result.extra_conditions)
+        drifted = drift_record.drift_condition(
+            last_drift, drifting=bool(result.drifts), had_condition=had_drift
+        )
+        if drifted is not None:
+            conds.append(condition(COND_DRIFTED, *drifted))
         if result.reflection is not None:
             conds.append(dict(result.reflection))
+        conds.extend(result.extra_conditions)
     entry: dict[str, Any] = {
         "identifier": result.identifier.to_dict(),
         "conditions": merge_conditions(conds, old_conds, now=now),
@@ -147,7 +145,23 @@ def manifest_condition(result: ManifestResult, old: Mapping[str, Any] | None, *,
         entry["observedDriftTime"] = old["observedDriftTime"] if same else now
     if result.diffs:
         entry["diffs"] = _patch_details(result.diffs)
+    if last_drift is not None:
+        entry["lastDrift"] = last_drift
     return entry
+
+
+def _last_drift(result: ManifestResult, old: Mapping[str, Any], *, now: str) -> dict[str, Any] | None:
+    """The manifest's ``lastDrift`` after this pass (see ``agent.drift_record.next_record``)."""
+    observation = result.drift
+    if observation is None and result.drifts:
+        observation = drift_record.DriftObservation(
+            diffs=tuple(result.drifts),
+            corrected=result.applied,
+            changed_by=(),
+            manifest_digest=result.manifest_digest or "",
+        )
+    previous = drift_record.newest(old.get("lastDrift"), result.remembered_drift)
+    return drift_record.next_record(observation, previous, manifest_digest=result.manifest_digest, now=now)
 
 
 def _summary(results: Sequence[ManifestResult], limit: int = 3) -> str:
@@ -244,6 +258,9 @@ def build_work_status(
         manifests.append(manifest_condition(r, old, now=now))
     conds = work_conditions(results, generation=generation)
     status: dict[str, Any] = {"conditions": conds, "manifestConditions": manifests}
+    summary = drift_record.work_summary(manifests)
+    if summary is not None:
+        status["driftSummary"] = summary
     status = trim(status, limit_bytes=limit_bytes)
     status["conditions"] = merge_conditions(status["conditions"], existing.get("conditions") or [], now=now)
     return status
@@ -274,6 +291,8 @@ def trim(status: dict[str, Any], *, limit_bytes: int) -> dict[str, Any]:
             for key in ("drifts", "diffs"):
                 if key in m:
                     m[key] = m[key][:1]
+            if "lastDrift" in m:
+                m["lastDrift"]["fields"] = m["lastDrift"]["fields"][:1]
         steps.append("drift and diff details")
 
     def shorten_messages() -> None:

@@ -28,6 +28,8 @@ STRATEGY_REPORT_DIFF = "ReportDiff"
 TAKEOVER_ALWAYS = "Always"
 TAKEOVER_IF_NO_DIFF = "IfNoDiff"
 TAKEOVER_NEVER = "Never"
+WHEN_TO_APPLY_ALWAYS = "Always"
+WHEN_TO_APPLY_IF_NOT_DRIFTED = "IfNotDrifted"  # KubeFleet's name: report drift, do not correct it
 
 REASON_NOT_TAKEN_OVER = "NotTakenOver"
 APPLIED_WORK_KIND = "AppliedWork"
@@ -60,6 +62,9 @@ class Strategy:
     type: str = STRATEGY_SSA
     when_to_take_over: str = TAKEOVER_IF_NO_DIFF
     force: bool | None = None  # None: force only over drift (fields not respected), see applier
+    # IfNotDrifted: an owned object edited on the member keeps the edit (reported, not corrected)
+    # until its manifest changes; not part of ``describe``: it never changes what is written
+    when_to_apply: str = WHEN_TO_APPLY_ALWAYS
 
     def describe(self) -> str:
         """What of the strategy changes what is written (part of a manifest's digest)."""
@@ -72,6 +77,7 @@ class Strategy:
             type=str(spec.get("type") or STRATEGY_SSA),
             when_to_take_over=str(spec.get("whenToTakeOver") or TAKEOVER_IF_NO_DIFF),
             force=spec.get("force") if isinstance(spec.get("force"), bool) else None,
+            when_to_apply=str(spec.get("whenToApply") or WHEN_TO_APPLY_ALWAYS),
         )
 
 

@@ -272,13 +272,16 @@ class WorkController:
             return
         meta = work.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
+        body = dict(status)
+        if "driftSummary" in (work.get("status") or {}) and "driftSummary" not in status:
+            body["driftSummary"] = None  # a merge patch keeps what it does not name
         try:
             written = await self.hub_api.patch_status(
                 names.WORK_API_VERSION,
                 names.KIND_WORK,
                 name=str(meta.get("name")),
                 namespace=meta.get("namespace"),
-                patch={"status": status},
+                patch={"status": body},
                 patch_type="merge",
             )
         except NotFound:

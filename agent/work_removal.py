@@ -81,6 +81,13 @@ class AppliedWorks:
         mine = _revision(known[0])
         if seen is None or mine is None or seen > mine:
             return None  # gone, not delivered yet, or written by someone else since
+        return self.kept(name)
+
+    def kept(self, name: str) -> dict[str, Any] | None:
+        """The object as this agent last read or wrote it (not checked against the informer)."""
+        known = self._known.get(name)
+        if known is None:
+            return None
         obj, text = known
         # fresh top-level dicts (callers build write bodies from it); records are copied by aw.records
         status = dict(obj["status"])

@@ -23,6 +23,7 @@ short by a crash is finished by the next one.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from agent import applied_work as aw
 from agent import (
     availability,
+    drift_record,
     feedback,
     guardrails,
     interpretation,
@@ -53,8 +55,17 @@ from agent.status import (
     ManifestResult,
     build_work_status,
 )
-from agent.takeover import STRATEGY_REPORT_DIFF, Action, ActionType, Strategy, is_owned, plan_apply
+from agent.takeover import (
+    STRATEGY_REPORT_DIFF,
+    WHEN_TO_APPLY_IF_NOT_DRIFTED,
+    Action,
+    ActionType,
+    Strategy,
+    is_owned,
+    plan_apply,
+)
 from agent.work_removal import AppliedWorks, WorkRemover
+from shared.api import names
 from shared.api.meta import now_rfc3339
 from shared.interpreter import InterpreterError
 from shared.kube.client import KubeClient
@@ -67,6 +78,11 @@ _log = get_logger("agent.work_sync")
 _APPLIES = counter(
     "agent_manifest_writes_total", "Manifest writes on the member by reason", labels=("reason",)
 )
+_DRIFTS = counter(
+    "agent_drifts_total",
+    "Drifts seen on the member (an applied object edited there), corrected or only reported",
+    labels=("cluster", "result"),
+)
 
 ORPHAN = "Orphan"
 REASON_CONFLICT = "AppliedByAnotherWork"
@@ -78,6 +94,7 @@ _RETRY_AFTER: dict[str, float | None] = {
     guardrails.REASON_FORBIDDEN: None,
     "NotTakenOver": 30.0,
     REASON_CONFLICT: 30.0,
+    drift_record.REASON_FOUND_DRIFTS: None,  # the member watch wakes it when the object changes
 }
 
 
@@ -92,6 +109,16 @@ def _work_meta(work: Mapping[str, Any]) -> tuple[str, str, int | None]:
     meta = work.get("metadata") or {}
     gen = meta.get("generation")
     return str(meta.get("namespace")), str(meta.get("name")), gen if isinstance(gen, int) else None
+
+
+def _namespace_templates(work: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the hub says the Work's namespaces look like (annotation ``work.waybill.dev/namespaces``)."""
+    raw = ((work.get("metadata") or {}).get("annotations") or {}).get(names.ANNOTATION_NAMESPACE_TEMPLATES)
+    try:
+        data = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
 
 
 def _namespaces_needed(resolved: Iterable[tuple[ManifestIdentifier, ResourceInfo | None]]) -> set[str]:
@@ -139,6 +166,10 @@ class WorkSyncer:
         self.claims = claims
         # (AppliedWork name, record key) -> the resourceVersion this process's last write left
         self._written: dict[tuple[str, aw.RecordKey], str] = {}
+        self.drift_memory = drift_record.DriftMemory()
+        for result in ("corrected", "reported"):  # exported from the start, at 0
+            _DRIFTS.labels(config.cluster, result)
+        self._written_digest: dict[tuple[str, aw.RecordKey], str] = {}  # ... and the digest it wrote
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
         self.interpreters = interpretation.AgentInterpreters()  # the Works' carried Lua scripts
@@ -182,6 +213,7 @@ class WorkSyncer:
                     m.identifier, False, REASON_DECODING_ERRED, m.error or ""
                 )
         results.update(refused)  # guard-rail refusals: reason Forbidden, not DecodingErred
+        preview = report_diff.is_preview(work)
         if (why := report_diff.refusal(work, strategy)) is not None:  # a preview Work is only compared
             results.update(report_diff.refused(decoded, why))
             decoded, strategy = [], Strategy(type=STRATEGY_REPORT_DIFF)
@@ -206,6 +238,7 @@ class WorkSyncer:
                 prepared[ident.ordinal] = (obj, aw.digest_of(obj, strategy=strategy.describe()))
         desired_keys = {aw.identifier_key(ident) for ident, info in resolved.values()}
         needed_namespaces = _namespaces_needed(resolved.values())
+        namespace_templates = _namespace_templates(work)
         desired_keys |= {("", "Namespace", "", ns) for ns in needed_namespaces}
         if writing and applied is not None and not from_copy:
             # Write ahead, in one write: new entries, the digests about to be written, the Work copy.
@@ -232,6 +265,14 @@ class WorkSyncer:
         configs = [c for c in spec.get("manifestConfigs") or [] if isinstance(c, Mapping)]
         claims = None if from_copy else self.claims
         interp = self.interpreters.for_work(spec)
+        if interp is not None and interp.problems and not interp.reported:
+            # the hub writes these from validated customizations; the Work's schema checks them too
+            interp.reported = True
+            _log.warning(
+                "work.interpreter_customizations_invalid",
+                work=f"{work_ns}/{work_name}",
+                problems=interp.problems,
+            )
         recorded_uids = frozenset(str(r["uid"]) for r in record if r.get("uid"))
 
         async def one(m: DecodedManifest) -> None:
@@ -267,6 +308,8 @@ class WorkSyncer:
                     listed=listed,
                     claims=claims,
                     interp=interp,
+                    namespace_templates=namespace_templates,
+                    preview=preview,
                 )
             results[ident.ordinal] = result
             if state is not None:
@@ -277,7 +320,9 @@ class WorkSyncer:
         if writing and applied is not None:
             uids: dict[aw.RecordKey, str] = {}
             for ns in sorted(needed_namespaces):
-                created = await self.applier.ensure_namespace(ns, work_key=work_key)
+                created = await self.applier.ensure_namespace(
+                    ns, work_key=work_key, template=namespace_templates.get(ns)
+                )
                 if created is not None:
                     ns_ident = ManifestIdentifier(
                         ordinal=0, version="v1", kind="Namespace", resource="namespaces", name=ns
@@ -305,15 +350,29 @@ class WorkSyncer:
                 again = _RETRY_AFTER.get(r.reason, 5.0)
                 if again is not None:
                     requeue = min(requeue or again, again)
+        drifts_before = self.drift_memory.recall_all(work_key)
+        for r in ordered:
+            r.remembered_drift = self.drift_memory.recall(work_key, r.identifier.to_dict())
+        now = now_rfc3339()
         status = build_work_status(
             ordered,
             generation=generation,
             existing=work.get("status"),
-            now=now_rfc3339(),
+            now=now,
             limit_bytes=self.config.status_limit_bytes,
         )
+        self._note_drifts(work_key, drifts_before, status, now=now)
         failures = [r for r in ordered if r.failed]
         return SyncOutcome(status=status, requeue_after=requeue, failures=failures)
+
+    def _note_drifts(
+        self, work_key: str, before: Mapping[int, Mapping[str, Any]], status: Mapping[str, Any], *, now: str
+    ) -> None:
+        """Remember the Work's drift records; count the new ones."""
+        entries = status.get("manifestConditions") or []
+        for record in drift_record.fresh_records(before, entries, now=now):
+            _DRIFTS.labels(self.config.cluster, "corrected" if record.get("corrected") else "reported").inc()
+        self.drift_memory.remember(work_key, entries)
 
     async def _prefetch(
         self,
@@ -364,6 +423,8 @@ class WorkSyncer:
         listed: Mapping[tuple[str, str, str], dict[str, Any]],
         claims: WorkClaims | None,
         interp: interpretation.WorkInterpretation | None = None,
+        namespace_templates: Mapping[str, Mapping[str, Any]] | None = None,
+        preview: bool = False,
     ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
@@ -381,6 +442,8 @@ class WorkSyncer:
             namespace = str(desired["metadata"]["namespace"])
         api_version = str(desired["apiVersion"])
         state: aw.AppliedState | None = None
+        live: dict[str, Any] | None = None
+        drifts: list[FieldDiff] = []
         try:
             live = await self.cache.get(
                 api_version,
@@ -424,12 +487,12 @@ class WorkSyncer:
                     left_alone=replica_owners.left_alone(replica_owner),
                 )
             if action.type == ActionType.REPORT_DIFF:
-                diffs = action.diffs
-                if live is not None and holder is not None:  # applied by Waybill: what SSA would drop
-                    diffs = [*diffs, *await self._removed_fields(desired, ident, namespace, action.respected)]
-                message = f"{len(diffs)} field(s) differ" if live is not None and diffs else action.message
-                return ManifestResult(
-                    ident, False, action.reason, message, diffs=diffs, report_diff=True
+                removed: list[FieldDiff] = []
+                if preview and live is not None and holder is not None:  # Waybill's: what SSA would drop
+                    removed = await self._removed_fields(desired, ident, namespace, action.respected)
+                return report_diff.result(
+                    ident, action, strategy=strategy, live=live, owned=owned, held=holder is not None,
+                    removed=removed,
                 ), None
             if action.type == ActionType.SKIP:
                 return ManifestResult(ident, False, action.reason, action.message, diffs=action.diffs), None
@@ -442,14 +505,29 @@ class WorkSyncer:
                 or not (written_version or recorded.get("resourceVersion"))
             )
             drifts = [] if changed else action.drifts
+            if live is None and not changed and recorded is not None and recorded.get("uid"):
+                drifts = [drift_record.deleted()]  # applied, then deleted on the member: re-created
             current = (
                 action.type == ActionType.APPLY and owned and not taking and not action.drifts and not changed
             )
-            if current and live is not None:
+            # whenToApply IfNotDrifted: the member keeps its edit, reported (a new manifest is applied)
+            keep_edit = (
+                live is not None and bool(drifts) and strategy.when_to_apply == WHEN_TO_APPLY_IF_NOT_DRIFTED
+            )
+            if (current or keep_edit) and live is not None:
                 obj = live
+                if keep_edit:
+                    _log.info(
+                        "manifest.drift_reported",
+                        work=work_key,
+                        manifest=ident.describe(),
+                        paths=[d.path for d in drifts],
+                    )
             else:
                 if namespace and live is None and ident.kind != "Namespace":
-                    await self.applier.ensure_namespace(namespace, work_key=work_key)
+                    await self.applier.ensure_namespace(
+                        namespace, work_key=work_key, template=(namespace_templates or {}).get(namespace)
+                    )
                 if replica_owner is not None and replica_owner.needs_handover and live is not None:
                     await replica_owners.hand_over(self.member_api, live)
                 obj = await self.applier.write(desired, live, action=action, strategy=strategy)
@@ -461,6 +539,7 @@ class WorkSyncer:
                     resource_version=str(written.get("resourceVersion") or ""),
                 )
                 self._written[(aw_name, key)] = state.resource_version
+                self._written_digest[(aw_name, key)] = digest
                 _APPLIES.labels("TakingOverFromWork" if taking else action.reason).inc()
                 if taking:
                     _log.info(
@@ -477,7 +556,16 @@ class WorkSyncer:
             if isinstance(err, NotFound) and namespace:
                 self.applier.forget_namespace(namespace)
             message = f"{err.reason}: {err.message}"
-            return ManifestResult(ident, False, REASON_APPLY_FAILED, message[:1000]), None
+            failed_drift = self._drift(live, drifts, corrected=False, digest=digest)
+            return ManifestResult(
+                ident,
+                False,
+                REASON_APPLY_FAILED,
+                message[:1000],
+                drifts=drifts,
+                drift=failed_drift,
+                manifest_digest=digest if failed_drift else None,
+            ), None
         health = interp.availability(obj) if interp is not None else availability.evaluate(obj)
         reflection = interp.reflect(obj) if interp is not None else None
         rules = feedback.rules_for(
@@ -494,18 +582,25 @@ class WorkSyncer:
         message = action.message if action.take_over else "applied"
         if taking:
             message = f"taken over from {holder}"
+        if keep_edit:
+            message = (
+                f"{len(drifts)} field(s) changed on the member are left as they are "
+                "(whenToApply IfNotDrifted): " + ", ".join(d.path for d in drifts[:5])
+            )
         result = ManifestResult(
             ident,
-            True,
-            REASON_APPLIED,
+            not keep_edit,
+            drift_record.REASON_FOUND_DRIFTS if keep_edit else REASON_APPLIED,
             message,
             availability=health,
             feedback=values,
             drifts=drifts,
             observed_generation=gen if isinstance(gen, int) else None,
-            extra_conditions=replica_owners.conditions(replica_owner, obj),
             reflected_status=reflection.status if reflection is not None else None,
             reflection=reflection.condition if reflection is not None else None,
+            drift=self._drift(live, drifts, corrected=not keep_edit, digest=digest),
+            manifest_digest=digest,
+            extra_conditions=replica_owners.conditions(replica_owner, obj),
         )
         if state is None and recorded is not None and not recorded.get("uid") and meta.get("uid"):
             # written by an earlier pass that died before completing the record
@@ -524,7 +619,8 @@ class WorkSyncer:
         respected: frozenset[tuple[str, ...]],
     ) -> list[FieldDiff]:
         """Read the object itself (the cache drops the agent's own managedFields) for
-        ``report_diff.removed_fields``; only ReportDiff manifests of Waybill's objects get here."""
+        ``report_diff.removed_fields``; only a preview's manifests of Waybill's objects get here
+        (a preview Work lives for seconds; a plain ReportDiff Work is compared at every resync)."""
         try:
             live = await self.member_api.get(
                 str(desired["apiVersion"]), ident.kind, name=ident.name, namespace=namespace
@@ -535,6 +631,51 @@ class WorkSyncer:
             desired, live, field_manager=self.config.field_manager, skip=respected
         )
 
+    def _drift(
+        self, live: Mapping[str, Any] | None, drifts: Sequence[FieldDiff], *, corrected: bool, digest: str
+    ) -> drift_record.DriftObservation | None:
+        return drift_record.observe(
+            live, drifts, corrected=corrected, field_manager=self.config.field_manager, manifest_digest=digest
+        )
+
+    async def flush(self) -> int:
+        """Record the resourceVersions this process's writes left that no record holds yet.
+
+        They ride along with the next record write (step 2), so a record misses them after a
+        change until the next one. An agent stopping gracefully writes them now, once per
+        AppliedWork that lacks some: otherwise the next agent cannot take those objects as
+        written and applies each once more, and rewrites its record (a restart's resync would
+        write). A record someone else wrote since is left alone (the write's resourceVersion is
+        checked). Returns the records written.
+        """
+        by_name: dict[str, list[aw.RecordKey]] = {}
+        for name, key in self._written:
+            by_name.setdefault(name, []).append(key)
+        flushed = 0
+        for name, keys in by_name.items():
+            applied = self.records.kept(name)
+            if applied is None:
+                continue
+            record = aw.records(applied)
+            known = {
+                key: self._written[(name, key)]
+                for key in keys
+                if (aw.entry(record, key) or {}).get("digest") == self._written_digest.get((name, key))
+            }
+            updated = aw.with_digests(record, {}, known)
+            if updated == record:
+                continue
+            try:
+                await self.records.write(applied, updated)
+            except ApiError as err:
+                _log.info("applied_work.flush_skipped", applied_work=name, error=str(err))
+                continue
+            flushed += 1
+        return flushed
+
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""
-        return await self.remover.remove(work_namespace=work_namespace, work_name=work_name, orphan=orphan)
+        done = await self.remover.remove(work_namespace=work_namespace, work_name=work_name, orphan=orphan)
+        if done:
+            self.drift_memory.forget(f"{work_namespace}/{work_name}")
+        return done

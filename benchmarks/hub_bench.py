@@ -263,7 +263,8 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
             phases.append(phases_of(timeline, t0))
         wall = time.monotonic() - wall
         hub_sim.audit.disable()
-        shares = {k: (sum(cpu_seconds(p) for p in v) - before[k]) / wall for k, v in pids.items()}
+        used = {k: sum(cpu_seconds(p) for p in v) - before[k] for k, v in pids.items()}
+        shares = {k: v / wall for k, v in used.items()}
         latencies.sort()
         return {
             "members": size,
@@ -272,6 +273,8 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
             "p99": latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))],
             "rss": rss_mib(hub_process.pid),
             **{f"cpu_{k}": v for k, v in shares.items()},
+            **{f"per_change_{k}": v / samples for k, v in used.items()},
+            "load": os.getloadavg()[0],
             **{f"at_{k}": statistics.median(p.get(k, float("nan")) for p in phases) for k in PHASES},
         }
     finally:
@@ -427,6 +430,12 @@ async def main() -> None:
             f"{r['members']:>8} {r['first'] * 1000:>5.0f} ms {r['p50'] * 1000:>5.0f} ms "
             f"{r['p99'] * 1000:>5.0f} ms "
             f"{r['rss']:>4.0f} MiB {r['cpu_hub']:>9.0%} {r['cpu_api']:>8.0%} {r['cpu_fleet']:>6.0%}",
+            flush=True,
+        )
+        hub_ms, api_ms, fleet_ms = (r[f"per_change_{k}"] * 1000 for k in ("hub", "api", "fleet"))
+        print(
+            f"  CPU per change: hub {hub_ms:.0f} ms, hub API {api_ms:.0f} ms, fleet {fleet_ms:.0f} ms "
+            f"({fleet_ms / size:.1f} ms per member); load average {r['load']:.1f}",
             flush=True,
         )
         print(

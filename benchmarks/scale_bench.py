@@ -19,7 +19,20 @@ them (namespace + MemberCluster); they have no agent, so each gets a stand-in he
 (renewed at registration, valid for an hour): a member without a first heartbeat carries the
 not-ready NoSchedule taint and is not scheduled to. Only hub-side work is measured there.
 
-    python benchmarks/scale_bench.py [--scenarios placement,works,coldstart]
+* ``fleet`` (``--members N``, default 5,000): hub only, N registered members (the first 1,000
+  labelled ``tier=gold``, every member ``slot=<index mod 10>``). First placement: a Deployment
+  and a policy selecting the gold members; time until its 1,000 Works exist (target < 5 s).
+  Then 1,000 ConfigMap templates under 10 policies, policy ``p<i>`` placing its 100 templates on
+  the members of ``slot=i`` (N/10 each, so every member carries 100 templates in one Work):
+  time until every Work is written. Then one policy change re-placing all of its templates
+  (``p0`` from slot 0 to slot 1: N/10 Works created, N/10 emptied of them and deleted), and
+  then all ten policies changed at once (every template re-placed, every Work rewritten). For
+  each step: seconds until the last Work write it needs, the hub's CPU seconds over the step,
+  its RSS after it, and per member (CPU ms and RSS KiB per member), so 1,000 and 5,000 members
+  can be compared (cost per member should not grow). The hub API (kubesim) is read in
+  process, not listed over HTTP, so polling costs nothing measurable.
+
+    python benchmarks/scale_bench.py [--scenarios placement,works,coldstart,fleet] [--members N]
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -43,6 +57,14 @@ from shared.kube.client import KubeClient
 from shared.ops.logging import configure
 
 POLICY_API = "policy.waybill.dev/v1alpha1"
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def rss_mib(pid: int) -> float:
@@ -85,9 +107,9 @@ def heartbeat_lease(namespace: str, *, now: str) -> dict[str, Any]:
     }
 
 
-async def register_members(hub_api: KubeClient, *, count: int, gold: int) -> None:
+async def register_members(hub_api: KubeClient, *, count: int, gold: int, slots: int = 0) -> None:
     """``count`` members as a labelled namespace + MemberCluster + heartbeat Lease; the first
-    ``gold`` get tier=gold."""
+    ``gold`` get tier=gold (and with ``slots``, every member ``slot=<index mod slots>``)."""
     now = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     for index in range(count):
         name = f"m{index:04d}"
@@ -100,6 +122,8 @@ async def register_members(hub_api: KubeClient, *, count: int, gold: int) -> Non
             }
         )
         labels = {"tier": "gold" if index < gold else "silver"}
+        if slots:
+            labels["slot"] = str(index % slots)
         await hub_api.create(
             {
                 "apiVersion": names.CLUSTER_API_VERSION,
@@ -378,23 +402,214 @@ async def scenario_coldstart(workdir: Path) -> None:
                 await sim.stop()
 
 
+class WorkWatch:
+    """The hub API's Works, read from kubesim's store in this process (no HTTP, no copies)."""
+
+    def __init__(self, hub: SimServer) -> None:
+        self.store = hub.store
+        self.rtype = hub.store.registry.lookup(names.WORK_GROUP, names.VERSION, "works")
+        self.last_write = 0.0
+        self.writes = 0
+        self._unsubscribe = hub.store.subscribe(self._on_event)
+
+    def _on_event(self, event: Any) -> None:
+        if event.rtype.key == self.rtype.key:
+            self.last_write = time.monotonic()
+            self.writes += 1
+
+    def manifests_by_slot(self) -> dict[str, dict[str, int]]:
+        """policy name -> member namespace -> manifests that policy's Works carry there."""
+        out: dict[str, dict[str, int]] = {}
+        for work in self.store.scan(self.rtype):
+            labels = work["metadata"].get("labels") or {}
+            policy_name = labels.get(names.LABEL_POLICY_NAME) or ""
+            per = out.setdefault(policy_name, {})
+            namespace = work["metadata"]["namespace"]
+            per[namespace] = per.get(namespace, 0) + len(work["spec"]["workload"]["manifests"])
+        return out
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+
+def on_slot(slot: str) -> dict[str, Any]:
+    return {"clusterAffinity": {"labelSelector": {"matchLabels": {"slot": slot}}}}
+
+
+async def fleet_step(
+    label: str, *, watch: WorkWatch, hub_pid: int, members: int, done: Callable[[], bool], within: float
+) -> None:
+    """Wait for ``done``; print seconds to the last Work write, hub CPU and RSS (and per member)."""
+    cpu0 = cpu_seconds(hub_pid)
+    started = time.monotonic()
+    writes0 = watch.writes
+    while not done():
+        if time.monotonic() - started > within:
+            raise TimeoutError(f"{label}: not done within {within:.0f} s")
+        await asyncio.sleep(0.2)
+    took = max(watch.last_write, started) - started
+    cpu = cpu_seconds(hub_pid) - cpu0
+    rss = rss_mib(hub_pid)
+    print(
+        f"fleet {members}: {label}: {took:.1f} s to the last Work write "
+        f"({watch.writes - writes0} Work writes), "
+        f"hub CPU {cpu:.1f} s ({cpu / members * 1000:.1f} ms per member), hub RSS {rss:.0f} MiB "
+        f"({rss * 1024 / members:.0f} KiB per member); load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
+async def scenario_fleet(workdir: Path, *, members: int = 5000) -> None:
+    slots, templates, policies = 10, 1000, 10
+    gold = min(1000, members)
+    async with hub_server(workdir) as (hub, hub_api):
+        await register_members(hub_api, count=members, gold=gold, slots=slots)
+        await hub_api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
+        for index in range(templates):
+            await hub_api.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {
+                        "name": f"cm-{index:05d}",
+                        "namespace": "bench",
+                        "labels": {"policy": f"p{index % policies}"},
+                    },
+                    "data": {"index": str(index)},
+                }
+            )
+        watch = WorkWatch(hub)
+        proc = hub_process(hub, workdir)
+        try:
+            started = time.monotonic()
+
+            async def members_seen() -> bool:
+                found = await hub_api.list(names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER)
+                return sum(1 for m in found.items if (m.get("status") or {}).get("conditions")) == members
+
+            await wait_until(members_seen, within=1200, every=1.0)
+            settled = time.monotonic() - started
+            print(
+                f"fleet {members}: hub started, status of all members written in {settled:.1f} s; "
+                f"hub CPU {cpu_seconds(proc.pid):.1f} s, RSS {rss_mib(proc.pid):.0f} MiB",
+                flush=True,
+            )
+            slot_of = {f"{names.MEMBER_NAMESPACE_PREFIX}m{i:04d}": str(i % slots) for i in range(members)}
+            gold_namespaces = {f"{names.MEMBER_NAMESPACE_PREFIX}m{i:04d}" for i in range(gold)}
+            await hub_api.create(
+                policy(
+                    "gold",
+                    namespace="bench",
+                    selectors=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                    placement={"clusterAffinity": {"labelSelector": {"matchLabels": {"tier": "gold"}}}},
+                )
+            )
+            await hub_api.create(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "web", "namespace": "bench"},
+                    "spec": {
+                        "replicas": 1,
+                        "selector": {"matchLabels": {"app": "web"}},
+                        "template": {
+                            "metadata": {"labels": {"app": "web"}},
+                            "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+                        },
+                    },
+                }
+            )
+            await fleet_step(
+                f"first placement onto {gold} of {members} members (target < 5 s)",
+                watch=watch, hub_pid=proc.pid, members=members,
+                done=lambda: set(watch.manifests_by_slot().get("gold", {})) == gold_namespaces, within=600,
+            )
+
+            def placed(where: dict[str, str]) -> Callable[[], bool]:
+                """Every policy's Works carry its 100 templates on exactly the members of its slot."""
+                def check() -> bool:
+                    by_policy = watch.manifests_by_slot()
+                    for index in range(policies):
+                        want = {ns for ns, slot in slot_of.items() if slot == where[f"p{index}"]}
+                        have = by_policy.get(f"p{index}", {})
+                        if set(have) != want or any(n != templates // policies for n in have.values()):
+                            return False
+                    return True
+
+                return check
+
+            where = {f"p{index}": str(index % slots) for index in range(policies)}
+            for index in range(policies):
+                await hub_api.create(
+                    policy(
+                        f"p{index}",
+                        namespace="bench",
+                        selectors=[
+                            {
+                                "apiVersion": "v1",
+                                "kind": "ConfigMap",
+                                "labelSelector": {"matchLabels": {"policy": f"p{index}"}},
+                            }
+                        ],
+                        placement=on_slot(where[f"p{index}"]),
+                    )
+                )
+            await fleet_step(
+                f"{templates} templates under {policies} policies placed "
+                f"({templates * members // slots} manifests)",
+                watch=watch, hub_pid=proc.pid, members=members, done=placed(where), within=3600,
+            )
+
+            async def move(names_: list[str], shift: int) -> None:
+                for name in names_:
+                    where[name] = str((int(where[name]) + shift) % slots)
+                    await hub_api.patch(
+                        POLICY_API, "PropagationPolicy", name=name, namespace="bench",
+                        patch={"spec": {"placement": on_slot(where[name])}},
+                    )
+
+            await move(["p0"], 1)
+            await fleet_step(
+                f"one policy change re-placing its {templates // policies} templates onto other "
+                f"{members // slots} members",
+                watch=watch, hub_pid=proc.pid, members=members, done=placed(where), within=3600,
+            )
+            await move([f"p{index}" for index in range(policies)], 1)
+            await fleet_step(
+                f"all {policies} policies changed at once: every template re-placed",
+                watch=watch, hub_pid=proc.pid, members=members, done=placed(where), within=3600,
+            )
+        finally:
+            watch.close()
+            stop(proc)
+
+
 def print_log_tails(workdir: Path) -> None:
     for log in sorted(workdir.glob("*.log")):
         print(f"--- last lines of {log.name}:", *log.read_text().splitlines()[-15:], sep="\n")
 
 
-SCENARIOS = {"placement": scenario_placement, "works": scenario_works, "coldstart": scenario_coldstart}
+SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
+    "placement": scenario_placement,
+    "works": scenario_works,
+    "coldstart": scenario_coldstart,
+    "fleet": scenario_fleet,
+}
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--scenarios", default="placement,works,coldstart")
+    parser.add_argument("--members", type=int, default=5000, help="fleet: registered members (default 5,000)")
     args = parser.parse_args()
     configure(level="warning")
     for name in args.scenarios.split(","):
         with tempfile.TemporaryDirectory(prefix=f"waybill-scale-{name}-") as tmp:
             try:
-                await SCENARIOS[name](Path(tmp))
+                if name == "fleet":
+                    await scenario_fleet(Path(tmp), members=args.members)
+                else:
+                    await SCENARIOS[name](Path(tmp))
             except Exception:
                 print_log_tails(Path(tmp))
                 raise

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hub import reasons
+from hub import drift_status, reasons
 from hub.conditions import WantedCondition
 from hub.matching import TemplateRef
 from hub.views import ANNOTATION_GENERATIONS, WorkView
@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 SUMMED_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+_NOT_SUMMED = frozenset({"ObservedGeneration", "observedGeneration", "generation"})
 
 
 def _condition(conditions: Sequence[Mapping[str, Any]] | None, kind: str) -> Mapping[str, Any] | None:
@@ -101,8 +102,7 @@ def cluster_item(
         item["status"] = dict(reflected)
     elif feedback:
         item["status"] = feedback
-    if manifest.get("drifts"):
-        item["drifted"] = True
+    item.update(drift_status.cluster_drift(manifest))
     errors = [
         f"{c.get('type')}: {c.get('reason')}: {c.get('message', '')}".rstrip(": ")
         for c in manifest.get("conditions") or []
@@ -173,7 +173,8 @@ def template_status(
         totals: dict[str, int] = {}
         for item in items:
             for name, value in (item.get("status") or {}).items():
-                if name == "ObservedGeneration" or not isinstance(value, int) or isinstance(value, bool):
+                # (a reflected status, hub.interpretation, spells them in camelCase)
+                if name in _NOT_SUMMED or not isinstance(value, int) or isinstance(value, bool):
                     continue
                 key = _lower_camel(name)
                 totals[key] = totals.get(key, 0) + value

@@ -1,4 +1,4 @@
-"""The hub: informers, five controllers, and the wiring between them (I/O shell).
+"""The hub: informers, six controllers, and the wiring between them (I/O shell).
 
 Controllers (each a keyed, level-triggered ``shared.runtime.Controller``):
 
@@ -7,6 +7,7 @@ Controllers (each a keyed, level-triggered ``shared.runtime.Controller``):
 * ``hub-works``     (policy, member) → Works in the member namespace
 * ``hub-status``    binding → aggregated status on the binding and the template
 * ``hub-policies``  policy → claimed template count, Valid condition
+* ``hub-rollout``   binding → status.rollout, revisions, and which clusters get a new generation
 
 Informer handlers only enqueue keys. Template kinds are watched dynamically: whenever the
 policies change, every (apiVersion, kind) their resource selectors name gets an informer.
@@ -28,10 +29,12 @@ from hub import (
     rendering,
     schedule_priority,
     scheduling,
+    template_events,
 )
 from hub.clusters import ClusterView
 from hub.controller_members import MembersController
 from hub.controller_policies import PolicyStatusController
+from hub.controller_rollout import RolloutController
 from hub.controller_scheduling import SchedulingController
 from hub.controller_status import StatusController
 from hub.controller_works import WorksController
@@ -88,6 +91,11 @@ def _health(binding: Obj | None) -> dict[str, str]:
     return {str(i.get("clusterName")): str(i.get("health")) for i in items if isinstance(i, Mapping)}
 
 
+def _namespace_meta(namespace: Obj) -> tuple[Any, ...]:
+    meta = namespace.get("metadata") or {}
+    return (meta.get("labels"), meta.get("annotations"), namespace.get("spec"), meta.get("deletionTimestamp"))
+
+
 def _capacity_sensitive(policy: PolicyView) -> bool:
     return policy.placement is not None and scheduling.capacity_sensitive(policy.placement)
 
@@ -108,6 +116,7 @@ class Hub:
         # --replica-path: a shorthand for defaults-layer customizations (hub.interpretation)
         self.state = HubState(hub_api, interpreter_defaults=interpretation.shorthand_defaults(replica_paths))
         self.events = EventRecorder(hub_api)
+        self.template_events = template_events.TemplateEvents(hub_api, lookup=self.state.template)
         self.members_ctl = MembersController(
             state=self.state, grace_seconds=grace_seconds, failover_eviction_seconds=failover_eviction_seconds
         )
@@ -137,14 +146,19 @@ class Hub:
             render_errors=self.works_ctl.render_errors,
             enqueue_policy=self._enqueue_policy_status,
             clock=time.monotonic,
-            events=self.events,
+            events=self.template_events,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
+        self.rollout_ctl = RolloutController(
+            state=self.state, enqueue_works=self.works.enqueue, events=self.events
+        )
+        self.rollout = Controller("hub-rollout", self.rollout_ctl.reconcile, workers=4)
+        self.rollout_ctl.wire(self.rollout.enqueue)
         self._wire()
 
     @property
     def controllers(self) -> list[Controller[Any]]:
-        return [self.members, self.scheduler, self.works, self.status, self.policy_status]
+        return [self.members, self.scheduler, self.works, self.status, self.policy_status, self.rollout]
 
     async def _render_works(self, key: keys.WorksKey) -> Any:
         """Works, unless the scheduler has a backlog: then each (policy, member) Work would be
@@ -186,6 +200,7 @@ class Hub:
     def _wire(self) -> None:
         state = self.state
         state.namespaces.add_update_handler(self._namespace_changed)
+        state.hub_namespaces.add_update_handler(self._hub_namespace_changed)
         state.leases.add_handler(lambda key: self.members.enqueue(key.split("/")[0]))
         state.members.add_update_handler(self._member_cluster_changed)
         for informer, kind in (
@@ -350,6 +365,15 @@ class Hub:
         after = set(member_of_namespace(new)) if new is not None else set()
         if before != after:
             self._fleet_changed(joined=sorted(after - before), gone=sorted(before - after))
+
+    def _hub_namespace_changed(self, name: str, old: Obj | None, new: Obj | None) -> None:
+        """A hub namespace's labels or annotations changed: the Works of templates in it describe it."""
+        if old is not None and new is not None and _namespace_meta(old) == _namespace_meta(new):
+            return
+        for binding in self.state.bindings.list():
+            if (binding.get("metadata") or {}).get("namespace") == name:
+                for works_key in self._binding_works_keys(binding):
+                    self.works.enqueue(works_key)
 
     def _member_cluster_changed(self, key: str, old: Obj | None, new: Obj | None) -> None:
         """A MemberCluster changed: health; rescheduling only for the facts scheduling reads.

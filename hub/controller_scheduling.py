@@ -40,6 +40,7 @@ from hub import (
     rendering,
     schedule_priority,
     scheduling,
+    state_preservation,
     status_writes,
     workload_affinity,
 )
@@ -313,16 +314,19 @@ class SchedulingController:
             if activation.is_lazy(policy.get("spec") or {})
             else "",
         )
-        health = {
-            str(item.get("clusterName")): str(item.get("health") or "Unknown")
-            for item in ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
-        }
+        aggregated = ((binding or {}).get("status") or {}).get("aggregatedStatus") or []
+        health = {str(item.get("clusterName")): str(item.get("health") or "Unknown") for item in aggregated}
+        statuses = {str(item.get("clusterName")): item.get("status") for item in aggregated}
+        binding_annotations = ((binding or {}).get("metadata") or {}).get("annotations") or {}
+        rules = state_preservation.rules_of(spec)
         app_failover = failover.application_failover(
             spec=spec,
-            annotations=((binding or {}).get("metadata") or {}).get("annotations") or {},
+            annotations=binding_annotations,
             placed=previous,
             health=health,
             now=datetime.now(UTC),
+            # Karmada: the eviction waits until the state to preserve has been reported
+            may_evict=(lambda c: not state_preservation.missing(rules, statuses.get(c))) if rules else None,
         )
         app = (spec.get("failover") or {}).get("application") or {}
         # the policy's typed placement (parsed once per version); a Lazy policy's recorded spec
@@ -378,6 +382,19 @@ class SchedulingController:
             )
             return None
         clusters = [t.to_dict() for t in decision.targets]
+        # statePreservation: what the member just evicted (by application or cluster failover) reported
+        preserved = state_preservation.record(
+            spec=spec,
+            annotations=binding_annotations,
+            app_evicted=set(app_failover.evicted) - failover.evicted_clusters(binding_annotations),
+            cluster_evicted={
+                r.cluster
+                for r in decision.rejections
+                if r.cluster in previous and r.reason in _TAINT_EVICTIONS
+            },
+            statuses=statuses,
+            clusters_before=previous,
+        )
         scheduled = (
             _scheduled("True", reasons.SCHEDULED, f"{policy_name}: {_summary(decision)}")
             if decision.targets
@@ -399,6 +416,7 @@ class SchedulingController:
             annotations={
                 **lazy_annotations,
                 **app_failover.annotations,
+                **preserved,
                 dependencies.ANNOTATION_DEPENDENCIES: None,  # now spec.dependencies
             },
             recorded={
@@ -605,6 +623,9 @@ def _listed(binding: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     listed = ((binding or {}).get("spec") or {}).get("dependencies")
     return [entry for entry in listed if isinstance(entry, Mapping)] if isinstance(listed, list) else []
 
+
+_TAINT_EVICTIONS = ("TaintNotTolerated", "TolerationExpired")
+"""Rejections of a cluster that held the template: a NoExecute taint evicted it (cluster failover)."""
 
 _RECORDED_FIELDS = ("schedulerName", "schedulePriority", "dependencies")
 """Binding spec fields copied from the policy and template, kept as they are when not recomputed."""

@@ -21,8 +21,8 @@ from hub import (
     member_presence,
     reasons,
     status_writes,
+    template_events,
 )
-from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.state import HubState
 from shared.api import names
@@ -56,10 +56,11 @@ class StatusController:
         render_errors: Mapping[tuple[keys.BindingKey, str], str],
         enqueue_policy: Callable[[PolicyRef], None],
         clock: Callable[[], float],
-        events: EventRecorder | None = None,
+        events: template_events.TemplateEvents | None = None,
     ) -> None:
+        self.events = events  # drift, apply failures, not taken over: Events on the template
         self.state = state
-        self.presence_events = member_presence.PresenceEvents(events)
+        self.presence_events = member_presence.PresenceEvents(events)  # MemberUnreachable
         self.render_errors = render_errors
         self.enqueue_policy = enqueue_policy
         self.clock = clock
@@ -92,6 +93,8 @@ class StatusController:
                 item["errors"] = [*item.get("errors", []), render_error]
                 errors_seen.append(render_error)
             items.append(item)
+        if self.events is not None:
+            await self.events.observe(ref, items)
         old_status = dict(binding.get("status") or {})
         new_status = dict(old_status)
         new_status["aggregatedStatus"] = [member_presence.status_item(i) for i in items]
@@ -104,10 +107,14 @@ class StatusController:
             propagates_deps=dependencies.propagates_deps(self.state.policy(policy) or {}),
             existing=conds,
         )
-        if outcome.template_status is not None and len(known) != len(items):
-            outcome.template_status.pop("observedGeneration", None)  # not all known to be up to date
-        presence_conditions = member_presence.adjust_conditions(aggregation.binding_conditions(items), items)
-        for wanted in [*presence_conditions, *outcome.conditions]:
+        template_status = outcome.template_status
+        if template_status is not None and len(known) != len(items):
+            # not every member is known to have caught up
+            template_status = {k: v for k, v in template_status.items() if k != "observedGeneration"}
+        for wanted in [
+            *member_presence.adjust_conditions(aggregation.binding_conditions(items), items),
+            *outcome.conditions,
+        ]:
             conds = conditions.set_condition(
                 conds, type=wanted.type, status=wanted.status, reason=wanted.reason, message=wanted.message
             )
@@ -141,7 +148,7 @@ class StatusController:
             )
             written, _ = await asyncio.gather(
                 binding_write,
-                self._template_status(ref, template, outcome.template_status),
+                self._template_status(ref, template, template_status),
                 return_exceptions=True,
             )
             self._observe(key, generation, items)
@@ -149,11 +156,11 @@ class StatusController:
                 raise written
             self.state.remember_binding(written)
             self.enqueue_policy(policy)
-            await self.presence_events.record(template, items)
+            await self.presence_events.record(ref, items)
             return None
         self._observe(key, generation, items)
-        await self._template_status(ref, template, outcome.template_status)
-        await self.presence_events.record(template, items)
+        await self._template_status(ref, template, template_status)
+        await self.presence_events.record(ref, items)
         return None
 
     def _presence(self, cluster: str, namespace: str | None) -> member_presence.Presence:

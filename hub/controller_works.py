@@ -24,9 +24,12 @@ from hub import (
     interpretation,
     keys,
     manifest_sealing,
+    namespace_templates,
     overrides,
     reasons,
     rendering,
+    rollout_gate,
+    state_preservation,
 )
 from hub.aggregation import ANNOTATION_GENERATIONS
 from hub.controller_scheduling import REASON_POLICY_REMOVED
@@ -152,6 +155,7 @@ class WorksController:
         manifests: list[dict[str, Any]] = []
         generations: dict[str, int] = {}
         waiting = False
+        rollout_strategy = rollout_gate.strategy_of(policy)
         for binding in sorted(self.state.bindings_for(policy_ref, cluster), key=keys.binding_key_of):
             binding_view = self.state.binding_view(binding)
             ref = binding_view.template
@@ -171,6 +175,17 @@ class WorksController:
                 if previous is not None:
                     manifests.append(previous)
                 continue
+            generation = (template.get("metadata") or {}).get("generation")
+            if rollout_gate.held(
+                strategy=rollout_strategy, binding=binding, cluster=cluster, generation=generation
+            ):
+                # a rollout that has not reached this cluster yet: it keeps what it has (docs/rollouts.md)
+                kept = rollout_gate.stamped_generation(existing.values(), str(ref.identity))
+                if previous is not None:
+                    manifests.append(previous)
+                    if kept is not None:
+                        generations[str(ref.identity)] = kept
+                continue
             replicas = binding_view.clusters.get(cluster)
             try:
                 for override, problems in invalid_overrides:
@@ -188,6 +203,13 @@ class WorksController:
                     replicas=replicas,
                     overrides=override_policies,
                     interpreter=self.state.interpreter,
+                )
+                # statePreservation: a workload that failed over carries the evicted member's state
+                manifest = state_preservation.inject(
+                    manifest,
+                    annotations=(binding.get("metadata") or {}).get("annotations"),
+                    cluster=cluster,
+                    total_clusters=len(binding_view.clusters),
                 )
                 manifest = manifest_sealing.seal_for(manifest, cluster=view)  # Secrets: for this member only
             except (overrides.OverrideError, InterpreterError) as exc:
@@ -209,7 +231,6 @@ class WorksController:
             if self.render_errors.pop((bkey, cluster), None) is not None:
                 self.enqueue_status(bkey)
             manifests.append(manifest)
-            generation = (template.get("metadata") or {}).get("generation")
             if generation is not None:
                 generations[str(ref.identity)] = int(generation)
         if policy is not None and view is not None and dependencies.propagates_deps(policy):
@@ -245,7 +266,7 @@ class WorksController:
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
-            options = rendering.WorkOptions(when_to_take_over=strategy.get("whenToTakeOver"))
+            options = rendering.WorkOptions.of_strategy(strategy)
         desired = rendering.pack_works(
             policy=policy_ref,
             cluster=cluster,
@@ -278,6 +299,21 @@ class WorksController:
             for work in desired:
                 work["spec"]["deleteOption"] = {"propagationPolicy": "Orphan"}
         for work in desired:
+            # the namespaces its manifests live in, as this member gets them (labels, overrides)
+            described = (
+                namespace_templates.describe(
+                    work["spec"]["workload"]["manifests"],
+                    hub_namespace=self.state.hub_namespaces.get,
+                    is_member_namespace=self.state.is_member_namespace,
+                    render=lambda ns: rendering.render_manifest(
+                        ns, cluster=view, replicas=None, overrides=override_policies
+                    ),
+                )
+                if view is not None
+                else None
+            )
+            if described is not None:
+                work["metadata"]["annotations"][namespace_templates.ANNOTATION_NAMESPACES] = described
             carried = [str(TemplateId.of(m)) for m in work["spec"]["workload"]["manifests"]]
             stamp = {ref: generations[ref] for ref in sorted(carried) if ref in generations}
             work["metadata"]["annotations"][ANNOTATION_GENERATIONS] = json.dumps(stamp, separators=(",", ":"))

@@ -27,7 +27,7 @@ or ``Never``. Karmada's older names ``Immediately`` and ``Graciously`` mean ``Di
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -211,6 +211,12 @@ def desired_health_taints(
 
 ANNOTATION_UNHEALTHY_SINCE = "policy.waybill.dev/unhealthy-since"
 ANNOTATION_EVICTED = "policy.waybill.dev/application-evicted"
+HOLD_RECHECK_SECONDS = 1.0
+
+
+def evicted_clusters(annotations: Mapping[str, str]) -> set[str]:
+    """The members a binding's application failover has evicted the workload from so far."""
+    return set(_times(annotations.get(ANNOTATION_EVICTED)))
 
 
 def _times(raw: Any) -> dict[str, datetime]:
@@ -245,10 +251,13 @@ def application_failover(
     placed: Iterable[str],
     health: Mapping[str, str],
     now: datetime,
+    may_evict: Callable[[str], bool] | None = None,
 ) -> ApplicationFailover:
     """Track how long the workload has been Unhealthy on each member it is placed on, evict it from
     one after ``decisionConditions.tolerationSeconds``, and forget an eviction once the workload is
-    Healthy on every member it is on now (purge done) — except with ``purgeMode: Never``."""
+    Healthy on every member it is on now (purge done) — except with ``purgeMode: Never``.
+    ``may_evict(cluster)`` False holds a due eviction back (statePreservation: the member has not
+    reported the state to preserve yet); it is looked at again a second later."""
     app = ((spec.get("failover") or {}).get("application")) or {}
     placed_set = set(placed)
     since = _times(annotations.get(ANNOTATION_UNHEALTHY_SINCE))
@@ -269,7 +278,10 @@ def application_failover(
         if cluster in evicted:
             continue
         if application_failover_due(unhealthy_since=moment, toleration_seconds=toleration, now=now):
-            evicted[cluster] = now
+            if may_evict is None or may_evict(cluster):
+                evicted[cluster] = now
+            else:
+                recheck = HOLD_RECHECK_SECONDS if recheck is None else min(recheck, HOLD_RECHECK_SECONDS)
         else:
             wait = (moment + timedelta(seconds=toleration) - now).total_seconds() + 0.05
             recheck = wait if recheck is None else min(recheck, wait)

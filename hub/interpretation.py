@@ -19,7 +19,6 @@ objects.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,12 +45,6 @@ _AGENT_FIELDS = {
     "statusReflection": Operation.INTERPRET_STATUS.field,
     "healthInterpretation": Operation.INTERPRET_HEALTH.field,
 }
-
-
-@functools.cache
-def builtin() -> Interpreter:
-    """An interpreter without customizations (the hub's rules for every kind): for pure callers."""
-    return Interpreter()
 
 
 def shorthand_defaults(replica_paths: Mapping[tuple[str, str], str]) -> list[dict[str, Any]]:
@@ -375,7 +368,6 @@ __all__ = [
     "REASON_INTERPRETATION_FAILED",
     "agent_customizations",
     "aggregate",
-    "builtin",
     "dependencies",
     "describe",
     "replicas",

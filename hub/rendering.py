@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub import interpretation
+from hub import interpretation, state_preservation
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateId
 from hub.overrides import apply_overrides
@@ -154,6 +154,9 @@ class WorkOptions:
     """Apply settings a policy passes on to its Works."""
 
     when_to_take_over: str | None = None  # Always | IfNoDiff | Never; None: the agent's default
+    when_to_apply: str | None = None  # IfNotDrifted: report drift, do not correct it; None: Always
+    state_paths: tuple[tuple[str, str], ...] = ()
+    """failover.application.statePreservation: (aliasLabelName, path) the members report for each manifest."""
     replica_managers: tuple[str, ...] = ()  # spec.replicaManagers: member-side owners of replicas
 
     @classmethod
@@ -161,10 +164,32 @@ class WorkOptions:
         # Karmada's default is Abort: never adopt an object that exists on the member, even an
         # identical one (only Overwrite takes over).
         resolution = policy_spec.get("conflictResolution") or "Abort"
-        managers = tuple(str(m) for m in policy_spec.get("replicaManagers") or [] if m)
+        when_to_apply = (policy_spec.get("applyStrategy") or {}).get("whenToApply")
         return cls(
-            when_to_take_over="Always" if resolution == "Overwrite" else "Never", replica_managers=managers
+            when_to_take_over="Always" if resolution == "Overwrite" else "Never",
+            # only the non-default is written: Works of policies without it stay as they were
+            when_to_apply=when_to_apply if when_to_apply == "IfNotDrifted" else None,
+            state_paths=tuple((p["name"], p["path"]) for p in state_preservation.feedback_paths(policy_spec)),
+            replica_managers=tuple(str(m) for m in policy_spec.get("replicaManagers") or [] if m),
         )
+
+    @classmethod
+    def of_strategy(cls, strategy: Mapping[str, Any]) -> WorkOptions:
+        """The options an existing Work's ``applyStrategy`` carries (its policy is gone)."""
+        return cls(
+            when_to_take_over=strategy.get("whenToTakeOver"), when_to_apply=strategy.get("whenToApply")
+        )
+
+    def apply_strategy(self) -> dict[str, Any] | None:
+        """The Works' ``spec.applyStrategy`` (None: the agent's defaults)."""
+        if not self.when_to_take_over and not self.when_to_apply:
+            return None
+        out: dict[str, Any] = {"type": "ServerSideApply"}
+        if self.when_to_take_over:
+            out["whenToTakeOver"] = self.when_to_take_over
+        if self.when_to_apply:
+            out["whenToApply"] = self.when_to_apply
+        return out
 
 
 ANNOTATION_REPLICA_MANAGERS = "waybill.dev/replica-managers"  # read by the agent (agent.replica_owners)
@@ -185,10 +210,17 @@ def with_replica_managers(manifest: Mapping[str, Any], managers: Sequence[str]) 
     return {**manifest, "metadata": meta}
 
 
-def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _feedback_configs(
+    manifests: Sequence[Mapping[str, Any]], state_paths: Sequence[tuple[str, str]] = ()
+) -> list[dict[str, Any]]:
     configs = []
     for manifest in manifests:
-        if manifest.get("kind") not in WELL_KNOWN_STATUS_KINDS:
+        rules: list[dict[str, Any]] = []
+        if manifest.get("kind") in WELL_KNOWN_STATUS_KINDS:
+            rules.append({"type": "WellKnownStatus"})
+        if state_paths:
+            rules.append({"type": "JSONPaths", "jsonPaths": [{"name": n, "path": p} for n, p in state_paths]})
+        if not rules:
             continue
         api_version, kind, namespace, name = manifest_key(manifest)
         identifier: dict[str, Any] = {
@@ -198,7 +230,7 @@ def _feedback_configs(manifests: Sequence[Mapping[str, Any]]) -> list[dict[str, 
         }
         if namespace:
             identifier["namespace"] = namespace
-        configs.append({"resourceIdentifier": identifier, "feedbackRules": [{"type": "WellKnownStatus"}]})
+        configs.append({"resourceIdentifier": identifier, "feedbackRules": rules})
     return configs
 
 
@@ -298,9 +330,10 @@ def pack_works(
     for index, part in sorted(parts.items()):
         carried = [dict(with_replica_managers(m, options.replica_managers)) for m in part]
         spec: dict[str, Any] = {"workload": {"manifests": carried}}
-        if options.when_to_take_over:
-            spec["applyStrategy"] = {"type": "ServerSideApply", "whenToTakeOver": options.when_to_take_over}
-        configs = _feedback_configs(part)
+        strategy = options.apply_strategy()
+        if strategy is not None:
+            spec["applyStrategy"] = strategy
+        configs = _feedback_configs(part, options.state_paths)
         if configs:
             spec["manifestConfigs"] = configs
         works.append(

@@ -1,9 +1,10 @@
 """Where a kind keeps its replica count (pure, configurable).
 
-The hub divides replicas only for kinds it knows. The table maps ``(group, kind)`` to a dotted
-path; extend it with ``--replica-path GROUP/KIND=PATH`` on ``waybill hub`` (``apps/Deployment``,
-``batch/Job``, or ``example.com/Widget=spec.size`` for a custom resource; the core group is
-written as an empty string, e.g. ``/ReplicationController=spec.replicas``).
+The hub's built-in rule for Kubernetes' kinds: the table maps ``(group, kind)`` to a dotted
+path. Other kinds get replicas from a ResourceInterpreterCustomization (``hub.interpretation``);
+``--replica-path GROUP/KIND=PATH`` on ``waybill hub`` (``example.com/Widget=spec.size``; the core
+group is written as an empty string, e.g. ``/ReplicationController=spec.replicas``) is parsed
+here and becomes a defaults-layer customization (``hub.interpretation.shorthand_defaults``).
 """
 
 from __future__ import annotations

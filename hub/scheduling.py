@@ -545,6 +545,28 @@ def schedule(
     )
     decision = Decision(total_replicas=total)
     decision.recheck_at = next_toleration_deadline(tolerations, ordered_clusters, now=now)
+
+    def keep_old_copies(decision: Decision) -> None:
+        """Evicted copies that wait for their replacements (cluster, then application failover)."""
+        _keep_evicted(
+            decision,
+            previous=previous or {},
+            clusters=ordered_clusters,
+            tolerations=tolerations,
+            health=health or {},
+            now=now,
+            grace=graceful_seconds,
+        )
+        _keep_app_evicted(
+            decision,
+            previous=previous or {},
+            evicted=app_evicted or {},
+            health=health or {},
+            now=now,
+            purge=app_purge,
+            grace=app_grace_seconds,
+        )
+
     skipped: list[str] = []
     for affinity_name, affinity, overflow in _affinity_groups(placement, current_affinity):
         rejections: list[Rejection] = []
@@ -603,24 +625,7 @@ def schedule(
                     else None
                 ),
             )
-            _keep_evicted(
-                decision,
-                previous=previous or {},
-                clusters=ordered_clusters,
-                tolerations=tolerations,
-                health=health or {},
-                now=now,
-                grace=graceful_seconds,
-            )
-            _keep_app_evicted(
-                decision,
-                previous=previous or {},
-                evicted=app_evicted or {},
-                health=health or {},
-                now=now,
-                purge=app_purge,
-                grace=app_grace_seconds,
-            )
+            keep_old_copies(decision)
             if skipped:
                 decision.message = (
                     f"affinity groups {', '.join(skipped)} had no eligible cluster; " + decision.message
@@ -630,24 +635,7 @@ def schedule(
         decision.rejections = rejections
         decision.message = spread_error or "no cluster is eligible"
     decision.schedulable = False
-    _keep_evicted(
-        decision,
-        previous=previous or {},
-        clusters=ordered_clusters,
-        tolerations=tolerations,
-        health=health or {},
-        now=now,
-        grace=graceful_seconds,
-    )
-    _keep_app_evicted(
-        decision,
-        previous=previous or {},
-        evicted=app_evicted or {},
-        health=health or {},
-        now=now,
-        purge=app_purge,
-        grace=app_grace_seconds,
-    )
+    keep_old_copies(decision)  # also when nothing else is eligible: the old copies stay
     return decision
 
 
@@ -666,6 +654,19 @@ def eviction_moment(
         if deadline is not None and deadline <= now:
             moments.append(deadline)
     return min(moments, default=None)
+
+
+def _keep(
+    decision: Decision, name: str, replicas: int | None, *, now: datetime, until: datetime | None
+) -> None:
+    """Keep an evicted copy on ``name`` (not reported as rejected); with ``until``, look again
+    soon for the replacement's health, and at the latest when the grace ends."""
+    decision.targets.append(Target(name, replicas, reason="GracefulEviction"))
+    decision.targets.sort(key=lambda t: t.cluster)
+    decision.rejections = [r for r in decision.rejections if r.cluster != name]
+    if until is not None:
+        soon = min(until, now + timedelta(seconds=2))
+        decision.recheck_at = soon if decision.recheck_at is None else min(decision.recheck_at, soon)
 
 
 def _keep_evicted(
@@ -695,12 +696,7 @@ def _keep_evicted(
         until = moment + timedelta(seconds=grace)
         if replaced or now >= until:
             continue
-        decision.targets.append(Target(name, replicas, reason="GracefulEviction"))
-        decision.targets.sort(key=lambda t: t.cluster)
-        decision.rejections = [r for r in decision.rejections if r.cluster != name]
-        # Look again soon for the replacement's health, and at the latest when the grace ends.
-        soon = min(until, now + timedelta(seconds=2))
-        decision.recheck_at = soon if decision.recheck_at is None else min(decision.recheck_at, soon)
+        _keep(decision, name, replicas, now=now, until=until)
 
 
 def _keep_app_evicted(
@@ -725,12 +721,7 @@ def _keep_app_evicted(
         until = since + timedelta(seconds=grace)
         if purge != "Never" and (replaced or now >= until):
             continue
-        decision.targets.append(Target(name, previous[name], reason="GracefulEviction"))
-        decision.targets.sort(key=lambda t: t.cluster)
-        decision.rejections = [r for r in decision.rejections if r.cluster != name]
-        if purge != "Never":
-            soon = min(until, now + timedelta(seconds=2))
-            decision.recheck_at = soon if decision.recheck_at is None else min(decision.recheck_at, soon)
+        _keep(decision, name, previous[name], now=now, until=None if purge == "Never" else until)
 
 
 def _finish(

@@ -55,6 +55,10 @@ class HubState:
             name="hub:ns",
             transform=strip_managed_fields,
         )
+        # every hub namespace: what a namespaced template's namespace looks like on the members
+        self.hub_namespaces = Informer(
+            hub_api, "v1", "Namespace", name="hub:ns-all", transform=strip_managed_fields
+        )
         self.members = Informer(
             hub_api,
             names.CLUSTER_API_VERSION,
@@ -178,6 +182,7 @@ class HubState:
     def fixed_informers(self) -> list[Informer]:
         return [
             self.namespaces,
+            self.hub_namespaces,
             self.members,
             self.leases,
             self.policies,

@@ -39,33 +39,8 @@ class Feature:
     """The concrete paths (with list indices) where a spec uses the field."""
 
 
-def _when(flag: bool, path: str) -> Iterator[str]:
-    if flag:
-        yield path
-
-
-FEATURES: tuple[Feature, ...] = (
-    Feature(
-        "spec.failover.application.statePreservation",
-        "state preservation across an application failover is not implemented",
-        lambda s: _when(
-            s.failover is not None
-            and s.failover.application is not None
-            and s.failover.application.state_preservation is not None,
-            "spec.failover.application.statePreservation",
-        ),
-    ),
-    Feature(
-        "spec.failover.cluster.statePreservation",
-        "state preservation across a cluster failover is not implemented",
-        lambda s: _when(
-            s.failover is not None
-            and s.failover.cluster is not None
-            and s.failover.cluster.state_preservation is not None,
-            "spec.failover.cluster.statePreservation",
-        ),
-    ),
-)
+FEATURES: tuple[Feature, ...] = ()
+"""Karmada policy fields not implemented: none (the last, statePreservation, is in hub.state_preservation)."""
 
 
 @dataclass(frozen=True)

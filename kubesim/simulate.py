@@ -16,7 +16,10 @@ with ``.start()`` / ``await .stop()``, which ``SimServer(workloads=True)`` uses 
   cloud-provider-kind or MetalLB would give them);
 - PersistentVolumeClaims get the ``standard`` StorageClass when created and are ``Bound`` to a
   ``pvc-<uid>`` volume after ``delay`` (as kind's local-path provisioner does);
-- ``nodes`` fake Nodes with capacity/allocatable (cpu, memory, pods) and a ``Ready`` condition.
+- ``nodes`` fake Nodes with capacity/allocatable (cpu, memory, pods) and a ``Ready`` condition;
+- a workload whose pod template names an image from the registry ``kubesim.invalid`` (e.g.
+  ``kubesim.invalid/web:bad``) never becomes ready, as if its image could not be pulled: it stays
+  progressing until its template changes (for tests of rollouts that must halt).
 
 Status values are computed by pure functions (``deployment_status`` etc., tested by tables);
 the ``Simulation`` class is the thin shell that reacts to store events and writes ``/status``
@@ -54,6 +57,7 @@ __all__ = [
     "start_simulation",
     "statefulset_status",
     "template_hash",
+    "unpullable",
 ]
 
 Obj = dict[str, Any]
@@ -69,6 +73,7 @@ _SERVICES = ("", "services")
 _PVCS = ("", "persistentvolumeclaims")
 _WORKLOADS = frozenset({_DEPLOYMENTS, _STATEFULSETS, _DAEMONSETS, _JOBS})
 _TRACKED = _WORKLOADS | {_SERVICES, _PVCS}
+UNPULLABLE_REGISTRY = "kubesim.invalid"  # images from here "cannot be pulled": never ready
 STORAGE_CLASS = "standard"
 PROVISIONER = "rancher.io/local-path"
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
@@ -592,7 +597,8 @@ class Simulation:
             self._tracks[ident] = track
         elif track.generation != generation:
             track.generation, track.ready_at, track.template = generation, now + self.delay, template
-        ready = now >= track.ready_at
+        stuck = key in _WORKLOADS and unpullable(obj)
+        ready = now >= track.ready_at and not stuck
         if ready:
             track.ready_template = template
         changed = track.ready_template is not None and track.ready_template != template
@@ -621,8 +627,15 @@ class Simulation:
             status = job_status(obj, ready=ready, now=stamp)
         if status != obj.get("status"):
             self.store.update(rtype, {**obj, "status": status}, subresource="status", manager=CONTROLLER)
-        if not ready:
+        if not ready and not stuck:
             self._schedule(ident, track.ready_at - now)
+
+
+def unpullable(obj: Obj) -> bool:
+    """Whether the workload's pod template names an image of ``UNPULLABLE_REGISTRY``."""
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    return any(str(c.get("image") or "").startswith(UNPULLABLE_REGISTRY + "/") for c in containers)
 
 
 def _settled(key: tuple[str, str], obj: Obj) -> bool:

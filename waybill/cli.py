@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "status",
     "plan",
     "promote",
+    "rollout",
     "members",
     "version",
     "completion",

@@ -20,8 +20,9 @@ from typing import Any
 import pydantic
 import yaml
 
-from hub import planning, scheduling
+from hub import planning, rendering, scheduling
 from hub.clusters import ClusterView
+from hub.matching import PolicyRef
 from shared.api import names
 from shared.api.cluster import MemberCluster
 from shared.api.interpreter import ResourceInterpreterCustomization
@@ -142,7 +143,8 @@ def render(
         source = " (live on the hub)" if key in live else ""
         out.append(f"== {ref}{source}")
         now = (placements or {}).get(key)
-        was = f" (now: {now.policy})" if now is not None and now.policy != str(entry.policy) else ""
+        moved = now is not None and now.policy and now.policy != str(entry.policy)
+        was = f" (now: {now.policy})" if now is not None and moved else ""
         if entry.policy is None:
             out.append(f"   not claimed by any propagation policy{was}")
             continue
@@ -211,6 +213,7 @@ class Planned:
 
     plans: list[planning.TemplatePlan]
     members: list[Mapping[str, Any]]
+    takeover: dict[PolicyRef, str | None]  # each policy's whenToTakeOver (from conflictResolution)
     live: set[plan_sources.Identity] = field(default_factory=set)
 
 
@@ -244,8 +247,8 @@ def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> 
         if (str(target.get("apiVersion")), str(target.get("kind"))) in kinds:
             print(
                 f"warning: ResourceInterpreterCustomization {(ric.get('metadata') or {}).get('name')} "
-                f"customizes {target.get('apiVersion')} {target.get('kind')}: the hub does not run "
-                "interpreter customizations when scheduling, and neither does this plan",
+                f"customizes {target.get('apiVersion')} {target.get('kind')}: this plan divides replicas "
+                "and renders by the built-in rules (it does not run interpreter customizations)",
                 file=sys.stderr,
             )
     try:
@@ -259,13 +262,17 @@ def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> 
         # The schema check above should catch bad input first; a planner surprise is still
         # one line naming the file, not a traceback.
         raise CommandFailed(f"cannot plan {filename}: {type(exc).__name__}: {exc}") from exc
-    return Planned(plans=plans, members=list(groups["members"]))
+    takeover = {
+        PolicyRef.of(p): rendering.WorkOptions.for_policy(p.get("spec") or {}).when_to_take_over
+        for p in groups["policies"]
+    }
+    return Planned(plans=plans, members=list(groups["members"]), takeover=takeover)
 
 
 async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects: list[dict[str, Any]]) -> int:
     """Plan over the hub's live objects; with ``--diff`` ask the members' agents too."""
     read = await plan_sources.read_hub(hub_api, file_objects)
-    templates = planning.split_objects(file_objects)["templates"]
+    templates = [t for t in planning.split_objects(file_objects)["templates"] if not _is_customization(t)]
     others = [o for o in file_objects if not any(o is t for t in templates)]
     stored = await plan_sources.as_stored(hub_api, args.filename, templates, warnings=read.warnings)
     for warning in read.warnings:
@@ -279,15 +286,44 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
     if args.diff:
         sys.stdout.flush()
         answered = await diffing.preview(
-            hub_api, plans=planned.plans, members=planned.members, wait_seconds=args.diff_timeout
+            hub_api,
+            plans=planned.plans,
+            members=planned.members,
+            wait_seconds=args.diff_timeout,
+            takeover=planned.takeover,
+            placed_now={key: list(now.clusters) for key, now in read.placements.items()},
         )
         print(diffing.render(answered))
         code = max(code, diffing.exit_code(answered))
     return code
 
 
+_PLANNED_WAYBILL_KINDS = {
+    *planning.POLICY_KINDS,
+    *planning.OVERRIDE_KINDS,
+    names.KIND_MEMBER_CLUSTER,
+    names.KIND_RESOURCE_INTERPRETER_CUSTOMIZATION,
+}
+
+
+def warn_unplanned(filename: str, objects: list[dict[str, Any]]) -> None:
+    """A warning for each Waybill object in FILE that plan does not use (Works, bindings...)."""
+    for obj in objects:
+        group = str(obj.get("apiVersion", "")).split("/")[0]
+        ours = group in (names.WORK_GROUP, names.CLUSTER_GROUP, names.POLICY_GROUP, names.CONFIG_GROUP)
+        if ours and obj.get("kind") not in _PLANNED_WAYBILL_KINDS:
+            meta = obj.get("metadata") or {}
+            where = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
+            print(
+                f"warning: {filename}: {obj.get('kind')} {where}{meta.get('name')} is not planned "
+                "(the hub writes that kind itself)",
+                file=sys.stderr,
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     objects = load_objects(args.filename)
+    warn_unplanned(args.filename, objects)
     if args.kubeconfig or args.context or args.diff:
         return connect.run_async(lambda hub_api: _with_hub(hub_api, args, objects), connect.load(args))
     planned = make_plan(args.filename, list(objects), hub=False)

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from hub import conditions as hub_conditions
+from hub import drift_status
 from shared.api import names
 from shared.kube.client import KubeClient
 from waybill import connect, kinds, output, presence_text, templates
@@ -45,7 +46,7 @@ def render(binding: dict[str, Any]) -> str:
                 "-" if ready is None else ready,
                 presence_text.applied_cell(item),
                 presence_text.available_cell(item),
-                "yes" if item.get("drifted") else "no",
+                _drift_cell(item),
                 "; ".join(item.get("errors") or []) or "-",
             ]
         )
@@ -55,12 +56,25 @@ def render(binding: dict[str, Any]) -> str:
         if rows
         else "Not placed on any cluster."
     )
+    drifts = [(c, items[c]["lastDrift"]) for c in sorted(wanted) if (items.get(c) or {}).get("lastDrift")]
+    if drifts:
+        lines.append("")
+        lines.append("Last drift:")
+        lines.extend(f"  {drift_status.describe(cluster, drift)}" for cluster, drift in drifts)
     rejected = (status.get("schedulingDecision") or {}).get("rejected") or []
     if rejected:
         lines.append("")
         lines.append("Left out:")
         lines.extend(f"  {r['cluster']}: {r['reason']} ({r.get('message', '')})" for r in rejected)
     return "\n".join(lines)
+
+
+def _drift_cell(item: dict[str, Any]) -> str:
+    """DRIFT: ``no``; ``corrected`` (an edit on the member was undone); ``yes`` (the member keeps it)."""
+    drift = item.get("lastDrift")
+    if drift:
+        return "corrected" if drift.get("corrected") else "yes"
+    return "yes" if item.get("drifted") else "no"
 
 
 def register(subparsers: Any) -> None:

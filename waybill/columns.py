@@ -81,6 +81,15 @@ def _binding(obj: dict[str, Any], wide: bool) -> Row:
     return row
 
 
+def _work_drift(obj: dict[str, Any]) -> str:
+    """DRIFTED of a Work: how many manifests have a drift on record, and whether all were corrected."""
+    summary = (obj.get("status") or {}).get("driftSummary") or {}
+    count = summary.get("driftedManifests")
+    if not count:
+        return "-"
+    return f"{count} corrected" if summary.get("driftCorrected") else f"{count} not corrected"
+
+
 def _work(obj: dict[str, Any], wide: bool) -> Row:
     labels = _meta(obj).get("labels") or {}
     manifests = ((obj.get("spec") or {}).get("workload") or {}).get("manifests") or []
@@ -94,7 +103,7 @@ def _work(obj: dict[str, Any], wide: bool) -> Row:
     ]
     if wide:
         row += [
-            condition_status(obj, names.CONDITION_DRIFTED),
+            _work_drift(obj),
             ",".join(_meta(obj).get("finalizers") or []) or "-",
             ",".join(f"{m.get('kind')}/{(m.get('metadata') or {}).get('name')}" for m in manifests) or "-",
         ]

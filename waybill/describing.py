@@ -165,6 +165,16 @@ def drift_lines(works: Sequence[Mapping[str, Any]], *, resource: Mapping[str, An
                     )
                 elif cond.get("type") == "Applied" and cond.get("reason") == "NotTakenOver":
                     out.append(f"  {cluster}: NotTakenOver: {cond.get('message', '')}")
+            record = manifest.get("lastDrift")
+            if record:
+                who = ", ".join(record.get("changedBy") or []) or "an unknown manager"
+                done = "corrected" if record.get("corrected") else "not corrected"
+                out.append(f"  {cluster}: last drift {age(record.get('observedTime'))} ago by {who}; {done}")
+                if not manifest.get("drifts"):  # the pass that saw it lists them below
+                    out.extend(
+                        f"  {cluster}: {d.get('path')}: member={d.get('memberValue')} hub={d.get('hubValue')}"
+                        for d in record.get("fields") or []
+                    )
             for detail in [*(manifest.get("drifts") or []), *(manifest.get("diffs") or [])]:
                 out.append(
                     f"  {cluster}: {detail.get('path')}: member={detail.get('memberValue')} "

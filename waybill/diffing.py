@@ -24,21 +24,21 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub import manifest_sealing, overrides, planning
 from hub.clusters import ClusterView
-from hub.matching import TemplateRef
+from hub.matching import PolicyRef, TemplateRef
 from shared.api import names
 from shared.api.meta import parse_time
 from shared.kube.client import KubeClient
-from shared.kube.errors import ApiError, NotFound
+from shared.kube.errors import ApiError, Forbidden, NotFound
 
 DEFAULT_TIMEOUT = 30.0
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.25  # one list of this preview's Works per round, whatever the member count
 WORK_SIZE_LIMIT = 800 * 1024  # like the hub's Works: a preview splits before the object limit
 EXPIRY_SLACK = timedelta(minutes=5)  # a preview Work older than its timeout plus this is stale
 
@@ -47,6 +47,8 @@ CREATE = "create"  # not on the member: it would be created
 CHANGE = "change"  # fields differ
 SAME = "same"  # no field the manifest sets differs
 NOT_COMPARED = "not-compared"  # the agent could not compare it (reason in the message)
+NOT_TAKEN_OVER = "not-taken-over"  # on the member, not Waybill's: a real apply would leave it alone
+REMOVE = "remove"  # placed there now, no longer: it would be removed from the member
 
 ANSWERED = "answered"
 NO_ANSWER = "no-answer"
@@ -78,6 +80,7 @@ class MemberAnswer:
     state: str
     manifests: list[ManifestDiff] = field(default_factory=list)
     message: str = ""
+    seconds: float | None = None  # from writing its preview Work(s) to reading the last answer
 
 
 @dataclass
@@ -97,67 +100,112 @@ def work_name(preview_id: str, part: int) -> str:
     return f"waybill-preview-{preview_id}" + (f"-p{part}" if part else "")
 
 
+@dataclass
+class PreviewSet:
+    """What ``preview_works`` decided: the Works to write, members that get none, and manifests
+    not sent (a Secret that cannot be sealed for the member), as answers already known."""
+
+    works: list[PreviewWork] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # cluster → why it gets no preview
+    not_sent: dict[str, list[ManifestDiff]] = field(default_factory=dict)
+
+
+def _parts(items: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:
+    parts: list[list[tuple[str, dict[str, Any]]]] = [[]]
+    used = 0
+    for item in items:
+        size = _size(item[1])
+        if parts[-1] and used + size > WORK_SIZE_LIMIT:
+            parts.append([])
+            used = 0
+        parts[-1].append(item)
+        used += size
+    return parts
+
+
 def preview_works(
     plans: Sequence[planning.TemplatePlan],
     members: Sequence[Mapping[str, Any]],
     *,
     preview_id: str,
     expires: datetime,
-) -> tuple[list[PreviewWork], dict[str, str]]:
-    """The preview Works per member, and members that get none (cluster → why) (pure).
+    takeover: Mapping[PolicyRef, str | None] | None = None,
+) -> PreviewSet:
+    """The preview Works per member (pure).
 
     Manifests are those the plan rendered; a Secret (or a manifest annotated for sealing) is
     sealed to the member's key as the hub would, so the preview Work reveals no more than a
-    real Work does.
+    real Work does. ``takeover`` is each policy's ``whenToTakeOver`` (its Works' strategy, from
+    ``conflictResolution``): manifests of policies that differ go in different Works, so the
+    agent says which objects a real apply would not take over.
     """
     by_name = {str((m.get("metadata") or {}).get("name", "")): m for m in members}
-    per_cluster: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    refused: dict[str, str] = {}
+    groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+    out = PreviewSet()
     for entry in plans:
+        when = (takeover or {}).get(entry.policy) if entry.policy is not None else None
         for cluster, manifest in entry.manifests.items():
             member = by_name.get(cluster)
+            ref = str(TemplateRef.of(manifest))
             if member is None:
-                refused[cluster] = "no MemberCluster of that name on the hub"
+                out.refused[cluster] = "no MemberCluster of that name on the hub"
                 continue
             try:
                 sealed = manifest_sealing.seal_for(manifest, cluster=ClusterView.from_member(member))
             except overrides.OverrideError as exc:
-                refused[cluster] = str(exc)
+                out.not_sent.setdefault(cluster, []).append(ManifestDiff(ref, NOT_COMPARED, message=str(exc)))
                 continue
-            per_cluster.setdefault(cluster, []).append((str(TemplateRef.of(manifest)), sealed))
-    works: list[PreviewWork] = []
+            groups.setdefault((cluster, when or ""), []).append((ref, sealed))
     stamp = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for cluster, items in sorted(per_cluster.items()):
+    index: dict[str, int] = {}
+    for (cluster, when), items in sorted(groups.items()):
         namespace = str((by_name[cluster].get("metadata") or {}).get("namespace") or "")
         if not namespace:
-            refused[cluster] = "its MemberCluster has no namespace"
+            out.refused[cluster] = "its MemberCluster has no namespace"
             continue
-        parts: list[list[tuple[str, dict[str, Any]]]] = [[]]
-        used = 0
-        for item in items:
-            size = _size(item[1])
-            if parts[-1] and used + size > WORK_SIZE_LIMIT:
-                parts.append([])
-                used = 0
-            parts[-1].append(item)
-            used += size
-        for index, part in enumerate(parts):
+        strategy = {"type": "ReportDiff", **({"whenToTakeOver": when} if when else {})}
+        for part in _parts(items):
+            number = index.get(namespace, 0)
+            index[namespace] = number + 1
             work = {
                 "apiVersion": names.WORK_API_VERSION,
                 "kind": names.KIND_WORK,
                 "metadata": {
-                    "name": work_name(preview_id, index),
+                    "name": work_name(preview_id, number),
                     "namespace": namespace,
                     "labels": {names.LABEL_PREVIEW: preview_id, names.LABEL_CLUSTER: cluster},
                     "annotations": {names.ANNOTATION_PREVIEW_EXPIRES: stamp},
                 },
-                "spec": {
-                    "workload": {"manifests": [m for _, m in part]},
-                    "applyStrategy": {"type": "ReportDiff"},
-                },
+                "spec": {"workload": {"manifests": [m for _, m in part]}, "applyStrategy": strategy},
             }
-            works.append(PreviewWork(cluster=cluster, work=work, manifests=[ref for ref, _ in part]))
-    return works, refused
+            out.works.append(PreviewWork(cluster=cluster, work=work, manifests=[ref for ref, _ in part]))
+    for cluster in out.refused:
+        out.not_sent.pop(cluster, None)
+    return out
+
+
+Identity = tuple[str, str, str, str]  # a template's group, kind, namespace, name
+
+
+def removals(
+    plans: Sequence[planning.TemplatePlan], placed_now: Mapping[Identity, Collection[str]]
+) -> dict[str, list[ManifestDiff]]:
+    """Per member, the planned templates placed there now that the plan no longer places there
+    (``placed_now``: template → its current clusters, from the bindings) (pure)."""
+    out: dict[str, list[ManifestDiff]] = {}
+    for entry in plans:
+        if entry.decision is None:
+            # unclaimed: the hub keeps the last placement (an orphaned binding); a placement
+            # error: nothing is known to move
+            continue
+        ref = entry.template
+        now = placed_now.get((ref.group, ref.kind, ref.namespace, ref.name)) or ()
+        targets = {t.cluster for t in entry.decision.targets}
+        for cluster in sorted(set(now) - targets):
+            out.setdefault(cluster, []).append(
+                ManifestDiff(str(entry.template), REMOVE, message="no longer placed on this member")
+            )
+    return out
 
 
 def _condition(conditions: Any, type_: str) -> Mapping[str, Any] | None:
@@ -181,9 +229,12 @@ def _manifest_diff(name: str, entry: Mapping[str, Any] | None) -> ManifestDiff:
         for d in entry.get("diffs") or []
         if isinstance(d, Mapping)
     )
+    message = str(reported.get("message") or "")
     if any(c.path == "/" and c.member is None for c in changes):
-        return ManifestDiff(name, CREATE, message=str(reported.get("message") or ""))
-    return ManifestDiff(name, CHANGE if changes else SAME, changes, str(reported.get("message") or ""))
+        return ManifestDiff(name, CREATE, message=message)
+    if reported.get("reason") == "NotTakenOver":
+        return ManifestDiff(name, NOT_TAKEN_OVER, changes, message)
+    return ManifestDiff(name, CHANGE if changes else SAME, changes, message)
 
 
 def read_answer(preview: PreviewWork, live: Mapping[str, Any]) -> list[ManifestDiff] | None:
@@ -211,24 +262,62 @@ def _ready(member: Mapping[str, Any] | None) -> str:
     return str(cond.get("status") or "Unknown")
 
 
-async def _wait(hub_api: KubeClient, preview: PreviewWork, *, deadline: float) -> list[ManifestDiff] | None:
-    loop = asyncio.get_running_loop()
-    meta = preview.work["metadata"]
-    while True:
+def _key(work: Mapping[str, Any]) -> tuple[str, str]:
+    meta = work.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+async def _read_back(
+    hub_api: KubeClient, pending: Sequence[PreviewWork], *, preview_id: str, listing: bool
+) -> dict[tuple[str, str], Mapping[str, Any]] | None:
+    """The pending preview Works as they are now: one labelled list across namespaces (or, when
+    the user may not list Works cluster-wide, one GET each); None after a blip or a Forbidden list."""
+    if listing:
+        selector = f"{names.LABEL_PREVIEW}={preview_id}"
+        found = await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK, label_selector=selector)
+        return {_key(w): w for w in found.items}
+
+    async def one(item: PreviewWork) -> Mapping[str, Any] | None:
+        namespace, name = _key(item.work)
         try:
-            live = await hub_api.get(
-                names.WORK_API_VERSION, names.KIND_WORK, name=meta["name"], namespace=meta["namespace"]
-            )
+            return await hub_api.get(names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=namespace)
         except NotFound:
-            return None  # deleted under us (the member namespace went away)
-        except ApiError:
-            live = None  # a blip (the client already retried): look again until the deadline
-        answer = read_answer(preview, live) if live is not None else None
-        if answer is not None:
-            return answer
-        if loop.time() >= deadline:
             return None
+
+    got = await asyncio.gather(*(one(item) for item in pending))
+    return {_key(w): w for w in got if w is not None}
+
+
+async def _wait(
+    hub_api: KubeClient, written: Sequence[PreviewWork], *, preview_id: str, deadline: float
+) -> dict[tuple[str, str], tuple[list[ManifestDiff], float]]:
+    """Each preview Work's answer and when it was read (loop time), by namespace/name, for those
+    answered before ``deadline``."""
+    loop = asyncio.get_running_loop()
+    answers: dict[tuple[str, str], tuple[list[ManifestDiff], float]] = {}
+    pending = list(written)
+    listing = True
+    while pending:
+        try:
+            current = await _read_back(hub_api, pending, preview_id=preview_id, listing=listing)
+        except Forbidden:
+            listing, current = False, None  # namespace-scoped rights: GET each Work instead
+        except ApiError:
+            current = None  # a blip (the client already retried): look again until the deadline
+        if current is not None:
+            for item in list(pending):
+                live = current.get(_key(item.work))
+                if live is None:
+                    pending.remove(item)  # deleted under us (its member namespace went away)
+                    continue
+                answer = read_answer(item, live)
+                if answer is not None:
+                    answers[_key(item.work)] = (answer, loop.time())
+                    pending.remove(item)
+        if not pending or loop.time() >= deadline:
+            return answers
         await asyncio.sleep(min(POLL_SECONDS, max(deadline - loop.time(), 0.0)))
+    return answers
 
 
 async def _delete(hub_api: KubeClient, work: Mapping[str, Any]) -> None:
@@ -266,19 +355,36 @@ async def preview(
     members: Sequence[Mapping[str, Any]],
     wait_seconds: float,
     preview_id: str | None = None,
+    takeover: Mapping[PolicyRef, str | None] | None = None,
+    placed_now: Mapping[Identity, Collection[str]] | None = None,
 ) -> list[MemberAnswer]:
-    """Write the preview Works, wait up to ``wait_seconds`` for the agents, remove the Works."""
+    """Write the preview Works, wait up to ``wait_seconds`` for the agents, remove the Works.
+
+    ``placed_now`` (template → its clusters now) adds the templates a member would lose."""
     preview_id = preview_id or secrets.token_hex(4)
     now = datetime.now(UTC)
-    works, refused = preview_works(
-        plans, members, preview_id=preview_id, expires=now + timedelta(seconds=wait_seconds) + EXPIRY_SLACK
+    planned = preview_works(
+        plans,
+        members,
+        preview_id=preview_id,
+        expires=now + timedelta(seconds=wait_seconds) + EXPIRY_SLACK,
+        takeover=takeover,
     )
+    works = planned.works
     by_name = {str((m.get("metadata") or {}).get("name", "")): m for m in members}
     answers: dict[str, MemberAnswer] = {
-        cluster: MemberAnswer(cluster, NOT_WRITTEN, message=why) for cluster, why in refused.items()
+        cluster: MemberAnswer(cluster, NOT_WRITTEN, message=why) for cluster, why in planned.refused.items()
     }
+    for cluster, diffs in planned.not_sent.items():
+        answers[cluster] = MemberAnswer(cluster, ANSWERED, list(diffs))
+    for cluster, diffs in removals(plans, placed_now or {}).items():
+        known = answers.setdefault(cluster, MemberAnswer(cluster, ANSWERED))
+        if known.state == ANSWERED:
+            known.manifests.extend(diffs)
     await _remove_expired(hub_api, {str(w.work["metadata"]["namespace"]) for w in works}, now=now)
     written: list[PreviewWork] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     try:
         for item in works:
             written.append(item)  # before the create: cancelled in flight, it is still deleted
@@ -289,13 +395,14 @@ async def preview(
                 why = f"cannot write its preview Work: {exc.reason}: {exc.message}"
                 answers[item.cluster] = MemberAnswer(item.cluster, NOT_WRITTEN, message=why)
                 continue
-        deadline = asyncio.get_running_loop().time() + wait_seconds
-        results = await asyncio.gather(*(_wait(hub_api, w, deadline=deadline) for w in written))
-        for item, result in zip(written, results, strict=True):
+        deadline = loop.time() + wait_seconds
+        results = await _wait(hub_api, written, preview_id=preview_id, deadline=deadline)
+        for item in written:
+            found = results.get(_key(item.work))
             current = answers.get(item.cluster)
             if current is not None and current.state != ANSWERED:
                 continue  # another part already failed: the member's answer is incomplete
-            if result is None:
+            if found is None:
                 ready = _ready(by_name.get(item.cluster))
                 why = (
                     f"no answer within {wait_seconds:g} s "
@@ -304,7 +411,8 @@ async def preview(
                 answers[item.cluster] = MemberAnswer(item.cluster, NO_ANSWER, message=why)
                 continue
             answer = current or MemberAnswer(item.cluster, ANSWERED)
-            answer.manifests.extend(result)
+            answer.manifests[:0] = found[0]  # the agent's answers first, then removals
+            answer.seconds = max(answer.seconds or 0.0, found[1] - started)
             answers[item.cluster] = answer
     finally:
         # Also when cancelled (Ctrl-C): asyncio.run cancels this task once and lets it finish.
@@ -316,6 +424,7 @@ async def preview(
 
 _OUTCOME_TEXT = {
     CREATE: "would be created (not on the member)",
+    REMOVE: "would be removed (no longer placed on this member)",
     SAME: "no change",
     NOT_COMPARED: "not compared",
 }
@@ -334,12 +443,14 @@ def render(answers: Sequence[MemberAnswer]) -> str:
         if answer.state != ANSWERED:
             out.append(f"== diff on {answer.cluster}: {answer.message}")
             continue
-        changed = sum(1 for m in answer.manifests if m.outcome in (CHANGE, CREATE))
+        changed = sum(1 for m in answer.manifests if m.outcome in (CHANGE, CREATE, REMOVE))
         total = len(answer.manifests)
-        out.append(f"== diff on {answer.cluster}: {changed} of {total} manifests would change")
+        took = f" (answered in {answer.seconds:.1f} s)" if answer.seconds is not None else ""
+        out.append(f"== diff on {answer.cluster}: {changed} of {total} manifests would change{took}")
         for manifest in answer.manifests:
-            if manifest.outcome == CHANGE:
-                out.append(f"   {manifest.manifest}: {len(manifest.changes)} field(s)")
+            if manifest.outcome in (CHANGE, NOT_TAKEN_OVER):
+                note = f" ({manifest.message})" if manifest.outcome == NOT_TAKEN_OVER else ""
+                out.append(f"   {manifest.manifest}: {len(manifest.changes)} field(s) differ{note}")
                 for change in manifest.changes:
                     out.append(f"     {change.path}: {_value(change.member)} -> {_value(change.hub)}")
             else:

@@ -20,6 +20,7 @@ is planned as written, with a warning.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from shared.kube.types import split_api_version
 from waybill.errors import UsageError
 
 Obj = Mapping[str, Any]
+DRY_RUN_CONCURRENCY = 8
 Identity = tuple[str, str, str, str]  # group, kind, namespace, name
 ListScope = tuple[str, str, str | None]  # apiVersion, kind, namespace (None: every namespace)
 
@@ -145,7 +147,11 @@ async def read_hub(hub_api: KubeClient, file_objects: Sequence[Obj]) -> HubObjec
     found = HubObjects()
     warn = found.warnings
     found.objects += await _list(
-        hub_api, names.CLUSTER_API_VERSION, names.KIND_MEMBER_CLUSTER, namespace=None, warnings=warn,
+        hub_api,
+        names.CLUSTER_API_VERSION,
+        names.KIND_MEMBER_CLUSTER,
+        namespace=None,
+        warnings=warn,
         why="the members to plan for",
     )
     live_policies: list[Obj] = []
@@ -163,6 +169,13 @@ async def read_hub(hub_api: KubeClient, file_objects: Sequence[Obj]) -> HubObjec
         why="interpreter customizations",
     )
     selecting = _selector_policies(file_objects, live_policies)
+    for policy in selecting:
+        unselective = not (policy.get("spec") or {}).get("resourceSelectors")
+        if policy.get("kind") in planning.OVERRIDE_KINDS and unselective:
+            warn.append(
+                f"{overrides.policy_ref(policy)} has no resourceSelectors (it applies to every template in "
+                "its scope): only the file's templates are planned with it, add the others to the file"
+            )
     listed: list[Obj] = []
     scopes = sorted(list_scopes(selecting), key=lambda s: (s[0], s[1], s[2] or ""))
     for api_version, kind, namespace in scopes:
@@ -205,16 +218,24 @@ async def as_stored(
     hub_api: KubeClient, filename: str, templates: Sequence[Obj], *, warnings: list[str]
 ) -> list[Obj]:
     """``templates`` as the hub's API server would store them (server-side dry runs, nothing written)."""
+    gate = asyncio.Semaphore(DRY_RUN_CONCURRENCY)
+
+    async def one(template: Obj) -> tuple[Obj, str | None]:
+        async with gate:
+            try:
+                return await _dry_run(hub_api, template), None
+            except (Invalid, BadRequest) as exc:
+                why = f"{filename}: {_describe(template)}: the hub refuses it: {exc.message}"
+                raise UsageError(why) from exc
+            except ApiError as exc:
+                why = f"{exc.reason}: {exc.message}"
+                return template, (
+                    f"{_describe(template)}: planned as written (the hub could not check it: {why})"
+                )
+
     out: list[Obj] = []
-    for template in templates:
-        try:
-            out.append(await _dry_run(hub_api, template))
-        except (Invalid, BadRequest) as exc:
-            raise UsageError(f"{filename}: {_describe(template)}: the hub refuses it: {exc.message}") from exc
-        except ApiError as exc:
-            warnings.append(
-                f"{_describe(template)}: planned as written (the hub could not check it: {exc.reason}: "
-                f"{exc.message})"
-            )
-            out.append(template)
+    for stored, warning in await asyncio.gather(*(one(t) for t in templates)):
+        out.append(stored)
+        if warning is not None:
+            warnings.append(warning)
     return out

@@ -19,6 +19,7 @@ from shared.api.policy import (
     OverridePolicy,
     PropagationPolicy,
 )
+from shared.api.revision import TemplateRevision
 from shared.api.work import AppliedWork, Work
 
 ALL_KINDS: tuple[type[KubeObject], ...] = (
@@ -32,6 +33,7 @@ ALL_KINDS: tuple[type[KubeObject], ...] = (
     AppliedWork,
     MemberCluster,
     ResourceInterpreterCustomization,
+    TemplateRevision,
 )
 
 _BY_KEY = {(cls.crd.api_version, cls.crd.kind): cls for cls in ALL_KINDS}

@@ -114,6 +114,18 @@ class SchedulingDecision(ApiModel):
     observed_generation: int | None = None
 
 
+class ClusterDrift(ApiModel):
+    """The template's last drift on one cluster (from the Work's ``lastDrift``)."""
+
+    observed_time: str
+    corrected: bool
+    fields: list[str] = Field(default_factory=list)
+    """The drifted fields (paths; values are in the Work status)."""
+    field_count: int = Field(default=0, ge=0)
+    changed_by: list[str] = Field(default_factory=list)
+    """The managedFields managers that changed them."""
+
+
 class AggregatedStatusItem(ApiModel):
     """How the template is doing on one cluster, gathered from that cluster's Work status."""
 
@@ -125,6 +137,8 @@ class AggregatedStatusItem(ApiModel):
     status: RawObject | None = None
     """Status feedback reported by the member (field name to value)."""
     drifted: bool | None = None
+    """The member's object drifted since the current manifest was applied (see lastDrift)."""
+    last_drift: ClusterDrift | None = None
     errors: list[str] = Field(default_factory=list)
     """Why the template is not applied there, if it is not."""
     last_report_time: str | None = None
@@ -138,6 +152,45 @@ class AggregatedStatusItem(ApiModel):
     a listed manager); ``status`` has the member's actual replicas."""
 
 
+RolloutPhase = Literal["Progressing", "Waiting", "Paused", "Halted", "Complete", "Invalid"]
+ClusterRolloutState = Literal["Pending", "Progressing", "Available", "Failed"]
+
+
+class ClusterRollout(ApiModel):
+    """Where one cluster is in the rollout (Waybill extension)."""
+
+    LIST_MAP_KEYS: ClassVar[tuple[str, ...]] = ("name",)
+
+    name: str = Field(min_length=1)
+    stage: str | None = None
+    """The stage the cluster belongs to (Staged)."""
+    revision: int | None = None
+    """The template generation released to the cluster (unset: not released yet)."""
+    state: ClusterRolloutState = "Pending"
+    since: str | None = None
+    """When the cluster was released (RFC 3339)."""
+    message: str | None = None
+
+
+class RolloutStatus(ApiModel):
+    """The rollout of the template's current generation (written by the hub's rollout controller)."""
+
+    # optional in the schema: the controller writes them all, but a server-side apply that drops
+    # the rollout may leave an emptied map behind
+    strategy: Literal["RollingUpdate", "Staged"] | None = None
+    revision: int | None = None
+    """The template generation being rolled out."""
+    phase: RolloutPhase | None = None
+    stage: str | None = None
+    """The stage in progress (Staged), or the last one once complete."""
+    started: str | None = None
+    """When the rollout of this revision started (RFC 3339)."""
+    stage_completed: str | None = None
+    """When the current stage's clusters all became available (its waits count from then)."""
+    clusters: list[ClusterRollout] = Field(default_factory=list)
+    message: str | None = None
+
+
 class ResourceBindingStatus(ApiModel):
     """Scheduling decision, per-cluster state, and conditions (Scheduled, Applied, Available)."""
 
@@ -145,6 +198,8 @@ class ResourceBindingStatus(ApiModel):
     scheduling_decision: SchedulingDecision | None = None
     aggregated_status: list[AggregatedStatusItem] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
+    rollout: RolloutStatus | None = None
+    """Waybill: the progress of a RollingUpdate or Staged rollout."""
 
 
 _BINDING_COLUMNS = (

@@ -21,7 +21,7 @@ from pydantic import BaseModel, JsonValue
 from pydantic.fields import FieldInfo
 
 from shared.api import ALL_KINDS
-from shared.api.meta import KubeObject, ObjectMeta, SchemaHint
+from shared.api.meta import INT_OR_PERCENT_PATTERN, KubeObject, ObjectMeta, SchemaHint
 from shared.api.quantity import QUANTITY_PATTERN
 
 Schema = dict[str, Any]
@@ -60,6 +60,9 @@ def _hinted(hint: SchemaHint) -> Schema:
     if hint.kind == "int-or-string":
         # No anyOf [{type: integer}, {type: string}]: kube-apiserver allows it here but does not need it.
         return {"pattern": QUANTITY_PATTERN, "x-kubernetes-int-or-string": True}
+    if hint.kind == "int-or-percent":
+        # a count or a percentage, as intstr fields like maxUnavailable ("25%" or 1)
+        return {"pattern": INT_OR_PERCENT_PATTERN, "x-kubernetes-int-or-string": True}
     if hint.kind == "embedded-object":
         return {
             "type": "object",

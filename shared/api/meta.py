@@ -32,13 +32,15 @@ LabelSelectorOperator = Literal["In", "NotIn", "Exists", "DoesNotExist"]
 # A Kubernetes object name or label value: the generated schema carries these patterns.
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 CONDITION_REASON = r"^([A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?)?$"
+# A count or a percentage of a total (intstr fields such as maxUnavailable): 2 or "25%".
+INT_OR_PERCENT_PATTERN = r"^(0|[1-9][0-9]*)%?$"
 
 
 @dataclass(frozen=True)
 class SchemaHint:
     """Marks a field type for the CRD generator: how to render what pydantic alone cannot say."""
 
-    kind: Literal["int-or-string", "embedded-object", "preserve-unknown"]
+    kind: Literal["int-or-string", "int-or-percent", "embedded-object", "preserve-unknown"]
 
 
 def _check_quantity(value: int | str) -> int | str:
@@ -183,6 +185,28 @@ def transition_time(*, previous_status: str | None, previous_time: str | None, s
     return now
 
 
+def stamp_wire_conditions(
+    new: Sequence[Mapping[str, Any]], old: Sequence[Mapping[str, Any]] | None, *, now: str | None = None
+) -> list[dict[str, Any]]:
+    """``new`` conditions (wire dicts, without times) each stamped with ``lastTransitionTime`` by
+    the one rule (``transition_time``): the time of ``old``'s condition of that type while the
+    status stays, ``now`` when it moves. Only ``new``'s conditions are returned, in its order."""
+    stamp = now or now_rfc3339()
+    previous = {c.get("type"): c for c in old or [] if isinstance(c, Mapping)}
+    out = []
+    for condition in new:
+        before = previous.get(condition.get("type"))
+        stamped = dict(condition)
+        stamped["lastTransitionTime"] = transition_time(
+            previous_status=None if before is None else before.get("status"),
+            previous_time=None if before is None else before.get("lastTransitionTime"),
+            status=str(condition.get("status")),
+            now=stamp,
+        )
+        out.append(stamped)
+    return out
+
+
 def set_wire_condition(
     conditions: Sequence[Mapping[str, Any]] | None,
     *,
@@ -193,24 +217,19 @@ def set_wire_condition(
     observed_generation: int | None = None,
     now: str | None = None,
 ) -> list[dict[str, Any]]:
-    """``set_condition`` over wire dicts (what controllers read from caches and write back)."""
+    """``set_condition`` over wire dicts (what controllers read from caches and write back): the
+    other conditions are kept as they are, this one is stamped by ``stamp_wire_conditions``."""
     current = [dict(c) for c in conditions or []]
-    previous = next((c for c in current if c.get("type") == type), None)
-    updated: dict[str, Any] = {
+    wanted: dict[str, Any] = {
         "type": type,
         "status": status,
         "reason": reason,
         "message": message[:MAX_CONDITION_MESSAGE],
-        "lastTransitionTime": transition_time(
-            previous_status=None if previous is None else previous.get("status"),
-            previous_time=None if previous is None else previous.get("lastTransitionTime"),
-            status=status,
-            now=now or now_rfc3339(),
-        ),
     }
     if observed_generation is not None:
-        updated["observedGeneration"] = observed_generation
-    if previous is None:
+        wanted["observedGeneration"] = observed_generation
+    (updated,) = stamp_wire_conditions([wanted], current, now=now)
+    if not any(c.get("type") == type for c in current):
         return [*current, updated]
     return [updated if c.get("type") == type else c for c in current]
 

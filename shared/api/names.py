@@ -27,6 +27,7 @@ KIND_WORK = "Work"
 KIND_APPLIED_WORK = "AppliedWork"
 KIND_MEMBER_CLUSTER = "MemberCluster"
 KIND_RESOURCE_INTERPRETER_CUSTOMIZATION = "ResourceInterpreterCustomization"
+KIND_TEMPLATE_REVISION = "TemplateRevision"
 
 # --- labels ----------------------------------------------------------------------------------------
 # On a hub namespace: this namespace registers the member cluster named by the value.
@@ -50,15 +51,28 @@ LABEL_WORK_NAMESPACE = "waybill.dev/work-namespace"
 # managed-by label (the hub's controllers never see it) and only ever a ReportDiff strategy.
 LABEL_PREVIEW = "waybill.dev/preview"
 
+# On a TemplateRevision: the template it keeps (kind, name; namespace is the revision's own).
+LABEL_REVISION_KIND = "rollout.waybill.dev/template-kind"
+LABEL_REVISION_NAME = "rollout.waybill.dev/template-name"
+
 # --- annotations ---------------------------------------------------------------------------------
 # On a namespace the agent created on a member for a namespaced template (removed only if this is set).
 ANNOTATION_CREATED_NAMESPACE = "waybill.dev/created-namespace"
+# On a Work: the hub's Namespace (labels, annotations, overrides applied) of each namespace its
+# manifests live in, as JSON {name: {metadata: {labels, annotations}, spec}}: what the agent
+# creates a missing namespace from (hub.namespace_templates).
+ANNOTATION_NAMESPACE_TEMPLATES = "work.waybill.dev/namespaces"
 # On a Work: how many parts a policy's Works were split into for one cluster, and this one's index.
 ANNOTATION_WORK_PART = "waybill.dev/work-part"
 # On a template: the policy that claimed it (for `kubectl get -o yaml` readers).
 ANNOTATION_CLAIMED_BY = "waybill.dev/claimed-by"
 # On a preview Work: when it may be deleted by anyone (RFC 3339), should its CLI not remove it.
 ANNOTATION_PREVIEW_EXPIRES = "waybill.dev/preview-expires"
+
+# On a binding, written by `waybill rollout pause|resume|approve`: the rollout is paused ("true");
+# the stages approved, as JSON {"<stage>": <revision>}.
+ANNOTATION_ROLLOUT_PAUSED = "rollout.waybill.dev/paused"
+ANNOTATION_ROLLOUT_APPROVALS = "rollout.waybill.dev/approvals"
 
 # --- finalizers ----------------------------------------------------------------------------------
 FINALIZER_HUB = "waybill.dev/hub"
@@ -90,6 +104,8 @@ CONDITION_SCHEDULED = "Scheduled"
 CONDITION_VALID = "Valid"
 CONDITION_CLUSTERS_RESOLVED = "ClustersResolved"
 CONDITION_DRIFTED = "Drifted"
+CONDITION_ROLLOUT_PROGRESSING = "RolloutProgressing"
+CONDITION_ROLLOUT_HALTED = "RolloutHalted"
 # A manifest's spec.replicas is left to a manager on the member (agent.replica_owners); its
 # message is "spec.replicas is left to <owner> on the member (the member runs N)".
 CONDITION_REPLICAS_MANAGED = "ReplicasManagedOnMember"

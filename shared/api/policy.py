@@ -2,16 +2,18 @@
 
 Field names follow Karmada's, so a Karmada policy works after changing only ``apiVersion``.
 Waybill additions: ``placement.maxClusters`` and ``placement.replicaScheduling.clusterReplicaLimits``
-(per-cluster ``minReplicas``/``maxReplicas``, as KubeFed's ReplicaSchedulingPreference), and the
-variables ``${MEMBER_CLUSTER_NAME}`` / ``${MEMBER_CLUSTER_LABEL:<key>}`` in override values.
+(per-cluster ``minReplicas``/``maxReplicas``, as KubeFed's ReplicaSchedulingPreference), the
+variables ``${MEMBER_CLUSTER_NAME}`` / ``${MEMBER_CLUSTER_LABEL:<key>}`` in override values, and
+``rolloutStrategy`` (how a template change reaches the clusters: all at once, rolling, or in stages;
+see docs/rollouts.md).
 Rules a CRD schema cannot state live in ``shared.api.validation``.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import AfterValidator, Field, JsonValue, model_validator
 
 from shared.api import names
 from shared.api.meta import (
@@ -22,10 +24,12 @@ from shared.api.meta import (
     KubeObject,
     LabelSelector,
     PrinterColumn,
+    SchemaHint,
     condition_column,
 )
 
 ConflictResolution = Literal["Abort", "Overwrite"]
+WhenToApply = Literal["Always", "IfNotDrifted"]
 Preemption = Literal["Always", "Never"]
 ReplicaSchedulingType = Literal["Duplicated", "Divided"]
 ReplicaDivisionPreference = Literal["Aggregated", "Weighted"]
@@ -43,6 +47,7 @@ PurgeMode = Literal["Directly", "Gracefully", "Never", "Immediately", "Graciousl
 ClusterPurgeMode = Literal["Directly", "Gracefully", "Immediately", "Graciously"]
 ActivationPreference = Literal["Lazy"]
 PriorityClassSource = Literal["KubePriorityClass"]
+RolloutStrategyType = Literal["All", "RollingUpdate", "Staged"]
 
 JSON_POINTER = r"^(/([^/~]|~[01])*)*$"
 
@@ -298,6 +303,96 @@ class SchedulePriority(ApiModel):
     priority_class_name: str = Field(min_length=1)
 
 
+class PolicyApplyStrategy(ApiModel):
+    """How the agents apply the policy's templates (KubeFleet's ``applyStrategy`` names)."""
+
+    when_to_apply: WhenToApply = "Always"
+    """Always (default): an edit on a member is corrected; IfNotDrifted: it is left in place and
+    reported (DriftDetected), until the template changes."""
+
+
+# --- rollouts (a Waybill extension: KubeFleet's rolling update and staged update runs) -----------
+def _check_int_or_percent(value: int | str) -> int | str:
+    text = str(value)
+    digits = text[:-1] if text.endswith("%") else text
+    if isinstance(value, bool) or not digits.isdigit() or (isinstance(value, int) and value < 0):
+        raise ValueError(f"not a count or a percentage (like 1 or 25%): {value!r}")
+    return value
+
+
+# A number of clusters, or a percentage of them ("25%"), like intstr fields in apps/v1.
+IntOrPercent = Annotated[int | str, AfterValidator(_check_int_or_percent), SchemaHint("int-or-percent")]
+
+
+class RollingUpdate(ApiModel):
+    """A change reaches a few clusters at a time (KubeFleet's rolling update field names)."""
+
+    max_unavailable: IntOrPercent | None = None
+    """Most clusters that may be unavailable at once while they take the change: a count or a
+    percentage of the binding's clusters, rounded down, at least 1 (default 25%)."""
+    max_surge: IntOrPercent | None = None
+    """Most clusters that get the template for the first time at once (new placements, which
+    serve nothing yet): a count or a percentage of the binding's clusters, rounded up (default 25%)."""
+    unavailable_period_seconds: int | None = Field(default=None, ge=0)
+    """For kinds the agent cannot tell the health of (reason NotTracked): how long after its
+    release a cluster counts as unavailable (default 60)."""
+
+
+class StageAfter(ApiModel):
+    """What must happen after a stage's clusters are available before the next stage starts."""
+
+    wait_seconds: int | None = Field(default=None, ge=0)
+    """Wait this long after the stage became available."""
+    approval: bool = False
+    """Wait for `waybill rollout approve KIND/NAME --stage NAME`."""
+
+
+class RolloutStage(ApiModel):
+    """One stage of a staged rollout: the clusters its label selector picks."""
+
+    LIST_MAP_KEYS: ClassVar[tuple[str, ...]] = ("name",)
+
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    """Name of the stage (unique in the strategy)."""
+    label_selector: LabelSelector | None = None
+    """MemberCluster labels of the stage's clusters (unset: every cluster no earlier stage took)."""
+    max_concurrency: IntOrPercent | None = None
+    """Most clusters of the stage taking the change at once: a count or a percentage of the
+    stage's clusters, rounded down, at least 1 (default: the whole stage)."""
+    after: StageAfter | None = None
+    """Wait time and approval before the next stage."""
+
+
+class StagedRollout(ApiModel):
+    """Ordered stages; a cluster belongs to the first stage whose selector picks it."""
+
+    stages: list[RolloutStage] = Field(min_length=1)
+
+
+class RolloutStrategy(ApiModel):
+    """How a template change reaches the policy's clusters (a Waybill extension).
+
+    ``All`` (the default) sends it everywhere at once. ``RollingUpdate`` and ``Staged`` release it
+    cluster by cluster and move on only when the released clusters report the template
+    ``Available`` for its generation; a release that is not available within
+    ``progressDeadlineSeconds``, or that fails, counts as a failure, and more than ``maxFailures``
+    failures halt the rollout (untouched clusters keep the previous version).
+    """
+
+    type: RolloutStrategyType = "All"
+    """All (default), RollingUpdate or Staged."""
+    rolling_update: RollingUpdate | None = None
+    """For RollingUpdate: how many clusters at a time."""
+    staged: StagedRollout | None = None
+    """For Staged: the stages, in order."""
+    progress_deadline_seconds: int | None = Field(default=None, ge=1)
+    """How long a released cluster may take to become available before it counts as failed (default 600)."""
+    max_failures: int | None = Field(default=None, ge=0)
+    """How many failed clusters a rollout tolerates before it halts (default 0)."""
+    revision_history_limit: int | None = Field(default=None, ge=1, le=100)
+    """How many revisions of each template the hub keeps as TemplateRevisions (default 10)."""
+
+
 class PropagationSpec(ApiModel):
     """What to propagate and where."""
 
@@ -311,6 +406,8 @@ class PropagationSpec(ApiModel):
     """Also propagate the objects a workload references (ConfigMaps, Secrets...)."""
     conflict_resolution: ConflictResolution | None = None
     """Abort or Overwrite an object that already exists on a member and is not Waybill's."""
+    apply_strategy: PolicyApplyStrategy | None = None
+    """Drift handling on the members: correct (default) or only report."""
     dependent_overrides: list[str] = Field(default_factory=list)
     """OverridePolicies that must exist first (Karmada compatibility)."""
     scheduler_name: str | None = None
@@ -329,6 +426,8 @@ class PropagationSpec(ApiModel):
     """true: deleting a template leaves its objects on the members."""
     schedule_priority: SchedulePriority | None = None
     """Karmada: scheduling priority from a PriorityClass."""
+    rollout_strategy: RolloutStrategy | None = None
+    """Waybill: how template changes reach the clusters (unset: all at once, as type All)."""
     replica_managers: list[str] = Field(default_factory=list)
     """Field managers on the members whose ``spec.replicas`` the agents leave alone (besides
     HPAs and scale-subresource writers, always left alone); passed to each manifest with replicas

@@ -27,6 +27,7 @@ from shared.api.policy import (
     PropagationPolicy,
     ReplicaSchedulingStrategy,
     ResourceSelector,
+    RolloutStrategy,
 )
 from shared.api.work import Work
 
@@ -99,8 +100,30 @@ def validate_policy(policy: PropagationPolicy | OverridePolicy | Mapping[str, An
         )
     if isinstance(policy, PropagationPolicy):
         problems += _placement(policy.spec.placement, "spec.placement")
+        if policy.spec.rollout_strategy is not None:
+            problems += _rollout_strategy(policy.spec.rollout_strategy, "spec.rolloutStrategy")
     else:
         problems += _overrides(policy)
+    return problems
+
+
+def _rollout_strategy(strategy: RolloutStrategy, path: str) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    if strategy.type == "Staged" and strategy.staged is None:
+        problems.append(FieldProblem(f"{path}.staged", "required when type is Staged"))
+    if strategy.type != "Staged" and strategy.staged is not None:
+        problems.append(FieldProblem(f"{path}.staged", f"only for type Staged, not {strategy.type}"))
+    if strategy.type != "RollingUpdate" and strategy.rolling_update is not None:
+        problems.append(
+            FieldProblem(f"{path}.rollingUpdate", f"only for type RollingUpdate, not {strategy.type}")
+        )
+    seen: set[str] = set()
+    for index, stage in enumerate(strategy.staged.stages if strategy.staged else []):
+        where = f"{path}.staged.stages[{index}]"
+        if stage.name in seen:
+            problems.append(FieldProblem(f"{where}.name", f"{stage.name!r} is used twice"))
+        seen.add(stage.name)
+        problems += _label_selector(stage.label_selector, f"{where}.labelSelector")
     return problems
 
 

@@ -29,6 +29,7 @@ from shared.api.meta import (
 
 ApplyStrategyType = Literal["ServerSideApply", "ClientSideApply", "ReportDiff"]
 WhenToTakeOver = Literal["Always", "IfNoDiff", "Never"]
+WhenToApply = Literal["Always", "IfNotDrifted"]
 DeletePropagationPolicy = Literal["Foreground", "Orphan"]
 FeedbackType = Literal["WellKnownStatus", "JSONPaths"]
 FieldValueType = Literal["Integer", "String", "Boolean", "JsonRaw"]
@@ -49,6 +50,9 @@ class ApplyStrategy(ApiModel):
     """Taking over objects Waybill did not create: Always, IfNoDiff (default) or Never."""
     force: bool | None = None
     """Server-side apply: take fields owned by other managers."""
+    when_to_apply: WhenToApply = "Always"
+    """Always (default): correct drift; IfNotDrifted: leave a drifted object as the member has it and
+    report the drift (KubeFleet's name); a changed manifest is still applied."""
 
 
 class DeleteOption(ApiModel):
@@ -168,6 +172,26 @@ class PatchDetail(ApiModel):
     hub_value: str | None = None
 
 
+class LastDrift(ApiModel):
+    """The last time someone changed, on the member, fields this manifest sets (kept until the
+    next drift or until the manifest changes)."""
+
+    observed_time: str
+    """When the agent saw the drift."""
+    corrected: bool
+    """The agent wrote the hub's values back (false: whenToApply IfNotDrifted, or the write failed)."""
+    fields: list[PatchDetail] = Field(default_factory=list)
+    """The drifted fields with the member's and the hub's values (Secret values redacted)."""
+    changed_by: list[str] = Field(default_factory=list)
+    """The managedFields managers that wrote those fields on the member (e.g. kubectl-edit)."""
+    field_count: int = Field(default=0, ge=0)
+    """How many fields drifted (``fields`` may be capped)."""
+    manifest_digest: str = ""
+    """Digest of the manifest as applied when the drift was seen (a new manifest drops the record)."""
+    observed_generation: int | None = None
+    """The member object's generation after the drift."""
+
+
 class ManifestCondition(ApiModel):
     """The state of one manifest on the member."""
 
@@ -182,6 +206,18 @@ class ManifestCondition(ApiModel):
     diffs: list[PatchDetail] = Field(default_factory=list)
     """ReportDiff: fields where the member differs from the manifest."""
     observed_drift_time: str | None = None
+    last_drift: LastDrift | None = None
+    """The manifest's last drift, corrected or not, until the next drift or a new manifest."""
+
+
+class WorkDriftSummary(ApiModel):
+    """The Work's manifests that have a ``lastDrift`` on record."""
+
+    drifted_manifests: int = Field(default=0, ge=0)
+    drifted_field_count: int = Field(default=0, ge=0)
+    drift_corrected: bool = True
+    """Every recorded drift was corrected."""
+    last_observed_time: str | None = None
 
 
 class WorkStatus(ApiModel):
@@ -189,6 +225,8 @@ class WorkStatus(ApiModel):
 
     conditions: list[Condition] = Field(default_factory=list)
     manifest_conditions: list[ManifestCondition] = Field(default_factory=list)
+    drift_summary: WorkDriftSummary | None = None
+    """Set while a manifest has a ``lastDrift`` on record."""
 
 
 class Work(KubeObject):

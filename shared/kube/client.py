@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -99,6 +101,29 @@ def _without_body_walk(api_client: Any) -> None:
     api_client.sanitize_for_serialization = as_is
 
 
+def _without_per_request_env_lookups(api_client: Any) -> None:
+    """Stop aiohttp looking up ``~/.netrc`` and the proxy variables in a thread for every request.
+
+    kubernetes-asyncio opens its aiohttp session with ``trust_env=True``, and aiohttp then runs
+    two thread-pool jobs per request (a netrc lookup, then the proxy environment), the main cost
+    on the request path after the request itself (``docs/performance.md``). Kubernetes clients
+    take credentials from the kubeconfig, never from netrc; the proxy environment is read once
+    here instead: when a proxy from the environment applies to this API server (and none is
+    configured), the session is left as it is, so such setups behave exactly as before.
+    """
+    rest = getattr(api_client, "rest_client", None)
+    session = getattr(rest, "pool_manager", None)
+    if session is None or not getattr(session, "_trust_env", False):
+        return
+    if getattr(rest, "proxy", None) is None:
+        configuration = getattr(api_client, "configuration", None)
+        url = urllib.parse.urlsplit(str(getattr(configuration, "host", "") or ""))
+        proxies = urllib.request.getproxies()
+        if url.scheme in proxies and not urllib.request.proxy_bypass(url.hostname or ""):
+            return  # a proxy from the environment applies: aiohttp keeps finding it per request
+    session._trust_env = False
+
+
 class KubeClient:
     """An async client for one API server; build it with ``from_kubeconfig``/``from_incluster``.
 
@@ -116,6 +141,7 @@ class KubeClient:
     ) -> None:
         self._api = api_client
         _without_body_walk(api_client)
+        _without_per_request_env_lookups(api_client)
         self.name = name
         self.retry_policy = retry_policy
         self.request_timeout = request_timeout

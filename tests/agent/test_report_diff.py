@@ -144,6 +144,28 @@ def test_removed_secret_values_are_redacted() -> None:
     assert "c2VjcmV0" not in json.dumps([d.to_dict() for d in found])
 
 
+@pytest.mark.parametrize(
+    ("when", "exists", "owned", "held", "differs", "left_alone"),
+    [
+        ("Never", True, False, False, False, True),
+        ("IfNoDiff", True, False, False, True, True),
+        ("IfNoDiff", True, False, False, False, False),
+        ("Always", True, False, False, True, False),
+        ("Never", False, False, False, True, False),  # created, not taken over
+        ("Never", True, True, False, True, False),  # this Work's own object
+        ("Never", True, False, True, True, False),  # another Work's: handed over, not taken over
+    ],
+)
+def test_which_objects_an_apply_would_leave_alone(
+    when: str, exists: bool, owned: bool, held: bool, differs: bool, left_alone: bool
+) -> None:
+    strategy = Strategy(type="ReportDiff", when_to_take_over=when)
+    why = report_diff.takeover_refusal(strategy, exists=exists, owned=owned, held=held, differs=differs)
+    assert (why is not None) == left_alone
+    if why is not None:
+        assert f"whenToTakeOver={when}" in why
+
+
 def test_only_preview_works_carry_nothing_and_must_report_diff() -> None:
     preview = {"metadata": {"labels": {names.LABEL_PREVIEW: "x"}}}
     assert report_diff.carries_nothing(preview) and not report_diff.carries_nothing({"metadata": {}})

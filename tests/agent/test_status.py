@@ -6,10 +6,14 @@ import json
 
 import pytest
 
+from agent import cluster_status, drift_record
+from agent import status as agent_status
 from agent.availability import Availability
 from agent.drift import FieldDiff
 from agent.manifests import ManifestIdentifier
 from agent.status import ManifestResult, build_work_status, status_changed, trim
+from hub import conditions
+from shared.api import meta
 from shared.api.work import WorkStatus
 
 OK = Availability("True", "Available", "ok")
@@ -133,20 +137,74 @@ def test_unchanged_world_gives_identical_status_and_transitions_are_kept() -> No
     assert by_type == {"Applied": "T1", "Available": "T3", "Degraded": "T1"}
 
 
-def test_drift_then_no_drift_leaves_a_record() -> None:
+def test_corrected_drift_stays_on_record_after_the_member_is_clean() -> None:
+    """Seen: after the correction the Work said NoDrift and nothing else (the drift was gone)."""
+    corrected = drift_record.DriftObservation(
+        diffs=(FieldDiff("/data/k", "a", "b", ("f:data", "f:k")),),
+        corrected=True,
+        changed_by=("kubectl-edit",),
+        manifest_digest="d1",
+    )
     drifted = [
-        ManifestResult(ident(0), True, "Applied", availability=OK, drifts=[FieldDiff("/data/k", "a", "b")])
+        ManifestResult(
+            ident(0),
+            True,
+            "Applied",
+            availability=OK,
+            drifts=list(corrected.diffs),
+            drift=corrected,
+            manifest_digest="d1",
+        )
     ]
     first = build_work_status(drifted, generation=1, existing=None, now="T1")
-    clean = build_work_status(
-        [ManifestResult(ident(0), True, "Applied", availability=OK)], generation=1, existing=first, now="T2"
-    )
-    entry = clean["manifestConditions"][0]
-    assert "drifts" not in entry
-    assert {c["type"]: (c["status"], c["lastTransitionTime"]) for c in entry["conditions"]}["Drifted"] == (
-        "False",
-        "T2",
-    )
+    clean = [ManifestResult(ident(0), True, "Applied", availability=OK, manifest_digest="d1")]
+    later = build_work_status(clean, generation=1, existing=first, now="T2")
+    entry = later["manifestConditions"][0]
+    assert "drifts" not in entry  # this pass saw none
+    assert entry["lastDrift"] == {
+        "observedTime": "T1",
+        "corrected": True,
+        "fields": [{"path": "/data/k", "memberValue": "a", "hubValue": "b"}],
+        "fieldCount": 1,
+        "changedBy": ["kubectl-edit"],
+        "manifestDigest": "d1",
+    }
+    drifted_cond = {c["type"]: c for c in entry["conditions"]}["Drifted"]
+    assert (drifted_cond["status"], drifted_cond["reason"]) == ("False", "DriftCorrected")
+    assert "kubectl-edit" in drifted_cond["message"] and "/data/k" in drifted_cond["message"]
+    assert later["driftSummary"] == {
+        "driftedManifests": 1,
+        "driftedFieldCount": 1,
+        "driftCorrected": True,
+        "lastObservedTime": "T1",
+    }
+    assert not status_changed(later, build_work_status(clean, generation=1, existing=later, now="T3"))
+    WorkStatus.model_validate(later)
+    # a new manifest (digest d2) ends the record
+    changed = [ManifestResult(ident(0), True, "Applied", availability=OK, manifest_digest="d2")]
+    after_change = build_work_status(changed, generation=2, existing=later, now="T4")
+    entry = after_change["manifestConditions"][0]
+    assert "lastDrift" not in entry and "driftSummary" not in after_change
+    assert {c["type"]: c["reason"] for c in entry["conditions"]}["Drifted"] == "NoDrift"
+
+
+def test_the_agents_memory_covers_a_status_it_has_not_read_back() -> None:
+    """The Work the agent reads may predate its last status write: the record is not lost."""
+    record = {
+        "observedTime": "2026-12-06T10:00:00Z",
+        "corrected": True,
+        "fields": [],
+        "fieldCount": 1,
+        "changedBy": [],
+        "manifestDigest": "d1",
+    }
+    clean = [
+        ManifestResult(
+            ident(0), True, "Applied", availability=OK, manifest_digest="d1", remembered_drift=record
+        )
+    ]
+    status = build_work_status(clean, generation=1, existing=None, now="T2")
+    assert status["manifestConditions"][0]["lastDrift"] == record
 
 
 def test_trim_keeps_status_under_limit_and_says_so() -> None:
@@ -169,3 +227,50 @@ def test_trim_keeps_status_under_limit_and_says_so() -> None:
     assert failing, "failed manifests survive trimming"
     small = {"conditions": [], "manifestConditions": []}
     assert trim(small, limit_bytes=1000) is small
+
+
+def test_every_agent_condition_is_stamped_by_the_one_shared_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work conditions, manifest conditions, the removal condition and MemberCluster Ready all get
+    their lastTransitionTime from ``shared.api.meta.transition_time``, the hub's rule too."""
+    calls: list[tuple[str | None, str | None, str]] = []
+
+    def rule(*, previous_status: str | None, previous_time: str | None, status: str, now: str) -> str:
+        calls.append((previous_status, previous_time, status))
+        return "STAMPED-BY-THE-SHARED-RULE"
+
+    monkeypatch.setattr(meta, "transition_time", rule)
+    results = [
+        ManifestResult(ident(0), True, "Applied", availability=OK),
+        ManifestResult(ident(1), False, "ManifestApplyFailed", "boom"),
+    ]
+    status = build_work_status(results, generation=1, existing=None, now="T1")
+    stamped = [*status["conditions"], *(c for m in status["manifestConditions"] for c in m["conditions"])]
+    assert len(stamped) >= 7
+    assert {c["lastTransitionTime"] for c in stamped} == {"STAMPED-BY-THE-SHARED-RULE"}
+    trimmed = build_work_status(results, generation=1, existing=None, now="T1", limit_bytes=10)
+    assert {c["lastTransitionTime"] for c in trimmed["conditions"]} == {"STAMPED-BY-THE-SHARED-RULE"}
+    # the Removed condition the work controller writes goes through the same function
+    assert agent_status.merge_conditions is meta.stamp_wire_conditions
+    ready = cluster_status.ready_condition(member_reachable=True)
+    member = cluster_status.merge_member_status(None, {"nodeCount": 1}, ready, now="T1")
+    assert [c["lastTransitionTime"] for c in member["conditions"]] == ["STAMPED-BY-THE-SHARED-RULE"]
+    assert conditions.set_condition([], type="Valid", status="True", reason="Valid")[0][
+        "lastTransitionTime"
+    ] == ("STAMPED-BY-THE-SHARED-RULE")
+    assert len(calls) >= len(stamped) + 2
+
+
+def test_member_ready_keeps_its_time_while_the_status_stays() -> None:
+    ready = cluster_status.ready_condition(member_reachable=True)
+    first = cluster_status.merge_member_status(None, {}, ready, now="T1")
+    other = {"type": "CapacityTrusted", "status": "True", "reason": "Ok", "lastTransitionTime": "T0"}
+    first["conditions"].insert(0, other)
+    again = cluster_status.merge_member_status(first, {}, ready, now="T2")
+    assert [(c["type"], c["lastTransitionTime"]) for c in again["conditions"]] == [
+        ("CapacityTrusted", "T0"),
+        ("Ready", "T1"),
+    ]
+    lost = cluster_status.merge_member_status(
+        again, {}, cluster_status.ready_condition(member_reachable=False), now="T3"
+    )
+    assert lost["conditions"][-1]["lastTransitionTime"] == "T3"

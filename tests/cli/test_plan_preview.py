@@ -11,9 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from shared.api import names
 from tests.cli.cli_helpers import Result, cli_env, dump, eventually, waybill, web_objects
 from waybill.fleet import Fleet
+
+# Each test runs the CLI several times as a process (about 2 s each, more on a loaded host).
+pytestmark = pytest.mark.timeout(180)
 
 
 async def kubectl(fleet: Fleet, *argv: str, stdin: bytes | None = None) -> Result:
@@ -89,6 +94,14 @@ async def test_a_policy_alone_is_planned_over_the_live_templates(fleet: Fleet, t
     # nothing was written: the live policy still places web on eu1 only
     live = await kubectl(fleet, "get", "pp", "web", "-n", "shop", "-o", "jsonpath={.spec.placement}")
     assert '"clusterNames":["eu1"]' in live.out.replace(" ", ""), live
+    # a new policy of higher priority would claim web: the plan says which one claims it now
+    rival = copy.deepcopy(widened)
+    rival["metadata"]["name"] = "rival"
+    rival["spec"]["priority"] = 10
+    path.write_bytes(dump([rival]))
+    moved = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
+    assert moved.code == 0, moved
+    assert "policy: PropagationPolicy/shop/rival (now: PropagationPolicy/shop/web)" in moved.out, moved
     # a kind the hub does not serve is a warning, the rest is planned
     unserved = copy.deepcopy(widened)
     unserved["spec"]["resourceSelectors"].append({"apiVersion": "example.com/v1", "kind": "Widget"})
@@ -158,11 +171,18 @@ async def test_plan_diff_shows_field_changes_per_member_and_leaves_no_work(
     config["data"] = {"k": "v"}
     selecting = copy.deepcopy(objects[2])
     selecting["spec"]["resourceSelectors"].append({"apiVersion": "v1", "kind": "ConfigMap", "name": "cfg"})
+    # on us1 someone made cfg by hand: the policy's conflictResolution (Abort) would not take it over
+    await fleet.member_apis["us1"].create({**config, "data": {"k": "theirs"}})
     path.write_bytes(dump([objects[1], config, selecting]))
     same = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
     assert same.code == 0, same
     assert same.out.count("Deployment/shop/web: no change") == 2, same
-    assert same.out.count("ConfigMap/shop/cfg: would be created (not on the member)") == 2, same
+    eu1 = same.out.split("== diff on eu1:")[1].split("== ")[0]
+    us1 = same.out.split("== diff on us1:")[1].split("== ")[0]
+    assert "ConfigMap/shop/cfg: would be created (not on the member)" in eu1, same
+    left_alone = "(not created by Waybill; whenToTakeOver=Never would leave it alone)"
+    assert f"ConfigMap/shop/cfg: 1 field(s) differ {left_alone}" in us1, same
+    assert "/data/k: theirs -> v" in us1, same
     assert await member_object(fleet, "eu1", "v1", "ConfigMap", "cfg") is None
 
 
@@ -178,10 +198,10 @@ async def test_a_member_whose_agent_is_down_is_reported_as_not_answering(
     path = tmp_path / "image.yaml"
     path.write_bytes(dump([changed]))
     result = await waybill(
-        "plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--diff-timeout", "3", "--no-manifests"
+        "plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--diff-timeout", "6", "--no-manifests"
     )
     assert result.code == 1, result
-    assert "== diff on us1: no answer within 3 s (its agent may be down" in result.out, result
+    assert "== diff on us1: no answer within 6 s (its agent may be down" in result.out, result
     answered = result.out.split("== diff on eu1")[1]
     assert "/spec/template/spec/containers/0/image: nginx:1 -> nginx:2" in answered, result
     assert await preview_works_left(fleet) == []
@@ -301,3 +321,77 @@ async def test_the_hub_leaves_preview_works_alone_and_expired_ones_are_swept(
     result = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
     assert result.code == 0 and "Deployment/shop/web: no change" in result.out, result
     assert await preview_works_left(fleet) == ["work.work.waybill.dev/waybill-preview-other"]
+
+
+async def test_an_override_policy_alone_is_previewed_per_member(fleet: Fleet, tmp_path: Path) -> None:
+    hub = str(fleet.hub.kubeconfig_path)
+    objects = web_objects(cluster_names=["eu1", "us1"])
+    await placed(fleet, objects, clusters=["eu1", "us1"])
+    override = {
+        "apiVersion": names.POLICY_API_VERSION,
+        "kind": "OverridePolicy",
+        "metadata": {"name": "us-image", "namespace": "shop"},
+        "spec": {
+            "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+            "overrideRules": [
+                {
+                    "targetCluster": {"clusterNames": ["us1"]},
+                    "overriders": {
+                        "imageOverrider": [{"component": "Tag", "operator": "replace", "value": "2"}]
+                    },
+                }
+            ],
+        },
+    }
+    path = tmp_path / "override.yaml"
+    path.write_bytes(dump([override]))
+    result = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
+    assert result.code == 0, result
+    assert "== Deployment/shop/web (live on the hub)" in result.out, result
+    eu1 = result.out.split("== diff on eu1:")[1].split("== ")[0]
+    us1 = result.out.split("== diff on us1:")[1].split("== ")[0]
+    assert "Deployment/shop/web: no change" in eu1, result
+    assert "/spec/template/spec/containers/0/image: nginx:1 -> nginx:2" in us1, result
+    # without resourceSelectors it would touch every template in its scope: said, not guessed
+    del override["spec"]["resourceSelectors"]
+    path.write_bytes(dump([override]))
+    unselective = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--no-manifests")
+    assert unselective.code == 2 and "no resource templates" in unselective.err, unselective
+    assert "OverridePolicy/shop/us-image has no resourceSelectors" in unselective.err, unselective
+    # a narrowed policy: the member it leaves would lose the template
+    narrowed = copy.deepcopy(objects[2])
+    narrowed["spec"]["placement"]["clusterAffinity"]["clusterNames"] = ["eu1"]
+    path.write_bytes(dump([narrowed]))
+    leaving = await waybill("plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--no-manifests")
+    assert leaving.code == 0, leaving
+    assert "== diff on us1: 1 of 1 manifests would change" in leaving.out, leaving
+    assert "Deployment/shop/web: would be removed (no longer placed on this member)" in leaving.out, leaving
+    assert "Deployment/shop/web: no change" in leaving.out.split("== diff on eu1:")[1], leaving
+
+
+async def test_what_the_user_may_not_read_or_write_is_a_warning_or_a_member_not_previewed(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    # eu1's agent identity may read Works in member-eu1 only: no members, policies, templates,
+    # interpreter customizations or bindings, no Work writes
+    scoped = str(fleet.directory / "eu1-agent-hub.kubeconfig")
+    objects = web_objects(cluster_names=["eu1"])
+    eu1 = {
+        "apiVersion": names.CLUSTER_API_VERSION,
+        "kind": names.KIND_MEMBER_CLUSTER,
+        "metadata": {"name": "eu1", "namespace": "member-eu1"},
+    }
+    path = tmp_path / "all.yaml"
+    path.write_bytes(dump([*objects[1:], eu1]))
+    result = await waybill("plan", "-f", str(path), "--kubeconfig", scoped, "--no-manifests")
+    assert result.code == 0, result
+    assert "== Deployment/shop/web\n   policy: PropagationPolicy/shop/web" in result.out, result
+    refused = [line for line in result.err.splitlines() if line.startswith("warning: may not list ")]
+    for what in ("MemberCluster", "PropagationPolicy", "ResourceInterpreterCustomization", "ResourceBinding"):
+        assert any(f" {what} " in line for line in refused), result
+    assert "Deployment/shop/web: planned as written (the hub could not check it: Forbidden" in result.err, (
+        result
+    )
+    diff = await waybill("plan", "-f", str(path), "--kubeconfig", scoped, "--diff", "--no-manifests")
+    assert diff.code == 1, diff
+    assert "== diff on eu1: cannot write its preview Work: Forbidden" in diff.out, diff

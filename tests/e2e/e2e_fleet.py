@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,9 +89,11 @@ async def e2e_fleet(
     tmp_path: Path,
     members: dict[str, list[str]],
     grace_seconds: float = 40.0,
+    without_workloads: Iterable[str] = (),
     **hub_options: Any,
 ) -> AsyncIterator[E2EFleet]:
-    """Hub + members (``name → join args``), joined by the CLI, with the hub and agents running."""
+    """Hub + members (``name → join args``), joined by the CLI, with the hub and agents running.
+    Members named in ``without_workloads`` simulate no workload controllers (status is the test's)."""
     hub_sim = await sim_factory("hub", tls=True)  # kubectl sends bearer tokens only over TLS
     hub_api = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path, name="hub")
     await ensure_crds(hub_api)
@@ -100,7 +102,9 @@ async def e2e_fleet(
     hub_task = asyncio.create_task(hub.run())
     try:
         for name, extra in members.items():
-            fleet.members[name] = await sim_factory(name, workloads=True, workload_delay=0.05)
+            fleet.members[name] = await sim_factory(
+                name, workloads=name not in set(without_workloads), workload_delay=0.05
+            )
             fleet.member_apis[name] = await KubeClient.from_kubeconfig(
                 fleet.members[name].kubeconfig_path, name=f"member-{name}"
             )

@@ -14,6 +14,7 @@ customization and the operation while the last good Works stay.
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,7 @@ async def test_widget_through_placement_division_health_status_and_failures(
         await _install_crd(fleet)
         await fleet.hub_api.create(customization())
         await fleet.apply(POLICY, WIDGET)
+        applied_at = time.monotonic()
 
         # placement and division: 6 replicas, weights 1:2 → 2 on eu1, 4 on us1 (ReviseReplica)
         for cluster, share in (("eu1", 2), ("us1", 4)):
@@ -242,6 +244,7 @@ async def test_widget_through_placement_division_health_status_and_failures(
                 lambda c=cluster, s=share: _has_replicas(fleet, c, s), within=20, what=f"{share} on {cluster}"
             )
             assert widget["spec"]["template"] == WIDGET["spec"]["template"]
+        divided = time.monotonic() - applied_at
         binding = await _binding(fleet)
         assert binding["spec"]["replicas"] == 6
         assert {c["name"]: c["replicas"] for c in binding["spec"]["clusters"]} == {"eu1": 2, "us1": 4}
@@ -263,6 +266,7 @@ async def test_widget_through_placement_division_health_status_and_failures(
         # the members' Widgets become Ready: Available, reflected, aggregated onto the template
         for cluster in MEMBERS:
             await _set_widget_status(fleet, cluster, ready=True)
+        ready_at = time.monotonic()
 
         async def template_status(expected: dict[str, Any]) -> dict[str, Any] | None:
             template = await fleet.hub_api.get(WIDGET_API, "Widget", name="shop", namespace="default")
@@ -273,6 +277,11 @@ async def test_widget_through_placement_division_health_status_and_failures(
             lambda: template_status({"readyReplicas": 6, "healthyClusters": 2, "clusters": 2}),
             within=20,
             what="aggregated template status",
+        )
+        aggregated_after = time.monotonic() - ready_at
+        print(
+            f"\nWidget divided 2/4 on the members {divided:.2f}s after kubectl apply; members' Ready"
+            f" status aggregated onto the template {aggregated_after:.2f}s after it was written"
         )
         items = await _items(fleet)
         assert {name: item["health"] for name, item in items.items()} == {"eu1": "Healthy", "us1": "Healthy"}

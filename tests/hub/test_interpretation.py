@@ -527,3 +527,16 @@ async def test_propagate_deps_follows_get_dependencies_and_a_broken_script_keeps
         for member in ("a", "b"):
             await eventually(lambda m=member: shipped(m, "other"), what=f"other on {member}")
         await eventually(lambda: resolved("True"), what="resolved again")
+
+
+def test_a_reflected_status_of_a_built_in_kind_is_summed_without_its_generations() -> None:
+    # a statusReflection customization of Deployment: the members report camelCase fields
+    web = {**deployment(), "metadata": {"name": "web", "namespace": "default", "generation": 4}}
+    items = [
+        {"clusterName": c, "status": {"readyReplicas": 2, "observedGeneration": 4, "generation": 4}}
+        for c in ("a", "b")
+    ]
+    outcome = interpretation.status_outcome(
+        template=web, items=items, interpreter=Interpreter(), propagates_deps=False
+    )
+    assert outcome.template_status == {"readyReplicas": 4}

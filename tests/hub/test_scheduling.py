@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from hub import scheduling
 from hub.clusters import UNREACHABLE_TAINT, ClusterView, Taint
+from shared.api.policy import Placement
 from tests.hub.helpers import configmap, deployment
 
 FLEET = [
@@ -361,3 +363,54 @@ def test_the_typed_placement_and_the_wire_spec_decide_alike() -> None:
 def test_a_bad_override_target_cluster_names_the_field() -> None:
     with pytest.raises(scheduling.PlacementError, match=re.escape("clusterAffinity.exclude")):
         scheduling.affinity_rejection({"exclude": "a"}, FLEET[0])
+
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+LOST = ClusterView(
+    "lost", taints=(Taint(key=UNREACHABLE_TAINT, effect="NoExecute", time_added="2026-01-01T00:00:00Z"),)
+)
+
+
+def test_graceful_eviction_keeps_the_old_copy_when_nothing_else_is_eligible() -> None:
+    decision = scheduling.schedule(
+        placement=Placement(),
+        template=configmap(),
+        clusters=[LOST],
+        previous={"lost": None},
+        now=T0 + timedelta(seconds=10),
+        graceful_seconds=600,
+    )
+    assert not decision.schedulable
+    assert [(t.cluster, t.reason) for t in decision.targets] == [("lost", "GracefulEviction")]
+    assert decision.rejections == [], "the kept copy is not reported as rejected"
+    assert decision.recheck_at == T0 + timedelta(seconds=12)
+    expired = scheduling.schedule(
+        placement=Placement(),
+        template=configmap(),
+        clusters=[LOST],
+        previous={"lost": None},
+        now=T0 + timedelta(seconds=600),
+        graceful_seconds=600,
+    )
+    assert expired.targets == [] and [r.reason for r in expired.rejections] == ["TaintNotTolerated"]
+
+
+@pytest.mark.parametrize(("purge", "kept"), [("Gracefully", True), ("Never", True), ("Directly", False)])
+def test_application_failover_keeps_the_old_copy_when_nothing_else_is_eligible(
+    purge: str, kept: bool
+) -> None:
+    decision = scheduling.schedule(
+        placement=Placement(),
+        template=configmap(),
+        clusters=[ClusterView("sick")],
+        previous={"sick": None},
+        now=T0 + timedelta(seconds=10),
+        app_evicted={"sick": T0},
+        app_purge=purge,
+        app_grace_seconds=600,
+    )
+    assert not decision.schedulable
+    assert [(t.cluster, t.reason) for t in decision.targets] == (
+        [("sick", "GracefulEviction")] if kept else []
+    )
+    assert [r.reason for r in decision.rejections] == ([] if kept else ["ApplicationFailover"])

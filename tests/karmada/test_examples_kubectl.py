@@ -157,7 +157,8 @@ async def test_an_unknown_field_is_still_refused(kubectl: Kubectl) -> None:
 
 async def test_the_hub_judges_every_karmada_example(kubectl: Kubectl, tmp_path: Path) -> None:
     """With a hub running, every example gets a Valid condition: True, or False because of a field
-    Waybill does not implement (reason Unsupported, naming documented fields) — nothing silently."""
+    Waybill does not implement (reason Unsupported, naming documented fields) — nothing silently.
+    Today every one of them is valid."""
     from hub.unsupported import documented_paths
     from tests.hub.fleet import eventually, running_hub
 
@@ -180,20 +181,20 @@ async def test_the_hub_judges_every_karmada_example(kubectl: Kubectl, tmp_path: 
                     valid = [
                         c for c in (item.get("status") or {}).get("conditions") or [] if c["type"] == "Valid"
                     ]
-                    if not valid and kind.endswith("PropagationPolicy"):
-                        return None
+                    if not valid:
+                        return None  # not judged yet (override policies' status comes in batches)
                     if valid:
                         out.append((kind, item["metadata"]["name"], valid[0]["status"], valid[0]["reason"]))
                         if valid[0]["status"] == "False":
                             out[-1] = (*out[-1][:3], f"{valid[0]['reason']}: {valid[0]['message']}")
             return out
 
-        results = await eventually(judged, within=30, what="a Valid condition on every propagation policy")
+        results = await eventually(judged, within=30, what="a Valid condition on every policy")
     refused = [r for r in results if r[2] == "False"]
     for kind, name, _, why in refused:
         assert why.startswith("Unsupported: "), (kind, name, why)
         fields = {m.split("[")[0] for m in re.findall(r"(spec\.[\w.\[\]]+): not supported", why)}
         assert fields, why
         assert fields <= refusable, (name, fields - refusable)
-    assert refused, "the corpus has failover.application examples, which must be refused"
-    assert len(results) - len(refused) > 50
+    # docs/karmada.md quotes these figures: every example judged, none refused
+    assert (len(results), len(refused)) == (len(corpus), 0), (len(results), [r[:2] for r in refused])

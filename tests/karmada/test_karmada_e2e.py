@@ -220,54 +220,6 @@ async def test_spread_constraint_without_spread_by_field_means_cluster(
         await eventually(valid, what="policy Valid=True")
 
 
-# --- fields Waybill does not implement: Valid=False, Unsupported, claims nothing ----------------------
-async def test_unsupported_field_is_refused_by_name_and_claims_nothing(
-    sim_factory: SimFactory, tmp_path: Path
-) -> None:
-    async with e2e_fleet(sim_factory, tmp_path, {"eu1": []}) as fleet:
-        await fleet.apply(
-            SHOP,
-            pp(
-                "affine",
-                {
-                    "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
-                    "failover": {
-                        "cluster": {
-                            "purgeMode": "Directly",
-                            "statePreservation": {
-                                "rules": [{"aliasLabelName": "example.com/x", "jsonPath": "{.x}"}]
-                            },
-                        }
-                    },
-                },
-            ),
-            pp(
-                "plain",
-                {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}]},
-            ),
-            deployment("web"),
-            deployment("api"),
-        )
-
-        async def refused() -> dict[str, Any] | None:
-            condition = await policy_condition(fleet, "PropagationPolicy", "affine")
-            return condition if condition.get("status") == "False" else None
-
-        condition = await eventually(refused, what="Valid=False")
-        assert condition["reason"] == "Unsupported"
-        assert "spec.failover.cluster.statePreservation" in condition["message"]
-        # Fence: the other template, applied together, has been scheduled and delivered...
-        await eventually(
-            lambda: member_object(fleet, "eu1", "Deployment", "api", "apps/v1"), what="api on eu1"
-        )
-        await eventually(lambda: _scheduled(fleet, "api-deployment"), what="api scheduled")
-        # ...while the one only the refused policy selects got no binding at all.
-        with pytest.raises(NotFound):
-            await binding(fleet, "web-deployment")
-        with pytest.raises(NotFound):
-            await member_object(fleet, "eu1", "Deployment", "web", "apps/v1")
-
-
 # --- preemption ----------------------------------------------------------------------------------------
 def _claimer(found: dict[str, Any]) -> str:
     return str(((found.get("spec") or {}).get("policy") or {}).get("name"))
@@ -411,7 +363,25 @@ async def test_cluster_failover_after_lease_expiry_and_clean_return(
                 },
             },
         )
-        await fleet.apply(SHOP, policy, deployment())
+        # A second workload tolerates the lost member for ever: it must stay there, untouched.
+        staying = pp(
+            "stays",
+            {
+                "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "settings"}],
+                "placement": {
+                    "clusterTolerations": [
+                        {"key": "cluster.karmada.io/unreachable", "operator": "Exists", "effect": "NoExecute"}
+                    ]
+                },
+            },
+        )
+        settings = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop"},
+            "data": {"k": "v"},
+        }
+        await fleet.apply(SHOP, policy, deployment(), staying, settings)
         first = bound_clusters(
             await eventually(lambda: _scheduled(fleet, "web-deployment"), what="scheduled")
         )
@@ -420,6 +390,7 @@ async def test_cluster_failover_after_lease_expiry_and_clean_return(
         await eventually(
             lambda: member_object(fleet, lost, "Deployment", "web", "apps/v1"), what="web applied"
         )
+        kept = await eventually(lambda: member_object(fleet, lost, "ConfigMap", "settings"), what="settings")
         await stop_agent(fleet, lost)
 
         async def taints() -> set[tuple[str, str]]:
@@ -460,8 +431,12 @@ async def test_cluster_failover_after_lease_expiry_and_clean_return(
             return False
 
         await eventually(cleaned, within=20, what="the returning member drops what it no longer holds")
-        # No churn: the workload stays where it moved (maxGroups 1 and a locality preference).
+        # No churn: the workload stays where it moved (maxGroups 1 and a locality preference)...
         assert bound_clusters(await binding(fleet, "web-deployment")) == [other]
+        # ...and what the policy still wants on the returning member was never removed or re-created.
+        assert bound_clusters(await binding(fleet, "settings-configmap")) == ["a", "b"]
+        after = await member_object(fleet, lost, "ConfigMap", "settings")
+        assert after["metadata"]["uid"] == kept["metadata"]["uid"]
 
 
 # --- suspension -------------------------------------------------------------------------------------

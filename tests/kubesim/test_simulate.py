@@ -383,3 +383,33 @@ async def test_load_balancer_and_pvc_settle(store: Store) -> None:
         assert claim["spec"]["storageClassName"] == "standard"
     finally:
         await sim.stop()
+
+
+async def test_an_unpullable_image_never_becomes_ready(store: Store) -> None:
+    """Images of the ``kubesim.invalid`` registry stay progressing (rollout tests halt on them)."""
+    sim = simulate.start_simulation(store, delay=0.05, nodes=0)
+    try:
+        dep_t = store.resource("apps/v1", "Deployment")
+        assert dep_t is not None
+        bad = deploy(image="kubesim.invalid/nginx:1") | {"status": {}}
+        store.create(dep_t, bad)
+        good = deploy() | {"status": {}}
+        good["metadata"] = {**good["metadata"], "name": "good"}
+        store.create(dep_t, good)
+
+        def status(name: str) -> dict[str, Any]:
+            found: dict[str, Any] = store.get(dep_t, name, namespace="default").get("status") or {}
+            return found
+
+        # fence: the good one, created after it with the same delay, is ready
+        await wait_for(lambda: status("good").get("availableReplicas") == 3)
+        assert status("web").get("observedGeneration") == 1
+        assert status("web").get("availableReplicas") is None
+        assert simulate.unpullable(store.get(dep_t, "web", namespace="default"))
+        # a pullable image: ready after the delay
+        current = store.get(dep_t, "web", namespace="default")
+        current["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1"
+        store.update(dep_t, current)
+        await wait_for(lambda: status("web").get("availableReplicas") == 3)
+    finally:
+        await sim.stop()

@@ -269,6 +269,10 @@ _NOT_IN_SAMPLE = {
     ("cluster.waybill.dev", "memberclusters", "create"),
     ("policy.waybill.dev", "clusterpropagationpolicies/status", "patch"),
     ("coordination.k8s.io", "leases", "create"),
+    # TemplateRevisions: only for policies with a rolloutStrategy (tests/e2e/test_rollout_e2e.py)
+    ("work.waybill.dev", "templaterevisions", "list"),
+    ("work.waybill.dev", "templaterevisions", "create"),
+    ("work.waybill.dev", "templaterevisions", "delete"),
 }
 _INFRA_GROUPS = {
     "policy.waybill.dev",

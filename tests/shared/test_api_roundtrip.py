@@ -33,6 +33,7 @@ def sample(tp: Any, metadata: tuple[Any, ...] = (), *, field: str = "") -> Any:
     if hints:
         return {
             "int-or-string": "1500m",
+            "int-or-percent": "25%",
             "embedded-object": {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
