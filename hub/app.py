@@ -147,7 +147,6 @@ class Hub:
             enqueue_policy=self._enqueue_policy_status,
             clock=time.monotonic,
             events=self.template_events,
-            recorder=self.events,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
         self.rollout_ctl = RolloutController(

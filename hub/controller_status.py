@@ -23,7 +23,6 @@ from hub import (
     status_writes,
     template_events,
 )
-from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.state import HubState
 from shared.api import names
@@ -58,11 +57,10 @@ class StatusController:
         enqueue_policy: Callable[[PolicyRef], None],
         clock: Callable[[], float],
         events: template_events.TemplateEvents | None = None,
-        recorder: EventRecorder | None = None,
     ) -> None:
         self.events = events  # drift, apply failures, not taken over: Events on the template
         self.state = state
-        self.presence_events = member_presence.PresenceEvents(recorder)
+        self.presence_events = member_presence.PresenceEvents(events)  # MemberUnreachable
         self.render_errors = render_errors
         self.enqueue_policy = enqueue_policy
         self.clock = clock
@@ -158,11 +156,11 @@ class StatusController:
                 raise written
             self.state.remember_binding(written)
             self.enqueue_policy(policy)
-            await self.presence_events.record(template, items)
+            await self.presence_events.record(ref, items)
             return None
         self._observe(key, generation, items)
         await self._template_status(ref, template, template_status)
-        await self.presence_events.record(template, items)
+        await self.presence_events.record(ref, items)
         return None
 
     def _presence(self, cluster: str, namespace: str | None) -> member_presence.Presence:

@@ -18,7 +18,7 @@ is reporting; this module makes what the hub *shows* agree with that verdict:
 * a ``MemberUnreachable`` Warning Event goes on each template placed on an unreachable member,
   once per outage (``PresenceEvents``).
 
-Everything here is pure except ``PresenceEvents``, a small recorder over ``hub.events``.
+Everything here is pure except ``PresenceEvents``, which records through ``hub.template_events``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from hub import reasons
+from hub import reasons, template_events
 from hub.conditions import WantedCondition
-from hub.events import EventRecorder
+from hub.matching import TemplateRef
 from shared.api import names
 
 REASON_MEMBER_UNREACHABLE = reasons.MEMBER_UNREACHABLE
@@ -184,28 +184,22 @@ def status_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class PresenceEvents:
-    """``MemberUnreachable`` on the templates of an unreachable member, once per outage (the
-    message carries the last report time). What was sent is remembered per template only while
-    one of its members is unreachable, so the memory stays bounded."""
+    """``MemberUnreachable`` on the templates of an unreachable member, once per outage: keyed by
+    the member and its last report time, through ``hub.template_events`` (which writes a key once,
+    survives a hub restart by the Event's name, and keeps a bounded memory)."""
 
-    def __init__(self, recorder: EventRecorder | None) -> None:
-        self.recorder = recorder
-        self._sent: dict[str, set[tuple[str, str | None]]] = {}  # template uid → {(cluster, last report)}
+    def __init__(self, events: template_events.TemplateEvents | None) -> None:
+        self.events = events
 
-    async def record(self, template: Mapping[str, Any] | None, items: Sequence[Mapping[str, Any]]) -> None:
-        if self.recorder is None or template is None:
+    async def record(self, ref: TemplateRef, items: Sequence[Mapping[str, Any]]) -> None:
+        if self.events is None:
             return
-        uid = str((template.get("metadata") or {}).get("uid"))
-        outages = {
-            (str(i["clusterName"]), str(i.get("lastReportTime"))) for i in items if "lastReportTime" in i
-        }
-        if not outages:
-            self._sent.pop(uid, None)
-            return
-        sent = self._sent.setdefault(uid, set())
-        sent.intersection_update(outages)
-        for cluster, last in sorted(outages - sent, key=str):
+        for item in items:
+            if "lastReportTime" not in item:
+                continue
+            cluster, last = str(item["clusterName"]), item.get("lastReportTime")
             presence = Presence(PresenceState.UNREACHABLE, last)
             message = f"{unreachable_message(cluster, presence)}; its status here is its last report"
-            await self.recorder.record(template, reason=REASON_MEMBER_UNREACHABLE, message=message)
-            sent.add((cluster, last))
+            await self.events.record_template_event(
+                ref, REASON_MEMBER_UNREACHABLE, message, key=f"{cluster}@{last or 'never'}"
+            )

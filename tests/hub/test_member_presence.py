@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
-from hub import failover, member_presence, reasons
+from hub import failover, member_presence, reasons, template_events
 from hub.conditions import WantedCondition
+from hub.matching import TemplateRef
 from hub.member_presence import Presence, PresenceState
 from shared.api import names
+from shared.kube.errors import AlreadyExists
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 LAST = "2026-01-01T11:58:00.000000Z"
@@ -122,33 +124,48 @@ def test_conditions_that_would_say_true_say_unknown() -> None:
     assert member_presence.adjust_conditions([applied], [HEALTHY]) == [applied]
 
 
-class FakeRecorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str]] = []
+class FakeHubApi:
+    """Records Event creates; a second create of one name is AlreadyExists, as the API server says."""
 
-    async def record(self, obj: Any, *, reason: str, message: str, warning: bool = True) -> None:
-        self.events.append((reason, message))
+    def __init__(self) -> None:
+        self.created: list[dict[str, Any]] = []
+
+    async def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        if any(c["metadata"]["name"] == body["metadata"]["name"] for c in self.created):
+            raise AlreadyExists("exists")
+        self.created.append(body)
+        return body
 
 
 async def test_member_unreachable_event_once_per_outage() -> None:
-    recorder = FakeRecorder()
-    events = member_presence.PresenceEvents(recorder)  # type: ignore[arg-type]
-    template = {"kind": "Deployment", "metadata": {"name": "web", "namespace": "shop", "uid": "u1"}}
+    template = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "u1"},
+    }
+    ref = TemplateRef.of(template)
+    api = FakeHubApi()
+    recorder = template_events.TemplateEvents(api, lookup=lambda _ref: template)  # type: ignore[arg-type]
+    events = member_presence.PresenceEvents(recorder)
     unreachable = member_presence.mark_item(HEALTHY, Presence(PresenceState.UNREACHABLE, LAST), cluster="a")
-    await events.record(template, [unreachable, HEALTHY])
-    await events.record(template, [unreachable, HEALTHY])
-    assert recorder.events == [
+    await events.record(ref, [unreachable, HEALTHY])
+    await events.record(ref, [unreachable, HEALTHY])
+    assert [(e["reason"], e["message"], e["type"]) for e in api.created] == [
         (
             "MemberUnreachable",
             f"member a is unreachable: no report from its agent since {LAST}; "
             "its status here is its last report",
+            "Warning",
         )
     ]
     later = {**unreachable, "lastReportTime": "2026-01-01T13:00:00Z"}
-    await events.record(template, [later])
-    assert len(recorder.events) == 2
-    await events.record(template, [HEALTHY])  # back: nothing is kept for this template
-    assert events._sent == {}
+    await events.record(ref, [later])  # another outage: another Event
+    assert len(api.created) == 2
+    restarted = member_presence.PresenceEvents(
+        template_events.TemplateEvents(api, lookup=lambda _ref: template)  # type: ignore[arg-type]
+    )
+    await restarted.record(ref, [later])  # a new hub meets the same outage: no duplicate
+    assert len(api.created) == 2
 
 
 def test_replicas_managed_by_comes_from_the_agents_condition() -> None:
