@@ -179,8 +179,20 @@ async def _lease(hub_api: KubeClient, namespace: str) -> dict[str, Any] | None:
         return None
 
 
-async def ensure_sole_agent(hub_api: KubeClient, *, namespace: str, me: str, poll: float = 0.5) -> None:
-    """Return when this agent may renew the Lease; ``AnotherAgent`` if its holder is alive."""
+async def ensure_sole_agent(
+    hub_api: KubeClient, *, namespace: str, me: str, poll: float = 0.5, cluster: str | None = None
+) -> None:
+    """Return when this agent may renew the Lease; ``AnotherAgent`` if its holder is alive;
+    ``IdentityRefused`` if the hub refuses this identity meanwhile (unjoined while waiting)."""
+    try:
+        await _wait_sole_agent(hub_api, namespace=namespace, me=me, poll=poll)
+    except (Unauthorized, Forbidden) as err:
+        raise IdentityRefused(
+            refusal_message(err, cluster=cluster or me, namespace=namespace, attempts=1)
+        ) from err
+
+
+async def _wait_sole_agent(hub_api: KubeClient, *, namespace: str, me: str, poll: float) -> None:
     first = lease_holder_state(await _lease(hub_api, namespace), me=me, now=datetime.now(tz=UTC))
     if first.free:
         return

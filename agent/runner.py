@@ -31,7 +31,7 @@ from shared.api import names
 from shared.api.crdgen import crd_for
 from shared.api.work import AppliedWork
 from shared.kube.client import KubeClient
-from shared.kube.errors import AlreadyExists, ApiError, Forbidden, NotFound, Unauthorized
+from shared.kube.errors import AlreadyExists, ApiError, Forbidden, NotFound
 from shared.kube.informer import Informer
 from shared.kube.types import Obj
 from shared.ops.logging import get_logger
@@ -314,19 +314,7 @@ async def run_agent(
             hub_api, namespace=namespace, cluster=config.cluster, attempts=identity_attempts,
             delay=min(config.heartbeat_interval, 2.0),
         )
-        for attempt in range(1, identity_attempts + 1):
-            try:
-                await identity.ensure_sole_agent(hub_api, namespace=namespace, me=me)
-                break
-            except (Unauthorized, Forbidden):
-                # Refused while waiting for the previous agent's Lease (unjoined meanwhile): the
-                # identity check says so (IdentityRefused after its tries), or the hub accepts again.
-                await identity.check_identity(
-                    hub_api, namespace=namespace, cluster=config.cluster, attempts=identity_attempts,
-                    delay=min(config.heartbeat_interval, 2.0),
-                )
-                if attempt == identity_attempts:
-                    raise
+        await identity.ensure_sole_agent(hub_api, namespace=namespace, me=me, cluster=config.cluster)
         await agent.start()
 
     try:

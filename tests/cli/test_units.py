@@ -232,6 +232,26 @@ def test_agent_refusal_messages_say_what_to_do() -> None:
     assert "403 Forbidden" in wrong and "--cluster eu9 does not match" in wrong
 
 
+async def test_an_agent_unjoined_while_it_waits_for_a_stopped_agents_lease_is_refused_by_name() -> None:
+    """The hub answers 401 while the new agent waits for the old one's Lease to run out: the
+    agent ends with the unjoined message, not a traceback (seen as a flaky CLI test)."""
+    held = _lease(holder="us1-agent-old", renewed=datetime.now(tz=UTC))
+    answers: list[Any] = [held, Unauthorized("Unauthorized")]
+
+    class Hub:
+        async def get(self, *args: Any, **kwargs: Any) -> Any:
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    with pytest.raises(identity.IdentityRefused, match=r"unjoined.*waybill join us1"):
+        await identity.ensure_sole_agent(
+            Hub(), namespace="member-us1", me="us1-agent", poll=0.01, cluster="us1"  # type: ignore[arg-type]
+        )
+    assert answers == []  # the refusal came from the second read, while waiting
+
+
 def test_promote_dependencies_and_template() -> None:
     deploy = {
         "apiVersion": "apps/v1",
