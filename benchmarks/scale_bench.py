@@ -85,9 +85,15 @@ async def wait_until(check: Callable[[], Awaitable[bool]], *, within: float, eve
         await asyncio.sleep(every)
 
 
+PROFILE_DIR: Path | None = None  # --profile: the hub runs under cProfile, its stats written here
+
+
 def spawn(args: list[str], *, log: Path) -> subprocess.Popen[bytes]:
+    wrap: list[str] = []
+    if PROFILE_DIR is not None and args[0] == "hub":
+        wrap = ["-m", "cProfile", "-o", str(PROFILE_DIR / "hub.prof")]
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "waybill", *args], stdout=out, stderr=out)
+        return subprocess.Popen([sys.executable, *wrap, "-m", "waybill", *args], stdout=out, stderr=out)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -607,8 +613,13 @@ async def main() -> None:
     parser.add_argument(
         "--placement-only", action="store_true", help="fleet: stop after the first placement (no templates)"
     )
+    parser.add_argument("--profile", metavar="DIR", help="run the hub under cProfile; print its top")
     args = parser.parse_args()
     configure(level="warning")
+    global PROFILE_DIR
+    if args.profile:
+        PROFILE_DIR = Path(args.profile)
+        await asyncio.to_thread(PROFILE_DIR.mkdir, parents=True, exist_ok=True)
     for name in args.scenarios.split(","):
         with tempfile.TemporaryDirectory(prefix=f"waybill-scale-{name}-") as tmp:
             try:
@@ -619,6 +630,13 @@ async def main() -> None:
             except Exception:
                 print_log_tails(Path(tmp))
                 raise
+    if PROFILE_DIR is not None:
+        import pstats
+
+        await asyncio.sleep(2.0)  # the stopped hub writes its stats on the way out
+        stats = pstats.Stats(str(PROFILE_DIR / "hub.prof"))
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(r"/(hub|shared)/", 30)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,82 @@
+"""Agent memory: where the heap an agent grows by per applied object is allocated.
+
+A kubesim hub and member and an agent, all in this process; tracemalloc runs while the agent
+applies ``WORKS`` Works of ``PER_WORK`` ConfigMaps; the net new allocations are grouped by the
+first frame in this repository's code (kubesim's own are the simulated servers, not the agent).
+
+    python benchmarks/agent_memory.py [WORKS] [PER_WORK]     (default 10 100)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import gc
+import sys
+import tempfile
+import tracemalloc
+from pathlib import Path
+
+import agent_bench as bench
+
+from agent.config import AgentConfig
+from agent.runner import Agent
+from kubesim import SimServer
+from shared.kube.client import KubeClient
+from shared.ops.logging import configure
+
+ROOT = str(Path(__file__).resolve().parents[1]) + "/"
+
+
+async def main(works: int, per_work: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        hub = SimServer("hub", kubeconfig_dir=workdir)
+        member = SimServer(bench.CLUSTER, workloads=True, kubeconfig_dir=workdir)
+        await hub.start()
+        await member.start()
+        hub_api = await KubeClient.from_kubeconfig(hub.kubeconfig_path, name="bench-hub")
+        scoped = await bench.join(hub, hub_api, workdir)
+        agent_hub = await KubeClient.from_kubeconfig(scoped, name="agent-hub")
+        agent_member = await KubeClient.from_kubeconfig(member.kubeconfig_path, name="agent-member")
+        agent = Agent(
+            hub_api=agent_hub,
+            member_api=agent_member,
+            config=AgentConfig(cluster=bench.CLUSTER, member_namespace=bench.NAMESPACE),
+        )
+        await agent.start()
+        gc.collect()
+        tracemalloc.start(12)
+        before = tracemalloc.take_snapshot()
+        took = await bench.hold_works(hub_api, works=works, per_work=per_work)
+        await asyncio.sleep(3.0)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+        owners: collections.Counter[str] = collections.Counter()
+        for stat in after.compare_to(before, "traceback"):
+            if stat.size_diff <= 0:
+                continue
+            owner = "other"
+            for frame in stat.traceback:
+                if frame.filename.startswith(ROOT) and "/.venv/" not in frame.filename:
+                    owner = f"{frame.filename[len(ROOT):]}:{frame.lineno}"
+                    break
+            owners[owner] += stat.size_diff
+        total = sum(owners.values())
+        objects = works * per_work
+        print(f"{works} Works x {per_work} ConfigMaps applied in {took:.1f} s")
+        per_object = total / objects / 1e3
+        print(f"net new heap {total / 1e6:.1f} MB ({per_object:.1f} KB per object), by first frame:")
+        for where, size in owners.most_common(20):
+            print(f"  {size / 1e6:8.2f} MB  {where}")
+        await agent.stop()
+        for client in (agent_hub, agent_member, hub_api):
+            await client.close()
+        await hub.close()
+        await member.close()
+
+
+if __name__ == "__main__":
+    configure(level="warning")
+    counts = [int(a) for a in sys.argv[1:3]] + [10, 100][len(sys.argv[1:3]) :]
+    asyncio.run(main(counts[0], counts[1]))
