@@ -306,6 +306,11 @@ async def measure_resync(
     print(f"{label}: {passes} Work passes in {took:.1f} s, agent CPU {cpu:.2f} s, RSS {rss / 1e6:.0f} MB")
     print(f"{label}: requests {made}")
     print(f"{label}: writes {writes or 'none'}")
+    written = sorted(
+        {f"{e.resource}/{e.name}" for e in member.audit.entries if e.verb in verbs and e.name}
+    )
+    if written:
+        print(f"{label}: member objects written {written[:10]}")
 
 
 async def scale(
