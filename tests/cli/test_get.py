@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from shared.api import names
@@ -42,6 +43,7 @@ async def placed(fleet: Fleet) -> None:
     await eventually(applied, what="web on eu1")
 
 
+@pytest.mark.timeout(180)  # many CLI subprocesses: 25-48 s on a loaded 2-core machine
 async def test_get_output_formats_names_and_kind_aliases(fleet: Fleet) -> None:
     hub = str(fleet.hub.kubeconfig_path)
     await placed(fleet)
