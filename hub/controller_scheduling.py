@@ -228,14 +228,12 @@ class SchedulingController:
         check = self.state.policy_check(policy)
         if not check.valid:
             # only the policy already holding it: keep the last placement, say why
-            await self._write(
+            await self._hold(
                 ref,
                 binding,
                 chosen,
-                clusters=None,
-                total=None,
-                status=None,
-                scheduled=_scheduled("False", check.reason, f"{policy_name}: {'; '.join(check.messages)}"),
+                check.reason,
+                f"{policy_name}: {'; '.join(check.messages)}",
                 generation=generation,
             )
             return None
@@ -247,16 +245,12 @@ class SchedulingController:
             priority = schedule_priority.priority_of(policy_spec, self.state.priority_class)
             if priority.problem is not None:
                 # Karmada's detector does not create the binding: keep the last placement, say why
-                await self._write(
+                await self._hold(
                     ref,
                     binding,
                     chosen,
-                    clusters=None,
-                    total=None,
-                    status=None,
-                    scheduled=_scheduled(
-                        "False", reasons.PRIORITY_CLASS_NOT_FOUND, f"{policy_name}: {priority.problem}"
-                    ),
+                    reasons.PRIORITY_CLASS_NOT_FOUND,
+                    f"{policy_name}: {priority.problem}",
                     generation=generation,
                 )
                 return None
@@ -270,18 +264,12 @@ class SchedulingController:
         if not schedule_priority.served(policy_spec, self.scheduler_names):
             # another scheduler's binding: recorded, never placed by this hub
             left = schedule_priority.not_served_message(policy_spec, self.scheduler_names)
-            await self._write(
+            await self._hold(
                 ref,
                 binding,
                 chosen,
-                clusters=None,
-                total=None,
-                status=None,
-                scheduled=_scheduled(
-                    "False",
-                    reasons.SCHEDULER_NOT_SERVED,
-                    f"{policy_name}: {left}" + ("; spec.clusters is kept as it is" if previous else ""),
-                ),
+                reasons.SCHEDULER_NOT_SERVED,
+                f"{policy_name}: {left}" + ("; spec.clusters is kept as it is" if previous else ""),
                 generation=generation,
                 recorded=recorded,
                 annotations={dependencies.ANNOTATION_DEPENDENCIES: None},
@@ -290,18 +278,12 @@ class SchedulingController:
         missing = missing_dependent_overrides(policy, self.state.override_policies())
         if missing:
             # Karmada: the policy takes effect only once the OverridePolicies it names exist.
-            await self._write(
+            await self._hold(
                 ref,
                 binding,
                 chosen,
-                clusters=None,
-                total=None,
-                status=None,
-                scheduled=_scheduled(
-                    "False",
-                    REASON_DEPENDENT_OVERRIDES_MISSING,
-                    f"{policy_name}: waiting for dependentOverrides {', '.join(missing)}",
-                ),
+                REASON_DEPENDENT_OVERRIDES_MISSING,
+                f"{policy_name}: waiting for dependentOverrides {', '.join(missing)}",
                 generation=generation,
             )
             return None
@@ -356,16 +338,12 @@ class SchedulingController:
                 ),
             )
         except scheduling.PlacementError as exc:
-            await self._write(
+            await self._hold(
                 ref,
                 binding,
                 chosen,
-                clusters=None,
-                total=None,
-                status=None,
-                scheduled=_scheduled(
-                    "False", exc.reason or REASON_INVALID_PLACEMENT, f"{policy_name}: {exc}"
-                ),
+                exc.reason or REASON_INVALID_PLACEMENT,
+                f"{policy_name}: {exc}",
                 generation=generation,
             )
             return None
@@ -500,6 +478,32 @@ class SchedulingController:
             self.state.hub_api, binding, owner=status_writes.SCHEDULER, status=status
         )
         self.state.remember_binding(written)
+
+    async def _hold(
+        self,
+        ref: matching.TemplateRef,
+        binding: Mapping[str, Any] | None,
+        policy: matching.PolicyRef,
+        reason: str,
+        message: str,
+        *,
+        generation: int | None,
+        annotations: Mapping[str, str | None] | None = None,
+        recorded: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Keep the binding's last placement and say why (``Scheduled=False``)."""
+        await self._write(
+            ref,
+            binding,
+            policy,
+            clusters=None,
+            total=None,
+            status=None,
+            scheduled=_scheduled("False", reason, message),
+            generation=generation,
+            annotations=annotations,
+            recorded=recorded,
+        )
 
     async def _write(
         self,
