@@ -12,8 +12,8 @@ from agent.interpretation import AgentInterpreters, WorkInterpretation
 from agent.manifests import ManifestIdentifier
 from agent.status import ManifestResult, build_work_status
 from tests.agent.fleet import Fleet, configmap, eventually, manifest_condition, manifest_entry
+from tests.crds import WIDGET_API, WIDGET_CRD
 
-WIDGET_API = "example.com/v1"
 HEALTH = """
 function InterpretHealth(observedObj)
   local status = observedObj.status or {}
@@ -173,28 +173,6 @@ def test_interpreters_are_cached_per_customization_list() -> None:
 
 
 # ---------------------------------------------------------------- the agent on kubesim
-
-WIDGET_CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                },
-            }
-        ],
-    },
-}
 
 
 async def _crd(fleet: Fleet) -> None:

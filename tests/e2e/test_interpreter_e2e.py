@@ -23,33 +23,12 @@ from hub.matching import TemplateRef
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.errors import NotFound
+from tests.crds import WIDGET_API, WIDGET_CRD
 from tests.e2e.e2e_fleet import E2EFleet, SimFactory, e2e_fleet
 from tests.hub.fleet import eventually
 
 MEMBERS: dict[str, list[str]] = {"eu1": [], "us1": ["--mode", "push"]}
-WIDGET_API = "example.com/v1"
 
-WIDGET_CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                },
-            }
-        ],
-    },
-}
 
 GET_REPLICAS = """
 local kube = require("kube")

@@ -16,10 +16,10 @@ from kubesim import SimServer
 from shared.api import names
 from shared.interpreter import Interpreter, InterpreterError
 from shared.kube.client import KubeClient
+from tests.crds import WIDGET_API, WIDGET_CRD
 from tests.hub.fleet import add_member, eventually, running_hub
 from tests.hub.helpers import configmap, deployment, policy
 
-WIDGET_API = "example.com/v1"
 WORK = (names.WORK_API_VERSION, names.KIND_WORK)
 
 
@@ -342,27 +342,6 @@ def test_rendered_reason_says_which_kind_of_problem() -> None:
 
 # ---------------------------------------------------------------- the running hub (kubesim)
 
-WIDGET_CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                },
-            }
-        ],
-    },
-}
 REF = TemplateRef(WIDGET_API, "Widget", "default", "shop")
 
 
