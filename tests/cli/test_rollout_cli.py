@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from shared.api import revision
 from waybill import cmd_rollout
 from waybill.errors import CommandFailed, UsageError
 
@@ -111,13 +112,25 @@ def test_status_follow_prints_the_clusters_that_changed() -> None:
 
 
 def test_not_rolled_out_reads_the_hubs_condition() -> None:
+    # (was reason NoGeneration for every kind without metadata.generation; now only Secrets)
     cond = {
         "type": "RolloutProgressing",
-        "reason": "NoGeneration",
-        "message": "ConfigMap has no metadata.generation",
+        "reason": "NotStaged",
+        "message": "Secret data is not copied into revisions, so Secrets are not staged",
     }
-    assert (
-        cmd_rollout.not_rolled_out({"status": {"conditions": [cond]}})
-        == "ConfigMap has no metadata.generation"
-    )
+    assert cmd_rollout.not_rolled_out({"status": {"conditions": [cond]}}) == cond["message"]
     assert cmd_rollout.not_rolled_out({"status": {}}) is None
+
+
+def test_current_revision_of_a_kind_without_generation() -> None:
+    cfg = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"k": "b"}}
+    kept = [
+        {"spec": {"revision": 1, "content": {"data": {"k": "a"}}}},
+        {"spec": {"revision": 2, "content": {"data": {"k": "b"}}}},
+    ]
+    numbered = {"revision": 7, "contentDigest": revision.content_digest(cfg)}
+    assert cmd_rollout.current_revision(cfg, numbered, kept) == 7  # the hub's number, from the binding
+    assert cmd_rollout.current_revision(cfg, {"revision": 7, "contentDigest": "other"}, kept) == 2
+    assert cmd_rollout.current_revision({**cfg, "data": {"k": "c"}}, None, kept) == -1  # not numbered yet
+    deployment = {"metadata": {"generation": 4}, "spec": {}}
+    assert cmd_rollout.current_revision(deployment, numbered, kept) == 4
