@@ -1,4 +1,5 @@
-"""``waybill rollout``'s pure parts: which revision undo restores, approval errors, the status table."""
+"""``waybill rollout``'s pure parts (which revision undo restores, approval errors, the status
+table), and history and undo of a cluster-scoped template on a running fleet."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from typing import Any
 
 import pytest
 
-from shared.api import revision
+from shared.api import names, revision
+from shared.kube.errors import NotFound
+from tests.cli.cli_helpers import eventually, waybill
 from waybill import cmd_rollout
 from waybill.errors import CommandFailed, UsageError
+from waybill.fleet import Fleet
 
 STAGED = {
     "type": "Staged",
@@ -134,3 +138,82 @@ def test_current_revision_of_a_kind_without_generation() -> None:
     assert cmd_rollout.current_revision({**cfg, "data": {"k": "c"}}, None, kept) == -1  # not numbered yet
     deployment = {"metadata": {"generation": 4}, "spec": {}}
     assert cmd_rollout.current_revision(deployment, numbered, kept) == 4
+
+
+# --- a cluster-scoped template on a running fleet (real agents) ------------------------------------------
+RBAC = "rbac.authorization.k8s.io/v1"
+
+
+def reader(verbs: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": RBAC,
+        "kind": "ClusterRole",
+        "metadata": {"name": "reader"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": verbs}],
+    }
+
+
+async def test_history_and_undo_of_a_cluster_scoped_template(fleet: Fleet) -> None:
+    """A ClusterRole (cluster-scoped, no metadata.generation): `waybill rollout history|undo
+    clusterrole/reader` used to fail with "revisions are kept for namespaced templates only"."""
+    hub = str(fleet.hub.kubeconfig_path)
+    await fleet.hub_api.create(
+        {
+            "apiVersion": names.POLICY_API_VERSION,
+            "kind": names.KIND_CLUSTER_PROPAGATION_POLICY,
+            "metadata": {"name": "roles"},
+            "spec": {
+                "resourceSelectors": [{"apiVersion": RBAC, "kind": "ClusterRole", "name": "reader"}],
+                "placement": {"clusterAffinity": {"clusterNames": ["eu1", "us1"]}},
+                "rolloutStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            },
+        }
+    )
+
+    async def rollout() -> dict[str, Any]:
+        try:
+            found = await fleet.hub_api.get(
+                names.WORK_API_VERSION,
+                names.KIND_CLUSTER_RESOURCE_BINDING,
+                name="reader-clusterrole.rbac.authorization.k8s.io",
+            )
+        except NotFound:  # not scheduled yet
+            return {}
+        return dict((found.get("status") or {}).get("rollout") or {})
+
+    async def complete(number: int) -> bool:
+        found = await rollout()
+        return found.get("revision") == number and found.get("phase") == "Complete"
+
+    async def verbs_everywhere(verbs: list[str]) -> bool:
+        for api in fleet.member_apis.values():
+            try:
+                role = await api.get(RBAC, "ClusterRole", name="reader")
+            except NotFound:
+                return False
+            if role["rules"][0]["verbs"] != verbs:
+                return False
+        return True
+
+    await fleet.hub_api.create(reader(["get"]))
+    await eventually(lambda: complete(1), what="revision 1 complete")
+    await fleet.hub_api.patch(
+        RBAC, "ClusterRole", name="reader", patch={"rules": reader(["get", "list"])["rules"]}
+    )
+    await eventually(lambda: complete(2), what="revision 2 complete")
+    assert await verbs_everywhere(["get", "list"])
+
+    done = await waybill("rollout", "history", "clusterrole/reader", "--kubeconfig", hub)
+    assert done.code == 0, done
+    rows = [line.split() for line in done.out.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["1", "2"] and rows[1][1] == "*", done
+    done = await waybill("rollout", "undo", "clusterrole/reader", "--kubeconfig", hub)
+    assert done.code == 0 and "ClusterRole reader: rolled back to revision 1 (a new revision)" in done.out, (
+        done
+    )
+    await eventually(lambda: complete(3), what="revision 3 (the undo) complete")
+    assert await eventually(lambda: verbs_everywhere(["get"]), what="the undo on every member")
+    kept = await fleet.hub_api.list(names.WORK_API_VERSION, names.KIND_CLUSTER_TEMPLATE_REVISION)
+    assert sorted(r["spec"]["revision"] for r in kept.items) == [1, 2, 3]
+    done = await waybill("rollout", "undo", "clusterrole/reader", "--to-revision", "9", "--kubeconfig", hub)
+    assert done.code == 2 and "--to-revision 9: no such revision (kept: 1, 2, 3)" in done.err, done
