@@ -2,8 +2,13 @@
 
 For a binding whose policy sets ``rolloutStrategy``:
 
-1. record the template's current generation as a TemplateRevision (kept: the last
-   ``revisionHistoryLimit``), whatever the type;
+1. record the template's current generation as a TemplateRevision (a ClusterTemplateRevision
+   for a cluster-scoped template; kept: the last ``revisionHistoryLimit``), whatever the type.
+   A kind without ``metadata.generation`` (ConfigMap, ClusterRole, ...) gets a number instead:
+   the newest kept revision's while its content is the same, else the next (``_number``), and
+   ``status.rollout.contentDigest`` says which content the number is for (the works
+   controller's gate, ``hub.rollout_gate.generation_of``, reads it); Secrets are not staged
+   (``NotStaged``: their data is not copied into revisions);
 2. for RollingUpdate and Staged, read each chosen cluster's Work (which generation it carries,
    how the agent reports the manifest) and the cluster's labels, decide (``hub.rollout.decide``),
    and apply ``status.rollout`` with the ``RolloutProgressing`` / ``RolloutHalted`` conditions under
@@ -177,8 +182,9 @@ class RolloutController:
 
     def template_changed(self, ref: TemplateRef, old: Obj | None, new: Obj | None) -> None:
         """A template event (the hub's template informers call this). A kind without
-        ``metadata.generation`` whose content changed gets a new revision number, and its binding
-        does not change (nothing else would wake the rollout); generations reach the binding."""
+        ``metadata.generation`` whose content changed needs a new revision number, and its binding
+        does not change (a new generation is written into the binding by the scheduler, which
+        wakes the rollout; nothing would here)."""
         if old is None or new is None or isinstance((new.get("metadata") or {}).get("generation"), int):
             return
         if self._enqueue is None or revision.same_content(old, new):
