@@ -105,14 +105,17 @@ def render_history(revisions: list[dict[str, Any]], current: int | None) -> str:
                 _change(spec.get("content") or {}),
             ]
         )
-    return output.table(("REVISION", "CURRENT", "AGE", "IMAGES"), rows)
+    return output.table(("REVISION", "CURRENT", "AGE", "CONTENT"), rows)
 
 
 def _change(content: Mapping[str, Any]) -> str:
-    """The images of a workload revision (what people compare), else "-"."""
+    """The images of a workload revision (what people compare); for other kinds (ConfigMaps,
+    ClusterRoles...) a short digest of the content, so equal revisions read equal; "-" if empty."""
     pod = ((content.get("spec") or {}).get("template") or {}).get("spec") or {}
     images = [str(c.get("image")) for c in pod.get("containers") or [] if c.get("image")]
-    return ",".join(images) or "-"
+    if images:
+        return ",".join(images)
+    return f"digest {revision.content_digest(content)[:12]}" if content else "-"
 
 
 def pick_revision(

@@ -94,6 +94,12 @@ def test_history_marks_the_current_revision() -> None:
     lines = cmd_rollout.render_history(REVISIONS, 4).splitlines()
     assert lines[-1].split()[:2] == ["4", "*"] and lines[-1].split()[-1] == "c"
     assert lines[1].split()[0] == "1" and "*" not in lines[1]
+    # other kinds: a digest of the content (equal contents read equal)
+    data = [
+        {"spec": {"revision": n, "content": {"data": {"k": v}}}} for n, v in ((1, "a"), (2, "b"), (3, "a"))
+    ]
+    digests = [line.split()[-1] for line in cmd_rollout.render_history(data, 3).splitlines()[1:]]
+    assert digests[0] == digests[2] != digests[1] and len(digests[0]) == 12
 
 
 def test_status_follow_prints_the_clusters_that_changed() -> None:
