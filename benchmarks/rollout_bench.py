@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -228,22 +229,24 @@ async def measure(
     members: int,
     runs: int,
     image_counter: list[int],
-) -> list[float]:
+) -> tuple[list[float], list[float]]:
     live = await hub_api.get(
         names.POLICY_API_VERSION, names.KIND_PROPAGATION_POLICY, name="web", namespace=NAMESPACE
     )
     await hub_api.replace({**policy(STRATEGIES[strategy]), "metadata": live["metadata"]})
     await asyncio.sleep(1.0)  # let the hub see the policy before the first change
     times: list[float] = []
+    cpu: list[float] = []
     for _ in range(runs):
         image_counter[0] += 1
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         written = await hub_api.apply(
             deployment(f"nginx:1.{image_counter[0]}"), field_manager="bench", force=True
         )
         await wait_for(agents, int(written["metadata"]["generation"]), members)
         times.append(time.monotonic() - started)
-    return times
+        cpu.append(time.process_time() - cpu_started)
+    return times, cpu
 
 
 async def main() -> None:
@@ -293,13 +296,18 @@ async def main() -> None:
             await agents_api.close()
             await hub_api.close()
             await server.stop()
-    base = statistics.median([t for name, times in results if name == "All" for t in times])
+    base = statistics.median([t for name, (times, _) in results if name == "All" for t in times])
     what = f"{args.members} members (hub only, stand-in agents), {args.runs} runs each"
     print(f"template change -> applied and reported on {what}")
-    for name, times in results:
+    print("  (CPU: this process's CPU-seconds per change: hub, kubesim hub and stand-in agents together)")
+    for name, (times, cpu) in results:
         median = statistics.median(times)
         overhead = "" if name == "All" else f"  overhead vs All: {median - base:+.2f} s"
-        print(f"  {name:<14} median {median:.2f} s  min {min(times):.2f}  max {max(times):.2f}{overhead}")
+        print(
+            f"  {name:<14} median {median:.2f} s  min {min(times):.2f}  max {max(times):.2f}"
+            f"  CPU median {statistics.median(cpu):.2f} s{overhead}"
+        )
+    print(f"  load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -449,6 +449,7 @@ class Hub:
             # Works too; status-only writes (ours, aggregated) cost no re-render
             if old is not None and new is not None and contents.of(key, old) != contents.of(key, new):
                 self.scheduler_ctl.touch_works(ref)
+                self.rollout_ctl.template_changed(ref, old, new)  # kinds without a generation
             if dependency_kind:
                 self._wake_dependency_works()
 

@@ -2,8 +2,13 @@
 
 For a binding whose policy sets ``rolloutStrategy``:
 
-1. record the template's current generation as a TemplateRevision (kept: the last
-   ``revisionHistoryLimit``), whatever the type;
+1. record the template's current generation as a TemplateRevision (a ClusterTemplateRevision
+   for a cluster-scoped template; kept: the last ``revisionHistoryLimit``), whatever the type.
+   A kind without ``metadata.generation`` (ConfigMap, ClusterRole, ...) gets a number instead:
+   the newest kept revision's while its content is the same, else the next (``_number``), and
+   ``status.rollout.contentDigest`` says which content the number is for (the works
+   controller's gate, ``hub.rollout_gate.generation_of``, reads it); Secrets are not staged
+   (``NotStaged``: their data is not copied into revisions);
 2. for RollingUpdate and Staged, read each chosen cluster's Work (which generation it carries,
    how the agent reports the manifest) and the cluster's labels, decide (``hub.rollout.decide``),
    and apply ``status.rollout`` with the ``RolloutProgressing`` / ``RolloutHalted`` conditions under
@@ -121,12 +126,16 @@ class RolloutController:
         self.events = events
         self.clock = clock
         self._recorded: set[tuple[str, str, int]] = set()  # (namespace, binding name, generation)
+        # binding → (content digest, revision number) of a template without metadata.generation
+        self._numbered: dict[keys.BindingKey, tuple[str, int]] = {}
+        self._enqueue: Callable[[keys.BindingKey], None] | None = None
         self._last_write: dict[keys.BindingKey, float] = {}  # binding → when its rollout was last written
         self.monotonic = time.monotonic
 
     # ---- wiring: which events wake a binding's rollout -------------------------------------------
     def wire(self, enqueue: Callable[[keys.BindingKey], None]) -> None:
         state = self.state
+        self._enqueue = enqueue
 
         def binding_changed(informer_key: str, old: Obj | None, new: Obj | None) -> None:
             if new is not None and self._interested(new):
@@ -171,6 +180,20 @@ class RolloutController:
         state.works.add_update_handler(work_changed)
         state.members.add_update_handler(member_changed)
 
+    def template_changed(self, ref: TemplateRef, old: Obj | None, new: Obj | None) -> None:
+        """A template event (the hub's template informers call this). A kind without
+        ``metadata.generation`` whose content changed needs a new revision number, and its binding
+        does not change (a new generation is written into the binding by the scheduler, which
+        wakes the rollout; nothing would here)."""
+        if old is None or new is None or isinstance((new.get("metadata") or {}).get("generation"), int):
+            return
+        if self._enqueue is None or revision.same_content(old, new):
+            return
+        key = self.state.binding_key_for(ref)
+        binding = self.state.binding(key)
+        if binding is not None and self._interested(binding):
+            self._enqueue(key)
+
     def _interested(self, binding: Mapping[str, Any]) -> bool:
         if "rollout" in (binding.get("status") or {}):
             return True
@@ -183,6 +206,7 @@ class RolloutController:
         binding = self.state.binding(key)
         if binding is None:
             self._last_write.pop(key, None)
+            self._numbered.pop(key, None)
             return None
         view = self.state.binding_view(binding)
         ref, policy_ref = view.template, view.policy
@@ -192,14 +216,21 @@ class RolloutController:
         template = self.state.template(ref)
         generation = ((template or {}).get("metadata") or {}).get("generation")
         raw = _strategy_raw(policy)
+        status = binding.get("status") or {}
+        digest: str | None = None
+        not_staged = rollout_gate.not_staged(ref.api_version, ref.kind)
+        if template is not None and raw is not None and not isinstance(generation, int) and not not_staged:
+            # ConfigMaps, Services, ClusterRoles...: no metadata.generation; the revisions number
+            # the template's content instead (the same number while the content stays the same)
+            digest = revision.content_digest(template)
+            generation = await self._number(key, template, digest, status.get("rollout"))
         if template is not None and raw is not None and isinstance(generation, int):
             await self._record_revision(key, template, generation, raw.get("revisionHistoryLimit"))
         strategy = rollout_gate.strategy_of(policy)
-        status = binding.get("status") or {}
-        if strategy is not None and template is not None and not isinstance(generation, int):
-            # ConfigMaps, Secrets, Services...: the API server keeps no generation for them, and
-            # rollouts go by generation; say so rather than roll them out silently at once
-            await self._not_rolled_out(binding, status, f"{ref.kind} has no metadata.generation")
+        if strategy is not None and template is not None and not_staged and not isinstance(generation, int):
+            # Secrets: not copied into revisions, so not staged; say so rather than roll them
+            # out silently at once
+            await self._not_rolled_out(binding, status, not_staged)
             return None
         if strategy is None or template is None or not isinstance(generation, int):
             if strategy is None and self._owns_something(status):
@@ -217,6 +248,7 @@ class RolloutController:
                 fleet_labels=[dict(c.labels) for c in self.state.clusters()],
                 paused=paused(binding),
                 approvals=approvals_of(binding),
+                content_digest=digest,
             )
         )
         conds = status.get("conditions")
@@ -260,7 +292,7 @@ class RolloutController:
             type=names.CONDITION_ROLLOUT_PROGRESSING,
             status="False",
             reason=rollout.REASON_NOT_ROLLED_OUT,
-            message=f"{why}: changes reach every cluster at once (rollouts go by generation)",
+            message=f"{why}: changes reach every cluster at once",
         )
         conds = conditions.set_condition(
             conds, type=names.CONDITION_ROLLOUT_HALTED, status="False", reason=rollout.REASON_NOT_HALTED
@@ -323,29 +355,18 @@ class RolloutController:
         for obj in (binding, template):
             await self.events.emit(obj, event_type="Warning", reason=rollout.REASON_HALTED, message=message)
 
-    async def _record_revision(
-        self, key: keys.BindingKey, template: Mapping[str, Any], generation: int, limit: Any
-    ) -> None:
-        """One TemplateRevision per generation (namespaced templates), the oldest pruned."""
-        if not key.namespace:
-            return  # cluster-scoped templates: no revisions kept (docs/rollouts.md)
-        marker = (key.namespace, key.name, generation)
-        if marker in self._recorded:
-            return
-        body = revision.revision_body(template=template, binding_name=key.name, revision=generation)
-        with contextlib.suppress(errors.AlreadyExists):
-            await self.state.hub_api.create(body)
-        keep = limit if isinstance(limit, int) and limit > 0 else revision.DEFAULT_HISTORY_LIMIT
+    async def _kept(self, key: keys.BindingKey, template: Mapping[str, Any]) -> list[Obj]:
+        """The template's kept revisions, oldest first."""
         meta = template.get("metadata") or {}
         found = await self.state.hub_api.list(
             names.WORK_API_VERSION,
-            names.KIND_TEMPLATE_REVISION,
-            namespace=key.namespace,
+            revision.revision_kind(key.namespace),
+            namespace=key.namespace or None,
             label_selector=revision.label_selector(
                 str(template.get("apiVersion")), str(template.get("kind")), str(meta.get("name"))
             ),
         )
-        kept = sorted(
+        return sorted(
             (
                 r
                 for r in found.items
@@ -353,13 +374,55 @@ class RolloutController:
             ),
             key=lambda r: int((r.get("spec") or {}).get("revision") or 0),
         )
+
+    async def _number(
+        self, key: keys.BindingKey, template: Mapping[str, Any], digest: str, previous: Any
+    ) -> int:
+        """The revision number of a template without ``metadata.generation``: the newest kept
+        revision's while the content is the same as that revision's, else the next one. Read
+        from what is stored (the binding's ``status.rollout``, else the revision objects), so it
+        survives hub restarts; remembered per binding."""
+        remembered = self._numbered.get(key)
+        if remembered is not None and remembered[0] == digest:
+            return remembered[1]
+        rollout_status = previous if isinstance(previous, Mapping) else {}
+        written = rollout_status.get("revision")
+        if isinstance(written, int) and rollout_status.get("contentDigest") == digest:
+            number = written
+        else:
+            kept = await self._kept(key, template)
+            newest = kept[-1] if kept else None
+            newest_number = int((newest or {}).get("spec", {}).get("revision") or 0)
+            if newest is not None and newest["spec"].get("content") == revision.content_of(template):
+                number = newest_number
+            else:
+                floor = [newest_number, remembered[1] if remembered else 0]
+                if isinstance(written, int):
+                    floor.append(written)
+                number = max(floor) + 1
+        self._numbered[key] = (digest, number)
+        return number
+
+    async def _record_revision(
+        self, key: keys.BindingKey, template: Mapping[str, Any], generation: int, limit: Any
+    ) -> None:
+        """One revision per generation (a ClusterTemplateRevision for a cluster-scoped template),
+        the oldest pruned beyond ``revisionHistoryLimit``."""
+        marker = (key.namespace, key.name, generation)
+        if marker in self._recorded:
+            return
+        body = revision.revision_body(template=template, binding_name=key.name, revision=generation)
+        with contextlib.suppress(errors.AlreadyExists):
+            await self.state.hub_api.create(body)
+        keep = limit if isinstance(limit, int) and limit > 0 else revision.DEFAULT_HISTORY_LIMIT
+        kept = await self._kept(key, template)
         for old in kept[: max(len(kept) - keep, 0)]:
             with contextlib.suppress(errors.NotFound):
                 await self.state.hub_api.delete(
                     names.WORK_API_VERSION,
-                    names.KIND_TEMPLATE_REVISION,
+                    revision.revision_kind(key.namespace),
                     name=str(old["metadata"]["name"]),
-                    namespace=key.namespace,
+                    namespace=key.namespace or None,
                 )
         self._recorded.add(marker)
 

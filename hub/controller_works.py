@@ -175,7 +175,8 @@ class WorksController:
                 if previous is not None:
                     manifests.append(previous)
                 continue
-            generation = (template.get("metadata") or {}).get("generation")
+            # metadata.generation, or the rollout's number for a kind without one (ConfigMap...)
+            generation = rollout_gate.generation_of(template, binding, rollout_strategy)
             if rollout_gate.held(
                 strategy=rollout_strategy, binding=binding, cluster=cluster, generation=generation
             ):

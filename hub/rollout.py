@@ -10,6 +10,8 @@ the ``RolloutProgressing`` / ``RolloutHalted`` conditions, and when to look agai
 
 Rules (docs/rollouts.md says the same for users):
 
+* The generation is the template's ``metadata.generation``, or for a kind without one (ConfigMap,
+  Service, ...) the number the hub's revisions give its content (``hub.controller_rollout``).
 * A cluster is *released* once its Work carries the generation, or once a previous decision
   released it for this generation. A new generation (an edit, or an undo) starts over: nothing
   is released for it yet, and a Staged rollout starts again at its first stage.
@@ -64,7 +66,7 @@ REASON_PAUSED = "RolloutPaused"
 REASON_HALTED = "RolloutHalted"
 REASON_INVALID = "InvalidRolloutStrategy"
 REASON_NOT_HALTED = "NotHalted"
-REASON_NOT_ROLLED_OUT = "NoGeneration"
+REASON_NOT_ROLLED_OUT = "NotStaged"  # Secrets (hub.rollout_gate.NOT_STAGED)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ class RolloutInput:
     paused: bool = False
     approvals: Mapping[str, int] = field(default_factory=dict)
     """Approved stages: stage name → the generation it was approved for."""
+    content_digest: str | None = None
+    """For a kind without ``metadata.generation``: the digest of the content ``generation``
+    numbers (written as ``status.rollout.contentDigest``; the works controller's gate reads it)."""
 
 
 @dataclass(frozen=True)
@@ -443,6 +448,8 @@ def decide(given: RolloutInput) -> RolloutDecision:
         "clusters": [_cluster_status(c, given.generation) for c in clusters],
         "message": message[:4096],
     }
+    if given.content_digest is not None:
+        status["contentDigest"] = given.content_digest
     if stage is not None:
         status["stage"] = stage
     if stage_completed is not None:

@@ -105,14 +105,17 @@ def render_history(revisions: list[dict[str, Any]], current: int | None) -> str:
                 _change(spec.get("content") or {}),
             ]
         )
-    return output.table(("REVISION", "CURRENT", "AGE", "IMAGES"), rows)
+    return output.table(("REVISION", "CURRENT", "AGE", "CONTENT"), rows)
 
 
 def _change(content: Mapping[str, Any]) -> str:
-    """The images of a workload revision (what people compare), else "-"."""
+    """The images of a workload revision (what people compare); for other kinds (ConfigMaps,
+    ClusterRoles...) a short digest of the content, so equal revisions read equal; "-" if empty."""
     pod = ((content.get("spec") or {}).get("template") or {}).get("spec") or {}
     images = [str(c.get("image")) for c in pod.get("containers") or [] if c.get("image")]
-    return ",".join(images) or "-"
+    if images:
+        return ",".join(images)
+    return f"digest {revision.content_digest(content)[:12]}" if content else "-"
 
 
 def pick_revision(
@@ -178,11 +181,12 @@ def run(args: argparse.Namespace) -> int:
                 give_up_after=args.timeout,
                 strategy=strategy,
             )
+        scope = namespace if info.namespaced else None
         if args.action == "history":
-            return await _history(hub_api, info=info, name=name, namespace=namespace, where=where)
+            return await _history(hub_api, binding, info=info, name=name, namespace=scope, where=where)
         if args.action == "undo":
             return await _undo(
-                hub_api, info=info, name=name, namespace=namespace, where=where, to=args.to_revision
+                hub_api, binding, info=info, name=name, namespace=scope, where=where, to=args.to_revision
             )
         if not strategy or strategy.get("type", "All") == "All":
             raise UsageError(
@@ -260,12 +264,15 @@ def cluster_changes(
     return now, lines
 
 
+NOT_STAGED = "NotStaged"  # hub.rollout.REASON_NOT_ROLLED_OUT (Secrets)
+
+
 def not_rolled_out(binding: Mapping[str, Any]) -> str | None:
-    """The hub's reason this template is not rolled out (``NoGeneration``), if it gave one."""
+    """The hub's reason this template is not rolled out (``NotStaged``), if it gave one."""
     for condition in (binding.get("status") or {}).get("conditions") or []:
         if (
             condition.get("type") == names.CONDITION_ROLLOUT_PROGRESSING
-            and condition.get("reason") == "NoGeneration"
+            and condition.get("reason") == NOT_STAGED
         ):
             return str(condition.get("message") or "not rolled out")
     return None
@@ -300,7 +307,7 @@ async def _status(
         reason = not_rolled_out(binding)
         if reason is not None:
             raise CommandFailed(f"{where}: {reason}")
-        generation = await _generation(hub_api, binding, info)
+        generation = await _generation(hub_api, binding, info, rollout)
         if rollout and (generation is None or rollout.get("revision") == generation):
             if shown is None:
                 print(render_status(rollout, where), flush=True)
@@ -329,7 +336,11 @@ async def _status(
         rollout = (binding.get("status") or {}).get("rollout")
 
 
-async def _generation(hub_api: KubeClient, binding: Mapping[str, Any], info: ResourceInfo) -> int | None:
+async def _generation(
+    hub_api: KubeClient, binding: Mapping[str, Any], info: ResourceInfo, rollout: Mapping[str, Any] | None
+) -> int | None:
+    """The revision to follow: the template's generation; for a kind without one, the rollout's
+    revision once it numbers the template's current content (-1 before: keep waiting)."""
     resource = (binding.get("spec") or {}).get("resource") or {}
     try:
         template = await hub_api.get(
@@ -337,18 +348,35 @@ async def _generation(hub_api: KubeClient, binding: Mapping[str, Any], info: Res
         )
     except NotFound:  # a template deleted meanwhile: follow what the binding says
         return None
+    return current_revision(template, rollout, [])
+
+
+def current_revision(
+    template: Mapping[str, Any], rollout: Mapping[str, Any] | None, revisions: list[dict[str, Any]]
+) -> int:
+    """The template's revision number: ``metadata.generation``; for a kind without one (ConfigMap,
+    ClusterRole, ...) the number the hub gave its content (``status.rollout`` while its
+    ``contentDigest`` matches, else the newest kept revision with the same content); -1 when the
+    hub has not numbered this content yet."""
     generation = (template.get("metadata") or {}).get("generation")
-    return generation if isinstance(generation, int) else None
+    if isinstance(generation, int):
+        return generation
+    digest = revision.content_digest(template)
+    if rollout and rollout.get("contentDigest") == digest and isinstance(rollout.get("revision"), int):
+        return int(rollout["revision"])
+    content = revision.content_of(template)
+    if revisions and (revisions[-1].get("spec") or {}).get("content") == content:
+        return int(revisions[-1]["spec"].get("revision") or 0)
+    return -1
 
 
 async def _revisions(
-    hub_api: KubeClient, *, info: ResourceInfo, name: str, namespace: str, where: str
+    hub_api: KubeClient, *, info: ResourceInfo, name: str, namespace: str | None
 ) -> list[dict[str, Any]]:
-    if not info.namespaced:
-        raise UsageError(f"{where}: revisions are kept for namespaced templates only")
+    """The template's kept revisions (ClusterTemplateRevisions for a cluster-scoped one), oldest first."""
     found = await hub_api.list(
         names.WORK_API_VERSION,
-        names.KIND_TEMPLATE_REVISION,
+        revision.revision_kind(namespace),
         namespace=namespace,
         label_selector=revision.label_selector(info.api_version, info.kind, name),
     )
@@ -356,21 +384,39 @@ async def _revisions(
     return sorted(items, key=lambda r: int((r.get("spec") or {}).get("revision") or 0))
 
 
-async def _history(hub_api: KubeClient, *, info: ResourceInfo, name: str, namespace: str, where: str) -> int:
-    items = await _revisions(hub_api, info=info, name=name, namespace=namespace, where=where)
+async def _history(
+    hub_api: KubeClient,
+    binding: Mapping[str, Any],
+    *,
+    info: ResourceInfo,
+    name: str,
+    namespace: str | None,
+    where: str,
+) -> int:
+    items = await _revisions(hub_api, info=info, name=name, namespace=namespace)
     if not items:
         raise CommandFailed(f"{where}: no revisions kept (its policy sets no spec.rolloutStrategy?)")
     template = await hub_api.get(info.api_version, info.kind, name=name, namespace=namespace)
-    print(render_history(items, (template.get("metadata") or {}).get("generation")))
+    rollout = (binding.get("status") or {}).get("rollout")
+    print(render_history(items, current_revision(template, rollout, items)))
     return 0
 
 
 async def _undo(
-    hub_api: KubeClient, *, info: ResourceInfo, name: str, namespace: str, where: str, to: int | None
+    hub_api: KubeClient,
+    binding: Mapping[str, Any],
+    *,
+    info: ResourceInfo,
+    name: str,
+    namespace: str | None,
+    where: str,
+    to: int | None,
 ) -> int:
-    items = await _revisions(hub_api, info=info, name=name, namespace=namespace, where=where)
+    items = await _revisions(hub_api, info=info, name=name, namespace=namespace)
     template = await hub_api.get(info.api_version, info.kind, name=name, namespace=namespace)
-    current = int((template.get("metadata") or {}).get("generation") or 0)
+    current = current_revision(template, (binding.get("status") or {}).get("rollout"), items)
+    if current < 0:  # content the hub has not numbered yet: newer than every kept revision
+        current = max((int((r.get("spec") or {}).get("revision") or 0) for r in items), default=0) + 1
     chosen = pick_revision(items, current=current, content=revision.content_of(template), to=to)
     spec = chosen.get("spec") or {}
     patch = revision.restore_patch(template, spec.get("content") or {})
@@ -379,5 +425,6 @@ async def _undo(
         return 0
     written = await hub_api.patch(info.api_version, info.kind, name=name, namespace=namespace, patch=patch)
     generation = (written.get("metadata") or {}).get("generation")
-    print(f"{where}: rolled back to revision {spec.get('revision')} (now generation {generation})")
+    now = f"now generation {generation}" if isinstance(generation, int) else "a new revision"
+    print(f"{where}: rolled back to revision {spec.get('revision')} ({now})")
     return 0

@@ -19,7 +19,7 @@ from shared.api.policy import (
     OverridePolicy,
     PropagationPolicy,
 )
-from shared.api.revision import TemplateRevision
+from shared.api.revision import ClusterTemplateRevision, TemplateRevision
 from shared.api.work import AppliedWork, Work
 
 ALL_KINDS: tuple[type[KubeObject], ...] = (
@@ -34,6 +34,7 @@ ALL_KINDS: tuple[type[KubeObject], ...] = (
     MemberCluster,
     ResourceInterpreterCustomization,
     TemplateRevision,
+    ClusterTemplateRevision,
 )
 
 _BY_KEY = {(cls.crd.api_version, cls.crd.kind): cls for cls in ALL_KINDS}

@@ -189,6 +189,9 @@ class RolloutStatus(ApiModel):
     """When the current stage's clusters all became available (its waits count from then)."""
     clusters: list[ClusterRollout] = Field(default_factory=list)
     message: str | None = None
+    content_digest: str | None = None
+    """For a kind without ``metadata.generation`` (ConfigMap, Service, ...): the digest of the
+    template content ``revision`` numbers (``shared.api.revision.content_digest``)."""
 
 
 class ResourceBindingStatus(ApiModel):

@@ -28,6 +28,7 @@ KIND_APPLIED_WORK = "AppliedWork"
 KIND_MEMBER_CLUSTER = "MemberCluster"
 KIND_RESOURCE_INTERPRETER_CUSTOMIZATION = "ResourceInterpreterCustomization"
 KIND_TEMPLATE_REVISION = "TemplateRevision"
+KIND_CLUSTER_TEMPLATE_REVISION = "ClusterTemplateRevision"
 
 # --- labels ----------------------------------------------------------------------------------------
 # On a hub namespace: this namespace registers the member cluster named by the value.
@@ -51,7 +52,7 @@ LABEL_WORK_NAMESPACE = "waybill.dev/work-namespace"
 # managed-by label (the hub's controllers never see it) and only ever a ReportDiff strategy.
 LABEL_PREVIEW = "waybill.dev/preview"
 
-# On a TemplateRevision: the template it keeps (kind, name; namespace is the revision's own).
+# On a (Cluster)TemplateRevision: the template it keeps (kind, name; namespace is the revision's own).
 LABEL_REVISION_KIND = "rollout.waybill.dev/template-kind"
 LABEL_REVISION_NAME = "rollout.waybill.dev/template-name"
 

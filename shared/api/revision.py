@@ -1,16 +1,26 @@
-"""TemplateRevision (``work.waybill.dev/v1alpha1``): one kept version of a template.
+"""TemplateRevision and ClusterTemplateRevision (``work.waybill.dev/v1alpha1``): one kept
+version of a template.
 
-The hub records one TemplateRevision per template generation for templates whose policy sets
+The hub records one revision per template generation for templates whose policy sets
 ``rolloutStrategy`` (type All included) and keeps the last ``revisionHistoryLimit`` of them
-(default 10), in the template's namespace. ``waybill rollout history`` lists them and
-``waybill rollout undo`` writes one back into the template (which then rolls out through the
-policy's strategy like any edit).
+(default 10): a TemplateRevision in the template's namespace for a namespaced template, a
+ClusterTemplateRevision for a cluster-scoped one (the namespaced/cluster twins of the policy
+kinds; same fields, same labels). ``waybill rollout history`` lists them and ``waybill rollout
+undo`` writes one back into the template (which then rolls out through the policy's strategy
+like any edit).
+
+Kinds the API server keeps no ``metadata.generation`` for (ConfigMap, Service, ClusterRole, ...)
+are numbered by the hub: the newest kept revision's number while the template's content (every
+top-level field but apiVersion, kind, metadata and status) equals that revision's content, else
+the next number (``hub.controller_rollout``). The numbers so live in the revision objects and
+survive hub restarts.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -34,7 +44,8 @@ class TemplateRevisionSpec(ApiModel):
 
     template: RevisionTemplate
     revision: int = Field(ge=1)
-    """The template's ``metadata.generation`` this revision was taken from."""
+    """The template's ``metadata.generation`` this revision was taken from (for a kind without
+    one, the hub's number: bumped when the content changes)."""
     content: RawObject = Field(default_factory=dict)
     """The template's fields other than apiVersion, kind, metadata and status (spec, data, ...)."""
 
@@ -62,6 +73,29 @@ class TemplateRevision(KubeObject):
     spec: TemplateRevisionSpec
 
 
+class ClusterTemplateRevision(TemplateRevision):
+    """One kept generation of a cluster-scoped template (the cluster-scoped twin of TemplateRevision)."""
+
+    crd: ClassVar[CrdInfo] = CrdInfo(
+        group=names.WORK_GROUP,
+        version=names.VERSION,
+        kind=names.KIND_CLUSTER_TEMPLATE_REVISION,
+        plural="clustertemplaterevisions",
+        singular="clustertemplaterevision",
+        scope="Cluster",
+        short_names=("ctrev",),
+        printer_columns=TemplateRevision.crd.printer_columns,
+        description=(
+            "One kept generation of a cluster-scoped template, for `waybill rollout history` and `undo`."
+        ),
+    )
+
+
+def revision_kind(namespace: str | None) -> str:
+    """TemplateRevision for a namespaced template, ClusterTemplateRevision for a cluster-scoped one."""
+    return names.KIND_TEMPLATE_REVISION if namespace else names.KIND_CLUSTER_TEMPLATE_REVISION
+
+
 # --- helpers shared by the hub (which records revisions) and the CLI (which lists and restores) ---
 _NOT_CONTENT = ("apiVersion", "kind", "metadata", "status")
 DEFAULT_HISTORY_LIMIT = 10
@@ -70,6 +104,19 @@ DEFAULT_HISTORY_LIMIT = 10
 def content_of(template: Mapping[str, Any]) -> dict[str, Any]:
     """What a revision keeps of a template: every top-level field but apiVersion, kind, metadata, status."""
     return {k: copy.deepcopy(v) for k, v in template.items() if k not in _NOT_CONTENT}
+
+
+def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two versions of a template have the same content (``content_of``)."""
+    return {k: v for k, v in a.items() if k not in _NOT_CONTENT} == {
+        k: v for k, v in b.items() if k not in _NOT_CONTENT
+    }
+
+
+def content_digest(template: Mapping[str, Any]) -> str:
+    """A digest of what a revision keeps of ``template`` (``content_of``)."""
+    text = json.dumps(content_of(template), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _label_value(text: str) -> str:
@@ -101,15 +148,17 @@ def revision_name(binding_name: str, revision: int) -> str:
 
 
 def revision_body(*, template: Mapping[str, Any], binding_name: str, revision: int) -> dict[str, Any]:
-    """The TemplateRevision keeping ``template`` as it is at ``revision`` (its generation)."""
+    """The (Cluster)TemplateRevision keeping ``template`` as it is at ``revision`` (its generation,
+    or the hub's number for a kind without one)."""
     meta = template.get("metadata") or {}
     api_version, kind, name = str(template["apiVersion"]), str(template["kind"]), str(meta["name"])
+    namespace = meta.get("namespace") or None
     return {
         "apiVersion": names.WORK_API_VERSION,
-        "kind": names.KIND_TEMPLATE_REVISION,
+        "kind": revision_kind(namespace),
         "metadata": {
             "name": revision_name(binding_name, revision),
-            "namespace": meta["namespace"],
+            **({"namespace": namespace} if namespace else {}),
             "labels": {
                 names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE,
                 **template_labels(api_version, kind, name),
@@ -119,7 +168,7 @@ def revision_body(*, template: Mapping[str, Any], binding_name: str, revision: i
             "template": {
                 "apiVersion": api_version,
                 "kind": kind,
-                "namespace": meta["namespace"],
+                **({"namespace": namespace} if namespace else {}),
                 "name": name,
             },
             "revision": revision,

@@ -1,4 +1,5 @@
-"""``waybill rollout``'s pure parts: which revision undo restores, approval errors, the status table."""
+"""``waybill rollout``'s pure parts (which revision undo restores, approval errors, the status
+table), and history and undo of a cluster-scoped template on a running fleet."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ from typing import Any
 
 import pytest
 
+from shared.api import names, revision
+from shared.kube.errors import NotFound
+from tests.cli.cli_helpers import eventually, waybill
 from waybill import cmd_rollout
 from waybill.errors import CommandFailed, UsageError
+from waybill.fleet import Fleet
 
 STAGED = {
     "type": "Staged",
@@ -89,6 +94,12 @@ def test_history_marks_the_current_revision() -> None:
     lines = cmd_rollout.render_history(REVISIONS, 4).splitlines()
     assert lines[-1].split()[:2] == ["4", "*"] and lines[-1].split()[-1] == "c"
     assert lines[1].split()[0] == "1" and "*" not in lines[1]
+    # other kinds: a digest of the content (equal contents read equal)
+    data = [
+        {"spec": {"revision": n, "content": {"data": {"k": v}}}} for n, v in ((1, "a"), (2, "b"), (3, "a"))
+    ]
+    digests = [line.split()[-1] for line in cmd_rollout.render_history(data, 3).splitlines()[1:]]
+    assert digests[0] == digests[2] != digests[1] and len(digests[0]) == 12
 
 
 def test_status_follow_prints_the_clusters_that_changed() -> None:
@@ -111,13 +122,104 @@ def test_status_follow_prints_the_clusters_that_changed() -> None:
 
 
 def test_not_rolled_out_reads_the_hubs_condition() -> None:
+    # (was reason NoGeneration for every kind without metadata.generation; now only Secrets)
     cond = {
         "type": "RolloutProgressing",
-        "reason": "NoGeneration",
-        "message": "ConfigMap has no metadata.generation",
+        "reason": "NotStaged",
+        "message": "Secret data is not copied into revisions, so Secrets are not staged",
     }
-    assert (
-        cmd_rollout.not_rolled_out({"status": {"conditions": [cond]}})
-        == "ConfigMap has no metadata.generation"
-    )
+    assert cmd_rollout.not_rolled_out({"status": {"conditions": [cond]}}) == cond["message"]
     assert cmd_rollout.not_rolled_out({"status": {}}) is None
+
+
+def test_current_revision_of_a_kind_without_generation() -> None:
+    cfg = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"k": "b"}}
+    kept = [
+        {"spec": {"revision": 1, "content": {"data": {"k": "a"}}}},
+        {"spec": {"revision": 2, "content": {"data": {"k": "b"}}}},
+    ]
+    numbered = {"revision": 7, "contentDigest": revision.content_digest(cfg)}
+    assert cmd_rollout.current_revision(cfg, numbered, kept) == 7  # the hub's number, from the binding
+    assert cmd_rollout.current_revision(cfg, {"revision": 7, "contentDigest": "other"}, kept) == 2
+    assert cmd_rollout.current_revision({**cfg, "data": {"k": "c"}}, None, kept) == -1  # not numbered yet
+    deployment = {"metadata": {"generation": 4}, "spec": {}}
+    assert cmd_rollout.current_revision(deployment, numbered, kept) == 4
+
+
+# --- a cluster-scoped template on a running fleet (real agents) ------------------------------------------
+RBAC = "rbac.authorization.k8s.io/v1"
+
+
+def reader(verbs: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": RBAC,
+        "kind": "ClusterRole",
+        "metadata": {"name": "reader"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": verbs}],
+    }
+
+
+async def test_history_and_undo_of_a_cluster_scoped_template(fleet: Fleet) -> None:
+    """A ClusterRole (cluster-scoped, no metadata.generation): `waybill rollout history|undo
+    clusterrole/reader` used to fail with "revisions are kept for namespaced templates only"."""
+    hub = str(fleet.hub.kubeconfig_path)
+    await fleet.hub_api.create(
+        {
+            "apiVersion": names.POLICY_API_VERSION,
+            "kind": names.KIND_CLUSTER_PROPAGATION_POLICY,
+            "metadata": {"name": "roles"},
+            "spec": {
+                "resourceSelectors": [{"apiVersion": RBAC, "kind": "ClusterRole", "name": "reader"}],
+                "placement": {"clusterAffinity": {"clusterNames": ["eu1", "us1"]}},
+                "rolloutStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            },
+        }
+    )
+
+    async def rollout() -> dict[str, Any]:
+        try:
+            found = await fleet.hub_api.get(
+                names.WORK_API_VERSION,
+                names.KIND_CLUSTER_RESOURCE_BINDING,
+                name="reader-clusterrole.rbac.authorization.k8s.io",
+            )
+        except NotFound:  # not scheduled yet
+            return {}
+        return dict((found.get("status") or {}).get("rollout") or {})
+
+    async def complete(number: int) -> bool:
+        found = await rollout()
+        return found.get("revision") == number and found.get("phase") == "Complete"
+
+    async def verbs_everywhere(verbs: list[str]) -> bool:
+        for api in fleet.member_apis.values():
+            try:
+                role = await api.get(RBAC, "ClusterRole", name="reader")
+            except NotFound:
+                return False
+            if role["rules"][0]["verbs"] != verbs:
+                return False
+        return True
+
+    await fleet.hub_api.create(reader(["get"]))
+    await eventually(lambda: complete(1), what="revision 1 complete")
+    await fleet.hub_api.patch(
+        RBAC, "ClusterRole", name="reader", patch={"rules": reader(["get", "list"])["rules"]}
+    )
+    await eventually(lambda: complete(2), what="revision 2 complete")
+    assert await verbs_everywhere(["get", "list"])
+
+    done = await waybill("rollout", "history", "clusterrole/reader", "--kubeconfig", hub)
+    assert done.code == 0, done
+    rows = [line.split() for line in done.out.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["1", "2"] and rows[1][1] == "*", done
+    done = await waybill("rollout", "undo", "clusterrole/reader", "--kubeconfig", hub)
+    assert done.code == 0 and "ClusterRole reader: rolled back to revision 1 (a new revision)" in done.out, (
+        done
+    )
+    await eventually(lambda: complete(3), what="revision 3 (the undo) complete")
+    assert await eventually(lambda: verbs_everywhere(["get"]), what="the undo on every member")
+    kept = await fleet.hub_api.list(names.WORK_API_VERSION, names.KIND_CLUSTER_TEMPLATE_REVISION)
+    assert sorted(r["spec"]["revision"] for r in kept.items) == [1, 2, 3]
+    done = await waybill("rollout", "undo", "clusterrole/reader", "--to-revision", "9", "--kubeconfig", hub)
+    assert done.code == 2 and "--to-revision 9: no such revision (kept: 1, 2, 3)" in done.err, done

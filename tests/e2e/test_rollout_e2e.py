@@ -4,7 +4,9 @@
   ``kubesim.invalid`` registry never becomes ready) halts it at stage 1 with the other stages
   untouched; ``waybill rollout undo`` puts the last good version back through the same stages;
 * a RollingUpdate never has more than ``maxUnavailable`` members unavailable, checked on every
-  watch event of every member's Deployment.
+  watch event of every member's Deployment;
+* a ConfigMap (no ``metadata.generation``) is staged: the second stage keeps the old data while
+  the first waits for its approval; undo goes through the stages again.
 """
 
 from __future__ import annotations
@@ -394,3 +396,81 @@ async def test_rolling_update_never_exceeds_max_unavailable(sim_factory: SimFact
 async def _image_is(fleet: E2EFleet, member: str, image: str) -> bool:
     found = await fleet.member_apis[member].get("apps/v1", "Deployment", name="web", namespace="shop")
     return bool(found["spec"]["template"]["spec"]["containers"][0]["image"] == image)
+
+
+def settings(value: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "shop"},
+        "data": {"mode": value},
+    }
+
+
+async def mode_on(fleet: E2EFleet, member: str) -> str | None:
+    try:
+        found = await fleet.member_apis[member].get("v1", "ConfigMap", name="settings", namespace="shop")
+    except NotFound:
+        return None
+    return str((found.get("data") or {}).get("mode"))
+
+
+async def settings_at(fleet: E2EFleet, *, revision: int, phase: str) -> dict[str, Any]:
+    found = await fleet.hub_api.get(
+        names.WORK_API_VERSION, names.KIND_RESOURCE_BINDING, name="settings-configmap", namespace="shop"
+    )
+    rollout = (found.get("status") or {}).get("rollout") or {}
+    return found if rollout.get("revision") == revision and rollout.get("phase") == phase else {}
+
+
+async def test_a_configmap_is_staged_and_undone(sim_factory: SimFactory, tmp_path: Path) -> None:
+    """A ConfigMap (no metadata.generation) under a Staged strategy with real agents: the second
+    stage keeps the old data while the first, which reported it, waits for its approval."""
+    members = {"m1": ["--label", "ring=0"], "m2": ["--label", "ring=1"]}
+    strategy = {
+        "type": "Staged",
+        "staged": {
+            "stages": [
+                {
+                    "name": "canary",
+                    "labelSelector": {"matchLabels": {"ring": "0"}},
+                    "after": {"approval": True},
+                },
+                {"name": "rest"},
+            ]
+        },
+    }
+    rolled = policy(strategy)
+    rolled["spec"]["resourceSelectors"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "settings"}]
+    async with e2e_fleet(sim_factory, tmp_path, members) as fleet:
+        await fleet.apply(SHOP, rolled, settings("one"))
+        await eventually(lambda: settings_at(fleet, revision=1, phase="Waiting"), within=30, what="v1 waits")
+        assert (await mode_on(fleet, "m1"), await mode_on(fleet, "m2")) == ("one", None)
+        approve = ("rollout", "approve", "configmap/settings", "-n", "shop", "--stage", "canary")
+        assert (await waybill(fleet, *approve))[0] == 0
+        await eventually(lambda: settings_at(fleet, revision=1, phase="Complete"), within=30, what="v1 done")
+        assert await mode_on(fleet, "m2") == "one"
+
+        await fleet.apply(settings("two"))
+        await eventually(lambda: settings_at(fleet, revision=2, phase="Waiting"), within=30, what="v2 waits")
+        # m1 reported "two" (its stage is complete); m2 keeps "one" until the approval
+        assert (await mode_on(fleet, "m1"), await mode_on(fleet, "m2")) == ("two", "one")
+        code, out, _ = await waybill(
+            fleet, "rollout", "status", "configmap/settings", "-n", "shop", "--watch=false"
+        )
+        assert code == 0 and "revision 2 (Staged) Waiting, stage canary" in out, out
+        assert (await waybill(fleet, *approve))[0] == 0
+        await eventually(lambda: settings_at(fleet, revision=2, phase="Complete"), within=30, what="v2 done")
+        assert await mode_on(fleet, "m2") == "two"
+
+        code, out, _ = await waybill(fleet, "rollout", "undo", "configmap/settings", "-n", "shop")
+        assert code == 0 and "rolled back to revision 1" in out, out
+        await eventually(
+            lambda: settings_at(fleet, revision=3, phase="Waiting"), within=30, what="undo waits"
+        )
+        assert (await mode_on(fleet, "m1"), await mode_on(fleet, "m2")) == ("one", "two")
+        assert (await waybill(fleet, *approve))[0] == 0
+        await eventually(
+            lambda: settings_at(fleet, revision=3, phase="Complete"), within=30, what="undo done"
+        )
+        assert await mode_on(fleet, "m2") == "one"

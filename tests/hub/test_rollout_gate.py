@@ -51,7 +51,8 @@ def test_strategy_of(strategy: dict[str, Any] | None, expected: str | None) -> N
         (STAGED, {"revision": 3, "clusters": [{"name": "a"}]}, 3, True),  # pending
         (STAGED, {"revision": 2, "clusters": [{"name": "a", "revision": 2}]}, 3, True),  # a newer edit
         (STAGED, {"revision": 3, "clusters": [{"name": "b", "revision": 3}]}, 3, True),
-        (STAGED, None, None, False),  # a template without a generation is not gated
+        (STAGED, None, None, False),  # generation_of None (a Secret): not gated
+        (STAGED, {"revision": 3, "clusters": [{"name": "a", "revision": 3}]}, 0, True),  # UNNUMBERED
     ],
 )
 def test_held(
@@ -62,6 +63,55 @@ def test_held(
         rollout_gate.held(strategy=parsed, binding=binding(rollout), cluster="a", generation=generation)
         is held
     )
+
+
+CFG = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"k": "v2"}}
+
+
+@pytest.mark.parametrize(
+    ("template", "strategy", "rollout", "expected"),
+    [
+        ({**CFG, "metadata": {"name": "cfg", "generation": 5}}, STAGED, None, 5),  # its own generation
+        (CFG, None, None, None),  # no strategy: a kind without a generation is not gated (as before)
+        (CFG, {"type": "All"}, None, None),
+        (CFG, STAGED, {"revision": 4, "contentDigest": revision.content_digest(CFG)}, 4),  # numbered
+        # the content changed since the hub numbered it: held everywhere until it is renumbered
+        (CFG, STAGED, {"revision": 4, "contentDigest": revision.content_digest({"data": {"k": "v1"}})}, 0),
+        (CFG, STAGED, None, 0),
+        ({**CFG, "kind": "Secret"}, STAGED, {"revision": 4}, None),  # Secrets are not staged
+    ],
+)
+def test_generation_of(
+    template: dict[str, Any], strategy: dict[str, Any] | None, rollout: dict[str, Any] | None, expected: Any
+) -> None:
+    parsed = rollout_gate.strategy_of(policy(strategy))
+    assert rollout_gate.generation_of(template, binding(rollout), parsed) == expected
+    assert rollout_gate.UNNUMBERED == 0
+
+
+def test_content_digest_ignores_metadata_and_status() -> None:
+    other = {**CFG, "metadata": {"name": "cfg", "labels": {"a": "b"}}, "status": {"x": 1}}
+    assert revision.content_digest(other) == revision.content_digest(CFG)
+    assert revision.content_digest({**CFG, "data": {"k": "v3"}}) != revision.content_digest(CFG)
+    assert revision.same_content(other, CFG) and not revision.same_content({**CFG, "data": {}}, CFG)
+
+
+def test_a_cluster_scoped_template_gets_a_cluster_template_revision() -> None:
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "reader"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+    }
+    body = revision.revision_body(template=role, binding_name="reader-clusterrole", revision=2)
+    assert body["kind"] == names.KIND_CLUSTER_TEMPLATE_REVISION and "namespace" not in body["metadata"]
+    assert body["spec"]["template"] == {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "name": "reader",
+    }
+    assert body["spec"]["content"] == {"rules": role["rules"]}
+    assert revision.revision_kind("shop") == names.KIND_TEMPLATE_REVISION
 
 
 def test_stamped_generation_reads_the_works_annotation() -> None:

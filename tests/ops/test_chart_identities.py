@@ -255,7 +255,8 @@ async def test_hub_and_agent_under_chart_identities_propagate_with_no_403(
 
 
 # Granted but not exercised by this sample, each issued by hub code on other paths: deletes when
-# templates, policies or members go away; cluster-scoped bindings for cluster-scoped templates;
+# templates, policies or members go away; cluster-scoped bindings (and the revisions of rolled-out
+# ones) for cluster-scoped templates;
 # a MemberCluster created for a namespace labelled by hand; a member marked unreachable (taint and
 # Ready=Unknown: hub/controller_members.py); Events on scheduling or override failures.
 _NOT_IN_SAMPLE = {
@@ -269,6 +270,9 @@ _NOT_IN_SAMPLE = {
     ("work.waybill.dev", "clusterresourcebindings", "patch"),
     ("work.waybill.dev", "clusterresourcebindings", "delete"),
     ("work.waybill.dev", "clusterresourcebindings/status", "patch"),
+    ("work.waybill.dev", "clustertemplaterevisions", "list"),
+    ("work.waybill.dev", "clustertemplaterevisions", "create"),
+    ("work.waybill.dev", "clustertemplaterevisions", "delete"),
     ("cluster.waybill.dev", "memberclusters", "create"),
     ("policy.waybill.dev", "clusterpropagationpolicies/status", "patch"),
     ("coordination.k8s.io", "leases", "create"),

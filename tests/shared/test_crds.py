@@ -83,6 +83,7 @@ def test_unknown_fields_are_preserved_only_under_embedded_and_raw_values() -> No
         ("ResourceBinding", ".status.aggregatedStatus[].status"),
         ("ClusterResourceBinding", ".status.aggregatedStatus[].status"),
         ("TemplateRevision", ".spec.content"),  # a kept template's spec (or data, ...) as it was
+        ("ClusterTemplateRevision", ".spec.content"),  # the same, of a cluster-scoped template
     } | {
         # fieldOverrider operations carry any JSON value, like plaintext.
         (kind, f".spec.{rule}overriders.fieldOverrider[].{flavour}[].value")
