@@ -74,9 +74,11 @@ async def test_a_stage_no_member_answers_is_named_on_the_policy_until_one_joins(
             assert f"{field}: selects no member cluster" in cond["message"], cond
             valid = await condition(hub_api, kind, name, names.CONDITION_VALID, namespace=namespace)
             assert valid["status"] == "True"  # fleet-dependent: not a validation problem
-            events = await eventually(
-                lambda name=name: warning_events(hub_api, name, "InvalidRolloutStrategy"), what="the Event"
-            )
+
+            async def event(name: str = name) -> list[dict[str, Any]] | None:
+                return await warning_events(hub_api, name, "InvalidRolloutStrategy") or None
+
+            events = await eventually(event, what="the InvalidRolloutStrategy Event")
             assert field in events[0]["message"]
         # the Valid condition is written in the same status write: the fence for "no condition"
         await eventually(
