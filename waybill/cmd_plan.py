@@ -354,6 +354,8 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
     templates = [t for t in planning.split_objects(file_objects)["templates"] if not _is_customization(t)]
     others = [o for o in file_objects if not any(o is t for t in templates)]
     stored = await plan_sources.as_stored(hub_api, args.filename, templates, warnings=read.warnings)
+    for warning in read.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     merged = plan_sources.merge([*others, *stored], read.objects)
     schedulers = _scheduler_names(args)
     propagated = {
@@ -365,7 +367,10 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
     missing = sorted({dep for p in planned.plans for dep in p.missing_dependencies})
     if missing:
         # propagateDeps: the hub sends its own copies of what the workloads reference
-        found = await plan_sources.read_dependencies(hub_api, missing, warnings=read.warnings)
+        unread: list[str] = []
+        found = await plan_sources.read_dependencies(hub_api, missing, warnings=unread)
+        for warning in unread:
+            print(f"warning: {warning}", file=sys.stderr)
         if found:
             planned = make_plan(
                 args.filename,
@@ -376,8 +381,6 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
                 propagated=propagated,
             )
     planned.live = read.live_templates
-    for warning in read.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     print(
         render(planned.plans, manifests=not args.no_manifests, live=planned.live, placements=read.placements)
     )
