@@ -122,7 +122,10 @@ def plan(
     # each policy parsed once: its validation and its typed placement
     claimable = [v for v in map(matching.PolicyView.of, policies) if v.valid]
     fleet_labels = [dict(c.labels) for c in clusters]
-    rollout_problems = {v.ref: rollout_checks.fleet_problems(v.obj, fleet_labels) for v in claimable}
+    # (no members at all: nothing to check the stages against, the plan says so already)
+    rollout_problems = (
+        {v.ref: rollout_checks.fleet_problems(v.obj, fleet_labels) for v in claimable} if clusters else {}
+    )
     cluster_views = {c.name: c for c in clusters}
     out = []
     with_deps: list[tuple[TemplatePlan, list[DependencyRef]]] = []

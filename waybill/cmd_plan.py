@@ -149,6 +149,7 @@ def render(
 ) -> str:
     """The plan as text; with ``placements`` (read from a hub) also where each template is now."""
     out: list[str] = []
+    sent_with = {name: str(p.template) for p in plans for deps in p.dependencies.values() for name in deps}
     for entry in plans:
         ref = entry.template
         key = (ref.group, ref.kind, ref.namespace, ref.name)
@@ -158,7 +159,8 @@ def render(
         moved = now is not None and now.policy and now.policy != str(entry.policy)
         was = f" (now: {now.policy})" if now is not None and moved else ""
         if entry.policy is None:
-            out.append(f"   not claimed by any propagation policy{was}")
+            sent = f" (sent as a dependency of {sent_with[str(ref)]})" if str(ref) in sent_with else ""
+            out.append(f"   not claimed by any propagation policy{was}{sent}")
             continue
         out.append(f"   policy: {entry.policy}{was}")
         out.extend(f"   error: {e}" for e in entry.errors)

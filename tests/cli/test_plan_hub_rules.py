@@ -97,6 +97,7 @@ def test_dependencies_are_planned_and_previewed_per_member_marked_as_dependencie
     assert "   dependencies (propagateDeps):\n     ConfigMap/shop/cfg -> eu1, us1\n" in text, text
     assert "     Secret/shop/pull: not on the hub, nothing is sent for it" in text
     assert "--- # ConfigMap/shop/cfg on eu1 (dependency of Deployment/shop/web)" in text
+    assert "   not claimed by any propagation policy (sent as a dependency of Deployment/shop/web)" in text
     works = diffing.preview_works(plans, MEMBERS, preview_id="p", expires=EXPIRES).works
     assert {w.cluster: w.manifests for w in works} == {
         cluster: ["Deployment/shop/web", "ConfigMap/shop/cfg (dependency of Deployment/shop/web)"]
@@ -231,6 +232,10 @@ def test_a_stage_no_member_answers_is_an_error_naming_the_field(
         "   error: spec.rolloutStrategy.staged.stages[2] (rest).labelSelector: "
         "no member cluster has the label rnig" in out
     )
+    # without any member there is nothing to check the stages against (a warning says so)
+    path.write_text(yaml.safe_dump_all([policy("web", rolloutStrategy=strategy), deployment()]))
+    assert cli.main(["plan", "-f", str(path), "--no-manifests"]) == 0
+    assert "error:" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
