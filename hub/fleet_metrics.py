@@ -8,7 +8,7 @@ manifests by condition type and status, as the agent reported them), and
 ``waybill_member_drifted_manifests`` (manifests whose ``Drifted`` condition is True). Fleet-wide:
 ``waybill_bindings`` and ``waybill_binding_conditions`` (ResourceBindings and
 ClusterResourceBindings by condition), ``waybill_rollouts_halted`` (bindings whose rollout is
-halted now, by strategy: 0 for RollingUpdate and Staged when none is).
+halted now, by strategy: 0 for RollingUpdate and Staged when none is, nothing on a standby).
 
 A gauge set from a reconcile would go stale between reconciles (and a heartbeat age would
 never grow); reading the informer caches when Prometheus scrapes is always current and costs
@@ -170,7 +170,8 @@ class FleetCollector(Collector):
                                                  labels=["strategy"]),
         }
         total_bindings = 0.0
-        halted: Counter[str] = Counter(dict.fromkeys(rollout_metrics.STRATEGIES, 0))
+        halted: Counter[str] = Counter()
+        leading = False
         for source in sources:
             try:
                 facts = source()
@@ -195,8 +196,12 @@ class FleetCollector(Collector):
             total_bindings += s.bindings
             for pair, count in s.binding_conditions.items():
                 families["binding_conditions"].add_metric(list(pair), count)
+            leading = True
             halted.update(s.rollouts_halted)
         families["bindings"].add_metric([], total_bindings)
+        if leading:  # 0 per strategy when none is halted; nothing on a standby
+            for strategy in rollout_metrics.STRATEGIES:
+                halted.setdefault(strategy, 0)
         for strategy, count in sorted(halted.items()):
             families["rollouts_halted"].add_metric([strategy], count)
         yield from families.values()

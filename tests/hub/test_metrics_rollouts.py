@@ -71,6 +71,25 @@ def test_the_halted_gauge_counts_halted_bindings_by_strategy() -> None:
     assert fleet_metrics.fleet_samples(facts).rollouts_halted == {"Staged": 1, "RollingUpdate": 1}
 
 
+def test_the_halted_gauge_is_exported_by_a_leading_hub_only() -> None:
+    halted = {"status": {"rollout": {"phase": "Halted", "strategy": "Staged"}}}
+    facts = fleet_metrics.FleetFacts(namespaces=[], members=[], leases=[], works=[], bindings=[halted])
+
+    def value(strategy: str) -> float | None:
+        return REGISTRY.get_sample_value("waybill_rollouts_halted", {"strategy": strategy})
+
+    standby = fleet_metrics.register_source(lambda: None)
+    try:
+        assert value("Staged") is None and value("RollingUpdate") is None
+        leader = fleet_metrics.register_source(lambda: facts)
+        try:
+            assert (value("Staged"), value("RollingUpdate")) == (1.0, 0.0)
+        finally:
+            fleet_metrics.unregister_source(leader)
+    finally:
+        fleet_metrics.unregister_source(standby)
+
+
 def work_status(work: Mapping[str, Any], *, failing: str) -> dict[str, Any]:
     """What an agent would report: every manifest applied and Available, but ``failing``'s apply fails."""
     generation = (work.get("metadata") or {}).get("generation")
