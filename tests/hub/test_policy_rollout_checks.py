@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kubesim import SimServer
 from shared.api import names
 from shared.kube.client import KubeClient
+from shared.kube.errors import Invalid
 from tests.hub.fleet import add_member, eventually, running_hub
 from tests.hub.helpers import configmap, policy
 
@@ -107,7 +110,10 @@ async def test_a_stage_no_member_answers_is_named_on_the_policy_until_one_joins(
 async def test_static_strategy_problems_are_valid_false_naming_the_field(hub_sim: SimServer) -> None:
     async with running_hub(str(hub_sim.kubeconfig_path)) as (_hub, hub_api):
         await add_member(hub_api, "a", labels={"ring": "0"})
-        # (duplicate stage names never get this far: the CRD's list-map key refuses them)
+        # duplicate stage names never get this far: the CRD's list-map key refuses them
+        twice = staged_policy("twice", namespace="default", stages=[STAGES[0], {"name": "canary"}])
+        with pytest.raises(Invalid, match=r"stages\[1\]: Duplicate value"):
+            await hub_api.create(twice)
         over = staged_policy("over", namespace="default", stages=[{"name": "all", "maxConcurrency": "150%"}])
         zero = staged_policy("zero", namespace="default", stages=[{"name": "all", "maxConcurrency": 0}])
         for obj in (over, zero):
