@@ -110,6 +110,7 @@ def plan(
     scheduler_names: Collection[str] = (schedule_priority.DEFAULT_SCHEDULER,),
     dependency_objects: Sequence[Mapping[str, Any]] = (),
     propagated: Collection[DependencyRef] = (),
+    current: Mapping[tuple[str, str, str, str], Mapping[str, int | None]] | None = None,
 ) -> list[TemplatePlan]:
     """Match, schedule and render every template; errors are collected, never raised.
 
@@ -118,7 +119,9 @@ def plan(
     manifest rendered); with ``propagateDeps`` each target also gets the template's
     dependencies, found among ``templates`` and ``dependency_objects`` (the hub's copies),
     except those another binding propagates in its own right (``propagated``, and the claimed
-    ``templates`` of those kinds)."""
+    ``templates`` of those kinds). ``current`` (template (group, kind, namespace, name) → its
+    binding's clusters now): a template another scheduler places keeps those clusters, and its
+    Works there follow the template, as on the hub."""
     # each policy parsed once: its validation and its typed placement
     claimable = [v for v in map(matching.PolicyView.of, policies) if v.valid]
     fleet_labels = [dict(c.labels) for c in clusters]
@@ -146,20 +149,27 @@ def plan(
             except InterpreterError as exc:
                 entry.errors.append(f"propagateDeps: {interpretation.describe(exc)}")
         if not schedule_priority.served(policy_spec, scheduler_names):
-            # another scheduler's binding: the hub records it and never places it
+            # another scheduler's binding: the hub records it and never places it; its Works
+            # follow the clusters the binding has (spec.clusters, written by that scheduler)
             left = schedule_priority.not_served_message(policy_spec, scheduler_names)
             entry.not_served = f"{chosen.ref}: {left}"
-            continue
-        try:
-            entry.decision = scheduling.schedule(
-                placement=chosen.placement,
-                template=template,
-                clusters=clusters,
-                interpreter=interpreter,
-            )
-        except scheduling.PlacementError as exc:
-            entry.errors.append(f"{chosen.ref}: {exc}")
-            continue
+            ref = entry.template
+            kept = (current or {}).get((ref.group, ref.kind, ref.namespace, ref.name)) or {}
+            targets = [scheduling.Target(c, r) for c, r in sorted(kept.items()) if c in cluster_views]
+            if not targets:
+                continue
+            entry.decision = scheduling.Decision(targets=targets)
+        else:
+            try:
+                entry.decision = scheduling.schedule(
+                    placement=chosen.placement,
+                    template=template,
+                    clusters=clusters,
+                    interpreter=interpreter,
+                )
+            except scheduling.PlacementError as exc:
+                entry.errors.append(f"{chosen.ref}: {exc}")
+                continue
         if entry.dependency_refs:
             with_deps.append((entry, entry.dependency_refs))
         for target in entry.decision.targets:

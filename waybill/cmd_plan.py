@@ -169,7 +169,11 @@ def render(
             for p in entry.rollout_problems
         )
         if entry.not_served is not None:
-            kept = " (its current placement is kept as it is)" if now is not None and now.clusters else ""
+            kept = (
+                " (the binding keeps the clusters it has, and their Works follow the template)"
+                if entry.decision is not None
+                else ""
+            )
             out.append(
                 f"   not placed by this hub ({reasons.SCHEDULER_NOT_SERVED}): {entry.not_served}{kept}"
             )
@@ -305,6 +309,7 @@ def make_plan(
     scheduler_names: Collection[str] = (schedule_priority.DEFAULT_SCHEDULER,),
     dependency_objects: list[Mapping[str, Any]] | None = None,
     propagated: Collection[DependencyRef] = (),
+    current: Mapping[plan_sources.Identity, Mapping[str, int | None]] | None = None,
 ) -> Planned:
     """Validate and plan ``objects`` (pure but for warnings on stderr); UsageError on bad input.
 
@@ -338,6 +343,7 @@ def make_plan(
             scheduler_names=scheduler_names,
             dependency_objects=dependency_objects or (),
             propagated=propagated,
+            current=current,
         )
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # The schema check above should catch bad input first; a planner surprise is still
@@ -365,7 +371,10 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
         for group, kind, namespace, name in read.placements
         if group == "" and ("v1", kind) in DEPENDENCY_KINDS
     }
-    planned = make_plan(args.filename, merged, hub=True, scheduler_names=schedulers, propagated=propagated)
+    current = {key: now.clusters for key, now in read.placements.items()}
+    planned = make_plan(
+        args.filename, merged, hub=True, scheduler_names=schedulers, propagated=propagated, current=current
+    )
     missing = sorted({dep for p in planned.plans for dep in p.missing_dependencies})
     if missing:
         # propagateDeps: the hub sends its own copies of what the workloads reference
@@ -381,6 +390,7 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
                 scheduler_names=schedulers,
                 dependency_objects=found,
                 propagated=propagated,
+                current=current,
             )
     planned.live = read.live_templates
     print(

@@ -193,6 +193,14 @@ def test_a_scheduler_the_hub_does_not_serve_is_not_placed(
     )
     assert diffing.preview_works(plans, MEMBERS, preview_id="p", expires=EXPIRES).works == []
     assert diffing.removals(plans, {("apps", "Deployment", "shop", "web"): ["eu1"]}) == {}
+    # placed by that scheduler already: the binding keeps its clusters and their Works follow the template
+    web_id = ("apps", "Deployment", "shop", "web")
+    kept = entry_of(plan(other, templates=[deployment()], current={web_id: {"us1": 2, "gone": 1}}), "web")
+    assert kept.not_served is not None and set(kept.manifests) == {"us1"}
+    assert kept.manifests["us1"]["spec"]["replicas"] == 2
+    assert diffing.removals([kept], {web_id: ["us1"]}) == {}
+    kept_text = cmd_plan.render([kept], manifests=False)
+    assert "(the binding keeps the clusters it has, and their Works follow the template)" in kept_text
     served = plan(other, templates=[deployment()], scheduler_names=("default-scheduler", "my-scheduler"))
     assert set(entry_of(served, "web").manifests) == {"eu1", "us1"}
     path = tmp_path / "plan.yaml"
