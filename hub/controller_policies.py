@@ -7,20 +7,27 @@
   does not implement (``hub.unsupported``; such a policy claims nothing new either); True otherwise;
 * ``ClustersResolved`` (policies whose affinity names clusters): False naming the
   ``clusterNames`` that are not members (a typo like ``us-1``); the policy still places on the
-  others.
+  others;
+* ``RolloutStrategyValid`` (valid policies whose ``rolloutStrategy`` is Staged): False, reason
+  ``InvalidRolloutStrategy``, naming each stage selector that no member cluster answers (a label
+  key no member has, a stage selecting no member: ``hub.rollout_checks``); it changes as members
+  join, leave or are relabelled. Static strategy problems (duplicate stage names,
+  ``maxConcurrency: 0``...) are ``Valid=False`` like any other field.
 
 A Warning Event goes on the policy for each distinct problem.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from hub import conditions, reasons, status_writes
+from hub import conditions, reasons, rollout_checks, status_writes
 from hub.events import EventRecorder
 from hub.matching import PolicyRef
 from hub.state import HubState
 from shared.api import meta, names
+from shared.api.meta import Condition
 from shared.api.policy import PolicyStatus
 from shared.kube import errors
 from shared.runtime.controller import Result
@@ -101,6 +108,7 @@ class PolicyStatusController:
                     reason=reasons.CLUSTERS_RESOLVED,
                     message="every cluster named is a member",
                 )
+        conds = self._rollout_strategy(policy, ref, conds, warnings, check_valid=check.valid and not override)
         status.conditions = conds
         # the status as the model gives it (validated: a bad field raises, naming it)
         new = status_writes.from_model(PolicyStatus.model_validate(status.model_dump()))
@@ -120,3 +128,33 @@ class PolicyStatusController:
             for reason, message in warnings:
                 await self.events.emit(policy, event_type="Warning", reason=reason, message=message)
         return None
+
+    def _rollout_strategy(
+        self,
+        policy: Mapping[str, Any],
+        ref: PolicyRef,
+        conds: list[Condition],
+        warnings: list[tuple[str, str]],
+        *,
+        check_valid: bool,
+    ) -> list[Condition]:
+        """``RolloutStrategyValid`` of a (valid) policy with a Staged strategy: False naming each
+        stage selector no member cluster answers (``hub.rollout_checks``, the rollout decision's
+        own check); absent for other policies."""
+        kind = rollout_checks.CONDITION_ROLLOUT_STRATEGY_VALID
+        if not (check_valid and rollout_checks.has_staged_strategy(policy)):
+            return [c for c in conds if c.type != kind]
+        problems = rollout_checks.fleet_problems(policy, [dict(c.labels) for c in self.state.clusters()])
+        if not problems:
+            return meta.set_condition(
+                conds,
+                type=kind,
+                status="True",
+                reason=rollout_checks.REASON_VALID,
+                message="every stage selects a member cluster",
+            )
+        message = f"{ref}: {'; '.join(problems)} (its bindings release nothing new)"
+        warnings.append((rollout_checks.REASON_INVALID, message))
+        return meta.set_condition(
+            conds, type=kind, status="False", reason=rollout_checks.REASON_INVALID, message=message
+        )

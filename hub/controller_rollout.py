@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from hub import conditions, keys, rollout, rollout_gate, status_writes
+from hub import conditions, keys, rollout, rollout_gate, rollout_metrics, status_writes
 from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateRef
 from hub.state import HubState
@@ -272,6 +272,7 @@ class RolloutController:
                 status.get("rollout") or {}
             ).get("revision") == generation
             await self._apply(binding, {"rollout": decision.status, "conditions": conds})
+            rollout_metrics.record(status.get("rollout"), decision.status, now=self.clock())
             _log.info(
                 "rollout.status",
                 binding=str(key),

@@ -36,6 +36,7 @@ from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateId, TemplateRef
 from hub.state import HubState
+from hub.suspension import suspended
 from shared.api import names
 from shared.interpreter import InterpreterError
 from shared.kube import errors
@@ -84,15 +85,6 @@ def _orphan_unseen(work: Mapping[str, Any]) -> bool:
     applied = conditions.find((work.get("status") or {}).get("conditions"), names.CONDITION_APPLIED)
     seen = (applied or {}).get("observedGeneration")
     return generation is None or seen is None or int(seen) < int(generation)
-
-
-def suspended(policy: Mapping[str, Any], cluster: str) -> bool:
-    """Whether ``spec.suspension`` stops dispatching to ``cluster``."""
-    suspension = (policy.get("spec") or {}).get("suspension") or {}
-    if suspension.get("dispatching"):
-        return True
-    on_clusters = (suspension.get("dispatchingOnClusters") or {}).get("clusterNames") or []
-    return cluster in on_clusters
 
 
 class WorksController:

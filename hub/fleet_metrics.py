@@ -7,7 +7,8 @@ is ``time() - ...`` in PromQL), ``waybill_member_works`` (Works in its namespace
 manifests by condition type and status, as the agent reported them), and
 ``waybill_member_drifted_manifests`` (manifests whose ``Drifted`` condition is True). Fleet-wide:
 ``waybill_bindings`` and ``waybill_binding_conditions`` (ResourceBindings and
-ClusterResourceBindings by condition).
+ClusterResourceBindings by condition), ``waybill_rollouts_halted`` (bindings whose rollout is
+halted now, by strategy: 0 for RollingUpdate and Staged when none is, nothing on a standby).
 
 A gauge set from a reconcile would go stale between reconciles (and a heartbeat age would
 never grow); reading the informer caches when Prometheus scrapes is always current and costs
@@ -28,6 +29,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from hub import rollout_metrics
 from shared.api import names
 from shared.ops.logging import get_logger
 from shared.ops.metrics import REGISTRY
@@ -59,6 +61,7 @@ class FleetSamples:
     drifted: Counter[str] = field(default_factory=Counter)
     bindings: int = 0
     binding_conditions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rollouts_halted: Counter[str] = field(default_factory=Counter)
 
 
 def _conditions(obj: Obj) -> Iterable[tuple[str, str]]:
@@ -112,6 +115,9 @@ def fleet_samples(facts: FleetFacts) -> FleetSamples:
         out.bindings += 1
         for ctype, status in _conditions(binding):
             out.binding_conditions[(ctype, status)] += 1
+        halted = rollout_metrics.halted_strategy(binding)
+        if halted is not None:
+            out.rollouts_halted[halted] += 1
     return out
 
 
@@ -159,8 +165,13 @@ class FleetCollector(Collector):
             "binding_conditions": GaugeMetricFamily("waybill_binding_conditions",
                                                     "Bindings by condition type and status",
                                                     labels=["condition", "status"]),
+            "rollouts_halted": GaugeMetricFamily("waybill_rollouts_halted",
+                                                 "Bindings whose rollout is halted now, by strategy",
+                                                 labels=["strategy"]),
         }
         total_bindings = 0.0
+        halted: Counter[str] = Counter()
+        leading = False
         for source in sources:
             try:
                 facts = source()
@@ -185,7 +196,14 @@ class FleetCollector(Collector):
             total_bindings += s.bindings
             for pair, count in s.binding_conditions.items():
                 families["binding_conditions"].add_metric(list(pair), count)
+            leading = True
+            halted.update(s.rollouts_halted)
         families["bindings"].add_metric([], total_bindings)
+        if leading:  # 0 per strategy when none is halted; nothing on a standby
+            for strategy in rollout_metrics.STRATEGIES:
+                halted.setdefault(strategy, 0)
+        for strategy, count in sorted(halted.items()):
+            families["rollouts_halted"].add_metric([strategy], count)
         yield from families.values()
 
 

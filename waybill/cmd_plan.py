@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,9 @@ from typing import Any
 import pydantic
 import yaml
 
-from hub import planning, rendering, scheduling
+from hub import planning, reasons, rendering, schedule_priority, scheduling
 from hub.clusters import ClusterView
+from hub.dependencies import DEPENDENCY_KINDS, DependencyRef
 from hub.matching import PolicyRef
 from shared.api import names
 from shared.api.cluster import MemberCluster
@@ -113,7 +114,11 @@ def _replicas(value: int | None) -> str:
 
 
 def _rows(
-    decision: scheduling.Decision, now: plan_sources.Placement | None, *, with_now: bool
+    decision: scheduling.Decision,
+    now: plan_sources.Placement | None,
+    *,
+    with_now: bool,
+    suspended: Callable[[str], str | None] = lambda _cluster: None,
 ) -> tuple[tuple[str, ...], list[list[Any]]]:
     """CLUSTER, REPLICAS (and NOW: the current placement, with a hub) rows of one template."""
     current = dict(now.clusters) if now is not None else {}
@@ -121,7 +126,13 @@ def _rows(
     def was(cluster: str) -> str:
         return _replicas(current.pop(cluster)) if cluster in current else "not placed"
 
-    rows: list[list[Any]] = [[t.cluster, _replicas(t.replicas), was(t.cluster)] for t in decision.targets]
+    def planned(target: scheduling.Target) -> str:
+        held = suspended(target.cluster)
+        if held is None:
+            return _replicas(target.replicas)
+        return f"{_replicas(target.replicas)} (suspended by {held}: gets nothing new)"
+
+    rows: list[list[Any]] = [[t.cluster, planned(t), was(t.cluster)] for t in decision.targets]
     rows += [[r.cluster, f"left out: {r.reason} ({r.message})", was(r.cluster)] for r in decision.rejections]
     rows += [[cluster, "removed", _replicas(replicas)] for cluster, replicas in sorted(current.items())]
     if not with_now:
@@ -138,6 +149,7 @@ def render(
 ) -> str:
     """The plan as text; with ``placements`` (read from a hub) also where each template is now."""
     out: list[str] = []
+    sent_with = {name: str(p.template) for p in plans for deps in p.dependencies.values() for name in deps}
     for entry in plans:
         ref = entry.template
         key = (ref.group, ref.kind, ref.namespace, ref.name)
@@ -147,22 +159,62 @@ def render(
         moved = now is not None and now.policy and now.policy != str(entry.policy)
         was = f" (now: {now.policy})" if now is not None and moved else ""
         if entry.policy is None:
-            out.append(f"   not claimed by any propagation policy{was}")
+            sent = f" (sent as a dependency of {sent_with[str(ref)]})" if str(ref) in sent_with else ""
+            out.append(f"   not claimed by any propagation policy{was}{sent}")
             continue
         out.append(f"   policy: {entry.policy}{was}")
         out.extend(f"   error: {e}" for e in entry.errors)
+        out.extend(
+            f"   error: {p} (the hub would release nothing new: RolloutStrategyValid=False)"
+            for p in entry.rollout_problems
+        )
+        if entry.not_served is not None:
+            kept = (
+                " (the binding keeps the clusters it has, and their Works follow the template)"
+                if entry.decision is not None
+                else ""
+            )
+            out.append(
+                f"   not placed by this hub ({reasons.SCHEDULER_NOT_SERVED}): {entry.not_served}{kept}"
+            )
+        out.extend(_dependency_lines(entry))
         decision = entry.decision
         if decision is None:
             continue
         if decision.message:
             out.append(f"   note: {decision.message}")
-        header, rows = _rows(decision, now, with_now=placements is not None)
+        header, rows = _rows(decision, now, with_now=placements is not None, suspended=entry.suspended)
         out.append("\n".join("   " + line for line in table(header, rows).splitlines()))
         if manifests:
             for cluster, manifest in entry.manifests.items():
                 out.append(f"--- # {ref} on {cluster}")
                 out.append(yaml.safe_dump(manifest, sort_keys=False).rstrip())
+            for cluster, carried in entry.dependencies.items():
+                for name, manifest in carried.items():
+                    out.append(f"--- # {name} on {cluster} (dependency of {ref})")
+                    out.append(yaml.safe_dump(manifest, sort_keys=False).rstrip())
     return "\n".join(out)
+
+
+def _dependency_lines(entry: planning.TemplatePlan) -> list[str]:
+    """What ``propagateDeps`` sends along: each dependency and the members it goes to."""
+    if not entry.dependency_refs:
+        return []
+    where: dict[str, list[str]] = {}
+    for cluster, carried in sorted(entry.dependencies.items()):
+        for name in carried:
+            where.setdefault(name, []).append(cluster)
+    lines = ["   dependencies (propagateDeps):"]
+    missing = set(entry.missing_dependencies)
+    for dep in entry.dependency_refs:
+        name = str(dep)
+        if dep in missing:
+            lines.append(f"     {name}: not on the hub, nothing is sent for it")
+        elif name in where:
+            lines.append(f"     {name} -> {', '.join(where[name])}")
+        else:
+            lines.append(f"     {name}: carried by another binding or policy (or no member gets it)")
+    return lines
 
 
 def register(subparsers: Any) -> None:
@@ -187,6 +239,14 @@ def register(subparsers: Any) -> None:
         "--diff",
         action="store_true",
         help="ask each member's agent what would change there (short-lived ReportDiff Works on the hub)",
+    )
+    parser.add_argument(
+        "--scheduler-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a schedulerName the hub serves, as its own --scheduler-name (repeatable; default "
+        f"{schedule_priority.DEFAULT_SCHEDULER}): policies naming another are not placed by the hub",
     )
     parser.add_argument(
         "--diff-timeout",
@@ -241,8 +301,20 @@ def interpreter_of(customizations: list[Mapping[str, Any]]) -> Interpreter:
     return interpreter
 
 
-def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> Planned:
-    """Validate and plan ``objects`` (pure but for warnings on stderr); UsageError on bad input."""
+def make_plan(
+    filename: str,
+    objects: list[Mapping[str, Any]],
+    *,
+    hub: bool,
+    scheduler_names: Collection[str] = (schedule_priority.DEFAULT_SCHEDULER,),
+    dependency_objects: list[Mapping[str, Any]] | None = None,
+    propagated: Collection[DependencyRef] = (),
+    current: Mapping[plan_sources.Identity, Mapping[str, int | None]] | None = None,
+) -> Planned:
+    """Validate and plan ``objects`` (pure but for warnings on stderr); UsageError on bad input.
+
+    ``dependency_objects``: the hub's copies of the dependencies ``propagateDeps`` sends along
+    (read by ``_with_hub``); ``propagated``: dependency-kind templates bound in their own right."""
     customizations = [o for o in objects if _is_customization(o)]
     groups = planning.split_objects([o for o in objects if not _is_customization(o)])
     invalid = planning.problems(groups)
@@ -268,6 +340,10 @@ def make_plan(filename: str, objects: list[Mapping[str, Any]], *, hub: bool) -> 
             override_policies=groups["overrides"],
             clusters=clusters,
             interpreter=interpreter,
+            scheduler_names=scheduler_names,
+            dependency_objects=dependency_objects or (),
+            propagated=propagated,
+            current=current,
         )
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # The schema check above should catch bad input first; a planner surprise is still
@@ -288,12 +364,39 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
     stored = await plan_sources.as_stored(hub_api, args.filename, templates, warnings=read.warnings)
     for warning in read.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    planned = make_plan(args.filename, plan_sources.merge([*others, *stored], read.objects), hub=True)
+    merged = plan_sources.merge([*others, *stored], read.objects)
+    schedulers = _scheduler_names(args)
+    propagated = {
+        DependencyRef("v1", kind, namespace, name)
+        for group, kind, namespace, name in read.placements
+        if group == "" and ("v1", kind) in DEPENDENCY_KINDS
+    }
+    current = {key: now.clusters for key, now in read.placements.items()}
+    planned = make_plan(
+        args.filename, merged, hub=True, scheduler_names=schedulers, propagated=propagated, current=current
+    )
+    missing = sorted({dep for p in planned.plans for dep in p.missing_dependencies})
+    if missing:
+        # propagateDeps: the hub sends its own copies of what the workloads reference
+        unread: list[str] = []
+        found = await plan_sources.read_dependencies(hub_api, missing, warnings=unread)
+        for warning in unread:
+            print(f"warning: {warning}", file=sys.stderr)
+        if found:
+            planned = make_plan(
+                args.filename,
+                merged,
+                hub=True,
+                scheduler_names=schedulers,
+                dependency_objects=found,
+                propagated=propagated,
+                current=current,
+            )
     planned.live = read.live_templates
     print(
         render(planned.plans, manifests=not args.no_manifests, live=planned.live, placements=read.placements)
     )
-    code = 1 if any(p.errors for p in planned.plans) else 0
+    code = _exit_code(planned.plans)
     if args.diff:
         sys.stdout.flush()
         answered = await diffing.preview(
@@ -338,6 +441,18 @@ def run(args: argparse.Namespace) -> int:
     warn_unplanned(args.filename, objects)
     if args.kubeconfig or args.context or args.diff:
         return connect.run_async(lambda hub_api: _with_hub(hub_api, args, objects), connect.load(args))
-    planned = make_plan(args.filename, list(objects), hub=False)
+    planned = make_plan(args.filename, list(objects), hub=False, scheduler_names=_scheduler_names(args))
     print(render(planned.plans, manifests=not args.no_manifests))
-    return 1 if any(p.errors for p in planned.plans) else 0
+    return _exit_code(planned.plans)
+
+
+def _scheduler_names(args: argparse.Namespace) -> tuple[str, ...]:
+    names_given = tuple(getattr(args, "scheduler_name", None) or ())
+    if any(not name for name in names_given):
+        raise UsageError("--scheduler-name: an empty name")
+    return names_given or (schedule_priority.DEFAULT_SCHEDULER,)
+
+
+def _exit_code(plans: list[planning.TemplatePlan]) -> int:
+    """1 when a template's plan has an error (a placement, a render, a rollout stage no member answers)."""
+    return 1 if any(p.errors or p.rollout_problems for p in plans) else 0

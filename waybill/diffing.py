@@ -51,6 +51,7 @@ SAME = "same"  # no field the manifest sets differs
 NOT_COMPARED = "not-compared"  # the agent could not compare it (reason in the message)
 NOT_TAKEN_OVER = "not-taken-over"  # on the member, not Waybill's: a real apply would leave it alone
 REMOVE = "remove"  # placed there now, no longer: it would be removed from the member
+SUSPENDED = "suspended"  # spec.suspension: the member's Works stay as they are (not sent)
 
 ANSWERED = "answered"
 NO_ANSWER = "no-answer"
@@ -149,9 +150,24 @@ def preview_works(
     out = PreviewSet()
     for entry in plans:
         when = (takeover or {}).get(entry.policy) if entry.policy is not None else None
-        for cluster, manifest in entry.manifests.items():
+        for target in entry.decision.targets if entry.decision is not None else ():
+            held = entry.suspended(target.cluster)
+            if held is not None:
+                # Karmada's suspension: nothing is applied there, so nothing is asked
+                out.not_sent.setdefault(target.cluster, []).append(
+                    ManifestDiff(str(entry.template), SUSPENDED, message=f"dispatching suspended by {held}")
+                )
+        carried = [
+            (cluster, manifest, f"{name} (dependency of {entry.template})")
+            for cluster, deps in entry.dependencies.items()
+            for name, manifest in deps.items()
+        ]
+        own = [
+            (cluster, manifest, str(TemplateRef.of(manifest)))
+            for cluster, manifest in entry.manifests.items()
+        ]
+        for cluster, manifest, ref in [*own, *carried]:
             member = by_name.get(cluster)
-            ref = str(TemplateRef.of(manifest))
             if member is None:
                 out.refused[cluster] = "no MemberCluster of that name on the hub"
                 continue
@@ -209,6 +225,8 @@ def removals(
         now = placed_now.get((ref.group, ref.kind, ref.namespace, ref.name)) or ()
         targets = {t.cluster for t in entry.decision.targets}
         for cluster in sorted(set(now) - targets):
+            if entry.suspended(cluster) is not None:
+                continue  # suspended: its Works stay as they are, nothing is removed
             out.setdefault(cluster, []).append(
                 ManifestDiff(str(entry.template), REMOVE, message="no longer placed on this member")
             )
@@ -436,6 +454,7 @@ _OUTCOME_TEXT = {
     REMOVE: "would be removed (no longer placed on this member)",
     SAME: "no change",
     NOT_COMPARED: "not compared",
+    SUSPENDED: "nothing would be applied (the member keeps what it has)",
 }
 
 
@@ -463,7 +482,7 @@ def render(answers: Sequence[MemberAnswer]) -> str:
                 for change in manifest.changes:
                     out.append(f"     {change.path}: {_value(change.member)} -> {_value(change.hub)}")
             else:
-                why = manifest.outcome == NOT_COMPARED and manifest.message
+                why = manifest.outcome in (NOT_COMPARED, SUSPENDED) and manifest.message
                 detail = f": {manifest.message}" if why else ""
                 out.append(f"   {manifest.manifest}: {_OUTCOME_TEXT[manifest.outcome]}{detail}")
     return "\n".join(out)

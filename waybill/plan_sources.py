@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub import matching, overrides, planning, views
+from hub.dependencies import DependencyRef
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.errors import ApiError, BadRequest, Forbidden, Invalid, NotFound
@@ -195,6 +196,26 @@ async def read_hub(hub_api: KubeClient, file_objects: Sequence[Obj]) -> HubObjec
         )
     found.placements = placements(bindings)
     return found
+
+
+async def read_dependencies(
+    hub_api: KubeClient, refs: Sequence[DependencyRef], *, warnings: list[str]
+) -> list[Obj]:
+    """The hub's copies of the dependencies ``propagateDeps`` sends along (one GET each; one
+    missing is left to the plan, which says nothing is sent for it, as the hub sends nothing)."""
+    gate = asyncio.Semaphore(DRY_RUN_CONCURRENCY)
+
+    async def one(ref: DependencyRef) -> Obj | None:
+        async with gate:
+            try:
+                return await hub_api.get(ref.api_version, ref.kind, name=ref.name, namespace=ref.namespace)
+            except NotFound:
+                return None
+            except ApiError as exc:
+                warnings.append(f"cannot read dependency {ref} on the hub ({exc.reason}): not planned")
+                return None
+
+    return [found for found in await asyncio.gather(*(one(ref) for ref in refs)) if found is not None]
 
 
 def _describe(obj: Obj) -> str:

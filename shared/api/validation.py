@@ -117,6 +117,10 @@ def _rollout_strategy(strategy: RolloutStrategy, path: str) -> list[FieldProblem
         problems.append(
             FieldProblem(f"{path}.rollingUpdate", f"only for type RollingUpdate, not {strategy.type}")
         )
+    if strategy.rolling_update is not None:
+        problems += _at_least_one(
+            strategy.rolling_update.max_unavailable, f"{path}.rollingUpdate.maxUnavailable"
+        )
     seen: set[str] = set()
     for index, stage in enumerate(strategy.staged.stages if strategy.staged else []):
         where = f"{path}.staged.stages[{index}]"
@@ -124,7 +128,23 @@ def _rollout_strategy(strategy: RolloutStrategy, path: str) -> list[FieldProblem
             problems.append(FieldProblem(f"{where}.name", f"{stage.name!r} is used twice"))
         seen.add(stage.name)
         problems += _label_selector(stage.label_selector, f"{where}.labelSelector")
+        problems += _at_least_one(stage.max_concurrency, f"{where}.maxConcurrency")
     return problems
+
+
+def _at_least_one(value: int | str | None, path: str) -> list[FieldProblem]:
+    """A count of clusters at a time that must let one through: 0 would release nothing, ever
+    (it is not silently read as 1); a percentage is of the clusters, at most 100%."""
+    if value is None:
+        return []
+    text = str(value)
+    if text.endswith("%"):
+        if int(text[:-1]) > 100:
+            return [FieldProblem(path, f"{text} is more than 100% of the clusters")]
+        return []
+    if int(text) == 0:
+        return [FieldProblem(path, "0 would release no cluster: at least 1 (or a percentage)")]
+    return []
 
 
 # --- selectors ------------------------------------------------------------------------------------

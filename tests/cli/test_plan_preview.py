@@ -395,3 +395,40 @@ async def test_what_the_user_may_not_read_or_write_is_a_warning_or_a_member_not_
     diff = await waybill("plan", "-f", str(path), "--kubeconfig", scoped, "--diff", "--no-manifests")
     assert diff.code == 1, diff
     assert "== diff on eu1: cannot write its preview Work: Forbidden" in diff.out, diff
+
+
+async def test_dependencies_and_suspension_are_previewed_as_the_hub_would_apply_them(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    """propagateDeps: the hub's ConfigMap the Deployment now references goes along, per member,
+    marked as a dependency (read from the hub, not from the file); spec.suspension on us1: us1
+    is not asked and nothing is said to change there."""
+    hub = str(fleet.hub.kubeconfig_path)
+    objects = web_objects(cluster_names=["eu1", "us1"])
+    await placed(fleet, objects, clusters=["eu1", "us1"])
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "shop"}}
+    await apply(fleet, [{**config, "data": {"k": "v"}}])  # on the hub only: no policy claims it
+    changed = copy.deepcopy(objects[1])
+    changed["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [{"configMapRef": {"name": "cfg"}}]
+    deps = copy.deepcopy(objects[2])
+    deps["spec"]["propagateDeps"] = True
+    deps["spec"]["suspension"] = {"dispatchingOnClusters": {"clusterNames": ["us1"]}}
+    path = tmp_path / "deps.yaml"
+    path.write_bytes(dump([changed, deps]))
+    result = await waybill(
+        "plan", "-f", str(path), "--kubeconfig", hub, "--diff", "--diff-timeout", "20", "--no-manifests"
+    )
+    assert result.code == 0, result
+    assert "   dependencies (propagateDeps):\n     ConfigMap/shop/cfg -> eu1\n" in result.out, result
+    assert "(suspended by spec.suspension.dispatchingOnClusters.clusterNames: gets nothing new)" in result.out
+    eu1 = result.out.split("== diff on eu1:")[1].split("== ")[0]
+    assert (
+        "ConfigMap/shop/cfg (dependency of Deployment/shop/web): would be created (not on the member)" in eu1
+    )
+    assert "Deployment/shop/web: 1 field(s) differ" in eu1, result
+    us1 = result.out.split("== diff on us1:")[1].split("== ")[0]
+    assert us1.startswith(" 0 of 1 manifests would change\n"), result
+    assert "Deployment/shop/web: nothing would be applied (the member keeps what it has)" in us1, result
+    assert "ConfigMap" not in us1, result
+    assert await preview_works_left(fleet) == []
+    assert await member_object(fleet, "eu1", "v1", "ConfigMap", "cfg") is None  # nothing written
