@@ -48,7 +48,10 @@ class TemplatePlan:
     missing_dependencies: list[DependencyRef] = field(default_factory=list)
     """Dependencies not on the hub (nor in the file): the hub sends nothing for them."""
     rollout_problems: list[str] = field(default_factory=list)
-    """Stage selectors of the policy's rolloutStrategy the fleet does not answer."""
+    """Stage selectors of the policy's rolloutStrategy the fleet does not answer (and a binding
+    cluster no stage selects: the binding's own ``InvalidRolloutStrategy``)."""
+    rollout: rollout_checks.RolloutPlan | None = None
+    """When each target would get a new generation under the policy's ``rolloutStrategy``."""
 
     def suspended(self, cluster: str) -> str | None:
         """The ``spec.suspension`` field that keeps ``cluster``'s Works as they are (None: none)."""
@@ -172,6 +175,7 @@ def plan(
                 continue
         if entry.dependency_refs:
             with_deps.append((entry, entry.dependency_refs))
+        entry.rollout = _rollout(entry, template, cluster_views, fleet_labels, current)
         for target in entry.decision.targets:
             if entry.suspended(target.cluster) is not None:
                 continue  # Karmada's suspension: the member's Works stay as they are
@@ -195,6 +199,30 @@ def plan(
         interpreter=interpreter,
     )
     return out
+
+
+def _rollout(
+    entry: TemplatePlan,
+    template: Mapping[str, Any],
+    cluster_views: Mapping[str, ClusterView],
+    fleet_labels: Sequence[Mapping[str, str]],
+    current: Mapping[tuple[str, str, str, str], Mapping[str, int | None]] | None,
+) -> rollout_checks.RolloutPlan:
+    """The rollout of a new generation over the entry's targets (the binding's clusters). Without
+    ``current`` (no hub) every target is taken to run a version already (a template change)."""
+    assert entry.decision is not None
+    ref = entry.template
+    now = None if current is None else current.get((ref.group, ref.kind, ref.namespace, ref.name)) or {}
+    targets = [
+        rollout_checks.PlannedCluster(
+            t.cluster, dict(cluster_views[t.cluster].labels), now is None or t.cluster in now
+        )
+        for t in entry.decision.targets
+    ]
+    planned = rollout_checks.plan_rollout(entry.policy_object, template, targets, fleet_labels)
+    if planned.problem is not None and not entry.rollout_problems:
+        entry.rollout_problems.append(planned.problem)  # a binding cluster no stage selects
+    return planned
 
 
 def _claimed_dependency_kinds(plans: Sequence[TemplatePlan]) -> set[DependencyRef]:

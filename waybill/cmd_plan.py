@@ -11,6 +11,7 @@ each member's agent what would change there (``waybill.diffing``).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 import pydantic
 import yaml
 
-from hub import planning, reasons, rendering, schedule_priority, scheduling
+from hub import planning, reasons, rendering, rollout_checks, schedule_priority, scheduling
 from hub.clusters import ClusterView
 from hub.dependencies import DEPENDENCY_KINDS, DependencyRef
 from hub.matching import PolicyRef
@@ -185,6 +186,7 @@ def render(
             out.append(f"   note: {decision.message}")
         header, rows = _rows(decision, now, with_now=placements is not None, suspended=entry.suspended)
         out.append("\n".join("   " + line for line in table(header, rows).splitlines()))
+        out.extend(_rollout_lines(entry))
         if manifests:
             for cluster, manifest in entry.manifests.items():
                 out.append(f"--- # {ref} on {cluster}")
@@ -194,6 +196,123 @@ def render(
                     out.append(f"--- # {name} on {cluster} (dependency of {ref})")
                     out.append(yaml.safe_dump(manifest, sort_keys=False).rstrip())
     return "\n".join(out)
+
+
+def document(
+    plans: list[planning.TemplatePlan],
+    *,
+    manifests: bool,
+    live: Collection[plan_sources.Identity] = (),
+    placements: Mapping[plan_sources.Identity, plan_sources.Placement] | None = None,
+    answers: list[diffing.MemberAnswer] | None = None,
+) -> dict[str, Any]:
+    """The plan (and the members' diffs) as one JSON/YAML document (``-o json|yaml``): per
+    template its members, each with its replicas and its ``rollout``."""
+    templates: list[dict[str, Any]] = []
+    for entry in plans:
+        ref = entry.template
+        key = (ref.group, ref.kind, ref.namespace, ref.name)
+        now = (placements or {}).get(key)
+        current = dict(now.clusters) if now is not None else {}
+        item: dict[str, Any] = {
+            "template": str(ref),
+            "live": key in live,
+            "policy": None if entry.policy is None else str(entry.policy),
+            "errors": [*entry.errors, *entry.rollout_problems],
+        }
+        if now is not None and now.policy:
+            item["policyNow"] = now.policy
+        if entry.not_served is not None:
+            item["notServed"] = entry.not_served
+        planned = entry.rollout
+        if planned is not None:
+            item["rollout"] = {"strategy": planned.strategy, "summary": planned.summary}
+            if planned.problem is not None:
+                item["rollout"]["problem"] = planned.problem
+        decision = entry.decision
+        members: list[dict[str, Any]] = []
+        for target in decision.targets if decision is not None else ():
+            member: dict[str, Any] = {"cluster": target.cluster, "replicas": target.replicas}
+            if placements is not None:
+                member["now"] = current.pop(target.cluster) if target.cluster in current else "not placed"
+            held = entry.suspended(target.cluster)
+            if held is not None:
+                member["suspended"] = held
+            found = planned.members.get(target.cluster) if planned is not None else None
+            member["rollout"] = None if found is None or held is not None else found.to_dict()
+            members.append(member)
+        item["members"] = members
+        if decision is not None and decision.rejections:
+            item["leftOut"] = [
+                {"cluster": r.cluster, "reason": r.reason, "message": r.message} for r in decision.rejections
+            ]
+        if decision is not None and current:
+            item["removed"] = [{"cluster": c, "now": r} for c, r in sorted(current.items())]
+        if entry.dependency_refs:
+            missing = set(entry.missing_dependencies)
+            item["dependencies"] = [
+                {
+                    "name": str(dep),
+                    "clusters": sorted(c for c, carried in entry.dependencies.items() if str(dep) in carried),
+                    **({"onHub": False} if dep in missing else {}),
+                }
+                for dep in entry.dependency_refs
+            ]
+        if manifests:
+            item["manifests"] = dict(entry.manifests)
+        templates.append(item)
+    out: dict[str, Any] = {"templates": templates}
+    if answers is not None:
+        out["diff"] = [_answer_document(a) for a in answers]
+    return out
+
+
+def _answer_document(answer: diffing.MemberAnswer) -> dict[str, Any]:
+    out: dict[str, Any] = {"cluster": answer.cluster, "state": answer.state}
+    if answer.message:
+        out["message"] = answer.message
+    if answer.seconds is not None:
+        out["seconds"] = round(answer.seconds, 3)
+    out["manifests"] = [
+        {
+            "manifest": m.manifest,
+            "outcome": m.outcome,
+            **({"message": m.message} if m.message else {}),
+            **(
+                {"changes": [{"path": c.path, "memberValue": c.member, "hubValue": c.hub} for c in m.changes]}
+                if m.changes
+                else {}
+            ),
+            "rollout": None if m.rollout is None else m.rollout.to_dict(),
+        }
+        for m in answer.manifests
+    ]
+    return out
+
+
+def _dump(fmt: str, doc: Mapping[str, Any]) -> str:
+    if fmt == "json":
+        return json.dumps(doc, indent=2)
+    return yaml.safe_dump(dict(doc), sort_keys=False).rstrip()
+
+
+def _rollout_lines(entry: planning.TemplatePlan) -> list[str]:
+    """How a new generation would reach the members under a RollingUpdate or Staged strategy
+    (``hub.rollout_checks.plan_rollout``: the hub's own decisions); nothing for type All."""
+    planned = entry.rollout
+    if planned is None or not planned.staged or not planned.members:
+        return []
+    lines = [f"   rollout ({planned.strategy}) of a new generation of the template: {planned.summary}"]
+    if planned.problem is not None or all(
+        m.state == rollout_checks.AT_ONCE for m in planned.members.values()
+    ):
+        return lines
+    order = sorted(planned.members.items(), key=lambda item: (item[1].batch or 1 << 30, item[0]))
+    for cluster, member in order:
+        held = entry.suspended(cluster)
+        text = member.text if held is None else f"suspended by {held}: gets nothing new"
+        lines.append(f"     {cluster}: {text}")
+    return lines
 
 
 def _dependency_lines(entry: planning.TemplatePlan) -> list[str]:
@@ -235,6 +354,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--context", help="the kubeconfig context to use")
     parser.add_argument("--no-manifests", action="store_true", help="do not print the rendered manifests")
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=("json", "yaml"),
+        help="print the plan (and the diffs) as one JSON or YAML document, a rollout field per member",
+    )
     parser.add_argument(
         "--diff",
         action="store_true",
@@ -393,10 +518,15 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
                 current=current,
             )
     planned.live = read.live_templates
-    print(
-        render(planned.plans, manifests=not args.no_manifests, live=planned.live, placements=read.placements)
-    )
+    fmt = getattr(args, "output", None)
+    if fmt is None:
+        print(
+            render(
+                planned.plans, manifests=not args.no_manifests, live=planned.live, placements=read.placements
+            )
+        )
     code = _exit_code(planned.plans)
+    answered: list[diffing.MemberAnswer] | None = None
     if args.diff:
         sys.stdout.flush()
         answered = await diffing.preview(
@@ -408,8 +538,18 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
             interpreter=planned.interpreter,
             placed_now={key: list(now.clusters) for key, now in read.placements.items()},
         )
-        print(diffing.render(answered))
+        if fmt is None:
+            print(diffing.render(answered))
         code = max(code, diffing.exit_code(answered))
+    if fmt is not None:
+        doc = document(
+            planned.plans,
+            manifests=not args.no_manifests,
+            live=planned.live,
+            placements=read.placements,
+            answers=answered,
+        )
+        print(_dump(fmt, doc))
     return code
 
 
@@ -442,7 +582,11 @@ def run(args: argparse.Namespace) -> int:
     if args.kubeconfig or args.context or args.diff:
         return connect.run_async(lambda hub_api: _with_hub(hub_api, args, objects), connect.load(args))
     planned = make_plan(args.filename, list(objects), hub=False, scheduler_names=_scheduler_names(args))
-    print(render(planned.plans, manifests=not args.no_manifests))
+    fmt = getattr(args, "output", None)
+    if fmt is not None:
+        print(_dump(fmt, document(planned.plans, manifests=not args.no_manifests)))
+    else:
+        print(render(planned.plans, manifests=not args.no_manifests))
     return _exit_code(planned.plans)
 
 

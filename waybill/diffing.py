@@ -25,11 +25,11 @@ import contextlib
 import json
 import secrets
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub import interpretation, manifest_sealing, overrides, planning
+from hub import interpretation, manifest_sealing, overrides, planning, rollout, rollout_checks
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateRef
 from shared.api import names
@@ -52,6 +52,7 @@ NOT_COMPARED = "not-compared"  # the agent could not compare it (reason in the m
 NOT_TAKEN_OVER = "not-taken-over"  # on the member, not Waybill's: a real apply would leave it alone
 REMOVE = "remove"  # placed there now, no longer: it would be removed from the member
 SUSPENDED = "suspended"  # spec.suspension: the member's Works stay as they are (not sent)
+HELD = "held"  # the rollout strategy is invalid: the hub releases nothing new (not sent)
 
 ANSWERED = "answered"
 NO_ANSWER = "no-answer"
@@ -73,6 +74,8 @@ class ManifestDiff:
     outcome: str
     changes: tuple[FieldChange, ...] = ()
     message: str = ""
+    rollout: rollout_checks.MemberRollout | None = None
+    """When the change would reach the member under a RollingUpdate or Staged strategy."""
 
 
 @dataclass
@@ -157,6 +160,12 @@ def preview_works(
                 out.not_sent.setdefault(target.cluster, []).append(
                     ManifestDiff(str(entry.template), SUSPENDED, message=f"dispatching suspended by {held}")
                 )
+            elif entry.rollout is not None and entry.rollout.problem is not None:
+                # an invalid strategy: the hub releases nothing new, the member keeps what it has
+                why = f"held by the rollout ({rollout.REASON_INVALID}): {entry.rollout.problem}"
+                out.not_sent.setdefault(target.cluster, []).append(
+                    ManifestDiff(str(entry.template), HELD, message=why)
+                )
         carried = [
             (cluster, manifest, f"{name} (dependency of {entry.template})")
             for cluster, deps in entry.dependencies.items()
@@ -165,6 +174,7 @@ def preview_works(
         own = [
             (cluster, manifest, str(TemplateRef.of(manifest)))
             for cluster, manifest in entry.manifests.items()
+            if entry.rollout is None or entry.rollout.problem is None
         ]
         for cluster, manifest, ref in [*own, *carried]:
             member = by_name.get(cluster)
@@ -231,6 +241,18 @@ def removals(
                 ManifestDiff(str(entry.template), REMOVE, message="no longer placed on this member")
             )
     return out
+
+
+def with_rollouts(answers: Sequence[MemberAnswer], plans: Sequence[planning.TemplatePlan]) -> None:
+    """Mark each template's manifest in the answers with when its change would reach that
+    member under the policy's RollingUpdate or Staged strategy (``TemplatePlan.rollout``)."""
+    by_template = {str(p.template): p.rollout for p in plans if p.rollout is not None and p.rollout.staged}
+    for answer in answers:
+        for index, diff in enumerate(answer.manifests):
+            planned = by_template.get(diff.manifest)
+            member = planned.members.get(answer.cluster) if planned is not None else None
+            if member is not None and member.state != rollout_checks.HELD:
+                answer.manifests[index] = replace(diff, rollout=member)
 
 
 def _condition(conditions: Any, type_: str) -> Mapping[str, Any] | None:
@@ -446,7 +468,9 @@ async def preview(
         for item in written:
             with contextlib.suppress(ApiError):
                 await _delete(hub_api, item.work)
-    return [answers[c] for c in sorted(answers)]
+    out = [answers[c] for c in sorted(answers)]
+    with_rollouts(out, plans)
+    return out
 
 
 _OUTCOME_TEXT = {
@@ -455,6 +479,7 @@ _OUTCOME_TEXT = {
     SAME: "no change",
     NOT_COMPARED: "not compared",
     SUSPENDED: "nothing would be applied (the member keeps what it has)",
+    HELD: "nothing would be applied (the member keeps what it has)",
 }
 
 
@@ -482,9 +507,11 @@ def render(answers: Sequence[MemberAnswer]) -> str:
                 for change in manifest.changes:
                     out.append(f"     {change.path}: {_value(change.member)} -> {_value(change.hub)}")
             else:
-                why = manifest.outcome in (NOT_COMPARED, SUSPENDED) and manifest.message
+                why = manifest.outcome in (NOT_COMPARED, SUSPENDED, HELD) and manifest.message
                 detail = f": {manifest.message}" if why else ""
                 out.append(f"   {manifest.manifest}: {_OUTCOME_TEXT[manifest.outcome]}{detail}")
+            if manifest.rollout is not None and manifest.outcome in (CHANGE, CREATE, NOT_TAKEN_OVER):
+                out.append(f"     rollout ({manifest.rollout.strategy}): {manifest.rollout.text}")
     return "\n".join(out)
 
 
