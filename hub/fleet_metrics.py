@@ -145,43 +145,29 @@ class FleetCollector(Collector):
         with self._lock:
             sources = list(self._sources.values())
         families = {
-            "ready": GaugeMetricFamily(
-                "waybill_member_ready", "1 when the member's Ready condition is True", labels=["member"]
-            ),
-            "heartbeat": GaugeMetricFamily(
-                "waybill_member_last_heartbeat_timestamp_seconds",
-                "Last heartbeat Lease renewal of the member (unix time)",
-                labels=["member"],
-            ),
-            "works": GaugeMetricFamily(
-                "waybill_member_works", "Works in the member's namespace", labels=["member"]
-            ),
-            "work_conditions": GaugeMetricFamily(
-                "waybill_member_work_conditions",
-                "Works by condition type and status, per member",
-                labels=["member", "condition", "status"],
-            ),
-            "manifest_conditions": GaugeMetricFamily(
-                "waybill_member_manifest_conditions",
-                "Manifests by condition type and status, per member",
-                labels=["member", "condition", "status"],
-            ),
-            "drifted": GaugeMetricFamily(
-                "waybill_member_drifted_manifests",
-                "Manifests whose Drifted condition is True, per member",
-                labels=["member"],
-            ),
+            "ready": GaugeMetricFamily("waybill_member_ready", "1 when the member's Ready condition is True",
+                                       labels=["member"]),
+            "heartbeat": GaugeMetricFamily("waybill_member_last_heartbeat_timestamp_seconds",
+                                           "Last heartbeat Lease renewal of the member (unix time)",
+                                           labels=["member"]),
+            "works": GaugeMetricFamily("waybill_member_works", "Works in the member's namespace",
+                                       labels=["member"]),
+            "work_conditions": GaugeMetricFamily("waybill_member_work_conditions",
+                                                 "Works by condition type and status, per member",
+                                                 labels=["member", "condition", "status"]),
+            "manifest_conditions": GaugeMetricFamily("waybill_member_manifest_conditions",
+                                                     "Manifests by condition type and status, per member",
+                                                     labels=["member", "condition", "status"]),
+            "drifted": GaugeMetricFamily("waybill_member_drifted_manifests",
+                                         "Manifests whose Drifted condition is True, per member",
+                                         labels=["member"]),
             "bindings": GaugeMetricFamily("waybill_bindings", "ResourceBindings and ClusterResourceBindings"),
-            "binding_conditions": GaugeMetricFamily(
-                "waybill_binding_conditions",
-                "Bindings by condition type and status",
-                labels=["condition", "status"],
-            ),
-            "rollouts_halted": GaugeMetricFamily(
-                "waybill_rollouts_halted",
-                "Bindings whose rollout is halted now, by strategy",
-                labels=["strategy"],
-            ),
+            "binding_conditions": GaugeMetricFamily("waybill_binding_conditions",
+                                                    "Bindings by condition type and status",
+                                                    labels=["condition", "status"]),
+            "rollouts_halted": GaugeMetricFamily("waybill_rollouts_halted",
+                                                 "Bindings whose rollout is halted now, by strategy",
+                                                 labels=["strategy"]),
         }
         total_bindings = 0.0
         halted: Counter[str] = Counter()

@@ -81,3 +81,4 @@ def describe(
             entry["spec"] = rendered["spec"]
         described[name] = entry
     return json.dumps(described, separators=(",", ":"), sort_keys=True) if described else None
+

@@ -160,11 +160,8 @@ class HubProcess:
                 await self.elector.run(self._lead)
                 return
             except LeadershipLost:
-                _log.warning(
-                    "hub.standby",
-                    identity=self.options.identity,
-                    lease=f"{self.elector.namespace}/{self.elector.name}",
-                )
+                _log.warning("hub.standby", identity=self.options.identity,
+                             lease=f"{self.elector.namespace}/{self.elector.name}")
                 self.hub = self._new_hub()
 
 

@@ -131,14 +131,8 @@ async def fleet_rows(fleet: Fleet) -> list[tuple[str, int, int, str]]:
         spec = (dep or {}).get("spec") or {}
         status = (dep or {}).get("status") or {}
         containers = (((spec.get("template") or {}).get("spec") or {}).get("containers")) or [{}]
-        rows.append(
-            (
-                member,
-                int(spec.get("replicas") or 0),
-                int(status.get("readyReplicas") or 0),
-                str(containers[0].get("image") or "-"),
-            )
-        )
+        rows.append((member, int(spec.get("replicas") or 0), int(status.get("readyReplicas") or 0),
+                     str(containers[0].get("image") or "-")))
     return rows
 
 
@@ -189,9 +183,8 @@ async def run_demo(
         print(f"   converged in {took:.2f}s; the hub's Deployment status reports 6/6 ready")
 
         print("\n2. scale the template on the hub to 9 replicas")
-        await fleet.hub_api.patch(
-            "apps/v1", "Deployment", name="web", namespace=NAMESPACE, patch={"spec": {"replicas": 9}}
-        )
+        await fleet.hub_api.patch("apps/v1", "Deployment", name="web", namespace=NAMESPACE,
+                                  patch={"spec": {"replicas": 9}})
         took = await wait_until(lambda: converged(fleet, 9), within=step_timeout)
         print_rows(await fleet_rows(fleet))
         if took is None:
@@ -201,11 +194,7 @@ async def run_demo(
 
         print("\n3. someone edits the Deployment directly on eu1 (image -> evil:latest)")
         await fleet.member_apis["eu1"].patch(
-            "apps/v1",
-            "Deployment",
-            name="web",
-            namespace=NAMESPACE,
-            patch_type="strategic",
+            "apps/v1", "Deployment", name="web", namespace=NAMESPACE, patch_type="strategic",
             patch={"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "evil:latest"}]}}}},
         )
         took = await wait_until(lambda: converged(fleet, 9), within=step_timeout)

@@ -84,12 +84,8 @@ async def start_fleet(
     ``directory``), run the hub controller, join every member and start its agent."""
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     hub = SimServer("hub", tls=True, kubeconfig_dir=directory)
-    sims = {
-        m.name: SimServer(
-            m.name, tls=True, workloads=True, workload_delay=workload_delay, kubeconfig_dir=directory
-        )
-        for m in members
-    }
+    sims = {m.name: SimServer(m.name, tls=True, workloads=True, workload_delay=workload_delay,
+                              kubeconfig_dir=directory) for m in members}
     await hub.start()
     for sim in sims.values():
         await sim.start()
