@@ -114,6 +114,7 @@ def plan(
     dependency_objects: Sequence[Mapping[str, Any]] = (),
     propagated: Collection[DependencyRef] = (),
     current: Mapping[tuple[str, str, str, str], Mapping[str, int | None]] | None = None,
+    unchanged: Collection[tuple[str, str, str, str]] = (),
 ) -> list[TemplatePlan]:
     """Match, schedule and render every template; errors are collected, never raised.
 
@@ -124,7 +125,8 @@ def plan(
     except those another binding propagates in its own right (``propagated``, and the claimed
     ``templates`` of those kinds). ``current`` (template (group, kind, namespace, name) → its
     binding's clusters now): a template another scheduler places keeps those clusters, and its
-    Works there follow the template, as on the hub."""
+    Works there follow the template, as on the hub. ``unchanged``: the templates whose
+    generation stays (live ones the file does not change): nothing of them is rolled out."""
     # each policy parsed once: its validation and its typed placement
     claimable = [v for v in map(matching.PolicyView.of, policies) if v.valid]
     fleet_labels = [dict(c.labels) for c in clusters]
@@ -175,7 +177,7 @@ def plan(
                 continue
         if entry.dependency_refs:
             with_deps.append((entry, entry.dependency_refs))
-        entry.rollout = _rollout(entry, template, cluster_views, fleet_labels, current)
+        entry.rollout = _rollout(entry, template, cluster_views, fleet_labels, current, unchanged)
         for target in entry.decision.targets:
             if entry.suspended(target.cluster) is not None:
                 continue  # Karmada's suspension: the member's Works stay as they are
@@ -207,19 +209,23 @@ def _rollout(
     cluster_views: Mapping[str, ClusterView],
     fleet_labels: Sequence[Mapping[str, str]],
     current: Mapping[tuple[str, str, str, str], Mapping[str, int | None]] | None,
+    unchanged: Collection[tuple[str, str, str, str]],
 ) -> rollout_checks.RolloutPlan:
     """The rollout of a new generation over the entry's targets (the binding's clusters). Without
     ``current`` (no hub) every target is taken to run a version already (a template change)."""
     assert entry.decision is not None
     ref = entry.template
-    now = None if current is None else current.get((ref.group, ref.kind, ref.namespace, ref.name)) or {}
+    key = (ref.group, ref.kind, ref.namespace, ref.name)
+    now = None if current is None else current.get(key) or {}
     targets = [
         rollout_checks.PlannedCluster(
             t.cluster, dict(cluster_views[t.cluster].labels), now is None or t.cluster in now
         )
         for t in entry.decision.targets
     ]
-    planned = rollout_checks.plan_rollout(entry.policy_object, template, targets, fleet_labels)
+    planned = rollout_checks.plan_rollout(
+        entry.policy_object, template, targets, fleet_labels, new_generation=key not in unchanged
+    )
     if planned.problem is not None and not entry.rollout_problems:
         entry.rollout_problems.append(planned.problem)  # a binding cluster no stage selects
     return planned

@@ -19,6 +19,7 @@ from typing import Any
 
 from hub import rollout, rollout_gate
 from hub.rollout import RolloutInput
+from shared.api import revision
 from shared.api.policy import RolloutStage
 
 CONDITION_ROLLOUT_STRATEGY_VALID = "RolloutStrategyValid"
@@ -49,6 +50,25 @@ AT_ONCE = "atOnce"  # no staging: every member at once
 FIRST = "first"  # released by the rollout's first decision
 LATER = "later"  # released once earlier ones are Available (and the gates hold)
 HELD = "held"  # the hub would release nothing new (InvalidRolloutStrategy)
+PENDING = "pending"  # no new generation, but a new placement: it waits for the rollout to release it
+REASON_NO_NEW_GENERATION = "NoNewGeneration"
+NO_NEW_GENERATION = (
+    "the template's generation does not change, so nothing is rolled out: what changes "
+    "(labels, annotations, override policies, placement) reaches the members that run it at once"
+)
+
+
+def same_generation(live: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether ``new`` (the template as the API server would store it) leaves the generation the
+    rollout goes by as ``live`` has it: the same ``metadata.generation``, or for a kind without
+    one the same content (``shared.api.revision.content_digest``, what the hub numbers)."""
+    if live is None:
+        return False
+    before = (live.get("metadata") or {}).get("generation")
+    after = (new.get("metadata") or {}).get("generation")
+    if isinstance(before, int) and isinstance(after, int):
+        return before == after
+    return revision.content_digest(live) == revision.content_digest(new)
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,8 @@ class MemberRollout:
             return f"every member at once{why}"
         if self.state == HELD:
             return f"held: the hub would release nothing new ({self.reason}): {self.message}"
+        if self.state == PENDING:
+            return "a new placement: gets the current generation once the hub's rollout releases it"
         when = "released first" if self.state == FIRST else f"after {self.after}"
         if self.stage is not None:
             return f"stage {self.stage_number}/{self.stages} {self.stage}: {when}"
@@ -114,6 +136,8 @@ class RolloutPlan:
     members: dict[str, MemberRollout] = field(default_factory=dict)
     problem: str | None = None
     """Why the hub would release nothing new (the binding's ``InvalidRolloutStrategy`` message)."""
+    new_generation: bool = True
+    """Whether the change makes a new generation (else nothing is rolled out: ``NoNewGeneration``)."""
 
     @property
     def staged(self) -> bool:
@@ -186,13 +210,16 @@ def plan_rollout(
     clusters: Sequence[PlannedCluster],
     fleet_labels: Sequence[Mapping[str, str]],
     *,
+    new_generation: bool = True,
     now: datetime | None = None,
 ) -> RolloutPlan:
     """When each of ``clusters`` (the binding's) would get a new generation of ``template``
     under the policy's ``rolloutStrategy`` (pure). The order is the hub's own: ``rollout.decide``
     run until the rollout completes, assuming each released cluster becomes Available and each
     approval is given; a strategy the hub finds invalid holds every cluster, and a kind the hub
-    does not stage (``rollout_gate.not_staged``: Secrets) goes everywhere at once."""
+    does not stage (``rollout_gate.not_staged``: Secrets) goes everywhere at once. Without
+    ``new_generation`` (the template's generation stays: ``same_generation``) nothing is rolled
+    out: the members that run it get what changes at once, new placements wait for the rollout."""
     strategy = rollout_gate.strategy_of(policy)
     if strategy is None:
         every = MemberRollout(strategy="All", state=AT_ONCE)
@@ -229,11 +256,25 @@ def plan_rollout(
     )
     stages = strategy.staged.stages if strategy.type == "Staged" and strategy.staged is not None else []
     first, batches, stage_of = _simulate(given, max_rounds=2 * len(clusters) + 3 * len(stages) + 3)
-    if first.status.get("phase") == "Invalid":
-        message = str(first.status.get("message") or "")
-        held = MemberRollout(
-            strategy=strategy.type, state=HELD, reason=rollout.REASON_INVALID, message=message
+    invalid = first.status.get("phase") == "Invalid"
+    message = str(first.status.get("message") or "") if invalid else ""
+    held = MemberRollout(strategy=strategy.type, state=HELD, reason=rollout.REASON_INVALID, message=message)
+    if not new_generation:
+        at_once = MemberRollout(
+            strategy=strategy.type,
+            state=AT_ONCE,
+            reason=REASON_NO_NEW_GENERATION,
+            message=NO_NEW_GENERATION,
         )
+        waiting = held if invalid else MemberRollout(strategy=strategy.type, state=PENDING)
+        return RolloutPlan(
+            strategy.type,
+            f"no new generation ({REASON_NO_NEW_GENERATION}): {NO_NEW_GENERATION}",
+            {c.name: at_once if c.has_previous else waiting for c in clusters},
+            problem=message or None,
+            new_generation=False,
+        )
+    if invalid:
         return RolloutPlan(
             strategy.type,
             f"held on every member ({rollout.REASON_INVALID}): {message}",

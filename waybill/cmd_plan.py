@@ -302,13 +302,14 @@ def _rollout_lines(entry: planning.TemplatePlan) -> list[str]:
     planned = entry.rollout
     if planned is None or not planned.staged or not planned.members:
         return []
-    lines = [f"   rollout ({planned.strategy}) of a new generation of the template: {planned.summary}"]
-    if planned.problem is not None or all(
-        m.state == rollout_checks.AT_ONCE for m in planned.members.values()
-    ):
-        return lines
+    what = "of a new generation of the template" if planned.new_generation else "of this change"
+    lines = [f"   rollout ({planned.strategy}) {what}: {planned.summary}"]
     order = sorted(planned.members.items(), key=lambda item: (item[1].batch or 1 << 30, item[0]))
     for cluster, member in order:
+        if member.state == rollout_checks.AT_ONCE or (
+            planned.new_generation and member.state == rollout_checks.HELD
+        ):
+            continue  # said once, in the line above
         held = entry.suspended(cluster)
         text = member.text if held is None else f"suspended by {held}: gets nothing new"
         lines.append(f"     {cluster}: {text}")
@@ -435,6 +436,7 @@ def make_plan(
     dependency_objects: list[Mapping[str, Any]] | None = None,
     propagated: Collection[DependencyRef] = (),
     current: Mapping[plan_sources.Identity, Mapping[str, int | None]] | None = None,
+    unchanged: Collection[plan_sources.Identity] = (),
 ) -> Planned:
     """Validate and plan ``objects`` (pure but for warnings on stderr); UsageError on bad input.
 
@@ -469,6 +471,7 @@ def make_plan(
             dependency_objects=dependency_objects or (),
             propagated=propagated,
             current=current,
+            unchanged=unchanged,
         )
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # The schema check above should catch bad input first; a planner surprise is still
@@ -486,7 +489,10 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
     read = await plan_sources.read_hub(hub_api, file_objects)
     templates = [t for t in planning.split_objects(file_objects)["templates"] if not _is_customization(t)]
     others = [o for o in file_objects if not any(o is t for t in templates)]
-    stored = await plan_sources.as_stored(hub_api, args.filename, templates, warnings=read.warnings)
+    unchanged = set(read.live_templates)  # the file does not change them: no new generation
+    stored = await plan_sources.as_stored(
+        hub_api, args.filename, templates, warnings=read.warnings, unchanged=unchanged
+    )
     for warning in read.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     merged = plan_sources.merge([*others, *stored], read.objects)
@@ -498,7 +504,13 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
     }
     current = {key: now.clusters for key, now in read.placements.items()}
     planned = make_plan(
-        args.filename, merged, hub=True, scheduler_names=schedulers, propagated=propagated, current=current
+        args.filename,
+        merged,
+        hub=True,
+        scheduler_names=schedulers,
+        propagated=propagated,
+        current=current,
+        unchanged=unchanged,
     )
     missing = sorted({dep for p in planned.plans for dep in p.missing_dependencies})
     if missing:
@@ -516,6 +528,7 @@ async def _with_hub(hub_api: KubeClient, args: argparse.Namespace, file_objects:
                 dependency_objects=found,
                 propagated=propagated,
                 current=current,
+                unchanged=unchanged,
             )
     planned.live = read.live_templates
     fmt = getattr(args, "output", None)

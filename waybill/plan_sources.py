@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import matching, overrides, planning, views
+from hub import matching, overrides, planning, rollout_checks, views
 from hub.dependencies import DependencyRef
 from shared.api import names
 from shared.kube.client import KubeClient
@@ -222,7 +222,8 @@ def _describe(obj: Obj) -> str:
     return str(matching.TemplateRef.of(obj))
 
 
-async def _dry_run(hub_api: KubeClient, template: Obj) -> Obj:
+async def _dry_run(hub_api: KubeClient, template: Obj) -> tuple[Obj, Obj | None]:
+    """The template as stored, and its live version (None: not on the hub)."""
     api_version, kind = str(template.get("apiVersion", "")), str(template.get("kind", ""))
     meta = dict(template.get("metadata") or {})
     try:
@@ -232,21 +233,31 @@ async def _dry_run(hub_api: KubeClient, template: Obj) -> Obj:
     except NotFound:
         live = None
     if live is None:
-        return await hub_api.create(dict(template), dry_run=True)
+        return await hub_api.create(dict(template), dry_run=True), None
     meta["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
-    return await hub_api.replace({**template, "metadata": meta}, dry_run=True)
+    return await hub_api.replace({**template, "metadata": meta}, dry_run=True), live
 
 
 async def as_stored(
-    hub_api: KubeClient, filename: str, templates: Sequence[Obj], *, warnings: list[str]
+    hub_api: KubeClient,
+    filename: str,
+    templates: Sequence[Obj],
+    *,
+    warnings: list[str],
+    unchanged: set[Identity] | None = None,
 ) -> list[Obj]:
-    """``templates`` as the hub's API server would store them (server-side dry runs, nothing written)."""
+    """``templates`` as the hub's API server would store them (server-side dry runs, nothing
+    written). ``unchanged`` collects those whose rollout generation the change leaves as it is
+    (``hub.rollout_checks.same_generation``: a label edit, an unchanged spec)."""
     gate = asyncio.Semaphore(DRY_RUN_CONCURRENCY)
 
     async def one(template: Obj) -> tuple[Obj, str | None]:
         async with gate:
             try:
-                return await _dry_run(hub_api, template), None
+                stored, live = await _dry_run(hub_api, template)
+                if unchanged is not None and rollout_checks.same_generation(live, stored):
+                    unchanged.add(identity(stored))
+                return stored, None
             except (Invalid, BadRequest) as exc:
                 why = f"{filename}: {_describe(template)}: the hub refuses it: {exc.message}"
                 raise UsageError(why) from exc

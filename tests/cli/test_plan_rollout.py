@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hub import planning, rollout
+from hub import planning, rollout, rollout_checks
 from hub.clusters import ClusterView
 from shared.api import names
 from shared.api.policy import RolloutStrategy
@@ -324,3 +324,42 @@ def test_without_a_rollout_strategy_nothing_is_said_about_rollouts() -> None:
     assert "rollout" not in diffing.render(changed(plans, ["eu1"]))
     doc = cmd_plan.document(plans, manifests=False)
     assert [m["rollout"]["state"] for m in doc["templates"][0]["members"]] == ["atOnce", "atOnce"]
+
+
+def test_a_change_that_keeps_the_generation_is_not_rolled_out_but_new_placements_wait() -> None:
+    # with a hub: the file changes only the template's labels (the dry run keeps its generation)
+    now = {WEB: {"eu1": 1, "us1": 1}}
+    plans = plan(
+        RING_MEMBERS, policy(STAGED, ["eu1", "us1", "ap1"]), deployment(), current=now, unchanged={WEB}
+    )
+    (web,) = plans
+    assert web.rollout is not None and not web.rollout.new_generation
+    assert {c: (m.state, m.reason) for c, m in web.rollout.members.items()} == {
+        "eu1": ("atOnce", "NoNewGeneration"),
+        "us1": ("atOnce", "NoNewGeneration"),
+        "ap1": ("pending", ""),
+    }
+    text = cmd_plan.render(plans, manifests=False)
+    assert (
+        "   rollout (Staged) of this change: no new generation (NoNewGeneration): the template's generation"
+        in text
+    )
+    assert "     ap1: a new placement: gets the current generation once the hub's rollout releases it" in text
+    assert "eu1: every member" not in text and "released first" not in text
+    assert diffing.render(changed(plans, ["eu1"])).endswith(
+        "     rollout (Staged): every member at once (NoNewGeneration: the template's generation does not "
+        "change, so nothing is rolled out: what changes (labels, annotations, override policies, placement) "
+        "reaches the members that run it at once)"
+    )
+
+
+def test_same_generation_is_what_the_rollout_goes_by() -> None:
+    live = {**deployment(), "metadata": {"name": "web", "namespace": "shop", "generation": 3}}
+    relabelled = {**live, "metadata": {**live["metadata"], "labels": {"a": "b"}}}
+    bumped = {**live, "metadata": {**live["metadata"], "generation": 4}}
+    assert rollout_checks.same_generation(live, relabelled)
+    assert not rollout_checks.same_generation(live, bumped)
+    assert not rollout_checks.same_generation(None, live)  # created: a first generation
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "1"}}
+    assert rollout_checks.same_generation(cm, {**cm, "metadata": {"name": "c", "labels": {"a": "b"}}})
+    assert not rollout_checks.same_generation(cm, {**cm, "data": {"k": "2"}})
