@@ -363,3 +363,33 @@ def test_same_generation_is_what_the_rollout_goes_by() -> None:
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "1"}}
     assert rollout_checks.same_generation(cm, {**cm, "metadata": {"name": "c", "labels": {"a": "b"}}})
     assert not rollout_checks.same_generation(cm, {**cm, "data": {"k": "2"}})
+
+
+def test_the_json_document_carries_the_diff_with_its_rollout() -> None:
+    plans = plan(RING_MEMBERS, policy(STAGED, ["eu1", "us1"]), deployment())
+    answers = changed(plans, ["us1"])
+    doc = cmd_plan.document(plans, manifests=False, answers=answers)
+    assert json.loads(json.dumps(doc))["diff"] == [
+        {
+            "cluster": "us1",
+            "state": "answered",
+            "manifests": [
+                {
+                    "manifest": "Deployment/shop/web",
+                    "outcome": "change",
+                    "changes": [{"path": "/spec/x", "memberValue": '"1"', "hubValue": '"2"'}],
+                    "rollout": {
+                        "strategy": "Staged",
+                        "state": "later",
+                        "batch": 2,
+                        "batches": 2,
+                        "stage": "early",
+                        "stageNumber": 2,
+                        "stages": 3,
+                        "after": "canary is Available + waitSeconds 60 + approval",
+                        "text": "stage 2/3 early: after canary is Available + waitSeconds 60 + approval",
+                    },
+                }
+            ],
+        }
+    ]
