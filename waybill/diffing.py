@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub import interpretation, manifest_sealing, overrides, planning, rollout, rollout_checks
+from hub import interpretation, manifest_sealing, overrides, planning, rollout_checks
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateRef
 from shared.api import names
@@ -129,6 +129,14 @@ def _parts(items: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict
     return parts
 
 
+def _held(entry: planning.TemplatePlan, cluster: str) -> str | None:
+    """Why the hub's rollout would release nothing new of the template to ``cluster`` (None: it would)."""
+    member = entry.rollout.members.get(cluster) if entry.rollout is not None else None
+    if member is None or member.state != rollout_checks.HELD:
+        return None
+    return f"held by the rollout ({member.reason}): {member.message}"
+
+
 def preview_works(
     plans: Sequence[planning.TemplatePlan],
     members: Sequence[Mapping[str, Any]],
@@ -160,11 +168,10 @@ def preview_works(
                 out.not_sent.setdefault(target.cluster, []).append(
                     ManifestDiff(str(entry.template), SUSPENDED, message=f"dispatching suspended by {held}")
                 )
-            elif entry.rollout is not None and entry.rollout.problem is not None:
+            elif _held(entry, target.cluster) is not None:
                 # an invalid strategy: the hub releases nothing new, the member keeps what it has
-                why = f"held by the rollout ({rollout.REASON_INVALID}): {entry.rollout.problem}"
                 out.not_sent.setdefault(target.cluster, []).append(
-                    ManifestDiff(str(entry.template), HELD, message=why)
+                    ManifestDiff(str(entry.template), HELD, message=str(_held(entry, target.cluster)))
                 )
         carried = [
             (cluster, manifest, f"{name} (dependency of {entry.template})")
@@ -174,7 +181,7 @@ def preview_works(
         own = [
             (cluster, manifest, str(TemplateRef.of(manifest)))
             for cluster, manifest in entry.manifests.items()
-            if entry.rollout is None or entry.rollout.problem is None
+            if _held(entry, cluster) is None
         ]
         for cluster, manifest, ref in [*own, *carried]:
             member = by_name.get(cluster)

@@ -393,3 +393,29 @@ def test_the_json_document_carries_the_diff_with_its_rollout() -> None:
             ],
         }
     ]
+
+
+def test_an_invalid_strategy_without_a_new_generation_holds_only_the_new_placements() -> None:
+    # released members keep the generation they run, so what changes reaches them; ap1 is new
+    only_canary = {
+        "type": "Staged",
+        "staged": {"stages": [{"name": "canary", "labelSelector": {"matchLabels": {"ring": "0"}}}]},
+    }
+    members = [member("eu1", ring="0"), member("us1", ring="1"), member("ap1")]
+    now = {WEB: {"eu1": 1, "us1": 1}}
+    plans = plan(
+        members, policy(only_canary, ["eu1", "us1", "ap1"]), deployment(), current=now, unchanged={WEB}
+    )
+    (web,) = plans
+    assert web.rollout is not None and web.rollout.problem is not None
+    assert web.rollout_problems == [web.rollout.problem]
+    assert {c: m.state for c, m in web.rollout.members.items()} == {
+        "eu1": "atOnce",
+        "us1": "atOnce",
+        "ap1": "held",
+    }
+    found = diffing.preview_works(plans, members, preview_id="p", expires=EXPIRES)
+    assert sorted(w.cluster for w in found.works) == ["eu1", "us1"]
+    assert [d.outcome for d in found.not_sent["ap1"]] == [diffing.HELD]
+    text = cmd_plan.render(plans, manifests=False)
+    assert "     ap1: held: the hub would release nothing new (InvalidRolloutStrategy): " in text
