@@ -17,9 +17,11 @@ import yaml
 
 from hub import planning, rollout, rollout_checks
 from hub.clusters import ClusterView
+from kubesim.testing import SimFactory
 from shared.api import names
 from shared.api.policy import RolloutStrategy
-from waybill import cli, cmd_plan, diffing
+from shared.kube.client import KubeClient
+from waybill import cli, cmd_plan, diffing, plan_sources
 
 EXPIRES = datetime(2026, 12, 7, 23, 0, tzinfo=UTC)
 WEB = ("apps", "Deployment", "shop", "web")
@@ -53,7 +55,14 @@ def deployment() -> dict[str, Any]:
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "shop"},
-        "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "c", "image": "nginx:2"}]}}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:2"}]},
+            },
+        },
     }
 
 
@@ -419,3 +428,35 @@ def test_an_invalid_strategy_without_a_new_generation_holds_only_the_new_placeme
     assert [d.outcome for d in found.not_sent["ap1"]] == [diffing.HELD]
     text = cmd_plan.render(plans, manifests=False)
     assert "     ap1: held: the hub would release nothing new (InvalidRolloutStrategy): " in text
+
+
+async def test_the_dry_run_tells_which_templates_keep_their_generation(sim_factory: SimFactory) -> None:
+    sim = await sim_factory("hub")
+    hub = await KubeClient.from_kubeconfig(sim.kubeconfig_path, name="test")
+    try:
+        await hub.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+        await hub.create(deployment())
+        cm: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "cfg", "namespace": "shop"},
+        }
+        await hub.create({**cm, "data": {"k": "1"}})
+        relabelled = {**deployment(), "metadata": {"name": "web", "namespace": "shop", "labels": {"a": "b"}}}
+        new_image = deployment()
+        new_image["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:3"
+        cm_relabelled = {**cm, "metadata": {**cm["metadata"], "labels": {"a": "b"}}, "data": {"k": "1"}}
+        created = {**deployment(), "metadata": {"name": "api", "namespace": "shop"}}
+        found: set[plan_sources.Identity] = set()
+        warnings: list[str] = []
+        await plan_sources.as_stored(
+            hub, "f", [relabelled, cm_relabelled, created], warnings=warnings, unchanged=found
+        )
+        assert warnings == [] and found == {WEB, ("", "ConfigMap", "shop", "cfg")}
+        changed_too: set[plan_sources.Identity] = set()
+        await plan_sources.as_stored(
+            hub, "f", [new_image, {**cm, "data": {"k": "2"}}], warnings=warnings, unchanged=changed_too
+        )
+        assert changed_too == set()
+    finally:
+        await hub.close()
