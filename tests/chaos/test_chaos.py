@@ -216,6 +216,21 @@ async def member_state(world: World, name: str) -> dict[str, str] | None:
     return {str(o["metadata"]["name"]): str((o.get("data") or {}).get("v")) for o in listed.items}
 
 
+async def member_owners(world: World, name: str) -> dict[str, str]:
+    """Each managed ConfigMap's owning Work on the member (its work-name label): a handover still
+    waiting (the 5 s grace) shows the old Work here although the data already agrees."""
+    try:
+        listed = await world.member_admins[name].list(
+            "v1", "ConfigMap", namespace=NS, label_selector=MANAGED
+        )
+    except ApiError:
+        return {}
+    return {
+        str(o["metadata"]["name"]): str((o["metadata"].get("labels") or {}).get(names.LABEL_WORK_NAME))
+        for o in listed.items
+    }
+
+
 async def works_truthful(world: World) -> str | None:
     """None when every Work reports Applied=True for its current generation and the members agree."""
     for member in MEMBERS:
@@ -223,6 +238,7 @@ async def works_truthful(world: World) -> str | None:
             names.WORK_API_VERSION, names.KIND_WORK, namespace=f"member-{member}"
         )
         state = await member_state(world, member) or {}
+        owners = await member_owners(world, member)
         for work in works.items:
             where = f"{member}/{work['metadata']['name']}"
             gen = work["metadata"].get("generation")
@@ -236,6 +252,8 @@ async def works_truthful(world: World) -> str | None:
                 cm = manifest["metadata"]["name"]
                 if state.get(cm) != want:
                     return f"{where} says Applied; {cm} is {state.get(cm)!r}, not {want!r}"
+                if owners.get(cm) != work["metadata"]["name"]:
+                    return f"{where} carries {cm}; the member's copy is still owned by {owners.get(cm)!r}"
     return None
 
 
