@@ -133,6 +133,18 @@ class MemberCache:
         key = f"{namespace}/{name}" if namespace else name
         return bool(informer is not None and informer.has_synced and informer.get(key) is not None)
 
+    def cached_version(self, api_version: str, kind: str, *, name: str, namespace: str | None) -> str | None:
+        """The resourceVersion of the freshest known copy (informer or own write), None if not cached."""
+        informer = self._informers.get((api_version, kind))
+        if informer is None or not informer.has_synced:
+            return None
+        cached = informer.get(f"{namespace}/{name}" if namespace else name)
+        if cached is None:
+            return None
+        written = self._written.get(self._key(api_version, kind, name, namespace))
+        newest = written if written is not None and _rv(written) > _rv(cached) else cached
+        return str((newest.get("metadata") or {}).get("resourceVersion") or "")
+
     async def list_names(self, api_version: str, kind: str, *, namespace: str | None) -> dict[str, Obj]:
         """Every object of a kind in a namespace (no label filter), by name: one LIST for many misses."""
         listed = await self.member_api.list(api_version, kind, namespace=namespace)

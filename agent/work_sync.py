@@ -78,6 +78,12 @@ _log = get_logger("agent.work_sync")
 _APPLIES = counter(
     "agent_manifest_writes_total", "Manifest writes on the member by reason", labels=("reason",)
 )
+_PASSES = counter(
+    "agent_work_passes_total",
+    "Work passes by kind: full (decoded, compared), or unchanged (nothing it read changed since "
+    "the last converged pass: no decoding, no digests)",
+    labels=("kind",),
+)
 _DRIFTS = counter(
     "agent_drifts_total",
     "Drifts seen on the member (an applied object edited there), corrected or only reported",
@@ -103,6 +109,29 @@ class SyncOutcome:
     status: dict[str, Any]
     requeue_after: float | None
     failures: list[ManifestResult]
+    unchanged: bool = False  # nothing the last converged pass read has changed: ``status`` is the Work's
+
+
+@dataclass
+class _Converged:
+    """What a converged pass of one Work read, to tell the next pass nothing changed.
+
+    Converged: every manifest applied (or its drift kept, IfNotDrifted), nothing to retry, to
+    wait for or to hand over. The next pass of the same Work generation, labels, annotations
+    and status, over the same record resourceVersion and the same resourceVersion of every
+    member object, would decide the same; it returns at once (``WorkSyncer._unchanged``).
+    """
+
+    uid: Any
+    generation: Any
+    labels: Any
+    annotations: Any
+    applied_work: str
+    record_version: str
+    objects: tuple[tuple[str, str, str, str | None, str], ...]  # apiVersion, kind, name, namespace, rv
+    hpa_targets: int
+    keys: frozenset[str]
+    status: dict[str, Any] | None = None  # the Work's status after the pass (``WorkSyncer.settle``)
 
 
 def _work_meta(work: Mapping[str, Any]) -> tuple[str, str, int | None]:
@@ -173,6 +202,8 @@ class WorkSyncer:
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
         self.interpreters = interpretation.AgentInterpreters()  # the Works' carried Lua scripts
+        self._converged: dict[str, _Converged] = {}  # work key -> its last converged pass
+        self.full_passes = 0  # passes that decoded the Work (an unchanged pass does not)
         self.remover = WorkRemover(
             records=self.records,
             applier=self.applier,
@@ -201,6 +232,15 @@ class WorkSyncer:
         take nothing over (what other Works carry is unknown).
         """
         work_ns, work_name, generation = _work_meta(work)
+        work_key = f"{work_ns}/{work_name}"
+        if not from_copy:
+            unchanged = self._unchanged(work_key, work)
+            if unchanged is not None:
+                _PASSES.labels("unchanged").inc()
+                return unchanged
+        self._converged.pop(work_key, None)
+        self.full_passes += 1
+        _PASSES.labels("full").inc()
         spec = work.get("spec") or {}
         strategy = Strategy.from_spec(spec.get("applyStrategy"))
         decoded = decode_manifests((spec.get("workload") or {}).get("manifests") or [])
@@ -226,7 +266,6 @@ class WorkSyncer:
         applied = await self.records.get(work_ns, work_name, create=writing and not from_copy)
         record = aw.records(applied)
         before = {aw.record_key(r): r for r in record}  # as the last pass left it
-        work_key = f"{work_ns}/{work_name}"
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
         owner = applied or {"metadata": {"name": aw_name, "uid": ""}}
         prepared: dict[int, tuple[dict[str, Any], str]] = {}
@@ -274,6 +313,7 @@ class WorkSyncer:
                 problems=interp.problems,
             )
         recorded_uids = frozenset(str(r["uid"]) for r in record if r.get("uid"))
+        seen: dict[int, tuple[str, str, str, str | None, str]] = {}  # ordinal -> the object read
 
         async def one(m: DecodedManifest) -> None:
             nonlocal requeue
@@ -310,6 +350,7 @@ class WorkSyncer:
                     interp=interp,
                     namespace_templates=namespace_templates,
                     preview=preview,
+                    seen=seen,
                 )
             results[ident.ordinal] = result
             if state is not None:
@@ -363,7 +404,87 @@ class WorkSyncer:
         )
         self._note_drifts(work_key, drifts_before, status, now=now)
         failures = [r for r in ordered if r.failed]
+        if (
+            writing
+            and not from_copy
+            and not preview
+            and requeue is None
+            and not failures
+            and not waiting_crds
+            and len(seen) == len(ordered)
+        ):
+            self._remember_converged(work_key, work, aw_name, seen)
         return SyncOutcome(status=status, requeue_after=requeue, failures=failures)
+
+    # ---- unchanged passes ----------------------------------------------------------------
+
+    def _remember_converged(
+        self,
+        work_key: str,
+        work: Mapping[str, Any],
+        aw_name: str,
+        seen: Mapping[int, tuple[str, str, str, str | None, str]],
+    ) -> None:
+        version = self.records.kept_version(aw_name)
+        if not version:
+            return
+        meta = work.get("metadata") or {}
+        self._converged[work_key] = _Converged(
+            uid=meta.get("uid"),
+            generation=meta.get("generation"),
+            labels=meta.get("labels") or {},
+            annotations=meta.get("annotations") or {},
+            applied_work=aw_name,
+            record_version=version,
+            objects=tuple(seen[o] for o in sorted(seen)),
+            hpa_targets=self._hpa_targets(),
+            keys=self._key_ids(),
+        )
+
+    def _key_ids(self) -> frozenset[str]:
+        """The sealing keys held (a sealed manifest opens with them or not)."""
+        return frozenset(self.keyring.by_id()) if self.keyring is not None else frozenset()
+
+    def _hpa_targets(self) -> int:
+        return self.replicas.hpas.targets_version if self.replicas.hpas is not None else 0
+
+    def settle(self, work_key: str, status: dict[str, Any]) -> None:
+        """The Work's status after this pass's report (written, or found unchanged): a converged
+        pass counts for the next one only once its status is on the Work."""
+        converged = self._converged.get(work_key)
+        if converged is not None and converged.status is None:
+            converged.status = status
+
+    def _unchanged(self, work_key: str, work: Mapping[str, Any]) -> SyncOutcome | None:
+        """The outcome of a pass over ``work`` when nothing the last converged pass read has
+        changed since (see ``_Converged``), else None: a full pass.
+
+        The events the agent causes itself (its status write on the Work, its AppliedWork write,
+        the watch events of the objects it applied) and the periodic resync of an unchanged
+        member end here; any member object whose resourceVersion moved is compared again.
+        """
+        last = self._converged.get(work_key)
+        if last is None or last.status is None:
+            return None
+        meta = work.get("metadata") or {}
+        status = work.get("status") or {}
+        if (
+            meta.get("uid") != last.uid
+            or meta.get("generation") != last.generation
+            or (meta.get("labels") or {}) != last.labels
+            or (meta.get("annotations") or {}) != last.annotations
+            or self._hpa_targets() != last.hpa_targets
+            or self._key_ids() != last.keys
+            or self.records.current_version(last.applied_work) != last.record_version
+            or status != last.status
+        ):
+            return None
+        cached_version = self.cache.cached_version
+        for api_version, kind, name, namespace, version in last.objects:
+            if cached_version(api_version, kind, name=name, namespace=namespace) != version:
+                return None
+        last.status = status  # the informer's copy (equal): one copy kept, not two
+        return SyncOutcome(status=status, requeue_after=None, failures=[], unchanged=True)
 
     def _note_drifts(
         self, work_key: str, before: Mapping[int, Mapping[str, Any]], status: Mapping[str, Any], *, now: str
@@ -425,6 +546,7 @@ class WorkSyncer:
         interp: interpretation.WorkInterpretation | None = None,
         namespace_templates: Mapping[str, Mapping[str, Any]] | None = None,
         preview: bool = False,
+        seen: dict[int, tuple[str, str, str, str | None, str]] | None = None,
     ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
@@ -566,6 +688,9 @@ class WorkSyncer:
                 drift=failed_drift,
                 manifest_digest=digest if failed_drift else None,
             ), None
+        if seen is not None:
+            version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+            seen[ident.ordinal] = (api_version, ident.kind, ident.name, namespace, version)
         health = interp.availability(obj) if interp is not None else availability.evaluate(obj)
         reflection = interp.reflect(obj) if interp is not None else None
         rules = feedback.rules_for(
@@ -675,6 +800,7 @@ class WorkSyncer:
 
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""
+        self._converged.pop(f"{work_namespace}/{work_name}", None)
         done = await self.remover.remove(work_namespace=work_namespace, work_name=work_name, orphan=orphan)
         if done:
             self.drift_memory.forget(f"{work_namespace}/{work_name}")
