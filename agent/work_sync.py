@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -194,11 +195,12 @@ class WorkSyncer:
         self.cache = cache
         self.claims = claims
         # (AppliedWork name, record key) -> the resourceVersion this process's last write left
-        self._written: dict[tuple[str, aw.RecordKey], str] = {}
+        # AppliedWork name -> record key -> (resourceVersion, digest) this process's last write of
+        # the object left, until a record write carries it (``_prune_written``)
+        self._written: dict[str, dict[aw.RecordKey, tuple[str, str]]] = {}
         self.drift_memory = drift_record.DriftMemory()
         for result in ("corrected", "reported"):  # exported from the start, at 0
             _DRIFTS.labels(config.cluster, result)
-        self._written_digest: dict[tuple[str, aw.RecordKey], str] = {}  # ... and the digest it wrote
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
         self.interpreters = interpretation.AgentInterpreters()  # the Works' carried Lua scripts
@@ -289,9 +291,9 @@ class WorkSyncer:
                 # resourceVersions seen since the last record write ride along (never a write of their own)
                 # (not for a manifest about to change: its last write is not of this digest)
                 known = {
-                    k: v
-                    for (name, k), v in self._written.items()
-                    if name == aw_name and (before.get(k) or {}).get("digest") == digests.get(k)
+                    k: version
+                    for k, (version, _) in (self._written.get(aw_name) or {}).items()
+                    if (before.get(k) or {}).get("digest") == digests.get(k)
                 }
                 ahead = aw.with_digests(ahead, {}, known)
                 applied = await self.records.write(applied, ahead, work_copy=copy)
@@ -383,6 +385,7 @@ class WorkSyncer:
                     age = self.remover.pending_for(aw_name)
                     handover_again = min(max(self.config.handover_retry, age / 2), 30.0)
                     requeue = min(requeue or handover_again, handover_again)
+            self._prune_written(aw_name, record)
         ordered = [results[o] for o in sorted(results)]
         if any(r.applied and r.availability is not None and not r.availability.available for r in ordered):
             requeue = min(requeue or self.config.not_available_requeue, self.config.not_available_requeue)
@@ -558,7 +561,7 @@ class WorkSyncer:
             prepared = (late, aw.digest_of(late, strategy=strategy.describe()))
         desired, digest = prepared
         key = aw.identifier_key(ident)
-        written_version = self._written.get((aw_name, key))
+        written_version = ((self._written.get(aw_name) or {}).get(key) or ("", ""))[0] or None
         namespace = ident.namespace or None
         if info.namespaced:
             namespace = str(desired["metadata"]["namespace"])
@@ -660,8 +663,7 @@ class WorkSyncer:
                     digest=digest,
                     resource_version=str(written.get("resourceVersion") or ""),
                 )
-                self._written[(aw_name, key)] = state.resource_version
-                self._written_digest[(aw_name, key)] = digest
+                self._written.setdefault(aw_name, {})[key] = (state.resource_version, digest)
                 _APPLIES.labels("TakingOverFromWork" if taking else action.reason).inc()
                 if taking:
                     _log.info(
@@ -690,7 +692,9 @@ class WorkSyncer:
             ), None
         if seen is not None:
             version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
-            seen[ident.ordinal] = (api_version, ident.kind, ident.name, namespace, version)
+            shared_ns = sys.intern(namespace) if namespace else None  # kinds, namespaces repeat: shared
+            kind = sys.intern(ident.kind)
+            seen[ident.ordinal] = (sys.intern(api_version), kind, ident.name, shared_ns, version)
         health = interp.availability(obj) if interp is not None else availability.evaluate(obj)
         reflection = interp.reflect(obj) if interp is not None else None
         rules = feedback.rules_for(
@@ -773,19 +777,17 @@ class WorkSyncer:
         write). A record someone else wrote since is left alone (the write's resourceVersion is
         checked). Returns the records written.
         """
-        by_name: dict[str, list[aw.RecordKey]] = {}
-        for name, key in self._written:
-            by_name.setdefault(name, []).append(key)
         flushed = 0
-        for name, keys in by_name.items():
+        for name, entries in list(self._written.items()):
             applied = self.records.kept(name)
             if applied is None:
                 continue
             record = aw.records(applied)
+            by_key = {aw.record_key(r): r for r in record}
             known = {
-                key: self._written[(name, key)]
-                for key in keys
-                if (aw.entry(record, key) or {}).get("digest") == self._written_digest.get((name, key))
+                key: version
+                for key, (version, digest) in entries.items()
+                if (by_key.get(key) or {}).get("digest") == digest
             }
             updated = aw.with_digests(record, {}, known)
             if updated == record:
@@ -795,8 +797,22 @@ class WorkSyncer:
             except ApiError as err:
                 _log.info("applied_work.flush_skipped", applied_work=name, error=str(err))
                 continue
+            self._prune_written(name, updated)
             flushed += 1
         return flushed
+
+    def _prune_written(self, name: str, record: Sequence[Mapping[str, Any]]) -> None:
+        """Forget the writes ``record`` (as the member holds it) carries: it answers for them now."""
+        entries = self._written.get(name)
+        if not entries:
+            return
+        by_key = {aw.record_key(r): r for r in record}
+        for key, (version, digest) in list(entries.items()):
+            rec = by_key.get(key)
+            if rec is not None and rec.get("resourceVersion") == version and rec.get("digest") == digest:
+                del entries[key]
+        if not entries:
+            del self._written[name]
 
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""
