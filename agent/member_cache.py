@@ -169,9 +169,21 @@ class MemberCache:
         newest = written if written is not None and _rv(written) > _rv(cached) else cached
         return str((newest.get("metadata") or {}).get("resourceVersion") or "")
 
-    async def list_names(self, api_version: str, kind: str, *, namespace: str | None) -> dict[str, Obj]:
-        """Every object of a kind in a namespace (no label filter), by name: one LIST for many misses."""
-        listed = await self.member_api.list(api_version, kind, namespace=namespace)
+    def synced(self, api_version: str, kind: str) -> bool:
+        informer = self._informers.get((api_version, kind))
+        return bool(informer is not None and informer.has_synced)
+
+    async def list_names(
+        self, api_version: str, kind: str, *, namespace: str | None, unlabelled: bool = False
+    ) -> dict[str, Obj]:
+        """The objects of a kind in a namespace, by name: one LIST for many misses.
+
+        ``unlabelled``: only those without this agent's work-namespace label — all a synced
+        informer cannot hold (it selects exactly that label); without it every object of the
+        namespace, the agent's own included (thousands, where one Work's misses are a hundred).
+        """
+        selector = f"{names.LABEL_WORK_NAMESPACE}!={self.work_namespace}" if unlabelled else None
+        listed = await self.member_api.list(api_version, kind, namespace=namespace, label_selector=selector)
         return {str((o.get("metadata") or {}).get("name")): o for o in listed.items}
 
     async def get(
@@ -198,6 +210,8 @@ class MemberCache:
                 return written
             self._written.pop(self._key(api_version, kind, name, namespace), None)
             return dict(cached)
+        if written is not None:  # written by this agent, not delivered yet
+            return dict(written)
         if listed is not None:
             return listed.get(name)
         try:

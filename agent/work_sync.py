@@ -521,7 +521,8 @@ class WorkSyncer:
             if count >= self.config.list_threshold:
                 try:
                     listed[(api_version, kind, namespace)] = await self.cache.list_names(
-                        api_version, kind, namespace=namespace or None
+                        api_version, kind, namespace=namespace or None,
+                        unlabelled=self.cache.synced(api_version, kind),
                     )
                 except ApiError as err:
                     _log.warning("member.prefetch_failed", kind=kind, namespace=namespace, error=str(err))
