@@ -93,6 +93,8 @@ class MemberCache:
         key = (api_version, kind)
         informer = self._informers.get(key)
         if informer is not None:
+            if not informer.has_synced:  # started by a concurrent pass: its first list is not in yet
+                await informer.wait_synced(self.sync_timeout)
             return informer
         async with self._lock:
             informer = self._informers.get(key)

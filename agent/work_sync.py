@@ -519,6 +519,8 @@ class WorkSyncer:
         listed: dict[tuple[str, str, str], dict[str, Any]] = {}
         for (api_version, kind, namespace), count in misses.items():
             if count >= self.config.list_threshold:
+                _log.debug("member.prefetch", kind=kind, namespace=namespace, misses=count,
+                           synced=self.cache.synced(api_version, kind))
                 try:
                     listed[(api_version, kind, namespace)] = await self.cache.list_names(
                         api_version, kind, namespace=namespace or None,
