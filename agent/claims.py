@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 from agent import report_diff
-from agent.manifests import decode_manifests
+from agent.manifests import decode_manifests, work_manifests
 from agent.ownership import RecordKey, normalized
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer
@@ -49,9 +49,8 @@ def manifest_keys(work: Obj) -> frozenset[RecordKey]:
     """The (normalized) objects a Work's manifests name (none for a preview Work: it only compares)."""
     if report_diff.carries_nothing(work):
         return frozenset()
-    manifests = ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []
     return frozenset(
-        normalized(m.identifier.object_key()) for m in decode_manifests(manifests) if m.ok
+        normalized(m.identifier.object_key()) for m in decode_manifests(work_manifests(work)) if m.ok
     )
 
 

@@ -21,6 +21,7 @@ from agent import identity, replica_owners
 from agent.claims import DeletionTap, WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
+from agent.manifests import packed_work
 from agent.member_cache import MemberCache
 from agent.membership import Membership
 from agent.sealing_keys import Keyring
@@ -115,8 +116,9 @@ def _identity_only(obj: Obj) -> Obj:
 
 def _slim_work(obj: Obj) -> Obj:
     """The Work as the agent caches it: no managedFields (never read; the hub's and the agent's
-    field sets over every manifest and status entry), strings shared."""
-    return compact(strip_managed_fields(obj))
+    field sets over every manifest and status entry), its manifests packed as JSON
+    (``agent.manifests.PackedManifests``: decoded by a full pass), strings shared."""
+    return compact(packed_work(strip_managed_fields(obj)))
 
 
 async def _until_reachable(step: Callable[[], Awaitable[None]], *, what: str) -> None:

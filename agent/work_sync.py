@@ -45,7 +45,13 @@ from agent import (
 from agent.claims import WorkClaims
 from agent.config import AgentConfig
 from agent.drift import FieldDiff
-from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
+from agent.manifests import (
+    DecodedManifest,
+    ManifestIdentifier,
+    decode_manifests,
+    unpacked_work,
+    with_resource,
+)
 from agent.member_apply import MemberApplier, prepare
 from agent.member_cache import MemberCache
 from agent.status import (
@@ -243,6 +249,7 @@ class WorkSyncer:
         self._converged.pop(work_key, None)
         self.full_passes += 1
         _PASSES.labels("full").inc()
+        work = unpacked_work(work)  # the informer keeps the manifests packed
         spec = work.get("spec") or {}
         strategy = Strategy.from_spec(spec.get("applyStrategy"))
         decoded = decode_manifests((spec.get("workload") or {}).get("manifests") or [])
