@@ -18,6 +18,7 @@ use the strategic-merge keys from ``kubesim.patching``; custom resources pass th
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -130,8 +131,12 @@ def _is_map(field: str, value: dict[str, JSON], schema: JSON, typed: bool) -> bo
 # ---------------------------------------------------------------------------- path elements
 
 
+# what json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds on each call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _canon(raw: JSON) -> str:
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(raw)
 
 
 def _differs(a: JSON, b: JSON) -> bool:
@@ -355,7 +360,9 @@ def fieldset_from_v1(tree: JSON, prefix: Path = ()) -> FieldSet:
     return result
 
 
+@functools.lru_cache(maxsize=16384)
 def _canon_element(element: str) -> str:
+    """An element of a fieldsV1 tree in canonical form (a pure function of the text: cached)."""
     if element[:2] in ("k:", "v:"):
         try:
             return element[:2] + _canon(json.loads(element[2:]))
