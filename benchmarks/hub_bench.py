@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,116 @@ async def run_worker(hub_kubeconfig: str, names_: list[str], workdir: Path) -> N
             await server.close()
 
 
+# ---------------------------------------------------------------- stand-in agents (a subprocess)
+
+
+def reported_status(work: dict[str, Any]) -> dict[str, Any]:
+    """What an agent that applied every manifest of ``work`` and saw it available reports."""
+    from shared.api import names
+    from shared.api.meta import now_rfc3339
+
+    now, generation = now_rfc3339(), (work.get("metadata") or {}).get("generation")
+
+    def cond(kind: str) -> dict[str, Any]:
+        return {"type": kind, "status": "True", "reason": kind, "lastTransitionTime": now,
+                "observedGeneration": generation}
+
+    manifests = []
+    listed = ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []
+    for ordinal, manifest in enumerate(listed):
+        group, _, version = str(manifest.get("apiVersion")).rpartition("/")
+        meta = manifest.get("metadata") or {}
+        manifests.append({
+            "identifier": {
+                "ordinal": ordinal, "group": group, "version": version, "kind": manifest.get("kind"),
+                "resource": str(manifest.get("kind")).lower() + "s", "namespace": meta.get("namespace"),
+                "name": meta.get("name"),
+            },
+            "conditions": [
+                {k: v for k, v in cond(c).items() if k != "observedGeneration"}
+                for c in (names.CONDITION_APPLIED, names.CONDITION_AVAILABLE)
+            ],
+        })
+    return {
+        "conditions": [cond(names.CONDITION_APPLIED), cond(names.CONDITION_AVAILABLE)],
+        "manifestConditions": manifests,
+    }
+
+
+async def run_reporter(hub_kubeconfig: str) -> None:
+    """Stand in for every member's agent: answer each new Work generation at once with Applied and
+    Available (one status write, what a real agent writes when its hold catches availability)."""
+    from shared.api import names
+    from shared.kube.client import KubeClient
+    from shared.kube.errors import ApiError
+
+    hub_api = await KubeClient.from_kubeconfig(hub_kubeconfig, name="stand-in-agents")
+
+    async def answer(work: dict[str, Any]) -> None:
+        meta = work.get("metadata") or {}
+        conds = (work.get("status") or {}).get("conditions") or []
+        applied = next((c for c in conds if c.get("type") == names.CONDITION_APPLIED), {})
+        if applied.get("observedGeneration") == meta.get("generation"):
+            return
+        with contextlib.suppress(ApiError):
+            await hub_api.patch_status(
+                names.WORK_API_VERSION, names.KIND_WORK, name=str(meta["name"]),
+                namespace=str(meta["namespace"]), patch={"status": reported_status(work)},
+            )
+
+    async def follow() -> None:
+        resource_version: str | None = None
+        while True:
+            try:
+                if resource_version is None:
+                    listed = await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK)
+                    resource_version = listed.resource_version
+                    for work in listed.items:
+                        await answer(work)
+                async for event in hub_api.watch(
+                    names.WORK_API_VERSION, names.KIND_WORK, resource_version=resource_version,
+                    timeout_seconds=60,
+                ):
+                    resource_version = event.resource_version or resource_version
+                    if event.type in ("ADDED", "MODIFIED"):
+                        await answer(event.object)
+            except ApiError:
+                resource_version = None
+
+    task = asyncio.create_task(follow())
+    print("ready", flush=True)
+    try:
+        await asyncio.to_thread(sys.stdin.read)
+    finally:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        await hub_api.close()
+
+
+async def register_members(hub_api: Any, members: list[str]) -> None:
+    """Members as the hub sees them without agents: a labelled namespace and a MemberCluster."""
+    from shared.api import names
+
+    for name in members:
+        namespace = f"{names.MEMBER_NAMESPACE_PREFIX}{name}"
+        await hub_api.create({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {names.LABEL_MEMBER: name}},
+        })
+        await hub_api.create({
+            "apiVersion": names.CLUSTER_API_VERSION, "kind": names.KIND_MEMBER_CLUSTER,
+            "metadata": {"name": name, "namespace": namespace}, "spec": {"syncMode": "Pull"},
+        })
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        await hub_api.create({  # the agent's heartbeat, held for the whole run: the member reports
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": names.HEARTBEAT_LEASE_NAME, "namespace": namespace},
+            "spec": {"holderIdentity": f"stand-in-{name}", "leaseDurationSeconds": 3600,
+                     "acquireTime": now, "renewTime": now},
+        })
+
+
 # ---------------------------------------------------------------- the measurement
 
 
@@ -184,7 +295,9 @@ async def spawn(*argv: str, stdin: bool = False, profile_as: str = "") -> asynci
     )
 
 
-async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict[str, float]:
+async def run_size(
+    size: int, samples: int, workers: int, workdir: Path, *, stand_in: bool = False
+) -> dict[str, float]:
     from hub.crds import ensure_crds
     from kubesim import SimServer
     from shared.api import names
@@ -198,7 +311,13 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
     try:
         await ensure_crds(hub_api)
         members = [f"m{index:03d}" for index in range(size)]
-        for shard in range(workers):
+        if stand_in:
+            await register_members(hub_api, members)
+            fleet.append(
+                await spawn(__file__, "--reporter", str(hub_sim.kubeconfig_path), stdin=True,
+                            profile_as="reporter")
+            )
+        for shard in range(0 if stand_in else workers):
             chunk = members[shard::workers]
             if chunk:
                 fleet.append(
@@ -395,7 +514,13 @@ async def main() -> None:
     )
     parser.add_argument("--profile", metavar="DIR", help="run the hub and the fleet under cProfile")
     parser.add_argument("--available-hold", type=float, help="the agents' AgentConfig.available_hold")
+    parser.add_argument(
+        "--stand-in", action="store_true",
+        help="hub side only: members registered without member API servers or agents, one "
+        "subprocess answering every Work at once (e.g. --sizes 1000)",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--reporter", help=argparse.SUPPRESS)
     args = parser.parse_args()
     global PROFILE_DIR, AVAILABLE_HOLD
     AVAILABLE_HOLD = args.available_hold
@@ -406,6 +531,9 @@ async def main() -> None:
     if args.worker:
         hub_kubeconfig, workdir, *member_names = args.worker
         await run_worker(hub_kubeconfig, member_names, Path(workdir))
+        return
+    if args.reporter:
+        await run_reporter(args.reporter)
         return
     if args.scale:
         templates, policies, members = (int(v) for v in args.scale.split(","))
@@ -425,7 +553,7 @@ async def main() -> None:
     )
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as workdir:
-            r = await run_size(size, args.samples, args.workers, Path(workdir))
+            r = await run_size(size, args.samples, args.workers, Path(workdir), stand_in=args.stand_in)
         print(
             f"{r['members']:>8} {r['first'] * 1000:>5.0f} ms {r['p50'] * 1000:>5.0f} ms "
             f"{r['p99'] * 1000:>5.0f} ms "
