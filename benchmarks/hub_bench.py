@@ -17,7 +17,8 @@ hub API server, timestamped, gives for each sample when the hub wrote the first 
 Work, when the agents' status writes arrived (first, median, last) and when the hub wrote the
 binding and template status; the medians over the samples are printed as offsets from the
 template patch. ``--profile DIR`` runs the hub and the fleet workers under cProfile (slower:
-not for the latency figures) and prints each one's top functions by own time.
+not for the latency figures), and the hub API server (this process) over the samples, and
+prints each one's top functions by own time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,7 @@ async def run_worker(hub_kubeconfig: str, names_: list[str], workdir: Path) -> N
                 config=AgentConfig(
                     cluster=name, member_namespace=f"member-{name}",
                     **({} if AVAILABLE_HOLD is None else {"available_hold": AVAILABLE_HOLD}),
+                    **({} if HEARTBEATS else QUIET_HEARTBEATS),
                 ),
             )
             await agent.start()
@@ -267,16 +270,43 @@ def phases_of(timeline: list[tuple[float, Any]], t0: float) -> dict[str, float]:
     return out
 
 
-async def observed(hub_api: Any, generation: int, *, within: float) -> float:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        live = await hub_api.get("apps/v1", "Deployment", name="web", namespace="bench")
-        if (live.get("status") or {}).get("observedGeneration") == generation:
-            return time.monotonic()
-        await asyncio.sleep(0.005)
-    raise TimeoutError(f"generation {generation} not observed on every member within {within}s")
+class TemplateStatus:
+    """When the hub API server (this process) committed each ``status.observedGeneration`` of the
+    template: a store subscription, so the measurement sends no request and polls nothing."""
+
+    def __init__(self, store: Any) -> None:
+        self.seen: dict[int, float] = {}
+        self.changed = asyncio.Event()
+        store.subscribe(self._on_event)
+
+    def _on_event(self, event: Any) -> None:
+        if event.rtype.key != ("apps", "deployments") or event.obj["metadata"].get("name") != "web":
+            return
+        generation = (event.obj.get("status") or {}).get("observedGeneration")
+        if isinstance(generation, int) and generation not in self.seen:
+            self.seen[generation] = time.monotonic()
+            self.changed.set()
+
+    async def observed(self, generation: int, *, within: float) -> float:
+        deadline = time.monotonic() + within
+        while generation not in self.seen:
+            self.changed.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"generation {generation} not observed on every member within {within}s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), remaining)
+        return self.seen[generation]
 
 
+HEARTBEATS = False  # --heartbeats: the agents' default heartbeat and member status periods
+# else the heartbeat Lease and member status far outside the samples (as request_counts.py does):
+# a run's CPU per change is then the change's own, not the change plus however many heartbeats
+# (100 agents renew 10 Leases a second) fall into a window that is longer on a loaded machine
+QUIET_HEARTBEATS: dict[str, Any] = {
+    "heartbeat_interval": 600.0, "lease_duration_seconds": 3600, "member_status_interval": 600.0,
+}
+UVLOOP = False  # --uvloop: every process of the benchmark on uvloop's event loop (if installed)
 PROFILE_DIR: Path | None = None
 AVAILABLE_HOLD: float | None = None  # the agents' AgentConfig.available_hold (None: its default)
 
@@ -285,6 +315,12 @@ async def spawn(*argv: str, stdin: bool = False, profile_as: str = "") -> asynci
     wrap: list[str] = []
     if PROFILE_DIR is not None and profile_as:
         wrap = ["-m", "cProfile", "-o", str(PROFILE_DIR / f"{profile_as}.prof")]
+    if UVLOOP:
+        if argv[:2] == ("-m", "waybill"):  # the hub: the CLI's asyncio.run on uvloop's loop
+            argv = ("-c", "import sys, uvloop; uvloop.install(); from waybill.cli import main; "
+                    "sys.exit(main(sys.argv[1:]))", *argv[2:])
+        else:
+            argv = (*argv, "--uvloop")
     return await asyncio.create_subprocess_exec(
         sys.executable,
         *wrap,
@@ -297,7 +333,7 @@ async def spawn(*argv: str, stdin: bool = False, profile_as: str = "") -> asynci
 
 async def run_size(
     size: int, samples: int, workers: int, workdir: Path, *, stand_in: bool = False
-) -> dict[str, float]:
+) -> dict[str, Any]:
     from hub.crds import ensure_crds
     from kubesim import SimServer
     from shared.api import names
@@ -305,6 +341,7 @@ async def run_size(
 
     hub_sim = SimServer("hub", kubeconfig_dir=workdir)
     await hub_sim.start()
+    template_status = TemplateStatus(hub_sim.store)
     hub_api = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path, name="bench")
     fleet: list[asyncio.subprocess.Process] = []
     hub_process: asyncio.subprocess.Process | None = None
@@ -324,6 +361,7 @@ async def run_size(
                     await spawn(
                         __file__,
                         *(["--available-hold", str(AVAILABLE_HOLD)] if AVAILABLE_HOLD is not None else []),
+                        *(["--heartbeats"] if HEARTBEATS else []),
                         "--worker", str(hub_sim.kubeconfig_path), str(workdir), *chunk, stdin=True,
                         profile_as=f"fleet{shard}",
                     )
@@ -357,16 +395,26 @@ async def run_size(
         )
         started = time.monotonic()
         created = await hub_api.create(template("nginx:0"))
-        first = await observed(hub_api, int(created["metadata"]["generation"]), within=300) - started
+        first = await template_status.observed(int(created["metadata"]["generation"]), within=300) - started
         pids = {"hub": [hub_process.pid], "api": [os.getpid()], "fleet": [p.pid for p in fleet]}
         before = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
         timeline: list[tuple[float, Any]] = []
         hub_sim.audit.record = lambda entry: timeline.append((time.monotonic(), entry))  # type: ignore[method-assign]
         hub_sim.audit.enable()
+        api_profile = None
+        if PROFILE_DIR is not None:  # the hub API server (kubesim, this process) over the samples
+            import cProfile
+
+            api_profile = cProfile.Profile(time.process_time)
+            api_profile.enable()
         phases: list[dict[str, float]] = []
         wall = time.monotonic()
         latencies = []
+        requests: Counter[str] = Counter()  # what the hub API server served during the samples
         for sample in range(1, samples + 1):
+            requests.update(
+                f"{e.verb} {e.resource}{'/' + e.subresource if e.subresource else ''}" for _, e in timeline
+            )
             timeline.clear()
             t0 = time.monotonic()
             containers = [{"name": "web", "image": f"nginx:{sample}"}]
@@ -378,9 +426,16 @@ async def run_size(
                 patch={"spec": {"template": {"spec": {"containers": containers}}}},
                 patch_type="strategic",
             )
-            latencies.append(await observed(hub_api, int(patched["metadata"]["generation"]), within=120) - t0)
+            generation = int(patched["metadata"]["generation"])
+            latencies.append(await template_status.observed(generation, within=120) - t0)
             phases.append(phases_of(timeline, t0))
+        requests.update(
+            f"{e.verb} {e.resource}{'/' + e.subresource if e.subresource else ''}" for _, e in timeline
+        )
         wall = time.monotonic() - wall
+        if api_profile is not None and PROFILE_DIR is not None:
+            api_profile.disable()
+            api_profile.dump_stats(str(PROFILE_DIR / f"api-{size}.prof"))
         hub_sim.audit.disable()
         used = {k: sum(cpu_seconds(p) for p in v) - before[k] for k, v in pids.items()}
         shares = {k: v / wall for k, v in used.items()}
@@ -394,6 +449,7 @@ async def run_size(
             **{f"cpu_{k}": v for k, v in shares.items()},
             **{f"per_change_{k}": v / samples for k, v in used.items()},
             "load": os.getloadavg()[0],
+            "requests": {k: v / samples for k, v in requests.most_common() if v / samples >= 0.5},
             **{f"at_{k}": statistics.median(p.get(k, float("nan")) for p in phases) for k in PHASES},
         }
     finally:
@@ -519,11 +575,21 @@ async def main() -> None:
         help="hub side only: members registered without member API servers or agents, one "
         "subprocess answering every Work at once (e.g. --sizes 1000)",
     )
+    parser.add_argument(
+        "--uvloop", action="store_true",
+        help="the hub, the fleet workers and this process on uvloop (not a dependency: pip install uvloop)",
+    )
+    parser.add_argument(
+        "--heartbeats", action="store_true",
+        help="agents renew their Lease (10 s) and member status (60 s) at the defaults during the samples",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--reporter", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global PROFILE_DIR, AVAILABLE_HOLD
+    global PROFILE_DIR, AVAILABLE_HOLD, UVLOOP, HEARTBEATS
     AVAILABLE_HOLD = args.available_hold
+    HEARTBEATS = args.heartbeats
+    UVLOOP = args.uvloop
     if args.profile:
         PROFILE_DIR = Path(args.profile)
         await asyncio.to_thread(PROFILE_DIR.mkdir, parents=True, exist_ok=True)
@@ -567,6 +633,11 @@ async def main() -> None:
             flush=True,
         )
         print(
+            "  hub API requests per change (watch events not counted): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in r["requests"].items()),
+            flush=True,
+        )
+        print(
             "  timeline (median ms after the template patch): "
             + ", ".join(f"{k} {r['at_' + k] * 1000:.0f}" for k in PHASES),
             flush=True,
@@ -590,4 +661,8 @@ def print_profiles(directory: Path, top: int = 25) -> None:
 
 
 if __name__ == "__main__":
+    if "--uvloop" in sys.argv:
+        import uvloop
+
+        uvloop.install()
     asyncio.run(main())
