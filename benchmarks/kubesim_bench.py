@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
+import io
 import json
 import statistics
 import tempfile
@@ -341,7 +343,7 @@ def change_write_cpu(members: int, runs: int) -> dict[str, list[float]]:
 
     configure(level="error")
     for _ in range(runs):
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):  # joins
             asyncio.run(request_counts.measure(members=members, settle=1.0, workdir=Path(tmp)))
     return spent
 

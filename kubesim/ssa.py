@@ -703,11 +703,12 @@ def apply(
 
     conflicts: list[tuple[str, str]] = []
     conflict_paths: dict[int, FieldSet] = {}
+    applied_at, live_at = _Resolver(applied), _Resolver(live_obj)
     for index, entry in enumerate(others):
         owned = fieldset_from_v1(entry.get("fieldsV1")) & applied_set
         for path in sorted(owned):
-            new_value = _value_at(applied, path)
-            old_value = _value_at(live_obj, path)
+            new_value = applied_at(path)
+            old_value = live_at(path)
             if (
                 _is_leafish(new_value)
                 and old_value is not _MISSING

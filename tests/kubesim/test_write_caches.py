@@ -221,6 +221,27 @@ def test_record_update_with_a_schema_matches_the_full_walk() -> None:
         _both(new, old, schema=MAP_SCHEMA)
 
 
+def test_the_path_resolver_finds_what_value_at_finds() -> None:
+    """``ssa._Resolver`` (record_update, apply's conflict check) against ``ssa._value_at``."""
+    objects = [
+        _deployment("nginx:1"),
+        _deployment("x", containers=[{"name": "web", "image": "a"}, {"name": "web", "image": "b"}]),
+        _deployment("x", containers=[{"name": "web", "ports": [{"containerPort": 1}, {"containerPort": True}]}]),  # noqa: E501
+        _deployment("x", containers=[{"name": "web", "ports": [{"containerPort": 1.0, "protocol": "UDP"}]}]),
+        _deployment("x", containers=[{"name": "a", "env": [{"name": "E", "value": "1"}, "odd"]}, "odd"]),
+    ]
+    paths = set().union(*(ssa.fields_of(o) for o in objects))
+    assert len(paths) > 20
+    for obj in objects:
+        resolve = ssa._Resolver(obj)
+        for path in sorted(paths):
+            got, want = resolve(path), ssa._value_at(obj, path)
+            # the same object, or for a set element (``v:``) the same freshly decoded value
+            missing = ssa._MISSING
+            decoded = missing not in (got, want) and not isinstance(want, dict)
+            assert got is want or (decoded and ssa._canon(got) == ssa._canon(want)), path
+
+
 @pytest.mark.parametrize("name", ["ssa", "crud", "crds", "workloads", "containers"])
 async def test_record_update_matches_the_full_walk_on_the_corpus(
     name: str, sim_factory: SimFactory, monkeypatch: pytest.MonkeyPatch
