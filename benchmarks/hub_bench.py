@@ -11,6 +11,19 @@ the hub shows that generation as observed by every member in the template's own
 the hub, the hub API server and the fleet during the samples.
 
     python benchmarks/hub_bench.py [--sizes 10,100] [--samples 20] [--workers 2] [--profile DIR]
+        [--available-hold S] [--heartbeats] [--uvloop] [--stand-in]
+
+The fleet: each member simulates its workload controllers with no delay (a Deployment is
+available at the controller's next write; one node), its agent runs with the defaults except
+that the heartbeat Lease and member status are renewed far outside the samples (``--heartbeats``
+keeps the defaults: 100 agents then renew 10 Leases a second, which a longer window counts more
+of); two fleet processes (more do not help on two cores). The latency ends when the hub API
+server (this process) commits the template's ``status.observedGeneration``, seen by a store
+subscription: the measurement itself sends no request. ``--stand-in`` is the hub side only, for
+sizes the full fleet does not fit (1,000): members registered as a labelled namespace, a
+MemberCluster and a heartbeat Lease held for the run, and one subprocess answering every new
+Work generation at once with Applied and Available. ``--uvloop`` runs the benchmark's processes
+on uvloop if it is installed (it is not a dependency).
 
 It also prints where the time of a change goes (``timeline``): kubesim's request audit on the
 hub API server, timestamped, gives for each sample when the hub wrote the first and the last
