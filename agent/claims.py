@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 from agent import report_diff
-from agent.manifests import decode_manifests
+from agent.manifests import decode_manifests, work_manifests
 from agent.ownership import RecordKey, normalized
 from shared.kube.client import KubeClient
 from shared.kube.informer import Informer
@@ -49,10 +49,20 @@ def manifest_keys(work: Obj) -> frozenset[RecordKey]:
     """The (normalized) objects a Work's manifests name (none for a preview Work: it only compares)."""
     if report_diff.carries_nothing(work):
         return frozenset()
-    manifests = ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []
     return frozenset(
-        normalized(m.identifier.object_key()) for m in decode_manifests(manifests) if m.ok
+        normalized(m.identifier.object_key()) for m in decode_manifests(work_manifests(work)) if m.ok
     )
+
+
+def _spec_version(work: Obj) -> tuple[Any, ...]:
+    """What the manifests a Work carries depend on: its spec (the generation; the resourceVersion
+    where a Work has none) and whether it is a preview. The agent's own status writes change
+    the resourceVersion only: the Work is not decoded again for them."""
+    meta = work.get("metadata") or {}
+    generation = meta.get("generation")
+    if not isinstance(generation, int):
+        return ("rv", meta.get("resourceVersion"))
+    return (meta.get("uid"), generation, report_diff.carries_nothing(work))
 
 
 class WorkClaims:
@@ -60,7 +70,7 @@ class WorkClaims:
 
     def __init__(self, works: Informer | None = None) -> None:
         self._works = works
-        self._per_work: dict[str, tuple[str, frozenset[RecordKey]]] = {}
+        self._per_work: dict[str, tuple[tuple[Any, ...], frozenset[RecordKey]]] = {}
         self._index: dict[RecordKey, set[str]] = {}
         self._dirty = True
         self._deleted: set[str] = set()
@@ -98,14 +108,14 @@ class WorkClaims:
     # ---- queries ----------------------------------------------------------------------------
 
     def _rebuild(self) -> None:
-        per_work: dict[str, tuple[str, frozenset[RecordKey]]] = {}
+        per_work: dict[str, tuple[tuple[Any, ...], frozenset[RecordKey]]] = {}
         index: dict[RecordKey, set[str]] = {}
         for work in self.works.list():
             key = object_key(work)
-            rv = str((work.get("metadata") or {}).get("resourceVersion") or "")
+            version = _spec_version(work)
             known = self._per_work.get(key)
-            keys = known[1] if known is not None and known[0] == rv else manifest_keys(work)
-            per_work[key] = (rv, keys)
+            keys = known[1] if known is not None and known[0] == version else manifest_keys(work)
+            per_work[key] = (version, keys)
             for k in keys:
                 index.setdefault(k, set()).add(key)
         self._per_work, self._index, self._dirty = per_work, index, False

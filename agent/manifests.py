@@ -177,3 +177,41 @@ def with_resource(identifier: ManifestIdentifier, resource: str, namespaced: boo
         namespace=identifier.namespace if namespaced else "",
         name=identifier.name,
     )
+
+
+# ---- a Work's manifests as the agent caches them ----------------------------------------------
+
+
+class PackedManifests(bytes):
+    """A Work's ``spec.workload.manifests`` as compact JSON, as the agent's Work informer caches
+    them: a full pass (rare: see ``WorkSyncer._unchanged``) decodes them again; as Python objects
+    they took several times the memory."""
+
+
+def packed_work(work: Mapping[str, Any]) -> dict[str, Any]:
+    """``work`` with its manifests packed (an informer transform; other fields unchanged)."""
+    spec = work.get("spec")
+    workload = spec.get("workload") if isinstance(spec, Mapping) else None
+    manifests = workload.get("manifests") if isinstance(workload, Mapping) else None
+    if not isinstance(spec, Mapping) or not isinstance(workload, Mapping) or not isinstance(manifests, list):
+        return dict(work)
+    packed = PackedManifests(json.dumps(manifests, separators=(",", ":")).encode())
+    return {**work, "spec": {**spec, "workload": {**workload, "manifests": packed}}}
+
+
+def work_manifests(work: Mapping[str, Any]) -> list[Any]:
+    """The Work's manifests, packed or not."""
+    manifests = ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []
+    if isinstance(manifests, PackedManifests):
+        decoded = json.loads(manifests)
+        return decoded if isinstance(decoded, list) else []
+    return list(manifests) if isinstance(manifests, list) else []
+
+
+def unpacked_work(work: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``work`` as the hub wrote it (its manifests decoded if packed)."""
+    spec = work.get("spec") or {}
+    workload = spec.get("workload") or {}
+    if not isinstance(workload.get("manifests"), PackedManifests):
+        return work
+    return {**work, "spec": {**spec, "workload": {**workload, "manifests": work_manifests(work)}}}

@@ -88,8 +88,9 @@ class MemberApplier:
     def __init__(self, member_api: KubeClient, *, field_manager: str) -> None:
         self.member_api = member_api
         self.field_manager = field_manager
-        # namespace -> the namespace when a Work of this agent created it, None when someone else did
-        self._namespaces: dict[str, dict[str, Any] | None] = {}
+        # namespace -> the live namespace as last read, created or relabelled (which Work created
+        # it is its annotation: one cache for every Work, so no Work's answer is another's)
+        self._namespaces: dict[str, dict[str, Any]] = {}
 
     async def get_live(
         self, api_version: str, kind: str, *, name: str, namespace: str | None
@@ -154,12 +155,22 @@ class MemberApplier:
         when this Work created it (now, or on an earlier pass: the annotation says so), None when it
         belongs to someone else (left as it is).
         """
-        if namespace in self._namespaces:
-            ours = self._namespaces[namespace]
-            if ours is not None and template is not None and not _carries(ours, template):
-                ours = await self._relabel(ours, template)
-                self._namespaces[namespace] = ours
-            return ours
+        live = self._namespaces.get(namespace)
+        if live is None:
+            live = await self._read_or_create(namespace, work_key=work_key, template=template)
+            if live is None:
+                return None
+            self._namespaces[namespace] = live
+        annotations = (live.get("metadata") or {}).get("annotations") or {}
+        ours = live if annotations.get(names.ANNOTATION_CREATED_NAMESPACE) == work_key else None
+        if ours is not None and template is not None and not _carries(ours, template):
+            ours = await self._relabel(ours, template)
+            self._namespaces[namespace] = ours
+        return ours
+
+    async def _read_or_create(
+        self, namespace: str, *, work_key: str, template: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
         live = await self.get_live("v1", "Namespace", name=namespace, namespace=None)
         if live is None:
             wanted = (template or {}).get("metadata") or {}
@@ -185,12 +196,7 @@ class MemberApplier:
                 _log.info("member.namespace.created", namespace=namespace, work=work_key)
             except AlreadyExists:
                 live = await self.get_live("v1", "Namespace", name=namespace, namespace=None)
-        annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
-        ours = live if annotations.get(names.ANNOTATION_CREATED_NAMESPACE) == work_key else None
-        if ours is not None and template is not None and not _carries(ours, template):
-            ours = await self._relabel(ours, template)
-        self._namespaces[namespace] = ours
-        return ours
+        return live
 
     async def _relabel(self, live: dict[str, Any], template: Mapping[str, Any]) -> dict[str, Any]:
         """Bring the labels and annotations of a namespace this agent created to the hub's."""
@@ -209,8 +215,10 @@ class MemberApplier:
         return updated
 
     def created_namespace(self, namespace: str) -> dict[str, Any] | None:
-        """The namespace, if this agent saw that a Work of its created it (see ``ensure_namespace``)."""
-        return self._namespaces.get(namespace)
+        """The namespace as last seen, if a Work of this agent created it (see ``ensure_namespace``)."""
+        live = self._namespaces.get(namespace)
+        annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+        return live if names.ANNOTATION_CREATED_NAMESPACE in annotations else None
 
     def forget_namespace(self, namespace: str) -> None:
         self._namespaces.pop(namespace, None)

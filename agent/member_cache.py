@@ -17,7 +17,7 @@ from typing import Any
 from shared.api import names
 from shared.kube.client import KubeClient
 from shared.kube.errors import NotFound
-from shared.kube.informer import Informer
+from shared.kube.informer import Informer, compact
 from shared.kube.types import Obj
 from shared.ops.logging import get_logger
 
@@ -52,11 +52,16 @@ def without_own_managed_fields(field_manager: str) -> Callable[[Obj], Obj]:
 
     def transform(obj: Obj) -> Obj:
         meta = obj.get("metadata")
-        if not isinstance(meta, dict) or not meta.get("managedFields"):
+        if not isinstance(meta, dict) or "managedFields" not in meta:
             return obj
-        entries = meta["managedFields"]
+        entries = meta["managedFields"] or []
         kept = [e for e in entries if not (isinstance(e, dict) and e.get("manager") == field_manager)]
-        return {**obj, "metadata": {**meta, "managedFields": kept}} if len(kept) != len(entries) else obj
+        if len(kept) == len(entries) and kept:
+            return obj
+        slim = {k: v for k, v in meta.items() if k != "managedFields"}
+        if kept:
+            slim["managedFields"] = kept
+        return {**obj, "metadata": slim}
 
     return transform
 
@@ -74,7 +79,8 @@ class MemberCache:
         field_manager: str = names.FIELD_MANAGER_AGENT,
     ) -> None:
         self.member_api = member_api
-        self._transform = without_own_managed_fields(field_manager)
+        own = without_own_managed_fields(field_manager)
+        self._transform: Callable[[Obj], Obj] = lambda obj: compact(own(obj))
         self.work_namespace = work_namespace
         self.on_change = on_change
         self.sync_timeout = sync_timeout
@@ -87,6 +93,8 @@ class MemberCache:
         key = (api_version, kind)
         informer = self._informers.get(key)
         if informer is not None:
+            if not informer.has_synced:  # started by a concurrent pass: its first list is not in yet
+                await informer.wait_synced(self.sync_timeout)
             return informer
         async with self._lock:
             informer = self._informers.get(key)
@@ -100,11 +108,24 @@ class MemberCache:
                     transform=self._transform,
                 )
                 informer.add_handler(self._changed, map_keys=self._map)
+                informer.add_update_handler(self._delivered(api_version, kind))
                 informer.start()
                 self._informers[key] = informer
                 _log.info("member.watch.started", api_version=api_version, kind=kind)
         await informer.wait_synced(self.sync_timeout)
         return informer
+
+    def _delivered(self, api_version: str, kind: str) -> Callable[[str, Obj | None, Obj | None], None]:
+        """An update handler dropping a remembered own write once the informer has it (or newer)."""
+        group = api_version.split("/")[0] if "/" in api_version else ""
+
+        def delivered(key: str, _old: Obj | None, new: Obj | None) -> None:
+            written_key = (group, kind, key if "/" in key else f"/{key}")
+            written = self._written.get(written_key)
+            if written is not None and (new is None or _rv(new) >= _rv(written)):
+                del self._written[written_key]
+
+        return delivered
 
     def _map(self, obj: Obj) -> Iterable[str]:
         return work_keys_of(obj, work_namespace=self.work_namespace)
@@ -119,9 +140,14 @@ class MemberCache:
     def remember(self, obj: Obj) -> None:
         """Note an object the agent just wrote (newer than the cache until its event arrives)."""
         meta = obj.get("metadata") or {}
-        key = self._key(
-            str(obj.get("apiVersion")), str(obj.get("kind")), str(meta.get("name")), meta.get("namespace")
-        )
+        api_version, kind = str(obj.get("apiVersion")), str(obj.get("kind"))
+        name, namespace = str(meta.get("name")), meta.get("namespace")
+        informer = self._informers.get((api_version, kind))
+        cached = informer.get(f"{namespace}/{name}" if namespace else name) if informer is not None else None
+        key = self._key(api_version, kind, name, namespace)
+        if cached is not None and _rv(cached) >= _rv(obj):
+            self._written.pop(key, None)  # the informer delivered this write already
+            return
         self._written[key] = self._transform(obj)
 
     def forget(self, api_version: str, kind: str, *, name: str, namespace: str | None) -> None:
@@ -133,9 +159,33 @@ class MemberCache:
         key = f"{namespace}/{name}" if namespace else name
         return bool(informer is not None and informer.has_synced and informer.get(key) is not None)
 
-    async def list_names(self, api_version: str, kind: str, *, namespace: str | None) -> dict[str, Obj]:
-        """Every object of a kind in a namespace (no label filter), by name: one LIST for many misses."""
-        listed = await self.member_api.list(api_version, kind, namespace=namespace)
+    def cached_version(self, api_version: str, kind: str, *, name: str, namespace: str | None) -> str | None:
+        """The resourceVersion of the freshest known copy (informer or own write), None if not cached."""
+        informer = self._informers.get((api_version, kind))
+        if informer is None or not informer.has_synced:
+            return None
+        cached = informer.get(f"{namespace}/{name}" if namespace else name)
+        if cached is None:
+            return None
+        written = self._written.get(self._key(api_version, kind, name, namespace))
+        newest = written if written is not None and _rv(written) > _rv(cached) else cached
+        return str((newest.get("metadata") or {}).get("resourceVersion") or "")
+
+    def synced(self, api_version: str, kind: str) -> bool:
+        informer = self._informers.get((api_version, kind))
+        return bool(informer is not None and informer.has_synced)
+
+    async def list_names(
+        self, api_version: str, kind: str, *, namespace: str | None, unlabelled: bool = False
+    ) -> dict[str, Obj]:
+        """The objects of a kind in a namespace, by name: one LIST for many misses.
+
+        ``unlabelled``: only those without this agent's work-namespace label — all a synced
+        informer cannot hold (it selects exactly that label); without it every object of the
+        namespace, the agent's own included (thousands, where one Work's misses are a hundred).
+        """
+        selector = f"{names.LABEL_WORK_NAMESPACE}!={self.work_namespace}" if unlabelled else None
+        listed = await self.member_api.list(api_version, kind, namespace=namespace, label_selector=selector)
         return {str((o.get("metadata") or {}).get("name")): o for o in listed.items}
 
     async def get(
@@ -162,6 +212,8 @@ class MemberCache:
                 return written
             self._written.pop(self._key(api_version, kind, name, namespace), None)
             return dict(cached)
+        if written is not None:  # written by this agent, not delivered yet
+            return dict(written)
         if listed is not None:
             return listed.get(name)
         try:

@@ -227,9 +227,11 @@ class HorizontalPodAutoscalers:
     def __init__(self, member_api: KubeClient, *, on_change: Callable[[], None]) -> None:
         self.informer = Informer(member_api, HPA_API_VERSION, HPA_KIND, name="member:HorizontalPodAutoscaler")
         self.informer.add_indexer(INDEX_TARGET, hpa_target)
+        self.targets_version = 0  # bumped when an HPA appears, goes, or changes its target
 
         def changed(_key: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
             if old is None or new is None or hpa_target(old) != hpa_target(new):
+                self.targets_version += 1
                 on_change()
 
         self.informer.add_update_handler(changed)

@@ -21,6 +21,7 @@ from agent import identity, replica_owners
 from agent.claims import DeletionTap, WorkClaims
 from agent.config import AgentConfig
 from agent.events import EventRecorder
+from agent.manifests import packed_work
 from agent.member_cache import MemberCache
 from agent.membership import Membership
 from agent.sealing_keys import Keyring
@@ -32,7 +33,7 @@ from shared.api.crdgen import crd_for
 from shared.api.work import AppliedWork
 from shared.kube.client import KubeClient
 from shared.kube.errors import AlreadyExists, ApiError, Forbidden, NotFound
-from shared.kube.informer import Informer
+from shared.kube.informer import Informer, compact, strip_managed_fields
 from shared.kube.types import Obj
 from shared.ops.logging import get_logger
 from shared.runtime.controller import Controller
@@ -110,7 +111,14 @@ async def ensure_applied_work_crd(member_api: KubeClient, *, within: float = 15.
 
 
 def _identity_only(obj: Obj) -> Obj:
-    return {k: v for k, v in obj.items() if k != "status"}
+    return compact({k: v for k, v in obj.items() if k != "status"})
+
+
+def _slim_work(obj: Obj) -> Obj:
+    """The Work as the agent caches it: no managedFields (never read; the hub's and the agent's
+    field sets over every manifest and status entry), its manifests packed as JSON
+    (``agent.manifests.PackedManifests``: decoded by a full pass), strings shared."""
+    return compact(packed_work(strip_managed_fields(obj)))
 
 
 async def _until_reachable(step: Callable[[], Awaitable[None]], *, what: str) -> None:
@@ -166,7 +174,8 @@ class Agent:
         self.claims = WorkClaims()
         tap = DeletionTap(self.hub_api, on_deleted=self.claims.deleted)
         self.works = Informer(
-            tap, names.WORK_API_VERSION, names.KIND_WORK, namespace=self.namespace, name="hub:Work"
+            tap, names.WORK_API_VERSION, names.KIND_WORK, namespace=self.namespace, name="hub:Work",
+            transform=_slim_work,
         )
         self.claims.attach(self.works)
         controller_ref: list[Controller] = []

@@ -130,8 +130,12 @@ class WorkController:
         hub_error: ApiError | None = None
         hold = self._hold_for(key, work, outcome.status)
         try:
-            if hold is None:
-                await self._write_status(work, outcome.status)
+            if outcome.unchanged:  # the status is the Work's own: nothing to compare
+                _STATUS_WRITES.labels("unchanged").inc()
+            elif hold is None:
+                after = await self._write_status(work, outcome.status)
+                if after is not None:
+                    self.syncer.settle(key, after)
         except ApiError as err:
             hub_error = err
         for failure in outcome.failures[:3]:
@@ -266,10 +270,12 @@ class WorkController:
         with contextlib.suppress(ApiError):  # the holder retries; the member side is done either way
             await self._write_status(work, status)
 
-    async def _write_status(self, work: Mapping[str, Any], status: dict[str, Any]) -> None:
+    async def _write_status(self, work: Mapping[str, Any], status: dict[str, Any]) -> dict[str, Any] | None:
+        """Write ``status`` when it changes the Work's; the Work's status afterwards (None: gone)."""
         if not status_changed(work.get("status"), status):
             _STATUS_WRITES.labels("unchanged").inc()
-            return
+            existing: dict[str, Any] = work.get("status") or {}
+            return existing
         meta = work.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
         body = dict(status)
@@ -285,9 +291,11 @@ class WorkController:
                 patch_type="merge",
             )
         except NotFound:
-            return
+            return None
         version = _revision(written)
+        after = dict(written.get("status") or status)
         if version is not None:
-            self._reported[key] = (dict(written.get("status") or status), version)
+            self._reported[key] = (after, version)
         self._holding.pop(key, None)
         _STATUS_WRITES.labels("written").inc()
+        return after

@@ -73,6 +73,17 @@ class AppliedWorks:
         return obj
 
     def _kept(self, name: str) -> dict[str, Any] | None:
+        if self.current_version(name) is None:
+            return None  # not kept, gone, not delivered yet, or written by someone else since
+        return self.kept(name)
+
+    def kept_version(self, name: str) -> str | None:
+        """The resourceVersion of the object as this agent last read or wrote it."""
+        known = self._known.get(name)
+        return None if known is None else str((known[0].get("metadata") or {}).get("resourceVersion") or "")
+
+    def current_version(self, name: str) -> str | None:
+        """``kept_version`` while the informer shows nobody wrote the object since, else None."""
         known = self._known.get(name)
         informer = self._informer
         if known is None or informer is None or not informer.has_synced:
@@ -80,8 +91,8 @@ class AppliedWorks:
         seen = _revision(informer.get(name))
         mine = _revision(known[0])
         if seen is None or mine is None or seen > mine:
-            return None  # gone, not delivered yet, or written by someone else since
-        return self.kept(name)
+            return None
+        return str(known[0]["metadata"]["resourceVersion"])
 
     def kept(self, name: str) -> dict[str, Any] | None:
         """The object as this agent last read or wrote it (not checked against the informer)."""

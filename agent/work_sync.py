@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,13 @@ from agent import (
 from agent.claims import WorkClaims
 from agent.config import AgentConfig
 from agent.drift import FieldDiff
-from agent.manifests import DecodedManifest, ManifestIdentifier, decode_manifests, with_resource
+from agent.manifests import (
+    DecodedManifest,
+    ManifestIdentifier,
+    decode_manifests,
+    unpacked_work,
+    with_resource,
+)
 from agent.member_apply import MemberApplier, prepare
 from agent.member_cache import MemberCache
 from agent.status import (
@@ -78,6 +85,12 @@ _log = get_logger("agent.work_sync")
 _APPLIES = counter(
     "agent_manifest_writes_total", "Manifest writes on the member by reason", labels=("reason",)
 )
+_PASSES = counter(
+    "agent_work_passes_total",
+    "Work passes by kind: full (decoded, compared), or unchanged (nothing it read changed since "
+    "the last converged pass: no decoding, no digests)",
+    labels=("kind",),
+)
 _DRIFTS = counter(
     "agent_drifts_total",
     "Drifts seen on the member (an applied object edited there), corrected or only reported",
@@ -103,6 +116,29 @@ class SyncOutcome:
     status: dict[str, Any]
     requeue_after: float | None
     failures: list[ManifestResult]
+    unchanged: bool = False  # nothing the last converged pass read has changed: ``status`` is the Work's
+
+
+@dataclass
+class _Converged:
+    """What a converged pass of one Work read, to tell the next pass nothing changed.
+
+    Converged: every manifest applied (or its drift kept, IfNotDrifted), nothing to retry, to
+    wait for or to hand over. The next pass of the same Work generation, labels, annotations
+    and status, over the same record resourceVersion and the same resourceVersion of every
+    member object, would decide the same; it returns at once (``WorkSyncer._unchanged``).
+    """
+
+    uid: Any
+    generation: Any
+    labels: Any
+    annotations: Any
+    applied_work: str
+    record_version: str
+    objects: tuple[tuple[str, str, str, str | None, str], ...]  # apiVersion, kind, name, namespace, rv
+    hpa_targets: int
+    keys: frozenset[str]
+    status: dict[str, Any] | None = None  # the Work's status after the pass (``WorkSyncer.settle``)
 
 
 def _work_meta(work: Mapping[str, Any]) -> tuple[str, str, int | None]:
@@ -165,14 +201,17 @@ class WorkSyncer:
         self.cache = cache
         self.claims = claims
         # (AppliedWork name, record key) -> the resourceVersion this process's last write left
-        self._written: dict[tuple[str, aw.RecordKey], str] = {}
+        # AppliedWork name -> record key -> (resourceVersion, digest) this process's last write of
+        # the object left, until a record write carries it (``_prune_written``)
+        self._written: dict[str, dict[aw.RecordKey, tuple[str, str]]] = {}
         self.drift_memory = drift_record.DriftMemory()
         for result in ("corrected", "reported"):  # exported from the start, at 0
             _DRIFTS.labels(config.cluster, result)
-        self._written_digest: dict[tuple[str, aw.RecordKey], str] = {}  # ... and the digest it wrote
         self.applier = MemberApplier(member_api, field_manager=config.field_manager)
         self.records = AppliedWorks(member_api, field_manager=config.field_manager)
         self.interpreters = interpretation.AgentInterpreters()  # the Works' carried Lua scripts
+        self._converged: dict[str, _Converged] = {}  # work key -> its last converged pass
+        self.full_passes = 0  # passes that decoded the Work (an unchanged pass does not)
         self.remover = WorkRemover(
             records=self.records,
             applier=self.applier,
@@ -201,6 +240,16 @@ class WorkSyncer:
         take nothing over (what other Works carry is unknown).
         """
         work_ns, work_name, generation = _work_meta(work)
+        work_key = f"{work_ns}/{work_name}"
+        if not from_copy:
+            unchanged = self._unchanged(work_key, work)
+            if unchanged is not None:
+                _PASSES.labels("unchanged").inc()
+                return unchanged
+        self._converged.pop(work_key, None)
+        self.full_passes += 1
+        _PASSES.labels("full").inc()
+        work = unpacked_work(work)  # the informer keeps the manifests packed
         spec = work.get("spec") or {}
         strategy = Strategy.from_spec(spec.get("applyStrategy"))
         decoded = decode_manifests((spec.get("workload") or {}).get("manifests") or [])
@@ -226,7 +275,6 @@ class WorkSyncer:
         applied = await self.records.get(work_ns, work_name, create=writing and not from_copy)
         record = aw.records(applied)
         before = {aw.record_key(r): r for r in record}  # as the last pass left it
-        work_key = f"{work_ns}/{work_name}"
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
         owner = applied or {"metadata": {"name": aw_name, "uid": ""}}
         prepared: dict[int, tuple[dict[str, Any], str]] = {}
@@ -250,9 +298,9 @@ class WorkSyncer:
                 # resourceVersions seen since the last record write ride along (never a write of their own)
                 # (not for a manifest about to change: its last write is not of this digest)
                 known = {
-                    k: v
-                    for (name, k), v in self._written.items()
-                    if name == aw_name and (before.get(k) or {}).get("digest") == digests.get(k)
+                    k: version
+                    for k, (version, _) in (self._written.get(aw_name) or {}).items()
+                    if (before.get(k) or {}).get("digest") == digests.get(k)
                 }
                 ahead = aw.with_digests(ahead, {}, known)
                 applied = await self.records.write(applied, ahead, work_copy=copy)
@@ -274,6 +322,7 @@ class WorkSyncer:
                 problems=interp.problems,
             )
         recorded_uids = frozenset(str(r["uid"]) for r in record if r.get("uid"))
+        seen: dict[int, tuple[str, str, str, str | None, str]] = {}  # ordinal -> the object read
 
         async def one(m: DecodedManifest) -> None:
             nonlocal requeue
@@ -310,6 +359,7 @@ class WorkSyncer:
                     interp=interp,
                     namespace_templates=namespace_templates,
                     preview=preview,
+                    seen=seen,
                 )
             results[ident.ordinal] = result
             if state is not None:
@@ -342,6 +392,7 @@ class WorkSyncer:
                     age = self.remover.pending_for(aw_name)
                     handover_again = min(max(self.config.handover_retry, age / 2), 30.0)
                     requeue = min(requeue or handover_again, handover_again)
+            self._prune_written(aw_name, record)
         ordered = [results[o] for o in sorted(results)]
         if any(r.applied and r.availability is not None and not r.availability.available for r in ordered):
             requeue = min(requeue or self.config.not_available_requeue, self.config.not_available_requeue)
@@ -363,7 +414,87 @@ class WorkSyncer:
         )
         self._note_drifts(work_key, drifts_before, status, now=now)
         failures = [r for r in ordered if r.failed]
+        if (
+            writing
+            and not from_copy
+            and not preview
+            and requeue is None
+            and not failures
+            and not waiting_crds
+            and len(seen) == len(ordered)
+        ):
+            self._remember_converged(work_key, work, aw_name, seen)
         return SyncOutcome(status=status, requeue_after=requeue, failures=failures)
+
+    # ---- unchanged passes ----------------------------------------------------------------
+
+    def _remember_converged(
+        self,
+        work_key: str,
+        work: Mapping[str, Any],
+        aw_name: str,
+        seen: Mapping[int, tuple[str, str, str, str | None, str]],
+    ) -> None:
+        version = self.records.kept_version(aw_name)
+        if not version:
+            return
+        meta = work.get("metadata") or {}
+        self._converged[work_key] = _Converged(
+            uid=meta.get("uid"),
+            generation=meta.get("generation"),
+            labels=meta.get("labels") or {},
+            annotations=meta.get("annotations") or {},
+            applied_work=aw_name,
+            record_version=version,
+            objects=tuple(seen[o] for o in sorted(seen)),
+            hpa_targets=self._hpa_targets(),
+            keys=self._key_ids(),
+        )
+
+    def _key_ids(self) -> frozenset[str]:
+        """The sealing keys held (a sealed manifest opens with them or not)."""
+        return frozenset(self.keyring.by_id()) if self.keyring is not None else frozenset()
+
+    def _hpa_targets(self) -> int:
+        return self.replicas.hpas.targets_version if self.replicas.hpas is not None else 0
+
+    def settle(self, work_key: str, status: dict[str, Any]) -> None:
+        """The Work's status after this pass's report (written, or found unchanged): a converged
+        pass counts for the next one only once its status is on the Work."""
+        converged = self._converged.get(work_key)
+        if converged is not None and converged.status is None:
+            converged.status = status
+
+    def _unchanged(self, work_key: str, work: Mapping[str, Any]) -> SyncOutcome | None:
+        """The outcome of a pass over ``work`` when nothing the last converged pass read has
+        changed since (see ``_Converged``), else None: a full pass.
+
+        The events the agent causes itself (its status write on the Work, its AppliedWork write,
+        the watch events of the objects it applied) and the periodic resync of an unchanged
+        member end here; any member object whose resourceVersion moved is compared again.
+        """
+        last = self._converged.get(work_key)
+        if last is None or last.status is None:
+            return None
+        meta = work.get("metadata") or {}
+        status = work.get("status") or {}
+        if (
+            meta.get("uid") != last.uid
+            or meta.get("generation") != last.generation
+            or (meta.get("labels") or {}) != last.labels
+            or (meta.get("annotations") or {}) != last.annotations
+            or self._hpa_targets() != last.hpa_targets
+            or self._key_ids() != last.keys
+            or self.records.current_version(last.applied_work) != last.record_version
+            or status != last.status
+        ):
+            return None
+        cached_version = self.cache.cached_version
+        for api_version, kind, name, namespace, version in last.objects:
+            if cached_version(api_version, kind, name=name, namespace=namespace) != version:
+                return None
+        last.status = status  # the informer's copy (equal): one copy kept, not two
+        return SyncOutcome(status=status, requeue_after=None, failures=[], unchanged=True)
 
     def _note_drifts(
         self, work_key: str, before: Mapping[int, Mapping[str, Any]], status: Mapping[str, Any], *, now: str
@@ -395,9 +526,12 @@ class WorkSyncer:
         listed: dict[tuple[str, str, str], dict[str, Any]] = {}
         for (api_version, kind, namespace), count in misses.items():
             if count >= self.config.list_threshold:
+                _log.debug("member.prefetch", kind=kind, namespace=namespace, misses=count,
+                           synced=self.cache.synced(api_version, kind))
                 try:
                     listed[(api_version, kind, namespace)] = await self.cache.list_names(
-                        api_version, kind, namespace=namespace or None
+                        api_version, kind, namespace=namespace or None,
+                        unlabelled=self.cache.synced(api_version, kind),
                     )
                 except ApiError as err:
                     _log.warning("member.prefetch_failed", kind=kind, namespace=namespace, error=str(err))
@@ -425,6 +559,7 @@ class WorkSyncer:
         interp: interpretation.WorkInterpretation | None = None,
         namespace_templates: Mapping[str, Mapping[str, Any]] | None = None,
         preview: bool = False,
+        seen: dict[int, tuple[str, str, str, str | None, str]] | None = None,
     ) -> tuple[ManifestResult, aw.AppliedState | None]:
         work_ns, _, work_name = work_key.partition("/")
         aw_name = aw.applied_work_name(work_namespace=work_ns, work_name=work_name)
@@ -436,7 +571,7 @@ class WorkSyncer:
             prepared = (late, aw.digest_of(late, strategy=strategy.describe()))
         desired, digest = prepared
         key = aw.identifier_key(ident)
-        written_version = self._written.get((aw_name, key))
+        written_version = ((self._written.get(aw_name) or {}).get(key) or ("", ""))[0] or None
         namespace = ident.namespace or None
         if info.namespaced:
             namespace = str(desired["metadata"]["namespace"])
@@ -538,8 +673,7 @@ class WorkSyncer:
                     digest=digest,
                     resource_version=str(written.get("resourceVersion") or ""),
                 )
-                self._written[(aw_name, key)] = state.resource_version
-                self._written_digest[(aw_name, key)] = digest
+                self._written.setdefault(aw_name, {})[key] = (state.resource_version, digest)
                 _APPLIES.labels("TakingOverFromWork" if taking else action.reason).inc()
                 if taking:
                     _log.info(
@@ -566,6 +700,11 @@ class WorkSyncer:
                 drift=failed_drift,
                 manifest_digest=digest if failed_drift else None,
             ), None
+        if seen is not None:
+            version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+            shared_ns = sys.intern(namespace) if namespace else None  # kinds, namespaces repeat: shared
+            kind = sys.intern(ident.kind)
+            seen[ident.ordinal] = (sys.intern(api_version), kind, ident.name, shared_ns, version)
         health = interp.availability(obj) if interp is not None else availability.evaluate(obj)
         reflection = interp.reflect(obj) if interp is not None else None
         rules = feedback.rules_for(
@@ -648,19 +787,17 @@ class WorkSyncer:
         write). A record someone else wrote since is left alone (the write's resourceVersion is
         checked). Returns the records written.
         """
-        by_name: dict[str, list[aw.RecordKey]] = {}
-        for name, key in self._written:
-            by_name.setdefault(name, []).append(key)
         flushed = 0
-        for name, keys in by_name.items():
+        for name, entries in list(self._written.items()):
             applied = self.records.kept(name)
             if applied is None:
                 continue
             record = aw.records(applied)
+            by_key = {aw.record_key(r): r for r in record}
             known = {
-                key: self._written[(name, key)]
-                for key in keys
-                if (aw.entry(record, key) or {}).get("digest") == self._written_digest.get((name, key))
+                key: version
+                for key, (version, digest) in entries.items()
+                if (by_key.get(key) or {}).get("digest") == digest
             }
             updated = aw.with_digests(record, {}, known)
             if updated == record:
@@ -670,11 +807,26 @@ class WorkSyncer:
             except ApiError as err:
                 _log.info("applied_work.flush_skipped", applied_work=name, error=str(err))
                 continue
+            self._prune_written(name, updated)
             flushed += 1
         return flushed
 
+    def _prune_written(self, name: str, record: Sequence[Mapping[str, Any]]) -> None:
+        """Forget the writes ``record`` (as the member holds it) carries: it answers for them now."""
+        entries = self._written.get(name)
+        if not entries:
+            return
+        by_key = {aw.record_key(r): r for r in record}
+        for key, (version, digest) in list(entries.items()):
+            rec = by_key.get(key)
+            if rec is not None and rec.get("resourceVersion") == version and rec.get("digest") == digest:
+                del entries[key]
+        if not entries:
+            del self._written[name]
+
     async def remove(self, *, work_namespace: str, work_name: str, orphan: bool) -> bool:
         """Undo a deleted Work (see ``WorkRemover.remove``); True when done."""
+        self._converged.pop(f"{work_namespace}/{work_name}", None)
         done = await self.remover.remove(work_namespace=work_namespace, work_name=work_name, orphan=orphan)
         if done:
             self.drift_memory.forget(f"{work_namespace}/{work_name}")

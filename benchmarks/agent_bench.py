@@ -196,7 +196,11 @@ async def one_edit(hub_api: KubeClient, member: SimServer, size: int) -> tuple[f
     return took, used(objects), used(records)
 
 
+AGENT_LOG = os.environ.get("AGENT_BENCH_LOG")  # a file for the agents' info logs (default: discarded)
+
+
 def agent_process(scoped: Path, member: SimServer, port: int, *extra: str) -> subprocess.Popen[bytes]:
+    log = open(AGENT_LOG, "ab") if AGENT_LOG else subprocess.DEVNULL  # noqa: SIM115 - the child's
     return subprocess.Popen(
         [
             sys.executable,
@@ -214,12 +218,27 @@ def agent_process(scoped: Path, member: SimServer, port: int, *extra: str) -> su
             "--metrics-port",
             str(port),
             "--log-level",
-            "warning",
+            "info" if AGENT_LOG else "warning",
             *extra,
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
+
+
+async def stop_agent(agent: subprocess.Popen[bytes], *, within: float = 30.0) -> tuple[int, float]:
+    """SIGTERM, then wait for the exit without blocking this loop (which serves the simulated API
+    servers: a blocking ``wait()`` here kept the stopping agent's last requests — its record
+    flush and Lease release — from being answered until its grace period ran out). Returns the
+    exit code and the seconds the stop took."""
+    started = time.monotonic()
+    agent.terminate()
+    while agent.poll() is None:
+        if time.monotonic() - started > within:
+            agent.kill()
+            break
+        await asyncio.sleep(0.05)
+    return agent.wait(), time.monotonic() - started
 
 
 async def sync_count(port: int) -> float:
@@ -347,8 +366,8 @@ async def scale(
             f"idle agent over {idle_seconds:.0f} s holding {total} applied objects in {works + 1} Works: "
             f"{millicores:.2f} mCPU (target < 2), RSS {rss / 1e6:.0f} MB (target < 150)"
         )
-        agent.terminate()
-        agent.wait(timeout=30)
+        code, took = await stop_agent(agent)
+        print(f"agent stopped on SIGTERM in {took:.1f} s, exit code {code}")
         agent = agent_process(scoped, member, port, "--resync-interval", "10")
         await measure_resync(
             hub=hub, member=member, agent=agent, port=port, passes=works + 1, label="restart (cold resync)",
@@ -362,11 +381,7 @@ async def scale(
         _, rss = proc_usage(agent.pid)
         print(f"agent RSS after the resyncs: {rss / 1e6:.0f} MB")
     finally:
-        agent.terminate()
-        try:
-            agent.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            agent.kill()
+        await stop_agent(agent, within=20)
         await hub_api.close()
         await hub.close()
         await member.close()
@@ -432,13 +447,8 @@ async def main(sizes: list[int], idle_seconds: float) -> None:
                 f"{millicores:.2f} mCPU (target < 2), RSS {rss / 1e6:.1f} MB (target < 80)"
             )
         finally:
-            agent.terminate()
-            try:
-                code = agent.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                code = agent.wait()
-            print(f"agent stopped on SIGTERM with exit code {code}")
+            code, took = await stop_agent(agent, within=20)
+            print(f"agent stopped on SIGTERM in {took:.1f} s, exit code {code}")
             await hub_api.close()
             await hub.close()
             await member.close()

@@ -28,6 +28,42 @@ from shared.ops.logging import configure
 ROOT = str(Path(__file__).resolve().parents[1]) + "/"
 
 
+def deep_size(obj: object, seen: set[int] | None = None) -> int:
+    """Bytes of ``obj`` and everything it holds (each object counted once; interned strings too)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        size += sum(deep_size(k, seen) + deep_size(v, seen) for k, v in obj.items())
+    elif isinstance(obj, list | tuple | set | frozenset):
+        size += sum(deep_size(v, seen) for v in obj)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        size += deep_size(vars(obj), seen)
+    return size
+
+
+def holdings(agent: Agent) -> dict[str, int]:
+    """What the agent keeps, by holder: the informer caches and the syncer's and controller's memories."""
+    out: dict[str, int] = {}
+    informers = {"hub:Work": agent.works, "member:AppliedWork": agent.applied_works}
+    if agent.cache is not None:
+        informers.update({f"member:{kind}": inf for (_, kind), inf in agent.cache._informers.items()})
+    for name, informer in informers.items():
+        if informer is not None:
+            out[f"informer {name} ({len(informer.keys())} objects)"] = deep_size(informer._cache)
+    syncer = agent.syncer
+    if syncer is not None:
+        out["AppliedWorks kept (records, Work copies as text)"] = deep_size(syncer.records._known)
+        out["syncer: written resourceVersions and digests"] = deep_size(syncer._written)
+        out["syncer: converged passes"] = deep_size(syncer._converged)
+        out["syncer: drift memory"] = deep_size(syncer.drift_memory)
+    if agent.cache is not None:
+        out["member cache: own writes not yet delivered"] = deep_size(agent.cache._written)
+    return out
+
+
 async def main(works: int, per_work: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -69,6 +105,9 @@ async def main(works: int, per_work: int) -> None:
         print(f"net new heap {total / 1e6:.1f} MB ({per_object:.1f} KB per object), by first frame:")
         for where, size in owners.most_common(20):
             print(f"  {size / 1e6:8.2f} MB  {where}")
+        print("kept by the agent (deep size, each object once per holder):")
+        for holder, size in holdings(agent).items():
+            print(f"  {size / 1e6:8.2f} MB  {holder}")
         await agent.stop()
         for client in (agent_hub, agent_member, hub_api):
             await client.close()

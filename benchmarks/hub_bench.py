@@ -11,13 +11,27 @@ the hub shows that generation as observed by every member in the template's own
 the hub, the hub API server and the fleet during the samples.
 
     python benchmarks/hub_bench.py [--sizes 10,100] [--samples 20] [--workers 2] [--profile DIR]
+        [--available-hold S] [--heartbeats] [--uvloop] [--stand-in]
+
+The fleet: each member simulates its workload controllers with no delay (a Deployment is
+available at the controller's next write; one node), its agent runs with the defaults except
+that the heartbeat Lease and member status are renewed far outside the samples (``--heartbeats``
+keeps the defaults: 100 agents then renew 10 Leases a second, which a longer window counts more
+of); two fleet processes (more do not help on two cores). The latency ends when the hub API
+server (this process) commits the template's ``status.observedGeneration``, seen by a store
+subscription: the measurement itself sends no request. ``--stand-in`` is the hub side only, for
+sizes the full fleet does not fit (1,000): members registered as a labelled namespace, a
+MemberCluster and a heartbeat Lease held for the run, and one subprocess answering every new
+Work generation at once with Applied and Available. ``--uvloop`` runs the benchmark's processes
+on uvloop if it is installed (it is not a dependency).
 
 It also prints where the time of a change goes (``timeline``): kubesim's request audit on the
 hub API server, timestamped, gives for each sample when the hub wrote the first and the last
 Work, when the agents' status writes arrived (first, median, last) and when the hub wrote the
 binding and template status; the medians over the samples are printed as offsets from the
 template patch. ``--profile DIR`` runs the hub and the fleet workers under cProfile (slower:
-not for the latency figures) and prints each one's top functions by own time.
+not for the latency figures), and the hub API server (this process) over the samples, and
+prints each one's top functions by own time.
 """
 
 from __future__ import annotations
@@ -31,6 +45,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +126,7 @@ async def run_worker(hub_kubeconfig: str, names_: list[str], workdir: Path) -> N
                 config=AgentConfig(
                     cluster=name, member_namespace=f"member-{name}",
                     **({} if AVAILABLE_HOLD is None else {"available_hold": AVAILABLE_HOLD}),
+                    **({} if HEARTBEATS else QUIET_HEARTBEATS),
                 ),
             )
             await agent.start()
@@ -123,6 +140,116 @@ async def run_worker(hub_kubeconfig: str, names_: list[str], workdir: Path) -> N
             await client.close()
         for server in reversed(servers):
             await server.close()
+
+
+# ---------------------------------------------------------------- stand-in agents (a subprocess)
+
+
+def reported_status(work: dict[str, Any]) -> dict[str, Any]:
+    """What an agent that applied every manifest of ``work`` and saw it available reports."""
+    from shared.api import names
+    from shared.api.meta import now_rfc3339
+
+    now, generation = now_rfc3339(), (work.get("metadata") or {}).get("generation")
+
+    def cond(kind: str) -> dict[str, Any]:
+        return {"type": kind, "status": "True", "reason": kind, "lastTransitionTime": now,
+                "observedGeneration": generation}
+
+    manifests = []
+    listed = ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []
+    for ordinal, manifest in enumerate(listed):
+        group, _, version = str(manifest.get("apiVersion")).rpartition("/")
+        meta = manifest.get("metadata") or {}
+        manifests.append({
+            "identifier": {
+                "ordinal": ordinal, "group": group, "version": version, "kind": manifest.get("kind"),
+                "resource": str(manifest.get("kind")).lower() + "s", "namespace": meta.get("namespace"),
+                "name": meta.get("name"),
+            },
+            "conditions": [
+                {k: v for k, v in cond(c).items() if k != "observedGeneration"}
+                for c in (names.CONDITION_APPLIED, names.CONDITION_AVAILABLE)
+            ],
+        })
+    return {
+        "conditions": [cond(names.CONDITION_APPLIED), cond(names.CONDITION_AVAILABLE)],
+        "manifestConditions": manifests,
+    }
+
+
+async def run_reporter(hub_kubeconfig: str) -> None:
+    """Stand in for every member's agent: answer each new Work generation at once with Applied and
+    Available (one status write, what a real agent writes when its hold catches availability)."""
+    from shared.api import names
+    from shared.kube.client import KubeClient
+    from shared.kube.errors import ApiError
+
+    hub_api = await KubeClient.from_kubeconfig(hub_kubeconfig, name="stand-in-agents")
+
+    async def answer(work: dict[str, Any]) -> None:
+        meta = work.get("metadata") or {}
+        conds = (work.get("status") or {}).get("conditions") or []
+        applied = next((c for c in conds if c.get("type") == names.CONDITION_APPLIED), {})
+        if applied.get("observedGeneration") == meta.get("generation"):
+            return
+        with contextlib.suppress(ApiError):
+            await hub_api.patch_status(
+                names.WORK_API_VERSION, names.KIND_WORK, name=str(meta["name"]),
+                namespace=str(meta["namespace"]), patch={"status": reported_status(work)},
+            )
+
+    async def follow() -> None:
+        resource_version: str | None = None
+        while True:
+            try:
+                if resource_version is None:
+                    listed = await hub_api.list(names.WORK_API_VERSION, names.KIND_WORK)
+                    resource_version = listed.resource_version
+                    for work in listed.items:
+                        await answer(work)
+                async for event in hub_api.watch(
+                    names.WORK_API_VERSION, names.KIND_WORK, resource_version=resource_version,
+                    timeout_seconds=60,
+                ):
+                    resource_version = event.resource_version or resource_version
+                    if event.type in ("ADDED", "MODIFIED"):
+                        await answer(event.object)
+            except ApiError:
+                resource_version = None
+
+    task = asyncio.create_task(follow())
+    print("ready", flush=True)
+    try:
+        await asyncio.to_thread(sys.stdin.read)
+    finally:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        await hub_api.close()
+
+
+async def register_members(hub_api: Any, members: list[str]) -> None:
+    """Members as the hub sees them without agents: a labelled namespace and a MemberCluster."""
+    from shared.api import names
+
+    for name in members:
+        namespace = f"{names.MEMBER_NAMESPACE_PREFIX}{name}"
+        await hub_api.create({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {names.LABEL_MEMBER: name}},
+        })
+        await hub_api.create({
+            "apiVersion": names.CLUSTER_API_VERSION, "kind": names.KIND_MEMBER_CLUSTER,
+            "metadata": {"name": name, "namespace": namespace}, "spec": {"syncMode": "Pull"},
+        })
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        await hub_api.create({  # the agent's heartbeat, held for the whole run: the member reports
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": names.HEARTBEAT_LEASE_NAME, "namespace": namespace},
+            "spec": {"holderIdentity": f"stand-in-{name}", "leaseDurationSeconds": 3600,
+                     "acquireTime": now, "renewTime": now},
+        })
 
 
 # ---------------------------------------------------------------- the measurement
@@ -156,16 +283,43 @@ def phases_of(timeline: list[tuple[float, Any]], t0: float) -> dict[str, float]:
     return out
 
 
-async def observed(hub_api: Any, generation: int, *, within: float) -> float:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        live = await hub_api.get("apps/v1", "Deployment", name="web", namespace="bench")
-        if (live.get("status") or {}).get("observedGeneration") == generation:
-            return time.monotonic()
-        await asyncio.sleep(0.005)
-    raise TimeoutError(f"generation {generation} not observed on every member within {within}s")
+class TemplateStatus:
+    """When the hub API server (this process) committed each ``status.observedGeneration`` of the
+    template: a store subscription, so the measurement sends no request and polls nothing."""
+
+    def __init__(self, store: Any) -> None:
+        self.seen: dict[int, float] = {}
+        self.changed = asyncio.Event()
+        store.subscribe(self._on_event)
+
+    def _on_event(self, event: Any) -> None:
+        if event.rtype.key != ("apps", "deployments") or event.obj["metadata"].get("name") != "web":
+            return
+        generation = (event.obj.get("status") or {}).get("observedGeneration")
+        if isinstance(generation, int) and generation not in self.seen:
+            self.seen[generation] = time.monotonic()
+            self.changed.set()
+
+    async def observed(self, generation: int, *, within: float) -> float:
+        deadline = time.monotonic() + within
+        while generation not in self.seen:
+            self.changed.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"generation {generation} not observed on every member within {within}s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), remaining)
+        return self.seen[generation]
 
 
+HEARTBEATS = False  # --heartbeats: the agents' default heartbeat and member status periods
+# else the heartbeat Lease and member status far outside the samples (as request_counts.py does):
+# a run's CPU per change is then the change's own, not the change plus however many heartbeats
+# (100 agents renew 10 Leases a second) fall into a window that is longer on a loaded machine
+QUIET_HEARTBEATS: dict[str, Any] = {
+    "heartbeat_interval": 600.0, "lease_duration_seconds": 3600, "member_status_interval": 600.0,
+}
+UVLOOP = False  # --uvloop: every process of the benchmark on uvloop's event loop (if installed)
 PROFILE_DIR: Path | None = None
 AVAILABLE_HOLD: float | None = None  # the agents' AgentConfig.available_hold (None: its default)
 
@@ -174,6 +328,12 @@ async def spawn(*argv: str, stdin: bool = False, profile_as: str = "") -> asynci
     wrap: list[str] = []
     if PROFILE_DIR is not None and profile_as:
         wrap = ["-m", "cProfile", "-o", str(PROFILE_DIR / f"{profile_as}.prof")]
+    if UVLOOP:
+        if argv[:2] == ("-m", "waybill"):  # the hub: the CLI's asyncio.run on uvloop's loop
+            argv = ("-c", "import sys, uvloop; uvloop.install(); from waybill.cli import main; "
+                    "sys.exit(main(sys.argv[1:]))", *argv[2:])
+        else:
+            argv = (*argv, "--uvloop")
     return await asyncio.create_subprocess_exec(
         sys.executable,
         *wrap,
@@ -184,7 +344,9 @@ async def spawn(*argv: str, stdin: bool = False, profile_as: str = "") -> asynci
     )
 
 
-async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict[str, float]:
+async def run_size(
+    size: int, samples: int, workers: int, workdir: Path, *, stand_in: bool = False
+) -> dict[str, Any]:
     from hub.crds import ensure_crds
     from kubesim import SimServer
     from shared.api import names
@@ -192,19 +354,27 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
 
     hub_sim = SimServer("hub", kubeconfig_dir=workdir)
     await hub_sim.start()
+    template_status = TemplateStatus(hub_sim.store)
     hub_api = await KubeClient.from_kubeconfig(hub_sim.kubeconfig_path, name="bench")
     fleet: list[asyncio.subprocess.Process] = []
     hub_process: asyncio.subprocess.Process | None = None
     try:
         await ensure_crds(hub_api)
         members = [f"m{index:03d}" for index in range(size)]
-        for shard in range(workers):
+        if stand_in:
+            await register_members(hub_api, members)
+            fleet.append(
+                await spawn(__file__, "--reporter", str(hub_sim.kubeconfig_path), stdin=True,
+                            profile_as="reporter")
+            )
+        for shard in range(0 if stand_in else workers):
             chunk = members[shard::workers]
             if chunk:
                 fleet.append(
                     await spawn(
                         __file__,
                         *(["--available-hold", str(AVAILABLE_HOLD)] if AVAILABLE_HOLD is not None else []),
+                        *(["--heartbeats"] if HEARTBEATS else []),
                         "--worker", str(hub_sim.kubeconfig_path), str(workdir), *chunk, stdin=True,
                         profile_as=f"fleet{shard}",
                     )
@@ -238,16 +408,26 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
         )
         started = time.monotonic()
         created = await hub_api.create(template("nginx:0"))
-        first = await observed(hub_api, int(created["metadata"]["generation"]), within=300) - started
+        first = await template_status.observed(int(created["metadata"]["generation"]), within=300) - started
         pids = {"hub": [hub_process.pid], "api": [os.getpid()], "fleet": [p.pid for p in fleet]}
         before = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
         timeline: list[tuple[float, Any]] = []
         hub_sim.audit.record = lambda entry: timeline.append((time.monotonic(), entry))  # type: ignore[method-assign]
         hub_sim.audit.enable()
+        api_profile = None
+        if PROFILE_DIR is not None:  # the hub API server (kubesim, this process) over the samples
+            import cProfile
+
+            api_profile = cProfile.Profile(time.process_time)
+            api_profile.enable()
         phases: list[dict[str, float]] = []
         wall = time.monotonic()
         latencies = []
+        requests: Counter[str] = Counter()  # what the hub API server served during the samples
         for sample in range(1, samples + 1):
+            requests.update(
+                f"{e.verb} {e.resource}{'/' + e.subresource if e.subresource else ''}" for _, e in timeline
+            )
             timeline.clear()
             t0 = time.monotonic()
             containers = [{"name": "web", "image": f"nginx:{sample}"}]
@@ -259,9 +439,16 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
                 patch={"spec": {"template": {"spec": {"containers": containers}}}},
                 patch_type="strategic",
             )
-            latencies.append(await observed(hub_api, int(patched["metadata"]["generation"]), within=120) - t0)
+            generation = int(patched["metadata"]["generation"])
+            latencies.append(await template_status.observed(generation, within=120) - t0)
             phases.append(phases_of(timeline, t0))
+        requests.update(
+            f"{e.verb} {e.resource}{'/' + e.subresource if e.subresource else ''}" for _, e in timeline
+        )
         wall = time.monotonic() - wall
+        if api_profile is not None and PROFILE_DIR is not None:
+            api_profile.disable()
+            api_profile.dump_stats(str(PROFILE_DIR / f"api-{size}.prof"))
         hub_sim.audit.disable()
         used = {k: sum(cpu_seconds(p) for p in v) - before[k] for k, v in pids.items()}
         shares = {k: v / wall for k, v in used.items()}
@@ -275,6 +462,7 @@ async def run_size(size: int, samples: int, workers: int, workdir: Path) -> dict
             **{f"cpu_{k}": v for k, v in shares.items()},
             **{f"per_change_{k}": v / samples for k, v in used.items()},
             "load": os.getloadavg()[0],
+            "requests": {k: v / samples for k, v in requests.most_common() if v / samples >= 0.5},
             **{f"at_{k}": statistics.median(p.get(k, float("nan")) for p in phases) for k in PHASES},
         }
     finally:
@@ -395,10 +583,26 @@ async def main() -> None:
     )
     parser.add_argument("--profile", metavar="DIR", help="run the hub and the fleet under cProfile")
     parser.add_argument("--available-hold", type=float, help="the agents' AgentConfig.available_hold")
+    parser.add_argument(
+        "--stand-in", action="store_true",
+        help="hub side only: members registered without member API servers or agents, one "
+        "subprocess answering every Work at once (e.g. --sizes 1000)",
+    )
+    parser.add_argument(
+        "--uvloop", action="store_true",
+        help="the hub, the fleet workers and this process on uvloop (not a dependency: pip install uvloop)",
+    )
+    parser.add_argument(
+        "--heartbeats", action="store_true",
+        help="agents renew their Lease (10 s) and member status (60 s) at the defaults during the samples",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--reporter", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global PROFILE_DIR, AVAILABLE_HOLD
+    global PROFILE_DIR, AVAILABLE_HOLD, UVLOOP, HEARTBEATS
     AVAILABLE_HOLD = args.available_hold
+    HEARTBEATS = args.heartbeats
+    UVLOOP = args.uvloop
     if args.profile:
         PROFILE_DIR = Path(args.profile)
         await asyncio.to_thread(PROFILE_DIR.mkdir, parents=True, exist_ok=True)
@@ -406,6 +610,9 @@ async def main() -> None:
     if args.worker:
         hub_kubeconfig, workdir, *member_names = args.worker
         await run_worker(hub_kubeconfig, member_names, Path(workdir))
+        return
+    if args.reporter:
+        await run_reporter(args.reporter)
         return
     if args.scale:
         templates, policies, members = (int(v) for v in args.scale.split(","))
@@ -425,7 +632,7 @@ async def main() -> None:
     )
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as workdir:
-            r = await run_size(size, args.samples, args.workers, Path(workdir))
+            r = await run_size(size, args.samples, args.workers, Path(workdir), stand_in=args.stand_in)
         print(
             f"{r['members']:>8} {r['first'] * 1000:>5.0f} ms {r['p50'] * 1000:>5.0f} ms "
             f"{r['p99'] * 1000:>5.0f} ms "
@@ -436,6 +643,11 @@ async def main() -> None:
         print(
             f"  CPU per change: hub {hub_ms:.0f} ms, hub API {api_ms:.0f} ms, fleet {fleet_ms:.0f} ms "
             f"({fleet_ms / size:.1f} ms per member); load average {r['load']:.1f}",
+            flush=True,
+        )
+        print(
+            "  hub API requests per change (watch events not counted): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in r["requests"].items()),
             flush=True,
         )
         print(
@@ -462,4 +674,8 @@ def print_profiles(directory: Path, top: int = 25) -> None:
 
 
 if __name__ == "__main__":
+    if "--uvloop" in sys.argv:
+        import uvloop
+
+        uvloop.install()
     asyncio.run(main())

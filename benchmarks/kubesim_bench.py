@@ -9,18 +9,32 @@ Targets: >= 2,000 writes/s, < 50 ms fan-out to 100 watchers, < 2 MB per idle ser
 (create, merge-patch of the spec, merge-patch of /status with 1,000 manifestConditions,
 server-side apply) while one watcher per namespace and a few cluster-wide watchers follow them;
 prints write latency p50/p99 and the time until every concerned watcher has the event.
+
+``--change [--members N] [--runs R]`` measures kubesim's CPU per write for the writes of one
+template change: it runs ``benchmarks/request_counts.py``'s measurement (the real hub, agents
+and simulated members in this process, one Deployment template change under a Duplicated
+policy) and times, with the thread's CPU clock, every write kubesim serves in the window —
+each API write from routing to the response object (admission, patching, server-side apply
+and managedFields, the commit and its watch events queued), and each write of kubesim's own
+controllers (the simulated Deployment controller's status) — grouped by server, verb and
+resource. Run it with another kubesim first on ``PYTHONPATH`` to compare two versions.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
+import io
 import json
 import statistics
+import tempfile
 import time
 import tracemalloc
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import yaml
@@ -263,6 +277,99 @@ async def large_main(args: argparse.Namespace) -> None:
     print("  p50 by write: " + ", ".join(f"{k} {_pct(v, 0.5):.0f} ms" for k, v in by_kind.items()))
 
 
+def change_write_cpu(members: int, runs: int) -> dict[str, list[float]]:
+    """CPU seconds of each kubesim write of one template change, by server, verb and resource."""
+    import request_counts  # benchmarks/request_counts.py: the real parties of one change
+
+    from kubesim import audit, server, store
+
+    window = [False]
+    inside = [0]  # API writes under way (their store calls are theirs, not in-process writes)
+    spent: dict[str, list[float]] = defaultdict(list)
+    names: dict[int, str] = {}
+    write_call, update, create = server.SimServer._write_call, store.Store.update, store.Store.create
+    enable, disable, start = audit.Audit.enable, audit.Audit.disable, server.SimServer.start
+
+    async def timed_write_call(self: Any, call: Any, verb: str) -> Any:
+        if not window[0]:
+            return await write_call(self, call, verb)
+        inside[0] += 1
+        started = time.thread_time()
+        try:
+            return await write_call(self, call, verb)
+        finally:
+            inside[0] -= 1
+            t = call.target
+            where = "hub" if self.name == "hub" else "member"
+            resource = t.rtype.plural + (f"/{t.subresource}" if t.subresource else "")
+            spent[f"{where} {verb} {resource}"].append(time.thread_time() - started)
+
+    def timed(original: Any, verb: str) -> Any:
+        def write(self: Any, rtype: Any, obj: Any, **kwargs: Any) -> Any:
+            if not window[0] or inside[0]:
+                return original(self, rtype, obj, **kwargs)
+            started = time.thread_time()
+            try:
+                return original(self, rtype, obj, **kwargs)
+            finally:
+                sub = kwargs.get("subresource")
+                where = "hub" if names.get(id(self)) == "hub" else "member"
+                resource = rtype.plural + (f"/{sub}" if sub else "")
+                manager = kwargs.get("manager") or "?"
+                key = f"{where} {verb} {resource} (in process: {manager})"
+                spent[key].append(time.thread_time() - started)
+
+        return write
+
+    async def named_start(self: Any, *args: Any, **kwargs: Any) -> Any:
+        names[id(self.store)] = self.name
+        return await start(self, *args, **kwargs)
+
+    def opened(self: Any) -> None:
+        window[0] = True
+        enable(self)
+
+    def closed(self: Any) -> None:
+        window[0] = False
+        disable(self)
+
+    server.SimServer._write_call = timed_write_call  # type: ignore[method-assign]
+    server.SimServer.start = named_start  # type: ignore[method-assign]
+    store.Store.update = timed(update, "update")  # type: ignore[method-assign]
+    store.Store.create = timed(create, "create")  # type: ignore[method-assign]
+    audit.Audit.enable = opened  # type: ignore[method-assign]
+    audit.Audit.disable = closed  # type: ignore[method-assign]
+    from shared.ops.logging import configure
+
+    configure(level="error")
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):  # joins
+            asyncio.run(request_counts.measure(members=members, settle=1.0, workdir=Path(tmp)))
+    return spent
+
+
+def change_main(args: argparse.Namespace) -> None:
+    spent = change_write_cpu(args.members, args.runs)
+    import kubesim
+
+    print(
+        f"kubesim CPU per write of one template change ({args.members} members, {args.runs} runs; "
+        f"kubesim from {Path(kubesim.__file__).parent}):"
+    )
+    total = 0.0
+    for key, values in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
+        total += sum(values)
+        print(
+            f"  {key:<72} {len(values) / args.runs:>6.1f} per change  "
+            f"median {statistics.median(values) * 1e6:>6.0f} µs  "
+            f"mean {statistics.mean(values) * 1e6:>6.0f} µs"
+        )
+    print(
+        f"  all writes: {total / args.runs * 1000:.1f} ms per change, "
+        f"{total / args.runs / args.members * 1000:.2f} ms per member"
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     if args.large:
         await large_main(args)
@@ -294,4 +401,11 @@ if __name__ == "__main__":
     parser.add_argument("--manifests", type=int, default=1000)
     parser.add_argument("--cluster-watchers", type=int, default=4)
     parser.add_argument("--large-rounds", type=int, default=40)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--change", action="store_true", help="only: CPU per write of one template change")
+    parser.add_argument("--members", type=int, default=10, help="--change: members (default 10)")
+    parser.add_argument("--runs", type=int, default=3, help="--change: measurements (default 3)")
+    parsed = parser.parse_args()
+    if parsed.change:
+        change_main(parsed)
+    else:
+        asyncio.run(main(parsed))

@@ -246,7 +246,7 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None, *, unchanged: Collecti
     if dropped and directive == "Warn":
         for path in dropped:
             meta.warn(f'unknown field "{path}"')
-    pruned = schema.apply_defaults(pruned, rtype.schema, copy=False)
+    pruned = schema.apply_defaults(pruned, rtype.schema, copy=False, has_defaults=has_defaults(rtype))
     root = rtype.schema
     if kept:
         assert isinstance(pruned, dict)
@@ -276,6 +276,16 @@ def admit(rtype: ResourceType, obj: Obj, old: Obj | None, *, unchanged: Collecti
             },
         )
     return dict(pruned)
+
+
+def has_defaults(rtype: ResourceType) -> bool:
+    """Whether the served version's schema has a ``default`` anywhere: one walk of the schema
+    per served ResourceType (a CRD change serves new ones), not one per write."""
+    found = rtype.derived.get("has_defaults")
+    if found is None:
+        found = rtype.schema is not None and schema.mentions_default(rtype.schema)
+        rtype.derived["has_defaults"] = found
+    return bool(found)
 
 
 class CrdController:

@@ -40,6 +40,9 @@ class ResourceType:
     storage_only: bool = False  # a virtual (create-only, never stored) resource when False-ish
     # (group, plural), computed once: compared on every write by several modules
     key: tuple[str, str] = field(init=False, compare=False, repr=False, default=("", ""))
+    # what the write path derives from ``schema`` (kubesim.crds.compiled), computed on first
+    # use; a CRD change serves new ResourceTypes, so it never outlives the schema it came from
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", (self.group, self.plural))

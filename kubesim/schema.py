@@ -24,6 +24,7 @@ __all__ = [
     "FieldError",
     "apply_defaults",
     "invalid_message",
+    "mentions_default",
     "prune",
     "structural_violations",
     "validate",
@@ -460,26 +461,29 @@ def _prune(value: JSON, schema: Schema | None, *, embedded: bool) -> JSON:
 # ------------------------------------------------------------------------------------ defaulting
 
 
-def apply_defaults(obj: JSON, schema: Schema, *, copy: bool = True) -> JSON:
+def apply_defaults(obj: JSON, schema: Schema, *, copy: bool = True, has_defaults: bool | None = None) -> JSON:
     """Return a copy of ``obj`` with schema ``default``s set where fields are absent.
 
     ``copy=False``: the result shares what defaulting did not change with ``obj`` (which is
-    never changed in place).
+    never changed in place). ``has_defaults``: ``mentions_default(schema)`` when the caller
+    keeps it (the server does, per served CRD version), else computed here.
 
     A ``null`` in a non-nullable field that has a default is replaced by the default, as
     kube-apiserver does (other nulls are left for validation to report).
     """
-    if not _mentions_default(schema):  # a walk over the schema, not over the (large) object
+    if has_defaults is None:
+        has_defaults = mentions_default(schema)  # a walk over the schema, not over the (large) object
+    if not has_defaults:
         return _clone(obj) if copy else obj
     return _default(_clone(obj) if copy else obj, schema)
 
 
-def _mentions_default(schema: JSON) -> bool:
+def mentions_default(schema: JSON) -> bool:
     """Whether any node of ``schema`` has a ``default`` (or a property so named: harmless)."""
     if isinstance(schema, dict):
-        return "default" in schema or any(_mentions_default(v) for v in schema.values())
+        return "default" in schema or any(mentions_default(v) for v in schema.values())
     if isinstance(schema, list):
-        return any(_mentions_default(v) for v in schema)
+        return any(mentions_default(v) for v in schema)
     return False
 
 

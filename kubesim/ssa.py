@@ -18,6 +18,7 @@ use the strategic-merge keys from ``kubesim.patching``; custom resources pass th
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -130,8 +131,12 @@ def _is_map(field: str, value: dict[str, JSON], schema: JSON, typed: bool) -> bo
 # ---------------------------------------------------------------------------- path elements
 
 
+# what json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds on each call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _canon(raw: JSON) -> str:
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(raw)
 
 
 def _differs(a: JSON, b: JSON) -> bool:
@@ -235,6 +240,88 @@ def _walk(value: JSON, path: Path, names: tuple[str, ...], schema: JSON, typed: 
     out.add(path)
 
 
+def _changed_fields(new: dict[str, JSON], old: JSON, schema: JSON) -> tuple[FieldSet, FieldSet]:
+    """``fields_of(new)`` and ``fields_of(old)`` without the subtrees the two share.
+
+    A field both objects hold as the very same value object (reached through fields only, as
+    the store's copy-on-write writes leave the parts they did not change) has the same paths
+    on both sides and the same value under every one of them: it can be neither changed nor
+    removed, so ``record_update`` need not list or compare it. Everything else is walked as
+    ``fields_of`` walks it.
+    """
+    new_out: FieldSet = set()
+    old_out: FieldSet = set()
+    if not isinstance(old, dict):
+        return fields_of(new, schema=schema), old_out
+    typed = schema is not None
+    _metadata_pair(new.get("metadata"), old.get("metadata"), schema, typed, new_out, old_out)
+    for key, value in new.items():
+        if key in ("apiVersion", "kind", "metadata") or value is None:
+            continue
+        child_schema = _child_schema(schema, key)
+        _walk_pair(value, old.get(key), ("f:" + key,), (key,), child_schema, typed, new_out, old_out)
+    for key, value in old.items():
+        if key in ("apiVersion", "kind", "metadata") or value is None or new.get(key) is not None:
+            continue
+        _walk(value, ("f:" + key,), (key,), _child_schema(schema, key), typed, old_out)
+    return new_out, old_out
+
+
+def _metadata_pair(
+    new: JSON, old: JSON, schema: JSON, typed: bool, new_out: FieldSet, old_out: FieldSet
+) -> None:
+    """``fields_of``'s paths of each side's ``metadata`` (None: absent), in step where both are objects."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        for key, value in new.items():
+            if key not in _UNMANAGED_METADATA and value is not None:
+                _walk_pair(
+                    value, old.get(key), ("f:metadata", "f:" + key), ("metadata", key), None, False,
+                    new_out, old_out,
+                )
+        for key, value in old.items():
+            if key not in _UNMANAGED_METADATA and value is not None and new.get(key) is None:
+                _walk(value, ("f:metadata", "f:" + key), ("metadata", key), None, False, old_out)
+        return
+    for side, out in ((new, new_out), (old, old_out)):
+        if isinstance(side, dict):
+            for key, value in side.items():
+                if key not in _UNMANAGED_METADATA and value is not None:
+                    _walk(value, ("f:metadata", "f:" + key), ("metadata", key), None, False, out)
+        elif side is not None:
+            _walk(side, ("f:metadata",), ("metadata",), _child_schema(schema, "metadata"), typed, out)
+
+
+def _walk_pair(
+    new: JSON, old: JSON, path: Path, names: tuple[str, ...], schema: JSON, typed: bool,
+    new_out: FieldSet, old_out: FieldSet,
+) -> None:
+    """``_walk`` of ``new`` into ``new_out`` and of ``old`` (None: absent) into ``old_out``,
+    leaving out what both hold as the same object; descends in step through objects only."""
+    if new is old:
+        return
+    if old is None:
+        _walk(new, path, names, schema, typed, new_out)
+        return
+    if not (isinstance(new, dict) and isinstance(old, dict)):
+        _walk(new, path, names, schema, typed, new_out)
+        _walk(old, path, names, schema, typed, old_out)
+        return
+    field = names[-1]
+    if not new or _is_map(field, new, schema, typed):
+        new_out.add(path)
+    if not old or _is_map(field, old, schema, typed):
+        old_out.add(path)
+    for key, child in new.items():
+        if child is not None:
+            _walk_pair(
+                child, old.get(key), (*path, "f:" + key), (*names, key), _child_schema(schema, key), typed,
+                new_out, old_out,
+            )
+    for key, child in old.items():
+        if child is not None and new.get(key) is None:
+            _walk(child, (*path, "f:" + key), (*names, key), _child_schema(schema, key), typed, old_out)
+
+
 def fieldset_to_v1(fields: Iterable[Path]) -> dict[str, JSON]:
     """Serialise a set of paths to the nested ``fieldsV1`` form."""
     tree: dict[str, JSON] = {}
@@ -273,7 +360,9 @@ def fieldset_from_v1(tree: JSON, prefix: Path = ()) -> FieldSet:
     return result
 
 
+@functools.lru_cache(maxsize=16384)
 def _canon_element(element: str) -> str:
+    """An element of a fieldsV1 tree in canonical form (a pure function of the text: cached)."""
     if element[:2] in ("k:", "v:"):
         try:
             return element[:2] + _canon(json.loads(element[2:]))
@@ -313,6 +402,59 @@ def _value_at(obj: JSON, path: Path) -> JSON:
         if node is _MISSING:
             return _MISSING
     return node
+
+
+class _Resolver:
+    """``_value_at(obj, path)`` for many paths of one object: each prefix is resolved once, and
+    an associative list is indexed once per key set (its first item per key, as ``_step``
+    finds it), so resolving every path of an object is linear in its size."""
+
+    __slots__ = ("_indexes", "_memo")
+
+    def __init__(self, obj: JSON) -> None:
+        self._memo: dict[Path, JSON] = {(): obj}
+        self._indexes: dict[tuple[int, tuple[str, ...]], dict[tuple[JSON, ...], JSON] | None] = {}
+
+    def __call__(self, path: Path) -> JSON:
+        memo = self._memo
+        node = memo.get(path, memo)  # the memo itself: not resolved yet
+        if node is not memo:
+            return node
+        parent = self(path[:-1])
+        element = path[-1]
+        if parent is _MISSING:
+            node = _MISSING
+        elif element[:1] == "k" and isinstance(parent, list):
+            node = self._keyed(parent, element)
+        else:
+            node = _step(parent, element)
+        memo[path] = node
+        return node
+
+    def _keyed(self, node: list[JSON], element: str) -> JSON:
+        keys: dict[str, JSON] = json.loads(element[2:])
+        names = tuple(keys)
+        wanted = tuple(keys.values())
+        if any(isinstance(v, float | dict | list) for v in wanted):
+            return _step(node, element)  # NaN, unhashable: the plain scan decides
+        slot = (id(node), names)
+        if slot not in self._indexes:
+            built: dict[tuple[JSON, ...], JSON] = {}
+            for item in node:
+                if not isinstance(item, dict):
+                    continue
+                values = tuple(_key_value(item, k) for k in names)
+                if any(isinstance(v, float | dict | list) for v in values):
+                    break  # == on these is not what a dict lookup does: scan instead
+                built.setdefault(values, item)  # the first match, as the scan finds it
+            else:
+                self._indexes[slot] = built
+            if slot not in self._indexes:
+                self._indexes[slot] = None
+        index = self._indexes[slot]
+        if index is None:
+            return _step(node, element)
+        return index.get(wanted, _MISSING)
 
 
 def _without(node: JSON, path: Path) -> JSON:
@@ -561,11 +703,12 @@ def apply(
 
     conflicts: list[tuple[str, str]] = []
     conflict_paths: dict[int, FieldSet] = {}
+    applied_at, live_at = _Resolver(applied), _Resolver(live_obj)
     for index, entry in enumerate(others):
         owned = fieldset_from_v1(entry.get("fieldsV1")) & applied_set
         for path in sorted(owned):
-            new_value = _value_at(applied, path)
-            old_value = _value_at(live_obj, path)
+            new_value = applied_at(path)
+            old_value = live_at(path)
             if (
                 _is_leafish(new_value)
                 and old_value is not _MISSING
@@ -681,16 +824,15 @@ def record_update(
     """
     api_version = str(new.get("apiVersion") or "")
     entries = _entries(old)
-    new_set = fields_of(new, schema=schema)
-    old_set = fields_of(old, schema=schema) if old is not None else set()
+    new_set, old_set = _changed_fields(new, old, schema)  # what the two share cannot have changed
     changed: FieldSet = set()
+    new_at, old_at = _Resolver(new), _Resolver(old)
     for path in new_set:
         if path not in old_set:
             changed.add(path)
             continue
-        new_value = _value_at(new, path)
-        old_value = _value_at(old, path)
-        if _is_leafish(new_value) and _differs(new_value, old_value):
+        new_value = new_at(path)
+        if _is_leafish(new_value) and _differs(new_value, old_at(path)):
             changed.add(path)
     removed = old_set - new_set
     if not changed and not removed:

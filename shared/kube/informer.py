@@ -44,6 +44,7 @@ __all__ = [
     "KeyMapper",
     "UpdateHandler",
     "Views",
+    "compact",
     "strip_managed_fields",
 ]
 
@@ -406,6 +407,28 @@ def strip_managed_fields(obj: Obj) -> Obj:
     if isinstance(meta, dict) and "managedFields" in meta:
         obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
     return obj
+
+
+_INTERN_BELOW = 64  # shorter string values are interned too (names, kinds, label values repeat)
+
+
+def _compacted(value: object) -> object:
+    if isinstance(value, dict):
+        return {sys.intern(k) if isinstance(k, str) else k: _compacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_compacted(v) for v in value]
+    if isinstance(value, str) and len(value) < _INTERN_BELOW:
+        return sys.intern(value)
+    return value
+
+
+def compact(obj: Obj) -> Obj:
+    """An informer ``transform`` sharing the strings cached objects repeat: every key, and every
+    short string value (JSON decoding makes a fresh copy of each per object: ``"metadata"``,
+    ``"resourceVersion"``, label keys and values, kinds, owner names...). The object is unchanged."""
+    compacted = _compacted(obj)
+    assert isinstance(compacted, dict)
+    return compacted
 
 
 def _rv(obj: Obj) -> str:

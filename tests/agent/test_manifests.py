@@ -62,3 +62,17 @@ def test_same_name_different_kind_is_not_a_duplicate() -> None:
 @pytest.mark.parametrize(("api_version", "expected"), [("v1", ("", "v1")), ("apps/v1", ("apps", "v1"))])
 def test_split_api_version(api_version: str, expected: tuple[str, str]) -> None:
     assert split_api_version(api_version) == expected
+
+
+def test_a_packed_work_gives_back_the_manifests_the_hub_wrote() -> None:
+    from agent.manifests import PackedManifests, packed_work, unpacked_work, work_manifests
+
+    manifests = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "é"}}]
+    work = {"metadata": {"name": "w"}, "spec": {"workload": {"manifests": manifests}, "deleteOption": {}}}
+    packed = packed_work(work)
+    assert isinstance(packed["spec"]["workload"]["manifests"], PackedManifests)
+    assert packed["spec"]["deleteOption"] == {} and work["spec"]["workload"]["manifests"] is manifests
+    assert work_manifests(packed) == manifests == work_manifests(work)
+    assert unpacked_work(packed) == work
+    assert unpacked_work(work) is work  # nothing packed: the same object
+    assert work_manifests({"spec": {}}) == [] and packed_work({"spec": {}}) == {"spec": {}}
