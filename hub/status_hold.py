@@ -19,8 +19,8 @@ comes:
   ``report_wait`` seconds after the first pass that computed a change, so a member that is slow
   to report still shows up as "not applied yet".
 
-``Hold(hold=0, report_wait=0)`` writes every change at once. The defaults are documented in
-docs/hub.md ("Binding writes").
+``waybill hub --status-hold S`` sets ``hold`` to S and ``report_wait`` to 10 S (default 0.5 s and
+5 s; 0 writes every change at once). docs/hub.md, "Binding writes".
 """
 
 from __future__ import annotations
@@ -49,6 +49,13 @@ class Hold:
 
     hold: float = HOLD_SECONDS
     report_wait: float = REPORT_WAIT_SECONDS
+
+    @classmethod
+    def of(cls, seconds: float) -> Hold:
+        """``waybill hub --status-hold S``: ``hold`` S, ``report_wait`` ten times that (0: no hold)."""
+        if seconds < 0:
+            raise ValueError(f"status hold must not be negative, not {seconds}")
+        return cls(hold=seconds, report_wait=seconds * REPORT_WAIT_SECONDS / HOLD_SECONDS)
 
 
 @dataclass

@@ -102,3 +102,11 @@ def test_no_hold_writes_at_once() -> None:
     pending = Pending(since=10.0)
     pending.observe(now=10.0, reported=False, worse=False)
     assert pending.deadline(Hold(hold=0.0, report_wait=0.0)) == 10.0
+
+
+def test_the_command_line_hold_scales_the_wait_for_a_first_report() -> None:
+    assert Hold.of(0.5) == Hold()
+    assert Hold.of(0.0) == Hold(hold=0.0, report_wait=0.0)
+    assert Hold.of(1.0) == Hold(hold=1.0, report_wait=10.0)
+    with pytest.raises(ValueError, match="negative"):
+        Hold.of(-1.0)
