@@ -30,6 +30,11 @@ __all__ = [
     "template_status",
 ]
 
+NO_WORK_YET = "no Work for this cluster yet"
+NOT_APPLIED_YET = "not applied yet"
+PLACEHOLDER_ERRORS = frozenset({NO_WORK_YET, NOT_APPLIED_YET})
+"""The ``errors`` of an entry whose member has not reported yet (the hub's own words, not a failure)."""
+
 SUMMED_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 _NOT_SUMMED = frozenset({"ObservedGeneration", "observedGeneration", "generation"})
 
@@ -72,7 +77,7 @@ def cluster_item(
     """One ``aggregatedStatus`` entry; ``upToDate`` says the member applied ``generation``."""
     item: dict[str, Any] = {"clusterName": cluster, "applied": False, "health": "Unknown"}
     if work is None:
-        item["errors"] = ["no Work for this cluster yet"]
+        item["errors"] = [NO_WORK_YET]
         return {**item, "upToDate": False}
     view = work if isinstance(work, WorkView) else WorkView.of(work)
     item["workName"] = view.meta.get("name")
@@ -81,7 +86,7 @@ def cluster_item(
     rendered = view.rendered_generation(identity)
     up_to_date = view.current and (generation is None or rendered == generation)
     if manifest is None:
-        item["errors"] = ["not applied yet"]
+        item["errors"] = [NOT_APPLIED_YET]
         return {**item, "upToDate": False}
     applied = _condition(manifest.get("conditions"), names.CONDITION_APPLIED)
     available = _condition(manifest.get("conditions"), names.CONDITION_AVAILABLE)

@@ -42,6 +42,7 @@ from hub.events import EventRecorder
 from hub.matching import PolicyRef, PolicyView, TemplateRef
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
 from hub.state import HubState, member_of_namespace
+from hub.status_hold import Hold as StatusHold
 from hub.views import changed_templates
 from shared.api import names
 from shared.interpreter import KindKey
@@ -112,6 +113,7 @@ class Hub:
         failover_eviction_seconds: float | None = 300.0,
         workers: int = 16,
         scheduler_names: Iterable[str] = (schedule_priority.DEFAULT_SCHEDULER,),
+        status_hold: StatusHold = StatusHold(),
     ) -> None:
         # --replica-path: a shorthand for defaults-layer customizations (hub.interpretation)
         self.state = HubState(hub_api, interpreter_defaults=interpretation.shorthand_defaults(replica_paths))
@@ -147,6 +149,7 @@ class Hub:
             enqueue_policy=self._enqueue_policy_status,
             clock=time.monotonic,
             events=self.template_events,
+            hold=status_hold,
         )
         self.status = Controller("hub-status", self.status_ctl.reconcile, workers=workers)
         self.rollout_ctl = RolloutController(

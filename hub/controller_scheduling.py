@@ -18,10 +18,19 @@ converges the template's binding. Spec and status are written only when they cha
   (``SchedulerNotServed``) (``hub.schedule_priority``);
 * otherwise the decision is written: chosen clusters with replicas, and every rejected cluster
   with its reason.
+
+Writes per binding: a new binding is one create (spec; the API server ignores ``status`` on
+create, as kube-apiserver does for a CRD with a status subresource) and one server-side apply
+of the scheduler's status fields; a changed decision is one spec patch (when the placement
+changed) and one status apply. On a start, templates wait (at most ``STARTUP_MEMBERS_WAIT``)
+while a registered member still carries the not-ready taint although its agent's heartbeat is
+there (the membership controller is about to lift it): scheduling them at once would place
+them nowhere, then everywhere — two decisions, four writes and a Warning Event per binding.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -35,6 +44,7 @@ from hub import (
     interpretation,
     keys,
     matching,
+    membership,
     preemption,
     reasons,
     rendering,
@@ -58,6 +68,10 @@ REASON_INVALID_PLACEMENT = reasons.INVALID_PLACEMENT
 
 REASON_DEPENDENT_OVERRIDES_MISSING = "DependentOverridesMissing"
 
+
+STARTUP_MEMBERS_WAIT = 5.0
+"""On a start, how long scheduling waits for the membership controller to lift the not-ready
+taint of members whose agent already renews its heartbeat."""
 
 GRACEFUL_EVICTION_SECONDS = 600.0
 """How long an evicted copy may wait for its replacement (Karmada's --graceful-eviction-timeout)."""
@@ -151,6 +165,10 @@ class SchedulingController:
         self.events = events
         self.scheduler_names = frozenset(scheduler_names)
         self._uses_priority: tuple[tuple[int, int], bool] | None = None
+        self._members_settled = False
+        self._settling = asyncio.Lock()
+        self._members_changed = asyncio.Event()
+        state.members.add_handler(lambda _key: self._members_changed.set())
 
     def priority(self, ref: matching.TemplateRef) -> int:
         """The scheduling queue's order for ``ref``: the priority of the policy that claims it
@@ -192,8 +210,44 @@ class SchedulingController:
             for cluster in keys.binding_clusters(binding):
                 self.enqueue_works(keys.WorksKey(policy, cluster))
 
+    def _member_taints_stale(self) -> bool:
+        """Some member carries the not-ready taint while its agent renews its heartbeat and does not
+        report ``Ready=False``: the membership controller is about to lift the taint."""
+        now = datetime.now(UTC)
+        for member in self.state.members.list():
+            taints = (member.get("spec") or {}).get("taints") or []
+            if not any(t.get("key") == names.TAINT_NOT_READY for t in taints):
+                continue
+            meta = member.get("metadata") or {}
+            lease = self.state.leases.get(f"{meta.get('namespace')}/{names.HEARTBEAT_LEASE_NAME}")
+            health = membership.assess(member=member, lease=lease, now=now, grace_seconds=0.0)
+            if health.awaiting_agent or health.unreachable_taint:
+                continue
+            ready = conditions.find((member.get("status") or {}).get("conditions"), names.CONDITION_READY)
+            if health.ready_status is None and ready is not None and ready.get("status") == "False":
+                continue  # the agent says not ready: the taint stays
+            return True
+        return False
+
+    async def _wait_for_members(self) -> None:
+        """On a start: wait (bounded) until no member's not-ready taint is about to be lifted."""
+        if self._members_settled:
+            return
+        async with self._settling:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + STARTUP_MEMBERS_WAIT
+            while not self._members_settled:
+                self._members_changed.clear()  # before looking: an event after it wakes the wait
+                left = deadline - loop.time()
+                if left <= 0 or not self._member_taints_stale():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._members_changed.wait(), timeout=left)
+            self._members_settled = True
+
     async def reconcile(self, key: matching.TemplateRef) -> Result | None:
         ref = key
+        await self._wait_for_members()
         if not self.state.template_known(ref):
             return Result(requeue_after=0.5)
         template = self.state.template(ref)

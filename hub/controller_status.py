@@ -1,9 +1,13 @@
 """Status controller: binding key → aggregated status on the binding and the template (I/O shell).
 
 Reads the Works that carry the binding's template on each chosen member, folds their status
-into ``status.aggregatedStatus`` and the Applied / Available / Rendered conditions (patched only
+into ``status.aggregatedStatus`` and the Applied / Available / Rendered conditions (applied only
 when changed), then writes the template's own ``status`` for well-known kinds (summed replica
 counts; ``observedGeneration`` only when every member caught up).
+
+A status in which not every placed member has reported the template's current generation is
+held (``hub.status_hold``): written once they all have, or after a short deadline (sooner for
+bad news), so the members' reports of one change go in one binding write and one template write.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from hub import (
     keys,
     member_presence,
     reasons,
+    status_hold,
     status_writes,
     template_events,
 )
@@ -33,9 +38,6 @@ from shared.runtime.controller import Result
 
 _log = get_logger("hub.status")
 CONDITION_RENDERED = "Rendered"
-# Intermediate status (some members still rolling out) is written at most this often per binding;
-# the write that completes a rollout (every member up to date) is never held back.
-MIN_WRITE_INTERVAL = 0.5
 _PROPAGATION = histogram(
     "hub_propagation_seconds",
     "Template generation change seen by the hub → applied on every chosen member, as observed by the hub",
@@ -57,7 +59,9 @@ class StatusController:
         enqueue_policy: Callable[[PolicyRef], None],
         clock: Callable[[], float],
         events: template_events.TemplateEvents | None = None,
+        hold: status_hold.Hold = status_hold.Hold(),
     ) -> None:
+        self.hold = hold  # how long a status not every member has reported yet may wait
         self.events = events  # drift, apply failures, not taken over: Events on the template
         self.state = state
         self.presence_events = member_presence.PresenceEvents(events)  # MemberUnreachable
@@ -65,12 +69,12 @@ class StatusController:
         self.enqueue_policy = enqueue_policy
         self.clock = clock
         self._pending: dict[tuple[keys.BindingKey, int], float] = {}  # (binding key, generation) → first seen
-        self._last_write: dict[keys.BindingKey, float] = {}  # binding key → when its status was last written
+        self._held: dict[keys.BindingKey, status_hold.Pending] = {}  # unwritten changes since the last write
 
     async def reconcile(self, key: keys.BindingKey) -> Result | None:
         binding = self.state.binding(key)
         if binding is None:
-            self._last_write.pop(key, None)
+            self._held.pop(key, None)
             return None
         view = self.state.binding_view(binding)
         ref, policy = view.template, view.policy
@@ -133,13 +137,18 @@ class StatusController:
         new_status["conditions"] = conds
         if new_status != old_status:
             now = self.clock()
-            last = self._last_write.get(key)
-            complete = bool(items) and all(i.get("upToDate") for i in items)
-            if not complete and last is not None and now - last < MIN_WRITE_INTERVAL:
-                # an intermediate state during a rollout: gather more before writing again
-                self._observe(key, generation, items)
-                return Result(requeue_after=MIN_WRITE_INTERVAL - (now - last))
-            self._last_write[key] = now
+            if not status_hold.complete(items):
+                # not every member has reported this generation: hold it (hub.status_hold)
+                pending = self._held.setdefault(key, status_hold.Pending(since=now))
+                pending.observe(
+                    now=now,
+                    reported=status_hold.reported(items),
+                    worse=status_hold.worse(old_status, new_status),
+                )
+                due = pending.deadline(self.hold)
+                if now < due:
+                    self._observe(key, generation, items)
+                    return Result(requeue_after=due - now)
             # the binding and the template status are independent writes: both at once; the
             # binding's is a server-side apply of this controller's own fields (the scheduler
             # owns the rest), so a stale copy cannot undo the scheduler's update
@@ -154,10 +163,12 @@ class StatusController:
             self._observe(key, generation, items)
             if isinstance(written, BaseException):
                 raise written
+            self._held.pop(key, None)
             self.state.remember_binding(written)
             self.enqueue_policy(policy)
             await self.presence_events.record(ref, items)
             return None
+        self._held.pop(key, None)  # what is written is what it would write
         self._observe(key, generation, items)
         await self._template_status(ref, template, template_status)
         await self.presence_events.record(ref, items)

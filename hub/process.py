@@ -27,6 +27,8 @@ from hub import fleet_metrics
 from hub.app import Hub
 from hub.crd_startup import CrdMode, CrdsNotReady, prepare_crds
 from hub.replica_paths import DEFAULT_REPLICA_PATHS
+from hub.status_hold import HOLD_SECONDS
+from hub.status_hold import Hold as StatusHold
 from shared.kube import errors
 from shared.kube.client import KubeClient
 from shared.ops.logging import get_logger
@@ -57,6 +59,7 @@ class HubOptions:
     identity: str = field(default_factory=_default_identity)
     lease_namespace: str = field(default_factory=lease_namespace)
     grace_seconds: float = 40.0
+    status_hold: float = HOLD_SECONDS  # hub.status_hold: how long a binding status waits for reports
     workers: int = 16
     scheduler_names: tuple[str, ...] = ("default-scheduler",)  # the schedulerNames this hub places
     install_crds: bool = True  # False is ``crds="verify"`` (the ``--no-install-crds`` flag)
@@ -109,6 +112,7 @@ class HubProcess:
             self.hub_api,
             replica_paths=self.options.replica_paths,
             grace_seconds=self.options.grace_seconds,
+            status_hold=StatusHold.of(self.options.status_hold),
             workers=self.options.workers,
             scheduler_names=self.options.scheduler_names,
         )

@@ -44,6 +44,15 @@ def register(subparsers: Any) -> None:
         default=40.0,
         help="heartbeat grace before a member is marked unreachable (default 40)",
     )
+    parser.add_argument(
+        "--status-hold",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="hold a binding's status while its members' reports of a change come in: written when "
+        "all reported, or SECONDS after the first report (10x SECONDS before any); 0 writes at once "
+        "(default 0.5)",
+    )
     parser.add_argument("--workers", type=int, default=16, help="workers per controller (default 16)")
     parser.add_argument(
         "--scheduler-name",
@@ -82,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         paths[key] = path
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if not args.status_hold >= 0:
+        raise UsageError("--status-hold must be 0 or more seconds")
     if any(not name for name in args.scheduler_name):
         raise UsageError("--scheduler-name must not be empty")
     if args.log_level.lower() not in ("debug", "info", "warning", "error"):
@@ -96,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         leader_elect=not args.no_leader_elect,
         grace_seconds=args.grace_seconds,
+        status_hold=args.status_hold,
         workers=args.workers,
         scheduler_names=tuple(args.scheduler_name) or ("default-scheduler",),
         install_crds=not args.no_install_crds,

@@ -197,3 +197,5 @@ def test_hub_command_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert cli.main(["hub", "--kubeconfig", str(config), "--replica-path", "nonsense"]) == 2
     assert "GROUP/KIND=PATH" in capsys.readouterr().err
     assert cli.main(["hub", "--kubeconfig", str(config), "--workers", "0"]) == 2
+    assert cli.main(["hub", "--kubeconfig", str(config), "--status-hold", "-1"]) == 2
+    assert "--status-hold" in capsys.readouterr().err
