@@ -24,6 +24,7 @@ from hub import (
     keys,
     member_presence,
     reasons,
+    rollout_gate,
     status_hold,
     status_writes,
     template_events,
@@ -81,7 +82,11 @@ class StatusController:
         if ref is None or policy is None:
             return None
         template = self.state.template(ref)
-        generation = (template or {}).get("metadata", {}).get("generation")
+        # metadata.generation, or the rollout's number for a staged kind without one (ConfigMap...):
+        # a member still held on the previous revision is not up to date
+        generation = rollout_gate.generation_of(
+            template or {}, binding, rollout_gate.strategy_of(self.state.policy(policy))
+        )
         items: list[dict[str, Any]] = []
         errors_seen: list[str] = []
         for cluster in sorted(view.clusters):
