@@ -63,6 +63,9 @@ STARTUP_SCHEDULE_WAIT = 30.0
 SCHEDULER_BACKLOG = 64  # templates waiting to be scheduled before Works are held back
 WORKS_DEFER_SECONDS = 0.25
 WORKS_MAX_DEFER = 10.0
+# a Works key woken by a binding (or a policy) change waits this long, and for the scheduler to
+# drain, before it renders: a burst of bindings is one Work write, not one per binding
+WORKS_BATCH_SECONDS = 0.05
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
 
 
@@ -128,9 +131,14 @@ class Hub:
         )
         self.works = Controller("hub-works", self._render_works, workers=workers)
         self._works_deferred: dict[keys.WorksKey, float] = {}  # works key → when it was first held back
+        # works keys woken by binding or policy changes, not rendered since: each waits for the
+        # scheduler to drain (``_schedule`` releases them), at most ``WORKS_MAX_DEFER`` seconds
+        self._works_batched: set[keys.WorksKey] = set()
+        self._works_held: set[keys.WorksKey] = set()  # of those, the ones waiting for the drain
+        self._scheduling = 0  # scheduler passes running now
         self.scheduler_ctl = SchedulingController(
             state=self.state,
-            enqueue_works=self.works.enqueue,
+            enqueue_works=self._wake_works,  # after its binding writes: batched
             enqueue_status=self._enqueue_status,
             events=self.events,
             scheduler_names=scheduler_names,
@@ -160,16 +168,34 @@ class Hub:
     def controllers(self) -> list[Controller[Any]]:
         return [self.members, self.scheduler, self.works, self.status, self.policy_status, self.rollout]
 
+    def _wake_works(self, key: keys.WorksKey) -> None:
+        """Render ``key`` after the batch window, once the scheduler has drained (a binding or a
+        policy changed: more bindings of the same burst are likely on their way)."""
+        self._works_batched.add(key)
+        self.works.queue.add_after(key, WORKS_BATCH_SECONDS)
+
+    def _scheduler_busy(self) -> bool:
+        return len(self.scheduler.queue) > 0 or self._scheduling > 0
+
     async def _render_works(self, key: keys.WorksKey) -> Any:
-        """Works, unless the scheduler has a backlog: then each (policy, member) Work would be
-        rewritten (all its manifests) for every few bindings the backlog produces; hold it back
-        until the backlog drains (at most ``WORKS_MAX_DEFER`` seconds)."""
-        if len(self.scheduler.queue) > SCHEDULER_BACKLOG:
+        """Works, unless the scheduler is still writing bindings they will carry: then each
+        (policy, member) Work would be rewritten (all its manifests) for every few bindings the
+        burst produces. A key woken by a binding or policy change waits while the scheduler has
+        anything to do, any key while it has a backlog; at most ``WORKS_MAX_DEFER`` seconds."""
+        batched = key in self._works_batched
+        if len(self.scheduler.queue) > SCHEDULER_BACKLOG or (
+            batched and (self._scheduler_busy() or self.state.placement_pending(key.policy, key.cluster))
+        ):
             now = time.monotonic()
             first = self._works_deferred.setdefault(key, now)
             if now - first < WORKS_MAX_DEFER:
+                if batched:
+                    self._works_held.add(key)  # released when the scheduler drains
+                    return Result(requeue_after=WORKS_MAX_DEFER - (now - first))
                 return Result(requeue_after=WORKS_DEFER_SECONDS)
         self._works_deferred.pop(key, None)
+        self._works_batched.discard(key)
+        self._works_held.discard(key)
         return await self.works_ctl.reconcile(key)
 
     def _enqueue_status(self, key: keys.BindingKey) -> None:
@@ -179,7 +205,16 @@ class Hub:
         ref = key
         if self._ignored(ref):
             return None
-        return await self.scheduler_ctl.reconcile(key)
+        self._scheduling += 1
+        try:
+            return await self.scheduler_ctl.reconcile(key)
+        finally:
+            self._scheduling -= 1
+            if not self._scheduler_busy() and self._works_held:
+                # drained: the held Works render once the last bindings' events are in
+                for works_key in self._works_held:
+                    self.works.queue.add_after(works_key, WORKS_BATCH_SECONDS)
+                self._works_held.clear()
 
     def _ignored(self, ref: TemplateRef) -> bool:
         member_namespace = self.state.is_member_namespace
@@ -273,7 +308,7 @@ class Hub:
             # when no placement changes
             for binding in self.state.bindings_of_policy(ref):
                 for cluster in self.state.binding_view(binding).clusters:
-                    self.works.enqueue(keys.WorksKey(ref, cluster))
+                    self._wake_works(keys.WorksKey(ref, cluster))
 
         return handler
 
@@ -330,7 +365,7 @@ class Hub:
             if placement is not None and placement.policy is not None:
                 self._enqueue_policy_status(placement.policy)
                 for cluster, _replicas in placement.clusters:
-                    self.works.enqueue(keys.WorksKey(placement.policy, cluster))
+                    self._wake_works(keys.WorksKey(placement.policy, cluster))
         ref = current.template if current is not None else None
         # A workload that moved can change which policy's Works carry a shared dependency.
         self._wake_dependency_works()
@@ -448,7 +483,11 @@ class Hub:
             # content changes that leave the generation alone (labels, annotations) reach the
             # Works too; status-only writes (ours, aggregated) cost no re-render
             if old is not None and new is not None and contents.of(key, old) != contents.of(key, new):
-                self.scheduler_ctl.touch_works(ref)
+                # rendered at once (not batched: the placement did not change)
+                for works_key in self._binding_works_keys(
+                    self.state.binding(self.state.binding_key_for(ref)) or {}
+                ):
+                    self.works.enqueue(works_key)
             if dependency_kind:
                 self._wake_dependency_works()
 

@@ -330,6 +330,20 @@ class HubState:
         if cached is None or not _at_least(_rv(cached), _rv(obj)):
             self._written[key] = obj
 
+    def placement_pending(self, policy: PolicyRef, cluster: str) -> bool:
+        """Whether the hub wrote a binding of ``policy`` whose new placement (on ``cluster``, or
+        off it) the cache has not delivered yet: Works rendered now would miss it."""
+        for key, written in self._written.items():
+            after = self.binding_view(written)
+            cached = self._cached_binding(key)
+            before = self.binding_view(cached) if cached is not None else None
+            if before is not None and before.placement == after.placement:
+                continue  # a status write: the placement is the cached one
+            for view in (before, after):
+                if view is not None and view.policy == policy and cluster in view.clusters:
+                    return True
+        return False
+
     def forget_binding(self, key: keys.BindingKey) -> None:
         self._written.pop(key, None)
 
