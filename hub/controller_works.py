@@ -32,6 +32,7 @@ from hub import (
     state_preservation,
 )
 from hub.aggregation import ANNOTATION_GENERATIONS
+from hub.clusters import ClusterView
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateId, TemplateRef
@@ -39,6 +40,7 @@ from hub.state import HubState
 from shared.api import names
 from shared.interpreter import InterpreterError
 from shared.kube import errors
+from shared.kube.types import object_key
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter
 from shared.runtime.controller import Result
@@ -54,6 +56,31 @@ def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
             out[str(TemplateId.of(manifest))] = manifest
     return out
+
+
+def _rv_of(obj: Mapping[str, Any] | None) -> str:
+    return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _spec_version(obj: Mapping[str, Any]) -> str:
+    """A policy's generation (its spec's version), else its resourceVersion."""
+    meta = obj.get("metadata") or {}
+    return str(meta.get("generation") or meta.get("resourceVersion") or "")
+
+
+def _render_facts(view: ClusterView | None) -> tuple[Any, ...] | None:
+    """What rendering reads of a member: overrides' targetCluster (name, labels, fields) and
+    variables (name, labels), sealing (its key and pinned signer); not its status otherwise."""
+    if view is None:
+        return None
+    sealing_key = json.dumps(view.sealing_key, sort_keys=True) if view.sealing_key is not None else None
+    return (
+        view.name,
+        tuple(sorted(view.labels.items())),
+        tuple(sorted(view.fields.items())),
+        sealing_key,
+        view.sealing_signer,
+    )
 
 
 def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
@@ -115,11 +142,15 @@ class WorksController:
         # Work, until the informer delivers it: a pass reading the older cached copy meanwhile
         # would otherwise write the same content again (see ``_write``)
         self._written: dict[tuple[str, str], tuple[bytes, int]] = {}
+        # the last rendering of each (template, member, use), reused while its inputs are the same
+        self.renders = rendering.RenderCache()
+        self._render_keys: dict[keys.WorksKey, set[rendering.RenderKey]] = {}  # used by each key's last pass
 
     async def reconcile(self, key: keys.WorksKey) -> Result | None:
         policy_ref, cluster = key.policy, key.cluster
         namespace = self.state.namespace_of(cluster)
         if namespace is None:
+            self._forget_renders(key, set())
             return None  # the member left: its namespace (and Works) go with it
         existing = {str(w["metadata"]["name"]): w for w in self.state.works_for(policy_ref, namespace)}
         # Works this controller created that the informer has not delivered yet (else: 409 on re-create)
@@ -152,6 +183,17 @@ class WorksController:
                 override_policies.append(override)
             else:
                 invalid_overrides.append((override, "; ".join(check.problems)))
+        # what every rendering of this pass reads besides its template: the member (labels,
+        # fields, sealing key), the override policies (valid or not), the interpreter's customizations
+        inputs = (
+            _render_facts(view),
+            # by generation: the hub's own status writes on them change nothing rendering reads
+            tuple(
+                (str(o.get("kind")), object_key(o), _spec_version(o)) for o in self.state.override_policies()
+            ),
+            self.state.customizations.version,
+        )
+        used: set[rendering.RenderKey] = set()
         manifests: list[dict[str, Any]] = []
         generations: dict[str, int] = {}
         waiting = False
@@ -162,6 +204,8 @@ class WorksController:
             if ref is None:
                 continue
             bkey = keys.binding_key_of(binding)
+            render_key = (str(ref.identity), cluster, "binding")
+            used.add(render_key)  # kept while the binding places it here (rendered or held)
             previous = last_good.get(str(ref.identity))
             template = self.state.template(ref)
             scheduled = conditions.find(
@@ -187,6 +231,22 @@ class WorksController:
                         generations[str(ref.identity)] = kept
                 continue
             replicas = binding_view.clusters.get(cluster)
+            annotations = (binding.get("metadata") or {}).get("annotations") or {}
+            signature = (
+                self._content(ref, template),
+                replicas,
+                len(binding_view.clusters),
+                tuple(sorted(annotations.items())),
+                inputs,
+            )
+            cached = self.renders.get(render_key, signature)
+            if cached is not None:
+                if self.render_errors.pop((bkey, cluster), None) is not None:
+                    self.enqueue_status(bkey)
+                manifests.append(cached)
+                if generation is not None:
+                    generations[str(ref.identity)] = int(generation)
+                continue
             try:
                 for override, problems in invalid_overrides:
                     if overrides.applies_to(override, template):
@@ -212,6 +272,7 @@ class WorksController:
                     total_clusters=len(binding_view.clusters),
                 )
                 manifest = manifest_sealing.seal_for(manifest, cluster=view)  # Secrets: for this member only
+                manifest = self.renders.put(render_key, signature, manifest)
             except (overrides.OverrideError, InterpreterError) as exc:
                 # a failed override or ReviseReplica script: the member keeps its last good manifest
                 problem, reason = (
@@ -246,20 +307,26 @@ class WorksController:
                     ) is not None and not self.state.template_known(dep_ref):
                         manifests.append(previous)  # its informer is still listing: keep it for now
                     continue
+                dep_key = (str(dep_ref.identity), cluster, "dependency")
+                dep_signature = (self._content(dep_ref, dep_template), inputs)
+                used.add(dep_key)
+                if (dep_kept := self.renders.get(dep_key, dep_signature)) is not None:
+                    manifests.append(dep_kept)
+                    continue
                 try:
-                    manifests.append(
-                        rendering.render_manifest(
-                            dep_template,
-                            cluster=view,
-                            replicas=None,
-                            overrides=override_policies,
-                            interpreter=self.state.interpreter,
-                        )
+                    rendered = rendering.render_manifest(
+                        dep_template,
+                        cluster=view,
+                        replicas=None,
+                        overrides=override_policies,
+                        interpreter=self.state.interpreter,
                     )
+                    manifests.append(self.renders.put(dep_key, dep_signature, rendered))
                 except overrides.OverrideError as exc:
                     _log.warning("render.failed", dependency=str(dep_ref), cluster=cluster, error=str(exc))
                     if (previous := last_good.get(str(dep_ref.identity))) is not None:
                         manifests.append(previous)
+        self._forget_renders(key, used)
         orphaning = False
         if policy is not None and (policy.get("spec") or {}).get("preserveResourcesOnDeletion"):
             orphaning = self._preserve_deleted(manifests, last_good, list(existing.values()))
@@ -334,6 +401,19 @@ class WorksController:
             _WRITES.labels("delete").inc()
             _log.info("work.deleted", work=f"{namespace}/{name}")
         return Result(requeue_after=1.0) if waiting or orphaning else None
+
+    def _content(self, ref: TemplateRef, template: dict[str, Any]) -> str:
+        """What of ``template`` rendering reads, as a digest kept per version (not its status: the
+        hub's aggregated status writes on it re-render nothing); its resourceVersion otherwise."""
+        contents = self.state.template_contents.get((ref.api_version, ref.kind))
+        return contents.of(object_key(template), template) if contents is not None else _rv_of(template)
+
+    def _forget_renders(self, key: keys.WorksKey, used: set[rendering.RenderKey]) -> None:
+        """Drop the kept renderings ``key``'s last pass used and this one did not."""
+        for gone in self._render_keys.pop(key, set()) - used:
+            self.renders.drop(gone)
+        if used:
+            self._render_keys[key] = used
 
     def _preserve_deleted(
         self,

@@ -351,3 +351,73 @@ def pack_works(
             }
         )
     return works
+
+
+# ---------------------------------------------------------------- rendered manifests, kept
+
+RenderKey = tuple[str, str, str]  # (template identity, member, use: "binding" or "dependency")
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """A short digest of a manifest's content (the same for equal manifests, in any key order)."""
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+class RenderCache:
+    """The last rendering of each (template, member, use), reused while its inputs are the same.
+
+    ``signature`` is everything the rendering reads (the template's resourceVersion, the
+    member's, the override policies', ...; the caller builds it). Equal renderings (one
+    template, members that no override tells apart) share one dict, found by content digest,
+    so the cache holds about one manifest per template rather than one per placed manifest.
+    Cached manifests are shared: never mutate them. Entries go with ``drop``.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[RenderKey, tuple[Any, str]] = {}  # key → (signature, digest)
+        self._pool: dict[str, list[Any]] = {}  # digest → [manifest, number of entries using it]
+        self.renders = 0  # renderings done (misses), for tests and benchmarks
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: RenderKey, signature: Any) -> dict[str, Any] | None:
+        """The kept rendering of ``key`` if it was made from exactly ``signature``."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != signature:
+            return None
+        manifest: dict[str, Any] = self._pool[entry[1]][0]
+        return manifest
+
+    def last(self, key: RenderKey) -> tuple[str, dict[str, Any]] | None:
+        """The last rendering of ``key`` whatever it was made from: (digest, manifest)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        return entry[1], self._pool[entry[1]][0]
+
+    def put(self, key: RenderKey, signature: Any, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Keep a new rendering of ``key``; the kept (possibly shared) equal manifest."""
+        self.renders += 1
+        digest = manifest_digest(manifest)
+        pooled = self._pool.get(digest)
+        if pooled is None:
+            pooled = self._pool[digest] = [manifest, 0]
+        pooled[1] += 1
+        self._release(key)
+        self._entries[key] = (signature, digest)
+        kept: dict[str, Any] = pooled[0]
+        return kept
+
+    def drop(self, key: RenderKey) -> None:
+        self._release(key)
+
+    def _release(self, key: RenderKey) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        pooled = self._pool[entry[1]]
+        pooled[1] -= 1
+        if pooled[1] <= 0:
+            del self._pool[entry[1]]
