@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from hub import (
@@ -49,13 +49,58 @@ _log = get_logger("hub.works")
 _WRITES = counter("hub_work_writes_total", "Work writes by the hub, by operation", labels=("op",))
 
 
-def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Manifests currently in a (policy, member)'s Works, by template identity."""
-    out: dict[str, dict[str, Any]] = {}
-    for work in works:
-        for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            out[str(TemplateId.of(manifest))] = manifest
-    return out
+class _LastGood:
+    """The manifests a (policy, member)'s Works carry now, by template identity: what a member
+    keeps when its manifest cannot be rendered (or must not change yet).
+
+    The hub's Work cache keeps manifests slim (identity and digest, ``rendering.slim_work``), so
+    the content comes from this controller's kept rendering when its digest is the one the Work
+    carries, else from the API server (one GET per Work, only in that case).
+    """
+
+    def __init__(
+        self,
+        works: list[dict[str, Any]],
+        *,
+        kept: Callable[[str], tuple[str, dict[str, Any]] | None],
+        fetch: Callable[[str, str], Awaitable[dict[str, Any] | None]],
+    ) -> None:
+        self._carried: dict[str, tuple[Mapping[str, Any], dict[str, Any]]] = {}  # identity → (work, manifest)
+        for work in works:
+            for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
+                self._carried[str(TemplateId.of(manifest))] = (work, manifest)
+        self._kept = kept
+        self._fetch = fetch
+        self._fetched: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # work → identity → manifest
+        self.reads = 0  # Works read from the API server
+
+    def __contains__(self, identity: object) -> bool:
+        return identity in self._carried
+
+    def identities(self) -> list[str]:
+        return list(self._carried)
+
+    def ref(self, identity: str) -> TemplateRef:
+        return TemplateRef.of(self._carried[identity][1])
+
+    async def get(self, identity: str) -> dict[str, Any] | None:
+        found = self._carried.get(identity)
+        if found is None:
+            return None
+        work, manifest = found
+        if not rendering.is_slim(manifest):
+            return manifest  # a Work this controller created and the cache has not delivered yet
+        kept = self._kept(identity)
+        if kept is not None and kept[0] == manifest[rendering.DIGEST_FIELD]:
+            return kept[1]
+        meta = work.get("metadata") or {}
+        where = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        if where not in self._fetched:
+            self.reads += 1
+            live = await self._fetch(*where)
+            carried = ((live or {}).get("spec") or {}).get("workload") or {}
+            self._fetched[where] = {str(TemplateId.of(m)): m for m in carried.get("manifests") or []}
+        return self._fetched[where].get(identity)
 
 
 def _rv_of(obj: Mapping[str, Any] | None) -> str:
@@ -86,6 +131,11 @@ def _render_facts(view: ClusterView | None) -> tuple[Any, ...] | None:
 def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     meta = work.get("metadata") or {}
     return (work.get("spec"), meta.get("labels"), meta.get("annotations"))
+
+
+def _slim(work: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = work.get("spec")
+    return {**work, "spec": rendering.slim_work_spec(spec)} if isinstance(spec, Mapping) else work
 
 
 def _content_digest(work: Mapping[str, Any]) -> bytes:
@@ -168,7 +218,12 @@ class WorksController:
                 created["metadata"]["labels"].get(k) == v for k, v in wanted_labels.items()
             ):
                 existing.setdefault(name, created)
-        last_good = _last_good(list(existing.values()))
+        last_good = _LastGood(
+            list(existing.values()),
+            kept=lambda identity: self.renders.last((identity, cluster, "binding"))
+            or self.renders.last((identity, cluster, "dependency")),
+            fetch=self._read_work,
+        )
         view = self.state.cluster_view(cluster)
         policy = self.state.policy(policy_ref)
         if policy is not None and suspended(policy, cluster):
@@ -206,7 +261,7 @@ class WorksController:
             bkey = keys.binding_key_of(binding)
             render_key = (str(ref.identity), cluster, "binding")
             used.add(render_key)  # kept while the binding places it here (rendered or held)
-            previous = last_good.get(str(ref.identity))
+            identity = str(ref.identity)
             template = self.state.template(ref)
             scheduled = conditions.find(
                 (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
@@ -216,7 +271,7 @@ class WorksController:
                 if template is None and self.state.template_known(ref) and not orphaned:
                     continue  # deleted: drop it (the scheduler deletes the binding too)
                 waiting = waiting or (template is None and not self.state.template_known(ref))
-                if previous is not None:
+                if (previous := await last_good.get(identity)) is not None:
                     manifests.append(previous)
                 continue
             generation = (template.get("metadata") or {}).get("generation")
@@ -225,7 +280,7 @@ class WorksController:
             ):
                 # a rollout that has not reached this cluster yet: it keeps what it has (docs/rollouts.md)
                 kept = rollout_gate.stamped_generation(existing.values(), str(ref.identity))
-                if previous is not None:
+                if (previous := await last_good.get(identity)) is not None:
                     manifests.append(previous)
                     if kept is not None:
                         generations[str(ref.identity)] = kept
@@ -286,7 +341,7 @@ class WorksController:
                     _log.warning("render.failed", binding=bkey, cluster=cluster, error=problem)
                     if self.events is not None:
                         await self.events.emit(binding, event_type="Warning", reason=reason, message=problem)
-                if previous is not None:
+                if (previous := await last_good.get(identity)) is not None:
                     manifests.append(previous)
                 continue
             if self.render_errors.pop((bkey, cluster), None) is not None:
@@ -303,7 +358,7 @@ class WorksController:
                     continue
                 if dep_template is None:
                     if (
-                        previous := last_good.get(str(dep_ref.identity))
+                        previous := await last_good.get(str(dep_ref.identity))
                     ) is not None and not self.state.template_known(dep_ref):
                         manifests.append(previous)  # its informer is still listing: keep it for now
                     continue
@@ -324,12 +379,12 @@ class WorksController:
                     manifests.append(self.renders.put(dep_key, dep_signature, rendered))
                 except overrides.OverrideError as exc:
                     _log.warning("render.failed", dependency=str(dep_ref), cluster=cluster, error=str(exc))
-                    if (previous := last_good.get(str(dep_ref.identity))) is not None:
+                    if (previous := await last_good.get(str(dep_ref.identity))) is not None:
                         manifests.append(previous)
         self._forget_renders(key, used)
         orphaning = False
         if policy is not None and (policy.get("spec") or {}).get("preserveResourcesOnDeletion"):
-            orphaning = self._preserve_deleted(manifests, last_good, list(existing.values()))
+            orphaning = await self._preserve_deleted(manifests, last_good, list(existing.values()))
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
@@ -415,10 +470,21 @@ class WorksController:
         if used:
             self._render_keys[key] = used
 
-    def _preserve_deleted(
+    async def _read_work(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Work as the API server has it (the cache keeps manifests slim)."""
+        try:
+            found: dict[str, Any] = await self.state.hub_api.get(
+                names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=namespace
+            )
+        except errors.NotFound:
+            return None
+        _log.debug("work.read", work=f"{namespace}/{name}")
+        return found
+
+    async def _preserve_deleted(
         self,
         manifests: list[dict[str, Any]],
-        last_good: Mapping[str, dict[str, Any]],
+        last_good: _LastGood,
         works: list[dict[str, Any]],
     ) -> bool:
         """Whether this write must orphan (``preserveResourcesOnDeletion``): a template was deleted, or
@@ -427,16 +493,18 @@ class WorksController:
         carried = {str(TemplateRef.of(m).identity) for m in manifests}
         deleted = {
             key
-            for key, manifest in last_good.items()
+            for key in last_good.identities()
             if key not in carried
-            and self.state.template_known(ref := TemplateRef.of(manifest))
+            and self.state.template_known(ref := last_good.ref(key))
             and self.state.template(ref) is None
         }
         pending = any(_orphan_unseen(work) for work in works)
         if not deleted and not pending:
             return False
-        for key, manifest in last_good.items():
-            if key not in carried and key not in deleted:
+        for key in last_good.identities():
+            if key in carried or key in deleted:
+                continue
+            if (manifest := await last_good.get(key)) is not None:
                 manifests.append(manifest)
         return True
 
@@ -497,7 +565,8 @@ class WorksController:
         if written is not None and (live_version is None or live_version >= written[1]):
             written = None  # the informer has delivered that write (or a newer version)
             del self._written[key]
-        if _comparable(candidate) == _comparable(live):
+        # the cached Work's manifests are slim (identity + digest): compared as slim on both sides
+        if _comparable(_slim(candidate)) == _comparable(_slim(live)):
             return
         digest = _content_digest(desired)
         if written is not None and written[0] == digest:
@@ -510,13 +579,16 @@ class WorksController:
                     "labels": live_meta.get("labels") or {},
                     "annotations": live_meta.get("annotations") or {},
                 },
-                "spec": live.get("spec") or {},
+                "spec": rendering.slim_work_spec(live.get("spec") or {}),
             },
             {
                 "metadata": {"labels": merged_labels, "annotations": merged_annotations},
-                "spec": desired["spec"],
+                "spec": rendering.slim_work_spec(desired["spec"]),
             },
         )
+        if "workload" in (patch.get("spec") or {}):
+            # the manifests changed (a list: replaced whole): the patch carries them in full
+            patch["spec"]["workload"] = desired["spec"]["workload"]
         answer = await self.state.hub_api.patch(
             names.WORK_API_VERSION,
             names.KIND_WORK,

@@ -421,3 +421,52 @@ class RenderCache:
         pooled[1] -= 1
         if pooled[1] <= 0:
             del self._pool[entry[1]]
+
+
+# ---------------------------------------------------------------- the hub's slim Work cache
+
+DIGEST_FIELD = "waybill.dev/digest"  # only in the hub's cache: a manifest's content digest
+
+
+def slim_manifest(manifest: Any) -> Any:
+    """What the hub's Work cache keeps of a manifest: its identity and a digest of its content.
+
+    Idempotent (a slim manifest is returned as it is)."""
+    if not isinstance(manifest, Mapping) or DIGEST_FIELD in manifest:
+        return manifest
+    out: dict[str, Any] = {DIGEST_FIELD: manifest_digest(manifest)}
+    for field in ("apiVersion", "kind"):
+        if field in manifest:
+            out[field] = manifest[field]
+    meta = manifest.get("metadata")
+    if isinstance(meta, Mapping):
+        identity = {k: meta[k] for k in ("name", "namespace") if k in meta}
+        if identity:
+            out["metadata"] = identity
+    return out
+
+
+def slim_work_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A Work spec with its manifests slim (``slim_manifest``); everything else as it is."""
+    workload = spec.get("workload")
+    if not isinstance(workload, Mapping) or not isinstance(workload.get("manifests"), list):
+        return dict(spec)
+    manifests = [slim_manifest(m) for m in workload["manifests"]]
+    return {**spec, "workload": {**workload, "manifests": manifests}}
+
+
+def slim_work(work: dict[str, Any]) -> dict[str, Any]:
+    """The hub's Work informer ``transform``: no managedFields, manifests slim. The hub reads a
+    Work's manifests only for their identity (parts, what a Work carries, status) and to keep a
+    manifest's last good version, which the works controller then reads from the API server."""
+    meta = work.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        work = {**work, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    spec = work.get("spec")
+    if isinstance(spec, Mapping):
+        work = {**work, "spec": slim_work_spec(spec)}
+    return work
+
+
+def is_slim(manifest: Mapping[str, Any]) -> bool:
+    return DIGEST_FIELD in manifest
