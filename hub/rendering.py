@@ -13,6 +13,8 @@ import functools
 import hashlib
 import json
 import re
+import sys
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -400,7 +402,8 @@ class RenderCache:
     def put(self, key: RenderKey, signature: Any, manifest: dict[str, Any]) -> dict[str, Any]:
         """Keep a new rendering of ``key``; the kept (possibly shared) equal manifest."""
         self.renders += 1
-        digest = manifest_digest(manifest)
+        digest = sys.intern(manifest_digest(manifest))  # one string for every entry rendered alike
+        key = (sys.intern(key[0]), sys.intern(key[1]), key[2])
         pooled = self._pool.get(digest)
         if pooled is None:
             pooled = self._pool[digest] = [manifest, 0]
@@ -428,21 +431,36 @@ class RenderCache:
 DIGEST_FIELD = "waybill.dev/digest"  # only in the hub's cache: a manifest's content digest
 
 
-def slim_manifest(manifest: Any) -> Any:
-    """What the hub's Work cache keeps of a manifest: its identity and a digest of its content.
+class _Slim(dict[str, Any]):
+    """A slim manifest: a dict that can be weakly referenced (so equal ones are shared)."""
 
-    Idempotent (a slim manifest is returned as it is)."""
+    __slots__ = ("__weakref__",)
+
+
+# content digest → its slim manifest, while some cached Work holds it: a template placed on
+# 1,000 members the same way is one slim dict, not 1,000
+_SLIM: weakref.WeakValueDictionary[str, _Slim] = weakref.WeakValueDictionary()
+
+
+def slim_manifest(manifest: Any) -> Any:
+    """What the hub's Work cache keeps of a manifest: its identity and a digest of its content
+    (equal manifests share one; never mutate it). Idempotent: a slim manifest is returned as it is."""
     if not isinstance(manifest, Mapping) or DIGEST_FIELD in manifest:
         return manifest
-    out: dict[str, Any] = {DIGEST_FIELD: manifest_digest(manifest)}
+    digest = manifest_digest(manifest)
+    shared = _SLIM.get(digest)
+    if shared is not None:
+        return shared
+    out = _Slim({DIGEST_FIELD: digest})
     for field in ("apiVersion", "kind"):
-        if field in manifest:
-            out[field] = manifest[field]
+        if isinstance(value := manifest.get(field), str):
+            out[field] = sys.intern(value)
     meta = manifest.get("metadata")
     if isinstance(meta, Mapping):
-        identity = {k: meta[k] for k in ("name", "namespace") if k in meta}
+        identity = {k: sys.intern(v) for k in ("name", "namespace") if isinstance(v := meta.get(k), str)}
         if identity:
             out["metadata"] = identity
+    _SLIM[digest] = out
     return out
 
 
