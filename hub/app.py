@@ -66,6 +66,8 @@ WORKS_MAX_DEFER = 10.0
 # a Works key woken by a binding (or a policy) change waits this long, and for the scheduler to
 # drain, before it renders: a burst of bindings is one Work write, not one per binding
 WORKS_BATCH_SECONDS = 0.05
+WORKS_BATCH_QUIET = 5.0  # ... unless its own bindings stopped coming this long (others are scheduled)
+WORKS_BATCH_MAX = 60.0  # ... and never longer than this
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
 
 
@@ -133,7 +135,7 @@ class Hub:
         self._works_deferred: dict[keys.WorksKey, float] = {}  # works key → when it was first held back
         # works keys woken by binding or policy changes, not rendered since: each waits for the
         # scheduler to drain (``_schedule`` releases them), at most ``WORKS_MAX_DEFER`` seconds
-        self._works_batched: set[keys.WorksKey] = set()
+        self._works_batched: dict[keys.WorksKey, float] = {}  # → when a binding last woke it
         self._works_held: set[keys.WorksKey] = set()  # of those, the ones waiting for the drain
         self._scheduling = 0  # scheduler passes running now
         self.scheduler_ctl = SchedulingController(
@@ -171,7 +173,7 @@ class Hub:
     def _wake_works(self, key: keys.WorksKey) -> None:
         """Render ``key`` after the batch window, once the scheduler has drained (a binding or a
         policy changed: more bindings of the same burst are likely on their way)."""
-        self._works_batched.add(key)
+        self._works_batched[key] = time.monotonic()
         self.works.queue.add_after(key, WORKS_BATCH_SECONDS)
 
     def _scheduler_busy(self) -> bool:
@@ -180,21 +182,28 @@ class Hub:
     async def _render_works(self, key: keys.WorksKey) -> Any:
         """Works, unless the scheduler is still writing bindings they will carry: then each
         (policy, member) Work would be rewritten (all its manifests) for every few bindings the
-        burst produces. A key woken by a binding or policy change waits while the scheduler has
-        anything to do, any key while it has a backlog; at most ``WORKS_MAX_DEFER`` seconds."""
-        batched = key in self._works_batched
-        if len(self.scheduler.queue) > SCHEDULER_BACKLOG or (
-            batched and (self._scheduler_busy() or self.state.placement_pending(key.policy, key.cluster))
-        ):
-            now = time.monotonic()
+        burst produces. A key woken by a binding or policy change waits while the hub's own
+        binding writes for it are not cached yet, and while the scheduler has anything to do
+        unless no binding woke the key for ``WORKS_BATCH_QUIET`` seconds (at most
+        ``WORKS_BATCH_MAX`` seconds in all); any other key waits while the scheduler has a backlog
+        (at most ``WORKS_MAX_DEFER`` seconds)."""
+        now = time.monotonic()
+        woken = self._works_batched.get(key)
+        if woken is not None:
+            first = self._works_deferred.setdefault(key, now)
+            if self.state.placement_pending(key.policy, key.cluster):
+                if now - first < WORKS_BATCH_MAX:
+                    return Result(requeue_after=1.0)  # the binding's event wakes it sooner
+            elif self._scheduler_busy() and now - woken < WORKS_BATCH_QUIET and now - first < WORKS_BATCH_MAX:
+                self._works_held.add(key)  # released when the scheduler drains
+                wait = min(WORKS_BATCH_QUIET - (now - woken), WORKS_BATCH_MAX - (now - first))
+                return Result(requeue_after=wait)
+        elif len(self.scheduler.queue) > SCHEDULER_BACKLOG:
             first = self._works_deferred.setdefault(key, now)
             if now - first < WORKS_MAX_DEFER:
-                if batched:
-                    self._works_held.add(key)  # released when the scheduler drains
-                    return Result(requeue_after=WORKS_MAX_DEFER - (now - first))
                 return Result(requeue_after=WORKS_DEFER_SECONDS)
         self._works_deferred.pop(key, None)
-        self._works_batched.discard(key)
+        self._works_batched.pop(key, None)
         self._works_held.discard(key)
         return await self.works_ctl.reconcile(key)
 
