@@ -23,6 +23,7 @@ from hub import interpretation, state_preservation
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateId
 from hub.overrides import apply_overrides
+from hub.views import SLIM_DIGEST_FIELD
 from shared.api import names
 from shared.interpreter import Interpreter
 from shared.kube.types import split_api_version
@@ -428,7 +429,7 @@ class RenderCache:
 
 # ---------------------------------------------------------------- the hub's slim Work cache
 
-DIGEST_FIELD = "waybill.dev/digest"  # only in the hub's cache: a manifest's content digest
+DIGEST_FIELD = SLIM_DIGEST_FIELD  # only in the hub's cache: a manifest's content digest
 
 
 class _Slim(dict[str, Any]):
