@@ -118,7 +118,7 @@ async def main(members: int) -> None:
                     )
                 await asyncio.sleep(2.0)
                 gc.collect()
-                tracemalloc.start(25)
+                tracemalloc.start(8)
                 before = tracemalloc.take_snapshot()
                 started = time.monotonic()
                 for index in range(POLICIES):

@@ -16,6 +16,7 @@ policies change, every (apiVersion, kind) their resource selectors name gets an 
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -26,6 +27,7 @@ from hub import (
     keys,
     matching,
     member_presence,
+    preemption,
     rendering,
     schedule_priority,
     scheduling,
@@ -66,8 +68,7 @@ WORKS_MAX_DEFER = 10.0
 # a Works key woken by a binding (or a policy) change waits this long, and for the scheduler to
 # drain, before it renders: a burst of bindings is one Work write, not one per binding
 WORKS_BATCH_SECONDS = 0.05
-WORKS_BATCH_QUIET = 5.0  # ... unless its own bindings stopped coming this long (others are scheduled)
-WORKS_BATCH_MAX = 60.0  # ... and never longer than this
+WORKS_BATCH_MAX = 120.0  # ... but never longer than this
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
 
 
@@ -133,11 +134,15 @@ class Hub:
         )
         self.works = Controller("hub-works", self._render_works, workers=workers)
         self._works_deferred: dict[keys.WorksKey, float] = {}  # works key → when it was first held back
-        # works keys woken by binding or policy changes, not rendered since: each waits for the
-        # scheduler to drain (``_schedule`` releases them), at most ``WORKS_MAX_DEFER`` seconds
-        self._works_batched: dict[keys.WorksKey, float] = {}  # → when a binding last woke it
-        self._works_held: set[keys.WorksKey] = set()  # of those, the ones waiting for the drain
-        self._scheduling = 0  # scheduler passes running now
+        # works keys woken by binding or policy changes, not rendered since: each waits while its
+        # policy has templates waiting for (or in) a scheduler pass (``_render_works``)
+        self._works_batched: set[keys.WorksKey] = set()
+        self._works_held: dict[PolicyRef, set[keys.WorksKey]] = {}  # released when the policy's count is 0
+        # the policies each template waiting for (or in) a scheduler pass may be claimed by (its
+        # binding's and the one matching chooses), and how many such templates each policy has
+        self._sched_waiting: dict[TemplateRef, frozenset[PolicyRef]] = {}
+        self._sched_running: dict[TemplateRef, frozenset[PolicyRef]] = {}
+        self._sched_count: collections.Counter[PolicyRef] = collections.Counter()
         self.scheduler_ctl = SchedulingController(
             state=self.state,
             enqueue_works=self._wake_works,  # after its binding writes: batched
@@ -171,40 +176,60 @@ class Hub:
         return [self.members, self.scheduler, self.works, self.status, self.policy_status, self.rollout]
 
     def _wake_works(self, key: keys.WorksKey) -> None:
-        """Render ``key`` after the batch window, once the scheduler has drained (a binding or a
-        policy changed: more bindings of the same burst are likely on their way)."""
-        self._works_batched[key] = time.monotonic()
+        """Render ``key`` after the batch window, once its policy's templates are scheduled (a
+        binding or a policy changed: more bindings of the same burst are likely on their way)."""
+        self._works_batched.add(key)
         self.works.queue.add_after(key, WORKS_BATCH_SECONDS)
 
-    def _scheduler_busy(self) -> bool:
-        return len(self.scheduler.queue) > 0 or self._scheduling > 0
+    def _enqueue_schedule(self, ref: TemplateRef) -> None:
+        """Queue a template for scheduling, noting which policies' Works wait for its pass."""
+        binding = self.state.binding(self.state.binding_key_for(ref))
+        claims = {p for p in [keys.binding_policy(binding) if binding is not None else None] if p is not None}
+        template = self.state.template(ref)
+        if template is not None:
+            chosen = preemption.choose_policy(template, self.state.valid_propagation_policies(), holder=None)
+            if chosen is not None:
+                claims.add(chosen)
+        before = self._sched_waiting.get(ref, frozenset())
+        added = frozenset(claims) - before
+        if added:
+            self._sched_waiting[ref] = before | added
+            self._sched_count.update(added)
+        self.scheduler.enqueue(ref)
+
+    def _scheduled(self, policies: frozenset[PolicyRef]) -> None:
+        for policy in policies:
+            self._sched_count[policy] -= 1
+            if self._sched_count[policy] > 0:
+                continue
+            del self._sched_count[policy]
+            # the policy's last template is scheduled: its held Works render once the bindings'
+            # events are in
+            for works_key in self._works_held.pop(policy, set()):
+                self.works.queue.add_after(works_key, WORKS_BATCH_SECONDS)
 
     async def _render_works(self, key: keys.WorksKey) -> Any:
         """Works, unless the scheduler is still writing bindings they will carry: then each
         (policy, member) Work would be rewritten (all its manifests) for every few bindings the
-        burst produces. A key woken by a binding or policy change waits while the hub's own
-        binding writes for it are not cached yet, and while the scheduler has anything to do
-        unless no binding woke the key for ``WORKS_BATCH_QUIET`` seconds (at most
-        ``WORKS_BATCH_MAX`` seconds in all); any other key waits while the scheduler has a backlog
-        (at most ``WORKS_MAX_DEFER`` seconds)."""
+        burst produces. A key woken by a binding or policy change waits while its policy has
+        templates waiting for or in a scheduler pass, and while the hub's own binding writes for
+        it are not cached yet (at most ``WORKS_BATCH_MAX`` seconds); any other key waits while the
+        scheduler has a backlog (at most ``WORKS_MAX_DEFER`` seconds)."""
         now = time.monotonic()
-        woken = self._works_batched.get(key)
-        if woken is not None:
+        if key in self._works_batched:
             first = self._works_deferred.setdefault(key, now)
-            if self.state.placement_pending(key.policy, key.cluster):
-                if now - first < WORKS_BATCH_MAX:
+            if now - first < WORKS_BATCH_MAX:
+                if self._sched_count.get(key.policy):
+                    self._works_held.setdefault(key.policy, set()).add(key)  # released by ``_scheduled``
+                    return Result(requeue_after=WORKS_BATCH_MAX - (now - first))
+                if self.state.placement_pending(key.policy, key.cluster):
                     return Result(requeue_after=1.0)  # the binding's event wakes it sooner
-            elif self._scheduler_busy() and now - woken < WORKS_BATCH_QUIET and now - first < WORKS_BATCH_MAX:
-                self._works_held.add(key)  # released when the scheduler drains
-                wait = min(WORKS_BATCH_QUIET - (now - woken), WORKS_BATCH_MAX - (now - first))
-                return Result(requeue_after=wait)
         elif len(self.scheduler.queue) > SCHEDULER_BACKLOG:
             first = self._works_deferred.setdefault(key, now)
             if now - first < WORKS_MAX_DEFER:
                 return Result(requeue_after=WORKS_DEFER_SECONDS)
         self._works_deferred.pop(key, None)
-        self._works_batched.pop(key, None)
-        self._works_held.discard(key)
+        self._works_batched.discard(key)
         return await self.works_ctl.reconcile(key)
 
     def _enqueue_status(self, key: keys.BindingKey) -> None:
@@ -212,18 +237,13 @@ class Hub:
 
     async def _schedule(self, key: TemplateRef) -> Any:
         ref = key
-        if self._ignored(ref):
-            return None
-        self._scheduling += 1
+        self._sched_running[ref] = self._sched_waiting.pop(ref, frozenset())
         try:
+            if self._ignored(ref):
+                return None
             return await self.scheduler_ctl.reconcile(key)
         finally:
-            self._scheduling -= 1
-            if not self._scheduler_busy() and self._works_held:
-                # drained: the held Works render once the last bindings' events are in
-                for works_key in self._works_held:
-                    self.works.queue.add_after(works_key, WORKS_BATCH_SECONDS)
-                self._works_held.clear()
+            self._scheduled(self._sched_running.pop(ref, frozenset()))
 
     def _ignored(self, ref: TemplateRef) -> bool:
         member_namespace = self.state.is_member_namespace
@@ -277,12 +297,12 @@ class Hub:
             return
         for template_ref, _ in self.state.all_templates():
             if KindKey.parse(template_ref.api_version, template_ref.kind) in targets:
-                self.scheduler.enqueue(template_ref)
+                self._enqueue_schedule(template_ref)
         for binding in self.state.all_bindings():
             ref = keys.binding_template(binding)
             if ref is None or KindKey.parse(ref.api_version, ref.kind) not in targets:
                 continue
-            self.scheduler.enqueue(ref)
+            self._enqueue_schedule(ref)
             self.status.enqueue(keys.binding_key_of(binding))
             for works_key in self._binding_works_keys(binding):
                 self.works.enqueue(works_key)
@@ -361,12 +381,12 @@ class Hub:
         if old is None and template is not None and self.state.template(template) is None:
             # first sight (a start) of a binding whose template is not (yet) cached: it may have
             # gone while no hub was running, and only the scheduler deletes such a binding
-            self.scheduler.enqueue(template)
+            self._enqueue_schedule(template)
         if template is not None and _health(old) != _health(new) and current is not None:
             policy = self.state.policy(current.policy) if current.policy is not None else None
             if policy is not None and ((policy.get("spec") or {}).get("failover") or {}).get("application"):
                 # application failover acts on the workload's health on each member
-                self.scheduler.enqueue(template)
+                self._enqueue_schedule(template)
         if current == previous:
             return
         self.status.enqueue(bkey)
@@ -395,7 +415,7 @@ class Hub:
 
     def _all_templates(self) -> None:
         for ref, _ in self.state.all_templates():
-            self.scheduler.enqueue(ref)
+            self._enqueue_schedule(ref)
 
     def _all_works(self) -> None:
         for binding in self.state.all_bindings():
@@ -443,7 +463,7 @@ class Hub:
             for binding in self.state.all_bindings():
                 ref = keys.binding_template(binding)
                 if ref is not None and keys.binding_policy(binding) in sensitive:
-                    self.scheduler.enqueue(ref)
+                    self._enqueue_schedule(ref)
 
     def _fleet_changed(self, *, joined: list[str], gone: list[str], changed: Iterable[str] = ()) -> None:
         """Members joined, left or changed what scheduling reads: every template is re-evaluated
@@ -488,7 +508,7 @@ class Hub:
         def handler(key: str, old: Obj | None, new: Obj | None) -> None:
             namespace, _, name = key.rpartition("/")
             ref = TemplateRef(api_version, kind, namespace, name)
-            self.scheduler.enqueue(ref)
+            self._enqueue_schedule(ref)
             # content changes that leave the generation alone (labels, annotations) reach the
             # Works too; status-only writes (ours, aggregated) cost no re-render
             if old is not None and new is not None and contents.of(key, old) != contents.of(key, new):
