@@ -68,7 +68,7 @@ WORKS_MAX_DEFER = 10.0
 # a Works key woken by a binding (or a policy) change waits this long, and for the scheduler to
 # drain, before it renders: a burst of bindings is one Work write, not one per binding
 WORKS_BATCH_SECONDS = 0.05
-WORKS_BATCH_MAX = 120.0  # ... but never longer than this
+WORKS_BATCH_MAX = 300.0  # ... but never longer than this (a policy over thousands of templates and members)
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
 
 
