@@ -65,8 +65,8 @@ STARTUP_SCHEDULE_WAIT = 30.0
 SCHEDULER_BACKLOG = 64  # templates waiting to be scheduled before Works are held back
 WORKS_DEFER_SECONDS = 0.25
 WORKS_MAX_DEFER = 10.0
-# a Works key woken by a binding (or a policy) change waits this long, and for the scheduler to
-# drain, before it renders: a burst of bindings is one Work write, not one per binding
+# a Works key woken by a binding (or a policy) change waits this long, and until its policy's
+# templates are scheduled, before it renders: a burst of bindings is one Work write, not one per binding
 WORKS_BATCH_SECONDS = 0.05
 WORKS_BATCH_MAX = 300.0  # ... but never longer than this (a policy over thousands of templates and members)
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
@@ -143,6 +143,7 @@ class Hub:
         self._sched_waiting: dict[TemplateRef, frozenset[PolicyRef]] = {}
         self._sched_running: dict[TemplateRef, frozenset[PolicyRef]] = {}
         self._sched_count: collections.Counter[PolicyRef] = collections.Counter()
+        self._sched_versions: dict[TemplateRef, tuple[int, int]] = {}  # policy versions when noted
         self.scheduler_ctl = SchedulingController(
             state=self.state,
             enqueue_works=self._wake_works,  # after its binding writes: batched
@@ -183,6 +184,11 @@ class Hub:
 
     def _enqueue_schedule(self, ref: TemplateRef) -> None:
         """Queue a template for scheduling, noting which policies' Works wait for its pass."""
+        versions = (self.state.policies.version, self.state.cluster_policies.version)
+        if self._sched_versions.get(ref) == versions:
+            self.scheduler.enqueue(ref)  # noted already, and no policy changed since (O(1))
+            return
+        self._sched_versions[ref] = versions
         binding = self.state.binding(self.state.binding_key_for(ref))
         claims = {p for p in [keys.binding_policy(binding) if binding is not None else None] if p is not None}
         template = self.state.template(ref)
@@ -238,6 +244,7 @@ class Hub:
     async def _schedule(self, key: TemplateRef) -> Any:
         ref = key
         self._sched_running[ref] = self._sched_waiting.pop(ref, frozenset())
+        self._sched_versions.pop(ref, None)
         try:
             if self._ignored(ref):
                 return None
