@@ -455,15 +455,33 @@ def on_slot(slot: str) -> dict[str, Any]:
 
 
 async def fleet_step(
-    label: str, *, watch: WorkWatch, hub_pid: int, members: int, done: Callable[[], bool], within: float
+    label: str,
+    *,
+    watch: WorkWatch,
+    hub_pid: int,
+    members: int,
+    done: Callable[[], bool],
+    within: float,
+    progress: Callable[[], str] | None = None,
 ) -> None:
-    """Wait for ``done``; print seconds to the last Work write, hub CPU and RSS (and per member)."""
+    """Wait for ``done``; print seconds to the last Work write, hub CPU and RSS (and per member).
+    With ``progress``, a line every 60 s saying how far the step got (for runs that may not end)."""
     cpu0 = cpu_seconds(hub_pid)
     started = time.monotonic()
     writes0 = watch.writes
+    reported = started
     while not done():
-        if time.monotonic() - started > within:
+        now = time.monotonic()
+        if now - started > within:
             raise TimeoutError(f"{label}: not done within {within:.0f} s")
+        if progress is not None and now - reported >= 60:
+            reported = now
+            print(
+                f"fleet {members}: ... {label}: after {now - started:.0f} s: {progress()}, "
+                f"{watch.writes - writes0} Work writes, hub CPU {cpu_seconds(hub_pid) - cpu0:.1f} s, "
+                f"RSS {rss_mib(hub_pid):.0f} MiB; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
         await asyncio.sleep(0.2)
     took = max(watch.last_write, started) - started
     cpu = cpu_seconds(hub_pid) - cpu0
@@ -545,6 +563,10 @@ async def scenario_fleet(workdir: Path, *, members: int = 5000, placement_only: 
             if placement_only:
                 return
 
+            def placed_so_far() -> str:
+                count = sum(sum(per.values()) for per in watch.manifests_by_slot().values())
+                return f"{count} manifests in Works"
+
             def placed(where: dict[str, str]) -> Callable[[], bool]:
                 """Every policy's Works carry its 100 templates on exactly the members of its slot."""
                 def check() -> bool:
@@ -578,6 +600,7 @@ async def scenario_fleet(workdir: Path, *, members: int = 5000, placement_only: 
                 f"{templates} templates under {policies} policies placed "
                 f"({templates * members // slots} manifests)",
                 watch=watch, hub_pid=proc.pid, members=members, done=placed(where), within=3600,
+                progress=placed_so_far,
             )
 
             async def move(names_: list[str], shift: int) -> None:
@@ -593,11 +616,13 @@ async def scenario_fleet(workdir: Path, *, members: int = 5000, placement_only: 
                 f"one policy change re-placing its {templates // policies} templates onto other "
                 f"{members // slots} members",
                 watch=watch, hub_pid=proc.pid, members=members, done=placed(where), within=3600,
+                progress=placed_so_far,
             )
             await move([f"p{index}" for index in range(policies)], 1)
             await fleet_step(
                 f"all {policies} policies changed at once: every template re-placed",
                 watch=watch, hub_pid=proc.pid, members=members, done=placed(where), within=3600,
+                progress=placed_so_far,
             )
         finally:
             watch.close()

@@ -16,6 +16,7 @@ policies change, every (apiVersion, kind) their resource selectors name gets an 
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -26,6 +27,7 @@ from hub import (
     keys,
     matching,
     member_presence,
+    preemption,
     rendering,
     schedule_priority,
     scheduling,
@@ -64,6 +66,10 @@ STARTUP_SCHEDULE_WAIT = 30.0
 SCHEDULER_BACKLOG = 64  # templates waiting to be scheduled before Works are held back
 WORKS_DEFER_SECONDS = 0.25
 WORKS_MAX_DEFER = 10.0
+# a Works key woken by a binding (or a policy) change waits this long, and until its policy's
+# templates are scheduled, before it renders: a burst of bindings is one Work write, not one per binding
+WORKS_BATCH_SECONDS = 0.05
+WORKS_BATCH_MAX = 300.0  # ... but never longer than this (a policy over thousands of templates and members)
 WAYBILL_GROUPS = (names.POLICY_GROUP, names.WORK_GROUP, names.CLUSTER_GROUP)
 
 
@@ -130,9 +136,19 @@ class Hub:
         )
         self.works = Controller("hub-works", self._render_works, workers=workers)
         self._works_deferred: dict[keys.WorksKey, float] = {}  # works key → when it was first held back
+        # works keys woken by binding or policy changes, not rendered since: each waits while its
+        # policy has templates waiting for (or in) a scheduler pass (``_render_works``)
+        self._works_batched: set[keys.WorksKey] = set()
+        self._works_held: dict[PolicyRef, set[keys.WorksKey]] = {}  # released when the policy's count is 0
+        # the policies each template waiting for (or in) a scheduler pass may be claimed by (its
+        # binding's and the one matching chooses), and how many such templates each policy has
+        self._sched_waiting: dict[TemplateRef, frozenset[PolicyRef]] = {}
+        self._sched_running: dict[TemplateRef, frozenset[PolicyRef]] = {}
+        self._sched_count: collections.Counter[PolicyRef] = collections.Counter()
+        self._sched_versions: dict[TemplateRef, tuple[int, int]] = {}  # policy versions when noted
         self.scheduler_ctl = SchedulingController(
             state=self.state,
-            enqueue_works=self.works.enqueue,
+            enqueue_works=self._wake_works,  # after its binding writes: batched
             enqueue_status=self._enqueue_status,
             events=self.events,
             scheduler_names=scheduler_names,
@@ -163,16 +179,66 @@ class Hub:
     def controllers(self) -> list[Controller[Any]]:
         return [self.members, self.scheduler, self.works, self.status, self.policy_status, self.rollout]
 
+    def _wake_works(self, key: keys.WorksKey) -> None:
+        """Render ``key`` after the batch window, once its policy's templates are scheduled (a
+        binding or a policy changed: more bindings of the same burst are likely on their way)."""
+        self._works_batched.add(key)
+        self.works.queue.add_after(key, WORKS_BATCH_SECONDS)
+
+    def _enqueue_schedule(self, ref: TemplateRef) -> None:
+        """Queue a template for scheduling, noting which policies' Works wait for its pass."""
+        versions = (self.state.policies.version, self.state.cluster_policies.version)
+        if self._sched_versions.get(ref) == versions:
+            self.scheduler.enqueue(ref)  # noted already, and no policy changed since (O(1))
+            return
+        self._sched_versions[ref] = versions
+        binding = self.state.binding(self.state.binding_key_for(ref))
+        claims = {p for p in [keys.binding_policy(binding) if binding is not None else None] if p is not None}
+        template = self.state.template(ref)
+        if template is not None:
+            chosen = preemption.choose_policy(template, self.state.valid_propagation_policies(), holder=None)
+            if chosen is not None:
+                claims.add(chosen)
+        before = self._sched_waiting.get(ref, frozenset())
+        added = frozenset(claims) - before
+        if added:
+            self._sched_waiting[ref] = before | added
+            self._sched_count.update(added)
+        self.scheduler.enqueue(ref)
+
+    def _scheduled(self, policies: frozenset[PolicyRef]) -> None:
+        for policy in policies:
+            self._sched_count[policy] -= 1
+            if self._sched_count[policy] > 0:
+                continue
+            del self._sched_count[policy]
+            # the policy's last template is scheduled: its held Works render once the bindings'
+            # events are in
+            for works_key in self._works_held.pop(policy, set()):
+                self.works.queue.add_after(works_key, WORKS_BATCH_SECONDS)
+
     async def _render_works(self, key: keys.WorksKey) -> Any:
-        """Works, unless the scheduler has a backlog: then each (policy, member) Work would be
-        rewritten (all its manifests) for every few bindings the backlog produces; hold it back
-        until the backlog drains (at most ``WORKS_MAX_DEFER`` seconds)."""
-        if len(self.scheduler.queue) > SCHEDULER_BACKLOG:
-            now = time.monotonic()
+        """Works, unless the scheduler is still writing bindings they will carry: then each
+        (policy, member) Work would be rewritten (all its manifests) for every few bindings the
+        burst produces. A key woken by a binding or policy change waits while its policy has
+        templates waiting for or in a scheduler pass, and while the hub's own binding writes for
+        it are not cached yet (at most ``WORKS_BATCH_MAX`` seconds); any other key waits while the
+        scheduler has a backlog (at most ``WORKS_MAX_DEFER`` seconds)."""
+        now = time.monotonic()
+        if key in self._works_batched:
+            first = self._works_deferred.setdefault(key, now)
+            if now - first < WORKS_BATCH_MAX:
+                if self._sched_count.get(key.policy):
+                    self._works_held.setdefault(key.policy, set()).add(key)  # released by ``_scheduled``
+                    return Result(requeue_after=WORKS_BATCH_MAX - (now - first))
+                if self.state.placement_pending(key.policy, key.cluster):
+                    return Result(requeue_after=1.0)  # the binding's event wakes it sooner
+        elif len(self.scheduler.queue) > SCHEDULER_BACKLOG:
             first = self._works_deferred.setdefault(key, now)
             if now - first < WORKS_MAX_DEFER:
                 return Result(requeue_after=WORKS_DEFER_SECONDS)
         self._works_deferred.pop(key, None)
+        self._works_batched.discard(key)
         return await self.works_ctl.reconcile(key)
 
     def _enqueue_status(self, key: keys.BindingKey) -> None:
@@ -180,9 +246,14 @@ class Hub:
 
     async def _schedule(self, key: TemplateRef) -> Any:
         ref = key
-        if self._ignored(ref):
-            return None
-        return await self.scheduler_ctl.reconcile(key)
+        self._sched_running[ref] = self._sched_waiting.pop(ref, frozenset())
+        self._sched_versions.pop(ref, None)
+        try:
+            if self._ignored(ref):
+                return None
+            return await self.scheduler_ctl.reconcile(key)
+        finally:
+            self._scheduled(self._sched_running.pop(ref, frozenset()))
 
     def _ignored(self, ref: TemplateRef) -> bool:
         member_namespace = self.state.is_member_namespace
@@ -236,12 +307,12 @@ class Hub:
             return
         for template_ref, _ in self.state.all_templates():
             if KindKey.parse(template_ref.api_version, template_ref.kind) in targets:
-                self.scheduler.enqueue(template_ref)
+                self._enqueue_schedule(template_ref)
         for binding in self.state.all_bindings():
             ref = keys.binding_template(binding)
             if ref is None or KindKey.parse(ref.api_version, ref.kind) not in targets:
                 continue
-            self.scheduler.enqueue(ref)
+            self._enqueue_schedule(ref)
             self.status.enqueue(keys.binding_key_of(binding))
             for works_key in self._binding_works_keys(binding):
                 self.works.enqueue(works_key)
@@ -276,7 +347,7 @@ class Hub:
             # when no placement changes
             for binding in self.state.bindings_of_policy(ref):
                 for cluster in self.state.binding_view(binding).clusters:
-                    self.works.enqueue(keys.WorksKey(ref, cluster))
+                    self._wake_works(keys.WorksKey(ref, cluster))
 
         return handler
 
@@ -320,12 +391,12 @@ class Hub:
         if old is None and template is not None and self.state.template(template) is None:
             # first sight (a start) of a binding whose template is not (yet) cached: it may have
             # gone while no hub was running, and only the scheduler deletes such a binding
-            self.scheduler.enqueue(template)
+            self._enqueue_schedule(template)
         if template is not None and _health(old) != _health(new) and current is not None:
             policy = self.state.policy(current.policy) if current.policy is not None else None
             if policy is not None and ((policy.get("spec") or {}).get("failover") or {}).get("application"):
                 # application failover acts on the workload's health on each member
-                self.scheduler.enqueue(template)
+                self._enqueue_schedule(template)
         if current == previous:
             return
         self.status.enqueue(bkey)
@@ -333,7 +404,7 @@ class Hub:
             if placement is not None and placement.policy is not None:
                 self._enqueue_policy_status(placement.policy)
                 for cluster, _replicas in placement.clusters:
-                    self.works.enqueue(keys.WorksKey(placement.policy, cluster))
+                    self._wake_works(keys.WorksKey(placement.policy, cluster))
         ref = current.template if current is not None else None
         # A workload that moved can change which policy's Works carry a shared dependency.
         self._wake_dependency_works()
@@ -354,7 +425,7 @@ class Hub:
 
     def _all_templates(self) -> None:
         for ref, _ in self.state.all_templates():
-            self.scheduler.enqueue(ref)
+            self._enqueue_schedule(ref)
 
     def _all_works(self) -> None:
         for binding in self.state.all_bindings():
@@ -402,7 +473,7 @@ class Hub:
             for binding in self.state.all_bindings():
                 ref = keys.binding_template(binding)
                 if ref is not None and keys.binding_policy(binding) in sensitive:
-                    self.scheduler.enqueue(ref)
+                    self._enqueue_schedule(ref)
 
     def _fleet_changed(self, *, joined: list[str], gone: list[str], changed: Iterable[str] = ()) -> None:
         """Members joined, left or changed what scheduling reads: every template is re-evaluated
@@ -447,11 +518,15 @@ class Hub:
         def handler(key: str, old: Obj | None, new: Obj | None) -> None:
             namespace, _, name = key.rpartition("/")
             ref = TemplateRef(api_version, kind, namespace, name)
-            self.scheduler.enqueue(ref)
+            self._enqueue_schedule(ref)
             # content changes that leave the generation alone (labels, annotations) reach the
             # Works too; status-only writes (ours, aggregated) cost no re-render
             if old is not None and new is not None and contents.of(key, old) != contents.of(key, new):
-                self.scheduler_ctl.touch_works(ref)
+                # rendered at once (not batched: the placement did not change)
+                for works_key in self._binding_works_keys(
+                    self.state.binding(self.state.binding_key_for(ref)) or {}
+                ):
+                    self.works.enqueue(works_key)
                 self.rollout_ctl.template_changed(ref, old, new)  # kinds without a generation
             if dependency_kind:
                 self._wake_dependency_works()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from hub import (
@@ -32,6 +32,7 @@ from hub import (
     state_preservation,
 )
 from hub.aggregation import ANNOTATION_GENERATIONS
+from hub.clusters import ClusterView
 from hub.controller_scheduling import REASON_POLICY_REMOVED
 from hub.events import EventRecorder
 from hub.matching import PolicyRef, TemplateId, TemplateRef
@@ -40,6 +41,7 @@ from hub.suspension import suspended
 from shared.api import names
 from shared.interpreter import InterpreterError
 from shared.kube import errors
+from shared.kube.types import object_key
 from shared.ops.logging import get_logger
 from shared.ops.metrics import counter
 from shared.runtime.controller import Result
@@ -48,18 +50,93 @@ _log = get_logger("hub.works")
 _WRITES = counter("hub_work_writes_total", "Work writes by the hub, by operation", labels=("op",))
 
 
-def _last_good(works: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Manifests currently in a (policy, member)'s Works, by template identity."""
-    out: dict[str, dict[str, Any]] = {}
-    for work in works:
-        for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
-            out[str(TemplateId.of(manifest))] = manifest
-    return out
+class _LastGood:
+    """The manifests a (policy, member)'s Works carry now, by template identity: what a member
+    keeps when its manifest cannot be rendered (or must not change yet).
+
+    The hub's Work cache keeps manifests slim (identity and digest, ``rendering.slim_work``), so
+    the content comes from this controller's kept rendering when its digest is the one the Work
+    carries, else from the API server (one GET per Work, only in that case).
+    """
+
+    def __init__(
+        self,
+        works: list[dict[str, Any]],
+        *,
+        kept: Callable[[str], tuple[str, dict[str, Any]] | None],
+        fetch: Callable[[str, str], Awaitable[dict[str, Any] | None]],
+    ) -> None:
+        self._carried: dict[str, tuple[Mapping[str, Any], dict[str, Any]]] = {}  # identity → (work, manifest)
+        for work in works:
+            for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
+                self._carried[str(TemplateId.of(manifest))] = (work, manifest)
+        self._kept = kept
+        self._fetch = fetch
+        self._fetched: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # work → identity → manifest
+        self.reads = 0  # Works read from the API server
+
+    def __contains__(self, identity: object) -> bool:
+        return identity in self._carried
+
+    def identities(self) -> list[str]:
+        return list(self._carried)
+
+    def ref(self, identity: str) -> TemplateRef:
+        return TemplateRef.of(self._carried[identity][1])
+
+    async def get(self, identity: str) -> dict[str, Any] | None:
+        found = self._carried.get(identity)
+        if found is None:
+            return None
+        work, manifest = found
+        if not rendering.is_slim(manifest):
+            return manifest  # a Work this controller created and the cache has not delivered yet
+        kept = self._kept(identity)
+        if kept is not None and kept[0] == manifest[rendering.DIGEST_FIELD]:
+            return kept[1]
+        meta = work.get("metadata") or {}
+        where = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        if where not in self._fetched:
+            self.reads += 1
+            live = await self._fetch(*where)
+            carried = ((live or {}).get("spec") or {}).get("workload") or {}
+            self._fetched[where] = {str(TemplateId.of(m)): m for m in carried.get("manifests") or []}
+        return self._fetched[where].get(identity)
+
+
+def _rv_of(obj: Mapping[str, Any] | None) -> str:
+    return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _spec_version(obj: Mapping[str, Any]) -> str:
+    """A policy's generation (its spec's version), else its resourceVersion."""
+    meta = obj.get("metadata") or {}
+    return str(meta.get("generation") or meta.get("resourceVersion") or "")
+
+
+def _render_facts(view: ClusterView | None) -> tuple[Any, ...] | None:
+    """What rendering reads of a member: overrides' targetCluster (name, labels, fields) and
+    variables (name, labels), sealing (its key and pinned signer); not its status otherwise."""
+    if view is None:
+        return None
+    sealing_key = json.dumps(view.sealing_key, sort_keys=True) if view.sealing_key is not None else None
+    return (
+        view.name,
+        tuple(sorted(view.labels.items())),
+        tuple(sorted(view.fields.items())),
+        sealing_key,
+        view.sealing_signer,
+    )
 
 
 def _comparable(work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     meta = work.get("metadata") or {}
     return (work.get("spec"), meta.get("labels"), meta.get("annotations"))
+
+
+def _slim(work: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = work.get("spec")
+    return {**work, "spec": rendering.slim_work_spec(spec)} if isinstance(spec, Mapping) else work
 
 
 def _content_digest(work: Mapping[str, Any]) -> bytes:
@@ -107,11 +184,15 @@ class WorksController:
         # Work, until the informer delivers it: a pass reading the older cached copy meanwhile
         # would otherwise write the same content again (see ``_write``)
         self._written: dict[tuple[str, str], tuple[bytes, int]] = {}
+        # the last rendering of each (template, member, use), reused while its inputs are the same
+        self.renders = rendering.RenderCache()
+        self._render_keys: dict[keys.WorksKey, set[rendering.RenderKey]] = {}  # used by each key's last pass
 
     async def reconcile(self, key: keys.WorksKey) -> Result | None:
         policy_ref, cluster = key.policy, key.cluster
         namespace = self.state.namespace_of(cluster)
         if namespace is None:
+            self._forget_renders(key, set())
             return None  # the member left: its namespace (and Works) go with it
         existing = {str(w["metadata"]["name"]): w for w in self.state.works_for(policy_ref, namespace)}
         # Works this controller created that the informer has not delivered yet (else: 409 on re-create)
@@ -129,7 +210,12 @@ class WorksController:
                 created["metadata"]["labels"].get(k) == v for k, v in wanted_labels.items()
             ):
                 existing.setdefault(name, created)
-        last_good = _last_good(list(existing.values()))
+        last_good = _LastGood(
+            list(existing.values()),
+            kept=lambda identity: self.renders.last((identity, cluster, "binding"))
+            or self.renders.last((identity, cluster, "dependency")),
+            fetch=self._read_work,
+        )
         view = self.state.cluster_view(cluster)
         policy = self.state.policy(policy_ref)
         if policy is not None and suspended(policy, cluster):
@@ -144,6 +230,17 @@ class WorksController:
                 override_policies.append(override)
             else:
                 invalid_overrides.append((override, "; ".join(check.problems)))
+        # what every rendering of this pass reads besides its template: the member (labels,
+        # fields, sealing key), the override policies (valid or not), the interpreter's customizations
+        inputs = (
+            _render_facts(view),
+            # by generation: the hub's own status writes on them change nothing rendering reads
+            tuple(
+                (str(o.get("kind")), object_key(o), _spec_version(o)) for o in self.state.override_policies()
+            ),
+            self.state.customizations.version,
+        )
+        used: set[rendering.RenderKey] = set()
         manifests: list[dict[str, Any]] = []
         generations: dict[str, int] = {}
         waiting = False
@@ -154,7 +251,9 @@ class WorksController:
             if ref is None:
                 continue
             bkey = keys.binding_key_of(binding)
-            previous = last_good.get(str(ref.identity))
+            render_key = (str(ref.identity), cluster, "binding")
+            used.add(render_key)  # kept while the binding places it here (rendered or held)
+            identity = str(ref.identity)
             template = self.state.template(ref)
             scheduled = conditions.find(
                 (binding.get("status") or {}).get("conditions"), names.CONDITION_SCHEDULED
@@ -164,7 +263,7 @@ class WorksController:
                 if template is None and self.state.template_known(ref) and not orphaned:
                     continue  # deleted: drop it (the scheduler deletes the binding too)
                 waiting = waiting or (template is None and not self.state.template_known(ref))
-                if previous is not None:
+                if (previous := await last_good.get(identity)) is not None:
                     manifests.append(previous)
                 continue
             # metadata.generation, or the rollout's number for a kind without one (ConfigMap...)
@@ -174,12 +273,28 @@ class WorksController:
             ):
                 # a rollout that has not reached this cluster yet: it keeps what it has (docs/rollouts.md)
                 kept = rollout_gate.stamped_generation(existing.values(), str(ref.identity))
-                if previous is not None:
+                if (previous := await last_good.get(identity)) is not None:
                     manifests.append(previous)
                     if kept is not None:
                         generations[str(ref.identity)] = kept
                 continue
             replicas = binding_view.clusters.get(cluster)
+            annotations = (binding.get("metadata") or {}).get("annotations") or {}
+            signature = (
+                self._content(ref, template),
+                replicas,
+                len(binding_view.clusters),
+                tuple(sorted(annotations.items())),
+                inputs,
+            )
+            cached = self.renders.get(render_key, signature)
+            if cached is not None:
+                if self.render_errors.pop((bkey, cluster), None) is not None:
+                    self.enqueue_status(bkey)
+                manifests.append(cached)
+                if generation is not None:
+                    generations[str(ref.identity)] = int(generation)
+                continue
             try:
                 for override, problems in invalid_overrides:
                     if overrides.applies_to(override, template):
@@ -205,6 +320,7 @@ class WorksController:
                     total_clusters=len(binding_view.clusters),
                 )
                 manifest = manifest_sealing.seal_for(manifest, cluster=view)  # Secrets: for this member only
+                manifest = self.renders.put(render_key, signature, manifest)
             except (overrides.OverrideError, InterpreterError) as exc:
                 # a failed override or ReviseReplica script: the member keeps its last good manifest
                 problem, reason = (
@@ -218,7 +334,7 @@ class WorksController:
                     _log.warning("render.failed", binding=bkey, cluster=cluster, error=problem)
                     if self.events is not None:
                         await self.events.emit(binding, event_type="Warning", reason=reason, message=problem)
-                if previous is not None:
+                if (previous := await last_good.get(identity)) is not None:
                     manifests.append(previous)
                 continue
             if self.render_errors.pop((bkey, cluster), None) is not None:
@@ -235,27 +351,33 @@ class WorksController:
                     continue
                 if dep_template is None:
                     if (
-                        previous := last_good.get(str(dep_ref.identity))
+                        previous := await last_good.get(str(dep_ref.identity))
                     ) is not None and not self.state.template_known(dep_ref):
                         manifests.append(previous)  # its informer is still listing: keep it for now
                     continue
+                dep_key = (str(dep_ref.identity), cluster, "dependency")
+                dep_signature = (self._content(dep_ref, dep_template), inputs)
+                used.add(dep_key)
+                if (dep_kept := self.renders.get(dep_key, dep_signature)) is not None:
+                    manifests.append(dep_kept)
+                    continue
                 try:
-                    manifests.append(
-                        rendering.render_manifest(
-                            dep_template,
-                            cluster=view,
-                            replicas=None,
-                            overrides=override_policies,
-                            interpreter=self.state.interpreter,
-                        )
+                    rendered = rendering.render_manifest(
+                        dep_template,
+                        cluster=view,
+                        replicas=None,
+                        overrides=override_policies,
+                        interpreter=self.state.interpreter,
                     )
+                    manifests.append(self.renders.put(dep_key, dep_signature, rendered))
                 except overrides.OverrideError as exc:
                     _log.warning("render.failed", dependency=str(dep_ref), cluster=cluster, error=str(exc))
-                    if (previous := last_good.get(str(dep_ref.identity))) is not None:
+                    if (previous := await last_good.get(str(dep_ref.identity))) is not None:
                         manifests.append(previous)
+        self._forget_renders(key, used)
         orphaning = False
         if policy is not None and (policy.get("spec") or {}).get("preserveResourcesOnDeletion"):
-            orphaning = self._preserve_deleted(manifests, last_good, list(existing.values()))
+            orphaning = await self._preserve_deleted(manifests, last_good, list(existing.values()))
         options = rendering.WorkOptions.for_policy((policy or {}).get("spec") or {})
         if policy is None and existing:
             strategy = (next(iter(existing.values())).get("spec") or {}).get("applyStrategy") or {}
@@ -328,10 +450,34 @@ class WorksController:
             _log.info("work.deleted", work=f"{namespace}/{name}")
         return Result(requeue_after=1.0) if waiting or orphaning else None
 
-    def _preserve_deleted(
+    def _content(self, ref: TemplateRef, template: dict[str, Any]) -> str:
+        """What of ``template`` rendering reads, as a digest kept per version (not its status: the
+        hub's aggregated status writes on it re-render nothing); its resourceVersion otherwise."""
+        contents = self.state.template_contents.get((ref.api_version, ref.kind))
+        return contents.of(object_key(template), template) if contents is not None else _rv_of(template)
+
+    def _forget_renders(self, key: keys.WorksKey, used: set[rendering.RenderKey]) -> None:
+        """Drop the kept renderings ``key``'s last pass used and this one did not."""
+        for gone in self._render_keys.pop(key, set()) - used:
+            self.renders.drop(gone)
+        if used:
+            self._render_keys[key] = used
+
+    async def _read_work(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Work as the API server has it (the cache keeps manifests slim)."""
+        try:
+            found: dict[str, Any] = await self.state.hub_api.get(
+                names.WORK_API_VERSION, names.KIND_WORK, name=name, namespace=namespace
+            )
+        except errors.NotFound:
+            return None
+        _log.debug("work.read", work=f"{namespace}/{name}")
+        return found
+
+    async def _preserve_deleted(
         self,
         manifests: list[dict[str, Any]],
-        last_good: Mapping[str, dict[str, Any]],
+        last_good: _LastGood,
         works: list[dict[str, Any]],
     ) -> bool:
         """Whether this write must orphan (``preserveResourcesOnDeletion``): a template was deleted, or
@@ -340,16 +486,18 @@ class WorksController:
         carried = {str(TemplateRef.of(m).identity) for m in manifests}
         deleted = {
             key
-            for key, manifest in last_good.items()
+            for key in last_good.identities()
             if key not in carried
-            and self.state.template_known(ref := TemplateRef.of(manifest))
+            and self.state.template_known(ref := last_good.ref(key))
             and self.state.template(ref) is None
         }
         pending = any(_orphan_unseen(work) for work in works)
         if not deleted and not pending:
             return False
-        for key, manifest in last_good.items():
-            if key not in carried and key not in deleted:
+        for key in last_good.identities():
+            if key in carried or key in deleted:
+                continue
+            if (manifest := await last_good.get(key)) is not None:
                 manifests.append(manifest)
         return True
 
@@ -410,7 +558,8 @@ class WorksController:
         if written is not None and (live_version is None or live_version >= written[1]):
             written = None  # the informer has delivered that write (or a newer version)
             del self._written[key]
-        if _comparable(candidate) == _comparable(live):
+        # the cached Work's manifests are slim (identity + digest): compared as slim on both sides
+        if _comparable(_slim(candidate)) == _comparable(_slim(live)):
             return
         digest = _content_digest(desired)
         if written is not None and written[0] == digest:
@@ -423,13 +572,16 @@ class WorksController:
                     "labels": live_meta.get("labels") or {},
                     "annotations": live_meta.get("annotations") or {},
                 },
-                "spec": live.get("spec") or {},
+                "spec": rendering.slim_work_spec(live.get("spec") or {}),
             },
             {
                 "metadata": {"labels": merged_labels, "annotations": merged_annotations},
-                "spec": desired["spec"],
+                "spec": rendering.slim_work_spec(desired["spec"]),
             },
         )
+        if "workload" in (patch.get("spec") or {}):
+            # the manifests changed (a list: replaced whole): the patch carries them in full
+            patch["spec"]["workload"] = desired["spec"]["workload"]
         answer = await self.state.hub_api.patch(
             names.WORK_API_VERSION,
             names.KIND_WORK,

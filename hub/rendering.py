@@ -13,6 +13,8 @@ import functools
 import hashlib
 import json
 import re
+import sys
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ from hub import interpretation, state_preservation
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, TemplateId
 from hub.overrides import apply_overrides
+from hub.views import SLIM_DIGEST_FIELD
 from shared.api import names
 from shared.interpreter import Interpreter
 from shared.kube.types import split_api_version
@@ -351,3 +354,138 @@ def pack_works(
             }
         )
     return works
+
+
+# ---------------------------------------------------------------- rendered manifests, kept
+
+RenderKey = tuple[str, str, str]  # (template identity, member, use: "binding" or "dependency")
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """A short digest of a manifest's content (the same for equal manifests, in any key order)."""
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+class RenderCache:
+    """The last rendering of each (template, member, use), reused while its inputs are the same.
+
+    ``signature`` is everything the rendering reads (the template's resourceVersion, the
+    member's, the override policies', ...; the caller builds it). Equal renderings (one
+    template, members that no override tells apart) share one dict, found by content digest,
+    so the cache holds about one manifest per template rather than one per placed manifest.
+    Cached manifests are shared: never mutate them. Entries go with ``drop``.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[RenderKey, tuple[Any, str]] = {}  # key → (signature, digest)
+        self._pool: dict[str, list[Any]] = {}  # digest → [manifest, number of entries using it]
+        self.renders = 0  # renderings done (misses), for tests and benchmarks
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: RenderKey, signature: Any) -> dict[str, Any] | None:
+        """The kept rendering of ``key`` if it was made from exactly ``signature``."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != signature:
+            return None
+        manifest: dict[str, Any] = self._pool[entry[1]][0]
+        return manifest
+
+    def last(self, key: RenderKey) -> tuple[str, dict[str, Any]] | None:
+        """The last rendering of ``key`` whatever it was made from: (digest, manifest)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        return entry[1], self._pool[entry[1]][0]
+
+    def put(self, key: RenderKey, signature: Any, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Keep a new rendering of ``key``; the kept (possibly shared) equal manifest."""
+        self.renders += 1
+        digest = sys.intern(manifest_digest(manifest))  # one string for every entry rendered alike
+        key = (sys.intern(key[0]), sys.intern(key[1]), key[2])
+        pooled = self._pool.get(digest)
+        if pooled is None:
+            pooled = self._pool[digest] = [manifest, 0]
+        pooled[1] += 1
+        self._release(key)
+        self._entries[key] = (signature, digest)
+        kept: dict[str, Any] = pooled[0]
+        return kept
+
+    def drop(self, key: RenderKey) -> None:
+        self._release(key)
+
+    def _release(self, key: RenderKey) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        pooled = self._pool[entry[1]]
+        pooled[1] -= 1
+        if pooled[1] <= 0:
+            del self._pool[entry[1]]
+
+
+# ---------------------------------------------------------------- the hub's slim Work cache
+
+DIGEST_FIELD = SLIM_DIGEST_FIELD  # only in the hub's cache: a manifest's content digest
+
+
+class _Slim(dict[str, Any]):
+    """A slim manifest: a dict that can be weakly referenced (so equal ones are shared)."""
+
+    __slots__ = ("__weakref__",)
+
+
+# content digest → its slim manifest, while some cached Work holds it: a template placed on
+# 1,000 members the same way is one slim dict, not 1,000
+_SLIM: weakref.WeakValueDictionary[str, _Slim] = weakref.WeakValueDictionary()
+
+
+def slim_manifest(manifest: Any) -> Any:
+    """What the hub's Work cache keeps of a manifest: its identity and a digest of its content
+    (equal manifests share one; never mutate it). Idempotent: a slim manifest is returned as it is."""
+    if not isinstance(manifest, Mapping) or DIGEST_FIELD in manifest:
+        return manifest
+    digest = manifest_digest(manifest)
+    shared = _SLIM.get(digest)
+    if shared is not None:
+        return shared
+    out = _Slim({DIGEST_FIELD: digest})
+    for field in ("apiVersion", "kind"):
+        if isinstance(value := manifest.get(field), str):
+            out[field] = sys.intern(value)
+    meta = manifest.get("metadata")
+    if isinstance(meta, Mapping):
+        identity = {k: sys.intern(v) for k in ("name", "namespace") if isinstance(v := meta.get(k), str)}
+        if identity:
+            out["metadata"] = identity
+    _SLIM[digest] = out
+    return out
+
+
+def slim_work_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A Work spec with its manifests slim (``slim_manifest``); everything else as it is."""
+    workload = spec.get("workload")
+    if not isinstance(workload, Mapping) or not isinstance(workload.get("manifests"), list):
+        return dict(spec)
+    manifests = [slim_manifest(m) for m in workload["manifests"]]
+    return {**spec, "workload": {**workload, "manifests": manifests}}
+
+
+def slim_work(work: dict[str, Any]) -> dict[str, Any]:
+    """The hub's Work informer ``transform``: no managedFields, manifests slim. The hub reads a
+    Work's manifests only for their identity (parts, what a Work carries, status) and to keep a
+    manifest's last good version, which the works controller then reads from the API server."""
+    meta = work.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        work = {**work, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    spec = work.get("spec")
+    if isinstance(spec, Mapping):
+        work = {**work, "spec": slim_work_spec(spec)}
+    return work
+
+
+def is_slim(manifest: Mapping[str, Any]) -> bool:
+    return DIGEST_FIELD in manifest

@@ -6,13 +6,14 @@ running, as policies name new kinds (``TemplateKinds``).
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hub import keys, schedule_priority
 from hub.clusters import ClusterView
 from hub.matching import PolicyRef, PolicyView, TemplateId, TemplateRef
-from hub.rendering import policy_label_values
+from hub.rendering import policy_label_values, slim_work
 from hub.views import BindingView, PolicyCheck, WorkView
 from shared.api import names
 from shared.interpreter import Interpreter
@@ -124,7 +125,9 @@ class HubState:
             names.KIND_WORK,
             label_selector=managed,
             name="hub:work",
-            transform=strip_managed_fields,
+            # manifests as identity + digest only (the works controller reads the rest from the
+            # API server when it needs a manifest's last good version): ~10 KB less per manifest
+            transform=slim_work,
         )
         # ResourceInterpreterCustomizations (cluster-scoped) feed the one interpreter every
         # controller asks (hub.interpretation); ``interpreter_feed.problems``: broken ones by name
@@ -175,6 +178,9 @@ class HubState:
         # read-your-writes: the hub's latest write of a binding, until the cache has caught up
         # (so a second pass never computes a conditional status patch from a stale copy: 409)
         self._written: dict[keys.BindingKey, Obj] = {}
+        # of those, the (policy, member) slots whose placement they change (HubState.placement_pending)
+        self._pending_of: dict[keys.BindingKey, tuple[tuple[PolicyRef, str], ...]] = {}
+        self._pending_slots: collections.Counter[tuple[PolicyRef, str]] = collections.Counter()
         self.bindings.add_handler(lambda key: self._binding_event(keys.BindingKey.from_informer_key(key)))
         self.cluster_bindings.add_handler(lambda name: self._binding_event(keys.BindingKey("", name)))
 
@@ -329,9 +335,35 @@ class HubState:
             return  # two writes answered out of order: keep the later
         if cached is None or not _at_least(_rv(cached), _rv(obj)):
             self._written[key] = obj
+            self._track_placement(key, obj, cached)
+
+    def _track_placement(self, key: keys.BindingKey, written: Obj | None, cached: Obj | None) -> None:
+        """Count the (policy, member) slots whose placement ``written`` changes against the cache
+        (off them or onto them), until the cache delivers it (``written`` None)."""
+        for slot in self._pending_of.pop(key, ()):
+            self._pending_slots[slot] -= 1
+            if self._pending_slots[slot] <= 0:
+                del self._pending_slots[slot]
+        if written is None:
+            return
+        after = BindingView.of(written)
+        before = self.binding_view(cached) if cached is not None else None
+        if before is not None and before.placement == after.placement:
+            return  # a status write: the placement is the cached one
+        views = [v for v in (before, after) if v is not None and v.policy is not None]
+        slots = tuple({(v.policy, c) for v in views if v.policy is not None for c in v.clusters})
+        if slots:
+            self._pending_of[key] = slots
+            self._pending_slots.update(slots)
+
+    def placement_pending(self, policy: PolicyRef, cluster: str) -> bool:
+        """Whether the hub wrote a binding of ``policy`` whose new placement (on ``cluster``, or
+        off it) the cache has not delivered yet: Works rendered now would miss it (O(1))."""
+        return (policy, cluster) in self._pending_slots
 
     def forget_binding(self, key: keys.BindingKey) -> None:
         self._written.pop(key, None)
+        self._track_placement(key, None, None)
 
     def binding_key_for(self, ref: TemplateRef | TemplateId) -> keys.BindingKey:
         """The key of ``ref``'s binding: the existing one (found by template identity, so one
@@ -349,6 +381,7 @@ class HubState:
         written = self._written.get(key)
         if written is not None and (cached is None or _at_least(_rv(cached), _rv(written))):
             self._written.pop(key, None)
+            self._track_placement(key, None, None)
 
     def binding_view(self, binding: Obj) -> BindingView:
         """The typed view of a binding (parsed once per version when it is the cached one)."""

@@ -29,6 +29,8 @@ from shared.api import names
 
 Obj = Mapping[str, Any]
 
+SLIM_DIGEST_FIELD = "waybill.dev/digest"  # hub.rendering.DIGEST_FIELD (views cannot import rendering)
+
 # Work annotation: which template generation each of its manifests was rendered from, keyed by
 # the template identity (``str(TemplateId)``).
 ANNOTATION_GENERATIONS = "work.waybill.dev/template-generations"
@@ -139,8 +141,10 @@ class WorkView:
         shared = "1" if self.current else json.dumps([False, self.applied], sort_keys=True, default=str)
         out: dict[TemplateId, int] = {}
         for identity, manifest in self.manifests().items():
+            # the hub's Work cache keeps a manifest as identity + content digest: the digest will do
+            content = manifest.get(SLIM_DIGEST_FIELD) or manifest
             text = json.dumps(
-                [manifest, self.manifest_conditions.get(identity), self.rendered_generation(identity)],
+                [content, self.manifest_conditions.get(identity), self.rendered_generation(identity)],
                 sort_keys=True,
                 default=str,
             )
