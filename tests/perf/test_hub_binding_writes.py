@@ -199,6 +199,12 @@ async def test_a_cold_start_writes_each_binding_three_times(
 
             await eventually(settled, within=45)
             writes = binding_writes(cold.hub_sim)
+            work_writes = cold.hub_sim.audit.counts(
+                "verb",
+                where=lambda e: e.user == HUB_USER
+                and e.resource == "works"
+                and e.verb not in ("get", "list", "watch"),
+            )
         total = sum(writes.values())
         assert total <= FLOOR * TEMPLATES, f"{total / TEMPLATES:.2f} binding writes per template: {writes}"
         for (verb, sub), top in CEILINGS.items():
@@ -206,6 +212,10 @@ async def test_a_cold_start_writes_each_binding_three_times(
         assert set(writes) <= set(CEILINGS), f"new kind of binding write: {writes}"
         # the floor: every binding was created and got both statuses
         assert writes[("create", "None")] == TEMPLATES and writes[("apply", "status")] == 2 * TEMPLATES
+        # and each member's Work is written once, with every template in it (the works controller
+        # waits for the policy's bindings; wave 4 rewrote it as the bindings arrived: 72-90 Work
+        # patches at 200 templates, 166-238 with the binding writes above cut)
+        assert dict(work_writes) == {("create",): len(MEMBERS)}, f"Work writes of a cold start: {work_writes}"
 
 
 @pytest.mark.parametrize("report_wait", [30.0])
