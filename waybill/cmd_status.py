@@ -62,15 +62,12 @@ def render(binding: dict[str, Any]) -> str:
         lines.append("Last drift:")
         lines.extend(f"  {drift_status.describe(cluster, drift)}" for cluster, drift in drifts)
     decision = status.get("schedulingDecision") or {}
-    grouped = describing.rejected_lines(decision)
     rejected = decision.get("rejected") or []
-    if grouped:
-        lines.append("")
-        lines.extend(grouped)
-    elif rejected:
+    if rejected:
         lines.append("")
         lines.append("Left out:")
         lines.extend(f"  {r['cluster']}: {r['reason']} ({r.get('message', '')})" for r in rejected)
+        lines.extend(describing.rejected_lines(decision))  # when more were left out than listed
     return "\n".join(lines)
 
 

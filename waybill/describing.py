@@ -231,20 +231,17 @@ def binding_text(
 
 
 def rejected_lines(decision: Mapping[str, Any]) -> list[str]:
-    """The clusters left out, counted per reason (``rejectedByReason``): how many, one example
-    message and the first names. Empty for a decision that lists no groups (written before
-    the hub grouped them: its ``rejected`` lists every cluster)."""
+    """The clusters left out, counted per reason (``rejectedByReason``): how many, the first
+    names and one message. Empty when ``rejected`` lists every cluster left out already (a small
+    fleet, or a decision written before the hub grouped them)."""
     groups = [g for g in decision.get("rejectedByReason") or [] if isinstance(g, Mapping)]
-    if not groups:
-        return []
     total = decision.get("rejectedTotal")
     if not isinstance(total, int):
         total = sum(g.get("count") or 0 for g in groups)
     listed = len(decision.get("rejected") or [])
-    lines = [
-        f"Left out:  {total} cluster{'' if total == 1 else 's'}"
-        + (f" ({listed} listed above)" if 0 < listed < total else "")
-    ]
+    if not groups or total <= listed:
+        return []
+    lines = [f"Left out by reason: {total} clusters ({listed} listed above)"]
     rows = []
     for g in groups:
         count = g.get("count") or 0

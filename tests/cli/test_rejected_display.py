@@ -41,11 +41,12 @@ def grouped() -> dict[str, Any]:
 
 def test_status_shows_the_count_per_reason_with_the_first_names() -> None:
     out = cmd_status.render(binding(grouped()))
-    assert "Left out:  45 clusters (10 listed above)" in out, out
+    assert "Left out by reason: 45 clusters (10 listed above)" in out, out
     assert re.search(
         r"LabelSelectorMismatch\s+40\s+us00, us01, us02, us03, us04, \+35 more\s+labels do not match", out
     ), out
     assert re.search(r"Excluded\s+5\s+eu01, eu02, eu03, eu04, eu05\s+listed in exclude", out), out
+    assert "  eu01: Excluded (listed in exclude)" in out and "  us04: LabelSelectorMismatch" in out, out
     assert "us39" not in out  # bounded: not every cluster is printed
 
 
@@ -56,16 +57,15 @@ def test_describe_lists_the_first_ten_and_the_groups() -> None:
     assert left_out == [(f"eu{i:02d}", "Excluded") for i in range(1, 6)] + [
         (f"us{i:02d}", "LabelSelectorMismatch") for i in range(5)
     ], out
-    assert "Left out:  45 clusters (10 listed above)" in out, out
+    assert "Left out by reason: 45 clusters (10 listed above)" in out, out
     assert re.search(r"LabelSelectorMismatch\s+40\s+us00, .*\+35 more", out), out
 
 
-def test_a_decision_without_groups_is_listed_as_before() -> None:
-    decision = {
-        "result": "Scheduled",
-        "targets": [],
-        "rejected": [{"cluster": "us1", "reason": "TaintNotTolerated", "message": "gpu:NoSchedule"}],
-    }
-    out = cmd_status.render(binding(decision))
-    assert "Left out:\n  us1: TaintNotTolerated (gpu:NoSchedule)" in out, out
-    assert describing.rejected_lines(decision) == []
+def test_a_decision_listing_every_cluster_shows_no_groups() -> None:
+    listed = {"cluster": "us1", "reason": "TaintNotTolerated", "message": "gpu:NoSchedule"}
+    small = {"result": "Scheduled", "targets": [], **rejections_status([scheduling.Rejection(**listed)])}
+    old = {"result": "Scheduled", "targets": [], "rejected": [listed]}  # written before the grouping
+    for decision in (small, old):
+        out = cmd_status.render(binding(decision))
+        assert out.endswith("Left out:\n  us1: TaintNotTolerated (gpu:NoSchedule)"), out
+        assert describing.rejected_lines(decision) == []
