@@ -121,6 +121,41 @@ async def test_a_binding_on_fifty_members_lists_ten_and_counts_the_rest(hub_sim:
                 and e.verb not in ("get", "list", "watch")
             ),
         )
-        hub_sim.audit.disable()
         assert not writes, writes
         assert (await decision()) == made
+
+        # the causal fence: the same pass does write a decision in the shape before the bound
+        # (every cluster listed, no counts), the way a binding written by an older hub looks
+        old_shape = {
+            "rejectedByReason": None,
+            "rejectedTotal": None,
+            "rejected": [{"cluster": "x", "reason": "Old"}],
+        }
+        await hub_api.patch_status(
+            names.WORK_API_VERSION,
+            names.KIND_RESOURCE_BINDING,
+            name=keys.binding_name(ref),
+            namespace="default",
+            patch={"status": {"schedulingDecision": old_shape}},
+        )
+
+        async def cached_old() -> bool:
+            found = hub.state.binding(bkey)
+            return found is not None and "rejectedTotal" not in found["status"]["schedulingDecision"]
+
+        await eventually(cached_old, what="the old shape in the hub's cache")
+        hub_sim.audit.reset()
+        await hub.scheduler_ctl.reconcile(ref)
+        writes = hub_sim.audit.counts(
+            "verb",
+            "subresource",
+            where=lambda e: (
+                e.user == HUB_USER
+                and e.resource == "resourcebindings"
+                and e.verb not in ("get", "list", "watch")
+            ),
+        )
+        hub_sim.audit.disable()
+        assert writes == {("apply", "status"): 1}, writes
+        rewritten = await decision()
+        assert rewritten is not None and len(rewritten["rejected"]) == REJECTED_LISTED
