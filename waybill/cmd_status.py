@@ -10,7 +10,7 @@ from hub import conditions as hub_conditions
 from hub import drift_status
 from shared.api import names
 from shared.kube.client import KubeClient
-from waybill import connect, kinds, output, presence_text, templates
+from waybill import connect, describing, kinds, output, presence_text, templates
 from waybill.connect import add_kubeconfig, run_async
 from waybill.output import table
 
@@ -61,11 +61,13 @@ def render(binding: dict[str, Any]) -> str:
         lines.append("")
         lines.append("Last drift:")
         lines.extend(f"  {drift_status.describe(cluster, drift)}" for cluster, drift in drifts)
-    rejected = (status.get("schedulingDecision") or {}).get("rejected") or []
+    decision = status.get("schedulingDecision") or {}
+    rejected = decision.get("rejected") or []
     if rejected:
         lines.append("")
         lines.append("Left out:")
         lines.extend(f"  {r['cluster']}: {r['reason']} ({r.get('message', '')})" for r in rejected)
+        lines.extend(describing.rejected_lines(decision))  # when more were left out than listed
     return "\n".join(lines)
 
 

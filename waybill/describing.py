@@ -222,11 +222,41 @@ def binding_text(
         lines.extend(
             "  " + line for line in table(("CLUSTER", "DECISION", "REASON", "DETAIL"), rows).splitlines()
         )
+    lines.extend(rejected_lines(decision))
     drifts = drift_lines(works, resource=resource)
     lines.append("Drift:" if drifts else "Drift:     none reported")
     lines.extend(drifts)
     lines.extend(events_text(events))
     return "\n".join(lines)
+
+
+def rejected_lines(decision: Mapping[str, Any]) -> list[str]:
+    """The clusters left out, counted per reason (``rejectedByReason``): how many, the first
+    names and one message. Empty when ``rejected`` lists every cluster left out already (a small
+    fleet, or a decision written before the hub grouped them)."""
+    groups = [g for g in decision.get("rejectedByReason") or [] if isinstance(g, Mapping)]
+    total = decision.get("rejectedTotal")
+    if not isinstance(total, int):
+        total = sum(g.get("count") or 0 for g in groups)
+    listed = len(decision.get("rejected") or [])
+    if not groups or total <= listed:
+        return []
+    lines = [f"Left out by reason: {total} clusters ({listed} listed above)"]
+    rows = []
+    for g in groups:
+        count = g.get("count") or 0
+        names_ = [str(c) for c in g.get("clusters") or []]
+        more = count - len(names_)
+        rows.append(
+            [
+                g.get("reason") or "",
+                str(count),
+                ", ".join(names_) + (f", +{more} more" if more > 0 and names_ else ""),
+                g.get("message") or "",
+            ]
+        )
+    lines.extend("  " + line for line in table(("REASON", "COUNT", "CLUSTERS", "EXAMPLE"), rows).splitlines())
+    return lines
 
 
 def policy_text(

@@ -99,6 +99,23 @@ class ClusterDecision(ApiModel):
     replicas: int | None = Field(default=None, ge=0)
 
 
+REJECTED_LISTED = 10
+"""At most this many rejected clusters are listed one by one (the first by name)."""
+REJECTED_GROUP_NAMES = 5
+"""At most this many cluster names are listed per rejection reason (the first by name)."""
+
+
+class RejectionGroup(ApiModel):
+    """The clusters left out for one reason: how many, one example message, the first names."""
+
+    reason: str
+    count: int = Field(ge=1)
+    message: str = ""
+    """The message of the first cluster (by name) left out for this reason."""
+    clusters: list[str] = Field(default_factory=list)
+    """The first ``REJECTED_GROUP_NAMES`` clusters (by name) left out for this reason."""
+
+
 class SchedulingDecision(ApiModel):
     """The scheduler's last decision, written for humans."""
 
@@ -109,7 +126,12 @@ class SchedulingDecision(ApiModel):
     """The clusterAffinities group that was used."""
     targets: list[ClusterDecision] = Field(default_factory=list)
     rejected: list[ClusterDecision] = Field(default_factory=list)
-    """Candidate clusters left out, with the reason."""
+    """Candidate clusters left out, with the reason: the first ``REJECTED_LISTED`` by cluster
+    name (``rejectedByReason`` counts them all)."""
+    rejected_by_reason: list[RejectionGroup] = Field(default_factory=list)
+    """Every cluster left out, grouped by reason (most clusters first)."""
+    rejected_total: int | None = Field(default=None, ge=0)
+    """How many clusters were left out (``rejected`` lists at most ``REJECTED_LISTED``)."""
     decided_time: str | None = None
     observed_generation: int | None = None
 
