@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.api import names
 from shared.kube.errors import NotFound
+from tests.crds import widget_crd
 from tests.e2e.e2e_fleet import SimFactory, e2e_fleet, start_agent, stop_agent
 from tests.hub.fleet import eventually
 
@@ -198,26 +199,7 @@ async def test_lost_heartbeat_taints_and_recovers_without_moving(
         assert await fleet.member_apis["a"].get("v1", "ConfigMap", name="settings", namespace="shop")
 
 
-WIDGET_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                },
-            }
-        ],
-    },
-}
+WIDGET_CRD = widget_crd(status=False)
 
 
 async def test_members_that_do_not_serve_a_kind_are_skipped(sim_factory: SimFactory, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from hub.matching import TemplateRef
 from kubesim import SimServer
 from shared.api import names
 from shared.kube.client import KubeClient
+from tests.crds import widget_crd
 from tests.hub.fleet import add_member, eventually, running_hub, settled
 from tests.hub.helpers import configmap, deployment, policy
 
@@ -185,31 +186,13 @@ async def test_invalid_edit_of_a_policy_keeps_the_last_placement(hub_sim: SimSer
         assert len(await manifests_in(hub_api, "member-a")) == 1  # the last placement is kept
 
 
-WIDGET_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {"type": "object", "properties": {"size": {"type": "integer"}}}
-                        },
-                    }
-                },
-            }
-        ],
+WIDGET_CRD = widget_crd(
+    status=False,
+    schema={
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
     },
-}
+)
 
 
 async def test_custom_kinds_and_cluster_scoped_templates(hub_sim: SimServer) -> None:
